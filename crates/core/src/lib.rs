@@ -1,1 +1,27 @@
-//! stub
+//! Ladder's domain: cases, their commands and events, the directory of customers, users
+//! and teams, and the access policy. Pure: no I/O, no async, no clock reads — the time
+//! always comes in as an argument.
+//!
+//! # Layout
+//! - [`ids`]: UUID newtypes.
+//! - [`directory`]: customers, users, roles, teams, the ladder of levels.
+//! - [`case`]: the case state and [`case::apply`], the fold from events.
+//! - [`command`] and [`event`]: what may be asked, what happened.
+//! - [`decide`]: the one function that turns a command into events or a refusal.
+//! - [`access`]: who may see and do what.
+
+pub mod access;
+pub mod case;
+pub mod command;
+pub mod decide;
+pub mod directory;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod validate;
+
+pub use case::{Actor, Case, Channel, Priority, Status, Visibility};
+pub use decide::{Context, decide, record};
+pub use directory::{Ladder, LevelId, Role};
+pub use error::DomainError;
+pub use event::{CaseEvent, RecordedEvent};

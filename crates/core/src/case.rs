@@ -1,0 +1,330 @@
+//! The case: its fields, its state, and how events change it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::directory::LevelId;
+use crate::event::{CaseEvent, RecordedEvent};
+use crate::ids::{CaseId, CustomerId, TeamId, UserId};
+
+/// The channel a contact arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Phone,
+    Email,
+    Chat,
+    Sms,
+    Social,
+    Web,
+    Api,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 7] =
+        [Channel::Phone, Channel::Email, Channel::Chat, Channel::Sms, Channel::Social, Channel::Web, Channel::Api];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Phone => "phone",
+            Channel::Email => "email",
+            Channel::Chat => "chat",
+            Channel::Sms => "sms",
+            Channel::Social => "social",
+            Channel::Web => "web",
+            Channel::Api => "api",
+        }
+    }
+}
+
+/// How urgent a case is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 4] = [Priority::Low, Priority::Normal, Priority::High, Priority::Urgent];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+}
+
+/// Where a case is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Opened and nobody has worked it yet.
+    New,
+    /// Being worked.
+    Open,
+    /// Waiting for the customer to answer a question.
+    PendingCustomer,
+    /// Waiting for another team inside the company.
+    PendingInternal,
+    /// A resolution was given; the customer may still come back.
+    Resolved,
+    /// Final. A closed case is never changed again.
+    Closed,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] =
+        [Status::New, Status::Open, Status::PendingCustomer, Status::PendingInternal, Status::Resolved, Status::Closed];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Open => "open",
+            Status::PendingCustomer => "pending_customer",
+            Status::PendingInternal => "pending_internal",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+        }
+    }
+    /// Still needs work from someone (not resolved or closed).
+    pub fn is_active(self) -> bool {
+        !matches!(self, Status::Resolved | Status::Closed)
+    }
+    pub fn is_pending(self) -> bool {
+        matches!(self, Status::PendingCustomer | Status::PendingInternal)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who did something.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    User { id: UserId },
+    Customer { id: Option<CustomerId> },
+    System { name: String },
+}
+
+impl Actor {
+    pub fn user_id(&self) -> Option<UserId> {
+        match self {
+            Actor::User { id } => Some(*id),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a message is seen by the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// A reply the customer sees (or a message the customer sent).
+    Public,
+    /// A note only staff see.
+    Internal,
+}
+
+/// Where the case came from when it was escalated, so de-escalation can hand it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelStop {
+    pub level: LevelId,
+    pub team: Option<TeamId>,
+    pub assignee: Option<UserId>,
+}
+
+/// The resolution given to a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolution {
+    pub code: String,
+    pub note: Option<String>,
+    pub at: Timestamp,
+}
+
+/// The state of one case, folded from its events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: CaseId,
+    /// Human-friendly sequence number (`#1042`).
+    pub number: u64,
+    pub subject: String,
+    pub description: String,
+    pub category: Option<String>,
+    pub channel: Channel,
+    pub priority: Priority,
+    pub status: Status,
+    pub level: LevelId,
+    pub team: Option<TeamId>,
+    pub assignee: Option<UserId>,
+    pub customer: Option<CustomerId>,
+    pub tags: BTreeSet<String>,
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+    /// Everyone who has had the case assigned, so they keep seeing it after it moves on.
+    pub worked_by: BTreeSet<UserId>,
+    /// The levels the case came up through, most recent last.
+    pub escalation_path: Vec<LevelStop>,
+    pub n_messages: u32,
+    pub n_escalations: u32,
+    pub n_de_escalations: u32,
+    pub n_reopens: u32,
+    pub first_response_at: Option<Timestamp>,
+    pub resolution: Option<Resolution>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Number of events in the stream; the version for optimistic concurrency.
+    pub version: u64,
+}
+
+impl Case {
+    /// Folds a whole stream. Returns `None` for an empty stream.
+    pub fn replay<'a>(events: impl IntoIterator<Item = &'a RecordedEvent>) -> Option<Case> {
+        let mut state = None;
+        for e in events {
+            state = Some(apply(state, e));
+        }
+        state
+    }
+}
+
+/// Applies one recorded event. Applying is total: events are facts and never fail.
+pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
+    let at = recorded.at;
+    let mut case = match (&recorded.event, state) {
+        (CaseEvent::Opened(o), _) => Case {
+            id: recorded.case_id,
+            number: o.number,
+            subject: o.subject.clone(),
+            description: o.description.clone(),
+            category: o.category.clone(),
+            channel: o.channel,
+            priority: o.priority,
+            status: if o.assignee.is_some() { Status::Open } else { Status::New },
+            level: o.level.clone(),
+            team: o.team,
+            assignee: o.assignee,
+            customer: o.customer,
+            tags: o.tags.clone(),
+            custom_fields: o.custom_fields.clone(),
+            worked_by: o.assignee.into_iter().collect(),
+            escalation_path: Vec::new(),
+            n_messages: 0,
+            n_escalations: 0,
+            n_de_escalations: 0,
+            n_reopens: 0,
+            first_response_at: None,
+            resolution: None,
+            created_at: at,
+            updated_at: at,
+            version: 0,
+        },
+        (_, Some(case)) => case,
+        (_, None) => panic!("event {} applied to a case that was never opened", recorded.event.kind()),
+    };
+    match &recorded.event {
+        CaseEvent::Opened(_) => {}
+        CaseEvent::MessageAdded(m) => {
+            case.n_messages += 1;
+            let staff_reply = matches!(m.author, Actor::User { .. }) && m.visibility == Visibility::Public;
+            if staff_reply && case.first_response_at.is_none() {
+                case.first_response_at = Some(at);
+            }
+            if staff_reply && case.status == Status::New {
+                case.status = Status::Open;
+            }
+        }
+        CaseEvent::Assigned(a) => {
+            case.assignee = Some(a.assignee);
+            case.worked_by.insert(a.assignee);
+            if case.status == Status::New {
+                case.status = Status::Open;
+            }
+        }
+        CaseEvent::Unassigned(_) => case.assignee = None,
+        CaseEvent::Transferred(t) => {
+            case.team = Some(t.to_team);
+            case.assignee = t.to_user;
+            case.worked_by.extend(t.to_user);
+        }
+        CaseEvent::Escalated(e) => {
+            case.escalation_path.push(LevelStop {
+                level: e.from_level.clone(),
+                team: e.from_team,
+                assignee: e.from_assignee,
+            });
+            case.level = e.to_level.clone();
+            case.team = e.to_team;
+            case.assignee = e.to_user;
+            case.worked_by.extend(e.to_user);
+            case.n_escalations += 1;
+            if case.status != Status::New {
+                case.status = Status::Open;
+            }
+        }
+        CaseEvent::DeEscalated(d) => {
+            if let Some(pos) = case.escalation_path.iter().rposition(|s| s.level == d.to_level) {
+                case.escalation_path.truncate(pos);
+            }
+            case.level = d.to_level.clone();
+            case.team = d.to_team;
+            case.assignee = d.to_user;
+            case.worked_by.extend(d.to_user);
+            case.n_de_escalations += 1;
+            if case.status != Status::New {
+                case.status = Status::Open;
+            }
+        }
+        CaseEvent::InfoRequested(r) => {
+            case.status = match r.from {
+                crate::event::InfoSource::Customer => Status::PendingCustomer,
+                crate::event::InfoSource::Internal => Status::PendingInternal,
+            }
+        }
+        CaseEvent::Resumed(_) => case.status = Status::Open,
+        CaseEvent::Updated(u) => {
+            if let Some(s) = &u.subject {
+                case.subject = s.clone();
+            }
+            if let Some(p) = u.priority {
+                case.priority = p;
+            }
+            if let Some(c) = &u.category {
+                case.category = c.clone();
+            }
+            for t in &u.tags_added {
+                case.tags.insert(t.clone());
+            }
+            for t in &u.tags_removed {
+                case.tags.remove(t);
+            }
+            for (k, v) in &u.custom_fields {
+                if v.is_null() {
+                    case.custom_fields.remove(k);
+                } else {
+                    case.custom_fields.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        CaseEvent::Resolved(r) => {
+            case.status = Status::Resolved;
+            case.resolution = Some(Resolution { code: r.code.clone(), note: r.note.clone(), at });
+        }
+        CaseEvent::Reopened(_) => {
+            case.status = Status::Open;
+            case.resolution = None;
+            case.n_reopens += 1;
+        }
+        CaseEvent::Closed(_) => case.status = Status::Closed,
+    }
+    case.updated_at = at;
+    case.version = recorded.version;
+    case
+}

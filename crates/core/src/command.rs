@@ -1,0 +1,154 @@
+//! Case commands: imperative requests that [`crate::decide`] turns into events or refuses.
+//!
+//! Commands carry *resolved* references ([`TeamRef`], [`UserRef`]): the engine looks the
+//! ids up in the directory before deciding, so the domain can check levels, membership
+//! and roles without doing I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::case::{Channel, Priority, Visibility};
+use crate::directory::{LevelId, Role};
+use crate::event::{EscalationKind, InfoSource, Initiator};
+use crate::ids::{CustomerId, TeamId, UserId};
+
+/// A team as far as deciding needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamRef {
+    pub id: TeamId,
+    pub slug: String,
+    pub level: LevelId,
+}
+
+/// A user as far as deciding needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRef {
+    pub id: UserId,
+    pub name: String,
+    pub role: Role,
+    pub teams: Vec<TeamId>,
+    pub levels: Vec<LevelId>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CaseCommand {
+    Open(OpenCase),
+    AddMessage(AddMessage),
+    Assign(Assign),
+    Transfer(Transfer),
+    Escalate(Escalate),
+    DeEscalate(DeEscalate),
+    RequestInfo(RequestInfo),
+    Update(UpdateCase),
+    Resolve(Resolve),
+    Reopen(Reopen),
+    Close,
+}
+
+impl CaseCommand {
+    /// The verb used in refusals ("cannot escalate a case that is closed").
+    pub fn action(&self) -> &'static str {
+        match self {
+            CaseCommand::Open(_) => "open",
+            CaseCommand::AddMessage(_) => "add a message to",
+            CaseCommand::Assign(_) => "assign",
+            CaseCommand::Transfer(_) => "transfer",
+            CaseCommand::Escalate(_) => "escalate",
+            CaseCommand::DeEscalate(_) => "de-escalate",
+            CaseCommand::RequestInfo(_) => "request information on",
+            CaseCommand::Update(_) => "update",
+            CaseCommand::Resolve(_) => "resolve",
+            CaseCommand::Reopen(_) => "reopen",
+            CaseCommand::Close => "close",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenCase {
+    pub subject: String,
+    pub description: String,
+    pub category: Option<String>,
+    pub channel: Channel,
+    pub priority: Priority,
+    /// Defaults to the team's level, else the bottom of the ladder.
+    pub level: Option<LevelId>,
+    pub team: Option<TeamRef>,
+    pub assignee: Option<UserRef>,
+    pub customer: Option<CustomerId>,
+    pub tags: BTreeSet<String>,
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddMessage {
+    pub visibility: Visibility,
+    /// Defaults to the case's channel.
+    pub channel: Option<Channel>,
+    pub body: String,
+    /// Record the customer's own words (an inbound email, a call transcript).
+    pub from_customer: bool,
+    /// Take the case out of a pending status.
+    pub resume: bool,
+}
+
+/// `None` unassigns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assign {
+    pub assignee: Option<UserRef>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transfer {
+    pub to_team: TeamRef,
+    pub to_user: Option<UserRef>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Escalate {
+    pub kind: EscalationKind,
+    pub initiator: Initiator,
+    pub to_level: Option<LevelId>,
+    pub to_team: Option<TeamRef>,
+    pub to_user: Option<UserRef>,
+    pub reason: String,
+    pub tried: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeEscalate {
+    pub to_level: Option<LevelId>,
+    pub to_team: Option<TeamRef>,
+    pub to_user: Option<UserRef>,
+    pub guidance: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestInfo {
+    pub from: InfoSource,
+    pub question: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateCase {
+    pub subject: Option<String>,
+    pub priority: Option<Priority>,
+    pub category: Option<Option<String>>,
+    pub tags_added: Vec<String>,
+    pub tags_removed: Vec<String>,
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolve {
+    pub code: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reopen {
+    pub reason: String,
+}

@@ -1,0 +1,208 @@
+//! Case events: past-tense facts. Stored events are a wire format: fields are only ever
+//! added (with defaults), never renamed or removed; [`EVENT_SCHEMA`] is bumped when the
+//! meaning of a stored field changes, and readers upcast older versions.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::case::{Actor, Channel, Priority, Status, Visibility};
+use crate::directory::LevelId;
+use crate::ids::{CaseId, CustomerId, MessageId, TeamId, UserId};
+
+/// Version of the stored event format written by this build.
+pub const EVENT_SCHEMA: u16 = 1;
+
+/// One event as recorded in a case's stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedEvent {
+    pub case_id: CaseId,
+    /// 1 for the opening event, then +1 per event.
+    pub version: u64,
+    pub at: Timestamp,
+    pub actor: Actor,
+    pub event: CaseEvent,
+}
+
+/// Everything that can happen to a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CaseEvent {
+    Opened(Opened),
+    MessageAdded(MessageAdded),
+    Assigned(Assigned),
+    Unassigned(Unassigned),
+    Transferred(Transferred),
+    Escalated(Escalated),
+    DeEscalated(DeEscalated),
+    InfoRequested(InfoRequested),
+    Resumed(Resumed),
+    Updated(Updated),
+    Resolved(Resolved),
+    Reopened(Reopened),
+    Closed(Closed),
+}
+
+impl CaseEvent {
+    /// The stable name stored in the `type` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CaseEvent::Opened(_) => "opened",
+            CaseEvent::MessageAdded(_) => "message_added",
+            CaseEvent::Assigned(_) => "assigned",
+            CaseEvent::Unassigned(_) => "unassigned",
+            CaseEvent::Transferred(_) => "transferred",
+            CaseEvent::Escalated(_) => "escalated",
+            CaseEvent::DeEscalated(_) => "de_escalated",
+            CaseEvent::InfoRequested(_) => "info_requested",
+            CaseEvent::Resumed(_) => "resumed",
+            CaseEvent::Updated(_) => "updated",
+            CaseEvent::Resolved(_) => "resolved",
+            CaseEvent::Reopened(_) => "reopened",
+            CaseEvent::Closed(_) => "closed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Opened {
+    pub number: u64,
+    pub subject: String,
+    pub description: String,
+    pub category: Option<String>,
+    pub channel: Channel,
+    pub priority: Priority,
+    pub level: LevelId,
+    pub team: Option<TeamId>,
+    pub assignee: Option<UserId>,
+    pub customer: Option<CustomerId>,
+    #[serde(default)]
+    pub tags: BTreeSet<String>,
+    #[serde(default)]
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageAdded {
+    pub message_id: MessageId,
+    pub author: Actor,
+    pub visibility: Visibility,
+    pub channel: Channel,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assigned {
+    pub assignee: UserId,
+    pub previous: Option<UserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unassigned {
+    pub previous: UserId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transferred {
+    pub from_team: Option<TeamId>,
+    pub to_team: TeamId,
+    pub to_user: Option<UserId>,
+    pub reason: String,
+}
+
+/// Functional: to a team with the needed skill. Hierarchical: to more authority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationKind {
+    Functional,
+    Hierarchical,
+}
+
+/// Who asked for the escalation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Initiator {
+    Agent,
+    Customer,
+    System,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalated {
+    pub kind: EscalationKind,
+    pub initiator: Initiator,
+    pub from_level: LevelId,
+    pub to_level: LevelId,
+    pub from_team: Option<TeamId>,
+    pub to_team: Option<TeamId>,
+    pub from_assignee: Option<UserId>,
+    pub to_user: Option<UserId>,
+    pub reason: String,
+    pub tried: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeEscalated {
+    pub from_level: LevelId,
+    pub to_level: LevelId,
+    pub from_team: Option<TeamId>,
+    pub to_team: Option<TeamId>,
+    pub to_user: Option<UserId>,
+    /// What the lower level should do next.
+    pub guidance: String,
+}
+
+/// Whom the case is waiting on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InfoSource {
+    Customer,
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InfoRequested {
+    pub from: InfoSource,
+    pub question: String,
+    /// The message that carried the question to the customer, if any.
+    pub message_id: Option<MessageId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resumed {
+    pub from_status: Status,
+}
+
+/// A change to the case's descriptive fields; only what changed is set.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Updated {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    /// `Some(None)` clears the category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags_added: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags_removed: Vec<String>,
+    /// A `null` value removes the field.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolved {
+    pub code: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reopened {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closed {}
