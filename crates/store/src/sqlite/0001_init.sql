@@ -1,0 +1,135 @@
+-- Ladder schema, version 1.
+-- The event log is the truth and is append-only (enforced by triggers below);
+-- every other table is a projection or directory data.
+
+CREATE TABLE events (
+    seq      INTEGER PRIMARY KEY,
+    case_id  TEXT    NOT NULL,
+    version  INTEGER NOT NULL,
+    type     TEXT    NOT NULL,
+    schema   INTEGER NOT NULL,
+    at_us    INTEGER NOT NULL,
+    actor    TEXT    NOT NULL,
+    data     TEXT    NOT NULL,
+    UNIQUE (case_id, version)
+);
+CREATE INDEX events_at ON events (at_us);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only: never updated'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only: never deleted'); END;
+
+-- Projection: one row per case, with the folded state in `doc`.
+CREATE TABLE cases (
+    number         INTEGER PRIMARY KEY,
+    id             TEXT    NOT NULL UNIQUE,
+    status         TEXT    NOT NULL,
+    level          TEXT    NOT NULL,
+    team_id        TEXT,
+    assignee_id    TEXT,
+    customer_id    TEXT,
+    priority       TEXT    NOT NULL,
+    channel        TEXT    NOT NULL,
+    category       TEXT,
+    created_at_us  INTEGER NOT NULL,
+    updated_at_us  INTEGER NOT NULL,
+    version        INTEGER NOT NULL,
+    doc            TEXT    NOT NULL
+);
+CREATE INDEX cases_status   ON cases (status, number);
+CREATE INDEX cases_team     ON cases (team_id, number);
+CREATE INDEX cases_assignee ON cases (assignee_id, number);
+CREATE INDEX cases_customer ON cases (customer_id, number);
+CREATE INDEX cases_level    ON cases (level, number);
+CREATE INDEX cases_priority ON cases (priority, number);
+CREATE INDEX cases_channel  ON cases (channel, number);
+
+-- Everyone who has had a case assigned keeps seeing it.
+CREATE TABLE case_workers (
+    user_id TEXT    NOT NULL,
+    number  INTEGER NOT NULL,
+    PRIMARY KEY (user_id, number)
+) WITHOUT ROWID;
+
+CREATE TABLE messages (
+    id          TEXT PRIMARY KEY,
+    case_number INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    author      TEXT    NOT NULL,
+    visibility  TEXT    NOT NULL,
+    channel     TEXT    NOT NULL,
+    body        TEXT    NOT NULL,
+    at_us       INTEGER NOT NULL
+);
+CREATE INDEX messages_case ON messages (case_number, seq);
+
+-- Full-text search over subjects, descriptions and messages (one row per text).
+CREATE VIRTUAL TABLE case_text USING fts5(
+    body,
+    case_number UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+
+CREATE TABLE teams (
+    id             TEXT PRIMARY KEY,
+    slug           TEXT NOT NULL UNIQUE,
+    level          TEXT NOT NULL,
+    doc            TEXT NOT NULL,
+    updated_at_us  INTEGER NOT NULL
+);
+
+CREATE TABLE users (
+    id             TEXT PRIMARY KEY,
+    name           TEXT NOT NULL UNIQUE,
+    role           TEXT NOT NULL,
+    active         INTEGER NOT NULL,
+    password_hash  TEXT,
+    doc            TEXT NOT NULL,
+    updated_at_us  INTEGER NOT NULL
+);
+
+CREATE TABLE user_teams (
+    team_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (team_id, user_id)
+) WITHOUT ROWID;
+
+CREATE TABLE customers (
+    id             TEXT PRIMARY KEY,
+    name           TEXT NOT NULL,
+    segment        TEXT,
+    doc            TEXT NOT NULL,
+    updated_at_us  INTEGER NOT NULL
+);
+CREATE INDEX customers_name ON customers (name);
+
+-- One identity (an email address, a phone number) belongs to one customer.
+CREATE TABLE customer_identities (
+    channel     TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    PRIMARY KEY (channel, value)
+) WITHOUT ROWID;
+CREATE INDEX customer_identities_customer ON customer_identities (customer_id);
+
+-- API tokens: only a SHA-256 hash of the secret is kept.
+CREATE TABLE tokens (
+    id             TEXT PRIMARY KEY,
+    user_id        TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    hash           TEXT NOT NULL UNIQUE,
+    created_at_us  INTEGER NOT NULL,
+    expires_at_us  INTEGER,
+    revoked_at_us  INTEGER
+);
+CREATE INDEX tokens_user ON tokens (user_id);
+
+-- Results of writes made with an Idempotency-Key, so a retry gets the same answer.
+CREATE TABLE idempotency (
+    scope          TEXT NOT NULL,
+    key            TEXT NOT NULL,
+    fingerprint    TEXT NOT NULL,
+    result         TEXT NOT NULL,
+    created_at_us  INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+) WITHOUT ROWID;

@@ -1,0 +1,433 @@
+//! Case streams and their projections on SQLite.
+
+use ladder_core::access::CaseScope;
+use ladder_core::case::{Case, apply};
+use ladder_core::event::{CaseEvent, EVENT_SCHEMA, RecordedEvent};
+use ladder_core::ids::CaseId;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use super::{Store, ts_to_us, us_to_ts};
+use crate::{
+    AssigneeFilter, CaseFilter, CaseOutcome, CasePage, CaseWrite, Idempotency, PageRequest, StoreError, StoreResult,
+    StoredEvent, StoredMessage, scope_teams,
+};
+
+impl Store {
+    /// Loads the case, decides, appends the events and updates the projections, all in
+    /// one transaction shared with whatever other writes arrived meanwhile.
+    pub async fn execute(&self, write: CaseWrite) -> StoreResult<CaseOutcome> {
+        self.write(move |conn| execute_case(conn, write)).await
+    }
+
+    /// The case as the projection has it.
+    pub async fn case(&self, id: CaseId) -> StoreResult<Option<Case>> {
+        self.read(move |conn| load_case(conn, id)).await
+    }
+
+    /// The case by its human number (`#1042`).
+    pub async fn case_by_number(&self, number: u64) -> StoreResult<Option<Case>> {
+        self.read(move |conn| {
+            let doc: Option<String> = conn
+                .prepare_cached("SELECT doc FROM cases WHERE number = ?1")?
+                .query_row([number as i64], |r| r.get(0))
+                .optional()?;
+            doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from)).transpose()
+        })
+        .await
+    }
+
+    /// The whole stream of a case, oldest first.
+    pub async fn events(&self, id: CaseId) -> StoreResult<Vec<StoredEvent>> {
+        self.read(move |conn| load_events(conn, id)).await
+    }
+
+    /// Events after a global position, for projections and exports.
+    pub async fn events_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<StoredEvent>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, case_id, version, schema, at_us, actor, data FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![after_seq, limit as i64], row_to_event)?;
+            rows.map(|r| r.map_err(StoreError::from).and_then(|x| x)).collect()
+        })
+        .await
+    }
+
+    /// Messages of a case, oldest first.
+    pub async fn messages(&self, id: CaseId) -> StoreResult<Vec<StoredMessage>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT m.id, m.seq, m.author, m.visibility, m.channel, m.body, m.at_us
+                 FROM messages m JOIN cases c ON c.number = m.case_number
+                 WHERE c.id = ?1 ORDER BY m.seq",
+            )?;
+            let rows = stmt.query_map([id.to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, i64>(6)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, seq, author, visibility, channel, body, at) = row?;
+                out.push(StoredMessage {
+                    id,
+                    seq,
+                    author: serde_json::from_str(&author)?,
+                    visibility: serde_json::from_value(Value2::text(visibility))?,
+                    channel: serde_json::from_value(Value2::text(channel))?,
+                    body,
+                    at: us_to_ts(at),
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// A page of cases the scope may see, newest first.
+    pub async fn list_cases(&self, filter: CaseFilter, scope: CaseScope, page: PageRequest) -> StoreResult<CasePage> {
+        self.read(move |conn| list_cases(conn, &filter, &scope, page)).await
+    }
+
+    /// Drops and rebuilds every case projection from the event log.
+    pub async fn rebuild_projections(&self) -> StoreResult<u64> {
+        self.write(|conn| {
+            conn.execute_batch(
+                "DELETE FROM cases; DELETE FROM case_workers; DELETE FROM messages; DELETE FROM case_text;",
+            )?;
+            let mut stmt = conn.prepare(
+                "SELECT seq, case_id, version, schema, at_us, actor, data FROM events ORDER BY case_id, version",
+            )?;
+            let mut rows = stmt.query([])?;
+            let mut current: Option<Case> = None;
+            let mut n_cases = 0u64;
+            while let Some(row) = rows.next()? {
+                let stored = row_to_event(row)??;
+                if current.as_ref().is_some_and(|c| c.id != stored.recorded.case_id) {
+                    write_case_row(conn, current.as_ref().expect("checked"))?;
+                    n_cases += 1;
+                    current = None;
+                }
+                let next = apply(current.take(), &stored.recorded);
+                project_text(conn, &next, &stored)?;
+                current = Some(next);
+            }
+            if let Some(case) = &current {
+                write_case_row(conn, case)?;
+                n_cases += 1;
+            }
+            Ok(n_cases)
+        })
+        .await
+    }
+}
+
+/// serde helper: turn a stored enum name back into a JSON string value.
+struct Value2;
+impl Value2 {
+    fn text(s: String) -> serde_json::Value {
+        serde_json::Value::String(s)
+    }
+}
+
+pub(crate) fn load_case(conn: &Connection, id: CaseId) -> StoreResult<Option<Case>> {
+    let doc: Option<String> = conn
+        .prepare_cached("SELECT doc FROM cases WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?;
+    doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from)).transpose()
+}
+
+fn load_events(conn: &Connection, id: CaseId) -> StoreResult<Vec<StoredEvent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, case_id, version, schema, at_us, actor, data FROM events WHERE case_id = ?1 ORDER BY version",
+    )?;
+    let rows = stmt.query_map([id.to_string()], row_to_event)?;
+    rows.map(|r| r.map_err(StoreError::from).and_then(|x| x)).collect()
+}
+
+fn row_to_event(r: &rusqlite::Row) -> rusqlite::Result<StoreResult<StoredEvent>> {
+    let seq: i64 = r.get(0)?;
+    let case_id: String = r.get(1)?;
+    let version: i64 = r.get(2)?;
+    let schema: i64 = r.get(3)?;
+    let at: i64 = r.get(4)?;
+    let actor: String = r.get(5)?;
+    let data: String = r.get(6)?;
+    Ok((|| {
+        Ok(StoredEvent {
+            seq,
+            schema: schema as u16,
+            recorded: RecordedEvent {
+                case_id: case_id.parse().map_err(|e| StoreError::Internal(format!("bad case id in log: {e}")))?,
+                version: version as u64,
+                at: us_to_ts(at),
+                actor: serde_json::from_str(&actor)?,
+                event: serde_json::from_str(&data)?,
+            },
+        })
+    })())
+}
+
+fn check_idempotency(conn: &Connection, idem: &Idempotency) -> StoreResult<Option<String>> {
+    let row: Option<(String, String)> = conn
+        .prepare_cached("SELECT fingerprint, result FROM idempotency WHERE scope = ?1 AND key = ?2")?
+        .query_row(params![idem.scope, idem.key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match row {
+        Some((fp, _)) if fp != idem.fingerprint => Err(StoreError::IdempotencyMismatch),
+        Some((_, result)) => Ok(Some(result)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn remember_idempotency(conn: &Connection, idem: &Idempotency, result: &str) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO idempotency (scope, key, fingerprint, result, created_at_us) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![idem.scope, idem.key, idem.fingerprint, result, ts_to_us(jiff::Timestamp::now())])?;
+    Ok(())
+}
+
+/// Looks up a remembered answer for `idem`, decoded as `T`.
+pub(crate) fn replay_idempotent<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    idem: Option<&Idempotency>,
+) -> StoreResult<Option<T>> {
+    match idem {
+        Some(idem) => check_idempotency(conn, idem)?.map(|r| serde_json::from_str(&r).map_err(Into::into)).transpose(),
+        None => Ok(None),
+    }
+}
+
+fn execute_case(conn: &Connection, write: CaseWrite) -> StoreResult<CaseOutcome> {
+    if let Some(case) = replay_idempotent::<Case>(conn, write.idempotency.as_ref())? {
+        return Ok(CaseOutcome { case, events: Vec::new(), replayed: true });
+    }
+    let current = load_case(conn, write.case_id)?;
+    let actual = current.as_ref().map_or(0, |c| c.version);
+    if let Some(expected) = write.expected_version
+        && expected != actual
+    {
+        return Err(StoreError::VersionConflict { expected, actual });
+    }
+    let next_number = if current.is_none() {
+        conn.prepare_cached("SELECT coalesce(max(number), 0) + 1 FROM cases")?.query_row([], |r| r.get::<_, i64>(0))?
+            as u64
+    } else {
+        0
+    };
+    let events = (write.decide)(current.as_ref(), next_number)?;
+    let mut state = current;
+    {
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO events (case_id, version, type, schema, at_us, actor, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for e in &events {
+            if e.case_id != write.case_id || e.version != state.as_ref().map_or(0, |c| c.version) + 1 {
+                return Err(StoreError::Internal("a decider returned events out of sequence".into()));
+            }
+            insert.execute(params![
+                e.case_id.to_string(),
+                e.version as i64,
+                e.event.kind(),
+                EVENT_SCHEMA as i64,
+                ts_to_us(e.at),
+                serde_json::to_string(&e.actor)?,
+                serde_json::to_string(&e.event)?,
+            ])?;
+            let seq = conn.last_insert_rowid();
+            let next = apply(state.take(), e);
+            project_text(conn, &next, &StoredEvent { seq, schema: EVENT_SCHEMA, recorded: e.clone() })?;
+            state = Some(next);
+        }
+    }
+    let Some(case) = state else {
+        return Err(StoreError::NotFound(format!("case {}", write.case_id)));
+    };
+    if !events.is_empty() {
+        write_case_row(conn, &case)?;
+    }
+    if let Some(idem) = &write.idempotency {
+        remember_idempotency(conn, idem, &serde_json::to_string(&case)?)?;
+    }
+    Ok(CaseOutcome { case, events, replayed: false })
+}
+
+/// Text and message projections that one event feeds.
+fn project_text(conn: &Connection, case: &Case, stored: &StoredEvent) -> StoreResult<()> {
+    let number = case.number as i64;
+    match &stored.recorded.event {
+        CaseEvent::Opened(o) => {
+            let text = format!("{}\n{}", o.subject, o.description);
+            conn.prepare_cached("INSERT INTO case_text (body, case_number) VALUES (?1, ?2)")?
+                .execute(params![text, number])?;
+        }
+        CaseEvent::Updated(u) if u.subject.is_some() => {
+            conn.prepare_cached("INSERT INTO case_text (body, case_number) VALUES (?1, ?2)")?
+                .execute(params![u.subject, number])?;
+        }
+        CaseEvent::MessageAdded(m) => {
+            conn.prepare_cached(
+                "INSERT INTO messages (id, case_number, seq, author, visibility, channel, body, at_us)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                m.message_id.to_string(),
+                number,
+                stored.seq,
+                serde_json::to_string(&m.author)?,
+                enum_name(&m.visibility)?,
+                m.channel.as_str(),
+                m.body,
+                ts_to_us(stored.recorded.at),
+            ])?;
+            conn.prepare_cached("INSERT INTO case_text (body, case_number) VALUES (?1, ?2)")?
+                .execute(params![m.body, number])?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn enum_name<T: serde::Serialize>(v: &T) -> StoreResult<String> {
+    match serde_json::to_value(v)? {
+        serde_json::Value::String(s) => Ok(s),
+        other => Err(StoreError::Internal(format!("expected an enum name, got {other}"))),
+    }
+}
+
+fn write_case_row(conn: &Connection, case: &Case) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO cases (number, id, status, level, team_id, assignee_id, customer_id, priority, channel, category,
+                            created_at_us, updated_at_us, version, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (number) DO UPDATE SET
+            status = excluded.status, level = excluded.level, team_id = excluded.team_id,
+            assignee_id = excluded.assignee_id, customer_id = excluded.customer_id, priority = excluded.priority,
+            channel = excluded.channel, category = excluded.category, updated_at_us = excluded.updated_at_us,
+            version = excluded.version, doc = excluded.doc",
+    )?
+    .execute(params![
+        case.number as i64,
+        case.id.to_string(),
+        case.status.as_str(),
+        case.level.as_str(),
+        case.team.map(|t| t.to_string()),
+        case.assignee.map(|u| u.to_string()),
+        case.customer.map(|c| c.to_string()),
+        case.priority.as_str(),
+        case.channel.as_str(),
+        case.category,
+        ts_to_us(case.created_at),
+        ts_to_us(case.updated_at),
+        case.version as i64,
+        serde_json::to_string(case)?,
+    ])?;
+    let mut worker = conn.prepare_cached("INSERT OR IGNORE INTO case_workers (user_id, number) VALUES (?1, ?2)")?;
+    for user in &case.worked_by {
+        worker.execute(params![user.to_string(), case.number as i64])?;
+    }
+    Ok(())
+}
+
+/// Turns free text into an FTS5 query that cannot be a syntax error: every word is
+/// quoted, and the last one matches as a prefix so search-as-you-type works.
+pub fn fts_query(q: &str) -> Option<String> {
+    let words: Vec<String> = q
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{}\"", w.to_lowercase()))
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    let n = words.len();
+    Some(words.into_iter().enumerate().map(|(i, w)| if i + 1 == n { format!("{w}*") } else { w }).collect::<Vec<_>>().join(" "))
+}
+
+fn push_in(sql: &mut String, args: &mut Vec<Value>, column: &str, values: Vec<String>) {
+    if values.is_empty() {
+        return;
+    }
+    sql.push_str(&format!(" AND {column} IN ("));
+    for (i, v) in values.into_iter().enumerate() {
+        if i > 0 {
+            sql.push(',');
+        }
+        args.push(Value::Text(v));
+        sql.push_str(&format!("?{}", args.len()));
+    }
+    sql.push(')');
+}
+
+fn list_cases(conn: &Connection, f: &CaseFilter, scope: &CaseScope, page: PageRequest) -> StoreResult<CasePage> {
+    let mut sql = String::from("SELECT number, doc FROM cases WHERE 1=1");
+    let mut args: Vec<Value> = Vec::new();
+    push_in(&mut sql, &mut args, "status", f.status.iter().map(|s| s.as_str().to_string()).collect());
+    push_in(&mut sql, &mut args, "level", f.level.iter().map(|l| l.0.clone()).collect());
+    push_in(&mut sql, &mut args, "team_id", f.team.iter().map(|t| t.to_string()).collect());
+    push_in(&mut sql, &mut args, "priority", f.priority.iter().map(|p| p.as_str().to_string()).collect());
+    push_in(&mut sql, &mut args, "channel", f.channel.iter().map(|c| c.as_str().to_string()).collect());
+    if let Some(c) = f.customer {
+        push_in(&mut sql, &mut args, "customer_id", vec![c.to_string()]);
+    }
+    if let Some(c) = &f.category {
+        push_in(&mut sql, &mut args, "category", vec![c.clone()]);
+    }
+    match &f.assignee {
+        Some(AssigneeFilter::User(u)) => push_in(&mut sql, &mut args, "assignee_id", vec![u.to_string()]),
+        Some(AssigneeFilter::Unassigned) => sql.push_str(" AND assignee_id IS NULL"),
+        None => {}
+    }
+    if let Some((teams, user)) = scope_teams(scope) {
+        sql.push_str(" AND (");
+        if teams.is_empty() {
+            sql.push_str("0");
+        } else {
+            sql.push_str("team_id IN (");
+            for (i, t) in teams.iter().enumerate() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                args.push(Value::Text(t.to_string()));
+                sql.push_str(&format!("?{}", args.len()));
+            }
+            sql.push(')');
+        }
+        args.push(Value::Text(user.to_string()));
+        sql.push_str(&format!(" OR number IN (SELECT number FROM case_workers WHERE user_id = ?{}))", args.len()));
+    }
+    if let Some(q) = f.q.as_deref().and_then(fts_query) {
+        args.push(Value::Text(q));
+        sql.push_str(&format!(" AND number IN (SELECT case_number FROM case_text WHERE case_text MATCH ?{})", args.len()));
+    }
+    if let Some(before) = page.before {
+        args.push(Value::Integer(before as i64));
+        sql.push_str(&format!(" AND number < ?{}", args.len()));
+    }
+    let limit = page.limit.clamp(1, 500);
+    args.push(Value::Integer(limit as i64 + 1));
+    sql.push_str(&format!(" ORDER BY number DESC LIMIT ?{}", args.len()));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut cases = Vec::with_capacity(limit as usize);
+    let mut more = false;
+    for row in rows {
+        let (_, doc) = row?;
+        if cases.len() == limit as usize {
+            more = true;
+            break;
+        }
+        cases.push(serde_json::from_str::<Case>(&doc)?);
+    }
+    let next_before = if more { cases.last().map(|c| c.number) } else { None };
+    Ok(CasePage { cases, next_before })
+}

@@ -1,0 +1,404 @@
+//! Customers, users, teams and API tokens on SQLite.
+
+use ladder_core::directory::{Customer, Team, User};
+use ladder_core::ids::{CustomerId, TeamId, UserId};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use super::cases::{remember_idempotency, replay_idempotent};
+use super::{Store, ts_to_us, us_to_ts};
+use crate::{
+    CustomerFilter, Idempotency, StoreError, StoreResult, TokenInfo, UserCredentials, customer_identity_values,
+    normalise_identity,
+};
+
+/// Maps a UNIQUE violation to a [`StoreError::Duplicate`] saying which value is taken.
+fn unique(e: rusqlite::Error, what: impl FnOnce(&str) -> String) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, Some(msg)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            StoreError::Duplicate(what(msg))
+        }
+        _ => e.into(),
+    }
+}
+
+fn get_doc<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str, key: &str) -> StoreResult<Option<T>> {
+    let doc: Option<String> = conn.prepare_cached(sql)?.query_row([key], |r| r.get(0)).optional()?;
+    doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from)).transpose()
+}
+
+fn list_docs<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str, args: Vec<Value>) -> StoreResult<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(0))?;
+    rows.map(|d| Ok(serde_json::from_str(&d?)?)).collect()
+}
+
+fn now_us() -> i64 {
+    ts_to_us(jiff::Timestamp::now())
+}
+
+// ---- teams ----
+
+fn put_team(conn: &Connection, team: &Team, insert: bool) -> StoreResult<()> {
+    let sql = if insert {
+        "INSERT INTO teams (id, slug, level, doc, updated_at_us) VALUES (?1, ?2, ?3, ?4, ?5)"
+    } else {
+        "UPDATE teams SET slug = ?2, level = ?3, doc = ?4, updated_at_us = ?5 WHERE id = ?1"
+    };
+    let n = conn
+        .prepare_cached(sql)?
+        .execute(params![team.id.to_string(), team.slug, team.level.as_str(), serde_json::to_string(team)?, now_us()])
+        .map_err(|e| unique(e, |_| format!("a team with slug '{}' already exists", team.slug)))?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("team {}", team.id)));
+    }
+    Ok(())
+}
+
+// ---- users ----
+
+fn put_user(conn: &Connection, user: &User, insert: bool) -> StoreResult<()> {
+    let sql = if insert {
+        "INSERT INTO users (id, name, role, active, doc, updated_at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    } else {
+        "UPDATE users SET name = ?2, role = ?3, active = ?4, doc = ?5, updated_at_us = ?6 WHERE id = ?1"
+    };
+    for team in &user.teams {
+        let exists: Option<i64> =
+            conn.prepare_cached("SELECT 1 FROM teams WHERE id = ?1")?.query_row([team.to_string()], |r| r.get(0)).optional()?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!("team {team}")));
+        }
+    }
+    let n = conn
+        .prepare_cached(sql)?
+        .execute(params![
+            user.id.to_string(),
+            user.name,
+            user.role.as_str(),
+            user.active,
+            serde_json::to_string(user)?,
+            now_us()
+        ])
+        .map_err(|e| unique(e, |_| format!("a user named '{}' already exists", user.name)))?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("user {}", user.id)));
+    }
+    conn.prepare_cached("DELETE FROM user_teams WHERE user_id = ?1")?.execute([user.id.to_string()])?;
+    for team in &user.teams {
+        conn.prepare_cached("INSERT OR IGNORE INTO user_teams (team_id, user_id) VALUES (?1, ?2)")?
+            .execute(params![team.to_string(), user.id.to_string()])?;
+    }
+    Ok(())
+}
+
+// ---- customers ----
+
+fn put_customer(conn: &Connection, c: &Customer, insert: bool) -> StoreResult<()> {
+    let sql = if insert {
+        "INSERT INTO customers (id, name, segment, doc, updated_at_us) VALUES (?1, ?2, ?3, ?4, ?5)"
+    } else {
+        "UPDATE customers SET name = ?2, segment = ?3, doc = ?4, updated_at_us = ?5 WHERE id = ?1"
+    };
+    let n = conn.prepare_cached(sql)?.execute(params![
+        c.id.to_string(),
+        c.name,
+        c.segment,
+        serde_json::to_string(c)?,
+        now_us()
+    ])?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("customer {}", c.id)));
+    }
+    conn.prepare_cached("DELETE FROM customer_identities WHERE customer_id = ?1")?.execute([c.id.to_string()])?;
+    for (channel, value) in customer_identity_values(c) {
+        conn.prepare_cached("INSERT INTO customer_identities (channel, value, customer_id) VALUES (?1, ?2, ?3)")?
+            .execute(params![channel, value, c.id.to_string()])
+            .map_err(|e| unique(e, |_| format!("the {channel} identity '{value}' belongs to another customer")))?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Runs a create with optional idempotency: a retry returns the entity first created.
+    async fn create_entity<T>(
+        &self,
+        entity: T,
+        idem: Option<Idempotency>,
+        put: fn(&Connection, &T) -> StoreResult<()>,
+    ) -> StoreResult<T>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+    {
+        self.write(move |conn| {
+            if let Some(previous) = replay_idempotent::<T>(conn, idem.as_ref())? {
+                return Ok(previous);
+            }
+            put(conn, &entity)?;
+            if let Some(idem) = &idem {
+                remember_idempotency(conn, idem, &serde_json::to_string(&entity)?)?;
+            }
+            Ok(entity)
+        })
+        .await
+    }
+
+    pub async fn create_team(&self, team: Team, idem: Option<Idempotency>) -> StoreResult<Team> {
+        self.create_entity(team, idem, |c, t| put_team(c, t, true)).await
+    }
+
+    pub async fn update_team(&self, team: Team) -> StoreResult<Team> {
+        self.write(move |conn| put_team(conn, &team, false).map(|_| team)).await
+    }
+
+    pub async fn team(&self, id: TeamId) -> StoreResult<Option<Team>> {
+        self.read(move |c| get_doc(c, "SELECT doc FROM teams WHERE id = ?1", &id.to_string())).await
+    }
+
+    pub async fn team_by_slug(&self, slug: String) -> StoreResult<Option<Team>> {
+        self.read(move |c| get_doc(c, "SELECT doc FROM teams WHERE slug = ?1", &slug)).await
+    }
+
+    pub async fn teams(&self) -> StoreResult<Vec<Team>> {
+        self.read(|c| list_docs(c, "SELECT doc FROM teams ORDER BY level, slug", vec![])).await
+    }
+
+    /// Removes a team that has no members and no cases.
+    pub async fn delete_team(&self, id: TeamId) -> StoreResult<()> {
+        self.write(move |conn| {
+            let id = id.to_string();
+            let members: i64 =
+                conn.query_row("SELECT count(*) FROM user_teams WHERE team_id = ?1", [&id], |r| r.get(0))?;
+            let cases: i64 = conn.query_row("SELECT count(*) FROM cases WHERE team_id = ?1", [&id], |r| r.get(0))?;
+            if members > 0 || cases > 0 {
+                return Err(StoreError::InUse(format!(
+                    "the team has {members} members and {cases} cases; move them to another team first"
+                )));
+            }
+            if conn.execute("DELETE FROM teams WHERE id = ?1", [&id])? == 0 {
+                return Err(StoreError::NotFound(format!("team {id}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn create_user(
+        &self,
+        user: User,
+        password_hash: Option<String>,
+        idem: Option<Idempotency>,
+    ) -> StoreResult<User> {
+        self.write(move |conn| {
+            if let Some(previous) = replay_idempotent::<User>(conn, idem.as_ref())? {
+                return Ok(previous);
+            }
+            put_user(conn, &user, true)?;
+            conn.execute(
+                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+                params![user.id.to_string(), password_hash],
+            )?;
+            if let Some(idem) = &idem {
+                remember_idempotency(conn, idem, &serde_json::to_string(&user)?)?;
+            }
+            Ok(user)
+        })
+        .await
+    }
+
+    /// Replaces a user's profile (not their password). Deactivating also revokes their tokens.
+    pub async fn update_user(&self, user: User) -> StoreResult<User> {
+        self.write(move |conn| {
+            put_user(conn, &user, false)?;
+            if !user.active {
+                conn.execute(
+                    "UPDATE tokens SET revoked_at_us = ?2 WHERE user_id = ?1 AND revoked_at_us IS NULL",
+                    params![user.id.to_string(), now_us()],
+                )?;
+            }
+            Ok(user)
+        })
+        .await
+    }
+
+    pub async fn set_password(&self, id: UserId, password_hash: String) -> StoreResult<()> {
+        self.write(move |conn| {
+            let n = conn
+                .execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id.to_string(), password_hash])?;
+            if n == 0 { Err(StoreError::NotFound(format!("user {id}"))) } else { Ok(()) }
+        })
+        .await
+    }
+
+    pub async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.read(move |c| get_doc(c, "SELECT doc FROM users WHERE id = ?1", &id.to_string())).await
+    }
+
+    pub async fn user_credentials(&self, name: String) -> StoreResult<Option<UserCredentials>> {
+        self.read(move |c| {
+            let row: Option<(String, Option<String>)> = c
+                .prepare_cached("SELECT doc, password_hash FROM users WHERE name = ?1")?
+                .query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            row.map(|(doc, password_hash)| Ok(UserCredentials { user: serde_json::from_str(&doc)?, password_hash }))
+                .transpose()
+        })
+        .await
+    }
+
+    /// Users, optionally only the members of one team.
+    pub async fn users(&self, team: Option<TeamId>) -> StoreResult<Vec<User>> {
+        self.read(move |c| match team {
+            Some(t) => list_docs(
+                c,
+                "SELECT u.doc FROM users u JOIN user_teams m ON m.user_id = u.id WHERE m.team_id = ?1 ORDER BY u.name",
+                vec![Value::Text(t.to_string())],
+            ),
+            None => list_docs(c, "SELECT doc FROM users ORDER BY name", vec![]),
+        })
+        .await
+    }
+
+    pub async fn create_customer(&self, customer: Customer, idem: Option<Idempotency>) -> StoreResult<Customer> {
+        self.create_entity(customer, idem, |c, x| put_customer(c, x, true)).await
+    }
+
+    pub async fn update_customer(&self, customer: Customer) -> StoreResult<Customer> {
+        self.write(move |conn| put_customer(conn, &customer, false).map(|_| customer)).await
+    }
+
+    pub async fn customer(&self, id: CustomerId) -> StoreResult<Option<Customer>> {
+        self.read(move |c| get_doc(c, "SELECT doc FROM customers WHERE id = ?1", &id.to_string())).await
+    }
+
+    /// Customers matching the filter, by name, at most `limit`, continuing after `after_name`.
+    pub async fn customers(&self, filter: CustomerFilter, limit: u32, offset: u32) -> StoreResult<Vec<Customer>> {
+        self.read(move |c| {
+            let mut sql = String::from("SELECT doc FROM customers WHERE 1=1");
+            let mut args = Vec::new();
+            if let Some(identity) = &filter.identity {
+                args.push(Value::Text(normalise_identity(identity)));
+                sql.push_str(&format!(
+                    " AND id IN (SELECT customer_id FROM customer_identities WHERE value = ?{})",
+                    args.len()
+                ));
+            }
+            if let Some(name) = &filter.name {
+                args.push(Value::Text(format!("{}%", name.replace(['%', '_'], ""))));
+                sql.push_str(&format!(" AND name LIKE ?{}", args.len()));
+            }
+            if let Some(segment) = &filter.segment {
+                args.push(Value::Text(segment.clone()));
+                sql.push_str(&format!(" AND segment = ?{}", args.len()));
+            }
+            args.push(Value::Integer(limit.clamp(1, 500) as i64));
+            args.push(Value::Integer(offset as i64));
+            sql.push_str(&format!(" ORDER BY name, id LIMIT ?{} OFFSET ?{}", args.len() - 1, args.len()));
+            list_docs(c, &sql, args)
+        })
+        .await
+    }
+
+    /// Removes a customer who has no cases (cases keep their history; remove those first).
+    pub async fn delete_customer(&self, id: CustomerId) -> StoreResult<()> {
+        self.write(move |conn| {
+            let id = id.to_string();
+            let cases: i64 =
+                conn.query_row("SELECT count(*) FROM cases WHERE customer_id = ?1", [&id], |r| r.get(0))?;
+            if cases > 0 {
+                return Err(StoreError::InUse(format!("the customer has {cases} cases; their history is kept")));
+            }
+            conn.execute("DELETE FROM customer_identities WHERE customer_id = ?1", [&id])?;
+            if conn.execute("DELETE FROM customers WHERE id = ?1", [&id])? == 0 {
+                return Err(StoreError::NotFound(format!("customer {id}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Stores a new token; `hash` is the SHA-256 of its secret.
+    pub async fn create_token(&self, info: TokenInfo, hash: String) -> StoreResult<TokenInfo> {
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO tokens (id, user_id, name, hash, created_at_us, expires_at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    info.id,
+                    info.user_id.to_string(),
+                    info.name,
+                    hash,
+                    ts_to_us(info.created_at),
+                    info.expires_at.map(ts_to_us)
+                ],
+            )?;
+            Ok(info)
+        })
+        .await
+    }
+
+    pub async fn tokens(&self, user: Option<UserId>) -> StoreResult<Vec<TokenInfo>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, user_id, name, created_at_us, expires_at_us, revoked_at_us FROM tokens
+                 WHERE ?1 IS NULL OR user_id = ?1 ORDER BY created_at_us",
+            )?;
+            let rows = stmt.query_map([user.map(|u| u.to_string())], row_to_token)?;
+            rows.map(|r| r?).collect()
+        })
+        .await
+    }
+
+    pub async fn token(&self, id: String) -> StoreResult<Option<TokenInfo>> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT id, user_id, name, created_at_us, expires_at_us, revoked_at_us FROM tokens WHERE id = ?1",
+            )?
+            .query_row([id], row_to_token)
+            .optional()?
+            .transpose()
+        })
+        .await
+    }
+
+    pub async fn revoke_token(&self, id: String, at: jiff::Timestamp) -> StoreResult<()> {
+        self.write(move |conn| {
+            let n = conn.execute(
+                "UPDATE tokens SET revoked_at_us = coalesce(revoked_at_us, ?2) WHERE id = ?1",
+                params![id, ts_to_us(at)],
+            )?;
+            if n == 0 { Err(StoreError::NotFound(format!("token {id}"))) } else { Ok(()) }
+        })
+        .await
+    }
+
+    /// The active user behind a live token, if any.
+    pub async fn user_for_token(&self, hash: String, now: jiff::Timestamp) -> StoreResult<Option<User>> {
+        self.read(move |c| {
+            let doc: Option<String> = c
+                .prepare_cached(
+                    "SELECT u.doc FROM tokens t JOIN users u ON u.id = t.user_id
+                     WHERE t.hash = ?1 AND t.revoked_at_us IS NULL AND u.active = 1
+                       AND (t.expires_at_us IS NULL OR t.expires_at_us > ?2)",
+                )?
+                .query_row(params![hash, ts_to_us(now)], |r| r.get(0))
+                .optional()?;
+            doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from)).transpose()
+        })
+        .await
+    }
+}
+
+fn row_to_token(r: &rusqlite::Row) -> rusqlite::Result<StoreResult<TokenInfo>> {
+    let user_id: String = r.get(1)?;
+    Ok(Ok(TokenInfo {
+        id: r.get(0)?,
+        user_id: match user_id.parse() {
+            Ok(u) => u,
+            Err(e) => return Ok(Err(StoreError::Internal(format!("bad user id: {e}")))),
+        },
+        name: r.get(2)?,
+        created_at: us_to_ts(r.get(3)?),
+        expires_at: r.get::<_, Option<i64>>(4)?.map(us_to_ts),
+        revoked_at: r.get::<_, Option<i64>>(5)?.map(us_to_ts),
+    }))
+}

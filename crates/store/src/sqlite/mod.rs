@@ -1,0 +1,210 @@
+//! The SQLite backend: WAL mode, one writer thread with group commit, pooled readers.
+
+mod cases;
+mod directory;
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{StoreConfig, StoreError, StoreResult};
+
+/// Migrations, applied in order; `PRAGMA user_version` records how many ran. A tiny
+/// runner keeps us off a second SQLite binding (the migration crates pin older rusqlite).
+const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql")];
+
+/// Runs after a commit with its outcome, to answer the caller.
+type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+/// One write: runs inside the batch transaction and returns how to answer.
+type Job = Box<dyn FnOnce(&Connection) -> Completion + Send>;
+
+/// The store. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    jobs: mpsc::Sender<Job>,
+    readers: Mutex<Vec<Connection>>,
+    path: PathBuf,
+    config: StoreConfig,
+}
+
+fn open_connection(path: &Path, config: &StoreConfig) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", if config.synchronous_full { "FULL" } else { "NORMAL" })?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -64_000)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let done: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    if done > MIGRATIONS.len() {
+        return Err(StoreError::Internal(format!(
+            "the database is at schema version {done}, newer than this build knows ({}); upgrade ladder",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied migration");
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in `data_dir/ladder.db` and starts the writer.
+    pub fn open(data_dir: &Path, config: StoreConfig) -> StoreResult<Store> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Internal(format!("cannot create data dir {}: {e}", data_dir.display())))?;
+        let path = data_dir.join("ladder.db");
+        let mut writer = open_connection(&path, &config)?;
+        migrate(&mut writer)?;
+        let (jobs, rx) = mpsc::channel::<Job>(8192);
+        let max_batch = config.max_batch.max(1);
+        std::thread::Builder::new()
+            .name("ladder-writer".into())
+            .spawn(move || writer_loop(writer, rx, max_batch))
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        Ok(Store { inner: Arc::new(Inner { jobs, readers: Mutex::new(Vec::new()), path, config }) })
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` in the next write transaction (inside its own savepoint, so a failing
+    /// write never spoils the others in the batch) and answers after the commit.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let (tx, rx) = oneshot::channel::<StoreResult<T>>();
+        let job: Job = Box::new(move |conn: &Connection| {
+            let result = run_in_savepoint(conn, f);
+            Box::new(move |commit: Result<(), StoreError>| {
+                let _ = tx.send(commit.and(result));
+            })
+        });
+        self.inner.jobs.send(job).await.map_err(|_| StoreError::Internal("the writer has stopped".into()))?;
+        rx.await.map_err(|_| StoreError::Internal("the writer dropped the write".into()))?
+    }
+
+    /// Runs a read on a pooled connection off the async runtime.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = inner.readers.lock().expect("reader pool poisoned").pop();
+            let conn = match conn {
+                Some(c) => c,
+                None => open_connection(&inner.path, &inner.config)?,
+            };
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(&conn)))
+                .unwrap_or_else(|_| Err(StoreError::Internal("a read panicked".into())));
+            let mut pool = inner.readers.lock().expect("reader pool poisoned");
+            if pool.len() < 16 {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Internal(e.to_string()))?
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(|_| ())?)).await
+    }
+
+    /// Counts of events and cases.
+    pub async fn stats(&self) -> StoreResult<crate::StoreStats> {
+        self.read(|c| {
+            let n_events = c.query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))?;
+            let n_cases = c.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?;
+            Ok(crate::StoreStats { n_events, n_cases })
+        })
+        .await
+    }
+}
+
+fn run_in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = %what, "a write panicked; rolled back");
+        Err(StoreError::Internal(format!("a write panicked: {what}")))
+    });
+    match &result {
+        Ok(_) => conn.execute_batch("RELEASE job")?,
+        Err(_) => conn.execute_batch("ROLLBACK TO job; RELEASE job")?,
+    }
+    result
+}
+
+fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let completions: Vec<Completion>;
+        let commit = match conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => {
+                completions = batch.drain(..).map(|job| job(&conn)).collect();
+                conn.execute_batch("COMMIT").map_err(StoreError::from)
+            }
+            Err(e) => {
+                // Could not even begin: answer every job with the error, run none.
+                let err = StoreError::from(e);
+                for job in batch.drain(..) {
+                    drop(job);
+                }
+                tracing::error!(error = %err, "cannot begin a write transaction");
+                continue;
+            }
+        };
+        if let Err(e) = &commit {
+            tracing::error!(error = %e, "commit failed; the batch is rolled back");
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for done in completions {
+            done(commit.clone());
+        }
+    }
+}
+
+pub(crate) fn ts_to_us(t: jiff::Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+pub(crate) fn us_to_ts(us: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_microsecond(us).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}

@@ -1,0 +1,214 @@
+//! The store's vocabulary: what it is asked and what it answers.
+
+use ladder_core::access::CaseScope;
+use ladder_core::case::{Case, Channel, Priority, Status};
+use ladder_core::directory::{Customer, LevelId, Team, User};
+use ladder_core::event::RecordedEvent;
+use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
+use ladder_core::{DomainError, Ladder};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Why a store call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The domain refused the command.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The caller may not do this; the text says why.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Optimistic concurrency: the case moved on since the caller read it.
+    #[error("the case is at version {actual}, not {expected}")]
+    VersionConflict { expected: u64, actual: u64 },
+    /// A unique value is already taken (a team slug, a user name, a customer's email …).
+    #[error("{0}")]
+    Duplicate(String),
+    /// The entity is still referenced and cannot be removed.
+    #[error("{0}")]
+    InUse(String),
+    /// The Idempotency-Key was used before with a different request.
+    #[error("the Idempotency-Key was already used for a different request")]
+    IdempotencyMismatch,
+    /// Storage failed; the message is for the log, not for the client.
+    #[error("storage error: {0}")]
+    Internal(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Internal(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Internal(format!("json: {e}"))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A retry-safe write: the same `(scope, key)` with the same fingerprint gets the first answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// Whose key it is (the caller's user id), so keys of different callers never collide.
+    pub scope: String,
+    pub key: String,
+    /// A digest of the request (method, path, body): a reused key with another request is refused.
+    pub fingerprint: String,
+}
+
+/// Decides a command against the case as the store has it (or `None`), given the next
+/// case number. Runs inside the write transaction, so check-then-append is atomic.
+pub type Decider = Box<dyn FnOnce(Option<&Case>, u64) -> StoreResult<Vec<RecordedEvent>> + Send>;
+
+/// A command for one case.
+pub struct CaseWrite {
+    pub case_id: CaseId,
+    /// `If-Match`: refuse unless the case is at exactly this version (0 = does not exist yet).
+    pub expected_version: Option<u64>,
+    pub idempotency: Option<Idempotency>,
+    pub decide: Decider,
+}
+
+/// What a case write did.
+#[derive(Debug, Clone)]
+pub struct CaseOutcome {
+    pub case: Case,
+    pub events: Vec<RecordedEvent>,
+    /// True when this was a retry answered from the idempotency record.
+    pub replayed: bool,
+}
+
+/// An event as stored, with its global position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub schema: u16,
+    #[serde(flatten)]
+    pub recorded: RecordedEvent,
+}
+
+/// Filters for the case list; empty means "any".
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub status: Vec<Status>,
+    pub level: Vec<LevelId>,
+    pub team: Vec<TeamId>,
+    pub assignee: Option<AssigneeFilter>,
+    pub priority: Vec<Priority>,
+    pub channel: Vec<Channel>,
+    pub customer: Option<CustomerId>,
+    pub category: Option<String>,
+    /// Full-text query over subject, description and messages.
+    pub q: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    User(UserId),
+    Unassigned,
+}
+
+/// Keyset pagination: newest first, continuing below `before` (a case number).
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub before: Option<u64>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct CasePage {
+    pub cases: Vec<Case>,
+    /// Pass as `before` to get the next page; `None` on the last page.
+    pub next_before: Option<u64>,
+}
+
+/// A stored message (a contact on a case).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    pub id: String,
+    pub seq: i64,
+    pub author: ladder_core::Actor,
+    pub visibility: ladder_core::Visibility,
+    pub channel: Channel,
+    pub body: String,
+    pub at: Timestamp,
+}
+
+/// A user with their credential hash, for login.
+#[derive(Debug, Clone)]
+pub struct UserCredentials {
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+/// An API token's metadata (never its secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub id: String,
+    pub user_id: UserId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Filters for the customer list.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerFilter {
+    /// Exact identity on any channel (email address, phone number, handle).
+    pub identity: Option<String>,
+    /// Name prefix.
+    pub name: Option<String>,
+    pub segment: Option<String>,
+}
+
+/// Everything the directory holds, for lookups that need several kinds at once.
+#[derive(Debug, Clone, Default)]
+pub struct DirectorySnapshot {
+    pub teams: Vec<Team>,
+    pub users: Vec<User>,
+}
+
+/// Counts for health and metrics.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct StoreStats {
+    pub n_events: i64,
+    pub n_cases: i64,
+}
+
+/// Options for opening a store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub ladder: Ladder,
+    /// Most writes one transaction takes.
+    pub max_batch: usize,
+    /// `FULL` survives power loss; `NORMAL` survives process crashes only.
+    pub synchronous_full: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { ladder: Ladder::default(), max_batch: 1024, synchronous_full: true }
+    }
+}
+
+pub(crate) fn customer_identity_values(c: &Customer) -> impl Iterator<Item = (String, String)> + '_ {
+    c.identities.iter().map(|i| (i.channel.as_str().to_string(), normalise_identity(&i.value)))
+}
+
+/// Identities compare case-insensitively and without surrounding space.
+pub fn normalise_identity(v: &str) -> String {
+    v.trim().to_lowercase()
+}
+
+pub(crate) fn scope_teams(scope: &CaseScope) -> Option<(&[TeamId], UserId)> {
+    match scope {
+        CaseScope::All => None,
+        CaseScope::TeamsOrWorkedBy { teams, user } => Some((teams.as_slice(), *user)),
+    }
+}
