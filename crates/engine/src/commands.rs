@@ -1,0 +1,214 @@
+//! Case requests as the API gives them (ids or names), resolved against the directory
+//! and run through the store.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use ladder_core::access::Principal;
+use ladder_core::command::*;
+use ladder_core::directory::{LevelId, Role, Team, User};
+use ladder_core::event::{EscalationKind, Initiator};
+use ladder_core::ids::{CaseId, CustomerId};
+use ladder_core::{Actor, Channel, DomainError, Priority, decide, record};
+use ladder_store::{CaseOutcome, CaseWrite, Idempotency, StoreError};
+
+use crate::Engine;
+
+/// Opening a case, with the team and people named as the API names them.
+#[derive(Debug, Clone)]
+pub struct OpenRequest {
+    pub subject: String,
+    pub description: String,
+    pub category: Option<String>,
+    pub channel: Channel,
+    pub priority: Priority,
+    pub level: Option<LevelId>,
+    /// Team slug or id; defaults to the caller's first team at the case's level.
+    pub team: Option<String>,
+    /// User name or id.
+    pub assignee: Option<String>,
+    pub customer: Option<CustomerId>,
+    pub tags: BTreeSet<String>,
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Escalation {
+    pub kind: EscalationKind,
+    pub initiator: Initiator,
+    pub to_level: Option<LevelId>,
+    pub to_team: Option<String>,
+    pub to_user: Option<String>,
+    pub reason: String,
+    pub tried: Option<String>,
+}
+
+/// Every case command, before names are resolved.
+#[derive(Debug, Clone)]
+pub enum CaseRequest {
+    Open(OpenRequest),
+    AddMessage(AddMessage),
+    /// `None` unassigns.
+    Assign { assignee: Option<String> },
+    Transfer { to_team: String, to_user: Option<String>, reason: String },
+    Escalate(Escalation),
+    DeEscalate { to_level: Option<LevelId>, to_team: Option<String>, to_user: Option<String>, guidance: String },
+    RequestInfo(RequestInfo),
+    Update(UpdateCase),
+    Resolve(Resolve),
+    Reopen(Reopen),
+    Close,
+}
+
+fn team_ref(t: &Team) -> TeamRef {
+    TeamRef { id: t.id, slug: t.slug.clone(), level: t.level.clone() }
+}
+
+fn user_ref(u: &User) -> UserRef {
+    UserRef {
+        id: u.id,
+        name: u.name.clone(),
+        role: u.role,
+        teams: u.teams.clone(),
+        levels: u.levels.clone(),
+        active: u.active,
+    }
+}
+
+impl Engine {
+    /// A team by slug or id; the error names the field.
+    pub async fn resolve_team(&self, field: &str, key: &str) -> Result<Team, StoreError> {
+        let found = match key.parse() {
+            Ok(id) => self.store.team(id).await?,
+            Err(_) => self.store.team_by_slug(key.to_string()).await?,
+        };
+        found.ok_or_else(|| DomainError::invalid(field, format!("no team '{key}'")).into())
+    }
+
+    /// A user by name or id; the error names the field.
+    pub async fn resolve_user(&self, field: &str, key: &str) -> Result<User, StoreError> {
+        let found = match key.parse() {
+            Ok(id) => self.store.user(id).await?,
+            Err(_) => self.store.user_credentials(key.to_string()).await?.map(|c| c.user),
+        };
+        found.ok_or_else(|| DomainError::invalid(field, format!("no user '{key}'")).into())
+    }
+
+    async fn resolve_team_opt(&self, field: &str, key: Option<&str>) -> Result<Option<TeamRef>, StoreError> {
+        match key {
+            Some(k) => Ok(Some(team_ref(&self.resolve_team(field, k).await?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn resolve_user_opt(&self, field: &str, key: Option<&str>) -> Result<Option<UserRef>, StoreError> {
+        match key {
+            Some(k) => Ok(Some(user_ref(&self.resolve_user(field, k).await?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Resolves names to directory entries and builds the domain command.
+    async fn resolve(&self, principal: &Principal, request: CaseRequest) -> Result<CaseCommand, StoreError> {
+        Ok(match request {
+            CaseRequest::Open(o) => {
+                if let Some(c) = o.customer
+                    && self.store.customer(c).await?.is_none()
+                {
+                    return Err(DomainError::invalid("customer", format!("no customer {c}")).into());
+                }
+                let mut team = self.resolve_team_opt("team", o.team.as_deref()).await?;
+                if team.is_none() && principal.role < Role::Manager {
+                    // Default to the caller's own team at the requested level, so the case stays visible.
+                    let level = o.level.clone().unwrap_or_else(|| self.ladder().bottom().clone());
+                    for t in &principal.teams {
+                        if let Some(t) = self.store.team(*t).await?
+                            && t.level == level
+                        {
+                            team = Some(team_ref(&t));
+                            break;
+                        }
+                    }
+                }
+                CaseCommand::Open(OpenCase {
+                    subject: o.subject,
+                    description: o.description,
+                    category: o.category,
+                    channel: o.channel,
+                    priority: o.priority,
+                    level: o.level,
+                    team,
+                    assignee: self.resolve_user_opt("assignee", o.assignee.as_deref()).await?,
+                    customer: o.customer,
+                    tags: o.tags,
+                    custom_fields: o.custom_fields,
+                })
+            }
+            CaseRequest::AddMessage(m) => CaseCommand::AddMessage(m),
+            CaseRequest::Assign { assignee } => {
+                CaseCommand::Assign(Assign { assignee: self.resolve_user_opt("assignee", assignee.as_deref()).await? })
+            }
+            CaseRequest::Transfer { to_team, to_user, reason } => CaseCommand::Transfer(Transfer {
+                to_team: team_ref(&self.resolve_team("to_team", &to_team).await?),
+                to_user: self.resolve_user_opt("to_user", to_user.as_deref()).await?,
+                reason,
+            }),
+            CaseRequest::Escalate(e) => {
+                if e.initiator == Initiator::System && principal.role < Role::Admin {
+                    return Err(StoreError::Forbidden(
+                        "only rules and integrations (admin tokens) may escalate as the system".into(),
+                    ));
+                }
+                CaseCommand::Escalate(Escalate {
+                    kind: e.kind,
+                    initiator: e.initiator,
+                    to_level: e.to_level,
+                    to_team: self.resolve_team_opt("to_team", e.to_team.as_deref()).await?,
+                    to_user: self.resolve_user_opt("to_user", e.to_user.as_deref()).await?,
+                    reason: e.reason,
+                    tried: e.tried,
+                })
+            }
+            CaseRequest::DeEscalate { to_level, to_team, to_user, guidance } => CaseCommand::DeEscalate(DeEscalate {
+                to_level,
+                to_team: self.resolve_team_opt("to_team", to_team.as_deref()).await?,
+                to_user: self.resolve_user_opt("to_user", to_user.as_deref()).await?,
+                guidance,
+            }),
+            CaseRequest::RequestInfo(r) => CaseCommand::RequestInfo(r),
+            CaseRequest::Update(u) => CaseCommand::Update(u),
+            CaseRequest::Resolve(r) => CaseCommand::Resolve(r),
+            CaseRequest::Reopen(r) => CaseCommand::Reopen(r),
+            CaseRequest::Close => CaseCommand::Close,
+        })
+    }
+
+    /// Runs one case command for `principal` at `now`: resolve, then — inside the write
+    /// transaction — check access, decide, append and project.
+    pub async fn run(
+        &self,
+        principal: &Principal,
+        case_id: CaseId,
+        request: CaseRequest,
+        expected_version: Option<u64>,
+        idempotency: Option<Idempotency>,
+        now: Timestamp,
+    ) -> Result<CaseOutcome, StoreError> {
+        let command = self.resolve(principal, request).await?;
+        let principal = principal.clone();
+        let ladder = self.ladder().clone();
+        let decide_fn = move |case: Option<&ladder_core::Case>, next_number: u64| {
+            principal.may(case, &command).map_err(StoreError::Forbidden)?;
+            let actor = Actor::User { id: principal.user_id };
+            let cx = ladder_core::Context { now, actor: &actor, ladder: &ladder, next_number };
+            let events = decide(case, &command, &cx).map_err(|e| match (case, e) {
+                (None, DomainError::NoSuchCase(_)) => StoreError::NotFound(format!("case {case_id}")),
+                (_, e) => StoreError::Domain(e),
+            })?;
+            Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events))
+        };
+        self.store
+            .execute(CaseWrite { case_id, expected_version, idempotency, decide: Box::new(decide_fn) })
+            .await
+    }
+}
