@@ -162,7 +162,10 @@ fn decide_open(open: &OpenCase, cx: &Context) -> Result<Vec<CaseEvent>, DomainEr
             cx.ladder.check("level", l)?;
             l.clone()
         }
-        (None, Some(t)) => t.level.clone(),
+        (None, Some(t)) => {
+            cx.ladder.check("team", &t.level)?;
+            t.level.clone()
+        }
         (None, None) => cx.ladder.bottom().clone(),
     };
     if let Some(team) = &open.team {
@@ -409,7 +412,9 @@ fn decide_escalate(case: &Case, e: &Escalate, cx: &Context) -> Result<Vec<CaseEv
 fn decide_de_escalate(case: &Case, d: &DeEscalate, cx: &Context) -> Result<Vec<CaseEvent>, DomainError> {
     non_empty("guidance", &d.guidance, MAX_TEXT)?;
     let current = cx.ladder.check("level", &case.level)?;
-    let last_stop = case.escalation_path.last();
+    // The stop the case last came up from below this level; a lateral (same-level) escalation
+    // also leaves a stop, and de-escalating to it would not go down.
+    let last_stop = case.escalation_path.iter().rev().find(|s| cx.ladder.rank(&s.level).is_some_and(|r| r < current));
     let target = match (&d.to_level, &d.to_team, last_stop) {
         (Some(l), _, _) => l.clone(),
         (None, Some(t), _) => t.level.clone(),

@@ -113,6 +113,7 @@ pub struct Transferred {
 
 /// Functional: to a team with the needed skill. Hierarchical: to more authority.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EscalationKind {
     Functional,
@@ -121,6 +122,7 @@ pub enum EscalationKind {
 
 /// Who asked for the escalation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Initiator {
     Agent,
@@ -155,6 +157,7 @@ pub struct DeEscalated {
 
 /// Whom the case is waiting on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InfoSource {
     Customer,
@@ -181,8 +184,8 @@ pub struct Updated {
     pub subject: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
-    /// `Some(None)` clears the category.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `Some(None)` clears the category (stored as `null`; an absent field is `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
     pub category: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags_added: Vec<String>,
@@ -191,6 +194,16 @@ pub struct Updated {
     /// A `null` value removes the field.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// For a field that is present in the stored event, even as `null`: `null` must read back
+/// as `Some(None)` ("cleared"), which plain `Option<Option<T>>` would read as `None`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -49,10 +49,21 @@ pub enum CaseRequest {
     Open(OpenRequest),
     AddMessage(AddMessage),
     /// `None` unassigns.
-    Assign { assignee: Option<String> },
-    Transfer { to_team: String, to_user: Option<String>, reason: String },
+    Assign {
+        assignee: Option<String>,
+    },
+    Transfer {
+        to_team: String,
+        to_user: Option<String>,
+        reason: String,
+    },
     Escalate(Escalation),
-    DeEscalate { to_level: Option<LevelId>, to_team: Option<String>, to_user: Option<String>, guidance: String },
+    DeEscalate {
+        to_level: Option<LevelId>,
+        to_team: Option<String>,
+        to_user: Option<String>,
+        guidance: String,
+    },
     RequestInfo(RequestInfo),
     Update(UpdateCase),
     Resolve(Resolve),
@@ -207,8 +218,6 @@ impl Engine {
             })?;
             Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events))
         };
-        self.store
-            .execute(CaseWrite { case_id, expected_version, idempotency, decide: Box::new(decide_fn) })
-            .await
+        self.store.execute(CaseWrite { case_id, expected_version, idempotency, decide: Box::new(decide_fn) }).await
     }
 }

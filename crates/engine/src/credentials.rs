@@ -155,4 +155,5 @@ impl Engine {
 }
 
 /// An argon2id hash of a random string nobody knows, used to equalise login timing.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2Qx1yrnKx/1JyQN9ic5WmRzB2vPVnWBsUH6ls7G4sG8";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2Qx1yrnKx/1JyQN9ic5WmRzB2vPVnWBsUH6ls7G4sG8";

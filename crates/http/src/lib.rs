@@ -1,1 +1,121 @@
-//! stub
+//! Ladder's HTTP API: axum handlers under `/api/v1`, problem+json errors, bearer-token
+//! authentication, an OpenAPI 3.1 document generated from the handlers, health probes and
+//! a Server-Sent-Events stream of case changes.
+//!
+//! # Layout
+//! - [`cases`], [`directory`]: one module per resource, each with a `router()`.
+//! - [`dto`]: the wire types; they convert to and from domain types explicitly.
+//! - [`error`]: [`error::ApiError`] → RFC 9457 problem+json.
+//! - [`extract`]: `Auth` (bearer token) and `Write<T>` (JSON body, `Idempotency-Key`, `If-Match`).
+
+pub mod cases;
+pub mod directory;
+pub mod dto;
+pub mod error;
+pub mod extract;
+mod live;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use ladder_core::Case;
+use ladder_engine::Engine;
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+/// Shared state of every handler. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Engine,
+    changes: broadcast::Sender<Case>,
+}
+
+impl AppState {
+    pub fn new(engine: Engine) -> Self {
+        let (changes, _) = broadcast::channel(1024);
+        AppState { engine, changes }
+    }
+
+    /// Tells live subscribers that a case changed.
+    pub(crate) fn notify_change(&self, case: &Case) {
+        if self.changes.receiver_count() > 0 {
+            let _ = self.changes.send(case.clone());
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Ladder API", description = "Escalation management: cases, levels, teams, escalations."),
+    components(schemas(error::Problem)),
+    tags(
+        (name = "cases", description = "Cases and their commands"),
+        (name = "customers"), (name = "teams"), (name = "users"), (name = "tokens"), (name = "auth"),
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("ldr_…").build()),
+        );
+    }
+}
+
+/// The API router and its OpenAPI document.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(cases::router())
+        .merge(directory::router())
+        .split_for_parts();
+    let openapi_json = serde_json::to_value(&openapi).unwrap_or_default();
+    api.route("/openapi.json", get(move || async move { Json(openapi_json.clone()) }))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/stream", get(live::stream))
+        .fallback(|| async { error::ApiError::not_found("this path") })
+        .layer(RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(CatchPanicLayer::custom(|_| error::ApiError::internal("a handler panicked").into_response()))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> axum::response::Response {
+    match state.engine.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// Serves until `shutdown` completes, then drains in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    engine: Engine,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(AppState::new(engine));
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

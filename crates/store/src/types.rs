@@ -1,12 +1,12 @@
 //! The store's vocabulary: what it is asked and what it answers.
 
+use jiff::Timestamp;
 use ladder_core::access::CaseScope;
 use ladder_core::case::{Case, Channel, Priority, Status};
 use ladder_core::directory::{Customer, LevelId, Team, User};
 use ladder_core::event::RecordedEvent;
 use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
 use ladder_core::{DomainError, Ladder};
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// Why a store call failed.

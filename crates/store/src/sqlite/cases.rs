@@ -350,7 +350,14 @@ pub fn fts_query(q: &str) -> Option<String> {
         return None;
     }
     let n = words.len();
-    Some(words.into_iter().enumerate().map(|(i, w)| if i + 1 == n { format!("{w}*") } else { w }).collect::<Vec<_>>().join(" "))
+    Some(
+        words
+            .into_iter()
+            .enumerate()
+            .map(|(i, w)| if i + 1 == n { format!("{w}*") } else { w })
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 fn push_in(sql: &mut String, args: &mut Vec<Value>, column: &str, values: Vec<String>) {
@@ -407,7 +414,10 @@ fn list_cases(conn: &Connection, f: &CaseFilter, scope: &CaseScope, page: PageRe
     }
     if let Some(q) = f.q.as_deref().and_then(fts_query) {
         args.push(Value::Text(q));
-        sql.push_str(&format!(" AND number IN (SELECT case_number FROM case_text WHERE case_text MATCH ?{})", args.len()));
+        sql.push_str(&format!(
+            " AND number IN (SELECT case_number FROM case_text WHERE case_text MATCH ?{})",
+            args.len()
+        ));
     }
     if let Some(before) = page.before {
         args.push(Value::Integer(before as i64));

@@ -64,8 +64,10 @@ fn put_user(conn: &Connection, user: &User, insert: bool) -> StoreResult<()> {
         "UPDATE users SET name = ?2, role = ?3, active = ?4, doc = ?5, updated_at_us = ?6 WHERE id = ?1"
     };
     for team in &user.teams {
-        let exists: Option<i64> =
-            conn.prepare_cached("SELECT 1 FROM teams WHERE id = ?1")?.query_row([team.to_string()], |r| r.get(0)).optional()?;
+        let exists: Option<i64> = conn
+            .prepare_cached("SELECT 1 FROM teams WHERE id = ?1")?
+            .query_row([team.to_string()], |r| r.get(0))
+            .optional()?;
         if exists.is_none() {
             return Err(StoreError::NotFound(format!("team {team}")));
         }

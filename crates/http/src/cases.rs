@@ -1,0 +1,388 @@
+//! `/api/v1/cases`: open, read, list, search, and every case command.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use ladder_core::case::{Case, Channel, Priority, Status};
+use ladder_core::command::{AddMessage, Reopen, RequestInfo, Resolve, UpdateCase};
+use ladder_core::directory::LevelId;
+use ladder_core::ids::CaseId;
+use ladder_engine::{CaseRequest, Escalation, OpenRequest};
+use ladder_store::{AssigneeFilter, CaseFilter, PageRequest};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::dto::*;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{Auth, Write};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(open_case, list_cases))
+        .routes(routes!(get_case, update_case))
+        .routes(routes!(case_events))
+        .routes(routes!(case_messages, add_message))
+        .routes(routes!(assign))
+        .routes(routes!(transfer))
+        .routes(routes!(escalate))
+        .routes(routes!(de_escalate))
+        .routes(routes!(request_info))
+        .routes(routes!(resolve))
+        .routes(routes!(reopen))
+        .routes(routes!(close))
+}
+
+fn case_response(status: StatusCode, case: &Case) -> Response {
+    let mut r = (status, Json(CaseDto::from(case))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", case.version)) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    if status == StatusCode::CREATED
+        && let Ok(v) = HeaderValue::from_str(&format!("/api/v1/cases/{}", case.id))
+    {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+fn case_id(raw: &str) -> ApiResult<CaseId> {
+    raw.parse().map_err(|_| ApiError::bad_request("id", format!("'{raw}' is not a case id (a UUID)")))
+}
+
+/// Runs a command for the caller and answers with the case.
+async fn run(
+    state: &AppState,
+    auth: &Auth,
+    id: CaseId,
+    request: CaseRequest,
+    write: &Write<impl Sized>,
+    created: bool,
+) -> ApiResult<Response> {
+    let outcome =
+        state.engine.run(&auth.0, id, request, write.if_match, write.idempotency(&auth.0), Timestamp::now()).await?;
+    if !outcome.events.is_empty() {
+        state.notify_change(&outcome.case);
+    }
+    Ok(case_response(if created { StatusCode::CREATED } else { StatusCode::OK }, &outcome.case))
+}
+
+/// Loads a case the caller may see.
+pub(crate) async fn visible_case(state: &AppState, auth: &Auth, id: CaseId) -> ApiResult<Case> {
+    let case = state.engine.store.case(id).await?.ok_or_else(|| ApiError::not_found(format!("case {id}")))?;
+    if !auth.0.can_view(&case) {
+        return Err(ApiError::forbidden("the case belongs to a team you are not part of"));
+    }
+    Ok(case)
+}
+
+fn levels(raw: Option<String>) -> Option<LevelId> {
+    raw.map(LevelId::new)
+}
+
+/// Open a case.
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = OpenCaseBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
+    responses((status = 201, body = CaseDto), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn open_case(State(state): State<AppState>, auth: Auth, write: Write<OpenCaseBody>) -> ApiResult<Response> {
+    let b = &write.body;
+    let request = CaseRequest::Open(OpenRequest {
+        subject: b.subject.clone(),
+        description: b.description.clone(),
+        category: b.category.clone(),
+        channel: b.channel,
+        priority: b.priority,
+        level: levels(b.level.clone()),
+        team: b.team.clone(),
+        assignee: b.assignee.clone(),
+        customer: b.customer_id.map(ladder_core::ids::CustomerId),
+        tags: b.tags.iter().cloned().collect(),
+        custom_fields: b.custom_fields.clone(),
+    });
+    run(&state, &auth, CaseId::new_v7(), request, &write, true).await
+}
+
+/// Filters for the case list. Several values are comma-separated.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// e.g. `new,open`
+    status: Option<String>,
+    /// e.g. `L2`
+    level: Option<String>,
+    /// Team slugs or ids.
+    team: Option<String>,
+    /// A user name or id, `me`, or `none` for unassigned cases.
+    assignee: Option<String>,
+    priority: Option<String>,
+    channel: Option<String>,
+    /// Customer id.
+    customer: Option<Uuid>,
+    category: Option<String>,
+    /// Full-text search over subjects, descriptions and messages.
+    q: Option<String>,
+    /// From `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// 1–500, default 50.
+    limit: Option<u32>,
+}
+
+fn parse_list<T>(field: &str, raw: &Option<String>, all: &[T], name: impl Fn(&T) -> &'static str) -> ApiResult<Vec<T>>
+where
+    T: Copy,
+{
+    let Some(raw) = raw else { return Ok(Vec::new()) };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            all.iter().copied().find(|v| name(v) == s).ok_or_else(|| {
+                ApiError::bad_request(
+                    field,
+                    format!("'{s}' is not one of {}", all.iter().map(&name).collect::<Vec<_>>().join(", ")),
+                )
+            })
+        })
+        .collect()
+}
+
+/// List and search cases the caller may see, newest first.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(ListQuery),
+    responses((status = 200, body = CasePageDto), (status = 400, body = Problem)))]
+async fn list_cases(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<CasePageDto>> {
+    let mut filter = CaseFilter {
+        status: parse_list("status", &q.status, &Status::ALL, |s| s.as_str())?,
+        priority: parse_list("priority", &q.priority, &Priority::ALL, |p| p.as_str())?,
+        channel: parse_list("channel", &q.channel, &Channel::ALL, |c| c.as_str())?,
+        customer: q.customer.map(ladder_core::ids::CustomerId),
+        category: q.category.clone(),
+        q: q.q.clone().filter(|s| !s.trim().is_empty()),
+        ..Default::default()
+    };
+    if let Some(levels) = &q.level {
+        for l in levels.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let level = LevelId::new(l);
+            state.engine.ladder().check("level", &level)?;
+            filter.level.push(level);
+        }
+    }
+    if let Some(teams) = &q.team {
+        for t in teams.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            filter.team.push(
+                state
+                    .engine
+                    .resolve_team("team", t)
+                    .await
+                    .map_err(|_| ApiError::bad_request("team", format!("no team '{t}'")))?
+                    .id,
+            );
+        }
+    }
+    filter.assignee = match q.assignee.as_deref() {
+        None | Some("") => None,
+        Some("none") => Some(AssigneeFilter::Unassigned),
+        Some("me") => Some(AssigneeFilter::User(auth.0.user_id)),
+        Some(u) => Some(AssigneeFilter::User(
+            state
+                .engine
+                .resolve_user("assignee", u)
+                .await
+                .map_err(|_| ApiError::bad_request("assignee", format!("no user '{u}'")))?
+                .id,
+        )),
+    };
+    let before = match &q.cursor {
+        None => None,
+        Some(c) => Some(c.strip_prefix('n').and_then(|n| n.parse::<u64>().ok()).ok_or_else(|| {
+            ApiError::bad_request("cursor", "not a cursor from this API; pass next_cursor unchanged")
+        })?),
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request("limit", "must be between 1 and 500"));
+    }
+    let page = state.engine.store.list_cases(filter, auth.0.case_scope(), PageRequest { before, limit }).await?;
+    Ok(Json(CasePageDto {
+        items: page.cases.iter().map(CaseDto::from).collect(),
+        next_cursor: page.next_before.map(|n| format!("n{n}")),
+    }))
+}
+
+/// One case. The `ETag` is its version, for `If-Match`.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = String, Path, description = "Case id")),
+    responses((status = 200, body = CaseDto), (status = 404, body = Problem), (status = 403, body = Problem)))]
+async fn get_case(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Response> {
+    let case = visible_case(&state, &auth, case_id(&id)?).await?;
+    Ok(case_response(StatusCode::OK, &case))
+}
+
+/// Change subject, priority, category, tags or custom fields.
+#[utoipa::path(patch, path = "/api/v1/cases/{id}", tag = "cases", request_body = UpdateCaseBody,
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Case version from the ETag")),
+    responses((status = 200, body = CaseDto), (status = 412, body = Problem), (status = 422, body = Problem)))]
+async fn update_case(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    write: Write<UpdateCaseBody>,
+) -> ApiResult<Response> {
+    let b = &write.body;
+    let request = CaseRequest::Update(UpdateCase {
+        subject: b.subject.clone(),
+        priority: b.priority,
+        category: b.category.clone(),
+        tags_added: b.add_tags.clone(),
+        tags_removed: b.remove_tags.clone(),
+        custom_fields: b.custom_fields.clone(),
+    });
+    run(&state, &auth, case_id(&id)?, request, &write, false).await
+}
+
+async fn user_names(state: &AppState) -> ApiResult<BTreeMap<Uuid, String>> {
+    Ok(state.engine.store.users(None).await?.into_iter().map(|u| (u.id.0, u.name)).collect())
+}
+
+/// The full history: who opened it, who worked it, who escalated it to whom and why,
+/// every status change, with actor and time.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/events", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<EventDto>), (status = 404, body = Problem)))]
+async fn case_events(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<EventDto>>> {
+    let case = visible_case(&state, &auth, case_id(&id)?).await?;
+    let events = state.engine.store.events(case.id).await?;
+    Ok(Json(EventDto::list(&events, &user_names(&state).await?)))
+}
+
+/// Messages (contacts) on the case, oldest first.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/messages", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<MessageDto>), (status = 404, body = Problem)))]
+async fn case_messages(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<MessageDto>>> {
+    let case = visible_case(&state, &auth, case_id(&id)?).await?;
+    let names = user_names(&state).await?;
+    let messages = state.engine.store.messages(case.id).await?;
+    Ok(Json(messages.iter().map(|m| MessageDto::from_stored(m, &names)).collect()))
+}
+
+macro_rules! command_endpoint {
+    ($name:ident, $path:literal, $body:ty, $doc:literal, |$b:ident| $make:expr) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "cases", request_body = $body,
+            params(("id" = String, Path, description = "Case id"),
+                   ("If-Match" = Option<String>, Header, description = "Case version from the ETag"),
+                   ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
+            responses((status = 200, body = CaseDto), (status = 404, body = Problem), (status = 409, body = Problem),
+                      (status = 412, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
+        async fn $name(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, write: Write<$body>) -> ApiResult<Response> {
+            let id = case_id(&id)?;
+            let request = {
+                let $b = &write.body;
+                $make
+            };
+            run(&state, &auth, id, request, &write, false).await
+        }
+    };
+}
+
+command_endpoint!(
+    add_message,
+    "/api/v1/cases/{id}/messages",
+    MessageBody,
+    "Add a public reply or an internal note. A customer's reply resumes a pending case.",
+    |b| CaseRequest::AddMessage(AddMessage {
+        visibility: b.visibility,
+        channel: b.channel,
+        body: b.body.clone(),
+        from_customer: b.from_customer,
+        resume: b.resume,
+    })
+);
+
+command_endpoint!(
+    assign,
+    "/api/v1/cases/{id}/assign",
+    AssignBody,
+    "Assign the case to a user, or unassign it with `assignee: null`.",
+    |b| CaseRequest::Assign { assignee: b.assignee.clone() }
+);
+
+command_endpoint!(
+    transfer,
+    "/api/v1/cases/{id}/transfer",
+    TransferBody,
+    "Move the case to another team on the same level.",
+    |b| CaseRequest::Transfer { to_team: b.to_team.clone(), to_user: b.to_user.clone(), reason: b.reason.clone() }
+);
+
+command_endpoint!(
+    escalate,
+    "/api/v1/cases/{id}/escalate",
+    EscalateBody,
+    "Escalate: functional (to a team with the skill) or hierarchical (to a higher level or a named supervisor).",
+    |b| CaseRequest::Escalate(Escalation {
+        kind: b.kind,
+        initiator: b.initiator,
+        to_level: b.to_level.clone().map(LevelId::new),
+        to_team: b.to_team.clone(),
+        to_user: b.to_user.clone(),
+        reason: b.reason.clone(),
+        tried: b.tried.clone(),
+    })
+);
+
+command_endpoint!(
+    de_escalate,
+    "/api/v1/cases/{id}/de-escalate",
+    DeEscalateBody,
+    "Hand the case back down the ladder with guidance.",
+    |b| CaseRequest::DeEscalate {
+        to_level: b.to_level.clone().map(LevelId::new),
+        to_team: b.to_team.clone(),
+        to_user: b.to_user.clone(),
+        guidance: b.guidance.clone(),
+    }
+);
+
+command_endpoint!(
+    request_info,
+    "/api/v1/cases/{id}/request-info",
+    RequestInfoBody,
+    "Ask the customer (or another team) for information; the case waits in a pending status.",
+    |b| CaseRequest::RequestInfo(RequestInfo { from: b.from, question: b.question.clone() })
+);
+
+command_endpoint!(
+    resolve,
+    "/api/v1/cases/{id}/resolve",
+    ResolveBody,
+    "Resolve the case with a resolution code.",
+    |b| CaseRequest::Resolve(Resolve { code: b.code.clone(), note: b.note.clone() })
+);
+
+command_endpoint!(reopen, "/api/v1/cases/{id}/reopen", ReopenBody, "Reopen a resolved case.", |b| CaseRequest::Reopen(
+    Reopen { reason: b.reason.clone() }
+));
+
+command_endpoint!(
+    close,
+    "/api/v1/cases/{id}/close",
+    EmptyBody,
+    "Close a resolved case for good (supervisors and above).",
+    |_b| CaseRequest::Close
+);

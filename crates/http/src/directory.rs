@@ -1,0 +1,390 @@
+//! `/api/v1/customers`, `/teams`, `/users`, `/tokens` and `/auth/login`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use jiff::{SignedDuration, Timestamp};
+use ladder_core::directory::{LevelId, Role, Team, User, validate_customer, validate_team, validate_user};
+use ladder_core::ids::{CustomerId, TeamId, UserId};
+use ladder_engine::credentials::principal_of;
+use ladder_store::CustomerFilter;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::AppState;
+use crate::dto::*;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{Auth, Write};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_customer, list_customers))
+        .routes(routes!(get_customer, replace_customer, delete_customer))
+        .routes(routes!(create_team, list_teams))
+        .routes(routes!(get_team, replace_team, delete_team))
+        .routes(routes!(create_user, list_users))
+        .routes(routes!(get_user, replace_user, deactivate_user))
+        .routes(routes!(set_password))
+        .routes(routes!(create_token, list_tokens))
+        .routes(routes!(revoke_token))
+        .routes(routes!(login))
+}
+
+type Created<T> = (StatusCode, Json<T>);
+
+// ---- customers ----
+
+fn customer_id(raw: &str) -> ApiResult<CustomerId> {
+    raw.parse().map_err(|_| ApiError::bad_request("id", format!("'{raw}' is not a customer id (a UUID)")))
+}
+
+/// Create a customer (agents and above).
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CustomerBody,
+    responses((status = 201, body = CustomerDto), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_customer(
+    State(s): State<AppState>,
+    auth: Auth,
+    write: Write<CustomerBody>,
+) -> ApiResult<Created<CustomerDto>> {
+    let idem = write.idempotency(&auth.0);
+    let customer = write.body.into_customer(CustomerId::new_v7(), Timestamp::now());
+    validate_customer(&customer)?;
+    let c = s.engine.store.create_customer(customer, idem).await?;
+    Ok((StatusCode::CREATED, Json(CustomerDto::from(&c))))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct CustomerQuery {
+    /// An email address, phone number or handle (exact).
+    identity: Option<String>,
+    /// Name prefix.
+    name: Option<String>,
+    segment: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+/// Find customers by identity, name prefix or segment.
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerQuery),
+    responses((status = 200, body = Vec<CustomerDto>)))]
+async fn list_customers(
+    State(s): State<AppState>,
+    _auth: Auth,
+    Query(q): Query<CustomerQuery>,
+) -> ApiResult<Json<Vec<CustomerDto>>> {
+    let filter = CustomerFilter { identity: q.identity, name: q.name, segment: q.segment };
+    let list = s.engine.store.customers(filter, q.limit.unwrap_or(50), q.offset.unwrap_or(0)).await?;
+    Ok(Json(list.iter().map(CustomerDto::from).collect()))
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = String, Path)),
+    responses((status = 200, body = CustomerDto), (status = 404, body = Problem)))]
+async fn get_customer(State(s): State<AppState>, _auth: Auth, Path(id): Path<String>) -> ApiResult<Json<CustomerDto>> {
+    let id = customer_id(&id)?;
+    let c = s.engine.store.customer(id).await?.ok_or_else(|| ApiError::not_found(format!("customer {id}")))?;
+    Ok(Json(CustomerDto::from(&c)))
+}
+
+/// Replace a customer's details (agents and above).
+#[utoipa::path(put, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = String, Path)), request_body = CustomerBody,
+    responses((status = 200, body = CustomerDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn replace_customer(
+    State(s): State<AppState>,
+    _auth: Auth,
+    Path(id): Path<String>,
+    write: Write<CustomerBody>,
+) -> ApiResult<Json<CustomerDto>> {
+    let id = customer_id(&id)?;
+    let existing = s.engine.store.customer(id).await?.ok_or_else(|| ApiError::not_found(format!("customer {id}")))?;
+    let customer = write.body.into_customer(id, existing.created_at);
+    validate_customer(&customer)?;
+    Ok(Json(CustomerDto::from(&s.engine.store.update_customer(customer).await?)))
+}
+
+/// Delete a customer who has no cases (admins).
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = String, Path)),
+    responses((status = 204), (status = 409, body = Problem), (status = 403, body = Problem)))]
+async fn delete_customer(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    auth.require(Role::Admin)?;
+    s.engine.store.delete_customer(customer_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- teams ----
+
+fn team_from(body: TeamBody, id: TeamId, created_at: Timestamp) -> Team {
+    Team {
+        id,
+        slug: body.slug,
+        name: body.name,
+        level: LevelId::new(body.level),
+        kind: body.kind,
+        skills: body.skills,
+        created_at,
+    }
+}
+
+/// Create a team (admins).
+#[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = TeamBody,
+    responses((status = 201, body = TeamDto), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn create_team(State(s): State<AppState>, auth: Auth, write: Write<TeamBody>) -> ApiResult<Created<TeamDto>> {
+    auth.require(Role::Admin)?;
+    let idem = write.idempotency(&auth.0);
+    let team = team_from(write.body, TeamId::new_v7(), Timestamp::now());
+    validate_team(&team, s.engine.ladder())?;
+    let t = s.engine.store.create_team(team, idem).await?;
+    Ok((StatusCode::CREATED, Json(TeamDto::from(&t))))
+}
+
+#[utoipa::path(get, path = "/api/v1/teams", tag = "teams", responses((status = 200, body = Vec<TeamDto>)))]
+async fn list_teams(State(s): State<AppState>, _auth: Auth) -> ApiResult<Json<Vec<TeamDto>>> {
+    Ok(Json(s.engine.store.teams().await?.iter().map(TeamDto::from).collect()))
+}
+
+/// A team by id or slug.
+#[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = String, Path, description = "Id or slug")),
+    responses((status = 200, body = TeamDto), (status = 404, body = Problem)))]
+async fn get_team(State(s): State<AppState>, _auth: Auth, Path(id): Path<String>) -> ApiResult<Json<TeamDto>> {
+    let t = s.engine.resolve_team("id", &id).await.map_err(|_| ApiError::not_found(format!("team {id}")))?;
+    Ok(Json(TeamDto::from(&t)))
+}
+
+#[utoipa::path(put, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = String, Path)), request_body = TeamBody,
+    responses((status = 200, body = TeamDto), (status = 404, body = Problem), (status = 403, body = Problem)))]
+async fn replace_team(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    write: Write<TeamBody>,
+) -> ApiResult<Json<TeamDto>> {
+    auth.require(Role::Admin)?;
+    let existing = s.engine.resolve_team("id", &id).await.map_err(|_| ApiError::not_found(format!("team {id}")))?;
+    let team = team_from(write.body, existing.id, existing.created_at);
+    validate_team(&team, s.engine.ladder())?;
+    Ok(Json(TeamDto::from(&s.engine.store.update_team(team).await?)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = String, Path)),
+    responses((status = 204), (status = 409, body = Problem), (status = 403, body = Problem)))]
+async fn delete_team(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    auth.require(Role::Admin)?;
+    let existing = s.engine.resolve_team("id", &id).await.map_err(|_| ApiError::not_found(format!("team {id}")))?;
+    s.engine.store.delete_team(existing.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- users ----
+
+async fn user_from(s: &AppState, body: &UserBody, id: UserId, created_at: Timestamp) -> ApiResult<User> {
+    let mut teams = Vec::new();
+    for (i, t) in body.teams.iter().enumerate() {
+        teams.push(s.engine.resolve_team(&format!("teams[{i}]"), t).await?.id);
+    }
+    let user = User {
+        id,
+        name: body.name.clone(),
+        display_name: body.display_name.clone().unwrap_or_else(|| body.name.clone()),
+        email: body.email.clone(),
+        role: body.role,
+        teams,
+        skills: body.skills.clone(),
+        levels: body.levels.iter().cloned().map(LevelId::new).collect(),
+        active: body.active,
+        created_at,
+    };
+    validate_user(&user, s.engine.ladder())?;
+    Ok(user)
+}
+
+fn check_password(p: &str) -> ApiResult<()> {
+    if p.chars().count() < 8 || p.len() > 1024 {
+        return Err(ApiError::validation("password", "must be 8 to 1024 characters"));
+    }
+    Ok(())
+}
+
+/// Create a user (admins).
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = UserBody,
+    responses((status = 201, body = UserDto), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn create_user(State(s): State<AppState>, auth: Auth, write: Write<UserBody>) -> ApiResult<Created<UserDto>> {
+    auth.require(Role::Admin)?;
+    let user = user_from(&s, &write.body, UserId::new_v7(), Timestamp::now()).await?;
+    let hash = match &write.body.password {
+        Some(p) => {
+            check_password(p)?;
+            Some(s.engine.hash_password(p.clone()).await?)
+        }
+        None => None,
+    };
+    let u = s.engine.store.create_user(user, hash, write.idempotency(&auth.0)).await?;
+    Ok((StatusCode::CREATED, Json(UserDto::from(&u))))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct UserQuery {
+    /// Only members of this team (slug or id).
+    team: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery), responses((status = 200, body = Vec<UserDto>)))]
+async fn list_users(
+    State(s): State<AppState>,
+    _auth: Auth,
+    Query(q): Query<UserQuery>,
+) -> ApiResult<Json<Vec<UserDto>>> {
+    let team = match &q.team {
+        Some(t) => Some(
+            s.engine
+                .resolve_team("team", t)
+                .await
+                .map_err(|_| ApiError::bad_request("team", format!("no team '{t}'")))?
+                .id,
+        ),
+        None => None,
+    };
+    Ok(Json(s.engine.store.users(team).await?.iter().map(UserDto::from).collect()))
+}
+
+async fn find_user(s: &AppState, auth: &Auth, key: &str) -> ApiResult<User> {
+    let key = if key == "me" { auth.0.user_id.to_string() } else { key.to_string() };
+    s.engine.resolve_user("id", &key).await.map_err(|_| ApiError::not_found(format!("user {key}")))
+}
+
+/// A user by id or name; `me` is the caller.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "Id, name or `me`")),
+    responses((status = 200, body = UserDto), (status = 404, body = Problem)))]
+async fn get_user(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<UserDto>> {
+    Ok(Json(UserDto::from(&find_user(&s, &auth, &id).await?)))
+}
+
+/// Replace a user's profile, role and teams (admins). The password is not changed here.
+#[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UserBody,
+    responses((status = 200, body = UserDto), (status = 404, body = Problem), (status = 403, body = Problem)))]
+async fn replace_user(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    write: Write<UserBody>,
+) -> ApiResult<Json<UserDto>> {
+    auth.require(Role::Admin)?;
+    let existing = find_user(&s, &auth, &id).await?;
+    if write.body.password.is_some() {
+        return Err(ApiError::validation("password", "change passwords with POST /api/v1/users/{id}/password"));
+    }
+    let user = user_from(&s, &write.body, existing.id, existing.created_at).await?;
+    if existing.id == auth.0.user_id && (user.role < Role::Admin || !user.active) {
+        return Err(ApiError::validation("role", "you cannot demote or deactivate yourself; ask another admin"));
+    }
+    let u = s.engine.store.update_user(user).await?;
+    s.engine.forget_cached_tokens();
+    Ok(Json(UserDto::from(&u)))
+}
+
+/// Deactivate a user (admins): they can no longer sign in and their tokens are revoked.
+/// Users are never deleted, because case histories name them.
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, body = UserDto), (status = 404, body = Problem), (status = 403, body = Problem)))]
+async fn deactivate_user(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<UserDto>> {
+    auth.require(Role::Admin)?;
+    let mut user = find_user(&s, &auth, &id).await?;
+    if user.id == auth.0.user_id {
+        return Err(ApiError::validation("id", "you cannot deactivate yourself; ask another admin"));
+    }
+    user.active = false;
+    let u = s.engine.store.update_user(user).await?;
+    s.engine.forget_cached_tokens();
+    Ok(Json(UserDto::from(&u)))
+}
+
+/// Set a password: your own, or anyone's as an admin.
+#[utoipa::path(post, path = "/api/v1/users/{id}/password", tag = "users", params(("id" = String, Path)), request_body = PasswordBody,
+    responses((status = 204), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn set_password(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    write: Write<PasswordBody>,
+) -> ApiResult<StatusCode> {
+    let user = find_user(&s, &auth, &id).await?;
+    if user.id != auth.0.user_id {
+        auth.require(Role::Admin)?;
+    }
+    check_password(&write.body.password)?;
+    let hash = s.engine.hash_password(write.body.password.clone()).await?;
+    s.engine.store.set_password(user.id, hash).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- tokens ----
+
+/// Mint an API token for yourself (or, as an admin, for another user). The secret is
+/// in the answer once; only its hash is stored.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = TokenBody,
+    responses((status = 201, body = NewTokenDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn create_token(
+    State(s): State<AppState>,
+    auth: Auth,
+    write: Write<TokenBody>,
+) -> ApiResult<Created<NewTokenDto>> {
+    if write.idempotency_key.is_some() {
+        return Err(ApiError::validation(
+            "Idempotency-Key",
+            "tokens are not created idempotently, because the secret is never stored; retry without the key",
+        ));
+    }
+    let owner = match &write.body.user {
+        Some(u) => {
+            let user = s.engine.resolve_user("user", u).await?;
+            if user.id != auth.0.user_id {
+                auth.require(Role::Admin)?;
+            }
+            user.id
+        }
+        None => auth.0.user_id,
+    };
+    ladder_core::validate::non_empty("name", &write.body.name, 200)?;
+    let now = Timestamp::now();
+    let expires_at = match write.body.expires_in_seconds {
+        Some(secs) => Some(
+            now.checked_add(SignedDuration::from_secs(secs.min(10 * 365 * 86_400) as i64))
+                .map_err(|e| ApiError::validation("expires_in_seconds", e.to_string()))?,
+        ),
+        None => None,
+    };
+    let t = s.engine.create_token(owner, write.body.name.clone(), expires_at, now).await?;
+    Ok((StatusCode::CREATED, Json(NewTokenDto { token: t.secret, info: TokenDto::from(&t.info) })))
+}
+
+/// Your tokens; admins see everyone's.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", responses((status = 200, body = Vec<TokenDto>)))]
+async fn list_tokens(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<TokenDto>>> {
+    let who = if auth.0.role >= Role::Admin { None } else { Some(auth.0.user_id) };
+    Ok(Json(s.engine.store.tokens(who).await?.iter().map(TokenDto::from).collect()))
+}
+
+/// Revoke a token: your own, or anyone's as an admin.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 403, body = Problem)))]
+async fn revoke_token(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let token = s.engine.store.token(id.clone()).await?.ok_or_else(|| ApiError::not_found(format!("token {id}")))?;
+    if token.user_id != auth.0.user_id {
+        auth.require(Role::Admin)?;
+    }
+    s.engine.revoke_token(id, Timestamp::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Exchange a user name and password for a 12-hour bearer token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
+    responses((status = 200, body = LoginDto), (status = 401, body = Problem)))]
+async fn login(State(s): State<AppState>, write: Write<LoginBody>) -> ApiResult<Json<LoginDto>> {
+    let user = s.engine.login(&write.body.name, &write.body.password).await?;
+    let now = Timestamp::now();
+    let expires_at = now + SignedDuration::from_hours(12);
+    let t = s.engine.create_token(user.id, "login session".into(), Some(expires_at), now).await?;
+    tracing::info!(user = %principal_of(&user).name, "login");
+    Ok(Json(LoginDto { token: t.secret, expires_at, user: UserDto::from(&user) }))
+}

@@ -1,0 +1,602 @@
+//! Wire types of the API. They convert to and from domain types explicitly, so a change
+//! in the domain is never silently a change of the API.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use ladder_core::case::{Actor, Case, Channel, Priority, Status, Visibility};
+use ladder_core::directory::{Customer, Identity, Role, Team, TeamKind, User};
+use ladder_core::event::{EscalationKind, InfoSource, Initiator};
+use ladder_store::{StoredEvent, StoredMessage, TokenInfo};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A case.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseDto {
+    pub id: Uuid,
+    /// Human-friendly number, unique and increasing.
+    pub number: u64,
+    pub subject: String,
+    pub description: String,
+    pub category: Option<String>,
+    pub channel: Channel,
+    pub priority: Priority,
+    pub status: Status,
+    /// The rung of the ladder the case is on, e.g. `L2`.
+    pub level: String,
+    pub team_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    pub customer_id: Option<Uuid>,
+    pub tags: Vec<String>,
+    #[schema(value_type = Object)]
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+    /// Levels the case came up through, most recent last.
+    pub escalation_path: Vec<LevelStopDto>,
+    pub n_messages: u32,
+    pub n_escalations: u32,
+    pub n_de_escalations: u32,
+    pub n_reopens: u32,
+    pub first_response_at: Option<Timestamp>,
+    pub resolution: Option<ResolutionDto>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Send as `If-Match` to make a write conditional on nothing having changed.
+    pub version: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LevelStopDto {
+    pub level: String,
+    pub team_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResolutionDto {
+    pub code: String,
+    pub note: Option<String>,
+    pub at: Timestamp,
+}
+
+impl From<&Case> for CaseDto {
+    fn from(c: &Case) -> Self {
+        CaseDto {
+            id: c.id.0,
+            number: c.number,
+            subject: c.subject.clone(),
+            description: c.description.clone(),
+            category: c.category.clone(),
+            channel: c.channel,
+            priority: c.priority,
+            status: c.status,
+            level: c.level.0.clone(),
+            team_id: c.team.map(|t| t.0),
+            assignee_id: c.assignee.map(|u| u.0),
+            customer_id: c.customer.map(|u| u.0),
+            tags: c.tags.iter().cloned().collect(),
+            custom_fields: c.custom_fields.clone(),
+            escalation_path: c
+                .escalation_path
+                .iter()
+                .map(|s| LevelStopDto {
+                    level: s.level.0.clone(),
+                    team_id: s.team.map(|t| t.0),
+                    assignee_id: s.assignee.map(|u| u.0),
+                })
+                .collect(),
+            n_messages: c.n_messages,
+            n_escalations: c.n_escalations,
+            n_de_escalations: c.n_de_escalations,
+            n_reopens: c.n_reopens,
+            first_response_at: c.first_response_at,
+            resolution: c.resolution.as_ref().map(|r| ResolutionDto {
+                code: r.code.clone(),
+                note: r.note.clone(),
+                at: r.at,
+            }),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            version: c.version,
+        }
+    }
+}
+
+/// A page of cases.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CasePageDto {
+    pub items: Vec<CaseDto>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Who did something.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActorDto {
+    /// `user`, `customer` or `system`.
+    pub kind: String,
+    pub id: Option<String>,
+    /// The user's login name, or the system component's name.
+    pub name: Option<String>,
+}
+
+impl ActorDto {
+    pub fn from_actor(a: &Actor, user_names: &BTreeMap<Uuid, String>) -> Self {
+        match a {
+            Actor::User { id } => {
+                ActorDto { kind: "user".into(), id: Some(id.to_string()), name: user_names.get(&id.0).cloned() }
+            }
+            Actor::Customer { id } => ActorDto { kind: "customer".into(), id: id.map(|i| i.to_string()), name: None },
+            Actor::System { name } => ActorDto { kind: "system".into(), id: None, name: Some(name.clone()) },
+        }
+    }
+}
+
+/// One entry of a case's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDto {
+    /// Global position in the event log.
+    pub seq: i64,
+    /// Position in the case's stream (1 = opened).
+    pub version: u64,
+    /// `opened`, `message_added`, `assigned`, `escalated`, `de_escalated`, `resolved` …
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub at: Timestamp,
+    pub actor: ActorDto,
+    /// The event's facts (see the API guide for each type's fields).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    pub status_before: Option<Status>,
+    pub status_after: Status,
+}
+
+impl EventDto {
+    pub fn list(events: &[StoredEvent], user_names: &BTreeMap<Uuid, String>) -> Vec<EventDto> {
+        let mut state: Option<Case> = None;
+        events
+            .iter()
+            .map(|e| {
+                let before = state.as_ref().map(|c| c.status);
+                let next = ladder_core::case::apply(state.take(), &e.recorded);
+                let after = next.status;
+                state = Some(next);
+                let mut data = serde_json::to_value(&e.recorded.event).unwrap_or_default();
+                if let Some(obj) = data.as_object_mut() {
+                    obj.remove("type");
+                }
+                EventDto {
+                    seq: e.seq,
+                    version: e.recorded.version,
+                    kind: e.recorded.event.kind().to_string(),
+                    at: e.recorded.at,
+                    actor: ActorDto::from_actor(&e.recorded.actor, user_names),
+                    data,
+                    status_before: before,
+                    status_after: after,
+                }
+            })
+            .collect()
+    }
+}
+
+/// A message (contact) on a case.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageDto {
+    pub id: String,
+    pub author: ActorDto,
+    pub visibility: Visibility,
+    pub channel: Channel,
+    pub body: String,
+    pub at: Timestamp,
+}
+
+impl MessageDto {
+    pub fn from_stored(m: &StoredMessage, user_names: &BTreeMap<Uuid, String>) -> Self {
+        MessageDto {
+            id: m.id.clone(),
+            author: ActorDto::from_actor(&m.author, user_names),
+            visibility: m.visibility,
+            channel: m.channel,
+            body: m.body.clone(),
+            at: m.at,
+        }
+    }
+}
+
+fn default_channel() -> Channel {
+    Channel::Api
+}
+fn default_priority() -> Priority {
+    Priority::Normal
+}
+fn default_visibility() -> Visibility {
+    Visibility::Public
+}
+fn default_initiator() -> Initiator {
+    Initiator::Agent
+}
+fn default_info_source() -> InfoSource {
+    InfoSource::Customer
+}
+
+/// Open a case.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenCaseBody {
+    pub subject: String,
+    #[serde(default)]
+    pub description: String,
+    pub category: Option<String>,
+    /// Defaults to `api`.
+    #[serde(default = "default_channel")]
+    pub channel: Channel,
+    /// Defaults to `normal`.
+    #[serde(default = "default_priority")]
+    pub priority: Priority,
+    /// Defaults to the team's level, else the front line.
+    pub level: Option<String>,
+    /// Team slug or id. Defaults to the caller's team at that level.
+    pub team: Option<String>,
+    /// User name or id.
+    pub assignee: Option<String>,
+    pub customer_id: Option<Uuid>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// Add a public reply or an internal note.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageBody {
+    pub body: String,
+    /// `public` (default; the customer sees it) or `internal` (a note for staff).
+    #[serde(default = "default_visibility")]
+    pub visibility: Visibility,
+    /// Defaults to the case's channel.
+    pub channel: Option<Channel>,
+    /// Record the customer's own words (a call transcript, an inbound email).
+    #[serde(default)]
+    pub from_customer: bool,
+    /// Take the case out of `pending_customer` / `pending_internal`.
+    #[serde(default)]
+    pub resume: bool,
+}
+
+/// Assign (or, with `assignee: null`, unassign) the case.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    /// User name or id; `null` unassigns.
+    pub assignee: Option<String>,
+}
+
+/// Move the case to another team on the same level.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBody {
+    /// Team slug or id.
+    pub to_team: String,
+    pub to_user: Option<String>,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Escalate: functional (to a team with the skill) or hierarchical (to more authority).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateBody {
+    pub kind: EscalationKind,
+    /// For hierarchical escalation; defaults to the next level up.
+    pub to_level: Option<String>,
+    /// Team slug or id; required for functional escalation.
+    pub to_team: Option<String>,
+    /// A named supervisor or manager (user name or id).
+    pub to_user: Option<String>,
+    /// `agent` (default), `customer` ("let me speak to a supervisor") or `system`.
+    #[serde(default = "default_initiator")]
+    pub initiator: Initiator,
+    pub reason: String,
+    /// What was already tried; required when an agent escalates.
+    pub tried: Option<String>,
+}
+
+/// Hand the case back down the ladder.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeEscalateBody {
+    /// Defaults to the level the case came from.
+    pub to_level: Option<String>,
+    pub to_team: Option<String>,
+    pub to_user: Option<String>,
+    /// What the lower level should do next.
+    pub guidance: String,
+}
+
+/// Ask the customer (or another team) for information; the case waits.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestInfoBody {
+    pub question: String,
+    /// `customer` (default; status `pending_customer`) or `internal` (`pending_internal`).
+    #[serde(default = "default_info_source")]
+    pub from: InfoSource,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveBody {
+    /// Resolution code, e.g. `refund_issued`, `known_issue`, `duplicate`.
+    pub code: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenBody {
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyBody {}
+
+/// Change descriptive fields; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCaseBody {
+    pub subject: Option<String>,
+    pub priority: Option<Priority>,
+    /// A string sets the category, `null` clears it; leave it out to keep it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub category: Option<Option<String>>,
+    #[serde(default)]
+    pub add_tags: Vec<String>,
+    #[serde(default)]
+    pub remove_tags: Vec<String>,
+    /// A `null` value removes the field.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+// ---- directory ----
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityDto {
+    pub channel: Channel,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerDto {
+    pub id: Uuid,
+    pub name: String,
+    pub identities: Vec<IdentityDto>,
+    pub value: f64,
+    pub segment: Option<String>,
+    pub language: Option<String>,
+    pub time_zone: Option<String>,
+    #[schema(value_type = Object)]
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+    pub created_at: Timestamp,
+}
+
+impl From<&Customer> for CustomerDto {
+    fn from(c: &Customer) -> Self {
+        CustomerDto {
+            id: c.id.0,
+            name: c.name.clone(),
+            identities: c
+                .identities
+                .iter()
+                .map(|i| IdentityDto { channel: i.channel, value: i.value.clone() })
+                .collect(),
+            value: c.value,
+            segment: c.segment.clone(),
+            language: c.language.clone(),
+            time_zone: c.time_zone.clone(),
+            custom_fields: c.custom_fields.clone(),
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// Create or replace a customer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerBody {
+    pub name: String,
+    #[serde(default)]
+    pub identities: Vec<IdentityDto>,
+    /// Lifetime value.
+    #[serde(default)]
+    pub value: f64,
+    pub segment: Option<String>,
+    pub language: Option<String>,
+    /// IANA time zone, e.g. `America/New_York`.
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+impl CustomerBody {
+    pub fn into_customer(self, id: ladder_core::ids::CustomerId, created_at: Timestamp) -> Customer {
+        Customer {
+            id,
+            name: self.name,
+            identities: self.identities.into_iter().map(|i| Identity { channel: i.channel, value: i.value }).collect(),
+            value: self.value,
+            segment: self.segment,
+            language: self.language,
+            time_zone: self.time_zone,
+            custom_fields: self.custom_fields,
+            created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamDto {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub level: String,
+    pub kind: TeamKind,
+    pub skills: Vec<String>,
+    pub created_at: Timestamp,
+}
+
+impl From<&Team> for TeamDto {
+    fn from(t: &Team) -> Self {
+        TeamDto {
+            id: t.id.0,
+            slug: t.slug.clone(),
+            name: t.name.clone(),
+            level: t.level.0.clone(),
+            kind: t.kind,
+            skills: t.skills.clone(),
+            created_at: t.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamBody {
+    /// Short unique handle, e.g. `billing`.
+    pub slug: String,
+    pub name: String,
+    pub level: String,
+    pub kind: TeamKind,
+    #[serde(default)]
+    pub skills: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserDto {
+    pub id: Uuid,
+    pub name: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub teams: Vec<Uuid>,
+    pub skills: Vec<String>,
+    pub levels: Vec<String>,
+    pub active: bool,
+    pub created_at: Timestamp,
+}
+
+impl From<&User> for UserDto {
+    fn from(u: &User) -> Self {
+        UserDto {
+            id: u.id.0,
+            name: u.name.clone(),
+            display_name: u.display_name.clone(),
+            email: u.email.clone(),
+            role: u.role,
+            teams: u.teams.iter().map(|t| t.0).collect(),
+            skills: u.skills.clone(),
+            levels: u.levels.iter().map(|l| l.0.clone()).collect(),
+            active: u.active,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// Create or replace a user. Teams by slug or id.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserBody {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub role: Role,
+    #[serde(default)]
+    pub teams: Vec<String>,
+    #[serde(default)]
+    pub skills: Vec<String>,
+    #[serde(default)]
+    pub levels: Vec<String>,
+    /// Only on create; change it later with `POST /users/{id}/password`.
+    pub password: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenDto {
+    pub id: String,
+    pub user_id: Uuid,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl From<&TokenInfo> for TokenDto {
+    fn from(t: &TokenInfo) -> Self {
+        TokenDto {
+            id: t.id.clone(),
+            user_id: t.user_id.0,
+            name: t.name.clone(),
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}
+
+/// A new token. `token` is shown once and cannot be recovered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewTokenDto {
+    pub token: String,
+    #[serde(flatten)]
+    pub info: TokenDto,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenBody {
+    pub name: String,
+    /// Admins may mint tokens for another user (name or id).
+    pub user: Option<String>,
+    /// Lifetime in seconds; absent means no expiry.
+    pub expires_in_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginDto {
+    /// A bearer token valid for 12 hours.
+    pub token: String,
+    pub expires_at: Timestamp,
+    pub user: UserDto,
+}

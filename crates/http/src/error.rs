@@ -1,0 +1,168 @@
+//! One error type for the API, rendered as RFC 9457 `application/problem+json`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ladder_core::DomainError;
+use ladder_engine::AuthError;
+use ladder_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A problem report (RFC 9457). `type` is stable per kind of error; extension members
+/// say where the problem is (`field`) or what state blocked it (`current_state`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The request field that was wrong, as a JSON path (`to_level`, `identities[0].value`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The case's status when a transition was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_state: Option<String>,
+    /// The case's version when an `If-Match` was stale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<u64>,
+    /// Line and column of a JSON syntax error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// For server errors: quote this id to the operator; the log has the details.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_id: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct ApiError(pub Box<Problem>);
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Self {
+        ApiError(Box::new(Problem {
+            kind: format!("/problems/{kind}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            field: None,
+            current_state: None,
+            current_version: None,
+            line: None,
+            column: None,
+            error_id: None,
+        }))
+    }
+    pub fn validation(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        let field = field.into();
+        let detail = detail.into();
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Invalid request field",
+            format!("{field}: {detail}"),
+        );
+        e.0.field = Some(field);
+        e
+    }
+    pub fn bad_request(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        let field = field.into();
+        let mut e =
+            Self::new(StatusCode::BAD_REQUEST, "bad-request", "Bad request", format!("{field}: {}", detail.into()));
+        e.0.field = Some(field);
+        e
+    }
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("{} does not exist", what.into()))
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+    }
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", detail)
+    }
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        let id = uuid::Uuid::now_v7().to_string();
+        tracing::error!(error_id = %id, error = %error, "internal error");
+        let mut e = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "the server could not complete the request; quote error_id to the operator",
+        );
+        e.0.error_id = Some(id);
+        e
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid { field, message } => ApiError::validation(field, message),
+            DomainError::InvalidTransition { current, .. } => {
+                let mut p =
+                    ApiError::new(StatusCode::CONFLICT, "invalid-transition", "Invalid transition", e.to_string());
+                p.0.current_state = Some(current.as_str().to_string());
+                p
+            }
+            DomainError::NoSuchCase(m) => ApiError::not_found(m),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Domain(d) => d.into(),
+            StoreError::Forbidden(m) => ApiError::forbidden(m),
+            StoreError::NotFound(m) => ApiError::not_found(m),
+            StoreError::VersionConflict { expected, actual } => {
+                let mut p = ApiError::new(
+                    StatusCode::PRECONDITION_FAILED,
+                    "stale-version",
+                    "Stale version",
+                    format!(
+                        "If-Match asked for version {expected} but the case is at version {actual}; reload and retry"
+                    ),
+                );
+                p.0.current_version = Some(actual);
+                p
+            }
+            StoreError::Duplicate(m) => ApiError::new(StatusCode::CONFLICT, "duplicate", "Already exists", m),
+            StoreError::InUse(m) => ApiError::new(StatusCode::CONFLICT, "in-use", "Still in use", m),
+            StoreError::IdempotencyMismatch => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency-Key reused",
+                "this Idempotency-Key was already used with a different request; use a new key for a new request",
+            ),
+            StoreError::Internal(m) => ApiError::internal(m),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Store(s) => s.into(),
+            other => ApiError::unauthenticated(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&*self.0).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"ladder\""));
+        }
+        response
+    }
+}

@@ -1,0 +1,167 @@
+//! Request extractors: authentication, JSON bodies with precise errors, and the write
+//! preconditions (`Idempotency-Key`, `If-Match`).
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use ladder_core::Role;
+use ladder_core::access::Principal;
+use ladder_store::Idempotency;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The authenticated caller (bearer token).
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::unauthenticated("send 'Authorization: Bearer <token>'"))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or_else(|| ApiError::unauthenticated("the Authorization header must use the Bearer scheme"))?;
+        let principal = state.engine.authenticate_token(token.trim(), jiff::Timestamp::now()).await?;
+        Ok(Auth(principal))
+    }
+}
+
+impl Auth {
+    /// Refuses unless the caller has at least `role`.
+    pub fn require(&self, role: Role) -> Result<&Principal, ApiError> {
+        if self.0.role >= role {
+            Ok(&self.0)
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this needs the {} role or higher; you are {}",
+                role.as_str(),
+                self.0.role.as_str()
+            )))
+        }
+    }
+}
+
+/// A JSON body plus what retries and concurrency control need.
+pub struct Write<T> {
+    pub body: T,
+    /// `Idempotency-Key` header, if sent.
+    pub idempotency_key: Option<String>,
+    /// Version from `If-Match`, if sent.
+    pub if_match: Option<u64>,
+    /// Digest of method, path and body, to detect a key reused for another request.
+    pub fingerprint: String,
+}
+
+impl<T> Write<T> {
+    /// The idempotency record for this caller, when a key was sent.
+    pub fn idempotency(&self, principal: &Principal) -> Option<Idempotency> {
+        self.idempotency_key.as_ref().map(|key| Idempotency {
+            scope: principal.user_id.to_string(),
+            key: key.clone(),
+            fingerprint: self.fingerprint.clone(),
+        })
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(v) => v.to_str().map(Some).map_err(|_| ApiError::bad_request(name, "is not visible ASCII")),
+    }
+}
+
+/// Parses `If-Match: "7"` (also `W/"7"` and a bare `7`).
+pub fn parse_if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    let Some(v) = header_str(headers, "if-match")? else { return Ok(None) };
+    let v = v.trim().trim_start_matches("W/").trim_matches('"');
+    v.parse().map(Some).map_err(|_| {
+        ApiError::bad_request("If-Match", format!("'{v}' is not a case version; send the ETag from GET, e.g. \"3\""))
+    })
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for Write<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let idempotency_key = match header_str(&parts.headers, "idempotency-key")? {
+            Some(k) if k.is_empty() || k.len() > 255 => {
+                return Err(ApiError::bad_request("Idempotency-Key", "must be 1–255 characters"));
+            }
+            other => other.map(str::to_string),
+        };
+        let if_match = parse_if_match(&parts.headers)?;
+        if let Some(ct) = header_str(&parts.headers, "content-type")?
+            && !ct.starts_with("application/json")
+        {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                format!("send application/json, not {ct}"),
+            ));
+        }
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|e| ApiError::bad_request("body", e.body_text()))?;
+        let body = parse_json(if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes })?;
+        let mut hasher = Sha256::new();
+        hasher.update(parts.method.as_str().as_bytes());
+        hasher.update(b" ");
+        hasher.update(parts.uri.path().as_bytes());
+        hasher.update(b"\n");
+        hasher.update(&bytes);
+        Ok(Write { body, idempotency_key, if_match, fingerprint: hex::encode(hasher.finalize()) })
+    }
+}
+
+/// Parses JSON, telling syntax errors (400, with line and column) from wrong or missing
+/// fields (422, naming the field).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    match result {
+        Ok(v) => {
+            de.end().map_err(|e| syntax_error(&e))?;
+            Ok(v)
+        }
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            if inner.classify() == serde_json::error::Category::Data {
+                let msg = inner.to_string();
+                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+                let field = if path == "." {
+                    // A missing field is reported at the parent; name it from the message.
+                    msg.split('`').nth(1).unwrap_or("body").to_string()
+                } else {
+                    path
+                };
+                Err(ApiError::validation(field, msg))
+            } else {
+                Err(syntax_error(&inner))
+            }
+        }
+    }
+}
+
+fn syntax_error(e: &serde_json::Error) -> ApiError {
+    let mut p = ApiError::new(
+        axum::http::StatusCode::BAD_REQUEST,
+        "malformed-json",
+        "Malformed JSON",
+        format!("the body is not valid JSON: {e}"),
+    );
+    p.0.line = Some(e.line());
+    p.0.column = Some(e.column());
+    p
+}

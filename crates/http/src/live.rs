@@ -1,0 +1,29 @@
+//! `GET /api/v1/stream`: Server-Sent Events, one `case` event per change to a case the
+//! caller may see.
+
+use std::convert::Infallible;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+use crate::AppState;
+use crate::dto::CaseDto;
+use crate::extract::Auth;
+
+pub(crate) async fn stream(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let principal = auth.0;
+    let changes = BroadcastStream::new(state.changes.subscribe()).filter_map(move |c| {
+        let case = c.ok()?;
+        if !principal.can_view(&case) {
+            return None;
+        }
+        Event::default().event("case").json_data(CaseDto::from(&case)).ok().map(Ok)
+    });
+    Sse::new(changes).keep_alive(KeepAlive::default())
+}
