@@ -1,1 +1,237 @@
-fn main() {}
+//! `ladder`: the server binary. `main` parses the command line and hands off; the work is
+//! in the library crates.
+
+mod admin;
+mod bench;
+mod demo;
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ladder_core::Role;
+use ladder_engine::Engine;
+use ladder_store::{Store, StoreConfig};
+
+#[derive(Parser)]
+#[command(name = "ladder", version, about = "Escalation management for contact centers and IT support")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DataArgs {
+    /// Where the embedded SQLite database lives.
+    #[arg(long, env = "LADDER_DATA_DIR", default_value = "./ladder-data")]
+    data_dir: PathBuf,
+}
+
+impl DataArgs {
+    fn open(&self) -> anyhow::Result<Store> {
+        Store::open(&self.data_dir, StoreConfig::default())
+            .with_context(|| format!("opening the store in {}", self.data_dir.display()))
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve {
+        #[arg(long, env = "LADDER_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Seed a realistic demo contact center (once) and print logins.
+        #[arg(long)]
+        demo: bool,
+        /// Log as JSON lines.
+        #[arg(long, env = "LADDER_LOG_JSON")]
+        log_json: bool,
+    },
+    /// Administration on the data directory.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Performance benchmarks (run with a release build).
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Teams.
+    Team {
+        #[command(subcommand)]
+        command: TeamCommand,
+    },
+    /// Rebuild every case projection from the event log.
+    Rebuild {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// agent, supervisor, manager or admin.
+        #[arg(long)]
+        role: String,
+        /// Team slug; repeat for several.
+        #[arg(long)]
+        team: Vec<String>,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Mint an API token for a user and print only the token.
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TeamCommand {
+    /// Create a team.
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "L1")]
+        level: String,
+        /// front_line, specialist, back_office, outbound, management or on_call.
+        #[arg(long, default_value = "front_line")]
+        kind: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LADDER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { listen, data, demo, log_json } => {
+            init_logs(log_json);
+            let store = data.open()?;
+            let engine = Engine::new(store);
+            if demo {
+                demo::seed(&engine).await?;
+            }
+            let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+            let addr = listener.local_addr()?;
+            // Tests and scripts read this line to find the port when listening on :0.
+            println!("ladder listening on http://{addr}");
+            if demo {
+                demo::print_logins(&engine, addr).await?;
+            }
+            ladder_http::serve(listener, engine, shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Admin { command } => {
+            init_logs(false);
+            match command {
+                AdminCommand::User { command: UserCommand::Create { name, role, team, password_stdin, data } } => {
+                    let role = Role::parse(&role)
+                        .with_context(|| format!("unknown role '{role}'; use agent, supervisor, manager or admin"))?;
+                    let password = if password_stdin {
+                        let mut s = String::new();
+                        std::io::stdin().read_to_string(&mut s)?;
+                        Some(s.lines().next().unwrap_or_default().to_string())
+                    } else {
+                        None
+                    };
+                    let engine = Engine::new(data.open()?);
+                    let user = admin::create_user(&engine, &name, role, &team, password).await?;
+                    println!("{}", user.id);
+                    Ok(())
+                }
+                AdminCommand::Token { command: TokenCommand::Create { user, name, data } } => {
+                    let engine = Engine::new(data.open()?);
+                    let user = engine.resolve_user("user", &user).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let t = engine.create_token(user.id, name, None, jiff::Timestamp::now()).await?;
+                    println!("{}", t.secret);
+                    Ok(())
+                }
+                AdminCommand::Team { command: TeamCommand::Create { slug, name, level, kind, data } } => {
+                    let engine = Engine::new(data.open()?);
+                    let team = admin::create_team(&engine, &slug, name.as_deref(), &level, &kind).await?;
+                    println!("{}", team.id);
+                    Ok(())
+                }
+                AdminCommand::Rebuild { data } => {
+                    let store = data.open()?;
+                    let n = store.rebuild_projections().await?;
+                    println!("rebuilt {n} cases from the event log");
+                    Ok(())
+                }
+            }
+        }
+        Command::Bench { command } => {
+            init_logs(false);
+            bench::run(command).await
+        }
+    }
+}

@@ -530,7 +530,9 @@ fn decide_update(case: &Case, u: &UpdateCase) -> Result<Vec<CaseEvent>, DomainEr
     change.tags_removed.dedup();
     for (k, v) in &u.custom_fields {
         handle("custom_fields", k)?;
-        if case.custom_fields.get(k) != Some(v) && !(v.is_null() && !case.custom_fields.contains_key(k)) {
+        // Unchanged: the same value, or a removal (null) of a field the case does not have.
+        let unchanged = case.custom_fields.get(k) == Some(v) || (v.is_null() && !case.custom_fields.contains_key(k));
+        if !unchanged {
             change.custom_fields.insert(k.clone(), v.clone());
         }
     }

@@ -852,6 +852,7 @@ fn check_escalate(
             let stop = LevelStop { level: before.level.clone(), team: before.team, assignee: before.assignee };
             assert_eq!(case.escalation_path.last(), Some(&stop));
             assert_eq!(case.escalation_path.len(), before.escalation_path.len() + 1);
+            assert!(want.assignee.is_none_or(|u| case.worked_by.contains(&u)), "the new assignee has worked it");
         }
         (Err(e), Err(check)) => check(&e),
         (got, _) => panic!("unexpected outcome {got:?}"),
@@ -1080,6 +1081,7 @@ fn check_de_escalate(setup: &[CaseCommand], cmd: CaseCommand, expect: Result<Mov
             assert_eq!(case.assignee, want.assignee);
             assert_eq!(case.n_de_escalations, before.n_de_escalations + 1);
             assert_eq!(case.n_escalations, before.n_escalations, "de-escalation is not counted as escalation");
+            assert!(want.assignee.is_none_or(|u| case.worked_by.contains(&u)), "the new assignee has worked it");
             assert!(
                 case.escalation_path.iter().all(|s| s.level != case.level),
                 "the stop de-escalated to is taken off the path: {:?}",

@@ -8,12 +8,12 @@ CREATE TABLE events (
     version  INTEGER NOT NULL,
     type     TEXT    NOT NULL,
     schema   INTEGER NOT NULL,
-    at_us    INTEGER NOT NULL,
+    at_ns    INTEGER NOT NULL,
     actor    TEXT    NOT NULL,
     data     TEXT    NOT NULL,
     UNIQUE (case_id, version)
 );
-CREATE INDEX events_at ON events (at_us);
+CREATE INDEX events_at ON events (at_ns);
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only: never updated'); END;
 CREATE TRIGGER events_no_delete BEFORE DELETE ON events
@@ -31,8 +31,8 @@ CREATE TABLE cases (
     priority       TEXT    NOT NULL,
     channel        TEXT    NOT NULL,
     category       TEXT,
-    created_at_us  INTEGER NOT NULL,
-    updated_at_us  INTEGER NOT NULL,
+    created_at_ns  INTEGER NOT NULL,
+    updated_at_ns  INTEGER NOT NULL,
     version        INTEGER NOT NULL,
     doc            TEXT    NOT NULL
 );
@@ -59,7 +59,7 @@ CREATE TABLE messages (
     visibility  TEXT    NOT NULL,
     channel     TEXT    NOT NULL,
     body        TEXT    NOT NULL,
-    at_us       INTEGER NOT NULL
+    at_ns       INTEGER NOT NULL
 );
 CREATE INDEX messages_case ON messages (case_number, seq);
 
@@ -75,7 +75,7 @@ CREATE TABLE teams (
     slug           TEXT NOT NULL UNIQUE,
     level          TEXT NOT NULL,
     doc            TEXT NOT NULL,
-    updated_at_us  INTEGER NOT NULL
+    updated_at_ns  INTEGER NOT NULL
 );
 
 CREATE TABLE users (
@@ -85,7 +85,7 @@ CREATE TABLE users (
     active         INTEGER NOT NULL,
     password_hash  TEXT,
     doc            TEXT NOT NULL,
-    updated_at_us  INTEGER NOT NULL
+    updated_at_ns  INTEGER NOT NULL
 );
 
 CREATE TABLE user_teams (
@@ -99,7 +99,7 @@ CREATE TABLE customers (
     name           TEXT NOT NULL,
     segment        TEXT,
     doc            TEXT NOT NULL,
-    updated_at_us  INTEGER NOT NULL
+    updated_at_ns  INTEGER NOT NULL
 );
 CREATE INDEX customers_name ON customers (name);
 
@@ -118,9 +118,9 @@ CREATE TABLE tokens (
     user_id        TEXT NOT NULL,
     name           TEXT NOT NULL,
     hash           TEXT NOT NULL UNIQUE,
-    created_at_us  INTEGER NOT NULL,
-    expires_at_us  INTEGER,
-    revoked_at_us  INTEGER
+    created_at_ns  INTEGER NOT NULL,
+    expires_at_ns  INTEGER,
+    revoked_at_ns  INTEGER
 );
 CREATE INDEX tokens_user ON tokens (user_id);
 
@@ -130,6 +130,6 @@ CREATE TABLE idempotency (
     key            TEXT NOT NULL,
     fingerprint    TEXT NOT NULL,
     result         TEXT NOT NULL,
-    created_at_us  INTEGER NOT NULL,
+    created_at_ns  INTEGER NOT NULL,
     PRIMARY KEY (scope, key)
 ) WITHOUT ROWID;

@@ -7,7 +7,7 @@ use ladder_core::ids::CaseId;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use super::{Store, ts_to_us, us_to_ts};
+use super::{Store, ts_to_ns, ns_to_ts};
 use crate::{
     AssigneeFilter, CaseFilter, CaseOutcome, CasePage, CaseWrite, Idempotency, PageRequest, StoreError, StoreResult,
     StoredEvent, StoredMessage, scope_teams,
@@ -46,7 +46,7 @@ impl Store {
     pub async fn events_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<StoredEvent>> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT seq, case_id, version, schema, at_us, actor, data FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                "SELECT seq, case_id, version, schema, at_ns, actor, data FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![after_seq, limit as i64], row_to_event)?;
             rows.map(|r| r.map_err(StoreError::from).and_then(|x| x)).collect()
@@ -58,7 +58,7 @@ impl Store {
     pub async fn messages(&self, id: CaseId) -> StoreResult<Vec<StoredMessage>> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT m.id, m.seq, m.author, m.visibility, m.channel, m.body, m.at_us
+                "SELECT m.id, m.seq, m.author, m.visibility, m.channel, m.body, m.at_ns
                  FROM messages m JOIN cases c ON c.number = m.case_number
                  WHERE c.id = ?1 ORDER BY m.seq",
             )?;
@@ -83,7 +83,7 @@ impl Store {
                     visibility: serde_json::from_value(Value2::text(visibility))?,
                     channel: serde_json::from_value(Value2::text(channel))?,
                     body,
-                    at: us_to_ts(at),
+                    at: ns_to_ts(at),
                 });
             }
             Ok(out)
@@ -103,7 +103,7 @@ impl Store {
                 "DELETE FROM cases; DELETE FROM case_workers; DELETE FROM messages; DELETE FROM case_text;",
             )?;
             let mut stmt = conn.prepare(
-                "SELECT seq, case_id, version, schema, at_us, actor, data FROM events ORDER BY case_id, version",
+                "SELECT seq, case_id, version, schema, at_ns, actor, data FROM events ORDER BY case_id, version",
             )?;
             let mut rows = stmt.query([])?;
             let mut current: Option<Case> = None;
@@ -147,7 +147,7 @@ pub(crate) fn load_case(conn: &Connection, id: CaseId) -> StoreResult<Option<Cas
 
 fn load_events(conn: &Connection, id: CaseId) -> StoreResult<Vec<StoredEvent>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, case_id, version, schema, at_us, actor, data FROM events WHERE case_id = ?1 ORDER BY version",
+        "SELECT seq, case_id, version, schema, at_ns, actor, data FROM events WHERE case_id = ?1 ORDER BY version",
     )?;
     let rows = stmt.query_map([id.to_string()], row_to_event)?;
     rows.map(|r| r.map_err(StoreError::from).and_then(|x| x)).collect()
@@ -168,7 +168,7 @@ fn row_to_event(r: &rusqlite::Row) -> rusqlite::Result<StoreResult<StoredEvent>>
             recorded: RecordedEvent {
                 case_id: case_id.parse().map_err(|e| StoreError::Internal(format!("bad case id in log: {e}")))?,
                 version: version as u64,
-                at: us_to_ts(at),
+                at: ns_to_ts(at),
                 actor: serde_json::from_str(&actor)?,
                 event: serde_json::from_str(&data)?,
             },
@@ -190,9 +190,9 @@ fn check_idempotency(conn: &Connection, idem: &Idempotency) -> StoreResult<Optio
 
 pub(crate) fn remember_idempotency(conn: &Connection, idem: &Idempotency, result: &str) -> StoreResult<()> {
     conn.prepare_cached(
-        "INSERT INTO idempotency (scope, key, fingerprint, result, created_at_us) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO idempotency (scope, key, fingerprint, result, created_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![idem.scope, idem.key, idem.fingerprint, result, ts_to_us(jiff::Timestamp::now())])?;
+    .execute(params![idem.scope, idem.key, idem.fingerprint, result, ts_to_ns(jiff::Timestamp::now())])?;
     Ok(())
 }
 
@@ -228,7 +228,7 @@ fn execute_case(conn: &Connection, write: CaseWrite) -> StoreResult<CaseOutcome>
     let mut state = current;
     {
         let mut insert = conn.prepare_cached(
-            "INSERT INTO events (case_id, version, type, schema, at_us, actor, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO events (case_id, version, type, schema, at_ns, actor, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for e in &events {
             if e.case_id != write.case_id || e.version != state.as_ref().map_or(0, |c| c.version) + 1 {
@@ -239,7 +239,7 @@ fn execute_case(conn: &Connection, write: CaseWrite) -> StoreResult<CaseOutcome>
                 e.version as i64,
                 e.event.kind(),
                 EVENT_SCHEMA as i64,
-                ts_to_us(e.at),
+                ts_to_ns(e.at),
                 serde_json::to_string(&e.actor)?,
                 serde_json::to_string(&e.event)?,
             ])?;
@@ -276,7 +276,7 @@ fn project_text(conn: &Connection, case: &Case, stored: &StoredEvent) -> StoreRe
         }
         CaseEvent::MessageAdded(m) => {
             conn.prepare_cached(
-                "INSERT INTO messages (id, case_number, seq, author, visibility, channel, body, at_us)
+                "INSERT INTO messages (id, case_number, seq, author, visibility, channel, body, at_ns)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
@@ -287,7 +287,7 @@ fn project_text(conn: &Connection, case: &Case, stored: &StoredEvent) -> StoreRe
                 enum_name(&m.visibility)?,
                 m.channel.as_str(),
                 m.body,
-                ts_to_us(stored.recorded.at),
+                ts_to_ns(stored.recorded.at),
             ])?;
             conn.prepare_cached("INSERT INTO case_text (body, case_number) VALUES (?1, ?2)")?
                 .execute(params![m.body, number])?;
@@ -307,12 +307,12 @@ fn enum_name<T: serde::Serialize>(v: &T) -> StoreResult<String> {
 fn write_case_row(conn: &Connection, case: &Case) -> StoreResult<()> {
     conn.prepare_cached(
         "INSERT INTO cases (number, id, status, level, team_id, assignee_id, customer_id, priority, channel, category,
-                            created_at_us, updated_at_us, version, doc)
+                            created_at_ns, updated_at_ns, version, doc)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (number) DO UPDATE SET
             status = excluded.status, level = excluded.level, team_id = excluded.team_id,
             assignee_id = excluded.assignee_id, customer_id = excluded.customer_id, priority = excluded.priority,
-            channel = excluded.channel, category = excluded.category, updated_at_us = excluded.updated_at_us,
+            channel = excluded.channel, category = excluded.category, updated_at_ns = excluded.updated_at_ns,
             version = excluded.version, doc = excluded.doc",
     )?
     .execute(params![
@@ -326,8 +326,8 @@ fn write_case_row(conn: &Connection, case: &Case) -> StoreResult<()> {
         case.priority.as_str(),
         case.channel.as_str(),
         case.category,
-        ts_to_us(case.created_at),
-        ts_to_us(case.updated_at),
+        ts_to_ns(case.created_at),
+        ts_to_ns(case.updated_at),
         case.version as i64,
         serde_json::to_string(case)?,
     ])?;

@@ -6,7 +6,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::cases::{remember_idempotency, replay_idempotent};
-use super::{Store, ts_to_us, us_to_ts};
+use super::{Store, ts_to_ns, ns_to_ts};
 use crate::{
     CustomerFilter, Idempotency, StoreError, StoreResult, TokenInfo, UserCredentials, customer_identity_values,
     normalise_identity,
@@ -33,21 +33,21 @@ fn list_docs<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str, args:
     rows.map(|d| Ok(serde_json::from_str(&d?)?)).collect()
 }
 
-fn now_us() -> i64 {
-    ts_to_us(jiff::Timestamp::now())
+fn now_ns() -> i64 {
+    ts_to_ns(jiff::Timestamp::now())
 }
 
 // ---- teams ----
 
 fn put_team(conn: &Connection, team: &Team, insert: bool) -> StoreResult<()> {
     let sql = if insert {
-        "INSERT INTO teams (id, slug, level, doc, updated_at_us) VALUES (?1, ?2, ?3, ?4, ?5)"
+        "INSERT INTO teams (id, slug, level, doc, updated_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)"
     } else {
-        "UPDATE teams SET slug = ?2, level = ?3, doc = ?4, updated_at_us = ?5 WHERE id = ?1"
+        "UPDATE teams SET slug = ?2, level = ?3, doc = ?4, updated_at_ns = ?5 WHERE id = ?1"
     };
     let n = conn
         .prepare_cached(sql)?
-        .execute(params![team.id.to_string(), team.slug, team.level.as_str(), serde_json::to_string(team)?, now_us()])
+        .execute(params![team.id.to_string(), team.slug, team.level.as_str(), serde_json::to_string(team)?, now_ns()])
         .map_err(|e| unique(e, |_| format!("a team with slug '{}' already exists", team.slug)))?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("team {}", team.id)));
@@ -59,9 +59,9 @@ fn put_team(conn: &Connection, team: &Team, insert: bool) -> StoreResult<()> {
 
 fn put_user(conn: &Connection, user: &User, insert: bool) -> StoreResult<()> {
     let sql = if insert {
-        "INSERT INTO users (id, name, role, active, doc, updated_at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        "INSERT INTO users (id, name, role, active, doc, updated_at_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
     } else {
-        "UPDATE users SET name = ?2, role = ?3, active = ?4, doc = ?5, updated_at_us = ?6 WHERE id = ?1"
+        "UPDATE users SET name = ?2, role = ?3, active = ?4, doc = ?5, updated_at_ns = ?6 WHERE id = ?1"
     };
     for team in &user.teams {
         let exists: Option<i64> = conn
@@ -80,7 +80,7 @@ fn put_user(conn: &Connection, user: &User, insert: bool) -> StoreResult<()> {
             user.role.as_str(),
             user.active,
             serde_json::to_string(user)?,
-            now_us()
+            now_ns()
         ])
         .map_err(|e| unique(e, |_| format!("a user named '{}' already exists", user.name)))?;
     if n == 0 {
@@ -98,16 +98,16 @@ fn put_user(conn: &Connection, user: &User, insert: bool) -> StoreResult<()> {
 
 fn put_customer(conn: &Connection, c: &Customer, insert: bool) -> StoreResult<()> {
     let sql = if insert {
-        "INSERT INTO customers (id, name, segment, doc, updated_at_us) VALUES (?1, ?2, ?3, ?4, ?5)"
+        "INSERT INTO customers (id, name, segment, doc, updated_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)"
     } else {
-        "UPDATE customers SET name = ?2, segment = ?3, doc = ?4, updated_at_us = ?5 WHERE id = ?1"
+        "UPDATE customers SET name = ?2, segment = ?3, doc = ?4, updated_at_ns = ?5 WHERE id = ?1"
     };
     let n = conn.prepare_cached(sql)?.execute(params![
         c.id.to_string(),
         c.name,
         c.segment,
         serde_json::to_string(c)?,
-        now_us()
+        now_ns()
     ])?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("customer {}", c.id)));
@@ -214,8 +214,8 @@ impl Store {
             put_user(conn, &user, false)?;
             if !user.active {
                 conn.execute(
-                    "UPDATE tokens SET revoked_at_us = ?2 WHERE user_id = ?1 AND revoked_at_us IS NULL",
-                    params![user.id.to_string(), now_us()],
+                    "UPDATE tokens SET revoked_at_ns = ?2 WHERE user_id = ?1 AND revoked_at_ns IS NULL",
+                    params![user.id.to_string(), now_ns()],
                 )?;
             }
             Ok(user)
@@ -323,14 +323,14 @@ impl Store {
     pub async fn create_token(&self, info: TokenInfo, hash: String) -> StoreResult<TokenInfo> {
         self.write(move |conn| {
             conn.execute(
-                "INSERT INTO tokens (id, user_id, name, hash, created_at_us, expires_at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO tokens (id, user_id, name, hash, created_at_ns, expires_at_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     info.id,
                     info.user_id.to_string(),
                     info.name,
                     hash,
-                    ts_to_us(info.created_at),
-                    info.expires_at.map(ts_to_us)
+                    ts_to_ns(info.created_at),
+                    info.expires_at.map(ts_to_ns)
                 ],
             )?;
             Ok(info)
@@ -341,8 +341,8 @@ impl Store {
     pub async fn tokens(&self, user: Option<UserId>) -> StoreResult<Vec<TokenInfo>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT id, user_id, name, created_at_us, expires_at_us, revoked_at_us FROM tokens
-                 WHERE ?1 IS NULL OR user_id = ?1 ORDER BY created_at_us",
+                "SELECT id, user_id, name, created_at_ns, expires_at_ns, revoked_at_ns FROM tokens
+                 WHERE ?1 IS NULL OR user_id = ?1 ORDER BY created_at_ns",
             )?;
             let rows = stmt.query_map([user.map(|u| u.to_string())], row_to_token)?;
             rows.map(|r| r?).collect()
@@ -353,7 +353,7 @@ impl Store {
     pub async fn token(&self, id: String) -> StoreResult<Option<TokenInfo>> {
         self.read(move |c| {
             c.prepare_cached(
-                "SELECT id, user_id, name, created_at_us, expires_at_us, revoked_at_us FROM tokens WHERE id = ?1",
+                "SELECT id, user_id, name, created_at_ns, expires_at_ns, revoked_at_ns FROM tokens WHERE id = ?1",
             )?
             .query_row([id], row_to_token)
             .optional()?
@@ -365,8 +365,8 @@ impl Store {
     pub async fn revoke_token(&self, id: String, at: jiff::Timestamp) -> StoreResult<()> {
         self.write(move |conn| {
             let n = conn.execute(
-                "UPDATE tokens SET revoked_at_us = coalesce(revoked_at_us, ?2) WHERE id = ?1",
-                params![id, ts_to_us(at)],
+                "UPDATE tokens SET revoked_at_ns = coalesce(revoked_at_ns, ?2) WHERE id = ?1",
+                params![id, ts_to_ns(at)],
             )?;
             if n == 0 { Err(StoreError::NotFound(format!("token {id}"))) } else { Ok(()) }
         })
@@ -379,10 +379,10 @@ impl Store {
             let doc: Option<String> = c
                 .prepare_cached(
                     "SELECT u.doc FROM tokens t JOIN users u ON u.id = t.user_id
-                     WHERE t.hash = ?1 AND t.revoked_at_us IS NULL AND u.active = 1
-                       AND (t.expires_at_us IS NULL OR t.expires_at_us > ?2)",
+                     WHERE t.hash = ?1 AND t.revoked_at_ns IS NULL AND u.active = 1
+                       AND (t.expires_at_ns IS NULL OR t.expires_at_ns > ?2)",
                 )?
-                .query_row(params![hash, ts_to_us(now)], |r| r.get(0))
+                .query_row(params![hash, ts_to_ns(now)], |r| r.get(0))
                 .optional()?;
             doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from)).transpose()
         })
@@ -399,8 +399,8 @@ fn row_to_token(r: &rusqlite::Row) -> rusqlite::Result<StoreResult<TokenInfo>> {
             Err(e) => return Ok(Err(StoreError::Internal(format!("bad user id: {e}")))),
         },
         name: r.get(2)?,
-        created_at: us_to_ts(r.get(3)?),
-        expires_at: r.get::<_, Option<i64>>(4)?.map(us_to_ts),
-        revoked_at: r.get::<_, Option<i64>>(5)?.map(us_to_ts),
+        created_at: ns_to_ts(r.get(3)?),
+        expires_at: r.get::<_, Option<i64>>(4)?.map(ns_to_ts),
+        revoked_at: r.get::<_, Option<i64>>(5)?.map(ns_to_ts),
     }))
 }

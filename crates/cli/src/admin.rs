@@ -1,0 +1,64 @@
+//! Administration helpers shared by `ladder admin …` and the demo seeder.
+
+use anyhow::{Context, bail};
+use ladder_core::directory::{LevelId, Team, TeamKind, User, validate_team, validate_user};
+use ladder_core::ids::{TeamId, UserId};
+use ladder_core::Role;
+use ladder_engine::Engine;
+
+pub async fn create_user(
+    engine: &Engine,
+    name: &str,
+    role: Role,
+    teams: &[String],
+    password: Option<String>,
+) -> anyhow::Result<User> {
+    let mut team_ids = Vec::new();
+    let mut levels = Vec::new();
+    for t in teams {
+        let team = engine.resolve_team("team", t).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        team_ids.push(team.id);
+        if !levels.contains(&team.level) {
+            levels.push(team.level.clone());
+        }
+    }
+    let user = User {
+        id: UserId::new_v7(),
+        name: name.to_string(),
+        display_name: name.to_string(),
+        email: None,
+        role,
+        teams: team_ids,
+        skills: Vec::new(),
+        levels,
+        active: true,
+        created_at: jiff::Timestamp::now(),
+    };
+    validate_user(&user, engine.ladder()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash = match password {
+        Some(p) if p.chars().count() < 8 => bail!("the password must be at least 8 characters"),
+        Some(p) => Some(engine.hash_password(p).await?),
+        None => None,
+    };
+    engine.store.create_user(user, hash, None).await.context("creating the user")
+}
+
+pub fn parse_kind(kind: &str) -> anyhow::Result<TeamKind> {
+    serde_json::from_value(serde_json::Value::String(kind.to_string())).with_context(|| {
+        format!("unknown team kind '{kind}'; use front_line, specialist, back_office, outbound, management or on_call")
+    })
+}
+
+pub async fn create_team(engine: &Engine, slug: &str, name: Option<&str>, level: &str, kind: &str) -> anyhow::Result<Team> {
+    let team = Team {
+        id: TeamId::new_v7(),
+        slug: slug.to_string(),
+        name: name.unwrap_or(slug).to_string(),
+        level: LevelId::new(level),
+        kind: parse_kind(kind)?,
+        skills: Vec::new(),
+        created_at: jiff::Timestamp::now(),
+    };
+    validate_team(&team, engine.ladder()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    engine.store.create_team(team, None).await.context("creating the team")
+}

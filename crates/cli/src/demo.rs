@@ -1,0 +1,399 @@
+//! `ladder serve --demo`: a realistic contact center — front line, billing back office,
+//! technical specialists, supervisors, a manager and an outbound team; a few hundred
+//! customers; about 2,000 cases over the last 30 days with every kind of escalation.
+//! Seeded once per data directory, deterministically, through the same commands the API runs.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use jiff::{SignedDuration, Timestamp};
+use ladder_core::access::Principal;
+use ladder_core::command::{AddMessage, Reopen, RequestInfo, Resolve};
+use ladder_core::directory::{Customer, Identity, LevelId, Team, TeamKind, User};
+use ladder_core::event::{EscalationKind, InfoSource, Initiator};
+use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
+use ladder_core::{Channel, Priority, Role, Visibility};
+use ladder_engine::credentials::principal_of;
+use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest};
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{RngExt, SeedableRng};
+
+pub const DEMO_PASSWORD: &str = "ladder-demo";
+const N_CUSTOMERS: usize = 300;
+const N_CASES: usize = 2000;
+
+struct Demo {
+    users: BTreeMap<&'static str, Principal>,
+    customers: Vec<Customer>,
+}
+
+const TEAMS: &[(&str, &str, &str, TeamKind, &[&str])] = &[
+    ("frontline", "Front line", "L1", TeamKind::FrontLine, &["general", "account", "shipping"]),
+    ("outbound", "Outbound call-backs", "L1", TeamKind::Outbound, &["callback"]),
+    ("billing", "Billing back office", "L2", TeamKind::BackOffice, &["billing", "refunds"]),
+    ("tech", "Technical specialists", "L2", TeamKind::Specialist, &["technical", "networking"]),
+    ("supervisors", "Floor supervisors", "L2", TeamKind::Management, &["complaints"]),
+    ("management", "Customer care management", "L3", TeamKind::Management, &["complaints", "legal"]),
+];
+
+const USERS: &[(&str, &str, Role, &[&str])] = &[
+    ("admin", "Ada Admin", Role::Admin, &[]),
+    ("ana", "Ana Alvarez", Role::Agent, &["frontline"]),
+    ("ben", "Ben Baker", Role::Agent, &["frontline"]),
+    ("chloe", "Chloe Chen", Role::Agent, &["frontline"]),
+    ("omar", "Omar Osei", Role::Agent, &["outbound"]),
+    ("erin", "Erin Evans", Role::Agent, &["billing"]),
+    ("farid", "Farid Faraji", Role::Agent, &["billing"]),
+    ("gus", "Gus Green", Role::Agent, &["tech"]),
+    ("hana", "Hana Hoshino", Role::Agent, &["tech"]),
+    ("sam", "Sam Sutherland", Role::Supervisor, &["supervisors", "frontline"]),
+    ("tara", "Tara Tanaka", Role::Supervisor, &["supervisors", "billing", "tech"]),
+    ("maria", "Maria Moreau", Role::Manager, &["management"]),
+];
+
+const FIRST: &[&str] = &[
+    "James", "Mary", "Wei", "Fatima", "Lucas", "Sofia", "Arjun", "Olga", "Kwame", "Yuki", "Diego", "Amara", "Noah",
+    "Elena", "Mateo", "Priya", "Liam", "Chiara", "Hugo", "Zainab",
+];
+const LAST: &[&str] = &[
+    "Smith", "Garcia", "Nguyen", "Okafor", "Müller", "Rossi", "Kowalski", "Haddad", "Silva", "Kim", "Patel", "Dubois",
+    "Johansson", "Ivanova", "Mensah", "Tanaka",
+];
+const ZONES: &[&str] = &["America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/London", "Europe/Berlin"];
+
+const TOPICS: &[(&str, &str, &str)] = &[
+    ("billing", "Charged twice for my subscription", "I see two charges of $49.99 on my card this month."),
+    ("billing", "Refund not received", "I returned the router three weeks ago and still have no refund."),
+    ("billing", "Late fee on my account", "There is a late fee although I paid on time by direct debit."),
+    ("technical", "Internet drops every evening", "My connection drops between 7pm and 10pm every day."),
+    ("technical", "Cannot log in to the app", "The app says my password is wrong after the update."),
+    ("technical", "Router keeps rebooting", "The router restarts itself every few minutes, lights flash red."),
+    ("account", "Change the account holder", "My husband passed away and I need the account in my name."),
+    ("account", "Close my account", "I am moving abroad and want to close my account."),
+    ("shipping", "Order never arrived", "Tracking says delivered but there was no parcel at my door."),
+    ("shipping", "Wrong item delivered", "I ordered a white phone case and received a black one."),
+    ("general", "Complaint about a rude agent", "The agent I spoke to yesterday hung up on me."),
+    ("general", "Question about the loyalty programme", "How do I redeem my points for a discount?"),
+];
+
+fn at(base: Timestamp, minutes: i64) -> Timestamp {
+    base + SignedDuration::from_mins(minutes)
+}
+
+/// Simulated time for one case: moves forward, never past `now`.
+struct Clock {
+    t: Timestamp,
+    now: Timestamp,
+}
+
+impl Clock {
+    fn step(&mut self, mins: std::ops::Range<i64>, rng: &mut StdRng) -> Timestamp {
+        self.t = at(self.t, rng.random_range(mins)).min(self.now);
+        self.t
+    }
+}
+
+impl Demo {
+    fn who(&self, name: &str) -> &Principal {
+        &self.users[name]
+    }
+}
+
+/// Seeds the demo data unless the directory already has teams.
+pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
+    if !engine.store.teams().await?.is_empty() {
+        tracing::info!("demo data already present; not seeding again");
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let now = Timestamp::now();
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut team_ids: BTreeMap<&str, TeamId> = BTreeMap::new();
+    for (slug, name, level, kind, skills) in TEAMS {
+        let team = Team {
+            id: TeamId::new_v7(),
+            slug: slug.to_string(),
+            name: name.to_string(),
+            level: LevelId::new(*level),
+            kind: *kind,
+            skills: skills.iter().map(|s| s.to_string()).collect(),
+            created_at: now,
+        };
+        team_ids.insert(slug, engine.store.create_team(team, None).await?.id);
+    }
+    let hash = engine.hash_password(DEMO_PASSWORD.to_string()).await?;
+    let mut users = BTreeMap::new();
+    for (name, display, role, teams) in USERS {
+        let levels: Vec<LevelId> = teams
+            .iter()
+            .filter_map(|t| TEAMS.iter().find(|x| x.0 == *t).map(|x| LevelId::new(x.2)))
+            .collect();
+        let user = User {
+            id: UserId::new_v7(),
+            name: name.to_string(),
+            display_name: display.to_string(),
+            email: Some(format!("{name}@ladder.example")),
+            role: *role,
+            teams: teams.iter().map(|t| team_ids[t]).collect(),
+            skills: Vec::new(),
+            levels,
+            active: true,
+            created_at: now,
+        };
+        let user = engine.store.create_user(user, Some(hash.clone()), None).await?;
+        users.insert(*name, principal_of(&user));
+    }
+    let mut customers = Vec::new();
+    for i in 0..N_CUSTOMERS {
+        let first = FIRST.choose(&mut rng).expect("names");
+        let last = LAST.choose(&mut rng).expect("names");
+        let segment = match rng.random_range(0..100) {
+            0..10 => "vip",
+            10..35 => "business",
+            _ => "consumer",
+        };
+        let value: f64 = match segment {
+            "vip" => rng.random_range(10_000.0..80_000.0),
+            "business" => rng.random_range(2_000.0..20_000.0),
+            _ => rng.random_range(50.0..3_000.0),
+        };
+        let customer = Customer {
+            id: CustomerId::new_v7(),
+            name: format!("{first} {last}"),
+            identities: vec![
+                Identity { channel: Channel::Email, value: format!("{}.{}{i}@example.com", first.to_lowercase(), last.to_lowercase()) },
+                Identity { channel: Channel::Phone, value: format!("+1555{:07}", 1_000_000 + i) },
+            ],
+            value: (value * 100.0).round() / 100.0,
+            segment: Some(segment.into()),
+            language: Some(if rng.random_bool(0.8) { "en" } else { "es" }.into()),
+            time_zone: Some(ZONES.choose(&mut rng).expect("zones").to_string()),
+            custom_fields: BTreeMap::new(),
+            created_at: now,
+        };
+        customers.push(engine.store.create_customer(customer, None).await?);
+    }
+    let demo = Demo { users, customers };
+    // Cases are independent, so seed them a few at a time.
+    let mut plans = Vec::new();
+    for i in 0..N_CASES {
+        let age_min = rng.random_range(0..30 * 24 * 60);
+        plans.push((i, now - SignedDuration::from_mins(age_min), rng.random_range(0u32..1000), rng.random::<u64>()));
+    }
+    let demo = std::sync::Arc::new(demo);
+    for chunk in plans.chunks(32) {
+        let mut tasks = Vec::new();
+        for &(i, opened_at, roll, seed) in chunk {
+            let (engine, demo) = (engine.clone(), demo.clone());
+            tasks.push(tokio::spawn(async move { one_case(&engine, &demo, i, opened_at, roll, seed, now).await }));
+        }
+        for t in tasks {
+            t.await.context("seeding task")??;
+        }
+    }
+    tracing::info!(cases = N_CASES, seconds = started.elapsed().as_secs_f32(), "demo data seeded");
+    Ok(())
+}
+
+/// Plays one case's life up to `now`: most are solved at the front line; the rest are
+/// escalated functionally, hierarchically, by the customer, twice, or handed back down.
+async fn one_case(
+    engine: &Engine,
+    demo: &Demo,
+    i: usize,
+    opened_at: Timestamp,
+    roll: u32,
+    seed: u64,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (category, subject, description) = *TOPICS.choose(&mut rng).expect("topics");
+    let customer = demo.customers.choose(&mut rng).expect("customers");
+    let channel = *[Channel::Phone, Channel::Phone, Channel::Email, Channel::Chat, Channel::Chat, Channel::Sms, Channel::Social, Channel::Web]
+        .choose(&mut rng)
+        .expect("channels");
+    let priority = match (customer.segment.as_deref(), rng.random_range(0..10)) {
+        (_, 0) => Priority::Urgent,
+        (Some("vip"), _) => Priority::High,
+        (_, 1..=2) => Priority::High,
+        (_, 3) => Priority::Low,
+        _ => Priority::Normal,
+    };
+    let agent = *["ana", "ben", "chloe"].choose(&mut rng).expect("agents");
+    let id = CaseId::new_v7();
+    let mut clock = Clock { t: opened_at, now };
+    let run = |who: &str, request: CaseRequest, when: Timestamp| {
+        let principal = demo.who(who).clone();
+        async move {
+            engine
+                .run(&principal, id, request, None, None, when)
+                .await
+                .map_err(|e| anyhow::anyhow!("demo case {i}: {e}"))
+        }
+    };
+    run(
+        agent,
+        CaseRequest::Open(OpenRequest {
+            subject: subject.to_string(),
+            description: description.to_string(),
+            category: Some(category.to_string()),
+            channel,
+            priority,
+            level: None,
+            team: Some("frontline".into()),
+            assignee: Some(agent.into()),
+            customer: Some(customer.id),
+            tags: Default::default(),
+            custom_fields: Default::default(),
+        }),
+        clock.t,
+    )
+    .await?;
+    let reply = |body: &str| CaseRequest::AddMessage(AddMessage {
+        visibility: Visibility::Public,
+        channel: None,
+        body: body.to_string(),
+        from_customer: false,
+        resume: false,
+    });
+    let note = |body: &str| CaseRequest::AddMessage(AddMessage {
+        visibility: Visibility::Internal,
+        channel: None,
+        body: body.to_string(),
+        from_customer: false,
+        resume: false,
+    });
+    let resolve = |code: &str| CaseRequest::Resolve(Resolve { code: code.into(), note: None });
+    let fresh = now.duration_since(opened_at) < SignedDuration::from_hours(36);
+    let when = clock.step(2..45, &mut rng);
+    run(agent, reply("Thanks for reaching out — I'm looking into this now."), when).await?;
+    if fresh && roll % 3 == 0 {
+        return Ok(()); // still being worked at the front line
+    }
+    let specialist_team = if category == "billing" { "billing" } else { "tech" };
+    let specialist = if category == "billing" { "erin" } else { "gus" };
+    match roll {
+        // First-contact resolution at the front line.
+        0..550 => {
+            let when = clock.step(5..90, &mut rng);
+            run(agent, resolve("answered"), when).await?;
+        }
+        // Waiting on the customer, who answers.
+        550..650 => {
+            let when = clock.step(5..60, &mut rng);
+            run(agent, CaseRequest::RequestInfo(RequestInfo { from: InfoSource::Customer, question: "Could you send the last four digits of the card and the date of the charge?".into() }), when).await?;
+            if fresh && roll % 2 == 0 {
+                return Ok(());
+            }
+            let when = clock.step(60..1440, &mut rng);
+            run(agent, CaseRequest::AddMessage(AddMessage { visibility: Visibility::Public, channel: None, body: "Here are the details you asked for.".into(), from_customer: true, resume: false }), when).await?;
+            let when = clock.step(10..120, &mut rng);
+            run(agent, resolve("answered"), when).await?;
+        }
+        // Functional escalation to the back office or specialists.
+        650..820 => {
+            let when = clock.step(10..120, &mut rng);
+            run(agent, CaseRequest::Escalate(Escalation {
+                kind: EscalationKind::Functional,
+                initiator: Initiator::Agent,
+                to_level: None,
+                to_team: Some(specialist_team.into()),
+                to_user: None,
+                reason: format!("needs the {specialist_team} team"),
+                tried: Some("Checked the account history and the knowledge base; no self-service fix.".into()),
+            }), when).await?;
+            if fresh && roll % 2 == 0 {
+                return Ok(()); // waiting in the specialists' queue
+            }
+            let when = clock.step(20..240, &mut rng);
+            run(specialist, CaseRequest::Assign { assignee: Some(specialist.into()) }, when).await?;
+            let when = clock.step(10..180, &mut rng);
+            run(specialist, note("Found the cause; fixing it on our side."), when).await?;
+            if roll % 4 == 0 {
+                // Handed back down with guidance; the front line closes the loop.
+                let when = clock.step(10..120, &mut rng);
+                run(specialist, CaseRequest::DeEscalate { to_level: None, to_team: None, to_user: None, guidance: "Fixed on our side; please confirm with the customer and resolve.".into() }, when).await?;
+                let when = clock.step(10..240, &mut rng);
+                run(agent, reply("Our specialists fixed it — can you confirm it works now?"), when).await?;
+                let when = clock.step(10..240, &mut rng);
+                run(agent, resolve("fixed"), when).await?;
+            } else {
+                let when = clock.step(10..240, &mut rng);
+                run(specialist, resolve(if category == "billing" { "refund_issued" } else { "fixed" }), when).await?;
+            }
+        }
+        // The customer asks for a supervisor.
+        820..920 => {
+            let when = clock.step(5..30, &mut rng);
+            run(agent, CaseRequest::Escalate(Escalation {
+                kind: EscalationKind::Hierarchical,
+                initiator: Initiator::Customer,
+                to_level: None,
+                to_team: Some("supervisors".into()),
+                to_user: Some("sam".into()),
+                reason: "Customer asked to speak to a supervisor".into(),
+                tried: None,
+            }), when).await?;
+            let when = clock.step(5..120, &mut rng);
+            run("sam", reply("I'm the floor supervisor; I've reviewed everything and here is what we'll do."), when).await?;
+            let when = clock.step(10..240, &mut rng);
+            run("sam", resolve("goodwill_credit"), when).await?;
+        }
+        // Two escalations: to specialists, then to management.
+        920..980 => {
+            let when = clock.step(10..60, &mut rng);
+            run(agent, CaseRequest::Escalate(Escalation {
+                kind: EscalationKind::Functional,
+                initiator: Initiator::Agent,
+                to_level: None,
+                to_team: Some(specialist_team.into()),
+                to_user: Some(specialist.into()),
+                reason: "Beyond front-line tools".into(),
+                tried: Some("Standard troubleshooting script, twice.".into()),
+            }), when).await?;
+            let when = clock.step(60..600, &mut rng);
+            run(specialist, CaseRequest::Escalate(Escalation {
+                kind: EscalationKind::Hierarchical,
+                initiator: Initiator::Agent,
+                to_level: Some(LevelId::new("L3")),
+                to_team: Some("management".into()),
+                to_user: Some("maria".into()),
+                reason: "Compensation above my authority".into(),
+                tried: Some("Offered the standard credit; the customer refused.".into()),
+            }), when).await?;
+            if fresh {
+                return Ok(());
+            }
+            let when = clock.step(60..1440, &mut rng);
+            run("maria", resolve("manager_exception"), when).await?;
+        }
+        // Resolved, then reopened by the customer, then resolved again.
+        _ => {
+            let when = clock.step(5..90, &mut rng);
+            run(agent, resolve("answered"), when).await?;
+            let when = clock.step(120..2880, &mut rng);
+            run(agent, CaseRequest::Reopen(Reopen { reason: "The customer says the problem is back".into() }), when).await?;
+            let when = clock.step(10..240, &mut rng);
+            run(agent, resolve("fixed"), when).await?;
+        }
+    }
+    // Resolved long enough ago: a supervisor closes it.
+    if now.duration_since(clock.t) > SignedDuration::from_hours(96) {
+        let when = clock.step(96 * 60..100 * 60, &mut rng);
+        run("sam", CaseRequest::Close, when).await.ok();
+    }
+    Ok(())
+}
+
+/// Prints where to go and how to sign in.
+pub async fn print_logins(engine: &Engine, addr: SocketAddr) -> anyhow::Result<()> {
+    let admin = engine.resolve_user("user", "admin").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let token = engine.create_token(admin.id, "demo".into(), None, Timestamp::now()).await?;
+    println!("demo data: {N_CASES} cases, {N_CUSTOMERS} customers, teams frontline/outbound/billing/tech/supervisors/management");
+    println!("demo logins (password '{DEMO_PASSWORD}'): admin, ana/ben/chloe (front line), erin (billing), gus (tech), sam (supervisor), maria (manager)");
+    println!("admin token: {}", token.secret);
+    println!("try: curl -H 'Authorization: Bearer {}' 'http://{addr}/api/v1/cases?status=open&limit=5'", token.secret);
+    Ok(())
+}

@@ -1,0 +1,925 @@
+//! Integration tests of the SQLite store: the event log, the projections, group commit,
+//! idempotency, search and the directory.
+//!
+//! Every case command is decided by `ladder_core::decide` + `record` on simulated time
+//! ([`support::at`]); nothing here reads the clock for an assertion. The simulated clock
+//! deliberately has nanoseconds, as `Timestamp::now()` does on the server.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use ladder_core::access::CaseScope;
+use ladder_core::directory::{Customer, Identity, Team, TeamKind, User};
+use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
+use ladder_core::{Case, Channel, DomainError, LevelId, Priority, Role, Status};
+use ladder_store::{
+    AssigneeFilter, CaseFilter, CasePage, CustomerFilter, Idempotency, PageRequest, Store, StoreError, TokenInfo,
+};
+use support::*;
+
+/// Builders of case commands as store deciders, fixtures and small helpers.
+mod support {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use jiff::{SignedDuration, Timestamp};
+    use ladder_core::command::{AddMessage, CaseCommand, Escalate, OpenCase, Resolve, TeamRef, UserRef};
+    use ladder_core::event::{EscalationKind, Initiator};
+    use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
+    use ladder_core::{Actor, Channel, Context, Ladder, LevelId, Priority, Role, Visibility, decide, record};
+    use ladder_store::{CaseOutcome, CaseWrite, Decider, Store, StoreConfig};
+    use tempfile::TempDir;
+    use uuid::Uuid;
+
+    pub const FRONT: TeamId = TeamId(Uuid::from_u128(0x7E01));
+    pub const BILLING: TeamId = TeamId(Uuid::from_u128(0x7E02));
+    pub const TECH: TeamId = TeamId(Uuid::from_u128(0x7E03));
+
+    pub const AGENT: UserId = UserId(Uuid::from_u128(0xA1));
+    pub const OTHER_AGENT: UserId = UserId(Uuid::from_u128(0xA2));
+
+    pub const ADA: CustomerId = CustomerId(Uuid::from_u128(0xC1));
+    pub const BOB: CustomerId = CustomerId(Uuid::from_u128(0xC2));
+
+    /// Simulated time of the first command. Sub-microsecond on purpose: the server's
+    /// clock has nanoseconds too.
+    pub fn t0() -> Timestamp {
+        "2025-06-15T09:30:00.123456789Z".parse().expect("a valid timestamp")
+    }
+
+    /// Simulated time `step` minutes after [`t0`].
+    pub fn at(step: i64) -> Timestamp {
+        t0() + SignedDuration::from_mins(step)
+    }
+
+    pub fn level(s: &str) -> LevelId {
+        LevelId::new(s)
+    }
+
+    pub fn front() -> TeamRef {
+        TeamRef { id: FRONT, slug: "front".into(), level: level("L1") }
+    }
+
+    pub fn billing() -> TeamRef {
+        TeamRef { id: BILLING, slug: "billing".into(), level: level("L1") }
+    }
+
+    pub fn tech() -> TeamRef {
+        TeamRef { id: TECH, slug: "tech".into(), level: level("L2") }
+    }
+
+    pub fn agent_on(id: UserId, name: &str, teams: &[TeamId]) -> UserRef {
+        UserRef {
+            id,
+            name: name.into(),
+            role: Role::Agent,
+            teams: teams.to_vec(),
+            levels: vec![level("L1")],
+            active: true,
+        }
+    }
+
+    /// A store in a fresh temporary directory (kept alive by the returned guard).
+    pub fn open_store() -> (TempDir, Store) {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let store = Store::open(dir.path(), StoreConfig::default()).expect("the store opens");
+        (dir, store)
+    }
+
+    /// A decider that runs `command` through the domain as AGENT at `now`.
+    pub fn decider(case_id: CaseId, command: CaseCommand, now: Timestamp) -> Decider {
+        Box::new(move |case, next_number| {
+            let ladder = Ladder::default();
+            let actor = Actor::User { id: AGENT };
+            let cx = Context { now, actor: &actor, ladder: &ladder, next_number };
+            let events = decide(case, &command, &cx)?;
+            Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events))
+        })
+    }
+
+    /// A write with no `If-Match` and no idempotency key.
+    pub fn write(case_id: CaseId, command: CaseCommand, now: Timestamp) -> CaseWrite {
+        CaseWrite { case_id, expected_version: None, idempotency: None, decide: decider(case_id, command, now) }
+    }
+
+    /// An unassigned, untriaged web case at L1.
+    pub fn new_case(subject: &str, description: &str) -> OpenCase {
+        OpenCase {
+            subject: subject.into(),
+            description: description.into(),
+            category: None,
+            channel: Channel::Web,
+            priority: Priority::Normal,
+            level: None,
+            team: None,
+            assignee: None,
+            customer: None,
+            tags: BTreeSet::new(),
+            custom_fields: BTreeMap::new(),
+        }
+    }
+
+    pub fn open(case_id: CaseId, spec: OpenCase, now: Timestamp) -> CaseWrite {
+        write(case_id, CaseCommand::Open(spec), now)
+    }
+
+    /// A public staff reply.
+    pub fn message(case_id: CaseId, body: &str, now: Timestamp) -> CaseWrite {
+        write(
+            case_id,
+            CaseCommand::AddMessage(AddMessage {
+                visibility: Visibility::Public,
+                channel: None,
+                body: body.into(),
+                from_customer: false,
+                resume: false,
+            }),
+            now,
+        )
+    }
+
+    /// A functional escalation to `team`, nobody named.
+    pub fn escalate(case_id: CaseId, team: TeamRef, now: Timestamp) -> CaseWrite {
+        write(
+            case_id,
+            CaseCommand::Escalate(Escalate {
+                kind: EscalationKind::Functional,
+                initiator: Initiator::Agent,
+                to_level: None,
+                to_team: Some(team),
+                to_user: None,
+                reason: "needs a specialist".into(),
+                tried: Some("restarted the router".into()),
+            }),
+            now,
+        )
+    }
+
+    /// A hierarchical escalation one level up.
+    pub fn escalate_up(case_id: CaseId, now: Timestamp) -> CaseWrite {
+        write(
+            case_id,
+            CaseCommand::Escalate(Escalate {
+                kind: EscalationKind::Hierarchical,
+                initiator: Initiator::Customer,
+                to_level: None,
+                to_team: None,
+                to_user: None,
+                reason: "the customer asked for a supervisor".into(),
+                tried: None,
+            }),
+            now,
+        )
+    }
+
+    pub fn resolve(case_id: CaseId, code: &str, now: Timestamp) -> CaseWrite {
+        write(case_id, CaseCommand::Resolve(Resolve { code: code.into(), note: Some("fixed".into()) }), now)
+    }
+
+    /// Runs a write that must succeed.
+    pub async fn run(store: &Store, w: CaseWrite) -> CaseOutcome {
+        let id = w.case_id;
+        store.execute(w).await.unwrap_or_else(|e| panic!("write to case {id} failed: {e}"))
+    }
+}
+
+fn all() -> PageRequest {
+    PageRequest { before: None, limit: 500 }
+}
+
+fn numbers(page: &CasePage) -> Vec<u64> {
+    page.cases.iter().map(|c| c.number).collect()
+}
+
+async fn list(store: &Store, filter: CaseFilter) -> Vec<u64> {
+    numbers(&store.list_cases(filter, CaseScope::All, all()).await.expect("list_cases"))
+}
+
+async fn search(store: &Store, q: &str) -> Vec<u64> {
+    list(store, CaseFilter { q: Some(q.into()), ..Default::default() }).await
+}
+
+fn raw_connection(store: &Store) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(store.path()).expect("a raw connection");
+    conn.busy_timeout(Duration::from_secs(10)).expect("busy timeout");
+    conn
+}
+
+// ---------------------------------------------------------------------------------------
+// The event log and the case projection
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opened_cases_load_by_id_and_number_with_increasing_numbers() {
+    let (_dir, store) = open_store();
+    let ids = [CaseId::new_v7(), CaseId::new_v7(), CaseId::new_v7()];
+    for (i, id) in ids.iter().enumerate() {
+        let mut spec = new_case(&format!("case {i}"), "the printer is on fire");
+        spec.customer = Some(ADA);
+        let out = run(&store, open(*id, spec, at(i as i64))).await;
+        assert_eq!(out.case.number, i as u64 + 1);
+        assert!(!out.replayed);
+        assert_eq!(out.events.len(), 1);
+    }
+    // A later command folds into the projection.
+    let out = run(&store, message(ids[1], "we are on it", at(10))).await;
+    assert_eq!(out.case.version, 2);
+
+    for (i, id) in ids.iter().enumerate() {
+        let by_id = store.case(*id).await.unwrap().expect("the case by id");
+        let by_number = store.case_by_number(i as u64 + 1).await.unwrap().expect("the case by number");
+        assert_eq!(by_id, by_number);
+        assert_eq!(by_id.id, *id);
+        assert_eq!(by_id.number, i as u64 + 1);
+        assert_eq!(by_id.subject, format!("case {i}"));
+        assert_eq!(by_id.description, "the printer is on fire");
+        assert_eq!(by_id.customer, Some(ADA));
+        assert_eq!(by_id.level, level("L1"));
+        assert_eq!(by_id.created_at, store.events(*id).await.unwrap()[0].recorded.at);
+    }
+    let first = store.case(ids[0]).await.unwrap().unwrap();
+    assert_eq!((first.status, first.version, first.n_messages), (Status::New, 1, 0));
+    let second = store.case(ids[1]).await.unwrap().unwrap();
+    assert_eq!(second, out.case);
+    assert_eq!((second.status, second.version, second.n_messages), (Status::Open, 2, 1));
+    assert_eq!(second.first_response_at, Some(second.updated_at));
+
+    assert_eq!(store.case(CaseId::new_v7()).await.unwrap(), None);
+    assert_eq!(store.case_by_number(4).await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_cannot_be_updated_or_deleted() {
+    let (_dir, store) = open_store();
+    let id = CaseId::new_v7();
+    run(&store, open(id, new_case("append only", "the log is the truth"), at(0))).await;
+    run(&store, message(id, "first reply", at(1))).await;
+    let before = store.events(id).await.unwrap();
+    assert_eq!(before.len(), 2);
+
+    let conn = raw_connection(&store);
+    for sql in [
+        "UPDATE events SET data = '{}'",
+        "UPDATE events SET version = version + 10 WHERE seq = 1",
+        "DELETE FROM events",
+        "DELETE FROM events WHERE seq = 2",
+    ] {
+        let err = conn.execute(sql, []).expect_err(sql);
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    drop(conn);
+
+    assert_eq!(store.events(id).await.unwrap(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_expected_version_is_a_conflict_and_a_current_one_succeeds() {
+    let (_dir, store) = open_store();
+    let id = CaseId::new_v7();
+
+    let mut w = open(id, new_case("concurrency", "two agents at once"), at(0));
+    w.expected_version = Some(3);
+    match store.execute(w).await {
+        Err(StoreError::VersionConflict { expected: 3, actual: 0 }) => {}
+        other => panic!("expected a version conflict, got {other:?}"),
+    }
+    assert_eq!(store.case(id).await.unwrap(), None);
+
+    let mut w = open(id, new_case("concurrency", "two agents at once"), at(0));
+    w.expected_version = Some(0);
+    assert_eq!(run(&store, w).await.case.version, 1);
+
+    let mut w = message(id, "from a stale page", at(1));
+    w.expected_version = Some(0);
+    match store.execute(w).await {
+        Err(StoreError::VersionConflict { expected: 0, actual: 1 }) => {}
+        other => panic!("expected a version conflict, got {other:?}"),
+    }
+    assert_eq!(store.events(id).await.unwrap().len(), 1, "a refused write appends nothing");
+
+    let mut w = message(id, "from a fresh page", at(2));
+    w.expected_version = Some(1);
+    let out = run(&store, w).await;
+    assert_eq!((out.case.version, out.case.n_messages), (2, 1));
+
+    let mut w = message(id, "raced", at(3));
+    w.expected_version = Some(1);
+    assert!(matches!(store.execute(w).await, Err(StoreError::VersionConflict { expected: 1, actual: 2 })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_command_does_not_roll_back_the_rest_of_its_batch() {
+    let (_dir, store) = open_store();
+    // Hold the database's write lock so the writer stalls on its first batch and the
+    // other writes pile up into one batch behind it.
+    let blocker = raw_connection(&store);
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let store = store.clone();
+        let id = CaseId::new_v7();
+        let subject = if i % 5 == 4 { "   ".to_string() } else { format!("case {i}") };
+        tasks.push((i, id, tokio::spawn(async move { store.execute(open(id, new_case(&subject, ""), at(i))).await })));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    blocker.execute_batch("COMMIT").unwrap();
+
+    let mut numbers = Vec::new();
+    for (i, id, task) in tasks {
+        let result = task.await.expect("the task ran");
+        if i % 5 == 4 {
+            match result {
+                Err(StoreError::Domain(DomainError::Invalid { field, .. })) => assert_eq!(field, "subject"),
+                other => panic!("write {i} should be refused by the domain, got {other:?}"),
+            }
+            assert_eq!(store.case(id).await.unwrap(), None);
+            assert!(store.events(id).await.unwrap().is_empty());
+        } else {
+            let out = result.unwrap_or_else(|e| panic!("write {i} failed: {e}"));
+            let stored = store.case(id).await.unwrap().expect("a valid write is persisted");
+            assert_eq!(stored, out.case);
+            assert_eq!(stored.subject, format!("case {i}"));
+            numbers.push(stored.number);
+        }
+    }
+    numbers.sort();
+    assert_eq!(numbers, (1..=40).collect::<Vec<_>>(), "refused writes take no number");
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.n_cases, stats.n_events), (40, 40));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_opens_all_commit_with_distinct_numbers() {
+    let (_dir, store) = open_store();
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let store = store.clone();
+            let id = CaseId::new_v7();
+            (id, tokio::spawn(async move { store.execute(open(id, new_case(&format!("bulk {i}"), ""), at(0))).await }))
+        })
+        .collect();
+
+    let mut numbers = Vec::new();
+    for (id, task) in tasks {
+        let out = task.await.expect("the task ran").expect("the open commits");
+        assert_eq!(out.case.id, id);
+        let stored = store.case_by_number(out.case.number).await.unwrap().expect("the case by number");
+        assert_eq!(stored.id, id);
+        numbers.push(out.case.number);
+    }
+    numbers.sort();
+    assert_eq!(numbers, (1..=200).collect::<Vec<_>>());
+    assert_eq!(store.stats().await.unwrap().n_cases, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_retry_is_replayed_and_a_reused_key_is_refused() {
+    let (_dir, store) = open_store();
+    let id = CaseId::new_v7();
+    let key = |key: &str, fingerprint: &str| Idempotency {
+        scope: AGENT.to_string(),
+        key: key.into(),
+        fingerprint: fingerprint.into(),
+    };
+
+    let mut w = open(id, new_case("retry me", "the network dropped"), at(0));
+    w.idempotency = Some(key("open-1", "POST /cases #1"));
+    let first = run(&store, w).await;
+    assert!(!first.replayed);
+
+    let mut w = open(id, new_case("retry me", "the network dropped"), at(1));
+    w.idempotency = Some(key("open-1", "POST /cases #1"));
+    let retry = run(&store, w).await;
+    assert!(retry.replayed);
+    assert!(retry.events.is_empty());
+    assert_eq!(retry.case, first.case);
+
+    let mut w = message(id, "only once", at(2));
+    w.idempotency = Some(key("msg-1", "POST /cases/1/messages"));
+    assert!(!run(&store, w).await.replayed);
+    let mut w = message(id, "only once", at(3));
+    w.idempotency = Some(key("msg-1", "POST /cases/1/messages"));
+    let retry = run(&store, w).await;
+    assert!(retry.replayed);
+    assert_eq!(retry.case.n_messages, 1);
+
+    let mut w = message(id, "something else", at(4));
+    w.idempotency = Some(key("msg-1", "POST /cases/1/messages with another body"));
+    assert!(matches!(store.execute(w).await, Err(StoreError::IdempotencyMismatch)));
+
+    assert_eq!(store.events(id).await.unwrap().len(), 2, "retries append nothing");
+    assert_eq!(store.messages(id).await.unwrap().len(), 1);
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.n_events, stats.n_cases), (2, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_is_in_version_order_and_replays_to_the_projection() {
+    let (_dir, store) = open_store();
+    let id = CaseId::new_v7();
+    let other = CaseId::new_v7();
+    let mut spec = new_case("replay", "the modem blinks red");
+    spec.team = Some(front());
+    spec.assignee = Some(agent_on(AGENT, "alice", &[FRONT]));
+    let mut returned = run(&store, open(id, spec, at(0))).await.events;
+    // Interleave another case so the global sequence is not the case's version.
+    run(&store, open(other, new_case("other", ""), at(1))).await;
+    returned.extend(run(&store, message(id, "have you tried turning it off", at(2))).await.events);
+    run(&store, message(other, "hello", at(3))).await;
+    returned.extend(run(&store, escalate(id, tech(), at(4))).await.events);
+    returned.extend(run(&store, escalate_up(id, at(5))).await.events);
+    returned.extend(run(&store, resolve(id, "replaced-modem", at(6))).await.events);
+
+    let events = store.events(id).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.recorded.version).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(events.iter().all(|e| e.recorded.case_id == id && e.schema == ladder_core::event::EVENT_SCHEMA));
+    let kinds: Vec<_> = events.iter().map(|e| e.recorded.event.kind()).collect();
+    assert_eq!(kinds, ["opened", "message_added", "escalated", "escalated", "resolved"]);
+    // What the log gives back is what the writes returned, timestamps included.
+    assert_eq!(events.iter().map(|e| e.recorded.clone()).collect::<Vec<_>>(), returned);
+
+    let replayed = Case::replay(events.iter().map(|e| &e.recorded)).expect("a non-empty stream");
+    let projected = store.case(id).await.unwrap().expect("the projection");
+    assert_eq!(replayed, projected);
+    assert_eq!(projected.status, Status::Resolved);
+    assert_eq!(projected.level, level("L3"));
+    assert_eq!((projected.n_escalations, projected.version), (2, 5));
+
+    let after = store.events_after(events[2].seq, 100).await.unwrap();
+    assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![events[3].seq, events[4].seq]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuilt_projections_match_the_ones_kept_while_writing() {
+    let (_dir, store) = open_store();
+    let ids: Vec<CaseId> = (0..6).map(|_| CaseId::new_v7()).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let mut spec = new_case(&format!("rebuild {i}"), &format!("zebra number {i}"));
+        spec.team = Some(if i % 2 == 0 { front() } else { billing() });
+        if i % 3 == 0 {
+            spec.assignee = Some(agent_on(AGENT, "alice", &[FRONT, BILLING]));
+        }
+        spec.customer = Some(if i < 3 { ADA } else { BOB });
+        run(&store, open(*id, spec, at(i as i64))).await;
+    }
+    run(&store, message(ids[0], "a giraffe appeared", at(10))).await;
+    run(&store, escalate(ids[0], tech(), at(11))).await;
+    run(&store, message(ids[0], "the giraffe left", at(12))).await;
+    run(&store, escalate_up(ids[1], at(13))).await;
+    run(&store, resolve(ids[2], "done", at(14))).await;
+    run(&store, message(ids[3], "okapi sighting", at(15))).await;
+
+    let scope = CaseScope::TeamsOrWorkedBy { teams: vec![BILLING], user: AGENT };
+    let snapshot = async |store: &Store| {
+        let mut cases = Vec::new();
+        let mut messages = Vec::new();
+        for id in &ids {
+            cases.push(store.case(*id).await.unwrap());
+            messages.push(store.messages(*id).await.unwrap());
+        }
+        let everything = store.list_cases(CaseFilter::default(), CaseScope::All, all()).await.unwrap().cases;
+        let scoped = numbers(&store.list_cases(CaseFilter::default(), scope.clone(), all()).await.unwrap());
+        let giraffe = search(store, "giraffe").await;
+        let zebra = search(store, "zebra").await;
+        let okapi = search(store, "okap").await;
+        (cases, messages, everything, scoped, giraffe, zebra, okapi)
+    };
+    let before = snapshot(&store).await;
+    assert_eq!(before.2.len(), 6);
+    assert_eq!(before.4, vec![1]);
+    assert_eq!(before.5, vec![6, 5, 4, 3, 2, 1]);
+    assert_eq!(before.6, vec![4]);
+
+    // Wreck the projections behind the store's back; the log alone must bring them back.
+    raw_connection(&store)
+        .execute_batch(
+            "DELETE FROM cases; DELETE FROM case_workers; DELETE FROM messages; DELETE FROM case_text;
+             INSERT INTO case_text (body, case_number) VALUES ('stale giraffe', 6);",
+        )
+        .unwrap();
+    assert!(list(&store, CaseFilter::default()).await.is_empty());
+
+    assert_eq!(store.rebuild_projections().await.unwrap(), 6);
+    let after = snapshot(&store).await;
+    assert_eq!(after.0, before.0, "case()");
+    assert_eq!(after.1, before.1, "messages()");
+    assert_eq!(after.2, before.2, "list_cases, all");
+    assert_eq!(after.3, before.3, "list_cases, scoped");
+    assert_eq!(after.4, before.4, "search 'giraffe'");
+    assert_eq!(after.5, before.5, "search 'zebra'");
+    assert_eq!(after.6, before.6, "search 'okap'");
+    for (id, case) in ids.iter().zip(&after.0) {
+        let events = store.events(*id).await.unwrap();
+        assert_eq!(Case::replay(events.iter().map(|e| &e.recorded)).as_ref(), case.as_ref());
+    }
+
+    // Writing carries on from the rebuilt state.
+    let out = run(&store, message(ids[0], "and came back", at(20))).await;
+    assert_eq!(out.case.version, before.0[0].as_ref().unwrap().version + 1);
+    assert_eq!(store.case(ids[0]).await.unwrap().unwrap().n_messages, 3);
+}
+
+// ---------------------------------------------------------------------------------------
+// Listing and search
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_cases_filters_by_each_field() {
+    let (_dir, store) = open_store();
+    let alice = agent_on(AGENT, "alice", &[FRONT]);
+    let bob = agent_on(OTHER_AGENT, "bob", &[FRONT]);
+
+    // #1: front line, alice, high, email, Ada, billing.
+    let mut spec = new_case("one", "");
+    spec.team = Some(front());
+    spec.assignee = Some(alice.clone());
+    spec.priority = Priority::High;
+    spec.channel = Channel::Email;
+    spec.customer = Some(ADA);
+    spec.category = Some("billing".into());
+    run(&store, open(CaseId::new_v7(), spec, at(0))).await;
+
+    // #2: billing team, unassigned, low, phone, Bob, refund.
+    let mut spec = new_case("two", "");
+    spec.team = Some(billing());
+    spec.priority = Priority::Low;
+    spec.channel = Channel::Phone;
+    spec.customer = Some(BOB);
+    spec.category = Some("refund".into());
+    run(&store, open(CaseId::new_v7(), spec, at(1))).await;
+
+    // #3: opened on the front line, escalated to tech at L2; unassigned, normal, chat.
+    let three = CaseId::new_v7();
+    let mut spec = new_case("three", "");
+    spec.team = Some(front());
+    spec.channel = Channel::Chat;
+    run(&store, open(three, spec, at(2))).await;
+    run(&store, escalate(three, tech(), at(3))).await;
+
+    // #4: front line, bob, urgent, web; resolved.
+    let four = CaseId::new_v7();
+    let mut spec = new_case("four", "");
+    spec.team = Some(front());
+    spec.assignee = Some(bob);
+    spec.priority = Priority::Urgent;
+    run(&store, open(four, spec, at(4))).await;
+    run(&store, resolve(four, "done", at(5))).await;
+
+    let f = CaseFilter::default;
+    assert_eq!(list(&store, f()).await, vec![4, 3, 2, 1]);
+
+    assert_eq!(list(&store, CaseFilter { status: vec![Status::Resolved], ..f() }).await, vec![4]);
+    assert_eq!(list(&store, CaseFilter { status: vec![Status::New], ..f() }).await, vec![3, 2]);
+    assert_eq!(list(&store, CaseFilter { status: vec![Status::Open, Status::Resolved], ..f() }).await, vec![4, 1]);
+    assert_eq!(list(&store, CaseFilter { status: vec![Status::Closed], ..f() }).await, Vec::<u64>::new());
+
+    assert_eq!(list(&store, CaseFilter { level: vec![level("L2")], ..f() }).await, vec![3]);
+    assert_eq!(list(&store, CaseFilter { level: vec![level("L1")], ..f() }).await, vec![4, 2, 1]);
+
+    assert_eq!(list(&store, CaseFilter { team: vec![BILLING], ..f() }).await, vec![2]);
+    assert_eq!(list(&store, CaseFilter { team: vec![FRONT], ..f() }).await, vec![4, 1]);
+    assert_eq!(list(&store, CaseFilter { team: vec![TECH, BILLING], ..f() }).await, vec![3, 2]);
+
+    let assignee = |a| CaseFilter { assignee: Some(a), ..f() };
+    assert_eq!(list(&store, assignee(AssigneeFilter::User(AGENT))).await, vec![1]);
+    assert_eq!(list(&store, assignee(AssigneeFilter::User(OTHER_AGENT))).await, vec![4]);
+    assert_eq!(list(&store, assignee(AssigneeFilter::Unassigned)).await, vec![3, 2]);
+
+    assert_eq!(list(&store, CaseFilter { priority: vec![Priority::Urgent], ..f() }).await, vec![4]);
+    assert_eq!(list(&store, CaseFilter { priority: vec![Priority::High, Priority::Low], ..f() }).await, vec![2, 1]);
+
+    assert_eq!(list(&store, CaseFilter { channel: vec![Channel::Phone], ..f() }).await, vec![2]);
+    assert_eq!(list(&store, CaseFilter { channel: vec![Channel::Chat, Channel::Web], ..f() }).await, vec![4, 3]);
+
+    assert_eq!(list(&store, CaseFilter { customer: Some(ADA), ..f() }).await, vec![1]);
+    assert_eq!(list(&store, CaseFilter { customer: Some(BOB), ..f() }).await, vec![2]);
+    assert_eq!(list(&store, CaseFilter { customer: Some(CustomerId::new_v7()), ..f() }).await, Vec::<u64>::new());
+
+    assert_eq!(list(&store, CaseFilter { category: Some("refund".into()), ..f() }).await, vec![2]);
+    assert_eq!(list(&store, CaseFilter { category: Some("billing".into()), ..f() }).await, vec![1]);
+
+    // Filters combine.
+    let combined = CaseFilter { team: vec![FRONT], status: vec![Status::Open], channel: vec![Channel::Email], ..f() };
+    assert_eq!(list(&store, combined).await, vec![1]);
+    let disjoint = CaseFilter { team: vec![BILLING], priority: vec![Priority::High], ..f() };
+    assert_eq!(list(&store, disjoint).await, Vec::<u64>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_scope_hides_other_teams_cases_but_shows_cases_the_user_worked() {
+    let (_dir, store) = open_store();
+    // #1: billing's, nobody assigned.
+    let mut spec = new_case("billing's", "");
+    spec.team = Some(billing());
+    run(&store, open(CaseId::new_v7(), spec, at(0))).await;
+    // #2: front line's, never touched by alice.
+    let mut spec = new_case("front line's", "");
+    spec.team = Some(front());
+    run(&store, open(CaseId::new_v7(), spec, at(1))).await;
+    // #3: alice worked it on the front line, then it went to tech without her.
+    let worked = CaseId::new_v7();
+    let mut spec = new_case("alice worked it", "");
+    spec.team = Some(front());
+    spec.assignee = Some(agent_on(AGENT, "alice", &[FRONT]));
+    run(&store, open(worked, spec, at(2))).await;
+    let moved = run(&store, escalate(worked, tech(), at(3))).await.case;
+    assert_eq!((moved.team, moved.assignee), (Some(TECH), None));
+    // #4: tech's, never alice's.
+    let mut spec = new_case("tech's", "");
+    spec.team = Some(tech());
+    run(&store, open(CaseId::new_v7(), spec, at(4))).await;
+    // #5: no team at all.
+    run(&store, open(CaseId::new_v7(), new_case("nobody's", ""), at(5))).await;
+
+    let scoped = async |teams: Vec<TeamId>, user: UserId, filter: CaseFilter| {
+        let scope = CaseScope::TeamsOrWorkedBy { teams, user };
+        numbers(&store.list_cases(filter, scope, all()).await.unwrap())
+    };
+    assert_eq!(scoped(vec![BILLING], AGENT, CaseFilter::default()).await, vec![3, 1]);
+    assert_eq!(scoped(vec![BILLING], OTHER_AGENT, CaseFilter::default()).await, vec![1]);
+    assert_eq!(scoped(vec![FRONT, TECH], OTHER_AGENT, CaseFilter::default()).await, vec![4, 3, 2]);
+    assert_eq!(scoped(vec![], AGENT, CaseFilter::default()).await, vec![3]);
+    assert_eq!(scoped(vec![], OTHER_AGENT, CaseFilter::default()).await, Vec::<u64>::new());
+    // The scope narrows filters, never widens them.
+    let only_billing = CaseFilter { team: vec![BILLING], ..Default::default() };
+    assert_eq!(scoped(vec![BILLING], AGENT, only_billing).await, vec![1]);
+    assert_eq!(list(&store, CaseFilter::default()).await, vec![5, 4, 3, 2, 1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cursor_pages_are_newest_first_without_duplicates() {
+    let (_dir, store) = open_store();
+    for i in 0..25 {
+        run(&store, open(CaseId::new_v7(), new_case(&format!("page {i}"), ""), at(i))).await;
+    }
+    let mut seen = Vec::new();
+    let mut sizes = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.list_cases(CaseFilter::default(), CaseScope::All, PageRequest { before, limit: 10 }).await;
+        let page = page.unwrap();
+        let n = numbers(&page);
+        assert!(n.windows(2).all(|w| w[0] > w[1]), "newest first: {n:?}");
+        if let Some(last) = seen.last() {
+            assert!(n.first().is_some_and(|first| first < last), "a page continues below the previous one");
+        }
+        sizes.push(n.len());
+        seen.extend(n);
+        match page.next_before {
+            Some(next) => {
+                assert_eq!(Some(next), page.cases.last().map(|c| c.number));
+                before = Some(next);
+            }
+            None => break,
+        }
+        assert!(sizes.len() < 5, "pagination does not end");
+    }
+    assert_eq!(sizes, vec![10, 10, 5]);
+    assert_eq!(seen, (1..=25).rev().collect::<Vec<_>>());
+    assert_eq!(seen.iter().collect::<BTreeSet<_>>().len(), 25, "no duplicates");
+
+    // An exact multiple of the limit ends without an empty extra page.
+    let page = store.list_cases(CaseFilter::default(), CaseScope::All, PageRequest { before: Some(21), limit: 20 });
+    let page = page.await.unwrap();
+    assert_eq!(numbers(&page), (1..=20).rev().collect::<Vec<_>>());
+    assert_eq!(page.next_before, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_text_search_finds_descriptions_later_messages_and_prefixes() {
+    let (_dir, store) = open_store();
+    let invoice = CaseId::new_v7();
+    let router = CaseId::new_v7();
+    run(&store, open(invoice, new_case("Billing question", "The invoice for March was charged twice"), at(0))).await;
+    run(&store, open(router, new_case("Connectivity", "Router keeps rebooting every night"), at(1))).await;
+    run(&store, open(CaseId::new_v7(), new_case("Syntax", "foo and friends"), at(2))).await;
+
+    assert_eq!(search(&store, "invoice").await, vec![1]);
+    assert_eq!(search(&store, "INVOICE March").await, vec![1], "words are case-insensitive and all required");
+    assert_eq!(search(&store, "invoice router").await, Vec::<u64>::new());
+    assert_eq!(search(&store, "connectivity").await, vec![2], "the subject is searchable");
+
+    assert_eq!(search(&store, "firmware").await, Vec::<u64>::new());
+    run(&store, message(router, "Upgraded the firmware to 2.1", at(3))).await;
+    assert_eq!(search(&store, "firmware").await, vec![2], "a word only in a later message");
+
+    assert_eq!(search(&store, "rebo").await, vec![2], "the last word matches as a prefix");
+    assert_eq!(search(&store, "charged tw").await, vec![1]);
+    assert_eq!(search(&store, "invo charged").await, Vec::<u64>::new(), "earlier words match whole");
+
+    for q in [
+        "\"foo AND (",
+        "(",
+        "\"",
+        "*",
+        "foo OR",
+        "NOT foo",
+        "NEAR(foo and, 2)",
+        "body:foo",
+        "^foo",
+        "foo -bar",
+        "'; DROP TABLE cases; --",
+        "{body case_number}: x",
+    ] {
+        let page = store.list_cases(CaseFilter { q: Some(q.into()), ..Default::default() }, CaseScope::All, all());
+        assert!(page.await.is_ok(), "query {q:?} must not be an error");
+    }
+    assert_eq!(search(&store, "\"foo AND (").await, vec![3]);
+    assert_eq!(list(&store, CaseFilter::default()).await, vec![3, 2, 1], "the cases table survived");
+}
+
+// ---------------------------------------------------------------------------------------
+// Durability
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_survives_closing_and_reopening_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = CaseId::new_v7();
+    let team = team_entity(FRONT, "front", "L1");
+    let (case, events) = {
+        let store = Store::open(dir.path(), ladder_store::StoreConfig::default()).unwrap();
+        run(&store, open(id, new_case("durable", "written before the restart"), at(0))).await;
+        let case = run(&store, message(id, "and a reply", at(1))).await.case;
+        store.create_team(team.clone(), None).await.unwrap();
+        (case, store.events(id).await.unwrap())
+    };
+
+    let store = Store::open(dir.path(), ladder_store::StoreConfig::default()).unwrap();
+    assert_eq!(store.case(id).await.unwrap(), Some(case.clone()));
+    assert_eq!(store.events(id).await.unwrap(), events);
+    assert_eq!(store.messages(id).await.unwrap().len(), 1);
+    assert_eq!(search(&store, "restart").await, vec![1]);
+    assert_eq!(store.team(FRONT).await.unwrap(), Some(team));
+
+    // And writing continues where it left off.
+    let next = run(&store, open(CaseId::new_v7(), new_case("after", ""), at(2))).await;
+    assert_eq!(next.case.number, 2);
+    let mut w = message(id, "after the restart", at(3));
+    w.expected_version = Some(case.version);
+    assert_eq!(run(&store, w).await.case.version, 3);
+}
+
+// ---------------------------------------------------------------------------------------
+// Directory
+// ---------------------------------------------------------------------------------------
+
+fn team_entity(id: TeamId, slug: &str, level: &str) -> Team {
+    Team {
+        id,
+        slug: slug.into(),
+        name: format!("Team {slug}"),
+        level: LevelId::new(level),
+        kind: TeamKind::FrontLine,
+        skills: vec![],
+        created_at: t0(),
+    }
+}
+
+fn user_entity(id: UserId, name: &str, teams: &[TeamId]) -> User {
+    User {
+        id,
+        name: name.into(),
+        display_name: name.to_uppercase(),
+        email: Some(format!("{name}@ladder.test")),
+        role: Role::Agent,
+        teams: teams.to_vec(),
+        skills: vec![],
+        levels: vec![LevelId::new("L1")],
+        active: true,
+        created_at: t0(),
+    }
+}
+
+fn customer_entity(id: CustomerId, name: &str, email: &str) -> Customer {
+    Customer {
+        id,
+        name: name.into(),
+        identities: vec![Identity { channel: Channel::Email, value: email.into() }],
+        value: 100.0,
+        segment: Some("smb".into()),
+        language: None,
+        time_zone: None,
+        custom_fields: Default::default(),
+        created_at: t0(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teams_have_unique_slugs_and_cannot_be_deleted_while_they_have_members() {
+    let (_dir, store) = open_store();
+    let front = store.create_team(team_entity(FRONT, "front", "L1"), None).await.unwrap();
+    store.create_team(team_entity(TECH, "tech", "L2"), None).await.unwrap();
+    assert_eq!(store.team_by_slug("front".into()).await.unwrap(), Some(front.clone()));
+
+    match store.create_team(team_entity(BILLING, "front", "L1"), None).await {
+        Err(StoreError::Duplicate(msg)) => assert!(msg.contains("front"), "{msg}"),
+        other => panic!("expected a duplicate slug, got {other:?}"),
+    }
+    assert_eq!(store.team(BILLING).await.unwrap(), None);
+    assert_eq!(store.teams().await.unwrap().len(), 2);
+
+    let alice = store.create_user(user_entity(AGENT, "alice", &[FRONT]), None, None).await.unwrap();
+    assert_eq!(store.users(Some(FRONT)).await.unwrap(), vec![alice.clone()]);
+    assert!(matches!(
+        store.create_user(user_entity(OTHER_AGENT, "alice", &[]), None, None).await,
+        Err(StoreError::Duplicate(_))
+    ));
+
+    assert!(matches!(store.delete_team(FRONT).await, Err(StoreError::InUse(_))));
+    assert_eq!(store.team(FRONT).await.unwrap(), Some(front));
+    // Once the member moves, the team can go; an empty team goes at once.
+    store.update_user(User { teams: vec![TECH], ..alice }).await.unwrap();
+    assert!(matches!(store.delete_team(TECH).await, Err(StoreError::InUse(_))));
+    store.delete_team(FRONT).await.unwrap();
+    assert_eq!(store.team(FRONT).await.unwrap(), None);
+    assert!(matches!(store.delete_team(FRONT).await, Err(StoreError::NotFound(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_identities_are_unique_and_found_case_insensitively() {
+    let (_dir, store) = open_store();
+    let ada = store.create_customer(customer_entity(ADA, "Ada", "Ada.Lovelace@Example.com"), None).await.unwrap();
+
+    match store.create_customer(customer_entity(BOB, "Impostor", " ada.lovelace@example.COM "), None).await {
+        Err(StoreError::Duplicate(msg)) => assert!(msg.contains("ada.lovelace@example.com"), "{msg}"),
+        other => panic!("expected a duplicate identity, got {other:?}"),
+    }
+    assert_eq!(store.customer(BOB).await.unwrap(), None, "the refused customer left nothing behind");
+    assert_eq!(store.customers(CustomerFilter::default(), 100, 0).await.unwrap(), vec![ada.clone()]);
+
+    for identity in ["ada.lovelace@example.com", "ADA.LOVELACE@EXAMPLE.COM", "  Ada.Lovelace@example.com"] {
+        let found = store
+            .customers(CustomerFilter { identity: Some(identity.into()), ..Default::default() }, 100, 0)
+            .await
+            .unwrap();
+        assert_eq!(found, vec![ada.clone()], "identity {identity:?}");
+    }
+    let nobody = CustomerFilter { identity: Some("someone@example.com".into()), ..Default::default() };
+    assert!(store.customers(nobody, 100, 0).await.unwrap().is_empty());
+
+    // A different address is a different customer.
+    let bob = store.create_customer(customer_entity(BOB, "Bob", "bob@example.com"), None).await.unwrap();
+    let by_name = CustomerFilter { name: Some("Bo".into()), ..Default::default() };
+    assert_eq!(store.customers(by_name, 100, 0).await.unwrap(), vec![bob]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_authenticate_until_revoked_expired_or_their_user_is_deactivated() {
+    let (_dir, store) = open_store();
+    store.create_team(team_entity(FRONT, "front", "L1"), None).await.unwrap();
+    let alice = store.create_user(user_entity(AGENT, "alice", &[FRONT]), None, None).await.unwrap();
+    let bob = store.create_user(user_entity(OTHER_AGENT, "bob", &[FRONT]), None, None).await.unwrap();
+
+    let token = |id: &str, user: UserId, expires_at: Option<Timestamp>| TokenInfo {
+        id: id.into(),
+        user_id: user,
+        name: format!("token {id}"),
+        created_at: t0(),
+        expires_at,
+        revoked_at: None,
+    };
+    let now = at(1);
+    let lookup = |hash: &str, now: Timestamp| store.user_for_token(hash.into(), now);
+
+    // Revocation.
+    let revocable = store.create_token(token("t1", AGENT, None), "hash-1".into()).await.unwrap();
+    assert_eq!(store.token("t1".into()).await.unwrap(), Some(revocable));
+    assert_eq!(lookup("hash-1", now).await.unwrap(), Some(alice.clone()));
+    assert_eq!(lookup("hash-unknown", now).await.unwrap(), None);
+    store.revoke_token("t1".into(), at(2)).await.unwrap();
+    assert_eq!(lookup("hash-1", at(3)).await.unwrap(), None);
+    assert_eq!(store.token("t1".into()).await.unwrap().unwrap().revoked_at, Some(us(at(2))));
+    assert!(matches!(store.revoke_token("nope".into(), at(2)).await, Err(StoreError::NotFound(_))));
+
+    // Expiry.
+    let expires = at(60);
+    store.create_token(token("t2", AGENT, Some(expires)), "hash-2".into()).await.unwrap();
+    assert_eq!(lookup("hash-2", at(59)).await.unwrap(), Some(alice.clone()));
+    assert_eq!(lookup("hash-2", expires).await.unwrap(), None);
+    assert_eq!(lookup("hash-2", at(61)).await.unwrap(), None);
+
+    // Deactivation.
+    store.create_token(token("t3", OTHER_AGENT, None), "hash-3".into()).await.unwrap();
+    assert_eq!(lookup("hash-3", now).await.unwrap(), Some(bob.clone()));
+    store.update_user(User { active: false, ..bob }).await.unwrap();
+    assert_eq!(lookup("hash-3", now).await.unwrap(), None);
+    // Alice's live token is not affected by Bob's deactivation.
+    assert_eq!(lookup("hash-2", now).await.unwrap(), Some(alice));
+    assert_eq!(store.tokens(Some(OTHER_AGENT)).await.unwrap().len(), 1);
+    assert_eq!(store.tokens(None).await.unwrap().len(), 3);
+}
+
+/// A timestamp at the microsecond precision the store keeps.
+fn us(t: Timestamp) -> Timestamp {
+    Timestamp::from_microsecond(t.as_microsecond()).unwrap()
+}
+
+#[test]
+fn the_simulated_clock_has_sub_microsecond_precision() {
+    // Guards the point of `t0`: a clock without nanoseconds would hide precision bugs.
+    assert_ne!(us(t0()), t0());
+    assert_eq!(at(1).duration_since(at(0)), SignedDuration::from_mins(1));
+}
