@@ -1,9 +1,9 @@
 //! Administration helpers shared by `ladder admin …` and the demo seeder.
 
 use anyhow::{Context, bail};
+use ladder_core::Role;
 use ladder_core::directory::{LevelId, Team, TeamKind, User, validate_team, validate_user};
 use ladder_core::ids::{TeamId, UserId};
-use ladder_core::Role;
 use ladder_engine::Engine;
 
 pub async fn create_user(
@@ -49,7 +49,13 @@ pub fn parse_kind(kind: &str) -> anyhow::Result<TeamKind> {
     })
 }
 
-pub async fn create_team(engine: &Engine, slug: &str, name: Option<&str>, level: &str, kind: &str) -> anyhow::Result<Team> {
+pub async fn create_team(
+    engine: &Engine,
+    slug: &str,
+    name: Option<&str>,
+    level: &str,
+    kind: &str,
+) -> anyhow::Result<Team> {
     let team = Team {
         id: TeamId::new_v7(),
         slug: slug.to_string(),

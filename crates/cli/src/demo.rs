@@ -58,10 +58,25 @@ const FIRST: &[&str] = &[
     "Elena", "Mateo", "Priya", "Liam", "Chiara", "Hugo", "Zainab",
 ];
 const LAST: &[&str] = &[
-    "Smith", "Garcia", "Nguyen", "Okafor", "Müller", "Rossi", "Kowalski", "Haddad", "Silva", "Kim", "Patel", "Dubois",
-    "Johansson", "Ivanova", "Mensah", "Tanaka",
+    "Smith",
+    "Garcia",
+    "Nguyen",
+    "Okafor",
+    "Müller",
+    "Rossi",
+    "Kowalski",
+    "Haddad",
+    "Silva",
+    "Kim",
+    "Patel",
+    "Dubois",
+    "Johansson",
+    "Ivanova",
+    "Mensah",
+    "Tanaka",
 ];
-const ZONES: &[&str] = &["America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/London", "Europe/Berlin"];
+const ZONES: &[&str] =
+    &["America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/London", "Europe/Berlin"];
 
 const TOPICS: &[(&str, &str, &str)] = &[
     ("billing", "Charged twice for my subscription", "I see two charges of $49.99 on my card this month."),
@@ -126,10 +141,8 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
     let hash = engine.hash_password(DEMO_PASSWORD.to_string()).await?;
     let mut users = BTreeMap::new();
     for (name, display, role, teams) in USERS {
-        let levels: Vec<LevelId> = teams
-            .iter()
-            .filter_map(|t| TEAMS.iter().find(|x| x.0 == *t).map(|x| LevelId::new(x.2)))
-            .collect();
+        let levels: Vec<LevelId> =
+            teams.iter().filter_map(|t| TEAMS.iter().find(|x| x.0 == *t).map(|x| LevelId::new(x.2))).collect();
         let user = User {
             id: UserId::new_v7(),
             name: name.to_string(),
@@ -163,7 +176,10 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
             id: CustomerId::new_v7(),
             name: format!("{first} {last}"),
             identities: vec![
-                Identity { channel: Channel::Email, value: format!("{}.{}{i}@example.com", first.to_lowercase(), last.to_lowercase()) },
+                Identity {
+                    channel: Channel::Email,
+                    value: format!("{}.{}{i}@example.com", first.to_lowercase(), last.to_lowercase()),
+                },
                 Identity { channel: Channel::Phone, value: format!("+1555{:07}", 1_000_000 + i) },
             ],
             value: (value * 100.0).round() / 100.0,
@@ -211,9 +227,18 @@ async fn one_case(
     let mut rng = StdRng::seed_from_u64(seed);
     let (category, subject, description) = *TOPICS.choose(&mut rng).expect("topics");
     let customer = demo.customers.choose(&mut rng).expect("customers");
-    let channel = *[Channel::Phone, Channel::Phone, Channel::Email, Channel::Chat, Channel::Chat, Channel::Sms, Channel::Social, Channel::Web]
-        .choose(&mut rng)
-        .expect("channels");
+    let channel = *[
+        Channel::Phone,
+        Channel::Phone,
+        Channel::Email,
+        Channel::Chat,
+        Channel::Chat,
+        Channel::Sms,
+        Channel::Social,
+        Channel::Web,
+    ]
+    .choose(&mut rng)
+    .expect("channels");
     let priority = match (customer.segment.as_deref(), rng.random_range(0..10)) {
         (_, 0) => Priority::Urgent,
         (Some("vip"), _) => Priority::High,
@@ -251,20 +276,24 @@ async fn one_case(
         clock.t,
     )
     .await?;
-    let reply = |body: &str| CaseRequest::AddMessage(AddMessage {
-        visibility: Visibility::Public,
-        channel: None,
-        body: body.to_string(),
-        from_customer: false,
-        resume: false,
-    });
-    let note = |body: &str| CaseRequest::AddMessage(AddMessage {
-        visibility: Visibility::Internal,
-        channel: None,
-        body: body.to_string(),
-        from_customer: false,
-        resume: false,
-    });
+    let reply = |body: &str| {
+        CaseRequest::AddMessage(AddMessage {
+            visibility: Visibility::Public,
+            channel: None,
+            body: body.to_string(),
+            from_customer: false,
+            resume: false,
+        })
+    };
+    let note = |body: &str| {
+        CaseRequest::AddMessage(AddMessage {
+            visibility: Visibility::Internal,
+            channel: None,
+            body: body.to_string(),
+            from_customer: false,
+            resume: false,
+        })
+    };
     let resolve = |code: &str| CaseRequest::Resolve(Resolve { code: code.into(), note: None });
     let fresh = now.duration_since(opened_at) < SignedDuration::from_hours(36);
     let when = clock.step(2..45, &mut rng);
@@ -283,27 +312,51 @@ async fn one_case(
         // Waiting on the customer, who answers.
         550..650 => {
             let when = clock.step(5..60, &mut rng);
-            run(agent, CaseRequest::RequestInfo(RequestInfo { from: InfoSource::Customer, question: "Could you send the last four digits of the card and the date of the charge?".into() }), when).await?;
+            run(
+                agent,
+                CaseRequest::RequestInfo(RequestInfo {
+                    from: InfoSource::Customer,
+                    question: "Could you send the last four digits of the card and the date of the charge?".into(),
+                }),
+                when,
+            )
+            .await?;
             if fresh && roll % 2 == 0 {
                 return Ok(());
             }
             let when = clock.step(60..1440, &mut rng);
-            run(agent, CaseRequest::AddMessage(AddMessage { visibility: Visibility::Public, channel: None, body: "Here are the details you asked for.".into(), from_customer: true, resume: false }), when).await?;
+            run(
+                agent,
+                CaseRequest::AddMessage(AddMessage {
+                    visibility: Visibility::Public,
+                    channel: None,
+                    body: "Here are the details you asked for.".into(),
+                    from_customer: true,
+                    resume: false,
+                }),
+                when,
+            )
+            .await?;
             let when = clock.step(10..120, &mut rng);
             run(agent, resolve("answered"), when).await?;
         }
         // Functional escalation to the back office or specialists.
         650..820 => {
             let when = clock.step(10..120, &mut rng);
-            run(agent, CaseRequest::Escalate(Escalation {
-                kind: EscalationKind::Functional,
-                initiator: Initiator::Agent,
-                to_level: None,
-                to_team: Some(specialist_team.into()),
-                to_user: None,
-                reason: format!("needs the {specialist_team} team"),
-                tried: Some("Checked the account history and the knowledge base; no self-service fix.".into()),
-            }), when).await?;
+            run(
+                agent,
+                CaseRequest::Escalate(Escalation {
+                    kind: EscalationKind::Functional,
+                    initiator: Initiator::Agent,
+                    to_level: None,
+                    to_team: Some(specialist_team.into()),
+                    to_user: None,
+                    reason: format!("needs the {specialist_team} team"),
+                    tried: Some("Checked the account history and the knowledge base; no self-service fix.".into()),
+                }),
+                when,
+            )
+            .await?;
             if fresh && roll % 2 == 0 {
                 return Ok(()); // waiting in the specialists' queue
             }
@@ -314,7 +367,17 @@ async fn one_case(
             if roll % 4 == 0 {
                 // Handed back down with guidance; the front line closes the loop.
                 let when = clock.step(10..120, &mut rng);
-                run(specialist, CaseRequest::DeEscalate { to_level: None, to_team: None, to_user: None, guidance: "Fixed on our side; please confirm with the customer and resolve.".into() }, when).await?;
+                run(
+                    specialist,
+                    CaseRequest::DeEscalate {
+                        to_level: None,
+                        to_team: None,
+                        to_user: None,
+                        guidance: "Fixed on our side; please confirm with the customer and resolve.".into(),
+                    },
+                    when,
+                )
+                .await?;
                 let when = clock.step(10..240, &mut rng);
                 run(agent, reply("Our specialists fixed it — can you confirm it works now?"), when).await?;
                 let when = clock.step(10..240, &mut rng);
@@ -327,42 +390,58 @@ async fn one_case(
         // The customer asks for a supervisor.
         820..920 => {
             let when = clock.step(5..30, &mut rng);
-            run(agent, CaseRequest::Escalate(Escalation {
-                kind: EscalationKind::Hierarchical,
-                initiator: Initiator::Customer,
-                to_level: None,
-                to_team: Some("supervisors".into()),
-                to_user: Some("sam".into()),
-                reason: "Customer asked to speak to a supervisor".into(),
-                tried: None,
-            }), when).await?;
+            run(
+                agent,
+                CaseRequest::Escalate(Escalation {
+                    kind: EscalationKind::Hierarchical,
+                    initiator: Initiator::Customer,
+                    to_level: None,
+                    to_team: Some("supervisors".into()),
+                    to_user: Some("sam".into()),
+                    reason: "Customer asked to speak to a supervisor".into(),
+                    tried: None,
+                }),
+                when,
+            )
+            .await?;
             let when = clock.step(5..120, &mut rng);
-            run("sam", reply("I'm the floor supervisor; I've reviewed everything and here is what we'll do."), when).await?;
+            run("sam", reply("I'm the floor supervisor; I've reviewed everything and here is what we'll do."), when)
+                .await?;
             let when = clock.step(10..240, &mut rng);
             run("sam", resolve("goodwill_credit"), when).await?;
         }
         // Two escalations: to specialists, then to management.
         920..980 => {
             let when = clock.step(10..60, &mut rng);
-            run(agent, CaseRequest::Escalate(Escalation {
-                kind: EscalationKind::Functional,
-                initiator: Initiator::Agent,
-                to_level: None,
-                to_team: Some(specialist_team.into()),
-                to_user: Some(specialist.into()),
-                reason: "Beyond front-line tools".into(),
-                tried: Some("Standard troubleshooting script, twice.".into()),
-            }), when).await?;
+            run(
+                agent,
+                CaseRequest::Escalate(Escalation {
+                    kind: EscalationKind::Functional,
+                    initiator: Initiator::Agent,
+                    to_level: None,
+                    to_team: Some(specialist_team.into()),
+                    to_user: Some(specialist.into()),
+                    reason: "Beyond front-line tools".into(),
+                    tried: Some("Standard troubleshooting script, twice.".into()),
+                }),
+                when,
+            )
+            .await?;
             let when = clock.step(60..600, &mut rng);
-            run(specialist, CaseRequest::Escalate(Escalation {
-                kind: EscalationKind::Hierarchical,
-                initiator: Initiator::Agent,
-                to_level: Some(LevelId::new("L3")),
-                to_team: Some("management".into()),
-                to_user: Some("maria".into()),
-                reason: "Compensation above my authority".into(),
-                tried: Some("Offered the standard credit; the customer refused.".into()),
-            }), when).await?;
+            run(
+                specialist,
+                CaseRequest::Escalate(Escalation {
+                    kind: EscalationKind::Hierarchical,
+                    initiator: Initiator::Agent,
+                    to_level: Some(LevelId::new("L3")),
+                    to_team: Some("management".into()),
+                    to_user: Some("maria".into()),
+                    reason: "Compensation above my authority".into(),
+                    tried: Some("Offered the standard credit; the customer refused.".into()),
+                }),
+                when,
+            )
+            .await?;
             if fresh {
                 return Ok(());
             }
@@ -374,7 +453,8 @@ async fn one_case(
             let when = clock.step(5..90, &mut rng);
             run(agent, resolve("answered"), when).await?;
             let when = clock.step(120..2880, &mut rng);
-            run(agent, CaseRequest::Reopen(Reopen { reason: "The customer says the problem is back".into() }), when).await?;
+            run(agent, CaseRequest::Reopen(Reopen { reason: "The customer says the problem is back".into() }), when)
+                .await?;
             let when = clock.step(10..240, &mut rng);
             run(agent, resolve("fixed"), when).await?;
         }
@@ -391,8 +471,12 @@ async fn one_case(
 pub async fn print_logins(engine: &Engine, addr: SocketAddr) -> anyhow::Result<()> {
     let admin = engine.resolve_user("user", "admin").await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let token = engine.create_token(admin.id, "demo".into(), None, Timestamp::now()).await?;
-    println!("demo data: {N_CASES} cases, {N_CUSTOMERS} customers, teams frontline/outbound/billing/tech/supervisors/management");
-    println!("demo logins (password '{DEMO_PASSWORD}'): admin, ana/ben/chloe (front line), erin (billing), gus (tech), sam (supervisor), maria (manager)");
+    println!(
+        "demo data: {N_CASES} cases, {N_CUSTOMERS} customers, teams frontline/outbound/billing/tech/supervisors/management"
+    );
+    println!(
+        "demo logins (password '{DEMO_PASSWORD}'): admin, ana/ben/chloe (front line), erin (billing), gus (tech), sam (supervisor), maria (manager)"
+    );
     println!("admin token: {}", token.secret);
     println!("try: curl -H 'Authorization: Bearer {}' 'http://{addr}/api/v1/cases?status=open&limit=5'", token.secret);
     Ok(())

@@ -149,20 +149,16 @@ fn init_logs(json: bool) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down: finishing in-flight requests");
+/// Installs the SIGTERM/SIGINT handlers now (before the server announces itself, so a
+/// signal sent right after start-up is not lost) and resolves when one arrives.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }
 
 fn main() -> anyhow::Result<()> {
@@ -180,6 +176,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if demo {
                 demo::seed(&engine).await?;
             }
+            let shutdown = shutdown_signal()?;
             let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
             let addr = listener.local_addr()?;
             // Tests and scripts read this line to find the port when listening on :0.
@@ -187,7 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if demo {
                 demo::print_logins(&engine, addr).await?;
             }
-            ladder_http::serve(listener, engine, shutdown_signal()).await?;
+            ladder_http::serve(listener, engine, shutdown).await?;
             Ok(())
         }
         Command::Admin { command } => {

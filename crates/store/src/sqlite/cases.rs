@@ -7,7 +7,7 @@ use ladder_core::ids::CaseId;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use super::{Store, ts_to_ns, ns_to_ts};
+use super::{Store, ns_to_ts, ts_to_ns};
 use crate::{
     AssigneeFilter, CaseFilter, CaseOutcome, CasePage, CaseWrite, Idempotency, PageRequest, StoreError, StoreResult,
     StoredEvent, StoredMessage, scope_teams,

@@ -6,7 +6,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::cases::{remember_idempotency, replay_idempotent};
-use super::{Store, ts_to_ns, ns_to_ts};
+use super::{Store, ns_to_ts, ts_to_ns};
 use crate::{
     CustomerFilter, Idempotency, StoreError, StoreResult, TokenInfo, UserCredentials, customer_identity_values,
     normalise_identity,

@@ -1,0 +1,145 @@
+//! Starts the real `ladder` binary on a free port and talks to it over HTTP.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ladder");
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+}
+
+impl Server {
+    /// Starts `ladder serve` on 127.0.0.1:0 and waits for its "listening" line.
+    pub fn start(data_dir: &Path) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("LADDER_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start ladder");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read listening line");
+        let base = line.trim().strip_prefix("ladder listening on ").expect("listening line").to_string();
+        Server { child, base, data_dir: data_dir.to_path_buf() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// `kill -9`: no chance to flush or shut down cleanly.
+    pub fn kill_hard(&mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `ladder admin …` on the data dir and returns its stdout.
+pub fn admin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    let mut child = Command::new(BIN)
+        .arg("admin")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("LADDER_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ladder admin");
+    if let Some(input) = stdin {
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("admin output");
+    assert!(out.status.success(), "ladder admin {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf8").trim().to_string()
+}
+
+/// A small contact center: front line (L1), billing (L2), management (L3); an agent, a
+/// billing agent, a supervisor, a manager and an admin. Returns tokens by user name.
+pub struct World {
+    pub tokens: std::collections::BTreeMap<String, String>,
+}
+
+pub fn seed_world(dir: &Path) -> World {
+    admin(dir, &["team", "create", "--slug", "frontline", "--level", "L1", "--kind", "front_line"], None);
+    admin(dir, &["team", "create", "--slug", "billing", "--level", "L2", "--kind", "back_office"], None);
+    admin(dir, &["team", "create", "--slug", "supervisors", "--level", "L2", "--kind", "management"], None);
+    admin(dir, &["team", "create", "--slug", "management", "--level", "L3", "--kind", "management"], None);
+    let users: &[(&str, &str, &[&str])] = &[
+        ("ana", "agent", &["frontline"]),
+        ("erin", "agent", &["billing"]),
+        ("sam", "supervisor", &["supervisors", "frontline"]),
+        ("tara", "supervisor", &["billing"]),
+        ("maria", "manager", &["management"]),
+        ("root", "admin", &[]),
+    ];
+    let mut tokens = std::collections::BTreeMap::new();
+    for (name, role, teams) in users {
+        let mut args = vec!["user", "create", "--name", name, "--role", role, "--password-stdin"];
+        for t in *teams {
+            args.push("--team");
+            args.push(t);
+        }
+        admin(dir, &args, Some("correct horse battery\n"));
+        tokens.insert(name.to_string(), admin(dir, &["token", "create", "--user", name], None));
+    }
+    World { tokens }
+}
+
+pub struct Api {
+    pub client: reqwest::Client,
+    pub base: String,
+}
+
+impl Api {
+    pub fn new(server: &Server) -> Api {
+        Api { client: reqwest::Client::new(), base: server.base.clone() }
+    }
+
+    pub async fn call(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.call_with(token, method, path, body, &[]).await
+    }
+
+    pub async fn call_with(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut req =
+            self.client.request(method.parse().expect("method"), format!("{}{}", self.base, path)).bearer_auth(token);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(json!(text)) };
+        (status, value)
+    }
+}

@@ -1,0 +1,285 @@
+//! End-to-end: the real binary, real HTTP, a real SQLite file.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_case_climbs_the_ladder_comes_back_down_and_is_resolved_and_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    let (ana, tara, maria) = (&world.tokens["ana"], &world.tokens["tara"], &world.tokens["maria"]);
+
+    let (status, case) = api
+        .call(
+            ana,
+            "POST",
+            "/api/v1/cases",
+            Some(json!({
+                "subject": "Charged twice for my subscription",
+                "description": "Two charges of 49.99 this month",
+                "category": "billing", "channel": "phone", "priority": "high", "assignee": "ana"
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{case}");
+    assert_eq!(case["level"], "L1");
+    assert_eq!(case["status"], "open");
+    let id = case["id"].as_str().unwrap().to_string();
+
+    let (status, case) = api
+        .call(
+            ana,
+            "POST",
+            &format!("/api/v1/cases/{id}/escalate"),
+            Some(json!({
+                "kind": "functional", "to_team": "billing", "initiator": "agent",
+                "reason": "refund needs the back office", "tried": "checked both charges in the billing tool"
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{case}");
+    assert_eq!(case["level"], "L2");
+
+    let (status, case) = api
+        .call(
+            ana,
+            "POST",
+            &format!("/api/v1/cases/{id}/escalate"),
+            Some(json!({
+                "kind": "hierarchical", "to_level": "L3", "to_team": "management", "to_user": "maria",
+                "initiator": "customer", "reason": "customer asked for a manager"
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{case}");
+    assert_eq!(case["level"], "L3");
+    assert_eq!(case["n_escalations"], 2);
+
+    let (status, case) = api
+        .call(
+            maria,
+            "POST",
+            &format!("/api/v1/cases/{id}/de-escalate"),
+            Some(json!({
+                "guidance": "approved the refund; billing please process it"
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{case}");
+    assert_eq!(case["level"], "L2");
+
+    let (status, case) =
+        api.call(tara, "POST", &format!("/api/v1/cases/{id}/resolve"), Some(json!({"code": "refund_issued"}))).await;
+    assert_eq!(status, 200, "{case}");
+    assert_eq!(case["status"], "resolved");
+
+    let (status, case) =
+        api.call(maria, "POST", &format!("/api/v1/cases/{id}/reopen"), Some(json!({"reason": "refund bounced"}))).await;
+    assert_eq!(status, 200, "{case}");
+    assert_eq!(case["status"], "open");
+
+    let (status, events) = api.call(maria, "GET", &format!("/api/v1/cases/{id}/events"), None).await;
+    assert_eq!(status, 200);
+    let summary: Vec<(String, String, String)> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["actor"]["name"].as_str().unwrap_or("").to_string(),
+                e["status_after"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("opened", "ana", "open"),
+        ("escalated", "ana", "open"),
+        ("escalated", "ana", "open"),
+        ("de_escalated", "maria", "open"),
+        ("resolved", "tara", "resolved"),
+        ("reopened", "maria", "open"),
+    ];
+    assert_eq!(
+        summary,
+        expected.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect::<Vec<_>>()
+    );
+    let second = &events[2]["data"];
+    assert_eq!(second["kind"], "hierarchical");
+    assert_eq!(second["initiator"], "customer");
+    assert_eq!(second["from_level"], "L2");
+    assert_eq!(second["to_level"], "L3");
+    assert_eq!(second["reason"], "customer asked for a manager");
+    assert_eq!(events[1]["data"]["tried"], "checked both charges in the billing tool");
+    assert!(events[0]["at"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn invalid_requests_get_precise_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    let ana = &world.tokens["ana"];
+
+    let (status, p) = api.call(ana, "POST", "/api/v1/cases", Some(json!({"description": "no subject"}))).await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("subject")), "{p}");
+    assert_eq!(p["type"], "/problems/validation");
+
+    let (status, p) = api.call(ana, "POST", "/api/v1/cases", Some(json!({"subject": "x", "level": "L9"}))).await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("level")), "{p}");
+
+    let (_, case) = api.call(ana, "POST", "/api/v1/cases", Some(json!({"subject": "Printer on fire"}))).await;
+    let id = case["id"].as_str().unwrap();
+    let (status, p) = api
+        .call(
+            ana,
+            "POST",
+            &format!("/api/v1/cases/{id}/escalate"),
+            Some(json!({"kind": "hierarchical", "reason": "x"})),
+        )
+        .await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("tried")), "{p}");
+
+    api.call(ana, "POST", &format!("/api/v1/cases/{id}/resolve"), Some(json!({"code": "fixed"}))).await;
+    let (status, p) = api
+        .call(
+            ana,
+            "POST",
+            &format!("/api/v1/cases/{id}/escalate"),
+            Some(json!({"kind": "hierarchical", "reason": "x", "tried": "y"})),
+        )
+        .await;
+    assert_eq!(status, 409, "{p}");
+    assert_eq!(p["current_state"], "resolved");
+    assert_eq!(p["type"], "/problems/invalid-transition");
+
+    let (status, p) = api.call(ana, "GET", "/api/v1/cases/01a2088d-4575-70f5-8109-aabc640d5ef9", None).await;
+    assert_eq!(status, 404, "{p}");
+    let (status, _) = api.call(ana, "GET", "/api/v1/cases/not-a-uuid", None).await;
+    assert_eq!(status, 400);
+
+    let resp = api
+        .client
+        .post(format!("{}/api/v1/cases", api.base))
+        .bearer_auth(ana)
+        .header("content-type", "application/json")
+        .body("{\"subject\": \"x\",\n \"channel\": }")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let p: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!((p["line"].as_u64(), p["type"].as_str()), (Some(2), Some("/problems/malformed-json")), "{p}");
+}
+
+#[tokio::test]
+async fn stale_if_match_is_refused_and_idempotency_keys_make_retries_safe() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    let ana = &world.tokens["ana"];
+
+    let body = json!({"subject": "Refund not received"});
+    let (s1, a) = api.call_with(ana, "POST", "/api/v1/cases", Some(body.clone()), &[("Idempotency-Key", "k-1")]).await;
+    let (s2, b) = api.call_with(ana, "POST", "/api/v1/cases", Some(body), &[("Idempotency-Key", "k-1")]).await;
+    assert_eq!((s1, s2), (201, 201));
+    assert_eq!(a["id"], b["id"], "a retry with the same key returns the same case");
+    let (_, page) = api.call(ana, "GET", "/api/v1/cases", None).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "only one case was opened");
+    let (s3, p) = api
+        .call_with(ana, "POST", "/api/v1/cases", Some(json!({"subject": "other"})), &[("Idempotency-Key", "k-1")])
+        .await;
+    assert_eq!((s3, p["type"].as_str()), (422, Some("/problems/idempotency-key-reused")));
+
+    let id = a["id"].as_str().unwrap();
+    let path = format!("/api/v1/cases/{id}/messages");
+    let (status, c) = api.call_with(ana, "POST", &path, Some(json!({"body": "hello"})), &[("If-Match", "\"1\"")]).await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["version"], 2);
+    let (status, p) = api.call_with(ana, "POST", &path, Some(json!({"body": "again"})), &[("If-Match", "\"1\"")]).await;
+    assert_eq!(status, 412, "{p}");
+    assert_eq!(p["current_version"], 2);
+}
+
+#[tokio::test]
+async fn cases_are_listed_filtered_searched_and_paginated() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    let root = &world.tokens["root"];
+    for i in 0..7 {
+        let subject = if i == 3 { "Router keeps rebooting".to_string() } else { format!("Question {i}") };
+        let priority = if i % 2 == 0 { "high" } else { "low" };
+        let (s, _) = api
+            .call(
+                root,
+                "POST",
+                "/api/v1/cases",
+                Some(json!({"subject": subject, "team": "frontline", "priority": priority, "channel": "chat"})),
+            )
+            .await;
+        assert_eq!(s, 201);
+    }
+    let (_, page) = api.call(root, "GET", "/api/v1/cases?q=reboot", None).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["items"][0]["subject"], "Router keeps rebooting");
+    let (_, page) = api.call(root, "GET", "/api/v1/cases?priority=high&team=frontline&channel=chat", None).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 4);
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/cases?limit=3&cursor={c}"),
+            None => "/api/v1/cases?limit=3".to_string(),
+        };
+        let (s, page) = api.call(root, "GET", &path, None).await;
+        assert_eq!(s, 200);
+        seen.extend(page["items"].as_array().unwrap().iter().map(|c| c["number"].as_u64().unwrap()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![7, 6, 5, 4, 3, 2, 1]);
+    let (s, p) = api.call(root, "GET", "/api/v1/cases?status=bogus", None).await;
+    assert_eq!((s, p["field"].as_str()), (400, Some("status")));
+}
+
+#[tokio::test]
+async fn openapi_health_and_readiness_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let client = reqwest::Client::new();
+    let doc: serde_json::Value = client.get(server.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/api/v1/cases",
+        "/api/v1/cases/{id}/escalate",
+        "/api/v1/cases/{id}/events",
+        "/api/v1/customers",
+        "/api/v1/tokens",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "openapi.json lacks {path}");
+    }
+    assert!(doc["components"]["schemas"].get("EscalateBody").is_some());
+    assert_eq!(client.get(server.url("/healthz")).send().await.unwrap().status().as_u16(), 200);
+    assert_eq!(client.get(server.url("/readyz")).send().await.unwrap().status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path());
+    let pid = server.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+}
