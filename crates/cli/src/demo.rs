@@ -298,7 +298,7 @@ async fn one_case(
     let fresh = now.duration_since(opened_at) < SignedDuration::from_hours(36);
     let when = clock.step(2..45, &mut rng);
     run(agent, reply("Thanks for reaching out — I'm looking into this now."), when).await?;
-    if fresh && roll % 3 == 0 {
+    if fresh && roll.is_multiple_of(3) {
         return Ok(()); // still being worked at the front line
     }
     let specialist_team = if category == "billing" { "billing" } else { "tech" };
@@ -321,7 +321,7 @@ async fn one_case(
                 when,
             )
             .await?;
-            if fresh && roll % 2 == 0 {
+            if fresh && roll.is_multiple_of(2) {
                 return Ok(());
             }
             let when = clock.step(60..1440, &mut rng);
@@ -357,14 +357,14 @@ async fn one_case(
                 when,
             )
             .await?;
-            if fresh && roll % 2 == 0 {
+            if fresh && roll.is_multiple_of(2) {
                 return Ok(()); // waiting in the specialists' queue
             }
             let when = clock.step(20..240, &mut rng);
             run(specialist, CaseRequest::Assign { assignee: Some(specialist.into()) }, when).await?;
             let when = clock.step(10..180, &mut rng);
             run(specialist, note("Found the cause; fixing it on our side."), when).await?;
-            if roll % 4 == 0 {
+            if roll.is_multiple_of(4) {
                 // Handed back down with guidance; the front line closes the loop.
                 let when = clock.step(10..120, &mut rng);
                 run(

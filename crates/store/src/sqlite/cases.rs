@@ -397,7 +397,7 @@ fn list_cases(conn: &Connection, f: &CaseFilter, scope: &CaseScope, page: PageRe
     if let Some((teams, user)) = scope_teams(scope) {
         sql.push_str(" AND (");
         if teams.is_empty() {
-            sql.push_str("0");
+            sql.push('0');
         } else {
             sql.push_str("team_id IN (");
             for (i, t) in teams.iter().enumerate() {
