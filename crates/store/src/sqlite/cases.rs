@@ -412,7 +412,9 @@ fn list_cases(conn: &Connection, f: &CaseFilter, scope: &CaseScope, page: PageRe
         args.push(Value::Text(user.to_string()));
         sql.push_str(&format!(" OR number IN (SELECT number FROM case_workers WHERE user_id = ?{}))", args.len()));
     }
-    if let Some(q) = f.q.as_deref().and_then(fts_query) {
+    if let Some(q) = f.q.as_deref() {
+        // A query with no searchable word (only punctuation) matches nothing.
+        let Some(q) = fts_query(q) else { return Ok(CasePage { cases: Vec::new(), next_before: None }) };
         args.push(Value::Text(q));
         sql.push_str(&format!(
             " AND number IN (SELECT case_number FROM case_text WHERE case_text MATCH ?{})",

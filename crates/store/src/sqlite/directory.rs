@@ -273,7 +273,7 @@ impl Store {
         self.read(move |c| get_doc(c, "SELECT doc FROM customers WHERE id = ?1", &id.to_string())).await
     }
 
-    /// Customers matching the filter, by name, at most `limit`, continuing after `after_name`.
+    /// Customers matching the filter, ordered by name, at most `limit`, skipping `offset`.
     pub async fn customers(&self, filter: CustomerFilter, limit: u32, offset: u32) -> StoreResult<Vec<Customer>> {
         self.read(move |c| {
             let mut sql = String::from("SELECT doc FROM customers WHERE 1=1");

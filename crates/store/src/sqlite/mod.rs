@@ -19,8 +19,9 @@ const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql")];
 
 /// Runs after a commit with its outcome, to answer the caller.
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
-/// One write: runs inside the batch transaction and returns how to answer.
-type Job = Box<dyn FnOnce(&Connection) -> Completion + Send>;
+/// One write: runs inside the batch transaction (or, given `None`, does not run because
+/// the transaction could not be had) and returns how to answer.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> Completion + Send>;
 
 /// The store. Cheap to clone.
 #[derive(Clone)]
@@ -97,8 +98,11 @@ impl Store {
         f: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
         let (tx, rx) = oneshot::channel::<StoreResult<T>>();
-        let job: Job = Box::new(move |conn: &Connection| {
-            let result = run_in_savepoint(conn, f);
+        let job: Job = Box::new(move |conn: Option<&Connection>| {
+            let result = match conn {
+                Some(conn) => run_in_savepoint(conn, f),
+                None => Err(StoreError::Internal("the write transaction failed".into())),
+            };
             Box::new(move |commit: Result<(), StoreError>| {
                 let _ = tx.send(commit.and(result));
             })
@@ -175,25 +179,38 @@ fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize) 
                 Err(_) => break,
             }
         }
-        let completions: Vec<Completion>;
+        let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
         let commit = match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
-                completions = batch.drain(..).map(|job| job(&conn)).collect();
-                conn.execute_batch("COMMIT").map_err(StoreError::from)
+                let mut lost = None;
+                for job in batch.drain(..) {
+                    if lost.is_some() {
+                        completions.push(job(None));
+                        continue;
+                    }
+                    completions.push(job(Some(&conn)));
+                    // SQLite rolls the whole transaction back by itself on some errors (disk
+                    // full, I/O): then nothing of this batch will be committed.
+                    if conn.is_autocommit() {
+                        lost = Some(StoreError::Internal("the write transaction was rolled back by SQLite".into()));
+                    }
+                }
+                match lost {
+                    Some(e) => Err(e),
+                    None => conn.execute_batch("COMMIT").map_err(StoreError::from),
+                }
             }
             Err(e) => {
-                // Could not even begin: answer every job with the error, run none.
-                let err = StoreError::from(e);
-                for job in batch.drain(..) {
-                    drop(job);
-                }
-                tracing::error!(error = %err, "cannot begin a write transaction");
-                continue;
+                // Could not even begin: run none, answer every caller with the error.
+                completions.extend(batch.drain(..).map(|job| job(None)));
+                Err(StoreError::from(e))
             }
         };
         if let Err(e) = &commit {
-            tracing::error!(error = %e, "commit failed; the batch is rolled back");
-            let _ = conn.execute_batch("ROLLBACK");
+            tracing::error!(error = %e, "the write batch failed and was rolled back");
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
         }
         for done in completions {
             done(commit.clone());
