@@ -1,8 +1,394 @@
-//! `ladder bench …`: figures for docs/benchmarks.md.
+//! `ladder bench …`: the figures in docs/benchmarks.md. Run with a release build. Each
+//! benchmark prints what it measured, on what, and how long it took; none asserts a time.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use jiff::Timestamp;
+use ladder_core::command::AddMessage;
+use ladder_core::directory::{LevelId, Team, TeamKind, User};
+use ladder_core::event::{EscalationKind, Initiator};
+use ladder_core::ids::{CaseId, TeamId, UserId};
+use ladder_core::{Channel, Priority, Role, Visibility};
+use ladder_engine::credentials::principal_of;
+use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest};
+use ladder_store::{Store, StoreConfig};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde_json::json;
 
 #[derive(clap::Subcommand)]
-pub enum BenchCommand {}
+pub enum BenchCommand {
+    /// Durable case commands through the store (group commit), events per second.
+    Store {
+        /// Events to write in total.
+        #[arg(long, default_value_t = 200_000)]
+        events: usize,
+        /// Concurrent writers.
+        #[arg(long, default_value_t = 256)]
+        concurrency: usize,
+    },
+    /// HTTP: POST a case then escalate it, from concurrent clients; throughput and latency.
+    Api {
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+    },
+    /// HTTP reads with a large store: case by id and filtered lists; p50/p95/p99.
+    Read {
+        /// Cases in the store (seeded once into --data-dir and reused).
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+        #[arg(long, default_value = "./ladder-bench-data")]
+        data_dir: PathBuf,
+        /// Requests per kind of read.
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+    },
+}
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
-    match command {}
+    println!("machine: {} cores, {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), build_kind());
+    match command {
+        BenchCommand::Store { events, concurrency } => bench_store(events, concurrency).await,
+        BenchCommand::Api { concurrency, seconds } => bench_api(concurrency, Duration::from_secs(seconds)).await,
+        BenchCommand::Read { cases, data_dir, requests } => bench_read(cases, data_dir, requests).await,
+    }
+}
+
+fn build_kind() -> &'static str {
+    if cfg!(debug_assertions) { "DEBUG build (figures are not meaningful)" } else { "release build" }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn report(label: &str, mut samples: Vec<Duration>, elapsed: Duration) {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{label}: n={} throughput={:.0}/s p50={:.2}ms p95={:.2}ms p99={:.2}ms max={:.2}ms",
+        samples.len(),
+        samples.len() as f64 / elapsed.as_secs_f64(),
+        ms(percentile(&samples, 0.50)),
+        ms(percentile(&samples, 0.95)),
+        ms(percentile(&samples, 0.99)),
+        ms(*samples.last().unwrap_or(&Duration::ZERO)),
+    );
+}
+
+/// A store with one front-line and one L2 team and an admin; returns the engine and the admin.
+async fn bench_world(data_dir: &std::path::Path) -> anyhow::Result<(Engine, User)> {
+    let engine = Engine::new(Store::open(data_dir, StoreConfig::default())?);
+    if let Some(admin) = engine.store.user_credentials("bench-admin".into()).await? {
+        return Ok((engine, admin.user));
+    }
+    for (slug, level, kind) in [("frontline", "L1", TeamKind::FrontLine), ("specialists", "L2", TeamKind::Specialist)] {
+        let team = Team {
+            id: TeamId::new_v7(),
+            slug: slug.into(),
+            name: slug.into(),
+            level: LevelId::new(level),
+            kind,
+            skills: vec![],
+            created_at: Timestamp::now(),
+        };
+        engine.store.create_team(team, None).await?;
+    }
+    let admin = User {
+        id: UserId::new_v7(),
+        name: "bench-admin".into(),
+        display_name: "Bench admin".into(),
+        email: None,
+        role: Role::Admin,
+        teams: vec![],
+        skills: vec![],
+        levels: vec![],
+        active: true,
+        created_at: Timestamp::now(),
+    };
+    let admin = engine.store.create_user(admin, None, None).await?;
+    Ok((engine, admin))
+}
+
+fn open_request(i: usize, team: Option<&str>, priority: Priority, channel: Channel) -> CaseRequest {
+    CaseRequest::Open(OpenRequest {
+        subject: format!("Bench case {i}: router drops connection"),
+        description: "The customer reports the connection drops every evening.".into(),
+        category: Some("technical".into()),
+        channel,
+        priority,
+        level: None,
+        team: team.map(str::to_string),
+        assignee: None,
+        customer: None,
+        tags: Default::default(),
+        custom_fields: Default::default(),
+    })
+}
+
+async fn bench_store(n_events: usize, concurrency: usize) -> anyhow::Result<()> {
+    let dir = tempfile_dir("store")?;
+    let (engine, admin) = bench_world(&dir).await?;
+    let principal = principal_of(&admin);
+    println!(
+        "store bench: {n_events} events, {concurrency} concurrent writers, each opening a case then adding 4 messages (5 events per case), synchronous=FULL, data in {}",
+        dir.display()
+    );
+    let per_writer = n_events / concurrency / 5;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let (engine, principal) = (engine.clone(), principal.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Vec::with_capacity(per_writer * 5);
+            for i in 0..per_writer {
+                let id = CaseId::new_v7();
+                let t = Instant::now();
+                engine
+                    .run(
+                        &principal,
+                        id,
+                        open_request(w * per_writer + i, None, Priority::Normal, Channel::Email),
+                        None,
+                        None,
+                        Timestamp::now(),
+                    )
+                    .await?;
+                samples.push(t.elapsed());
+                for m in 0..4 {
+                    let t = Instant::now();
+                    let msg = AddMessage {
+                        visibility: Visibility::Internal,
+                        channel: None,
+                        body: format!("note {m}"),
+                        from_customer: false,
+                        resume: false,
+                    };
+                    engine.run(&principal, id, CaseRequest::AddMessage(msg), None, None, Timestamp::now()).await?;
+                    samples.push(t.elapsed());
+                }
+            }
+            anyhow::Ok(samples)
+        }));
+    }
+    let mut samples = Vec::new();
+    for t in tasks {
+        samples.extend(t.await??);
+    }
+    let elapsed = started.elapsed();
+    report("store commands (1 event each)", samples, elapsed);
+    let stats = engine.store.stats().await?;
+    println!(
+        "events written: {} in {:.2}s = {:.0} events/s",
+        stats.n_events,
+        elapsed.as_secs_f64(),
+        stats.n_events as f64 / elapsed.as_secs_f64()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
+
+fn tempfile_dir(name: &str) -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("ladder-bench-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+async fn start_server(engine: Engine) -> anyhow::Result<(String, tokio::sync::oneshot::Sender<()>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(ladder_http::serve(listener, engine, async move {
+        let _ = stopped.await;
+    }));
+    Ok((format!("http://{addr}"), stop))
+}
+
+async fn bench_api(concurrency: usize, duration: Duration) -> anyhow::Result<()> {
+    let dir = tempfile_dir("api")?;
+    let (engine, admin) = bench_world(&dir).await?;
+    let token = engine.create_token(admin.id, "bench".into(), None, Timestamp::now()).await?.secret;
+    let (base, stop) = start_server(engine).await?;
+    println!(
+        "api bench: {concurrency} clients for {}s, each looping POST /cases then POST /cases/{{id}}/escalate; the load generator runs in the same process on the same cores",
+        duration.as_secs()
+    );
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for c in 0..concurrency {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut opens, mut escalations, mut errors) = (Vec::new(), Vec::new(), 0usize);
+            let mut i = 0;
+            while Instant::now() < deadline {
+                i += 1;
+                let t = Instant::now();
+                let resp = client
+                    .post(format!("{base}/api/v1/cases"))
+                    .bearer_auth(&token)
+                    .json(&json!({"subject": format!("client {c} case {i}"), "team": "frontline", "channel": "chat"}))
+                    .send()
+                    .await?;
+                if resp.status().as_u16() != 201 {
+                    errors += 1;
+                    continue;
+                }
+                let case: serde_json::Value = resp.json().await?;
+                opens.push(t.elapsed());
+                let id = case["id"].as_str().context("case id")?;
+                let t = Instant::now();
+                let resp = client
+                    .post(format!("{base}/api/v1/cases/{id}/escalate"))
+                    .bearer_auth(&token)
+                    .json(&json!({"kind": "hierarchical", "to_team": "specialists", "reason": "needs a specialist", "tried": "the standard script"}))
+                    .send()
+                    .await?;
+                if resp.status().as_u16() == 200 {
+                    let _ = resp.bytes().await?;
+                    escalations.push(t.elapsed());
+                } else {
+                    errors += 1;
+                }
+            }
+            anyhow::Ok((opens, escalations, errors))
+        }));
+    }
+    let (mut opens, mut escalations, mut errors) = (Vec::new(), Vec::new(), 0);
+    for t in tasks {
+        let (o, e, x) = t.await??;
+        opens.extend(o);
+        escalations.extend(e);
+        errors += x;
+    }
+    let elapsed = started.elapsed();
+    let mut all = opens.clone();
+    all.extend(escalations.iter().copied());
+    report("POST /cases", opens, elapsed);
+    report("POST /cases/{id}/escalate", escalations, elapsed);
+    report("all requests", all, elapsed);
+    println!("errors: {errors}");
+    let _ = stop.send(());
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
+
+async fn bench_read(n_cases: usize, data_dir: PathBuf, requests: usize) -> anyhow::Result<()> {
+    let (engine, admin) = bench_world(&data_dir).await?;
+    let have = engine.store.stats().await?.n_cases as usize;
+    if have < n_cases {
+        seed_cases(&engine, &admin, have, n_cases).await?;
+    }
+    let stats = engine.store.stats().await?;
+    println!("read bench: {} cases, {} events in {}", stats.n_cases, stats.n_events, data_dir.display());
+    let token = engine.create_token(admin.id, "bench".into(), None, Timestamp::now()).await?.secret;
+    let (base, stop) = start_server(engine.clone()).await?;
+    let client = reqwest::Client::new();
+    let mut rng = StdRng::seed_from_u64(1);
+    let max_number = stats.n_cases as u64;
+    let mut ids = Vec::new();
+    for _ in 0..requests {
+        let n = rng.random_range(1..=max_number);
+        if let Some(c) = engine.store.case_by_number(n).await? {
+            ids.push(c.id);
+        }
+    }
+    let get = |path: String| {
+        let (client, token) = (client.clone(), token.clone());
+        async move {
+            let t = Instant::now();
+            let resp = client.get(path).bearer_auth(&token).send().await?;
+            anyhow::ensure!(resp.status().is_success(), "status {}", resp.status());
+            let _ = resp.bytes().await?;
+            anyhow::Ok(t.elapsed())
+        }
+    };
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    for id in &ids {
+        samples.push(get(format!("{base}/api/v1/cases/{id}")).await?);
+    }
+    report("GET /cases/{id}", samples, started.elapsed());
+    let lists = [
+        "status=open&limit=50",
+        "team=frontline&status=new,open&limit=50",
+        "level=L2&priority=high&limit=50",
+        "channel=phone&priority=urgent&status=open&limit=50",
+        "q=router&limit=50",
+    ];
+    for query in lists {
+        let started = Instant::now();
+        let mut samples = Vec::new();
+        for _ in 0..requests.min(500) {
+            samples.push(get(format!("{base}/api/v1/cases?{query}")).await?);
+        }
+        report(&format!("GET /cases?{query}"), samples, started.elapsed());
+    }
+    let _ = stop.send(());
+    Ok(())
+}
+
+/// Seeds cases through the real command path, many writers at once (group commit).
+async fn seed_cases(engine: &Engine, admin: &User, from: usize, to: usize) -> anyhow::Result<()> {
+    let principal = principal_of(admin);
+    println!("seeding cases {from}..{to} (reused on later runs) …");
+    let started = Instant::now();
+    let concurrency = 512;
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(from));
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let (engine, principal, next) = (engine.clone(), principal.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(w as u64);
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= to {
+                    break;
+                }
+                let team = if rng.random_bool(0.7) { "frontline" } else { "specialists" };
+                let priority = [Priority::Low, Priority::Normal, Priority::Normal, Priority::High, Priority::Urgent]
+                    [rng.random_range(0..5)];
+                let channel = ladder_core::Channel::ALL[rng.random_range(0..7)];
+                let id = CaseId::new_v7();
+                engine
+                    .run(&principal, id, open_request(i, Some(team), priority, channel), None, None, Timestamp::now())
+                    .await?;
+                if rng.random_bool(0.6) {
+                    let resolve =
+                        CaseRequest::Resolve(ladder_core::command::Resolve { code: "fixed".into(), note: None });
+                    engine.run(&principal, id, resolve, None, None, Timestamp::now()).await?;
+                } else if team == "frontline" && rng.random_bool(0.2) {
+                    let esc = CaseRequest::Escalate(Escalation {
+                        kind: EscalationKind::Hierarchical,
+                        initiator: Initiator::Agent,
+                        to_level: None,
+                        to_team: Some("specialists".into()),
+                        to_user: None,
+                        reason: "needs a specialist".into(),
+                        tried: Some("script".into()),
+                    });
+                    engine.run(&principal, id, esc, None, None, Timestamp::now()).await?;
+                }
+                if i % 100_000 == 0 && i > from {
+                    println!("  {i} cases after {:.0}s", started.elapsed().as_secs_f64());
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    println!("seeded {} cases in {:.1}s", to - from, started.elapsed().as_secs_f64());
+    Ok(())
 }

@@ -7,7 +7,7 @@ use ladder_core::ids::CaseId;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use super::{Store, ns_to_ts, ts_to_ns};
+use super::{Store, Tx, ns_to_ts, ts_to_ns};
 use crate::{
     AssigneeFilter, CaseFilter, CaseOutcome, CasePage, CaseWrite, Idempotency, PageRequest, StoreError, StoreResult,
     StoredEvent, StoredMessage, scope_teams,
@@ -108,21 +108,25 @@ impl Store {
             let mut rows = stmt.query([])?;
             let mut current: Option<Case> = None;
             let mut n_cases = 0u64;
+            let mut text = Vec::new();
             while let Some(row) = rows.next()? {
                 let stored = row_to_event(row)??;
                 if current.as_ref().is_some_and(|c| c.id != stored.recorded.case_id) {
-                    write_case_row(conn, current.as_ref().expect("checked"))?;
+                    write_case_row(conn, current.as_ref().expect("checked"), None)?;
                     n_cases += 1;
                     current = None;
                 }
                 let next = apply(current.take(), &stored.recorded);
-                project_text(conn, &next, &stored)?;
+                project_text(conn, &mut text, &next, &stored)?;
                 current = Some(next);
             }
             if let Some(case) = &current {
-                write_case_row(conn, case)?;
+                write_case_row(conn, case, None)?;
                 n_cases += 1;
             }
+            drop(rows);
+            drop(stmt);
+            conn.pending_text.extend(text);
             Ok(n_cases)
         })
         .await
@@ -207,7 +211,7 @@ pub(crate) fn replay_idempotent<T: serde::de::DeserializeOwned>(
     }
 }
 
-fn execute_case(conn: &Connection, write: CaseWrite) -> StoreResult<CaseOutcome> {
+fn execute_case(conn: &mut Tx, write: CaseWrite) -> StoreResult<CaseOutcome> {
     if let Some(case) = replay_idempotent::<Case>(conn, write.idempotency.as_ref())? {
         return Ok(CaseOutcome { case, events: Vec::new(), replayed: true });
     }
@@ -225,6 +229,8 @@ fn execute_case(conn: &Connection, write: CaseWrite) -> StoreResult<CaseOutcome>
         0
     };
     let events = (write.decide)(current.as_ref(), next_number)?;
+    let previous_row = current.as_ref().map(RowKey::of);
+    let mut text = Vec::new();
     let mut state = current;
     {
         let mut insert = conn.prepare_cached(
@@ -245,7 +251,7 @@ fn execute_case(conn: &Connection, write: CaseWrite) -> StoreResult<CaseOutcome>
             ])?;
             let seq = conn.last_insert_rowid();
             let next = apply(state.take(), e);
-            project_text(conn, &next, &StoredEvent { seq, schema: EVENT_SCHEMA, recorded: e.clone() })?;
+            project_text(conn, &mut text, &next, &StoredEvent { seq, schema: EVENT_SCHEMA, recorded: e.clone() })?;
             state = Some(next);
         }
     }
@@ -253,7 +259,8 @@ fn execute_case(conn: &Connection, write: CaseWrite) -> StoreResult<CaseOutcome>
         return Err(StoreError::NotFound(format!("case {}", write.case_id)));
     };
     if !events.is_empty() {
-        write_case_row(conn, &case)?;
+        write_case_row(conn, &case, previous_row.as_ref())?;
+        conn.pending_text.extend(text);
     }
     if let Some(idem) = &write.idempotency {
         remember_idempotency(conn, idem, &serde_json::to_string(&case)?)?;
@@ -262,17 +269,19 @@ fn execute_case(conn: &Connection, write: CaseWrite) -> StoreResult<CaseOutcome>
 }
 
 /// Text and message projections that one event feeds.
-fn project_text(conn: &Connection, case: &Case, stored: &StoredEvent) -> StoreResult<()> {
+fn project_text(
+    conn: &Connection,
+    text: &mut Vec<(String, i64)>,
+    case: &Case,
+    stored: &StoredEvent,
+) -> StoreResult<()> {
     let number = case.number as i64;
     match &stored.recorded.event {
-        CaseEvent::Opened(o) => {
-            let text = format!("{}\n{}", o.subject, o.description);
-            conn.prepare_cached("INSERT INTO case_text (body, case_number) VALUES (?1, ?2)")?
-                .execute(params![text, number])?;
-        }
-        CaseEvent::Updated(u) if u.subject.is_some() => {
-            conn.prepare_cached("INSERT INTO case_text (body, case_number) VALUES (?1, ?2)")?
-                .execute(params![u.subject, number])?;
+        CaseEvent::Opened(o) => text.push((format!("{}\n{}", o.subject, o.description), number)),
+        CaseEvent::Updated(u) => {
+            if let Some(subject) = &u.subject {
+                text.push((subject.clone(), number));
+            }
         }
         CaseEvent::MessageAdded(m) => {
             conn.prepare_cached(
@@ -289,8 +298,7 @@ fn project_text(conn: &Connection, case: &Case, stored: &StoredEvent) -> StoreRe
                 m.body,
                 ts_to_ns(stored.recorded.at),
             ])?;
-            conn.prepare_cached("INSERT INTO case_text (body, case_number) VALUES (?1, ?2)")?
-                .execute(params![m.body, number])?;
+            text.push((m.body.clone(), number));
         }
         _ => {}
     }
@@ -304,7 +312,44 @@ fn enum_name<T: serde::Serialize>(v: &T) -> StoreResult<String> {
     }
 }
 
-fn write_case_row(conn: &Connection, case: &Case) -> StoreResult<()> {
+/// The parts of a case row that queries filter on. When none changed, an update rewrites
+/// only the document and version, and leaves the seven indexes alone.
+#[derive(PartialEq)]
+struct RowKey {
+    status: &'static str,
+    level: String,
+    team: Option<ladder_core::ids::TeamId>,
+    assignee: Option<ladder_core::ids::UserId>,
+    customer: Option<ladder_core::ids::CustomerId>,
+    priority: &'static str,
+    channel: &'static str,
+    category: Option<String>,
+    n_workers: usize,
+}
+
+impl RowKey {
+    fn of(c: &Case) -> RowKey {
+        RowKey {
+            status: c.status.as_str(),
+            level: c.level.0.clone(),
+            team: c.team,
+            assignee: c.assignee,
+            customer: c.customer,
+            priority: c.priority.as_str(),
+            channel: c.channel.as_str(),
+            category: c.category.clone(),
+            n_workers: c.worked_by.len(),
+        }
+    }
+}
+
+fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> StoreResult<()> {
+    if previous.is_some_and(|p| *p == RowKey::of(case)) {
+        conn.prepare_cached("UPDATE cases SET updated_at_ns = ?2, version = ?3, doc = ?4 WHERE number = ?1")?.execute(
+            params![case.number as i64, ts_to_ns(case.updated_at), case.version as i64, serde_json::to_string(case)?],
+        )?;
+        return Ok(());
+    }
     conn.prepare_cached(
         "INSERT INTO cases (number, id, status, level, team_id, assignee_id, customer_id, priority, channel, category,
                             created_at_ns, updated_at_ns, version, doc)

@@ -21,7 +21,34 @@ const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql")];
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// One write: runs inside the batch transaction (or, given `None`, does not run because
 /// the transaction could not be had) and returns how to answer.
-type Job = Box<dyn FnOnce(Option<&Connection>) -> Completion + Send>;
+type Job = Box<dyn for<'t, 'c> FnOnce(Option<&'t mut Tx<'c>>) -> Completion + Send>;
+
+/// The write transaction as one write sees it: the connection, plus work deferred to the
+/// end of the batch.
+pub(crate) struct Tx<'c> {
+    conn: &'c Connection,
+    /// Full-text rows `(text, case number)` indexed just before the commit. FTS5 flushes its
+    /// in-memory index at every savepoint, so indexing inside each write's savepoint would
+    /// cost one flush per write instead of one per batch.
+    pub(crate) pending_text: Vec<(String, i64)>,
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Tx<'_> {
+    fn flush_text(&mut self) -> rusqlite::Result<()> {
+        let mut insert = self.conn.prepare_cached("INSERT INTO case_text (body, case_number) VALUES (?1, ?2)")?;
+        for (text, number) in self.pending_text.drain(..) {
+            insert.execute(rusqlite::params![text, number])?;
+        }
+        Ok(())
+    }
+}
 
 /// The store. Cheap to clone.
 #[derive(Clone)]
@@ -95,10 +122,10 @@ impl Store {
     /// write never spoils the others in the batch) and answers after the commit.
     pub(crate) async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        f: impl FnOnce(&mut Tx) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
         let (tx, rx) = oneshot::channel::<StoreResult<T>>();
-        let job: Job = Box::new(move |conn: Option<&Connection>| {
+        let job: Job = Box::new(move |conn: Option<&mut Tx>| {
             let result = match conn {
                 Some(conn) => run_in_savepoint(conn, f),
                 None => Err(StoreError::Internal("the write transaction failed".into())),
@@ -151,8 +178,9 @@ impl Store {
     }
 }
 
-fn run_in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>) -> StoreResult<T> {
     conn.execute_batch("SAVEPOINT job")?;
+    let pending_mark = conn.pending_text.len();
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<&str>()
@@ -164,7 +192,10 @@ fn run_in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> StoreRe
     });
     match &result {
         Ok(_) => conn.execute_batch("RELEASE job")?,
-        Err(_) => conn.execute_batch("ROLLBACK TO job; RELEASE job")?,
+        Err(_) => {
+            conn.pending_text.truncate(pending_mark);
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")?
+        }
     }
     result
 }
@@ -183,17 +214,23 @@ fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize) 
         let commit = match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
                 let mut lost = None;
+                let mut tx = Tx { conn: &conn, pending_text: Vec::new() };
                 for job in batch.drain(..) {
                     if lost.is_some() {
                         completions.push(job(None));
                         continue;
                     }
-                    completions.push(job(Some(&conn)));
+                    completions.push(job(Some(&mut tx)));
                     // SQLite rolls the whole transaction back by itself on some errors (disk
                     // full, I/O): then nothing of this batch will be committed.
                     if conn.is_autocommit() {
                         lost = Some(StoreError::Internal("the write transaction was rolled back by SQLite".into()));
                     }
+                }
+                if lost.is_none()
+                    && let Err(e) = tx.flush_text()
+                {
+                    lost = Some(StoreError::from(e));
                 }
                 match lost {
                     Some(e) => Err(e),
