@@ -328,6 +328,10 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
         }
         CaseEvent::Closed(_) => case.status = Status::Closed,
     }
+    // "New" means nobody owns the case yet: once someone is assigned, it is being worked.
+    if case.status == Status::New && case.assignee.is_some() {
+        case.status = Status::Open;
+    }
     case.updated_at = at;
     case.version = recorded.version;
     case

@@ -27,7 +27,8 @@ pub struct UserRef {
     pub id: UserId,
     pub name: String,
     pub role: Role,
-    pub teams: Vec<TeamId>,
+    /// The user's teams, with the level each works.
+    pub teams: Vec<TeamRef>,
     pub levels: Vec<LevelId>,
     pub active: bool,
 }

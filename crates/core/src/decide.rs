@@ -19,6 +19,9 @@ pub struct Context<'a> {
     pub ladder: &'a Ladder,
     /// The number the case gets if this command opens it.
     pub next_number: u64,
+    /// A fresh unique id for whatever this command creates (a message), supplied by the
+    /// caller so deciding stays free of clocks and randomness.
+    pub new_id: uuid::Uuid,
 }
 
 const MAX_TEXT: usize = 65_536;
@@ -130,7 +133,7 @@ fn check_member(field: &str, user: &UserRef, team: Option<&TeamRef>) -> Result<(
     }
     if let Some(team) = team
         && user.role < Role::Manager
-        && !user.teams.contains(&team.id)
+        && !user.teams.iter().any(|t| t.id == team.id)
     {
         return Err(DomainError::invalid(
             field,
@@ -216,7 +219,7 @@ fn decide_message(case: &Case, m: &AddMessage, cx: &Context) -> Result<Vec<CaseE
         _ => {}
     }
     events.push(CaseEvent::MessageAdded(MessageAdded {
-        message_id: MessageId::new_v7(),
+        message_id: MessageId(cx.new_id),
         author,
         visibility: m.visibility,
         channel: m.channel.unwrap_or(case.channel),
@@ -288,9 +291,9 @@ fn decide_transfer(case: &Case, t: &Transfer) -> Result<Vec<CaseEvent>, DomainEr
     })])
 }
 
-/// The team a named user works at a level, when they are in exactly one there is no choice to make.
-fn team_of_user_at(user: &UserRef, team: Option<&TeamRef>) -> Option<TeamId> {
-    team.map(|t| t.id).or_else(|| user.teams.first().copied())
+/// The team through which a named user works `level`: their first team at that level.
+fn team_of_user_at(user: &UserRef, level: &LevelId) -> Option<TeamId> {
+    user.teams.iter().find(|t| &t.level == level).map(|t| t.id)
 }
 
 fn decide_escalate(case: &Case, e: &Escalate, cx: &Context) -> Result<Vec<CaseEvent>, DomainError> {
@@ -392,7 +395,7 @@ fn decide_escalate(case: &Case, e: &Escalate, cx: &Context) -> Result<Vec<CaseEv
     }
     let to_team = match (&e.to_team, &e.to_user) {
         (Some(t), _) => Some(t.id),
-        (None, Some(u)) => team_of_user_at(u, None),
+        (None, Some(u)) => team_of_user_at(u, &to_level),
         (None, None) => None,
     };
     Ok(vec![CaseEvent::Escalated(Escalated {
@@ -447,12 +450,15 @@ fn decide_de_escalate(case: &Case, d: &DeEscalate, cx: &Context) -> Result<Vec<C
     }
     if let Some(u) = &d.to_user {
         check_member("to_user", u, d.to_team.as_ref())?;
+        if !u.levels.is_empty() && !u.levels.contains(&target) {
+            return Err(DomainError::invalid("to_user", format!("user '{}' does not work level {target}", u.name)));
+        }
     }
     // Without an explicit target, hand the case back to where it came from at that level.
     let stop = case.escalation_path.iter().rev().find(|s| s.level == target);
     let to_team =
         d.to_team.as_ref().map(|t| t.id).or_else(|| {
-            d.to_user.as_ref().and_then(|u| team_of_user_at(u, None)).or_else(|| stop.and_then(|s| s.team))
+            d.to_user.as_ref().and_then(|u| team_of_user_at(u, &target)).or_else(|| stop.and_then(|s| s.team))
         });
     let to_user = match (&d.to_user, &d.to_team) {
         (Some(u), _) => Some(u.id),
@@ -482,7 +488,7 @@ fn decide_request_info(case: &Case, r: &RequestInfo, cx: &Context) -> Result<Vec
             "the case is already waiting on that; add a message instead",
         ));
     }
-    let message_id = MessageId::new_v7();
+    let message_id = MessageId(cx.new_id);
     let visibility = match r.from {
         InfoSource::Customer => Visibility::Public,
         InfoSource::Internal => Visibility::Internal,
@@ -524,10 +530,11 @@ fn decide_update(case: &Case, u: &UpdateCase) -> Result<Vec<CaseEvent>, DomainEr
     }
     check_tags("tags_added", &u.tags_added)?;
     check_tags("tags_removed", &u.tags_removed)?;
-    change.tags_added = u.tags_added.iter().filter(|t| !case.tags.contains(*t)).cloned().collect();
-    change.tags_removed = u.tags_removed.iter().filter(|t| case.tags.contains(*t)).cloned().collect();
-    change.tags_added.dedup();
-    change.tags_removed.dedup();
+    let added: std::collections::BTreeSet<&String> = u.tags_added.iter().filter(|t| !case.tags.contains(*t)).collect();
+    let removed: std::collections::BTreeSet<&String> =
+        u.tags_removed.iter().filter(|t| case.tags.contains(*t)).collect();
+    change.tags_added = added.into_iter().cloned().collect();
+    change.tags_removed = removed.into_iter().cloned().collect();
     for (k, v) in &u.custom_fields {
         handle("custom_fields", k)?;
         // Unchanged: the same value, or a removal (null) of a field the case does not have.

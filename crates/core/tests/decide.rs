@@ -60,6 +60,11 @@ fn team(id: TeamId, slug: &str, level: &str) -> TeamRef {
     TeamRef { id, slug: slug.into(), level: lvl(level) }
 }
 
+/// The fixture team with this id.
+fn team_by_id(id: TeamId) -> TeamRef {
+    [front_line(), billing(), tech(), managers()].into_iter().find(|t| t.id == id).expect("a fixture team")
+}
+
 /// Front line, L1.
 fn front_line() -> TeamRef {
     team(FRONT_LINE, "front-line", "L1")
@@ -85,7 +90,7 @@ fn user(id: UserId, name: &str, role: Role, teams: &[TeamId], levels: &[&str]) -
         id,
         name: name.into(),
         role,
-        teams: teams.to_vec(),
+        teams: teams.iter().map(|id| team_by_id(*id)).collect(),
         levels: levels.iter().map(|l| lvl(l)).collect(),
         active: true,
     }
@@ -124,7 +129,7 @@ fn system() -> Actor {
 }
 
 fn cx<'a>(actor: &'a Actor, ladder: &'a Ladder, now: Timestamp) -> Context<'a> {
-    Context { now, actor, ladder, next_number: 1042 }
+    Context { now, actor, ladder, next_number: 1042, new_id: Uuid::now_v7() }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1500,7 +1505,7 @@ fn replay_equals_the_incremental_fold() {
 // ---------------------------------------------------------------------------------------
 
 fn principal(u: &UserRef) -> Principal {
-    Principal { user_id: u.id, name: u.name.clone(), role: u.role, teams: u.teams.clone() }
+    Principal { user_id: u.id, name: u.name.clone(), role: u.role, teams: u.teams.iter().map(|t| t.id).collect() }
 }
 
 #[track_caller]
@@ -1605,4 +1610,42 @@ fn case_scope_matches_role() {
     );
     assert!(principal(&supervisor()).is_at_least(Role::Agent));
     assert!(!principal(&agent()).is_at_least(Role::Supervisor));
+}
+
+// ---------------------------------------------------------------------------------------
+// Named people, their teams' levels, and determinism.
+
+#[test]
+fn escalation_to_a_named_user_takes_their_team_at_the_target_level() {
+    // A supervisor on the front line (L1) and on the management team (L3).
+    let both = user(SUPERVISOR, "sam", Role::Supervisor, &[FRONT_LINE, MANAGERS], &["L1", "L3"]);
+    let cmd = escalate_with(EscalationKind::Hierarchical, |e| {
+        e.to_level = Some(lvl("L3"));
+        e.to_user = Some(both.clone());
+    });
+    let (_, case) = accepted(&[open_at(front_line(), None)], &staff(&agent()), cmd);
+    assert_eq!(case.level, lvl("L3"));
+    assert_eq!(case.team, Some(MANAGERS), "the team is the one the user works L3 through, not their first team");
+    assert_eq!(case.assignee, Some(SUPERVISOR));
+    assert_eq!(case.status, Status::Open, "a named assignee means the case is being worked");
+}
+
+#[test]
+fn de_escalation_to_a_user_who_does_not_work_the_level_is_refused_naming_to_user() {
+    let setup = [open_at(front_line(), Some(agent())), escalate_to(billing())];
+    let cmd = de_escalate_with(|d| d.to_user = Some(specialist())); // works L2, not L1
+    assert_invalid(&refused(&setup, &staff(&supervisor()), cmd), "to_user");
+}
+
+#[test]
+fn deciding_is_deterministic_given_the_same_context() {
+    let ladder = ladder();
+    let actor = staff(&agent());
+    let case = run(&[open_at(front_line(), Some(agent()))]).unwrap();
+    let context = Context { now: at(5), actor: &actor, ladder: &ladder, next_number: 1, new_id: Uuid::from_u128(42) };
+    let first = decide(Some(&case), &reply(), &context).unwrap();
+    let second = decide(Some(&case), &reply(), &context).unwrap();
+    assert_eq!(first, second);
+    let CaseEvent::MessageAdded(m) = &first[0] else { panic!("expected a message, got {first:?}") };
+    assert_eq!(m.message_id.0, Uuid::from_u128(42), "the message id comes from the context");
 }

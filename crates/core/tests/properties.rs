@@ -44,6 +44,10 @@ fn t0() -> Timestamp {
 }
 
 /// Front line at L1, billing back office and tech specialists at L2, managers at L3.
+fn teams_fixture() -> Vec<TeamRef> {
+    teams()
+}
+
 fn teams() -> Vec<TeamRef> {
     [(FRONT_LINE, "front-line", "L1"), (BILLING, "billing", "L2"), (TECH, "tech", "L2"), (MANAGERS, "managers", "L3")]
         .into_iter()
@@ -61,7 +65,10 @@ fn users() -> Vec<UserRef> {
         id: UserId(Uuid::from_u128(n)),
         name: name.into(),
         role,
-        teams: teams.to_vec(),
+        teams: teams
+            .iter()
+            .map(|id| teams_fixture().into_iter().find(|t| t.id == *id).expect("fixture team"))
+            .collect(),
         levels: levels.iter().map(|l| lvl(l)).collect(),
         active: true,
     };
@@ -237,7 +244,7 @@ fn make_valid(mut o: OpenCase) -> OpenCase {
     o.tags.retain(valid);
     if let (Some(u), Some(t)) = (&o.assignee, &o.team)
         && u.role < Role::Manager
-        && !u.teams.contains(&t.id)
+        && !u.teams.iter().any(|x| x.id == t.id)
     {
         o.assignee = None;
     }
@@ -282,6 +289,7 @@ fn simulate(history: &[(usize, CaseCommand)]) -> (Vec<Step>, Vec<RecordedEvent>)
             actor: &actors[*actor],
             ladder: &ladder,
             next_number: 1,
+            new_id: Uuid::from_u128(0x5EED_0000 + i as u128),
         };
         let before = state.clone();
         let outcome = decide(state.as_ref(), command, &cx).map(|decided| {

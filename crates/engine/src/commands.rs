@@ -75,17 +75,6 @@ fn team_ref(t: &Team) -> TeamRef {
     TeamRef { id: t.id, slug: t.slug.clone(), level: t.level.clone() }
 }
 
-fn user_ref(u: &User) -> UserRef {
-    UserRef {
-        id: u.id,
-        name: u.name.clone(),
-        role: u.role,
-        teams: u.teams.clone(),
-        levels: u.levels.clone(),
-        active: u.active,
-    }
-}
-
 impl Engine {
     /// A team by slug or id; the error names the field.
     pub async fn resolve_team(&self, field: &str, key: &str) -> Result<Team, StoreError> {
@@ -114,9 +103,20 @@ impl Engine {
 
     async fn resolve_user_opt(&self, field: &str, key: Option<&str>) -> Result<Option<UserRef>, StoreError> {
         match key {
-            Some(k) => Ok(Some(user_ref(&self.resolve_user(field, k).await?))),
+            Some(k) => Ok(Some(self.user_ref(&self.resolve_user(field, k).await?).await?)),
             None => Ok(None),
         }
+    }
+
+    /// A user with their teams' levels, as deciding needs them.
+    async fn user_ref(&self, u: &User) -> Result<UserRef, StoreError> {
+        let mut teams = Vec::with_capacity(u.teams.len());
+        for id in &u.teams {
+            if let Some(t) = self.store.team(*id).await? {
+                teams.push(team_ref(&t));
+            }
+        }
+        Ok(UserRef { id: u.id, name: u.name.clone(), role: u.role, teams, levels: u.levels.clone(), active: u.active })
     }
 
     /// Resolves names to directory entries and builds the domain command.
@@ -211,7 +211,8 @@ impl Engine {
         let decide_fn = move |case: Option<&ladder_core::Case>, next_number: u64| {
             principal.may(case, &command).map_err(StoreError::Forbidden)?;
             let actor = Actor::User { id: principal.user_id };
-            let cx = ladder_core::Context { now, actor: &actor, ladder: &ladder, next_number };
+            let cx =
+                ladder_core::Context { now, actor: &actor, ladder: &ladder, next_number, new_id: uuid::Uuid::now_v7() };
             let events = decide(case, &command, &cx).map_err(|e| match (case, e) {
                 (None, DomainError::NoSuchCase(_)) => StoreError::NotFound(format!("case {case_id}")),
                 (_, e) => StoreError::Domain(e),

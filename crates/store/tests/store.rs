@@ -73,7 +73,10 @@ mod support {
             id,
             name: name.into(),
             role: Role::Agent,
-            teams: teams.to_vec(),
+            teams: teams
+                .iter()
+                .map(|id| [front(), billing(), tech()].into_iter().find(|t| t.id == *id).expect("fixture team"))
+                .collect(),
             levels: vec![level("L1")],
             active: true,
         }
@@ -91,7 +94,7 @@ mod support {
         Box::new(move |case, next_number| {
             let ladder = Ladder::default();
             let actor = Actor::User { id: AGENT };
-            let cx = Context { now, actor: &actor, ladder: &ladder, next_number };
+            let cx = Context { now, actor: &actor, ladder: &ladder, next_number, new_id: uuid::Uuid::now_v7() };
             let events = decide(case, &command, &cx)?;
             Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events))
         })
