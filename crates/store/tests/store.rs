@@ -498,8 +498,8 @@ async fn rebuilt_projections_match_the_ones_kept_while_writing() {
     // Wreck the projections behind the store's back; the log alone must bring them back.
     raw_connection(&store)
         .execute_batch(
-            "DELETE FROM cases; DELETE FROM case_workers; DELETE FROM messages; DELETE FROM case_text;
-             INSERT INTO case_text (body, case_number) VALUES ('stale giraffe', 6);",
+            "DELETE FROM cases; DELETE FROM case_docs; DELETE FROM case_workers; DELETE FROM messages;
+             DELETE FROM case_text; INSERT INTO case_text (rowid, body) VALUES (6, 'stale giraffe');",
         )
         .unwrap();
     assert!(list(&store, CaseFilter::default()).await.is_empty());

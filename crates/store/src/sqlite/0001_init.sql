@@ -19,7 +19,8 @@ BEGIN SELECT RAISE(ABORT, 'events are append-only: never updated'); END;
 CREATE TRIGGER events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only: never deleted'); END;
 
--- Projection: one row per case, with the folded state in `doc`.
+-- Projection: one narrow row per case with the columns lists filter on, so scanning an
+-- index range touches small rows; the folded state lives in `case_docs`.
 CREATE TABLE cases (
     number         INTEGER PRIMARY KEY,
     id             TEXT    NOT NULL UNIQUE,
@@ -33,8 +34,7 @@ CREATE TABLE cases (
     category       TEXT,
     created_at_ns  INTEGER NOT NULL,
     updated_at_ns  INTEGER NOT NULL,
-    version        INTEGER NOT NULL,
-    doc            TEXT    NOT NULL
+    version        INTEGER NOT NULL
 );
 CREATE INDEX cases_status   ON cases (status, number);
 CREATE INDEX cases_team     ON cases (team_id, number);
@@ -43,6 +43,12 @@ CREATE INDEX cases_customer ON cases (customer_id, number);
 CREATE INDEX cases_level    ON cases (level, number);
 CREATE INDEX cases_priority ON cases (priority, number);
 CREATE INDEX cases_channel  ON cases (channel, number);
+
+-- The folded case state (JSON), by case number.
+CREATE TABLE case_docs (
+    number INTEGER PRIMARY KEY,
+    doc    TEXT    NOT NULL
+);
 
 -- Everyone who has had a case assigned keeps seeing it.
 CREATE TABLE case_workers (
@@ -63,10 +69,11 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_case ON messages (case_number, seq);
 
--- Full-text search over subjects, descriptions and messages (one row per text).
+-- Full-text search: one row per case (rowid = case number) holding its subject,
+-- description and every message, so a query's words may come from different messages and
+-- results stream newest first straight from the index.
 CREATE VIRTUAL TABLE case_text USING fts5(
     body,
-    case_number UNINDEXED,
     tokenize = 'unicode61 remove_diacritics 2'
 );
 

@@ -29,7 +29,7 @@ impl Store {
     pub async fn case_by_number(&self, number: u64) -> StoreResult<Option<Case>> {
         self.read(move |conn| {
             let doc: Option<String> = conn
-                .prepare_cached("SELECT doc FROM cases WHERE number = ?1")?
+                .prepare_cached("SELECT doc FROM case_docs WHERE number = ?1")?
                 .query_row([number as i64], |r| r.get(0))
                 .optional()?;
             doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from)).transpose()
@@ -100,7 +100,8 @@ impl Store {
     pub async fn rebuild_projections(&self) -> StoreResult<u64> {
         self.write(|conn| {
             conn.execute_batch(
-                "DELETE FROM cases; DELETE FROM case_workers; DELETE FROM messages; DELETE FROM case_text;",
+                "DELETE FROM cases; DELETE FROM case_docs; DELETE FROM case_workers; DELETE FROM messages;
+                 DELETE FROM case_text;",
             )?;
             let mut stmt = conn.prepare(
                 "SELECT seq, case_id, version, schema, at_ns, actor, data FROM events ORDER BY case_id, version",
@@ -143,7 +144,7 @@ impl Value2 {
 
 pub(crate) fn load_case(conn: &Connection, id: CaseId) -> StoreResult<Option<Case>> {
     let doc: Option<String> = conn
-        .prepare_cached("SELECT doc FROM cases WHERE id = ?1")?
+        .prepare_cached("SELECT d.doc FROM cases c JOIN case_docs d ON d.number = c.number WHERE c.id = ?1")?
         .query_row([id.to_string()], |r| r.get(0))
         .optional()?;
     doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from)).transpose()
@@ -345,20 +346,21 @@ impl RowKey {
 
 fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> StoreResult<()> {
     if previous.is_some_and(|p| *p == RowKey::of(case)) {
-        conn.prepare_cached("UPDATE cases SET updated_at_ns = ?2, version = ?3, doc = ?4 WHERE number = ?1")?.execute(
-            params![case.number as i64, ts_to_ns(case.updated_at), case.version as i64, serde_json::to_string(case)?],
-        )?;
+        conn.prepare_cached("UPDATE cases SET updated_at_ns = ?2, version = ?3 WHERE number = ?1")?
+            .execute(params![case.number as i64, ts_to_ns(case.updated_at), case.version as i64])?;
+        conn.prepare_cached("UPDATE case_docs SET doc = ?2 WHERE number = ?1")?
+            .execute(params![case.number as i64, serde_json::to_string(case)?])?;
         return Ok(());
     }
     conn.prepare_cached(
         "INSERT INTO cases (number, id, status, level, team_id, assignee_id, customer_id, priority, channel, category,
-                            created_at_ns, updated_at_ns, version, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                            created_at_ns, updated_at_ns, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
          ON CONFLICT (number) DO UPDATE SET
             status = excluded.status, level = excluded.level, team_id = excluded.team_id,
             assignee_id = excluded.assignee_id, customer_id = excluded.customer_id, priority = excluded.priority,
             channel = excluded.channel, category = excluded.category, updated_at_ns = excluded.updated_at_ns,
-            version = excluded.version, doc = excluded.doc",
+            version = excluded.version",
     )?
     .execute(params![
         case.number as i64,
@@ -374,8 +376,11 @@ fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> 
         ts_to_ns(case.created_at),
         ts_to_ns(case.updated_at),
         case.version as i64,
-        serde_json::to_string(case)?,
     ])?;
+    conn.prepare_cached(
+        "INSERT INTO case_docs (number, doc) VALUES (?1, ?2) ON CONFLICT (number) DO UPDATE SET doc = excluded.doc",
+    )?
+    .execute(params![case.number as i64, serde_json::to_string(case)?])?;
     let mut worker = conn.prepare_cached("INSERT OR IGNORE INTO case_workers (user_id, number) VALUES (?1, ?2)")?;
     for user in &case.worked_by {
         worker.execute(params![user.to_string(), case.number as i64])?;
@@ -421,22 +426,34 @@ fn push_in(sql: &mut String, args: &mut Vec<Value>, column: &str, values: Vec<St
 }
 
 fn list_cases(conn: &Connection, f: &CaseFilter, scope: &CaseScope, page: PageRequest) -> StoreResult<CasePage> {
-    let mut sql = String::from("SELECT number, doc FROM cases WHERE 1=1");
     let mut args: Vec<Value> = Vec::new();
-    push_in(&mut sql, &mut args, "status", f.status.iter().map(|s| s.as_str().to_string()).collect());
-    push_in(&mut sql, &mut args, "level", f.level.iter().map(|l| l.0.clone()).collect());
-    push_in(&mut sql, &mut args, "team_id", f.team.iter().map(|t| t.to_string()).collect());
-    push_in(&mut sql, &mut args, "priority", f.priority.iter().map(|p| p.as_str().to_string()).collect());
-    push_in(&mut sql, &mut args, "channel", f.channel.iter().map(|c| c.as_str().to_string()).collect());
+    // With a text query, the full-text index drives: it yields matching cases newest first
+    // (its rowid is the case number), and the other filters are checked on the way.
+    let mut sql = match f.q.as_deref() {
+        Some(q) => {
+            // A query with no searchable word (only punctuation) matches nothing.
+            let Some(q) = fts_query(q) else { return Ok(CasePage { cases: Vec::new(), next_before: None }) };
+            args.push(Value::Text(q));
+            String::from(
+                "SELECT c.number FROM case_text JOIN cases c ON c.number = case_text.rowid WHERE case_text MATCH ?1",
+            )
+        }
+        None => String::from("SELECT c.number FROM cases c WHERE 1=1"),
+    };
+    push_in(&mut sql, &mut args, "c.status", f.status.iter().map(|s| s.as_str().to_string()).collect());
+    push_in(&mut sql, &mut args, "c.level", f.level.iter().map(|l| l.0.clone()).collect());
+    push_in(&mut sql, &mut args, "c.team_id", f.team.iter().map(|t| t.to_string()).collect());
+    push_in(&mut sql, &mut args, "c.priority", f.priority.iter().map(|p| p.as_str().to_string()).collect());
+    push_in(&mut sql, &mut args, "c.channel", f.channel.iter().map(|c| c.as_str().to_string()).collect());
     if let Some(c) = f.customer {
-        push_in(&mut sql, &mut args, "customer_id", vec![c.to_string()]);
+        push_in(&mut sql, &mut args, "c.customer_id", vec![c.to_string()]);
     }
     if let Some(c) = &f.category {
-        push_in(&mut sql, &mut args, "category", vec![c.clone()]);
+        push_in(&mut sql, &mut args, "c.category", vec![c.clone()]);
     }
     match &f.assignee {
-        Some(AssigneeFilter::User(u)) => push_in(&mut sql, &mut args, "assignee_id", vec![u.to_string()]),
-        Some(AssigneeFilter::Unassigned) => sql.push_str(" AND assignee_id IS NULL"),
+        Some(AssigneeFilter::User(u)) => push_in(&mut sql, &mut args, "c.assignee_id", vec![u.to_string()]),
+        Some(AssigneeFilter::Unassigned) => sql.push_str(" AND c.assignee_id IS NULL"),
         None => {}
     }
     if let Some((teams, user)) = scope_teams(scope) {
@@ -444,7 +461,7 @@ fn list_cases(conn: &Connection, f: &CaseFilter, scope: &CaseScope, page: PageRe
         if teams.is_empty() {
             sql.push('0');
         } else {
-            sql.push_str("team_id IN (");
+            sql.push_str("c.team_id IN (");
             for (i, t) in teams.iter().enumerate() {
                 if i > 0 {
                     sql.push(',');
@@ -455,35 +472,27 @@ fn list_cases(conn: &Connection, f: &CaseFilter, scope: &CaseScope, page: PageRe
             sql.push(')');
         }
         args.push(Value::Text(user.to_string()));
-        sql.push_str(&format!(" OR number IN (SELECT number FROM case_workers WHERE user_id = ?{}))", args.len()));
-    }
-    if let Some(q) = f.q.as_deref() {
-        // A query with no searchable word (only punctuation) matches nothing.
-        let Some(q) = fts_query(q) else { return Ok(CasePage { cases: Vec::new(), next_before: None }) };
-        args.push(Value::Text(q));
         sql.push_str(&format!(
-            " AND number IN (SELECT case_number FROM case_text WHERE case_text MATCH ?{})",
+            " OR c.number IN (SELECT w.number FROM case_workers w WHERE w.user_id = ?{}))",
             args.len()
         ));
     }
     if let Some(before) = page.before {
         args.push(Value::Integer(before as i64));
-        sql.push_str(&format!(" AND number < ?{}", args.len()));
+        sql.push_str(&format!(" AND c.number < ?{}", args.len()));
     }
     let limit = page.limit.clamp(1, 500);
     args.push(Value::Integer(limit as i64 + 1));
-    sql.push_str(&format!(" ORDER BY number DESC LIMIT ?{}", args.len()));
+    let order = if f.q.is_some() { "case_text.rowid" } else { "c.number" };
+    sql.push_str(&format!(" ORDER BY {order} DESC LIMIT ?{}", args.len()));
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let numbers: Vec<i64> = stmt.query_map(params_from_iter(args), |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let more = numbers.len() > limit as usize;
+    let mut doc = conn.prepare_cached("SELECT doc FROM case_docs WHERE number = ?1")?;
     let mut cases = Vec::with_capacity(limit as usize);
-    let mut more = false;
-    for row in rows {
-        let (_, doc) = row?;
-        if cases.len() == limit as usize {
-            more = true;
-            break;
-        }
-        cases.push(serde_json::from_str::<Case>(&doc)?);
+    for number in numbers.into_iter().take(limit as usize) {
+        let text: String = doc.query_row([number], |r| r.get(0))?;
+        cases.push(serde_json::from_str::<Case>(&text)?);
     }
     let next_before = if more { cases.last().map(|c| c.number) } else { None };
     Ok(CasePage { cases, next_before })

@@ -41,10 +41,26 @@ impl std::ops::Deref for Tx<'_> {
 }
 
 impl Tx<'_> {
+    /// Appends each case's new text to its one full-text row (creating it if needed),
+    /// merging what one batch added to the same case into one update.
     fn flush_text(&mut self) -> rusqlite::Result<()> {
-        let mut insert = self.conn.prepare_cached("INSERT INTO case_text (body, case_number) VALUES (?1, ?2)")?;
+        let mut merged: Vec<(i64, String)> = Vec::new();
         for (text, number) in self.pending_text.drain(..) {
-            insert.execute(rusqlite::params![text, number])?;
+            match merged.iter_mut().find(|(n, _)| *n == number) {
+                Some((_, body)) => {
+                    body.push('\n');
+                    body.push_str(&text);
+                }
+                None => merged.push((number, text)),
+            }
+        }
+        let mut append =
+            self.conn.prepare_cached("UPDATE case_text SET body = body || char(10) || ?2 WHERE rowid = ?1")?;
+        let mut insert = self.conn.prepare_cached("INSERT INTO case_text (rowid, body) VALUES (?1, ?2)")?;
+        for (number, text) in merged {
+            if append.execute(rusqlite::params![number, text])? == 0 {
+                insert.execute(rusqlite::params![number, text])?;
+            }
         }
         Ok(())
     }
@@ -101,6 +117,9 @@ impl Store {
         let path = data_dir.join("ladder.db");
         let mut writer = open_connection(&path, &config)?;
         migrate(&mut writer)?;
+        // Keep the query planner's statistics fresh (cheap: bounded sampling), so a list
+        // filter uses the most selective index.
+        writer.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")?;
         let (jobs, rx) = mpsc::channel::<Job>(8192);
         let max_batch = config.max_batch.max(1);
         std::thread::Builder::new()
