@@ -141,8 +141,12 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
     let hash = engine.hash_password(DEMO_PASSWORD.to_string()).await?;
     let mut users = BTreeMap::new();
     for (name, display, role, teams) in USERS {
-        let levels: Vec<LevelId> =
-            teams.iter().filter_map(|t| TEAMS.iter().find(|x| x.0 == *t).map(|x| LevelId::new(x.2))).collect();
+        let mut levels: Vec<LevelId> = Vec::new();
+        for level in teams.iter().filter_map(|t| TEAMS.iter().find(|x| x.0 == *t).map(|x| LevelId::new(x.2))) {
+            if !levels.contains(&level) {
+                levels.push(level);
+            }
+        }
         let user = User {
             id: UserId::new_v7(),
             name: name.to_string(),
@@ -462,22 +466,27 @@ async fn one_case(
     // Resolved long enough ago: a supervisor closes it.
     if now.duration_since(clock.t) > SignedDuration::from_hours(96) {
         let when = clock.step(96 * 60..100 * 60, &mut rng);
-        run("sam", CaseRequest::Close, when).await.ok();
+        run("maria", CaseRequest::Close, when).await?;
     }
     Ok(())
 }
 
 /// Prints where to go and how to sign in.
 pub async fn print_logins(engine: &Engine, addr: SocketAddr) -> anyhow::Result<()> {
-    let admin = engine.resolve_user("user", "admin").await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let token = engine.create_token(admin.id, "demo".into(), None, Timestamp::now()).await?;
+    let Ok(admin) = engine.resolve_user("user", "admin").await else {
+        println!("this data directory was not seeded by --demo (it has no user 'admin'); no demo token printed");
+        return Ok(());
+    };
+    let now = Timestamp::now();
+    let token =
+        engine.create_token(admin.id, "demo".into(), Some(now + SignedDuration::from_hours(24 * 7)), now).await?;
     println!(
         "demo data: {N_CASES} cases, {N_CUSTOMERS} customers, teams frontline/outbound/billing/tech/supervisors/management"
     );
     println!(
         "demo logins (password '{DEMO_PASSWORD}'): admin, ana/ben/chloe (front line), erin (billing), gus (tech), sam (supervisor), maria (manager)"
     );
-    println!("admin token: {}", token.secret);
+    println!("admin token (valid 7 days): {}", token.secret);
     println!("try: curl -H 'Authorization: Bearer {}' 'http://{addr}/api/v1/cases?status=open&limit=5'", token.secret);
     Ok(())
 }

@@ -48,7 +48,7 @@ enum Command {
         #[arg(long)]
         demo: bool,
         /// Log as JSON lines.
-        #[arg(long, env = "LADDER_LOG_JSON")]
+        #[arg(long, env = "LADDER_LOG_JSON", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
         log_json: bool,
     },
     /// Administration on the data directory.

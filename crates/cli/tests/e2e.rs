@@ -44,9 +44,10 @@ async fn a_case_climbs_the_ladder_comes_back_down_and_is_resolved_and_reopened()
     assert_eq!(status, 200, "{case}");
     assert_eq!(case["level"], "L2");
 
+    // Now the billing team owns it: its supervisor takes the customer's request up.
     let (status, case) = api
         .call(
-            ana,
+            tara,
             "POST",
             &format!("/api/v1/cases/{id}/escalate"),
             Some(json!({
@@ -99,7 +100,7 @@ async fn a_case_climbs_the_ladder_comes_back_down_and_is_resolved_and_reopened()
     let expected = [
         ("opened", "ana", "open"),
         ("escalated", "ana", "open"),
-        ("escalated", "ana", "open"),
+        ("escalated", "tara", "open"),
         ("de_escalated", "maria", "open"),
         ("resolved", "tara", "resolved"),
         ("reopened", "maria", "open"),
@@ -282,4 +283,111 @@ async fn sigterm_shuts_down_gracefully() {
     assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let status = server.child.wait().unwrap();
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
+}
+
+#[tokio::test]
+async fn conveniences_and_edges_of_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    let ana = &world.tokens["ana"];
+    let (_, case) = api.call(ana, "POST", "/api/v1/cases", Some(json!({"subject": "Router keeps rebooting"}))).await;
+    let id = case["id"].as_str().unwrap().to_string();
+
+    // An empty assign body is an error, not an unassign; `me` names the caller.
+    let (s, p) = api.call(ana, "POST", &format!("/api/v1/cases/{id}/assign"), Some(json!({}))).await;
+    assert_eq!((s, p["field"].as_str()), (422, Some("assignee")), "{p}");
+    let (s, c) = api.call(ana, "POST", &format!("/api/v1/cases/{id}/assign"), Some(json!({"assignee": "me"}))).await;
+    assert_eq!(s, 200, "{c}");
+    let (_, me) = api.call(ana, "GET", "/api/v1/users/me", None).await;
+    assert_eq!(c["assignee_id"], me["id"]);
+
+    // Search finds words that are in different messages of one case.
+    let (s, _) = api
+        .call_with(
+            ana,
+            "POST",
+            &format!("/api/v1/cases/{id}/messages"),
+            Some(json!({"body": "It happens every evening"})),
+            &[("If-Match", "*")],
+        )
+        .await;
+    assert_eq!(s, 200, "If-Match: * accepts any current version");
+    let (_, page) = api.call(ana, "GET", "/api/v1/cases?q=rebooting%20evening", None).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+    let (_, page) = api.call(ana, "GET", "/api/v1/cases?q=rebooting%20morning", None).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 0);
+
+    // A retry whose JSON differs only in spacing and key order is the same request.
+    let url = format!("{}/api/v1/cases", api.base);
+    let send = |body: &'static str| {
+        api.client
+            .post(url.clone())
+            .bearer_auth(ana)
+            .header("content-type", "application/json")
+            .header("Idempotency-Key", "same-request")
+            .body(body)
+            .send()
+    };
+    let first: serde_json::Value =
+        send(r#"{"subject":"Late fee","priority":"high"}"#).await.unwrap().json().await.unwrap();
+    let again: serde_json::Value =
+        send("{ \"priority\": \"high\",\n  \"subject\": \"Late fee\" }").await.unwrap().json().await.unwrap();
+    assert_eq!(first["id"], again["id"]);
+
+    // Errors the framework answers are problem+json too.
+    let resp = api.client.delete(format!("{}/api/v1/cases", api.base)).bearer_auth(ana).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 405);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let resp = api.client.get(format!("{}/api/v1/cases?limit=abc", api.base)).bearer_auth(ana).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+
+    // An agent with no team at a level must name the team.
+    let (s, p) = api.call(ana, "POST", "/api/v1/cases", Some(json!({"subject": "x", "level": "L2"}))).await;
+    assert_eq!((s, p["field"].as_str()), (422, Some("team")), "{p}");
+}
+
+#[tokio::test]
+async fn logout_revokes_the_session_token() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_world(dir.path());
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    let login: serde_json::Value = api
+        .client
+        .post(server.url("/api/v1/auth/login"))
+        .json(&json!({"name": "ana", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    assert!(login["token_id"].is_string());
+    assert_eq!(api.call(token, "GET", "/api/v1/cases", None).await.0, 200);
+    assert_eq!(api.call(token, "POST", "/api/v1/auth/logout", None).await.0, 204);
+    assert_eq!(api.call(token, "GET", "/api/v1/cases", None).await.0, 401);
+}
+
+#[tokio::test]
+async fn sigterm_ends_live_streams_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let mut server = Server::start(dir.path());
+    let mut stream = reqwest::Client::new()
+        .get(server.url("/api/v1/stream"))
+        .bearer_auth(&world.tokens["ana"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    let pid = server.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    // The open stream ends (rather than holding the server up) and the process exits cleanly.
+    while let Ok(Some(_)) = stream.chunk().await {}
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "exit status after SIGTERM with a live stream: {status:?}");
 }

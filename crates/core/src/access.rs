@@ -60,6 +60,16 @@ impl Principal {
         {
             return Err("the case belongs to a team you are not part of".into());
         }
+        // Having worked a case lets you follow it and add to it after it moved on, but
+        // deciding its course belongs to its current team and assignee.
+        if let Some(case) = case
+            && self.role < Role::Manager
+            && !case.team.is_some_and(|t| self.teams.contains(&t))
+            && case.assignee != Some(self.user_id)
+            && !matches!(command, CaseCommand::AddMessage(_))
+        {
+            return Err("the case has moved on to another team; you can still add messages to it".into());
+        }
         match command {
             CaseCommand::Assign(a) => match &a.assignee {
                 Some(u) if u.id != self.user_id && self.role < Role::Supervisor => {
@@ -73,9 +83,12 @@ impl Principal {
             CaseCommand::Close if self.role < Role::Supervisor => {
                 Err("closing a case takes a supervisor, manager or admin".into())
             }
-            CaseCommand::Open(o) if self.role < Role::Manager => match &o.team {
-                Some(t) if !self.teams.contains(&t.id) => {
+            CaseCommand::Open(o) if self.role < Role::Manager => match (&o.team, &o.assignee) {
+                (Some(t), _) if !self.teams.contains(&t.id) => {
                     Err(format!("you can open cases only for your own teams, not '{}'", t.slug))
+                }
+                (_, Some(u)) if u.id != self.user_id && self.role < Role::Supervisor => {
+                    Err("agents can assign cases only to themselves; a supervisor assigns to others".into())
                 }
                 _ => Ok(()),
             },

@@ -1649,3 +1649,27 @@ fn deciding_is_deterministic_given_the_same_context() {
     let CaseEvent::MessageAdded(m) = &first[0] else { panic!("expected a message, got {first:?}") };
     assert_eq!(m.message_id.0, Uuid::from_u128(42), "the message id comes from the context");
 }
+
+#[test]
+fn having_worked_a_case_allows_messages_but_not_decisions_after_it_moved_on() {
+    let setup = [open_at(front_line(), Some(agent())), escalate_to(billing())];
+    let case = run(&setup).unwrap();
+    let alice = Principal { user_id: AGENT, name: "alice".into(), role: Role::Agent, teams: vec![FRONT_LINE] };
+    assert!(alice.can_view(&case), "she still follows the case she worked");
+    assert!(alice.may(Some(&case), &note()).is_ok(), "and may add notes to it");
+    for command in [resolve(), de_escalate(), escalate_up(), request_info(InfoSource::Customer)] {
+        let refused = alice.may(Some(&case), &command).unwrap_err();
+        assert!(refused.contains("moved on"), "{refused}");
+    }
+}
+
+#[test]
+fn an_agent_opening_a_case_may_assign_only_themselves() {
+    let alice = Principal { user_id: AGENT, name: "alice".into(), role: Role::Agent, teams: vec![FRONT_LINE] };
+    let for_someone_else = open_with(|o| {
+        o.team = Some(front_line());
+        o.assignee = Some(user(SPECIALIST, "tom", Role::Agent, &[FRONT_LINE], &["L1"]));
+    });
+    assert!(alice.may(None, &for_someone_else).is_err());
+    assert!(alice.may(None, &open_at(front_line(), Some(agent()))).is_ok());
+}

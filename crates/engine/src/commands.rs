@@ -119,14 +119,44 @@ impl Engine {
         Ok(UserRef { id: u.id, name: u.name.clone(), role: u.role, teams, levels: u.levels.clone(), active: u.active })
     }
 
+    /// A user named in a request; `me` is the caller.
+    async fn person(
+        &self,
+        principal: &Principal,
+        field: &str,
+        key: Option<&str>,
+    ) -> Result<Option<UserRef>, StoreError> {
+        let me = principal.user_id.to_string();
+        self.resolve_user_opt(field, key.map(|k| if k == "me" { me.as_str() } else { k })).await
+    }
+
+    /// When a move to `level` names neither team nor person and exactly one team works that
+    /// level, the case goes to that team (routing by skill comes with the routing rules).
+    async fn only_team_at(&self, level: Option<&LevelId>) -> Result<Option<TeamRef>, StoreError> {
+        let Some(level) = level else { return Ok(None) };
+        let mut at_level = self.store.teams().await?.into_iter().filter(|t| &t.level == level);
+        Ok(match (at_level.next(), at_level.next()) {
+            (Some(only), None) => Some(team_ref(&only)),
+            _ => None,
+        })
+    }
+
     /// Resolves names to directory entries and builds the domain command.
-    async fn resolve(&self, principal: &Principal, request: CaseRequest) -> Result<CaseCommand, StoreError> {
+    async fn resolve(
+        &self,
+        principal: &Principal,
+        case_id: CaseId,
+        request: CaseRequest,
+    ) -> Result<CaseCommand, StoreError> {
         Ok(match request {
             CaseRequest::Open(o) => {
                 if let Some(c) = o.customer
                     && self.store.customer(c).await?.is_none()
                 {
                     return Err(DomainError::invalid("customer", format!("no customer {c}")).into());
+                }
+                if let Some(level) = &o.level {
+                    self.ladder().check("level", level)?;
                 }
                 let mut team = self.resolve_team_opt("team", o.team.as_deref()).await?;
                 if team.is_none() && principal.role < Role::Manager {
@@ -140,6 +170,13 @@ impl Engine {
                             break;
                         }
                     }
+                    if team.is_none() {
+                        return Err(DomainError::invalid(
+                            "team",
+                            format!("none of your teams works {level}; name the team that should own the case"),
+                        )
+                        .into());
+                    }
                 }
                 CaseCommand::Open(OpenCase {
                     subject: o.subject,
@@ -149,7 +186,7 @@ impl Engine {
                     priority: o.priority,
                     level: o.level,
                     team,
-                    assignee: self.resolve_user_opt("assignee", o.assignee.as_deref()).await?,
+                    assignee: self.person(principal, "assignee", o.assignee.as_deref()).await?,
                     customer: o.customer,
                     tags: o.tags,
                     custom_fields: o.custom_fields,
@@ -157,11 +194,11 @@ impl Engine {
             }
             CaseRequest::AddMessage(m) => CaseCommand::AddMessage(m),
             CaseRequest::Assign { assignee } => {
-                CaseCommand::Assign(Assign { assignee: self.resolve_user_opt("assignee", assignee.as_deref()).await? })
+                CaseCommand::Assign(Assign { assignee: self.person(principal, "assignee", assignee.as_deref()).await? })
             }
             CaseRequest::Transfer { to_team, to_user, reason } => CaseCommand::Transfer(Transfer {
                 to_team: team_ref(&self.resolve_team("to_team", &to_team).await?),
-                to_user: self.resolve_user_opt("to_user", to_user.as_deref()).await?,
+                to_user: self.person(principal, "to_user", to_user.as_deref()).await?,
                 reason,
             }),
             CaseRequest::Escalate(e) => {
@@ -170,22 +207,50 @@ impl Engine {
                         "only rules and integrations (admin tokens) may escalate as the system".into(),
                     ));
                 }
+                let mut to_team = self.resolve_team_opt("to_team", e.to_team.as_deref()).await?;
+                let to_user = self.person(principal, "to_user", e.to_user.as_deref()).await?;
+                if e.kind == EscalationKind::Hierarchical
+                    && to_team.is_none()
+                    && to_user.is_none()
+                    && let Some(case) = self.store.case(case_id).await?
+                {
+                    let target = e.to_level.clone().or_else(|| self.ladder().above(&case.level).cloned());
+                    to_team = self.only_team_at(target.as_ref()).await?;
+                }
                 CaseCommand::Escalate(Escalate {
                     kind: e.kind,
                     initiator: e.initiator,
                     to_level: e.to_level,
-                    to_team: self.resolve_team_opt("to_team", e.to_team.as_deref()).await?,
-                    to_user: self.resolve_user_opt("to_user", e.to_user.as_deref()).await?,
+                    to_team,
+                    to_user,
                     reason: e.reason,
                     tried: e.tried,
                 })
             }
-            CaseRequest::DeEscalate { to_level, to_team, to_user, guidance } => CaseCommand::DeEscalate(DeEscalate {
-                to_level,
-                to_team: self.resolve_team_opt("to_team", to_team.as_deref()).await?,
-                to_user: self.resolve_user_opt("to_user", to_user.as_deref()).await?,
-                guidance,
-            }),
+            CaseRequest::DeEscalate { to_level, to_team, to_user, guidance } => {
+                let mut to_team = self.resolve_team_opt("to_team", to_team.as_deref()).await?;
+                let to_user = self.person(principal, "to_user", to_user.as_deref()).await?;
+                if to_team.is_none()
+                    && to_user.is_none()
+                    && let Some(case) = self.store.case(case_id).await?
+                {
+                    let ladder = self.ladder();
+                    let current = ladder.rank(&case.level);
+                    let came_from = case
+                        .escalation_path
+                        .iter()
+                        .rev()
+                        .find(|s| ladder.rank(&s.level) < current)
+                        .map(|s| s.level.clone());
+                    let target = to_level.clone().or(came_from).or_else(|| ladder.below(&case.level).cloned());
+                    let known_stop =
+                        case.escalation_path.iter().any(|s| Some(&s.level) == target.as_ref() && s.team.is_some());
+                    if !known_stop {
+                        to_team = self.only_team_at(target.as_ref()).await?;
+                    }
+                }
+                CaseCommand::DeEscalate(DeEscalate { to_level, to_team, to_user, guidance })
+            }
             CaseRequest::RequestInfo(r) => CaseCommand::RequestInfo(r),
             CaseRequest::Update(u) => CaseCommand::Update(u),
             CaseRequest::Resolve(r) => CaseCommand::Resolve(r),
@@ -205,7 +270,7 @@ impl Engine {
         idempotency: Option<Idempotency>,
         now: Timestamp,
     ) -> Result<CaseOutcome, StoreError> {
-        let command = self.resolve(principal, request).await?;
+        let command = self.resolve(principal, case_id, request).await?;
         let principal = principal.clone();
         let ladder = self.ladder().clone();
         let decide_fn = move |case: Option<&ladder_core::Case>, next_number: u64| {

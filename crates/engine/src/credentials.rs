@@ -140,6 +140,13 @@ impl Engine {
         Ok(NewToken { secret, info })
     }
 
+    /// Revokes the token with this secret (signing out).
+    pub async fn revoke_token_by_secret(&self, secret: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.store.revoke_token_by_hash(token_hash(secret), now).await?;
+        self.forget_cached_tokens();
+        Ok(())
+    }
+
     pub async fn revoke_token(&self, id: String, now: Timestamp) -> Result<(), StoreError> {
         self.store.revoke_token(id, now).await?;
         self.forget_cached_tokens();

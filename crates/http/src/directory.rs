@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_token, list_tokens))
         .routes(routes!(revoke_token))
         .routes(routes!(login))
+        .routes(routes!(logout))
 }
 
 type Created<T> = (StatusCode, Json<T>);
@@ -179,8 +180,13 @@ async fn delete_team(State(s): State<AppState>, auth: Auth, Path(id): Path<Strin
 
 async fn user_from(s: &AppState, body: &UserBody, id: UserId, created_at: Timestamp) -> ApiResult<User> {
     let mut teams = Vec::new();
+    let mut team_levels: Vec<LevelId> = Vec::new();
     for (i, t) in body.teams.iter().enumerate() {
-        teams.push(s.engine.resolve_team(&format!("teams[{i}]"), t).await?.id);
+        let team = s.engine.resolve_team(&format!("teams[{i}]"), t).await?;
+        if !team_levels.contains(&team.level) {
+            team_levels.push(team.level.clone());
+        }
+        teams.push(team.id);
     }
     let user = User {
         id,
@@ -190,7 +196,12 @@ async fn user_from(s: &AppState, body: &UserBody, id: UserId, created_at: Timest
         role: body.role,
         teams,
         skills: body.skills.clone(),
-        levels: body.levels.iter().cloned().map(LevelId::new).collect(),
+        // Without explicit levels, a user works the levels of their teams.
+        levels: if body.levels.is_empty() {
+            team_levels
+        } else {
+            body.levels.iter().cloned().map(LevelId::new).collect()
+        },
         active: body.active,
         created_at,
     };
@@ -378,7 +389,7 @@ async fn revoke_token(State(s): State<AppState>, auth: Auth, Path(id): Path<Stri
 }
 
 /// Exchange a user name and password for a 12-hour bearer token.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody, security(()),
     responses((status = 200, body = LoginDto), (status = 401, body = Problem)))]
 async fn login(State(s): State<AppState>, write: Write<LoginBody>) -> ApiResult<Json<LoginDto>> {
     let user = s.engine.login(&write.body.name, &write.body.password).await?;
@@ -386,5 +397,12 @@ async fn login(State(s): State<AppState>, write: Write<LoginBody>) -> ApiResult<
     let expires_at = now + SignedDuration::from_hours(12);
     let t = s.engine.create_token(user.id, "login session".into(), Some(expires_at), now).await?;
     tracing::info!(user = %principal_of(&user).name, "login");
-    Ok(Json(LoginDto { token: t.secret, expires_at, user: UserDto::from(&user) }))
+    Ok(Json(LoginDto { token: t.secret, token_id: t.info.id, expires_at, user: UserDto::from(&user) }))
+}
+
+/// Revoke the token this request is made with (sign out).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204), (status = 401, body = Problem)))]
+async fn logout(State(s): State<AppState>, auth: Auth) -> ApiResult<StatusCode> {
+    s.engine.revoke_token_by_secret(&auth.1, Timestamp::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

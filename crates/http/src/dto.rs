@@ -271,8 +271,13 @@ pub struct MessageBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignBody {
-    /// User name or id; `null` unassigns.
+    /// User name, id or `me`; `null` unassigns. Required, so an empty body never unassigns by accident.
+    #[serde(deserialize_with = "required_nullable")]
     pub assignee: Option<String>,
+}
+
+fn required_nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
 }
 
 /// Move the case to another team on the same level.
@@ -595,8 +600,9 @@ pub struct LoginBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoginDto {
-    /// A bearer token valid for 12 hours.
+    /// A bearer token valid for 12 hours. `POST /api/v1/auth/logout` revokes it.
     pub token: String,
+    pub token_id: String,
     pub expires_at: Timestamp,
     pub user: UserDto,
 }

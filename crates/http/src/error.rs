@@ -166,3 +166,31 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// Middleware: an error answered by the framework (405, 413, a rejected query string, a
+/// timeout) gets a problem+json body like every other error.
+pub async fn problem_for_bare_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let kind = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        s if s.is_client_error() => "bad-request",
+        _ => "internal",
+    };
+    let detail = if text.is_empty() { reason.to_lowercase() } else { text };
+    ApiError::new(status, kind, reason, detail).into_response()
+}

@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 use crate::AppState;
 use crate::error::ApiError;
 
-/// The authenticated caller (bearer token).
-pub struct Auth(pub Principal);
+/// The authenticated caller, and the bearer token they used (for signing out).
+pub struct Auth(pub Principal, pub String);
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
@@ -31,7 +31,7 @@ impl FromRequestParts<AppState> for Auth {
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or_else(|| ApiError::unauthenticated("the Authorization header must use the Bearer scheme"))?;
         let principal = state.engine.authenticate_token(token.trim(), jiff::Timestamp::now()).await?;
-        Ok(Auth(principal))
+        Ok(Auth(principal, token.trim().to_string()))
     }
 }
 
@@ -82,6 +82,10 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>,
 /// Parses `If-Match: "7"` (also `W/"7"` and a bare `7`).
 pub fn parse_if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     let Some(v) = header_str(headers, "if-match")? else { return Ok(None) };
+    if v.trim() == "*" {
+        // "Any current version": the write already requires the case to exist.
+        return Ok(None);
+    }
     let v = v.trim().trim_start_matches("W/").trim_matches('"');
     v.parse().map(Some).map_err(|_| {
         ApiError::bad_request("If-Match", format!("'{v}' is not a case version; send the ETag from GET, e.g. \"3\""))
@@ -113,13 +117,17 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Write<T> {
         let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
             .await
             .map_err(|e| ApiError::bad_request("body", e.body_text()))?;
-        let body = parse_json(if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes })?;
+        let raw: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        let body = parse_json(raw)?;
+        // Fingerprint the JSON value, not its bytes: a retry that differs only in spacing
+        // or key order is the same request.
+        let canonical = serde_json::from_slice::<serde_json::Value>(raw).map(|v| v.to_string()).unwrap_or_default();
         let mut hasher = Sha256::new();
         hasher.update(parts.method.as_str().as_bytes());
         hasher.update(b" ");
         hasher.update(parts.uri.path().as_bytes());
         hasher.update(b"\n");
-        hasher.update(&bytes);
+        hasher.update(canonical.as_bytes());
         Ok(Write { body, idempotency_key, if_match, fingerprint: hex::encode(hasher.finalize()) })
     }
 }

@@ -27,7 +27,7 @@ use axum::routing::get;
 use ladder_core::Case;
 use ladder_engine::Engine;
 use tokio::net::TcpListener;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -40,12 +40,18 @@ use utoipa_axum::router::OpenApiRouter;
 pub struct AppState {
     pub engine: Engine,
     changes: broadcast::Sender<Case>,
+    /// Becomes `true` when the server shuts down, so long-lived streams end.
+    shutting_down: watch::Receiver<bool>,
 }
 
 impl AppState {
     pub fn new(engine: Engine) -> Self {
+        Self::with_shutdown(engine, watch::channel(false).1)
+    }
+
+    fn with_shutdown(engine: Engine, shutting_down: watch::Receiver<bool>) -> Self {
         let (changes, _) = broadcast::channel(1024);
-        AppState { engine, changes }
+        AppState { engine, changes, shutting_down }
     }
 
     /// Tells live subscribers that a case changed.
@@ -93,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/v1/stream", get(live::stream))
         .fallback(|| async { error::ApiError::not_found("this path") })
+        .layer(axum::middleware::map_response(error::problem_for_bare_errors))
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .layer(CatchPanicLayer::custom(|_| error::ApiError::internal("a handler panicked").into_response()))
@@ -110,12 +117,35 @@ async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     }
 }
 
-/// Serves until `shutdown` completes, then drains in-flight requests.
+/// How long a remembered `Idempotency-Key` answer is kept.
+const IDEMPOTENCY_TTL: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+/// Serves until `shutdown` completes, then ends live streams and drains in-flight requests.
 pub async fn serve(
     listener: TcpListener,
     engine: Engine,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(AppState::new(engine));
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let (tell, shutting_down) = watch::channel(false);
+    let store = engine.store.clone();
+    let housekeeping = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match store.expire_idempotency(jiff::Timestamp::now() - IDEMPOTENCY_TTL).await {
+                Ok(n) if n > 0 => tracing::info!(expired = n, "forgot old idempotency keys"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not expire idempotency keys"),
+            }
+        }
+    });
+    let app = router(AppState::with_shutdown(engine, shutting_down));
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = tell.send(true);
+        })
+        .await;
+    housekeeping.abort();
+    result
 }

@@ -18,6 +18,10 @@ pub(crate) async fn stream(
     auth: Auth,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let principal = auth.0;
+    let mut shutting_down = state.shutting_down.clone();
+    let ended = async move {
+        let _ = shutting_down.wait_for(|down| *down).await;
+    };
     let changes = BroadcastStream::new(state.changes.subscribe()).filter_map(move |c| {
         let case = c.ok()?;
         if !principal.can_view(&case) {
@@ -25,5 +29,6 @@ pub(crate) async fn stream(
         }
         Event::default().event("case").json_data(CaseDto::from(&case)).ok().map(Ok)
     });
-    Sse::new(changes).keep_alive(KeepAlive::default())
+    // The stream ends when the server shuts down, so it never holds up a graceful exit.
+    Sse::new(futures_util::StreamExt::take_until(changes, ended)).keep_alive(KeepAlive::default())
 }

@@ -149,8 +149,22 @@ impl Store {
         self.create_entity(team, idem, |c, t| put_team(c, t, true)).await
     }
 
+    /// Replaces a team. Its level cannot change while it owns unfinished cases at the old one.
     pub async fn update_team(&self, team: Team) -> StoreResult<Team> {
-        self.write(move |conn| put_team(conn, &team, false).map(|_| team)).await
+        self.write(move |conn| {
+            let active: i64 = conn.query_row(
+                "SELECT count(*) FROM cases WHERE team_id = ?1 AND level <> ?2 AND status NOT IN ('resolved', 'closed')",
+                params![team.id.to_string(), team.level.as_str()],
+                |r| r.get(0),
+            )?;
+            if active > 0 {
+                return Err(StoreError::InUse(format!(
+                    "the team owns {active} unfinished cases at another level; move them before changing its level"
+                )));
+            }
+            put_team(conn, &team, false).map(|_| team)
+        })
+        .await
     }
 
     pub async fn team(&self, id: TeamId) -> StoreResult<Option<Team>> {
@@ -370,6 +384,25 @@ impl Store {
             )?;
             if n == 0 { Err(StoreError::NotFound(format!("token {id}"))) } else { Ok(()) }
         })
+        .await
+    }
+
+    pub async fn revoke_token_by_hash(&self, hash: String, at: jiff::Timestamp) -> StoreResult<()> {
+        self.write(move |conn| {
+            let n = conn.execute(
+                "UPDATE tokens SET revoked_at_ns = coalesce(revoked_at_ns, ?2) WHERE hash = ?1",
+                params![hash, ts_to_ns(at)],
+            )?;
+            if n == 0 { Err(StoreError::NotFound("token".into())) } else { Ok(()) }
+        })
+        .await
+    }
+
+    /// Forgets idempotency records older than `before`; returns how many.
+    pub async fn expire_idempotency(&self, before: jiff::Timestamp) -> StoreResult<usize> {
+        self.write(
+            move |conn| Ok(conn.execute("DELETE FROM idempotency WHERE created_at_ns < ?1", [ts_to_ns(before)])?),
+        )
         .await
     }
 
