@@ -74,7 +74,7 @@ CREATE INDEX messages_case ON messages (case_number, seq);
 -- results stream newest first straight from the index.
 CREATE VIRTUAL TABLE case_text USING fts5(
     body,
-    tokenize = 'unicode61 remove_diacritics 2'
+    tokenize = 'porter unicode61 remove_diacritics 2'
 );
 
 CREATE TABLE teams (

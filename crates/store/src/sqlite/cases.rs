@@ -388,26 +388,22 @@ fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> 
     Ok(())
 }
 
-/// Turns free text into an FTS5 query that cannot be a syntax error: every word is
-/// quoted, and the last one matches as a prefix so search-as-you-type works.
+/// Turns free text into an FTS5 query that cannot be a syntax error: every word is quoted
+/// and required. Words match in any form (the index stems English: "refunds" finds
+/// "refund"); a word ending in `*` matches as a prefix (`rout*`). Prefixes are opt-in
+/// because a prefix scan of a common word reads its whole posting list.
 pub fn fts_query(q: &str) -> Option<String> {
-    let words: Vec<String> = q
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{}\"", w.to_lowercase()))
-        .collect();
-    if words.is_empty() {
-        return None;
+    let mut terms = Vec::new();
+    for chunk in q.split_whitespace() {
+        let prefix = chunk.ends_with('*');
+        let words: Vec<&str> = chunk.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+        let n = words.len();
+        for (i, w) in words.into_iter().enumerate() {
+            let star = if prefix && i + 1 == n { "*" } else { "" };
+            terms.push(format!("\"{}\"{star}", w.to_lowercase()));
+        }
     }
-    let n = words.len();
-    Some(
-        words
-            .into_iter()
-            .enumerate()
-            .map(|(i, w)| if i + 1 == n { format!("{w}*") } else { w })
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
+    if terms.is_empty() { None } else { Some(terms.join(" ")) }
 }
 
 fn push_in(sql: &mut String, args: &mut Vec<Value>, column: &str, values: Vec<String>) {
