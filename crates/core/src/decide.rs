@@ -22,6 +22,8 @@ pub struct Context<'a> {
     /// A fresh unique id for whatever this command creates (a message), supplied by the
     /// caller so deciding stays free of clocks and randomness.
     pub new_id: uuid::Uuid,
+    /// The escalation matrix version in force, recorded on every event decided.
+    pub matrix_version: Option<u32>,
 }
 
 const MAX_TEXT: usize = 65_536;
@@ -100,6 +102,7 @@ pub fn record(
             at: cx.now,
             actor: cx.actor.clone(),
             event,
+            matrix_version: cx.matrix_version,
         })
         .collect()
 }

@@ -23,6 +23,9 @@ pub struct RecordedEvent {
     pub at: Timestamp,
     pub actor: Actor,
     pub event: CaseEvent,
+    /// The version of the escalation matrix in force when this was decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix_version: Option<u32>,
 }
 
 /// Everything that can happen to a case.

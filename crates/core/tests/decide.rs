@@ -129,7 +129,7 @@ fn system() -> Actor {
 }
 
 fn cx<'a>(actor: &'a Actor, ladder: &'a Ladder, now: Timestamp) -> Context<'a> {
-    Context { now, actor, ladder, next_number: 1042, new_id: Uuid::now_v7() }
+    Context { now, actor, ladder, next_number: 1042, new_id: Uuid::now_v7(), matrix_version: None }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1642,7 +1642,14 @@ fn deciding_is_deterministic_given_the_same_context() {
     let ladder = ladder();
     let actor = staff(&agent());
     let case = run(&[open_at(front_line(), Some(agent()))]).unwrap();
-    let context = Context { now: at(5), actor: &actor, ladder: &ladder, next_number: 1, new_id: Uuid::from_u128(42) };
+    let context = Context {
+        now: at(5),
+        actor: &actor,
+        ladder: &ladder,
+        next_number: 1,
+        new_id: Uuid::from_u128(42),
+        matrix_version: None,
+    };
     let first = decide(Some(&case), &reply(), &context).unwrap();
     let second = decide(Some(&case), &reply(), &context).unwrap();
     assert_eq!(first, second);

@@ -290,6 +290,7 @@ fn simulate(history: &[(usize, CaseCommand)]) -> (Vec<Step>, Vec<RecordedEvent>)
             ladder: &ladder,
             next_number: 1,
             new_id: Uuid::from_u128(0x5EED_0000 + i as u128),
+            matrix_version: None,
         };
         let before = state.clone();
         let outcome = decide(state.as_ref(), command, &cx).map(|decided| {

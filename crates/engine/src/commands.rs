@@ -276,8 +276,14 @@ impl Engine {
         let decide_fn = move |case: Option<&ladder_core::Case>, next_number: u64| {
             principal.may(case, &command).map_err(StoreError::Forbidden)?;
             let actor = Actor::User { id: principal.user_id };
-            let cx =
-                ladder_core::Context { now, actor: &actor, ladder: &ladder, next_number, new_id: uuid::Uuid::now_v7() };
+            let cx = ladder_core::Context {
+                now,
+                actor: &actor,
+                ladder: &ladder,
+                next_number,
+                new_id: uuid::Uuid::now_v7(),
+                matrix_version: None,
+            };
             let events = decide(case, &command, &cx).map_err(|e| match (case, e) {
                 (None, DomainError::NoSuchCase(_)) => StoreError::NotFound(format!("case {case_id}")),
                 (_, e) => StoreError::Domain(e),

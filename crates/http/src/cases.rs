@@ -172,7 +172,10 @@ async fn list_cases(
     if let Some(levels) = &q.level {
         for l in levels.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let level = LevelId::new(l);
-            state.engine.ladder().check("level", &level).map_err(|e| ApiError::bad_request("level", e.to_string()))?;
+            state.engine.ladder().check("level", &level).map_err(|e| match e {
+                ladder_core::DomainError::Invalid { message, .. } => ApiError::bad_request("level", message),
+                other => other.into(),
+            })?;
             filter.level.push(level);
         }
     }

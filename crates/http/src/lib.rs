@@ -99,10 +99,11 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/v1/stream", get(live::stream))
         .fallback(|| async { error::ApiError::not_found("this path") })
-        .layer(axum::middleware::map_response(error::problem_for_bare_errors))
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .layer(CatchPanicLayer::custom(|_| error::ApiError::internal("a handler panicked").into_response()))
+        // Outside the limit and timeout layers, so their answers become problem+json too.
+        .layer(axum::middleware::map_response(error::problem_for_bare_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

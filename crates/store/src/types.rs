@@ -212,3 +212,34 @@ pub(crate) fn scope_teams(scope: &CaseScope) -> Option<(&[TeamId], UserId)> {
         CaseScope::TeamsOrWorkedBy { teams, user } => Some((teams.as_slice(), *user)),
     }
 }
+
+/// A matrix being edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatrixDraft {
+    pub name: String,
+    /// The TOML text.
+    pub source: String,
+    pub updated_by: String,
+    pub updated_at: Timestamp,
+}
+
+/// A frozen, numbered matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatrixVersion {
+    pub version: u32,
+    /// The draft it was made from.
+    pub name: String,
+    pub source: String,
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+/// One activation or rollback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatrixActivation {
+    pub version: u32,
+    /// `activate` or `rollback`.
+    pub kind: String,
+    pub by: String,
+    pub at: Timestamp,
+}

@@ -94,7 +94,14 @@ mod support {
         Box::new(move |case, next_number| {
             let ladder = Ladder::default();
             let actor = Actor::User { id: AGENT };
-            let cx = Context { now, actor: &actor, ladder: &ladder, next_number, new_id: uuid::Uuid::now_v7() };
+            let cx = Context {
+                now,
+                actor: &actor,
+                ladder: &ladder,
+                next_number,
+                new_id: uuid::Uuid::now_v7(),
+                matrix_version: None,
+            };
             let events = decide(case, &command, &cx)?;
             Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events))
         })

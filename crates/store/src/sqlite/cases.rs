@@ -46,7 +46,7 @@ impl Store {
     pub async fn events_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<StoredEvent>> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT seq, case_id, version, schema, at_ns, actor, data FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                "SELECT seq, case_id, version, schema, at_ns, actor, data, matrix_version FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![after_seq, limit as i64], row_to_event)?;
             rows.map(|r| r.map_err(StoreError::from).and_then(|x| x)).collect()
@@ -104,7 +104,7 @@ impl Store {
                  DELETE FROM case_text;",
             )?;
             let mut stmt = conn.prepare(
-                "SELECT seq, case_id, version, schema, at_ns, actor, data FROM events ORDER BY case_id, version",
+                "SELECT seq, case_id, version, schema, at_ns, actor, data, matrix_version FROM events ORDER BY case_id, version",
             )?;
             let mut rows = stmt.query([])?;
             let mut current: Option<Case> = None;
@@ -152,7 +152,7 @@ pub(crate) fn load_case(conn: &Connection, id: CaseId) -> StoreResult<Option<Cas
 
 fn load_events(conn: &Connection, id: CaseId) -> StoreResult<Vec<StoredEvent>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, case_id, version, schema, at_ns, actor, data FROM events WHERE case_id = ?1 ORDER BY version",
+        "SELECT seq, case_id, version, schema, at_ns, actor, data, matrix_version FROM events WHERE case_id = ?1 ORDER BY version",
     )?;
     let rows = stmt.query_map([id.to_string()], row_to_event)?;
     rows.map(|r| r.map_err(StoreError::from).and_then(|x| x)).collect()
@@ -166,6 +166,7 @@ fn row_to_event(r: &rusqlite::Row) -> rusqlite::Result<StoreResult<StoredEvent>>
     let at: i64 = r.get(4)?;
     let actor: String = r.get(5)?;
     let data: String = r.get(6)?;
+    let matrix_version: Option<i64> = r.get(7)?;
     Ok((|| {
         Ok(StoredEvent {
             seq,
@@ -176,6 +177,7 @@ fn row_to_event(r: &rusqlite::Row) -> rusqlite::Result<StoreResult<StoredEvent>>
                 at: ns_to_ts(at),
                 actor: serde_json::from_str(&actor)?,
                 event: serde_json::from_str(&data)?,
+                matrix_version: matrix_version.map(|v| v as u32),
             },
         })
     })())
@@ -235,7 +237,8 @@ fn execute_case(conn: &mut Tx, write: CaseWrite) -> StoreResult<CaseOutcome> {
     let mut state = current;
     {
         let mut insert = conn.prepare_cached(
-            "INSERT INTO events (case_id, version, type, schema, at_ns, actor, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO events (case_id, version, type, schema, at_ns, actor, data, matrix_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         for e in &events {
             if e.case_id != write.case_id || e.version != state.as_ref().map_or(0, |c| c.version) + 1 {
@@ -249,6 +252,7 @@ fn execute_case(conn: &mut Tx, write: CaseWrite) -> StoreResult<CaseOutcome> {
                 ts_to_ns(e.at),
                 serde_json::to_string(&e.actor)?,
                 serde_json::to_string(&e.event)?,
+                e.matrix_version.map(|v| v as i64),
             ])?;
             let seq = conn.last_insert_rowid();
             let next = apply(state.take(), e);

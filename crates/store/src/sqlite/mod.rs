@@ -2,6 +2,7 @@
 
 mod cases;
 mod directory;
+mod matrix;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use crate::{StoreConfig, StoreError, StoreResult};
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran. A tiny
 /// runner keeps us off a second SQLite binding (the migration crates pin older rusqlite).
-const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql"), include_str!("0002_matrix.sql")];
 
 /// Runs after a commit with its outcome, to answer the caller.
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
