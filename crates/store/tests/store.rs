@@ -932,3 +932,44 @@ fn the_simulated_clock_has_sub_microsecond_precision() {
     assert_ne!(t0().subsec_nanosecond() % 1_000, 0);
     assert_eq!(at(1).duration_since(at(0)), SignedDuration::from_mins(1));
 }
+
+// ---------------------------------------------------------------------------------------
+// Escalation matrix versions
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_drafts_become_immutable_versions_that_can_be_rolled_back() {
+    use ladder_store::MatrixDraft;
+    let (dir, store) = open_store();
+    assert_eq!(store.active_matrix().await.unwrap(), None);
+    let draft = |source: &str| MatrixDraft {
+        name: "main".into(),
+        source: source.into(),
+        updated_by: "root".into(),
+        updated_at: at(0),
+    };
+    store.put_matrix_draft(draft("# one")).await.unwrap();
+    store.put_matrix_draft(draft("# two")).await.unwrap();
+    assert_eq!(store.matrix_draft("main".into()).await.unwrap().unwrap().source, "# two", "a draft is replaced");
+    assert_eq!(store.matrix_drafts().await.unwrap().len(), 1);
+
+    let v1 = store.activate_matrix("main".into(), "# one".into(), "root".into(), at(1)).await.unwrap();
+    let v2 = store.activate_matrix("main".into(), "# two".into(), "root".into(), at(2)).await.unwrap();
+    assert_eq!((v1.version, v2.version), (1, 2));
+    assert_eq!(store.active_matrix().await.unwrap().unwrap().version, 2);
+
+    let back = store.rollback_matrix(None, "root".into(), at(3)).await.unwrap();
+    assert_eq!(back.version, 1, "rolling back goes to the version active before");
+    assert_eq!(store.active_matrix().await.unwrap().unwrap().source, "# one");
+    assert!(matches!(store.rollback_matrix(Some(1), "root".into(), at(4)).await, Err(StoreError::InUse(_))));
+    assert!(matches!(store.rollback_matrix(Some(9), "root".into(), at(4)).await, Err(StoreError::NotFound(_))));
+    let kinds: Vec<(u32, String)> =
+        store.matrix_activations().await.unwrap().into_iter().map(|a| (a.version, a.kind)).collect();
+    assert_eq!(kinds, vec![(1, "activate".into()), (2, "activate".into()), (1, "rollback".into())]);
+
+    // Versions are immutable at the database level too.
+    let raw = raw_connection(&store);
+    assert!(raw.execute("UPDATE matrix_versions SET source = 'x' WHERE version = 1", []).is_err());
+    assert!(raw.execute("DELETE FROM matrix_versions", []).is_err());
+    drop(dir);
+}
