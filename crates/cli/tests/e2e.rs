@@ -267,10 +267,15 @@ async fn openapi_health_and_readiness_are_served() {
         "/api/v1/cases/{id}/events",
         "/api/v1/customers",
         "/api/v1/tokens",
+        "/api/v1/auth/logout",
+        "/api/v1/stream",
+        "/healthz",
+        "/readyz",
     ] {
         assert!(doc["paths"].get(path).is_some(), "openapi.json lacks {path}");
     }
     assert!(doc["components"]["schemas"].get("EscalateBody").is_some());
+    assert_eq!(doc["paths"]["/api/v1/auth/login"]["post"]["security"], serde_json::json!([{}]), "login needs no token");
     assert_eq!(client.get(server.url("/healthz")).send().await.unwrap().status().as_u16(), 200);
     assert_eq!(client.get(server.url("/readyz")).send().await.unwrap().status().as_u16(), 200);
 }

@@ -69,6 +69,7 @@ impl AppState {
     tags(
         (name = "cases", description = "Cases and their commands"),
         (name = "customers"), (name = "teams"), (name = "users"), (name = "tokens"), (name = "auth"),
+        (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -92,12 +93,12 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(cases::router())
         .merge(directory::router())
+        .routes(utoipa_axum::routes!(healthz))
+        .routes(utoipa_axum::routes!(readyz))
+        .routes(utoipa_axum::routes!(live::stream))
         .split_for_parts();
     let openapi_json = serde_json::to_value(&openapi).unwrap_or_default();
     api.route("/openapi.json", get(move || async move { Json(openapi_json.clone()) }))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/api/v1/stream", get(live::stream))
         .fallback(|| async { error::ApiError::not_found("this path") })
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
@@ -108,6 +109,15 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()), responses((status = 200, body = String)))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+    responses((status = 200, body = String), (status = 503, body = error::Problem)))]
 async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     match state.engine.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),

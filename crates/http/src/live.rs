@@ -13,6 +13,9 @@ use crate::AppState;
 use crate::dto::CaseDto;
 use crate::extract::Auth;
 
+/// Server-Sent Events: one `case` event (a Case as JSON) per change to a case you may see.
+#[utoipa::path(get, path = "/api/v1/stream", tag = "live",
+    responses((status = 200, description = "An event stream of `case` events", content_type = "text/event-stream", body = String)))]
 pub(crate) async fn stream(
     State(state): State<AppState>,
     auth: Auth,
