@@ -34,7 +34,7 @@ pub async fn create_user(
         active: true,
         created_at: jiff::Timestamp::now(),
     };
-    validate_user(&user, engine.ladder()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    validate_user(&user, &engine.ladder()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let hash = match password {
         Some(p) if p.chars().count() < 8 => bail!("the password must be at least 8 characters"),
         Some(p) => Some(engine.hash_password(p).await?),
@@ -65,6 +65,6 @@ pub async fn create_team(
         skills: Vec::new(),
         created_at: jiff::Timestamp::now(),
     };
-    validate_team(&team, engine.ladder()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    validate_team(&team, &engine.ladder()).map_err(|e| anyhow::anyhow!("{e}"))?;
     engine.store.create_team(team, None).await.context("creating the team")
 }

@@ -38,6 +38,11 @@ const TEAMS: &[(&str, &str, &str, TeamKind, &[&str])] = &[
     ("management", "Customer care management", "L3", TeamKind::Management, &["complaints", "legal"]),
 ];
 
+/// The demo teams' slugs and levels, for `ladder matrix check --demo-teams`.
+pub fn team_levels() -> impl Iterator<Item = (&'static str, &'static str)> {
+    TEAMS.iter().map(|t| (t.0, t.2))
+}
+
 const USERS: &[(&str, &str, Role, &[&str])] = &[
     ("admin", "Ada Admin", Role::Admin, &[]),
     ("ana", "Ana Alvarez", Role::Agent, &["frontline"]),
@@ -214,6 +219,27 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
         }
     }
     tracing::info!(cases = N_CASES, seconds = started.elapsed().as_secs_f32(), "demo data seeded");
+    load_example_matrices(engine, now).await
+}
+
+/// The example matrices, as drafts; the contact-center one in force. Loaded after the
+/// history is seeded, so the scripted past is what people did and new cases meet the rules.
+async fn load_example_matrices(engine: &Engine, now: Timestamp) -> anyhow::Result<()> {
+    let examples = [
+        ("contact-center", include_str!("../../../examples/contact-center.toml")),
+        ("it-ops", include_str!("../../../examples/it-ops.toml")),
+    ];
+    for (name, source) in examples {
+        engine
+            .put_matrix_draft(name.into(), source.into(), "admin".into(), now)
+            .await
+            .map_err(|e| anyhow::anyhow!("example matrix {name}: {e:?}"))?;
+    }
+    let version = engine
+        .activate_matrix("contact-center".into(), "admin".into(), now)
+        .await
+        .map_err(|e| anyhow::anyhow!("activating the example matrix: {e:?}"))?;
+    tracing::info!(version = version.version, "example escalation matrix in force");
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod demo;
+mod matrix_cmd;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -30,6 +31,13 @@ struct DataArgs {
 }
 
 impl DataArgs {
+    /// The engine on this data directory, with the active matrix (and so its levels) loaded.
+    async fn engine(&self) -> anyhow::Result<Engine> {
+        let engine = Engine::new(self.open()?);
+        engine.load_matrix().await?;
+        Ok(engine)
+    }
+
     fn open(&self) -> anyhow::Result<Store> {
         Store::open(&self.data_dir, StoreConfig::default())
             .with_context(|| format!("opening the store in {}", self.data_dir.display()))
@@ -55,6 +63,11 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Check, explain and diff escalation-matrix files.
+    Matrix {
+        #[command(subcommand)]
+        command: matrix_cmd::MatrixCommand,
     },
     /// Performance benchmarks (run with a release build).
     Bench {
@@ -173,6 +186,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logs(log_json);
             let store = data.open()?;
             let engine = Engine::new(store);
+            engine.load_matrix().await?;
             if demo {
                 demo::seed(&engine).await?;
             }
@@ -200,20 +214,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     } else {
                         None
                     };
-                    let engine = Engine::new(data.open()?);
+                    let engine = data.engine().await?;
                     let user = admin::create_user(&engine, &name, role, &team, password).await?;
                     println!("{}", user.id);
                     Ok(())
                 }
                 AdminCommand::Token { command: TokenCommand::Create { user, name, data } } => {
-                    let engine = Engine::new(data.open()?);
+                    let engine = data.engine().await?;
                     let user = engine.resolve_user("user", &user).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                     let t = engine.create_token(user.id, name, None, jiff::Timestamp::now()).await?;
                     println!("{}", t.secret);
                     Ok(())
                 }
                 AdminCommand::Team { command: TeamCommand::Create { slug, name, level, kind, data } } => {
-                    let engine = Engine::new(data.open()?);
+                    let engine = data.engine().await?;
                     let team = admin::create_team(&engine, &slug, name.as_deref(), &level, &kind).await?;
                     println!("{}", team.id);
                     Ok(())
@@ -226,6 +240,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Matrix { command } => matrix_cmd::run(command),
         Command::Bench { command } => {
             init_logs(false);
             bench::run(command).await

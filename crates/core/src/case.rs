@@ -172,7 +172,8 @@ pub struct Case {
     pub customer: Option<CustomerId>,
     pub tags: BTreeSet<String>,
     pub custom_fields: BTreeMap<String, serde_json::Value>,
-    /// Everyone who has had the case assigned, so they keep seeing it after it moves on.
+    /// Everyone who opened the case or has had it assigned, so they keep seeing it (and may
+    /// add messages) after it moves on.
     pub worked_by: BTreeSet<UserId>,
     /// The levels the case came up through, most recent last.
     pub escalation_path: Vec<LevelStop>,
@@ -218,7 +219,8 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             customer: o.customer,
             tags: o.tags.clone(),
             custom_fields: o.custom_fields.clone(),
-            worked_by: o.assignee.into_iter().collect(),
+            // The person who opened the case follows it, like whoever is assigned it.
+            worked_by: o.assignee.into_iter().chain(recorded.actor.user_id()).collect(),
             escalation_path: Vec::new(),
             n_messages: 0,
             n_escalations: 0,
@@ -327,6 +329,7 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             case.n_reopens += 1;
         }
         CaseEvent::Closed(_) => case.status = Status::Closed,
+        CaseEvent::NotificationRequested(_) | CaseEvent::RuleFailed(_) => {}
     }
     // "New" means nobody owns the case yet: once someone is assigned, it is being worked.
     if case.status == Status::New && case.assignee.is_some() {

@@ -45,6 +45,10 @@ pub enum CaseEvent {
     Resolved(Resolved),
     Reopened(Reopened),
     Closed(Closed),
+    /// A matrix rule asked for a notification (delivered by the notifier).
+    NotificationRequested(NotificationRequested),
+    /// A matrix rule could not be evaluated or its action could not be applied.
+    RuleFailed(RuleFailed),
 }
 
 impl CaseEvent {
@@ -64,6 +68,8 @@ impl CaseEvent {
             CaseEvent::Resolved(_) => "resolved",
             CaseEvent::Reopened(_) => "reopened",
             CaseEvent::Closed(_) => "closed",
+            CaseEvent::NotificationRequested(_) => "notification_requested",
+            CaseEvent::RuleFailed(_) => "rule_failed",
         }
     }
 }
@@ -222,3 +228,21 @@ pub struct Reopened {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Closed {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRequested {
+    /// The rule that asked.
+    pub rule: String,
+    /// `assignee`, `customer`, `team`, `team:SLUG`, `role:ROLE`, `user:NAME` or `on_call:SLUG`.
+    pub recipient: String,
+    pub channel: String,
+    pub template: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleFailed {
+    pub rule: String,
+    pub trigger: String,
+    /// What went wrong, for the matrix's authors.
+    pub error: String,
+}

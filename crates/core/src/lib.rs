@@ -9,6 +9,7 @@
 //! - [`command`] and [`event`]: what may be asked, what happened.
 //! - [`decide`]: the one function that turns a command into events or a refusal.
 //! - [`access`]: who may see and do what.
+//! - [`matrix`]: the escalation matrix as code: parse, lint, evaluate and diff.
 
 pub mod access;
 pub mod case;
@@ -18,6 +19,7 @@ pub mod directory;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod matrix;
 pub mod validate;
 
 pub use case::{Actor, Case, Channel, Priority, Status, Visibility};

@@ -3,7 +3,7 @@
 //! Everything runs on simulated time: the first command is decided at [`T0`] and each later
 //! command one minute after the previous one. Nothing reads the clock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::{SignedDuration, Timestamp};
 use ladder_core::access::Principal;
@@ -511,7 +511,9 @@ fn open_without_assignee_is_new() {
     let case = run(&[open()]).unwrap();
     assert_eq!(case.status, Status::New);
     assert_eq!(case.assignee, None);
-    assert!(case.worked_by.is_empty());
+    assert_eq!(case.worked_by, BTreeSet::from([AGENT]), "the person who opened it follows it");
+    let by_the_system = run_as(&system(), &[open()]).unwrap();
+    assert!(by_the_system.worked_by.is_empty());
 }
 
 #[test]
@@ -1510,7 +1512,8 @@ fn principal(u: &UserRef) -> Principal {
 
 #[track_caller]
 fn check_view(setup: &[CaseCommand], who: &UserRef, can: bool) {
-    let case = run(setup).unwrap();
+    // Opened by a channel, so nobody follows it as its opener.
+    let case = run_as(&system(), setup).unwrap();
     assert_eq!(principal(who).can_view(&case), can, "{} viewing a case of {:?}", who.name, case.team);
 }
 
@@ -1554,7 +1557,7 @@ fn worked_by_keeps_visibility_after_escalation() {
 
 #[track_caller]
 fn check_may(who: &UserRef, setup: &[CaseCommand], cmd: CaseCommand, allowed: bool) {
-    let case = if setup.is_empty() { None } else { Some(run(setup).unwrap()) };
+    let case = if setup.is_empty() { None } else { Some(run_as(&system(), setup).unwrap()) };
     let got = principal(who).may(case.as_ref(), &cmd);
     assert_eq!(got.is_ok(), allowed, "{} may {:?}: {got:?}", who.name, cmd);
 }

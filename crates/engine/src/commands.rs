@@ -272,7 +272,23 @@ impl Engine {
     ) -> Result<CaseOutcome, StoreError> {
         let command = self.resolve(principal, case_id, request).await?;
         let principal = principal.clone();
-        let ladder = self.ladder().clone();
+        let ladder = self.ladder();
+        // What the matrix's rules need to know, read before the write so the writer never waits on I/O.
+        let active = self.active_matrix();
+        let (customer, teams) = match &active {
+            Some(_) => {
+                let customer_id = match &command {
+                    CaseCommand::Open(o) => o.customer,
+                    _ => self.store.case(case_id).await?.and_then(|c| c.customer),
+                };
+                let customer = match customer_id {
+                    Some(id) => self.store.customer(id).await?,
+                    None => None,
+                };
+                (customer, self.store.teams().await?.iter().map(team_ref).collect::<Vec<_>>())
+            }
+            None => (None, Vec::new()),
+        };
         let decide_fn = move |case: Option<&ladder_core::Case>, next_number: u64| {
             principal.may(case, &command).map_err(StoreError::Forbidden)?;
             let actor = Actor::User { id: principal.user_id };
@@ -282,13 +298,27 @@ impl Engine {
                 ladder: &ladder,
                 next_number,
                 new_id: uuid::Uuid::now_v7(),
-                matrix_version: None,
+                matrix_version: active.as_ref().map(|m| m.version),
             };
             let events = decide(case, &command, &cx).map_err(|e| match (case, e) {
                 (None, DomainError::NoSuchCase(_)) => StoreError::NotFound(format!("case {case_id}")),
                 (_, e) => StoreError::Domain(e),
             })?;
-            Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events))
+            let mut recorded = record(case_id, case.map_or(0, |c| c.version), &cx, events);
+            if let Some(active) = &active {
+                let consequences = crate::rules::apply_rules(
+                    active,
+                    case,
+                    &recorded,
+                    customer.as_ref(),
+                    &teams,
+                    &ladder,
+                    now,
+                    uuid::Uuid::now_v7,
+                );
+                recorded.extend(consequences);
+            }
+            Ok(recorded)
         };
         self.store.execute(CaseWrite { case_id, expected_version, idempotency, decide: Box::new(decide_fn) }).await
     }

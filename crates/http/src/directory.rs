@@ -134,7 +134,7 @@ async fn create_team(State(s): State<AppState>, auth: Auth, write: Write<TeamBod
     auth.require(Role::Admin)?;
     let idem = write.idempotency(&auth.0);
     let team = team_from(write.body, TeamId::new_v7(), Timestamp::now());
-    validate_team(&team, s.engine.ladder())?;
+    validate_team(&team, &s.engine.ladder())?;
     let t = s.engine.store.create_team(team, idem).await?;
     Ok((StatusCode::CREATED, Json(TeamDto::from(&t))))
 }
@@ -163,7 +163,7 @@ async fn replace_team(
     auth.require(Role::Admin)?;
     let existing = s.engine.resolve_team("id", &id).await.map_err(|_| ApiError::not_found(format!("team {id}")))?;
     let team = team_from(write.body, existing.id, existing.created_at);
-    validate_team(&team, s.engine.ladder())?;
+    validate_team(&team, &s.engine.ladder())?;
     Ok(Json(TeamDto::from(&s.engine.store.update_team(team).await?)))
 }
 
@@ -205,7 +205,7 @@ async fn user_from(s: &AppState, body: &UserBody, id: UserId, created_at: Timest
         active: body.active,
         created_at,
     };
-    validate_user(&user, s.engine.ladder())?;
+    validate_user(&user, &s.engine.ladder())?;
     Ok(user)
 }
 

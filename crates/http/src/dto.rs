@@ -150,6 +150,8 @@ pub struct EventDto {
     pub data: serde_json::Value,
     pub status_before: Option<Status>,
     pub status_after: Status,
+    /// The escalation matrix version in force when this was decided.
+    pub matrix_version: Option<u32>,
 }
 
 impl EventDto {
@@ -175,6 +177,7 @@ impl EventDto {
                     data,
                     status_before: before,
                     status_after: after,
+                    matrix_version: e.recorded.matrix_version,
                 }
             })
             .collect()

@@ -34,6 +34,35 @@ pub struct Problem {
     /// For server errors: quote this id to the operator; the log has the details.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_id: Option<String>,
+    /// For an invalid escalation matrix: every problem, with its line and column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<DiagnosticDto>>,
+}
+
+/// One problem in an escalation matrix file.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DiagnosticDto {
+    /// `error` or `warning`.
+    pub severity: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub hint: Option<String>,
+    /// Where in the matrix, e.g. `rules[3].when`.
+    pub path: String,
+}
+
+impl From<&ladder_core::matrix::Diagnostic> for DiagnosticDto {
+    fn from(d: &ladder_core::matrix::Diagnostic) -> Self {
+        DiagnosticDto {
+            severity: d.severity.as_str().to_string(),
+            line: d.line,
+            column: d.column,
+            message: d.message.clone(),
+            hint: d.hint.clone(),
+            path: d.path.clone(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -54,6 +83,7 @@ impl ApiError {
             line: None,
             column: None,
             error_id: None,
+            errors: None,
         }))
     }
     pub fn validation(field: impl Into<String>, detail: impl Into<String>) -> Self {
@@ -84,6 +114,29 @@ impl ApiError {
     pub fn unauthenticated(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", detail)
     }
+    /// An escalation matrix with errors: all of them, the first in `detail`.
+    pub fn invalid_matrix(diagnostics: &[ladder_core::matrix::Diagnostic]) -> Self {
+        let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
+        let detail = match errors.first() {
+            Some(first) => format!(
+                "{} errors; the first: line {}, column {}: {}",
+                errors.len(),
+                first.line,
+                first.column,
+                first.message
+            ),
+            None => "the matrix is invalid".to_string(),
+        };
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-matrix", "Invalid escalation matrix", detail);
+        if let Some(first) = errors.first() {
+            e.0.line = Some(first.line);
+            e.0.column = Some(first.column);
+            e.0.field = Some(first.path.clone());
+        }
+        e.0.errors = Some(diagnostics.iter().map(DiagnosticDto::from).collect());
+        e
+    }
+
     pub fn internal(error: impl std::fmt::Display) -> Self {
         let id = uuid::Uuid::now_v7().to_string();
         tracing::error!(error_id = %id, error = %error, "internal error");

@@ -14,6 +14,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 mod live;
+pub mod matrix;
 
 use std::future::Future;
 use std::time::Duration;
@@ -69,6 +70,7 @@ impl AppState {
     tags(
         (name = "cases", description = "Cases and their commands"),
         (name = "customers"), (name = "teams"), (name = "users"), (name = "tokens"), (name = "auth"),
+        (name = "matrix", description = "The escalation matrix: drafts, versions, activation, rollback"),
         (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
     ),
     modifiers(&BearerAuth),
@@ -93,6 +95,7 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(cases::router())
         .merge(directory::router())
+        .merge(matrix::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(readyz))
         .routes(utoipa_axum::routes!(live::stream))

@@ -37,6 +37,8 @@ mod support {
 
     pub const AGENT: UserId = UserId(Uuid::from_u128(0xA1));
     pub const OTHER_AGENT: UserId = UserId(Uuid::from_u128(0xA2));
+    /// The staff member at the desk who runs the test commands (not one whose scope is tested).
+    pub const DESK: UserId = UserId(Uuid::from_u128(0xD5));
 
     pub const ADA: CustomerId = CustomerId(Uuid::from_u128(0xC1));
     pub const BOB: CustomerId = CustomerId(Uuid::from_u128(0xC2));
@@ -89,11 +91,11 @@ mod support {
         (dir, store)
     }
 
-    /// A decider that runs `command` through the domain as AGENT at `now`.
+    /// A decider that runs `command` through the domain as DESK at `now`.
     pub fn decider(case_id: CaseId, command: CaseCommand, now: Timestamp) -> Decider {
         Box::new(move |case, next_number| {
             let ladder = Ladder::default();
-            let actor = Actor::User { id: AGENT };
+            let actor = Actor::User { id: DESK };
             let cx = Context {
                 now,
                 actor: &actor,

@@ -1,0 +1,148 @@
+//! The escalation matrix over the API: upload, check, activate, rules at work, rollback.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+const MATRIX: &str = r#"
+[[levels]]
+id = "L1"
+name = "Front line"
+teams = ["frontline"]
+respond = "0m"
+
+[[levels]]
+id = "L2"
+name = "Back office and supervisors"
+teams = ["billing", "supervisors"]
+respond = "1h"
+
+[[levels]]
+id = "L3"
+name = "Managers"
+teams = ["management"]
+respond = "24h"
+
+[[rules]]
+name = "VIP billing to the back office"
+when = 'case.category == "billing" && customer.value >= 10000'
+then = { escalate = "L2", team = "billing", priority = "high" }
+"#;
+
+async fn upload(api: &Api, token: &str, name: &str, toml: &str) -> (u16, serde_json::Value) {
+    let resp = api
+        .client
+        .put(format!("{}/api/v1/matrix/drafts/{name}", api.base))
+        .bearer_auth(token)
+        .header("content-type", "application/toml")
+        .body(toml.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+async fn open_vip_billing_case(api: &Api, token: &str, customer: &str) -> (serde_json::Value, serde_json::Value) {
+    let (s, case) = api
+        .call(
+            token,
+            "POST",
+            "/api/v1/cases",
+            Some(json!({"subject": "Charged twice", "category": "billing", "customer_id": customer})),
+        )
+        .await;
+    assert_eq!(s, 201, "{case}");
+    let (_, events) =
+        api.call(token, "GET", &format!("/api/v1/cases/{}/events", case["id"].as_str().unwrap()), None).await;
+    (case, events)
+}
+
+#[tokio::test]
+async fn a_matrix_is_checked_activated_applied_to_cases_and_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    let (ana, maria) = (&world.tokens["ana"], &world.tokens["maria"]);
+
+    // Only managers and admins may upload.
+    assert_eq!(upload(&api, ana, "main", MATRIX).await.0, 403);
+
+    // A broken matrix is refused with every problem at its line and column.
+    let broken =
+        MATRIX.replace(r#"escalate = "L2""#, r#"escalate = "L7""#).replace("customer.value >=", "customer.value >=>");
+    let (s, problem) = upload(&api, maria, "main", &broken).await;
+    assert_eq!(s, 422, "{problem}");
+    assert_eq!(problem["type"], "/problems/invalid-matrix");
+    let errors = problem["errors"].as_array().unwrap();
+    let positions: Vec<(u64, &str)> =
+        errors.iter().map(|e| (e["line"].as_u64().unwrap(), e["path"].as_str().unwrap())).collect();
+    assert_eq!(positions, vec![(22, "rules[0].when"), (23, "rules[0].then.escalate")], "{problem}");
+    assert_eq!(api.call(maria, "GET", "/api/v1/matrix/drafts/main", None).await.0, 404, "nothing was stored");
+
+    let (s, draft) = upload(&api, maria, "main", MATRIX).await;
+    assert_eq!(s, 200, "{draft}");
+    let (s, v1) = api.call(maria, "POST", "/api/v1/matrix/drafts/main/activate", None).await;
+    assert_eq!(s, 201, "{v1}");
+    assert_eq!(v1["version"], 1);
+
+    // A VIP billing case opened at the front line goes straight to the back office.
+    let (_, vip) = api.call(ana, "POST", "/api/v1/customers", Some(json!({"name": "Vera Vip", "value": 25000}))).await;
+    let vip_id = vip["id"].as_str().unwrap_or_else(|| panic!("{vip}")).to_string();
+    let (case, events) = open_vip_billing_case(&api, ana, &vip_id).await;
+    assert_eq!((case["level"].as_str(), case["priority"].as_str()), (Some("L2"), Some("high")), "{case}");
+    let escalated = events.as_array().unwrap().iter().find(|e| e["type"] == "escalated").expect("an escalation");
+    assert_eq!(escalated["actor"]["kind"], "system");
+    assert_eq!(escalated["data"]["initiator"], "system");
+    assert_eq!(escalated["data"]["reason"], "rule \"VIP billing to the back office\"");
+    assert_eq!(escalated["matrix_version"], 1);
+    assert!(events.as_array().unwrap().iter().all(|e| e["matrix_version"] == 1), "every event names the version");
+
+    // A non-VIP case is left alone.
+    let (_, plain) =
+        api.call(ana, "POST", "/api/v1/customers", Some(json!({"name": "Paul Plain", "value": 100}))).await;
+    let (case, _) = open_vip_billing_case(&api, ana, plain["id"].as_str().unwrap()).await;
+    assert_eq!(case["level"], "L1");
+
+    // Version 2 has no rules; rolling back brings version 1's rule back.
+    let without_rules = MATRIX.split("[[rules]]").next().unwrap().to_string();
+    assert_eq!(upload(&api, maria, "calm", &without_rules).await.0, 200);
+    let (s, v2) = api.call(maria, "POST", "/api/v1/matrix/drafts/calm/activate", None).await;
+    assert_eq!((s, v2["version"].as_u64()), (201, Some(2)));
+    let (case, _) = open_vip_billing_case(&api, ana, &vip_id).await;
+    assert_eq!(case["level"], "L1", "version 2 has no rule");
+    let (s, back) = api.call(maria, "POST", "/api/v1/matrix/rollback", Some(json!({}))).await;
+    assert_eq!((s, back["version"].as_u64()), (200, Some(1)), "{back}");
+    let (case, _) = open_vip_billing_case(&api, ana, &vip_id).await;
+    assert_eq!(case["level"], "L2", "version 1's rule is in force again");
+    let (_, versions) = api.call(ana, "GET", "/api/v1/matrix/versions", None).await;
+    let active: Vec<u64> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["active"] == true)
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(active, vec![1]);
+}
+
+#[tokio::test]
+async fn the_active_matrix_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let maria = &world.tokens["maria"];
+    {
+        let server = Server::start(dir.path());
+        let api = Api::new(&server);
+        assert_eq!(upload(&api, maria, "main", MATRIX).await.0, 200);
+        assert_eq!(api.call(maria, "POST", "/api/v1/matrix/drafts/main/activate", None).await.0, 201);
+    }
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    let (_, vip) =
+        api.call(maria, "POST", "/api/v1/customers", Some(json!({"name": "Vera Vip", "value": 25000}))).await;
+    let (case, _) = open_vip_billing_case(&api, &world.tokens["ana"], vip["id"].as_str().unwrap()).await;
+    assert_eq!(case["level"], "L2", "the rule is in force after the restart");
+}

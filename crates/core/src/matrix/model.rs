@@ -1,0 +1,686 @@
+//! The escalation matrix as data: what [`parse`](super::parse) builds from a TOML file and
+//! what [`lint`](super::lint), [`CompiledMatrix`](super::CompiledMatrix) and
+//! [`diff`](super::diff) read. Every value here is already well-formed (a duration is a
+//! duration, a window has valid times); whether the parts fit together is the linter's job.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use jiff::SignedDuration;
+use jiff::civil::{Date, Time, Weekday};
+
+use crate::case::Priority;
+use crate::directory::{Ladder, LevelId, Role};
+use crate::event::EscalationKind;
+
+/// A whole escalation matrix: calendars, the ladder of levels, rules, authority limits and
+/// incident policies.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Matrix {
+    /// Business calendars by name (`support`, `24x7` …), referenced by levels.
+    pub calendars: BTreeMap<String, Calendar>,
+    /// The ladder, lowest level first.
+    pub levels: Vec<LevelSpec>,
+    /// Rules in file order; that order is the evaluation order.
+    pub rules: Vec<Rule>,
+    pub authority: Vec<AuthorityRule>,
+    pub incident_policies: Vec<IncidentPolicy>,
+}
+
+impl Matrix {
+    /// The ladder the levels spell, lowest first. `None` when the matrix defines no level.
+    pub fn ladder(&self) -> Option<Ladder> {
+        if self.levels.is_empty() {
+            return None;
+        }
+        Some(Ladder { levels: self.levels.iter().map(|l| l.id.clone()).collect() })
+    }
+
+    pub fn level(&self, id: &LevelId) -> Option<&LevelSpec> {
+        self.levels.iter().find(|l| &l.id == id)
+    }
+
+    /// The most a user with `role` (and login `user`) may grant for `action` without
+    /// approval: the user's own override when there is one, else the role's limit. `None`
+    /// when the matrix says nothing about the action or the role (nothing may be granted).
+    pub fn authority_limit(&self, action: &str, role: Role, user: Option<&str>) -> Option<f64> {
+        let rule = self.authority.iter().find(|a| a.action == action)?;
+        if let Some(limit) = user.and_then(|u| rule.user_overrides.get(u)) {
+            return Some(*limit);
+        }
+        rule.limits.get(&role).copied()
+    }
+}
+
+/// When a team is at work: a time zone, weekly hours, holidays and one-off overrides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calendar {
+    /// IANA time zone name, checked with `jiff::tz::TimeZone::get`.
+    pub timezone: String,
+    pub hours: WeeklyHours,
+    /// Whole days off.
+    pub holidays: Vec<Date>,
+    /// Dates whose hours differ from the week's: the windows of that day, or none (closed).
+    pub overrides: BTreeMap<Date, Vec<Window>>,
+}
+
+impl Calendar {
+    /// The windows that start on `date`: the override for the date, nothing on a holiday,
+    /// else the weekday's hours.
+    pub fn windows_on(&self, date: Date) -> &[Window] {
+        if let Some(o) = self.overrides.get(&date) {
+            return o;
+        }
+        if self.holidays.contains(&date) {
+            return &[];
+        }
+        self.hours.on(date.weekday())
+    }
+
+    /// Whether the calendar has any open time at all in a normal week.
+    pub fn has_open_hours(&self) -> bool {
+        self.hours.days.iter().any(|d| d.iter().any(|w| !w.length.is_zero()))
+    }
+}
+
+/// Opening windows for each day of the week, Monday first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WeeklyHours {
+    pub days: [Vec<Window>; 7],
+}
+
+impl WeeklyHours {
+    pub fn on(&self, day: Weekday) -> &[Window] {
+        &self.days[day.to_monday_zero_offset() as usize]
+    }
+}
+
+/// One opening window, e.g. `08:00-20:00`. A window whose end is not after its start runs
+/// overnight into the next day (`22:00-06:00` is eight hours); `00:00-24:00` is the whole day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Window {
+    pub start: Time,
+    /// Between one minute and 24 hours.
+    pub length: SignedDuration,
+}
+
+impl Window {
+    /// How long after midnight the window opens.
+    pub fn opens_after_midnight(&self) -> SignedDuration {
+        SignedDuration::from_secs(i64::from(self.start.hour()) * 3600 + i64::from(self.start.minute()) * 60)
+    }
+
+    /// Whether the window runs past midnight.
+    pub fn is_overnight(&self) -> bool {
+        self.opens_after_midnight() + self.length > SignedDuration::from_hours(24)
+    }
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let start_minutes = i64::from(self.start.hour()) * 60 + i64::from(self.start.minute());
+        let end_minutes = start_minutes + self.length.as_secs() / 60;
+        let end = if end_minutes == 24 * 60 { 24 * 60 } else { end_minutes % (24 * 60) };
+        write!(f, "{:02}:{:02}-{:02}:{:02}", start_minutes / 60, start_minutes % 60, end / 60, end % 60)
+    }
+}
+
+/// One rung of the ladder and how fast it must act.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LevelSpec {
+    pub id: LevelId,
+    pub name: String,
+    /// When a case belongs here, in words (the seeds' "criteria" column).
+    pub criteria: Option<String>,
+    /// Slugs of the teams that work this level.
+    pub teams: Vec<String>,
+    /// Roles that work this level.
+    pub roles: Vec<Role>,
+    pub targets: Targets,
+    /// Targets that differ for a priority; unset fields fall back to [`LevelSpec::targets`].
+    pub by_priority: BTreeMap<Priority, Targets>,
+    /// Targets that differ for a customer segment (`vip` …); they win over `by_priority`.
+    pub by_segment: BTreeMap<String, Targets>,
+    /// The calendar the targets count in; `None` counts every hour (24×7).
+    pub calendar: Option<String>,
+}
+
+impl LevelSpec {
+    /// The targets for a case of `priority` for a customer in `segment`: each field from the
+    /// segment's override, else the priority's, else the level's own.
+    pub fn targets_for(&self, priority: Priority, segment: Option<&str>) -> Targets {
+        let mut t = self.targets;
+        if let Some(p) = self.by_priority.get(&priority) {
+            t = p.or(t);
+        }
+        if let Some(s) = segment.and_then(|s| self.by_segment.get(s)) {
+            t = s.or(t);
+        }
+        t
+    }
+}
+
+/// Response, update and resolution targets. `None` means no target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Targets {
+    /// First response after the case reaches the level.
+    pub respond: Option<SignedDuration>,
+    /// Longest silence towards the customer while the case is worked.
+    pub update: Option<SignedDuration>,
+    /// Resolution.
+    pub resolve: Option<SignedDuration>,
+}
+
+impl Targets {
+    /// Each field from `self`, falling back to `base`.
+    pub fn or(self, base: Targets) -> Targets {
+        Targets {
+            respond: self.respond.or(base.respond),
+            update: self.update.or(base.update),
+            resolve: self.resolve.or(base.resolve),
+        }
+    }
+
+    pub fn get(&self, kind: TargetKind) -> Option<SignedDuration> {
+        match kind {
+            TargetKind::Respond => self.respond,
+            TargetKind::Update => self.update,
+            TargetKind::Resolve => self.resolve,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.respond.is_none() && self.update.is_none() && self.resolve.is_none()
+    }
+}
+
+/// Which of the three targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TargetKind {
+    Respond,
+    Update,
+    Resolve,
+}
+
+impl TargetKind {
+    pub const ALL: [TargetKind; 3] = [TargetKind::Respond, TargetKind::Update, TargetKind::Resolve];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Respond => "respond",
+            TargetKind::Update => "update",
+            TargetKind::Resolve => "resolve",
+        }
+    }
+}
+
+/// What makes the engine evaluate the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Trigger {
+    #[default]
+    CaseOpened,
+    MessageReceived,
+    StatusChanged,
+    CustomerRequestedSupervisor,
+    ClockAtRisk,
+    ClockBreached,
+    Reopened,
+    RepeatContact,
+}
+
+impl Trigger {
+    pub const ALL: [Trigger; 8] = [
+        Trigger::CaseOpened,
+        Trigger::MessageReceived,
+        Trigger::StatusChanged,
+        Trigger::CustomerRequestedSupervisor,
+        Trigger::ClockAtRisk,
+        Trigger::ClockBreached,
+        Trigger::Reopened,
+        Trigger::RepeatContact,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::CaseOpened => "case_opened",
+            Trigger::MessageReceived => "message_received",
+            Trigger::StatusChanged => "status_changed",
+            Trigger::CustomerRequestedSupervisor => "customer_requested_supervisor",
+            Trigger::ClockAtRisk => "clock_at_risk",
+            Trigger::ClockBreached => "clock_breached",
+            Trigger::Reopened => "reopened",
+            Trigger::RepeatContact => "repeat_contact",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Trigger> {
+        Trigger::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+    /// Position in [`Trigger::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rule: on a trigger, when a condition holds, do these actions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// Unique; the reason recorded on what the rule does.
+    pub name: String,
+    /// Why the rule exists, in words.
+    pub description: Option<String>,
+    pub trigger: Trigger,
+    /// CEL source; `None` always holds.
+    pub when: Option<String>,
+    pub actions: Vec<Action>,
+    /// When the rule fires, later rules of the same trigger are not evaluated.
+    pub stop: bool,
+    /// Position in the file (0-based); rules are evaluated in this order.
+    pub order: usize,
+}
+
+/// What a rule does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Functional: to a team with the skill. Hierarchical: up to a level or a role. With
+    /// neither level nor team, a hierarchical escalation goes one level up.
+    Escalate {
+        kind: EscalationKind,
+        to_level: Option<LevelId>,
+        to_team: Option<String>,
+        role: Option<Role>,
+    },
+    SetPriority(Priority),
+    AddTags(Vec<String>),
+    /// Hand the case to a team without escalating (e.g. the outbound call-back queue).
+    Route {
+        team: String,
+    },
+    Notify {
+        who: Recipient,
+        channel: NotifyChannel,
+        template: Option<String>,
+    },
+    /// The named authority action (`refund` …) needs approval; the amount is read from the
+    /// case at `amount_field` (a CEL path such as `case.custom_fields.amount`).
+    RequireApproval {
+        action: String,
+        amount_field: Option<String>,
+    },
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Escalate { kind, to_level, to_team, role } => {
+                let kind = match kind {
+                    EscalationKind::Functional => "functional",
+                    EscalationKind::Hierarchical => "hierarchical",
+                };
+                write!(f, "escalate ({kind})")?;
+                match to_level {
+                    Some(l) => write!(f, " to {l}")?,
+                    None if to_team.is_none() => write!(f, " one level up")?,
+                    None => {}
+                }
+                if let Some(t) = to_team {
+                    write!(f, " team {t}")?;
+                }
+                if let Some(r) = role {
+                    write!(f, " role {}", r.as_str())?;
+                }
+                Ok(())
+            }
+            Action::SetPriority(p) => write!(f, "set priority {}", p.as_str()),
+            Action::AddTags(tags) => write!(f, "add tags {}", tags.join(", ")),
+            Action::Route { team } => write!(f, "route to team {team}"),
+            Action::Notify { who, channel, template } => {
+                write!(f, "notify {who} by {}", channel.as_str())?;
+                if let Some(t) = template {
+                    write!(f, " with template {t}")?;
+                }
+                Ok(())
+            }
+            Action::RequireApproval { action, amount_field } => {
+                write!(f, "require approval for {action}")?;
+                if let Some(a) = amount_field {
+                    write!(f, " (amount from {a})")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Who a notification goes to. Written `assignee`, `customer`, `team` (the case's team),
+/// `team:SLUG`, `role:ROLE`, `user:NAME` or `on_call:SLUG`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Recipient {
+    Assignee,
+    Customer,
+    CaseTeam,
+    Team(String),
+    Role(Role),
+    User(String),
+    OnCall(String),
+}
+
+impl Recipient {
+    pub fn parse(s: &str) -> Option<Recipient> {
+        match s {
+            "assignee" => return Some(Recipient::Assignee),
+            "customer" => return Some(Recipient::Customer),
+            "team" => return Some(Recipient::CaseTeam),
+            _ => {}
+        }
+        let (kind, name) = s.split_once(':')?;
+        if name.is_empty() {
+            return None;
+        }
+        match kind {
+            "team" => Some(Recipient::Team(name.to_string())),
+            "role" => Role::parse(name).map(Recipient::Role),
+            "user" => Some(Recipient::User(name.to_string())),
+            "on_call" => Some(Recipient::OnCall(name.to_string())),
+            _ => None,
+        }
+    }
+
+    /// The team slug this recipient names, if any.
+    pub fn team(&self) -> Option<&str> {
+        match self {
+            Recipient::Team(t) | Recipient::OnCall(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Recipient::Assignee => f.write_str("assignee"),
+            Recipient::Customer => f.write_str("customer"),
+            Recipient::CaseTeam => f.write_str("team"),
+            Recipient::Team(t) => write!(f, "team:{t}"),
+            Recipient::Role(r) => write!(f, "role:{}", r.as_str()),
+            Recipient::User(u) => write!(f, "user:{u}"),
+            Recipient::OnCall(t) => write!(f, "on_call:{t}"),
+        }
+    }
+}
+
+/// How a notification is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum NotifyChannel {
+    #[default]
+    Email,
+    Sms,
+    Voice,
+    Chat,
+    Push,
+    Webhook,
+}
+
+impl NotifyChannel {
+    pub const ALL: [NotifyChannel; 6] = [
+        NotifyChannel::Email,
+        NotifyChannel::Sms,
+        NotifyChannel::Voice,
+        NotifyChannel::Chat,
+        NotifyChannel::Push,
+        NotifyChannel::Webhook,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyChannel::Email => "email",
+            NotifyChannel::Sms => "sms",
+            NotifyChannel::Voice => "voice",
+            NotifyChannel::Chat => "chat",
+            NotifyChannel::Push => "push",
+            NotifyChannel::Webhook => "webhook",
+        }
+    }
+    pub fn parse(s: &str) -> Option<NotifyChannel> {
+        NotifyChannel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// What each role may grant for one kind of action without approval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorityRule {
+    /// `credit`, `refund`, `fee_waiver`, `replacement` …
+    pub action: String,
+    pub limits: BTreeMap<Role, f64>,
+    /// Per-user limits by login name; they replace the role's limit for that user.
+    pub user_overrides: BTreeMap<String, f64>,
+}
+
+/// IT incident severity, `SEV1` the worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IncidentSeverity {
+    Sev1,
+    Sev2,
+    Sev3,
+    Sev4,
+}
+
+impl IncidentSeverity {
+    pub const ALL: [IncidentSeverity; 4] =
+        [IncidentSeverity::Sev1, IncidentSeverity::Sev2, IncidentSeverity::Sev3, IncidentSeverity::Sev4];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentSeverity::Sev1 => "SEV1",
+            IncidentSeverity::Sev2 => "SEV2",
+            IncidentSeverity::Sev3 => "SEV3",
+            IncidentSeverity::Sev4 => "SEV4",
+        }
+    }
+    /// Accepts `SEV1` … `SEV4` in any case.
+    pub fn parse(s: &str) -> Option<IncidentSeverity> {
+        IncidentSeverity::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+impl fmt::Display for IncidentSeverity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How an IT incident of one severity pages people until someone acknowledges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentPolicy {
+    pub id: String,
+    pub name: String,
+    pub severity: IncidentSeverity,
+    /// Followed in order; each waits `ack_timeout` for an acknowledgement before the next.
+    pub steps: Vec<IncidentStep>,
+    /// How many more times the whole sequence runs when nobody acknowledged it.
+    pub repeat: u32,
+}
+
+/// One step of an incident policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentStep {
+    pub notify: Vec<Recipient>,
+    /// Channels tried for every recipient; email when not given.
+    pub channels: Vec<NotifyChannel>,
+    /// How long to wait for an acknowledgement before the next step.
+    pub ack_timeout: SignedDuration,
+}
+
+/// Parses a duration written as units in descending order: `0m`, `90s`, `15m`, `1h30m`,
+/// `8h`, `5d` (a day is 24 hours). `None` when it is not of that form.
+pub fn parse_duration(s: &str) -> Option<SignedDuration> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if s == "0" {
+        return Some(SignedDuration::ZERO);
+    }
+    let mut total: i64 = 0;
+    let mut last_unit = usize::MAX;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        let n: i64 = rest[..digits].parse().ok()?;
+        let unit = rest[digits..].chars().next()?;
+        let (rank, secs) = match unit {
+            'd' => (0, 86_400),
+            'h' => (1, 3600),
+            'm' => (2, 60),
+            's' => (3, 1),
+            _ => return None,
+        };
+        if last_unit != usize::MAX && rank <= last_unit {
+            return None;
+        }
+        last_unit = rank;
+        total = total.checked_add(n.checked_mul(secs)?)?;
+        rest = &rest[digits + 1..];
+    }
+    Some(SignedDuration::from_secs(total))
+}
+
+/// Writes a duration the way [`parse_duration`] reads it: `5d`, `24h`, `1h30m`, `90s` → `1m30s`.
+pub fn format_duration(d: SignedDuration) -> String {
+    let mut secs = d.as_secs();
+    if secs == 0 {
+        return "0m".to_string();
+    }
+    let mut out = String::new();
+    if secs < 0 {
+        out.push('-');
+        secs = -secs;
+    }
+    // Whole days from two days on (`5d`); `24h` and `36h` read better in hours.
+    let days = secs >= 2 * 86_400 && secs % 86_400 == 0;
+    for (unit, size) in [('d', 86_400), ('h', 3600), ('m', 60), ('s', 1)] {
+        if unit == 'd' && !days {
+            continue;
+        }
+        if secs >= size {
+            out.push_str(&(secs / size).to_string());
+            out.push(unit);
+            secs %= size;
+        }
+    }
+    out
+}
+
+/// Parses `HH:MM-HH:MM` (end may be `24:00`; an end not after the start runs overnight).
+pub fn parse_window(s: &str) -> Option<Window> {
+    let (a, b) = s.trim().split_once('-')?;
+    let start = parse_minutes(a.trim())?;
+    let end = parse_minutes(b.trim())?;
+    if start >= 24 * 60 {
+        return None;
+    }
+    let length = if end > start { end - start } else { end + 24 * 60 - start };
+    if length > 24 * 60 {
+        return None;
+    }
+    let start = Time::new((start / 60) as i8, (start % 60) as i8, 0, 0).ok()?;
+    Some(Window { start, length: SignedDuration::from_mins(i64::from(length)) })
+}
+
+fn parse_minutes(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    if h.is_empty() || h.len() > 2 || m.len() != 2 || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    if m >= 60 || h > 24 || (h == 24 && m != 0) {
+        return None;
+    }
+    Some(h * 60 + m)
+}
+
+/// Parses a day spec: `mon`, `mon-fri`, `sat,sun`, `daily` / `every day`, `weekdays`,
+/// `weekends`. Returns the days as Monday-zero offsets.
+pub fn parse_days(s: &str) -> Option<Vec<usize>> {
+    let s = s.trim().to_ascii_lowercase();
+    match s.as_str() {
+        "daily" | "every day" | "mon-sun" => return Some((0..7).collect()),
+        "weekdays" => return Some((0..5).collect()),
+        "weekends" | "weekend" => return Some(vec![5, 6]),
+        _ => {}
+    }
+    let mut days = Vec::new();
+    for part in s.split(',') {
+        let part = part.trim();
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (day_index(a.trim())?, day_index(b.trim())?);
+                // A range may wrap around the week end: `fri-mon`.
+                let mut d = a;
+                loop {
+                    days.push(d);
+                    if d == b {
+                        break;
+                    }
+                    d = (d + 1) % 7;
+                }
+            }
+            None => days.push(day_index(part)?),
+        }
+    }
+    days.sort_unstable();
+    days.dedup();
+    Some(days)
+}
+
+pub(crate) const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn day_index(s: &str) -> Option<usize> {
+    const FULL: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+    DAY_NAMES.iter().position(|d| *d == s).or_else(|| FULL.iter().position(|d| *d == s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_round_trip() {
+        for (s, secs) in [("0m", 0), ("90s", 90), ("15m", 900), ("1h30m", 5400), ("8h", 28_800), ("5d", 432_000)] {
+            let d = parse_duration(s).unwrap();
+            assert_eq!(d.as_secs(), secs, "{s}");
+        }
+        assert_eq!(format_duration(SignedDuration::from_secs(5400)), "1h30m");
+        assert_eq!(format_duration(SignedDuration::from_secs(432_000)), "5d");
+        assert_eq!(format_duration(SignedDuration::from_hours(24)), "24h");
+        assert_eq!(format_duration(SignedDuration::from_hours(36)), "36h");
+        for bad in ["", "1", "h", "1x", "30m1h", "1h1h", "-1h", "1.5h", "1 h"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn windows() {
+        assert_eq!(parse_window("08:00-20:00").unwrap().to_string(), "08:00-20:00");
+        let night = parse_window("22:00-06:00").unwrap();
+        assert_eq!(night.length, SignedDuration::from_hours(8));
+        assert!(night.is_overnight());
+        assert_eq!(parse_window("00:00-24:00").unwrap().to_string(), "00:00-24:00");
+        for bad in ["25:00-26:00", "8-20", "08:60-09:00", "24:00-01:00", "08:00"] {
+            assert_eq!(parse_window(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn days() {
+        assert_eq!(parse_days("mon-fri"), Some(vec![0, 1, 2, 3, 4]));
+        assert_eq!(parse_days("sat"), Some(vec![5]));
+        assert_eq!(parse_days("fri-mon"), Some(vec![0, 4, 5, 6]));
+        assert_eq!(parse_days("mon,wed"), Some(vec![0, 2]));
+        assert_eq!(parse_days("mon-fry"), None);
+    }
+}

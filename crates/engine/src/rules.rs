@@ -1,0 +1,391 @@
+//! The escalation matrix at work: its lifecycle (drafts, activation, rollback) and its
+//! rules applied to every case event.
+//!
+//! Rules run inside the same write as the command that triggered them: the command's events,
+//! the rules' consequences (escalations, priority, tags, routing, notification requests) and
+//! any rule that failed are appended together, each event naming the matrix version. Only
+//! events caused by people and channels trigger rules; what rules do does not trigger more
+//! rules, so a matrix cannot loop.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use ladder_core::case::{Actor, Case, Status};
+use ladder_core::command::{CaseCommand, Escalate, TeamRef, Transfer, UpdateCase};
+use ladder_core::directory::{Customer, Ladder};
+use ladder_core::event::{CaseEvent, EscalationKind, Initiator, NotificationRequested, RecordedEvent, RuleFailed};
+use ladder_core::matrix::{self, Action, CompiledMatrix, Diagnostic, Facts, Trigger};
+use ladder_core::{Context, decide, record};
+use ladder_store::{MatrixDraft, MatrixVersion, StoreError};
+use serde_json::{Value, json};
+
+use crate::Engine;
+
+/// The name rule-made events carry as their actor.
+pub const MATRIX_ACTOR: &str = "matrix";
+
+/// The matrix in force.
+pub struct ActiveMatrix {
+    pub version: u32,
+    pub name: String,
+    pub compiled: CompiledMatrix,
+}
+
+/// Why a matrix was refused.
+#[derive(Debug)]
+pub enum MatrixError {
+    /// The text has problems: every one, with its position.
+    Invalid(Vec<Diagnostic>),
+    Store(StoreError),
+}
+
+impl From<StoreError> for MatrixError {
+    fn from(e: StoreError) -> Self {
+        MatrixError::Store(e)
+    }
+}
+
+impl Engine {
+    /// The matrix in force, if any.
+    pub fn active_matrix(&self) -> Option<Arc<ActiveMatrix>> {
+        self.inner.matrix.read().expect("matrix lock").clone()
+    }
+
+    /// What `ladder matrix check` would say, with the teams that exist.
+    pub async fn check_matrix(&self, source: &str, file: &str) -> Result<Vec<Diagnostic>, StoreError> {
+        let teams = self.store.teams().await?;
+        let directory = matrix::Directory { teams: teams.iter().map(|t| (t.slug.clone(), t.level.clone())).collect() };
+        Ok(matrix::check(source, file, Some(&directory)))
+    }
+
+    /// Parses, lints and compiles; refuses on any error.
+    async fn compile_checked(&self, source: &str, name: &str, version: u32) -> Result<CompiledMatrix, MatrixError> {
+        let diagnostics = self.check_matrix(source, name).await?;
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(MatrixError::Invalid(diagnostics));
+        }
+        let (parsed, _) = matrix::parse(source, name).map_err(MatrixError::Invalid)?;
+        CompiledMatrix::compile(parsed, version).map_err(MatrixError::Invalid)
+    }
+
+    /// Stores a draft if it is valid; an invalid one is refused with every problem.
+    pub async fn put_matrix_draft(
+        &self,
+        name: String,
+        source: String,
+        by: String,
+        now: Timestamp,
+    ) -> Result<(MatrixDraft, Vec<Diagnostic>), MatrixError> {
+        let diagnostics = self.check_matrix(&source, &name).await?;
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(MatrixError::Invalid(diagnostics));
+        }
+        let draft = self.store.put_matrix_draft(MatrixDraft { name, source, updated_by: by, updated_at: now }).await?;
+        Ok((draft, diagnostics))
+    }
+
+    /// Freezes a draft as the next version and puts it in force. An invalid draft (the
+    /// directory may have changed since it was saved) is refused and the active matrix stays.
+    pub async fn activate_matrix(
+        &self,
+        name: String,
+        by: String,
+        now: Timestamp,
+    ) -> Result<MatrixVersion, MatrixError> {
+        let draft = self
+            .store
+            .matrix_draft(name.clone())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("matrix draft '{name}'")))?;
+        let next = self.store.matrix_versions().await?.last().map_or(1, |v| v.version + 1);
+        let compiled = self.compile_checked(&draft.source, &name, next).await?;
+        let version = self.store.activate_matrix(name, draft.source, by, now).await?;
+        self.put_in_force(version.version, version.name.clone(), compiled);
+        Ok(version)
+    }
+
+    /// Puts an earlier version back in force (by default the one before the current).
+    pub async fn rollback_matrix(
+        &self,
+        to: Option<u32>,
+        by: String,
+        now: Timestamp,
+    ) -> Result<MatrixVersion, MatrixError> {
+        let target = match to {
+            Some(v) => self
+                .store
+                .matrix_version(v)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("matrix version {v}")))?,
+            None => {
+                // Validate before switching: find what the store would pick.
+                let active = self.store.active_matrix().await?.map(|v| v.version);
+                let activations = self.store.matrix_activations().await?;
+                let previous = activations.iter().rev().map(|a| a.version).find(|v| Some(*v) != active);
+                let v =
+                    previous.ok_or_else(|| StoreError::NotFound("an earlier matrix version to roll back to".into()))?;
+                self.store
+                    .matrix_version(v)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("matrix version {v}")))?
+            }
+        };
+        let compiled = self.compile_checked(&target.source, &target.name, target.version).await?;
+        let version = self.store.rollback_matrix(Some(target.version), by, now).await?;
+        self.put_in_force(version.version, version.name.clone(), compiled);
+        Ok(version)
+    }
+
+    /// Loads the active version from the store (at start-up). A stored version that no
+    /// longer compiles (say, a team it names was deleted) is reported and the server runs
+    /// without rules rather than not at all.
+    pub async fn load_matrix(&self) -> Result<(), StoreError> {
+        let Some(version) = self.store.active_matrix().await? else { return Ok(()) };
+        let (parsed, _) = match matrix::parse(&version.source, &version.name) {
+            Ok(p) => p,
+            Err(d) => {
+                tracing::error!(
+                    version = version.version,
+                    problems = d.len(),
+                    "the active matrix does not parse; running without rules"
+                );
+                return Ok(());
+            }
+        };
+        match CompiledMatrix::compile(parsed, version.version) {
+            Ok(compiled) => {
+                self.put_in_force(version.version, version.name, compiled);
+                tracing::info!(version = version.version, "escalation matrix in force");
+            }
+            Err(d) => tracing::error!(
+                version = version.version,
+                problems = d.len(),
+                "the active matrix does not compile; running without rules"
+            ),
+        }
+        Ok(())
+    }
+
+    fn put_in_force(&self, version: u32, name: String, compiled: CompiledMatrix) {
+        if let Some(ladder) = compiled.matrix().ladder() {
+            *self.inner.ladder.write().expect("ladder lock") = Arc::new(ladder);
+        }
+        *self.inner.matrix.write().expect("matrix lock") = Some(Arc::new(ActiveMatrix { version, name, compiled }));
+    }
+}
+
+/// The triggers one recorded event raises.
+pub fn triggers_of(event: &RecordedEvent, before: Option<Status>, after: Status) -> Vec<Trigger> {
+    let mut triggers = Vec::new();
+    match &event.event {
+        CaseEvent::Opened(_) => triggers.push(Trigger::CaseOpened),
+        CaseEvent::MessageAdded(m) if matches!(m.author, Actor::Customer { .. }) => {
+            triggers.push(Trigger::MessageReceived)
+        }
+        CaseEvent::Escalated(e) if e.initiator == Initiator::Customer => {
+            triggers.push(Trigger::CustomerRequestedSupervisor)
+        }
+        CaseEvent::Reopened(_) => triggers.push(Trigger::Reopened),
+        _ => {}
+    }
+    if before.is_some() && before != Some(after) {
+        triggers.push(Trigger::StatusChanged);
+    }
+    triggers
+}
+
+/// The facts CEL conditions see (fields documented in docs/matrix.md).
+pub fn facts(
+    case: &Case,
+    team_slug: Option<&str>,
+    customer: Option<&Customer>,
+    event: &RecordedEvent,
+    now: Timestamp,
+) -> Facts {
+    let mut event_value = serde_json::to_value(&event.event).unwrap_or(Value::Null);
+    if let Some(obj) = event_value.as_object_mut() {
+        obj.insert("version".into(), json!(event.version));
+    }
+    let contact = match &event.event {
+        CaseEvent::MessageAdded(m) => json!({
+            "channel": m.channel.as_str(),
+            "body": m.body,
+            "from_customer": matches!(m.author, Actor::Customer { .. }),
+        }),
+        _ => json!({"channel": case.channel.as_str(), "body": "", "from_customer": false}),
+    };
+    Facts {
+        case: matrix::eval::case_facts(case, team_slug),
+        customer: matrix::eval::customer_facts(customer),
+        contact,
+        event: event_value,
+        now,
+    }
+}
+
+/// Turns one fired action into a command, or into an event to record as it is.
+pub enum Consequence {
+    Command(CaseCommand),
+    Record(CaseEvent),
+}
+
+pub fn consequence(
+    action: &Action,
+    rule: &str,
+    case: &Case,
+    teams: &[TeamRef],
+    ladder: &Ladder,
+) -> Result<Consequence, String> {
+    let team = |slug: &str| teams.iter().find(|t| t.slug == slug).cloned().ok_or_else(|| format!("no team '{slug}'"));
+    let reason = format!("rule \"{rule}\"");
+    Ok(match action {
+        Action::Escalate { kind, to_level, to_team, role: _ } => {
+            let to_team = match to_team {
+                Some(slug) => Some(team(slug)?),
+                None => {
+                    // Without a named team, the only team at the target level takes it.
+                    let target = to_level.clone().or_else(|| ladder.above(&case.level).cloned());
+                    let mut at = teams.iter().filter(|t| Some(&t.level) == target.as_ref());
+                    match (at.next(), at.next()) {
+                        (Some(only), None) => Some(only.clone()),
+                        _ => None,
+                    }
+                }
+            };
+            Consequence::Command(CaseCommand::Escalate(Escalate {
+                kind: *kind,
+                initiator: Initiator::System,
+                to_level: to_level.clone(),
+                to_team,
+                to_user: None,
+                reason,
+                tried: None,
+            }))
+        }
+        Action::SetPriority(p) => {
+            Consequence::Command(CaseCommand::Update(UpdateCase { priority: Some(*p), ..Default::default() }))
+        }
+        Action::AddTags(tags) => {
+            Consequence::Command(CaseCommand::Update(UpdateCase { tags_added: tags.clone(), ..Default::default() }))
+        }
+        Action::Route { team: slug } => {
+            let to = team(slug)?;
+            if to.level == case.level {
+                Consequence::Command(CaseCommand::Transfer(Transfer { to_team: to, to_user: None, reason }))
+            } else {
+                Consequence::Command(CaseCommand::Escalate(Escalate {
+                    kind: EscalationKind::Functional,
+                    initiator: Initiator::System,
+                    to_level: None,
+                    to_team: Some(to),
+                    to_user: None,
+                    reason,
+                    tried: None,
+                }))
+            }
+        }
+        Action::Notify { who, channel, template } => {
+            Consequence::Record(CaseEvent::NotificationRequested(NotificationRequested {
+                rule: rule.to_string(),
+                recipient: who.to_string(),
+                channel: channel.as_str().to_string(),
+                template: template.clone(),
+            }))
+        }
+        Action::RequireApproval { action, .. } => {
+            return Err(format!(
+                "require_approval ({action}) is not available yet: approvals come with the authority-limits work"
+            ));
+        }
+    })
+}
+
+/// Applies the active matrix to the events a command produced: evaluates the rules of every
+/// trigger those events raise and decides their consequences, as the system. Returns the
+/// extra events, already numbered after `events`.
+#[allow(clippy::too_many_arguments)]
+pub fn apply_rules(
+    active: &ActiveMatrix,
+    before: Option<&Case>,
+    events: &[RecordedEvent],
+    customer: Option<&Customer>,
+    teams: &[TeamRef],
+    ladder: &Ladder,
+    now: Timestamp,
+    new_id: impl Fn() -> uuid::Uuid,
+) -> Vec<RecordedEvent> {
+    let system = Actor::System { name: MATRIX_ACTOR.into() };
+    let mut state: Option<Case> = before.cloned();
+    let mut out: Vec<RecordedEvent> = Vec::new();
+    let mut fired_triggers: Vec<(RecordedEvent, Option<Status>, Status)> = Vec::new();
+    for e in events {
+        let status_before = state.as_ref().map(|c| c.status);
+        let next = ladder_core::case::apply(state.take(), e);
+        fired_triggers.push((e.clone(), status_before, next.status));
+        state = Some(next);
+    }
+    let Some(mut case) = state else { return out };
+    let mut version = case.version;
+    for (event, status_before, status_after) in fired_triggers {
+        for trigger in triggers_of(&event, status_before, status_after) {
+            let team_slug = case.team.and_then(|id| teams.iter().find(|t| t.id == id)).map(|t| t.slug.clone());
+            let evaluation =
+                active.compiled.evaluate(trigger, &facts(&case, team_slug.as_deref(), customer, &event, now));
+            let mut failures: Vec<(String, String)> = evaluation.errors.clone();
+            for fired in &evaluation.fired {
+                for action in &fired.actions {
+                    let made = match consequence(action, &fired.rule, &case, teams, ladder) {
+                        Ok(Consequence::Record(e)) => Ok(vec![e]),
+                        Ok(Consequence::Command(command)) => {
+                            let cx = Context {
+                                now,
+                                actor: &system,
+                                ladder,
+                                next_number: 0,
+                                new_id: new_id(),
+                                matrix_version: Some(active.version),
+                            };
+                            decide(Some(&case), &command, &cx).map_err(|e| e.to_string())
+                        }
+                        Err(why) => Err(why),
+                    };
+                    match made {
+                        Ok(new_events) => {
+                            let cx = Context {
+                                now,
+                                actor: &system,
+                                ladder,
+                                next_number: 0,
+                                new_id: new_id(),
+                                matrix_version: Some(active.version),
+                            };
+                            for r in record(case.id, version, &cx, new_events) {
+                                case = ladder_core::case::apply(Some(case), &r);
+                                version = r.version;
+                                out.push(r);
+                            }
+                        }
+                        Err(why) => failures.push((fired.rule.clone(), format!("{action}: {why}"))),
+                    }
+                }
+            }
+            for (rule, error) in failures {
+                let cx = Context {
+                    now,
+                    actor: &system,
+                    ladder,
+                    next_number: 0,
+                    new_id: new_id(),
+                    matrix_version: Some(active.version),
+                };
+                let failed = CaseEvent::RuleFailed(RuleFailed { rule, trigger: trigger.as_str().to_string(), error });
+                for r in record(case.id, version, &cx, vec![failed]) {
+                    case = ladder_core::case::apply(Some(case), &r);
+                    version = r.version;
+                    out.push(r);
+                }
+            }
+        }
+    }
+    out
+}
