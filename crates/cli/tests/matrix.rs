@@ -146,3 +146,52 @@ async fn the_active_matrix_survives_a_restart() {
     let (case, _) = open_vip_billing_case(&api, &world.tokens["ana"], vip["id"].as_str().unwrap()).await;
     assert_eq!(case["level"], "L2", "the rule is in force after the restart");
 }
+
+#[tokio::test]
+async fn repeat_contacts_and_failing_rules_are_visible_in_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    let (ana, maria) = (&world.tokens["ana"], &world.tokens["maria"]);
+    let rules = format!(
+        "{}{}",
+        MATRIX.split("[[rules]]").next().unwrap(),
+        r#"
+[[rules]]
+name = "Repeat contact"
+trigger = "repeat_contact"
+when = "event.count >= 2"
+then = { tags = ["repeat-contact"], priority = "high" }
+
+[[rules]]
+name = "Broken at run time"
+when = 'case.custom_fields.missing_field == "x"'
+then = { tags = ["never"] }
+"#
+    );
+    let (s, draft) = upload(&api, maria, "main", &rules).await;
+    assert_eq!(s, 200, "{draft}");
+    assert_eq!(api.call(maria, "POST", "/api/v1/matrix/drafts/main/activate", None).await.0, 201);
+    let (_, customer) = api.call(ana, "POST", "/api/v1/customers", Some(json!({"name": "Rita Repeat"}))).await;
+    let customer = customer["id"].as_str().unwrap();
+
+    let open = |subject: &'static str| {
+        api.call(ana, "POST", "/api/v1/cases", Some(json!({"subject": subject, "customer_id": customer})))
+    };
+    let (_, first) = open("Router is down").await;
+    assert!(first["tags"].as_array().unwrap().is_empty(), "a first contact is not a repeat: {first}");
+    let (_, second) = open("Router is still down").await;
+    assert_eq!(second["tags"], json!(["repeat-contact"]), "{second}");
+    assert_eq!(second["priority"], "high");
+
+    // A rule whose condition fails on this case is recorded, and the case goes on.
+    let (_, events) =
+        api.call(ana, "GET", &format!("/api/v1/cases/{}/events", second["id"].as_str().unwrap()), None).await;
+    let failed: Vec<&serde_json::Value> =
+        events.as_array().unwrap().iter().filter(|e| e["type"] == "rule_failed").collect();
+    assert_eq!(failed.len(), 1, "{events}");
+    assert_eq!(failed[0]["data"]["rule"], "Broken at run time");
+    assert_eq!(failed[0]["data"]["trigger"], "case_opened");
+    assert!(!failed[0]["data"]["error"].as_str().unwrap().is_empty());
+}

@@ -275,7 +275,7 @@ impl Engine {
         let ladder = self.ladder();
         // What the matrix's rules need to know, read before the write so the writer never waits on I/O.
         let active = self.active_matrix();
-        let (customer, teams) = match &active {
+        let (customer, teams, repeat_contacts) = match &active {
             Some(_) => {
                 let customer_id = match &command {
                     CaseCommand::Open(o) => o.customer,
@@ -285,9 +285,20 @@ impl Engine {
                     Some(id) => self.store.customer(id).await?,
                     None => None,
                 };
-                (customer, self.store.teams().await?.iter().map(team_ref).collect::<Vec<_>>())
+                // A new case from a customer who opened others lately is a repeat contact.
+                let repeat_contacts = match (&command, customer_id) {
+                    (CaseCommand::Open(_), Some(id)) => {
+                        let since = now - crate::rules::REPEAT_CONTACT_WINDOW;
+                        let filter = ladder_store::CaseFilter { customer: Some(id), ..Default::default() };
+                        let page = ladder_store::PageRequest { before: None, limit: 100 };
+                        let recent = self.store.list_cases(filter, ladder_core::access::CaseScope::All, page).await?;
+                        1 + recent.cases.iter().filter(|c| c.created_at >= since).count() as u32
+                    }
+                    _ => 0,
+                };
+                (customer, self.store.teams().await?.iter().map(team_ref).collect::<Vec<_>>(), repeat_contacts)
             }
-            None => (None, Vec::new()),
+            None => (None, Vec::new(), 0),
         };
         let decide_fn = move |case: Option<&ladder_core::Case>, next_number: u64| {
             principal.may(case, &command).map_err(StoreError::Forbidden)?;
@@ -313,6 +324,7 @@ impl Engine {
                     customer.as_ref(),
                     &teams,
                     &ladder,
+                    repeat_contacts,
                     now,
                     uuid::Uuid::now_v7,
                 );

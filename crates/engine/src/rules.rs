@@ -21,6 +21,9 @@ use serde_json::{Value, json};
 
 use crate::Engine;
 
+/// A customer who opens a case while they opened another within this span is a repeat contact.
+pub const REPEAT_CONTACT_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 24);
+
 /// The name rule-made events carry as their actor.
 pub const MATRIX_ACTOR: &str = "matrix";
 
@@ -175,10 +178,17 @@ impl Engine {
 }
 
 /// The triggers one recorded event raises.
-pub fn triggers_of(event: &RecordedEvent, before: Option<Status>, after: Status) -> Vec<Trigger> {
+/// `repeat_contacts` is how many cases the customer opened in the last
+/// [`REPEAT_CONTACT_WINDOW`], this one included.
+pub fn triggers_of(event: &RecordedEvent, before: Option<Status>, after: Status, repeat_contacts: u32) -> Vec<Trigger> {
     let mut triggers = Vec::new();
     match &event.event {
-        CaseEvent::Opened(_) => triggers.push(Trigger::CaseOpened),
+        CaseEvent::Opened(_) => {
+            triggers.push(Trigger::CaseOpened);
+            if repeat_contacts >= 2 {
+                triggers.push(Trigger::RepeatContact);
+            }
+        }
         CaseEvent::MessageAdded(m) if matches!(m.author, Actor::Customer { .. }) => {
             triggers.push(Trigger::MessageReceived)
         }
@@ -200,11 +210,13 @@ pub fn facts(
     team_slug: Option<&str>,
     customer: Option<&Customer>,
     event: &RecordedEvent,
+    repeat_contacts: u32,
     now: Timestamp,
 ) -> Facts {
     let mut event_value = serde_json::to_value(&event.event).unwrap_or(Value::Null);
     if let Some(obj) = event_value.as_object_mut() {
         obj.insert("version".into(), json!(event.version));
+        obj.insert("count".into(), json!(repeat_contacts));
     }
     let contact = match &event.event {
         CaseEvent::MessageAdded(m) => json!({
@@ -311,6 +323,7 @@ pub fn apply_rules(
     customer: Option<&Customer>,
     teams: &[TeamRef],
     ladder: &Ladder,
+    repeat_contacts: u32,
     now: Timestamp,
     new_id: impl Fn() -> uuid::Uuid,
 ) -> Vec<RecordedEvent> {
@@ -327,10 +340,11 @@ pub fn apply_rules(
     let Some(mut case) = state else { return out };
     let mut version = case.version;
     for (event, status_before, status_after) in fired_triggers {
-        for trigger in triggers_of(&event, status_before, status_after) {
+        for trigger in triggers_of(&event, status_before, status_after, repeat_contacts) {
             let team_slug = case.team.and_then(|id| teams.iter().find(|t| t.id == id)).map(|t| t.slug.clone());
-            let evaluation =
-                active.compiled.evaluate(trigger, &facts(&case, team_slug.as_deref(), customer, &event, now));
+            let evaluation = active
+                .compiled
+                .evaluate(trigger, &facts(&case, team_slug.as_deref(), customer, &event, repeat_contacts, now));
             let mut failures: Vec<(String, String)> = evaluation.errors.clone();
             for fired in &evaluation.fired {
                 for action in &fired.actions {
