@@ -69,9 +69,9 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_case ON messages (case_number, seq);
 
--- Full-text search: one row per case (rowid = case number) holding its subject,
--- description and every message, so a query's words may come from different messages and
--- results stream newest first straight from the index.
+-- Full-text search: one row per text (subject and description, each message, each new
+-- subject), numbered case number << 20 | event version, so a case's texts are adjacent and
+-- reading backwards yields the newest cases first.
 CREATE VIRTUAL TABLE case_text USING fts5(
     body,
     tokenize = 'porter unicode61 remove_diacritics 2'

@@ -142,9 +142,11 @@ impl Value2 {
     }
 }
 
+/// `CROSS JOIN` fixes the join order (find the case by id, then its document by number):
+/// on a young database without statistics the planner may otherwise scan `case_docs`.
 pub(crate) fn load_case(conn: &Connection, id: CaseId) -> StoreResult<Option<Case>> {
     let doc: Option<String> = conn
-        .prepare_cached("SELECT d.doc FROM cases c JOIN case_docs d ON d.number = c.number WHERE c.id = ?1")?
+        .prepare_cached("SELECT d.doc FROM cases c CROSS JOIN case_docs d ON d.number = c.number WHERE c.id = ?1")?
         .query_row([id.to_string()], |r| r.get(0))
         .optional()?;
     doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from)).transpose()
@@ -281,11 +283,12 @@ fn project_text(
     stored: &StoredEvent,
 ) -> StoreResult<()> {
     let number = case.number as i64;
+    let text_rowid = (number << TEXT_ROWID_BITS) | stored.recorded.version as i64;
     match &stored.recorded.event {
-        CaseEvent::Opened(o) => text.push((format!("{}\n{}", o.subject, o.description), number)),
+        CaseEvent::Opened(o) => text.push((format!("{}\n{}", o.subject, o.description), text_rowid)),
         CaseEvent::Updated(u) => {
             if let Some(subject) = &u.subject {
-                text.push((subject.clone(), number));
+                text.push((subject.clone(), text_rowid));
             }
         }
         CaseEvent::MessageAdded(m) => {
@@ -303,7 +306,7 @@ fn project_text(
                 m.body,
                 ts_to_ns(stored.recorded.at),
             ])?;
-            text.push((m.body.clone(), number));
+            text.push((m.body.clone(), text_rowid));
         }
         _ => {}
     }
@@ -392,11 +395,15 @@ fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> 
     Ok(())
 }
 
-/// Turns free text into an FTS5 query that cannot be a syntax error: every word is quoted
+/// Full-text rows are numbered `case number << 20 | event version`: a case's texts sit
+/// together, newest case first when read backwards, and every insert is an append.
+const TEXT_ROWID_BITS: u32 = 20;
+
+/// Turns free text into FTS5 terms that cannot be a syntax error: every word is quoted
 /// and required. Words match in any form (the index stems English: "refunds" finds
 /// "refund"); a word ending in `*` matches as a prefix (`rout*`). Prefixes are opt-in
 /// because a prefix scan of a common word reads its whole posting list.
-pub fn fts_query(q: &str) -> Option<String> {
+pub fn fts_terms(q: &str) -> Option<Vec<String>> {
     let mut terms = Vec::new();
     for chunk in q.split_whitespace() {
         let prefix = chunk.ends_with('*');
@@ -404,10 +411,13 @@ pub fn fts_query(q: &str) -> Option<String> {
         let n = words.len();
         for (i, w) in words.into_iter().enumerate() {
             let star = if prefix && i + 1 == n { "*" } else { "" };
-            terms.push(format!("\"{}\"{star}", w.to_lowercase()));
+            let term = format!("\"{}\"{star}", w.to_lowercase());
+            if !terms.contains(&term) {
+                terms.push(term);
+            }
         }
     }
-    if terms.is_empty() { None } else { Some(terms.join(" ")) }
+    if terms.is_empty() { None } else { Some(terms) }
 }
 
 fn push_in(sql: &mut String, args: &mut Vec<Value>, column: &str, values: Vec<String>) {
@@ -427,18 +437,35 @@ fn push_in(sql: &mut String, args: &mut Vec<Value>, column: &str, values: Vec<St
 
 fn list_cases(conn: &Connection, f: &CaseFilter, scope: &CaseScope, page: PageRequest) -> StoreResult<CasePage> {
     let mut args: Vec<Value> = Vec::new();
-    // With a text query, the full-text index drives: it yields matching cases newest first
-    // (its rowid is the case number), and the other filters are checked on the way.
-    let mut sql = match f.q.as_deref() {
-        Some(q) => {
+    // With a text query, the full-text index drives: read backwards it yields matching
+    // texts newest case first. The first word drives; every other word must appear in some
+    // text of the same case (a range of rowids). A case with several matching texts comes
+    // out several times in a row and is counted once below.
+    let words = match f.q.as_deref() {
+        Some(q) => match fts_terms(q) {
+            Some(words) => words,
             // A query with no searchable word (only punctuation) matches nothing.
-            let Some(q) = fts_query(q) else { return Ok(CasePage { cases: Vec::new(), next_before: None }) };
-            args.push(Value::Text(q));
-            String::from(
-                "SELECT c.number FROM case_text JOIN cases c ON c.number = case_text.rowid WHERE case_text MATCH ?1",
-            )
+            None => return Ok(CasePage { cases: Vec::new(), next_before: None }),
+        },
+        None => Vec::new(),
+    };
+    let mut sql = if let Some((first, rest)) = words.split_first() {
+        args.push(Value::Text(first.clone()));
+        let mut sql = format!(
+            "SELECT c.number FROM case_text JOIN cases c ON c.number = (case_text.rowid >> {TEXT_ROWID_BITS}) \
+             WHERE case_text.body MATCH ?1"
+        );
+        for word in rest {
+            args.push(Value::Text(word.clone()));
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM case_text AS other WHERE other.body MATCH ?{} \
+                  AND other.rowid BETWEEN (c.number << {TEXT_ROWID_BITS}) AND ((c.number + 1) << {TEXT_ROWID_BITS}) - 1)",
+                args.len()
+            ));
         }
-        None => String::from("SELECT c.number FROM cases c WHERE 1=1"),
+        sql
+    } else {
+        String::from("SELECT c.number FROM cases c WHERE 1=1")
     };
     push_in(&mut sql, &mut args, "c.status", f.status.iter().map(|s| s.as_str().to_string()).collect());
     push_in(&mut sql, &mut args, "c.level", f.level.iter().map(|l| l.0.clone()).collect());
@@ -479,14 +506,33 @@ fn list_cases(conn: &Connection, f: &CaseFilter, scope: &CaseScope, page: PageRe
     }
     if let Some(before) = page.before {
         args.push(Value::Integer(before as i64));
-        sql.push_str(&format!(" AND c.number < ?{}", args.len()));
+        if words.is_empty() {
+            sql.push_str(&format!(" AND c.number < ?{}", args.len()));
+        } else {
+            sql.push_str(&format!(" AND case_text.rowid < (?{} << {TEXT_ROWID_BITS})", args.len()));
+        }
     }
     let limit = page.limit.clamp(1, 500);
-    args.push(Value::Integer(limit as i64 + 1));
-    let order = if f.q.is_some() { "case_text.rowid" } else { "c.number" };
-    sql.push_str(&format!(" ORDER BY {order} DESC LIMIT ?{}", args.len()));
+    if words.is_empty() {
+        args.push(Value::Integer(limit as i64 + 1));
+        sql.push_str(&format!(" ORDER BY c.number DESC LIMIT ?{}", args.len()));
+    } else {
+        sql.push_str(" ORDER BY case_text.rowid DESC");
+    }
     let mut stmt = conn.prepare_cached(&sql)?;
-    let numbers: Vec<i64> = stmt.query_map(params_from_iter(args), |r| r.get(0))?.collect::<Result<_, _>>()?;
+    // Read lazily and stop at one more distinct case than the page holds.
+    let mut numbers: Vec<i64> = Vec::with_capacity(limit as usize + 1);
+    let mut rows = stmt.query(params_from_iter(args))?;
+    while let Some(row) = rows.next()? {
+        let number: i64 = row.get(0)?;
+        if numbers.last() != Some(&number) {
+            numbers.push(number);
+            if numbers.len() > limit as usize {
+                break;
+            }
+        }
+    }
+    drop(rows);
     let more = numbers.len() > limit as usize;
     let mut doc = conn.prepare_cached("SELECT doc FROM case_docs WHERE number = ?1")?;
     let mut cases = Vec::with_capacity(limit as usize);

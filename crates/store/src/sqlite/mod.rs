@@ -28,7 +28,7 @@ type Job = Box<dyn for<'t, 'c> FnOnce(Option<&'t mut Tx<'c>>) -> Completion + Se
 /// end of the batch.
 pub(crate) struct Tx<'c> {
     conn: &'c Connection,
-    /// Full-text rows `(text, case number)` indexed just before the commit. FTS5 flushes its
+    /// Full-text rows `(text, rowid)` indexed just before the commit. FTS5 flushes its
     /// in-memory index at every savepoint, so indexing inside each write's savepoint would
     /// cost one flush per write instead of one per batch.
     pub(crate) pending_text: Vec<(String, i64)>,
@@ -42,26 +42,12 @@ impl std::ops::Deref for Tx<'_> {
 }
 
 impl Tx<'_> {
-    /// Appends each case's new text to its one full-text row (creating it if needed),
-    /// merging what one batch added to the same case into one update.
+    /// Indexes the batch's texts, in rowid order so FTS5 can append without flushing.
     fn flush_text(&mut self) -> rusqlite::Result<()> {
-        let mut merged: Vec<(i64, String)> = Vec::new();
-        for (text, number) in self.pending_text.drain(..) {
-            match merged.iter_mut().find(|(n, _)| *n == number) {
-                Some((_, body)) => {
-                    body.push('\n');
-                    body.push_str(&text);
-                }
-                None => merged.push((number, text)),
-            }
-        }
-        let mut append =
-            self.conn.prepare_cached("UPDATE case_text SET body = body || char(10) || ?2 WHERE rowid = ?1")?;
+        self.pending_text.sort_by_key(|(_, rowid)| *rowid);
         let mut insert = self.conn.prepare_cached("INSERT INTO case_text (rowid, body) VALUES (?1, ?2)")?;
-        for (number, text) in merged {
-            if append.execute(rusqlite::params![number, text])? == 0 {
-                insert.execute(rusqlite::params![number, text])?;
-            }
+        for (text, rowid) in self.pending_text.drain(..) {
+            insert.execute(rusqlite::params![rowid, text])?;
         }
         Ok(())
     }
