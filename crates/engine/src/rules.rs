@@ -338,7 +338,22 @@ pub fn apply_rules(
         state = Some(next);
     }
     let Some(mut case) = state else { return out };
-    let mut version = case.version;
+    // The context every rule-made event is decided and recorded in.
+    let system_context = || Context {
+        now,
+        actor: &system,
+        ladder,
+        next_number: 0,
+        new_id: new_id(),
+        matrix_version: Some(active.version),
+    };
+    // Records events after the case's current version and folds them in.
+    let append = |case: &mut Case, new_events: Vec<CaseEvent>, out: &mut Vec<RecordedEvent>| {
+        for r in record(case.id, case.version, &system_context(), new_events) {
+            *case = ladder_core::case::apply(Some(case.clone()), &r);
+            out.push(r);
+        }
+    };
     for (event, status_before, status_after) in fired_triggers {
         for trigger in triggers_of(&event, status_before, status_after, repeat_contacts) {
             let team_slug = case.team.and_then(|id| teams.iter().find(|t| t.id == id)).map(|t| t.slug.clone());
@@ -351,53 +366,19 @@ pub fn apply_rules(
                     let made = match consequence(action, &fired.rule, &case, teams, ladder) {
                         Ok(Consequence::Record(e)) => Ok(vec![e]),
                         Ok(Consequence::Command(command)) => {
-                            let cx = Context {
-                                now,
-                                actor: &system,
-                                ladder,
-                                next_number: 0,
-                                new_id: new_id(),
-                                matrix_version: Some(active.version),
-                            };
-                            decide(Some(&case), &command, &cx).map_err(|e| e.to_string())
+                            decide(Some(&case), &command, &system_context()).map_err(|e| e.to_string())
                         }
                         Err(why) => Err(why),
                     };
                     match made {
-                        Ok(new_events) => {
-                            let cx = Context {
-                                now,
-                                actor: &system,
-                                ladder,
-                                next_number: 0,
-                                new_id: new_id(),
-                                matrix_version: Some(active.version),
-                            };
-                            for r in record(case.id, version, &cx, new_events) {
-                                case = ladder_core::case::apply(Some(case), &r);
-                                version = r.version;
-                                out.push(r);
-                            }
-                        }
+                        Ok(new_events) => append(&mut case, new_events, &mut out),
                         Err(why) => failures.push((fired.rule.clone(), format!("{action}: {why}"))),
                     }
                 }
             }
             for (rule, error) in failures {
-                let cx = Context {
-                    now,
-                    actor: &system,
-                    ladder,
-                    next_number: 0,
-                    new_id: new_id(),
-                    matrix_version: Some(active.version),
-                };
                 let failed = CaseEvent::RuleFailed(RuleFailed { rule, trigger: trigger.as_str().to_string(), error });
-                for r in record(case.id, version, &cx, vec![failed]) {
-                    case = ladder_core::case::apply(Some(case), &r);
-                    version = r.version;
-                    out.push(r);
-                }
+                append(&mut case, vec![failed], &mut out);
             }
         }
     }
