@@ -151,6 +151,9 @@ pub async fn serve(
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "could not expire idempotency keys"),
             }
+            if let Err(e) = store.optimize().await {
+                tracing::warn!(error = %e, "could not refresh planner statistics");
+            }
         }
     });
     let app = router(AppState::with_shutdown(engine, shutting_down));

@@ -168,6 +168,11 @@ impl Store {
         .map_err(|e| StoreError::Internal(e.to_string()))?
     }
 
+    /// Refreshes the query planner's statistics where they are stale (cheap; run hourly).
+    pub async fn optimize(&self) -> StoreResult<()> {
+        self.write(|conn| Ok(conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;")?)).await
+    }
+
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> StoreResult<()> {
         self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(|_| ())?)).await
