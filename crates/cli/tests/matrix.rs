@@ -99,6 +99,8 @@ async fn a_matrix_is_checked_activated_applied_to_cases_and_rolled_back() {
     assert_eq!(escalated["data"]["reason"], "rule \"VIP billing to the back office\"");
     assert_eq!(escalated["matrix_version"], 1);
     assert!(events.as_array().unwrap().iter().all(|e| e["matrix_version"] == 1), "every event names the version");
+    let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["opened", "escalated", "updated"], "one event per action, priority and tags merged");
 
     // A non-VIP case is left alone.
     let (_, plain) =

@@ -312,6 +312,22 @@ pub fn consequence(
     })
 }
 
+/// Splits a rule's actions: its priority and tag actions become one update (so the case
+/// history shows one `updated` event per rule, not one per field); the rest stay in order.
+fn split_updates(actions: &[Action]) -> (Vec<Action>, Option<UpdateCase>) {
+    let mut others = Vec::with_capacity(actions.len());
+    let mut update = UpdateCase::default();
+    for action in actions {
+        match action {
+            Action::SetPriority(p) => update.priority = Some(*p),
+            Action::AddTags(t) => update.tags_added.extend(t.iter().cloned()),
+            other => others.push(other.clone()),
+        }
+    }
+    let changes = update.priority.is_some() || !update.tags_added.is_empty();
+    (others, changes.then_some(update))
+}
+
 /// Applies the active matrix to the events a command produced: evaluates the rules of every
 /// trigger those events raise and decides their consequences, as the system. Returns the
 /// extra events, already numbered after `events`.
@@ -362,7 +378,8 @@ pub fn apply_rules(
                 .evaluate(trigger, &facts(&case, team_slug.as_deref(), customer, &event, repeat_contacts, now));
             let mut failures: Vec<(String, String)> = evaluation.errors.clone();
             for fired in &evaluation.fired {
-                for action in &fired.actions {
+                let (actions, update) = split_updates(&fired.actions);
+                for action in &actions {
                     let made = match consequence(action, &fired.rule, &case, teams, ladder) {
                         Ok(Consequence::Record(e)) => Ok(vec![e]),
                         Ok(Consequence::Command(command)) => {
@@ -373,6 +390,12 @@ pub fn apply_rules(
                     match made {
                         Ok(new_events) => append(&mut case, new_events, &mut out),
                         Err(why) => failures.push((fired.rule.clone(), format!("{action}: {why}"))),
+                    }
+                }
+                if let Some(update) = update {
+                    match decide(Some(&case), &CaseCommand::Update(update), &system_context()) {
+                        Ok(new_events) => append(&mut case, new_events, &mut out),
+                        Err(why) => failures.push((fired.rule.clone(), format!("set priority and tags: {why}"))),
                     }
                 }
             }
