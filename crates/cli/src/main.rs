@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench;
+mod calendar_cmd;
 mod demo;
 mod matrix_cmd;
 
@@ -68,6 +69,11 @@ enum Command {
     Matrix {
         #[command(subcommand)]
         command: matrix_cmd::MatrixCommand,
+    },
+    /// Check business calendars and compute deadlines in business time.
+    Calendar {
+        #[command(subcommand)]
+        command: calendar_cmd::CalendarCommand,
     },
     /// Performance benchmarks (run with a release build).
     Bench {
@@ -241,6 +247,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Matrix { command } => matrix_cmd::run(command),
+        Command::Calendar { command } => calendar_cmd::run(command),
         Command::Bench { command } => {
             init_logs(false);
             bench::run(command).await

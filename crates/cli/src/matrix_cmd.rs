@@ -85,7 +85,7 @@ fn directory(teams: &[String], demo: bool) -> anyhow::Result<Option<Directory>> 
     Ok((demo || !teams.is_empty()).then_some(dir))
 }
 
-fn read(path: &Path) -> anyhow::Result<String> {
+pub(crate) fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
@@ -107,7 +107,7 @@ fn check(files: &[PathBuf], directory: Option<&Directory>) -> anyhow::Result<(us
     Ok((errors, warnings))
 }
 
-fn print_diagnostic(d: &Diagnostic, source: &str) {
+pub(crate) fn print_diagnostic(d: &Diagnostic, source: &str) {
     println!("{d}");
     if d.line == 0 {
         return;

@@ -20,6 +20,7 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod matrix;
+pub mod sla;
 pub mod validate;
 
 pub use case::{Actor, Case, Channel, Priority, Status, Visibility};

@@ -1,0 +1,15 @@
+//! Service-level clocks. For now the part every clock stands on: business-time arithmetic
+//! over a matrix [`Calendar`](crate::matrix::Calendar) — when a target counted in business
+//! hours falls due, and how much business time lies between two instants. Pure like the
+//! rest of the crate: every instant comes in as an argument.
+//!
+//! - [`business_time`]: [`BusinessCalendar`] (a calendar with its time zone resolved once,
+//!   for hot paths) and the one-shot free functions [`add_business_time`],
+//!   [`business_time_between`], [`is_open`] and [`next_open`].
+
+pub mod business_time;
+
+pub use business_time::{
+    BusinessCalendar, OpenInterval, OpenIntervals, SEARCH_LIMIT_DAYS, SlaError, add_business_time,
+    business_time_between, is_open, next_open,
+};
