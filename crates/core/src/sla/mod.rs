@@ -6,10 +6,15 @@
 //! - [`business_time`]: [`BusinessCalendar`] (a calendar with its time zone resolved once,
 //!   for hot paths) and the one-shot free functions [`add_business_time`],
 //!   [`business_time_between`], [`is_open`] and [`next_open`].
+//! - [`clock`]: [`Clock`], the pure state of one respond / update / resolve clock (start,
+//!   pause, resume, re-evaluation, warnings, breach, met, cancelled) with generations so a
+//!   stale timer fires nothing; [`clocks_after_status`] applies a case status change.
 
 pub mod business_time;
+pub mod clock;
 
 pub use business_time::{
     BusinessCalendar, OpenInterval, OpenIntervals, SEARCH_LIMIT_DAYS, SlaError, add_business_time,
     business_time_between, is_open, next_open,
 };
+pub use clock::{Clock, ClockFiring, ClockKind, ClockState, clocks_after_status};
