@@ -80,8 +80,8 @@ impl Store {
                     id,
                     seq,
                     author: serde_json::from_str(&author)?,
-                    visibility: serde_json::from_value(Value2::text(visibility))?,
-                    channel: serde_json::from_value(Value2::text(channel))?,
+                    visibility: serde_json::from_value(serde_json::Value::String(visibility))?,
+                    channel: serde_json::from_value(serde_json::Value::String(channel))?,
                     body,
                     at: ns_to_ts(at),
                 });
@@ -131,14 +131,6 @@ impl Store {
             Ok(n_cases)
         })
         .await
-    }
-}
-
-/// serde helper: turn a stored enum name back into a JSON string value.
-struct Value2;
-impl Value2 {
-    fn text(s: String) -> serde_json::Value {
-        serde_json::Value::String(s)
     }
 }
 
