@@ -133,12 +133,8 @@ impl Engine {
     /// When a move to `level` names neither team nor person and exactly one team works that
     /// level, the case goes to that team (routing by skill comes with the routing rules).
     async fn only_team_at(&self, level: Option<&LevelId>) -> Result<Option<TeamRef>, StoreError> {
-        let Some(level) = level else { return Ok(None) };
-        let mut at_level = self.store.teams().await?.into_iter().filter(|t| &t.level == level);
-        Ok(match (at_level.next(), at_level.next()) {
-            (Some(only), None) => Some(team_ref(&only)),
-            _ => None,
-        })
+        let teams: Vec<TeamRef> = self.store.teams().await?.iter().map(team_ref).collect();
+        Ok(crate::rules::only_team_at(&teams, level))
     }
 
     /// Resolves names to directory entries and builds the domain command.

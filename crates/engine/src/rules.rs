@@ -12,7 +12,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use ladder_core::case::{Actor, Case, Status};
 use ladder_core::command::{CaseCommand, Escalate, TeamRef, Transfer, UpdateCase};
-use ladder_core::directory::{Customer, Ladder};
+use ladder_core::directory::{Customer, Ladder, LevelId};
 use ladder_core::event::{CaseEvent, EscalationKind, Initiator, NotificationRequested, RecordedEvent, RuleFailed};
 use ladder_core::matrix::{self, Action, CompiledMatrix, Diagnostic, Facts, Trigger};
 use ladder_core::{Context, decide, record};
@@ -235,6 +235,16 @@ pub fn facts(
     }
 }
 
+/// The team that takes a case moved to `level` without a named team: the only team that
+/// works that level, if exactly one does.
+pub fn only_team_at(teams: &[TeamRef], level: Option<&LevelId>) -> Option<TeamRef> {
+    let mut at_level = teams.iter().filter(|t| Some(&t.level) == level);
+    match (at_level.next(), at_level.next()) {
+        (Some(only), None) => Some(only.clone()),
+        _ => None,
+    }
+}
+
 /// Turns one fired action into a command, or into an event to record as it is.
 pub enum Consequence {
     Command(CaseCommand),
@@ -257,11 +267,7 @@ pub fn consequence(
                 None => {
                     // Without a named team, the only team at the target level takes it.
                     let target = to_level.clone().or_else(|| ladder.above(&case.level).cloned());
-                    let mut at = teams.iter().filter(|t| Some(&t.level) == target.as_ref());
-                    match (at.next(), at.next()) {
-                        (Some(only), None) => Some(only.clone()),
-                        _ => None,
-                    }
+                    only_team_at(teams, target.as_ref())
                 }
             };
             Consequence::Command(CaseCommand::Escalate(Escalate {

@@ -148,7 +148,7 @@ async fn list_teams(State(s): State<AppState>, _auth: Auth) -> ApiResult<Json<Ve
 #[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = String, Path, description = "Id or slug")),
     responses((status = 200, body = TeamDto), (status = 404, body = Problem)))]
 async fn get_team(State(s): State<AppState>, _auth: Auth, Path(id): Path<String>) -> ApiResult<Json<TeamDto>> {
-    let t = s.engine.resolve_team("id", &id).await.map_err(|_| ApiError::not_found(format!("team {id}")))?;
+    let t = find_team(&s, &id).await?;
     Ok(Json(TeamDto::from(&t)))
 }
 
@@ -161,7 +161,7 @@ async fn replace_team(
     write: Write<TeamBody>,
 ) -> ApiResult<Json<TeamDto>> {
     auth.require(Role::Admin)?;
-    let existing = s.engine.resolve_team("id", &id).await.map_err(|_| ApiError::not_found(format!("team {id}")))?;
+    let existing = find_team(&s, &id).await?;
     let team = team_from(write.body, existing.id, existing.created_at);
     validate_team(&team, &s.engine.ladder())?;
     Ok(Json(TeamDto::from(&s.engine.store.update_team(team).await?)))
@@ -171,9 +171,14 @@ async fn replace_team(
     responses((status = 204), (status = 409, body = Problem), (status = 403, body = Problem)))]
 async fn delete_team(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     auth.require(Role::Admin)?;
-    let existing = s.engine.resolve_team("id", &id).await.map_err(|_| ApiError::not_found(format!("team {id}")))?;
+    let existing = find_team(&s, &id).await?;
     s.engine.store.delete_team(existing.id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A team named in the path by id or slug.
+async fn find_team(s: &AppState, key: &str) -> ApiResult<Team> {
+    s.engine.resolve_team("id", key).await.map_err(|_| ApiError::not_found(format!("team {key}")))
 }
 
 // ---- users ----

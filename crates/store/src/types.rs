@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use ladder_core::access::CaseScope;
 use ladder_core::case::{Case, Channel, Priority, Status};
-use ladder_core::directory::{Customer, LevelId, Team, User};
+use ladder_core::directory::{Customer, LevelId, User};
 use ladder_core::event::RecordedEvent;
 use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
 use ladder_core::{DomainError, Ladder};
@@ -165,13 +165,6 @@ pub struct CustomerFilter {
     /// Name prefix.
     pub name: Option<String>,
     pub segment: Option<String>,
-}
-
-/// Everything the directory holds, for lookups that need several kinds at once.
-#[derive(Debug, Clone, Default)]
-pub struct DirectorySnapshot {
-    pub teams: Vec<Team>,
-    pub users: Vec<User>,
 }
 
 /// Counts for health and metrics.
