@@ -59,6 +59,10 @@ enum Command {
         /// Log as JSON lines.
         #[arg(long, env = "LADDER_LOG_JSON", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
         log_json: bool,
+        /// Run the server's clock this far ahead of the system clock (e.g. `3h`), for
+        /// drills and restart tests of SLA timers. Never set it in production.
+        #[arg(long, env = "LADDER_CLOCK_OFFSET", value_parser = parse_offset, hide = true)]
+        clock_offset: Option<jiff::SignedDuration>,
     },
     /// Administration on the data directory.
     Admin {
@@ -186,12 +190,19 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(run(cli))
 }
 
+fn parse_offset(s: &str) -> Result<jiff::SignedDuration, String> {
+    ladder_core::matrix::model::parse_duration(s).ok_or_else(|| format!("'{s}' is not a duration such as 90m or 3h"))
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, data, demo, log_json } => {
+        Command::Serve { listen, data, demo, log_json, clock_offset } => {
             init_logs(log_json);
             let store = data.open()?;
-            let engine = Engine::new(store);
+            let engine = Engine::with_clock_offset(store, clock_offset.unwrap_or_default());
+            if let Some(offset) = clock_offset {
+                tracing::warn!(offset = %format!("{offset:#}"), "the server clock is shifted from the system clock");
+            }
             engine.load_matrix().await?;
             if demo {
                 demo::seed(&engine).await?;

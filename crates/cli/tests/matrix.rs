@@ -100,7 +100,11 @@ async fn a_matrix_is_checked_activated_applied_to_cases_and_rolled_back() {
     assert_eq!(escalated["matrix_version"], 1);
     assert!(events.as_array().unwrap().iter().all(|e| e["matrix_version"] == 1), "every event names the version");
     let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let (clocks, kinds): (Vec<&str>, Vec<&str>) = kinds.into_iter().partition(|k| k.starts_with("clock_"));
     assert_eq!(kinds, vec!["opened", "escalated", "updated"], "one event per action, priority and tags merged");
+    // The clocks start where the case landed, with the high-priority targets of L2.
+    assert!(clocks.iter().all(|k| *k == "clock_started") && !clocks.is_empty(), "{clocks:?}");
+    assert!(case["clocks"].as_array().unwrap().iter().all(|c| c["level"] == "L2"), "{case}");
 
     // A non-VIP case is left alone.
     let (_, plain) =

@@ -183,6 +183,9 @@ pub struct Case {
     pub n_reopens: u32,
     pub first_response_at: Option<Timestamp>,
     pub resolution: Option<Resolution>,
+    /// SLA clocks, oldest first (every level the case has been at; ended ones stay).
+    #[serde(default)]
+    pub clocks: Vec<crate::sla::Clock>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Number of events in the stream; the version for optimistic concurrency.
@@ -228,6 +231,7 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             n_reopens: 0,
             first_response_at: None,
             resolution: None,
+            clocks: Vec::new(),
             created_at: at,
             updated_at: at,
             version: 0,
@@ -330,6 +334,8 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
         }
         CaseEvent::Closed(_) => case.status = Status::Closed,
         CaseEvent::NotificationRequested(_) | CaseEvent::RuleFailed(_) => {}
+        e if e.is_clock() => crate::sla::clock::apply_clock_event(&mut case.clocks, e, at),
+        _ => {}
     }
     // "New" means nobody owns the case yet: once someone is assigned, it is being worked.
     if case.status == Status::New && case.assignee.is_some() {

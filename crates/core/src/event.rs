@@ -4,12 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::case::{Actor, Channel, Priority, Status, Visibility};
 use crate::directory::LevelId;
 use crate::ids::{CaseId, CustomerId, MessageId, TeamId, UserId};
+use crate::sla::ClockKind;
 
 /// Version of the stored event format written by this build.
 pub const EVENT_SCHEMA: u16 = 1;
@@ -49,6 +50,19 @@ pub enum CaseEvent {
     NotificationRequested(NotificationRequested),
     /// A matrix rule could not be evaluated or its action could not be applied.
     RuleFailed(RuleFailed),
+    /// An SLA clock started counting at the case's level.
+    ClockStarted(ClockStarted),
+    /// A clock stopped counting (the case waits on someone outside the team).
+    ClockPaused(ClockPaused),
+    ClockResumed(ClockResumed),
+    /// A clock's target or calendar changed (priority, level, segment or matrix changed).
+    ClockRetargeted(ClockRetargeted),
+    /// A warning threshold of a clock was crossed.
+    ClockAtRisk(ClockAtRisk),
+    /// A clock's target was missed.
+    ClockBreached(ClockBreached),
+    ClockMet(ClockMet),
+    ClockCancelled(ClockCancelled),
 }
 
 impl CaseEvent {
@@ -70,7 +84,30 @@ impl CaseEvent {
             CaseEvent::Closed(_) => "closed",
             CaseEvent::NotificationRequested(_) => "notification_requested",
             CaseEvent::RuleFailed(_) => "rule_failed",
+            CaseEvent::ClockStarted(_) => "clock_started",
+            CaseEvent::ClockPaused(_) => "clock_paused",
+            CaseEvent::ClockResumed(_) => "clock_resumed",
+            CaseEvent::ClockRetargeted(_) => "clock_retargeted",
+            CaseEvent::ClockAtRisk(_) => "clock_at_risk",
+            CaseEvent::ClockBreached(_) => "clock_breached",
+            CaseEvent::ClockMet(_) => "clock_met",
+            CaseEvent::ClockCancelled(_) => "clock_cancelled",
         }
+    }
+
+    /// Whether this is a change to an SLA clock.
+    pub fn is_clock(&self) -> bool {
+        matches!(
+            self,
+            CaseEvent::ClockStarted(_)
+                | CaseEvent::ClockPaused(_)
+                | CaseEvent::ClockResumed(_)
+                | CaseEvent::ClockRetargeted(_)
+                | CaseEvent::ClockAtRisk(_)
+                | CaseEvent::ClockBreached(_)
+                | CaseEvent::ClockMet(_)
+                | CaseEvent::ClockCancelled(_)
+        )
     }
 }
 
@@ -237,6 +274,9 @@ pub struct NotificationRequested {
     pub recipient: String,
     pub channel: String,
     pub template: Option<String>,
+    /// Held until the recipient's working hours begin: not to be sent before this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -245,4 +285,84 @@ pub struct RuleFailed {
     pub trigger: String,
     /// What went wrong, for the matrix's authors.
     pub error: String,
+}
+
+// SLA clock events. `index` is the clock's position in the case's clock list (clocks are
+// only ever appended); `clock` is its kind, so conditions can say `event.clock == "respond"`.
+// `next_fire` is the instant the timer engine was armed for (the next warning threshold or
+// the due instant), `None` when nothing is armed.
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockStarted {
+    pub index: u32,
+    pub clock: ClockKind,
+    pub level: LevelId,
+    /// Business time allowed.
+    pub target: SignedDuration,
+    /// The matrix calendar it counts in; `None` counts every hour.
+    pub calendar: Option<String>,
+    pub due_at: Timestamp,
+    pub next_fire: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockPaused {
+    pub index: u32,
+    pub clock: ClockKind,
+    /// The status the case is waiting in.
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockResumed {
+    pub index: u32,
+    pub clock: ClockKind,
+    pub due_at: Timestamp,
+    pub next_fire: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockRetargeted {
+    pub index: u32,
+    pub clock: ClockKind,
+    pub target: SignedDuration,
+    pub previous_target: SignedDuration,
+    pub calendar: Option<String>,
+    /// `None` while the clock is paused.
+    pub due_at: Option<Timestamp>,
+    pub next_fire: Option<Timestamp>,
+    /// What changed, e.g. `priority normal → high` or `matrix version 3`.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockAtRisk {
+    pub index: u32,
+    pub clock: ClockKind,
+    /// The share of the target spent.
+    pub percent: u8,
+    pub due_at: Timestamp,
+    pub next_fire: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockBreached {
+    pub index: u32,
+    pub clock: ClockKind,
+    /// When the target fell due; the event's own time is when the breach was noticed.
+    pub due_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockMet {
+    pub index: u32,
+    pub clock: ClockKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockCancelled {
+    pub index: u32,
+    pub clock: ClockKind,
+    /// Why it no longer applies, e.g. `left level L1`, `resolved`.
+    pub reason: String,
 }

@@ -916,3 +916,25 @@ fn diff_reports_removals_moves_and_reformatting() {
         ]
     );
 }
+
+#[test]
+fn sla_settings() {
+    let (m, _) = matrix::parse("[sla]\npause_on = [\"pending_internal\"]\nwarn_at = [90, 50, 50]\n", "m.toml").unwrap();
+    assert_eq!(m.sla.pause_on, vec![ladder_core::Status::PendingInternal]);
+    assert_eq!(m.sla.warn_at, vec![50, 90]);
+    let (m, _) = matrix::parse("", "m.toml").unwrap();
+    assert_eq!(m.sla.pause_on, vec![ladder_core::Status::PendingCustomer]);
+    assert_eq!(m.sla.warn_at, vec![75]);
+    check(
+        "[sla]\nwarn_at = [50, 100]\npause_on = [\"open\"]\n",
+        &[
+            "2:16: error: a warning must be between 1 and 99 percent of the target",
+            "3:13: error: unknown pausing status 'open'",
+        ],
+    );
+    check("[sla]\npause = []\n", &["2:1: error: unknown key 'pause' in sla"]);
+    check(
+        "[[rules]]\nname = \"r\"\nnotify = { who = \"assignee\", within_hours = \"yes\" }\n",
+        &["3:45: error: 'within_hours' must be true or false, not a string"],
+    );
+}

@@ -325,9 +325,19 @@ impl Engine {
                     uuid::Uuid::now_v7,
                 );
                 recorded.extend(consequences);
+                let clocks = crate::timers::clock_events(active, case, &recorded, customer.as_ref(), &ladder, now);
+                recorded.extend(clocks);
             }
             Ok(recorded)
         };
-        self.store.execute(CaseWrite { case_id, expected_version, idempotency, decide: Box::new(decide_fn) }).await
+        let outcome = self
+            .store
+            .execute(CaseWrite { case_id, expected_version, idempotency, decide: Box::new(decide_fn) })
+            .await?;
+        if !outcome.events.is_empty() {
+            self.timers_armed(&outcome.case);
+            self.publish(&outcome.case);
+        }
+        Ok(outcome)
     }
 }

@@ -7,10 +7,12 @@
 //!   [`ladder_core::command::CaseCommand`] → store write.
 //! - [`credentials`]: password hashing, token minting and authentication with a small cache.
 //! - [`rules`]: the escalation matrix's lifecycle and its rules applied to case events.
+//! - [`timers`]: SLA clock events on every write, and the durable timer engine.
 
 pub mod commands;
 pub mod credentials;
 pub mod rules;
+pub mod timers;
 
 use std::sync::{Arc, RwLock};
 
@@ -19,6 +21,7 @@ use ladder_store::Store;
 
 pub use commands::{CaseRequest, Escalation, OpenRequest};
 pub use credentials::{AuthError, NewToken};
+pub use timers::FireReport;
 
 /// Everything a request handler needs. Cheap to clone.
 #[derive(Clone)]
@@ -32,11 +35,22 @@ struct EngineInner {
     ladder: RwLock<Arc<Ladder>>,
     matrix: RwLock<Option<Arc<rules::ActiveMatrix>>>,
     tokens: credentials::TokenCache,
+    timers: timers::TimerState,
+    /// Added to the system clock by [`Engine::now`].
+    clock_offset: jiff::SignedDuration,
+    /// Every case that changed, for live views.
+    changes: tokio::sync::broadcast::Sender<ladder_core::Case>,
 }
 
 impl Engine {
     /// An engine without a matrix in force; call [`Engine::load_matrix`] to load the active one.
     pub fn new(store: Store) -> Engine {
+        Engine::with_clock_offset(store, jiff::SignedDuration::ZERO)
+    }
+
+    /// An engine whose [`Engine::now`] runs `offset` ahead of (or behind) the system clock:
+    /// for drills and restart tests that need time to have passed.
+    pub fn with_clock_offset(store: Store, offset: jiff::SignedDuration) -> Engine {
         let ladder = Arc::new(store.config().ladder.clone());
         Engine {
             store,
@@ -44,7 +58,22 @@ impl Engine {
                 ladder: RwLock::new(ladder),
                 matrix: RwLock::new(None),
                 tokens: credentials::TokenCache::default(),
+                timers: timers::TimerState::default(),
+                clock_offset: offset,
+                changes: tokio::sync::broadcast::channel(1024).0,
             }),
+        }
+    }
+
+    /// Every case that changes from now on (by a command or a timer), for live views.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ladder_core::Case> {
+        self.inner.changes.subscribe()
+    }
+
+    /// Tells live subscribers that a case changed.
+    pub(crate) fn publish(&self, case: &ladder_core::Case) {
+        if self.inner.changes.receiver_count() > 0 {
+            let _ = self.inner.changes.send(case.clone());
         }
     }
 

@@ -14,7 +14,8 @@ use ladder_core::case::{Actor, Case, Status};
 use ladder_core::command::{CaseCommand, Escalate, TeamRef, Transfer, UpdateCase};
 use ladder_core::directory::{Customer, Ladder, LevelId};
 use ladder_core::event::{CaseEvent, EscalationKind, Initiator, NotificationRequested, RecordedEvent, RuleFailed};
-use ladder_core::matrix::{self, Action, CompiledMatrix, Diagnostic, Facts, Trigger};
+use ladder_core::matrix::{self, Action, CompiledMatrix, Diagnostic, Facts, Recipient, Trigger};
+use ladder_core::sla::SlaPolicy;
 use ladder_core::{Context, decide, record};
 use ladder_store::{MatrixDraft, MatrixVersion, StoreError};
 use serde_json::{Value, json};
@@ -32,6 +33,17 @@ pub struct ActiveMatrix {
     pub version: u32,
     pub name: String,
     pub compiled: CompiledMatrix,
+    /// Its SLA targets, calendars and settings.
+    pub sla: SlaPolicy,
+}
+
+impl ActiveMatrix {
+    /// A compiled matrix ready to be put in force. Fails only when a calendar's time zone
+    /// is unknown, which the linter already refuses.
+    pub fn new(version: u32, name: String, compiled: CompiledMatrix) -> Result<ActiveMatrix, String> {
+        let sla = SlaPolicy::new(compiled.matrix(), Some(version)).map_err(|e| e.to_string())?;
+        Ok(ActiveMatrix { version, name, compiled, sla })
+    }
 }
 
 /// Why a matrix was refused.
@@ -62,13 +74,24 @@ impl Engine {
     }
 
     /// Parses, lints and compiles; refuses on any error.
-    async fn compile_checked(&self, source: &str, name: &str, version: u32) -> Result<CompiledMatrix, MatrixError> {
+    async fn compile_checked(&self, source: &str, name: &str, version: u32) -> Result<ActiveMatrix, MatrixError> {
         let diagnostics = self.check_matrix(source, name).await?;
         if diagnostics.iter().any(Diagnostic::is_error) {
             return Err(MatrixError::Invalid(diagnostics));
         }
         let (parsed, _) = matrix::parse(source, name).map_err(MatrixError::Invalid)?;
-        CompiledMatrix::compile(parsed, version).map_err(MatrixError::Invalid)
+        let compiled = CompiledMatrix::compile(parsed, version).map_err(MatrixError::Invalid)?;
+        ActiveMatrix::new(version, name.to_string(), compiled).map_err(|message| {
+            MatrixError::Invalid(vec![Diagnostic {
+                severity: matrix::Severity::Error,
+                file: name.to_string(),
+                line: 0,
+                column: 0,
+                message,
+                hint: None,
+                path: "calendars".into(),
+            }])
+        })
     }
 
     /// Stores a draft if it is valid; an invalid one is refused with every problem.
@@ -103,7 +126,7 @@ impl Engine {
         let next = self.store.matrix_versions().await?.last().map_or(1, |v| v.version + 1);
         let compiled = self.compile_checked(&draft.source, &name, next).await?;
         let version = self.store.activate_matrix(name, draft.source, by, now).await?;
-        self.put_in_force(version.version, version.name.clone(), compiled);
+        self.put_in_force(compiled);
         Ok(version)
     }
 
@@ -135,7 +158,7 @@ impl Engine {
         };
         let compiled = self.compile_checked(&target.source, &target.name, target.version).await?;
         let version = self.store.rollback_matrix(Some(target.version), by, now).await?;
-        self.put_in_force(version.version, version.name.clone(), compiled);
+        self.put_in_force(compiled);
         Ok(version)
     }
 
@@ -155,25 +178,28 @@ impl Engine {
                 return Ok(());
             }
         };
-        match CompiledMatrix::compile(parsed, version.version) {
-            Ok(compiled) => {
-                self.put_in_force(version.version, version.name, compiled);
+        let compiled = CompiledMatrix::compile(parsed, version.version)
+            .map_err(|d| format!("{} problems", d.len()))
+            .and_then(|c| ActiveMatrix::new(version.version, version.name, c));
+        match compiled {
+            Ok(active) => {
+                self.put_in_force(active);
                 tracing::info!(version = version.version, "escalation matrix in force");
             }
-            Err(d) => tracing::error!(
+            Err(e) => tracing::error!(
                 version = version.version,
-                problems = d.len(),
+                error = %e,
                 "the active matrix does not compile; running without rules"
             ),
         }
         Ok(())
     }
 
-    fn put_in_force(&self, version: u32, name: String, compiled: CompiledMatrix) {
-        if let Some(ladder) = compiled.matrix().ladder() {
+    fn put_in_force(&self, active: ActiveMatrix) {
+        if let Some(ladder) = active.compiled.matrix().ladder() {
             *self.inner.ladder.write().expect("ladder lock") = Arc::new(ladder);
         }
-        *self.inner.matrix.write().expect("matrix lock") = Some(Arc::new(ActiveMatrix { version, name, compiled }));
+        *self.inner.matrix.write().expect("matrix lock") = Some(Arc::new(active));
     }
 }
 
@@ -196,6 +222,8 @@ pub fn triggers_of(event: &RecordedEvent, before: Option<Status>, after: Status,
             triggers.push(Trigger::CustomerRequestedSupervisor)
         }
         CaseEvent::Reopened(_) => triggers.push(Trigger::Reopened),
+        CaseEvent::ClockAtRisk(_) => triggers.push(Trigger::ClockAtRisk),
+        CaseEvent::ClockBreached(_) => triggers.push(Trigger::ClockBreached),
         _ => {}
     }
     if before.is_some() && before != Some(after) {
@@ -257,6 +285,8 @@ pub fn consequence(
     case: &Case,
     teams: &[TeamRef],
     ladder: &Ladder,
+    sla: &SlaPolicy,
+    now: Timestamp,
 ) -> Result<Consequence, String> {
     let team = |slug: &str| teams.iter().find(|t| t.slug == slug).cloned().ok_or_else(|| format!("no team '{slug}'"));
     let reason = format!("rule \"{rule}\"");
@@ -302,12 +332,23 @@ pub fn consequence(
                 }))
             }
         }
-        Action::Notify { who, channel, template } => {
+        Action::Notify { who, channel, template, within_hours } => {
+            // The recipient's working hours: the calendar of the level they work.
+            let level = match who {
+                Recipient::Team(slug) => teams.iter().find(|t| &t.slug == slug).map(|t| &t.level),
+                _ => None,
+            }
+            .unwrap_or(&case.level);
+            let not_before = match sla.calendar(sla.level_calendar(level)) {
+                Some(cal) if *within_hours && !cal.is_open(now) => cal.next_open(now),
+                _ => None,
+            };
             Consequence::Record(CaseEvent::NotificationRequested(NotificationRequested {
                 rule: rule.to_string(),
                 recipient: who.to_string(),
                 channel: channel.as_str().to_string(),
                 template: template.clone(),
+                not_before,
             }))
         }
         Action::RequireApproval { action, .. } => {
@@ -386,7 +427,7 @@ pub fn apply_rules(
             for fired in &evaluation.fired {
                 let (actions, update) = split_updates(&fired.actions);
                 for action in &actions {
-                    let made = match consequence(action, &fired.rule, &case, teams, ladder) {
+                    let made = match consequence(action, &fired.rule, &case, teams, ladder, &active.sla, now) {
                         Ok(Consequence::Record(e)) => Ok(vec![e]),
                         Ok(Consequence::Command(command)) => {
                             decide(Some(&case), &command, &system_context()).map_err(|e| e.to_string())

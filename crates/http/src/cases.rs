@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use jiff::Timestamp;
 use ladder_core::case::{Case, Channel, Priority, Status};
 use ladder_core::command::{AddMessage, Reopen, RequestInfo, Resolve, UpdateCase};
 use ladder_core::directory::LevelId;
@@ -39,8 +38,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(close))
 }
 
-fn case_response(status: StatusCode, case: &Case) -> Response {
-    let mut r = (status, Json(CaseDto::from(case))).into_response();
+fn case_response(state: &AppState, status: StatusCode, case: &Case) -> Response {
+    let mut r = (status, Json(state.case_dto(case))).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", case.version)) {
         r.headers_mut().insert(header::ETAG, v);
     }
@@ -65,12 +64,9 @@ async fn run(
     write: &Write<impl Sized>,
     created: bool,
 ) -> ApiResult<Response> {
-    let outcome =
-        state.engine.run(&auth.0, id, request, write.if_match, write.idempotency(&auth.0), Timestamp::now()).await?;
-    if !outcome.events.is_empty() {
-        state.notify_change(&outcome.case);
-    }
-    Ok(case_response(if created { StatusCode::CREATED } else { StatusCode::OK }, &outcome.case))
+    let now = state.engine.now();
+    let outcome = state.engine.run(&auth.0, id, request, write.if_match, write.idempotency(&auth.0), now).await?;
+    Ok(case_response(state, if created { StatusCode::CREATED } else { StatusCode::OK }, &outcome.case))
 }
 
 /// Loads a case the caller may see.
@@ -127,6 +123,8 @@ pub struct ListQuery {
     category: Option<String>,
     /// Full-text search over subjects, descriptions and messages.
     q: Option<String>,
+    /// SLA standing of the live clocks: `breached`, `at_risk`, `running`, `paused`.
+    sla: Option<String>,
     /// From `next_cursor` of the previous page.
     cursor: Option<String>,
     /// 1–500, default 50.
@@ -167,6 +165,7 @@ async fn list_cases(
         customer: q.customer.map(ladder_core::ids::CustomerId),
         category: q.category.clone(),
         q: q.q.clone().filter(|s| !s.trim().is_empty()),
+        sla: crate::sla::parse_standings(q.sla.as_deref())?,
         ..Default::default()
     };
     if let Some(levels) = &q.level {
@@ -216,7 +215,7 @@ async fn list_cases(
     }
     let page = state.engine.store.list_cases(filter, auth.0.case_scope(), PageRequest { before, limit }).await?;
     Ok(Json(CasePageDto {
-        items: page.cases.iter().map(CaseDto::from).collect(),
+        items: page.cases.iter().map(|c| state.case_dto(c)).collect(),
         next_cursor: page.next_before.map(|n| format!("n{n}")),
     }))
 }
@@ -226,7 +225,7 @@ async fn list_cases(
     responses((status = 200, body = CaseDto), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_case(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Response> {
     let case = visible_case(&state, &auth, case_id(&id)?).await?;
-    Ok(case_response(StatusCode::OK, &case))
+    Ok(case_response(&state, StatusCode::OK, &case))
 }
 
 /// Change subject, priority, category, tags or custom fields.

@@ -49,7 +49,7 @@ async fn create_customer(
     write: Write<CustomerBody>,
 ) -> ApiResult<Created<CustomerDto>> {
     let idem = write.idempotency(&auth.0);
-    let customer = write.body.into_customer(CustomerId::new_v7(), Timestamp::now());
+    let customer = write.body.into_customer(CustomerId::new_v7(), s.engine.now());
     validate_customer(&customer)?;
     let c = s.engine.store.create_customer(customer, idem).await?;
     Ok((StatusCode::CREATED, Json(CustomerDto::from(&c))))
@@ -133,7 +133,7 @@ fn team_from(body: TeamBody, id: TeamId, created_at: Timestamp) -> Team {
 async fn create_team(State(s): State<AppState>, auth: Auth, write: Write<TeamBody>) -> ApiResult<Created<TeamDto>> {
     auth.require(Role::Admin)?;
     let idem = write.idempotency(&auth.0);
-    let team = team_from(write.body, TeamId::new_v7(), Timestamp::now());
+    let team = team_from(write.body, TeamId::new_v7(), s.engine.now());
     validate_team(&team, &s.engine.ladder())?;
     let t = s.engine.store.create_team(team, idem).await?;
     Ok((StatusCode::CREATED, Json(TeamDto::from(&t))))
@@ -226,7 +226,7 @@ fn check_password(p: &str) -> ApiResult<()> {
     responses((status = 201, body = UserDto), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn create_user(State(s): State<AppState>, auth: Auth, write: Write<UserBody>) -> ApiResult<Created<UserDto>> {
     auth.require(Role::Admin)?;
-    let user = user_from(&s, &write.body, UserId::new_v7(), Timestamp::now()).await?;
+    let user = user_from(&s, &write.body, UserId::new_v7(), s.engine.now()).await?;
     let hash = match &write.body.password {
         Some(p) => {
             check_password(p)?;
@@ -362,7 +362,7 @@ async fn create_token(
         None => auth.0.user_id,
     };
     ladder_core::validate::non_empty("name", &write.body.name, 200)?;
-    let now = Timestamp::now();
+    let now = s.engine.now();
     let expires_at = match write.body.expires_in_seconds {
         Some(secs) => Some(
             now.checked_add(SignedDuration::from_secs(secs.min(10 * 365 * 86_400) as i64))
@@ -389,7 +389,7 @@ async fn revoke_token(State(s): State<AppState>, auth: Auth, Path(id): Path<Stri
     if token.user_id != auth.0.user_id {
         auth.require(Role::Admin)?;
     }
-    s.engine.revoke_token(id, Timestamp::now()).await?;
+    s.engine.revoke_token(id, s.engine.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -398,7 +398,7 @@ async fn revoke_token(State(s): State<AppState>, auth: Auth, Path(id): Path<Stri
     responses((status = 200, body = LoginDto), (status = 401, body = Problem)))]
 async fn login(State(s): State<AppState>, write: Write<LoginBody>) -> ApiResult<Json<LoginDto>> {
     let user = s.engine.login(&write.body.name, &write.body.password).await?;
-    let now = Timestamp::now();
+    let now = s.engine.now();
     let expires_at = now + SignedDuration::from_hours(12);
     let t = s.engine.create_token(user.id, "login session".into(), Some(expires_at), now).await?;
     tracing::info!(user = %principal_of(&user).name, "login");
@@ -408,6 +408,6 @@ async fn login(State(s): State<AppState>, write: Write<LoginBody>) -> ApiResult<
 /// Revoke the token this request is made with (sign out).
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204), (status = 401, body = Problem)))]
 async fn logout(State(s): State<AppState>, auth: Auth) -> ApiResult<StatusCode> {
-    s.engine.revoke_token_by_secret(&auth.1, Timestamp::now()).await?;
+    s.engine.revoke_token_by_secret(&auth.1, s.engine.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -40,10 +40,83 @@ pub struct CaseDto {
     pub n_reopens: u32,
     pub first_response_at: Option<Timestamp>,
     pub resolution: Option<ResolutionDto>,
+    /// The worst standing of the live SLA clocks: `breached`, `at_risk`, `running`,
+    /// `paused`; absent without live clocks.
+    pub sla: Option<String>,
+    /// SLA clocks, oldest first: every level the case has been at.
+    pub clocks: Vec<ClockDto>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Send as `If-Match` to make a write conditional on nothing having changed.
     pub version: u64,
+}
+
+/// One SLA clock of a case, as of the moment of the answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClockDto {
+    /// `respond`, `update` or `resolve`.
+    pub kind: String,
+    pub level: String,
+    /// `running`, `paused`, `at_risk`, `breached`, `met` or `cancelled`.
+    pub state: String,
+    /// The target in business time, ISO 8601 (`PT1H`).
+    #[schema(value_type = String)]
+    pub target: jiff::SignedDuration,
+    pub target_seconds: i64,
+    /// The calendar it counts in; absent = every hour (24x7).
+    pub calendar: Option<String>,
+    pub started_at: Timestamp,
+    /// When the target falls due; absent while paused or once ended.
+    pub due_at: Option<Timestamp>,
+    /// Business time left, in seconds; negative once overdue.
+    pub remaining_seconds: i64,
+    /// Business time spent paused, in seconds.
+    pub paused_seconds: i64,
+    /// Share of the target spent, in percent.
+    pub elapsed_percent: f64,
+    /// Warning percentages already fired.
+    pub warnings: Vec<u8>,
+    pub breached_at: Option<Timestamp>,
+    pub met_at: Option<Timestamp>,
+    pub cancelled_at: Option<Timestamp>,
+    /// Earlier targets, oldest first.
+    pub revisions: Vec<ClockRevisionDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClockRevisionDto {
+    /// When the target was replaced.
+    pub at: Timestamp,
+    /// The target it had until then, ISO 8601.
+    #[schema(value_type = String)]
+    pub target: jiff::SignedDuration,
+}
+
+impl ClockDto {
+    /// The clock at `now`, measured in its calendar (`sla` resolves calendar names; without
+    /// a matrix in force, clocks count 24x7).
+    pub fn new(c: &ladder_core::sla::Clock, sla: Option<&ladder_core::sla::SlaPolicy>, now: Timestamp) -> ClockDto {
+        let cal = sla.and_then(|p| p.calendar_of(c));
+        let state = serde_json::to_value(c.state).ok().and_then(|v| v.as_str().map(str::to_string));
+        ClockDto {
+            kind: c.kind.as_str().to_string(),
+            level: c.level.0.clone(),
+            state: state.unwrap_or_default(),
+            target: c.target,
+            target_seconds: c.target.as_secs(),
+            calendar: c.calendar.clone(),
+            started_at: c.started_at,
+            due_at: if c.state.is_final() { None } else { c.due_at },
+            remaining_seconds: c.remaining(cal, now).as_secs(),
+            paused_seconds: c.paused_time(cal, now).as_secs(),
+            elapsed_percent: (c.elapsed_fraction(cal, now) * 1000.0).round() / 10.0,
+            warnings: c.warnings_sent.clone(),
+            breached_at: c.breached_at,
+            met_at: c.met_at,
+            cancelled_at: c.cancelled_at,
+            revisions: c.revisions.iter().map(|(at, target)| ClockRevisionDto { at: *at, target: *target }).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -60,8 +133,9 @@ pub struct ResolutionDto {
     pub at: Timestamp,
 }
 
-impl From<&Case> for CaseDto {
-    fn from(c: &Case) -> Self {
+impl CaseDto {
+    /// The case as of `now`; `sla` measures its clocks in their calendars.
+    pub fn new(c: &Case, sla: Option<&ladder_core::sla::SlaPolicy>, now: Timestamp) -> Self {
         CaseDto {
             id: c.id.0,
             number: c.number,
@@ -96,6 +170,8 @@ impl From<&Case> for CaseDto {
                 note: r.note.clone(),
                 at: r.at,
             }),
+            sla: ladder_core::sla::standing(c).0.map(str::to_string),
+            clocks: c.clocks.iter().map(|k| ClockDto::new(k, sla, now)).collect(),
             created_at: c.created_at,
             updated_at: c.updated_at,
             version: c.version,

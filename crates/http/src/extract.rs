@@ -30,7 +30,7 @@ impl FromRequestParts<AppState> for Auth {
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or_else(|| ApiError::unauthenticated("the Authorization header must use the Bearer scheme"))?;
-        let principal = state.engine.authenticate_token(token.trim(), jiff::Timestamp::now()).await?;
+        let principal = state.engine.authenticate_token(token.trim(), state.engine.now()).await?;
         Ok(Auth(principal, token.trim().to_string()))
     }
 }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 mod live;
 pub mod matrix;
+mod sla;
 
 use std::future::Future;
 use std::time::Duration;
@@ -28,7 +29,7 @@ use axum::routing::get;
 use ladder_core::Case;
 use ladder_engine::Engine;
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -40,7 +41,6 @@ use utoipa_axum::router::OpenApiRouter;
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Engine,
-    changes: broadcast::Sender<Case>,
     /// Becomes `true` when the server shuts down, so long-lived streams end.
     shutting_down: watch::Receiver<bool>,
 }
@@ -51,15 +51,13 @@ impl AppState {
     }
 
     fn with_shutdown(engine: Engine, shutting_down: watch::Receiver<bool>) -> Self {
-        let (changes, _) = broadcast::channel(1024);
-        AppState { engine, changes, shutting_down }
+        AppState { engine, shutting_down }
     }
 
-    /// Tells live subscribers that a case changed.
-    pub(crate) fn notify_change(&self, case: &Case) {
-        if self.changes.receiver_count() > 0 {
-            let _ = self.changes.send(case.clone());
-        }
+    /// A case as the API shows it now, its clocks measured in the active matrix's calendars.
+    pub(crate) fn case_dto(&self, case: &Case) -> dto::CaseDto {
+        let active = self.engine.active_matrix();
+        dto::CaseDto::new(case, active.as_ref().map(|a| &a.sla), self.engine.now())
     }
 }
 
@@ -69,6 +67,7 @@ impl AppState {
     components(schemas(error::Problem)),
     tags(
         (name = "cases", description = "Cases and their commands"),
+        (name = "sla", description = "SLA clocks at risk"),
         (name = "customers"), (name = "teams"), (name = "users"), (name = "tokens"), (name = "auth"),
         (name = "matrix", description = "The escalation matrix: drafts, versions, activation, rollback"),
         (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
@@ -96,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::router())
         .merge(directory::router())
         .merge(matrix::router())
+        .merge(sla::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(readyz))
         .routes(utoipa_axum::routes!(live::stream))
@@ -156,6 +156,9 @@ pub async fn serve(
             }
         }
     });
+    // The SLA timer engine: catches up on what fell due while the server was down, then
+    // fires warnings and breaches as they fall due.
+    let timers = tokio::spawn(engine.clone().run_timers(shutting_down.clone()));
     let app = router(AppState::with_shutdown(engine, shutting_down));
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -164,5 +167,10 @@ pub async fn serve(
         })
         .await;
     housekeeping.abort();
+    // The loop stops at the shutdown signal once the fires in flight are written.
+    let stop = timers.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(5), timers).await.is_err() {
+        stop.abort();
+    }
     result
 }

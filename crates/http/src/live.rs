@@ -10,7 +10,6 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::AppState;
-use crate::dto::CaseDto;
 use crate::extract::Auth;
 
 /// Server-Sent Events: one `case` event (a Case as JSON) per change to a case you may see.
@@ -25,12 +24,12 @@ pub(crate) async fn stream(
     let ended = async move {
         let _ = shutting_down.wait_for(|down| *down).await;
     };
-    let changes = BroadcastStream::new(state.changes.subscribe()).filter_map(move |c| {
+    let changes = BroadcastStream::new(state.engine.subscribe()).filter_map(move |c| {
         let case = c.ok()?;
         if !principal.can_view(&case) {
             return None;
         }
-        Event::default().event("case").json_data(CaseDto::from(&case)).ok().map(Ok)
+        Event::default().event("case").json_data(state.case_dto(&case)).ok().map(Ok)
     });
     // The stream ends when the server shuts down, so it never holds up a graceful exit.
     Sse::new(futures_util::StreamExt::take_until(changes, ended)).keep_alive(KeepAlive::default())

@@ -154,7 +154,7 @@ async fn put_draft(
     check_name(&name)?;
     let source = source_of(&headers, &body)?;
     let (draft, diagnostics) =
-        s.engine.put_matrix_draft(name, source, auth.0.name.clone(), Timestamp::now()).await.map_err(matrix_error)?;
+        s.engine.put_matrix_draft(name, source, auth.0.name.clone(), s.engine.now()).await.map_err(matrix_error)?;
     Ok(Json(draft_dto(draft, &diagnostics)))
 }
 
@@ -176,7 +176,7 @@ async fn activate(
     Path(name): Path<String>,
 ) -> ApiResult<(StatusCode, Json<VersionDto>)> {
     auth.require(Role::Manager)?;
-    let v = s.engine.activate_matrix(name, auth.0.name.clone(), Timestamp::now()).await.map_err(matrix_error)?;
+    let v = s.engine.activate_matrix(name, auth.0.name.clone(), s.engine.now()).await.map_err(matrix_error)?;
     tracing::info!(version = v.version, by = %auth.0.name, "matrix activated");
     Ok((StatusCode::CREATED, Json(version_dto(&v, Some(v.version), false))))
 }
@@ -231,7 +231,7 @@ async fn rollback(State(s): State<AppState>, auth: Auth, write: Write<RollbackBo
     auth.require(Role::Manager)?;
     let v = s
         .engine
-        .rollback_matrix(write.body.to_version, auth.0.name.clone(), Timestamp::now())
+        .rollback_matrix(write.body.to_version, auth.0.name.clone(), s.engine.now())
         .await
         .map_err(matrix_error)?;
     tracing::info!(version = v.version, by = %auth.0.name, "matrix rolled back");

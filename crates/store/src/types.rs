@@ -105,6 +105,18 @@ pub struct CaseFilter {
     pub category: Option<String>,
     /// Full-text query over subject, description and messages.
     pub q: Option<String>,
+    /// SLA standings: `breached`, `at_risk`, `running`, `paused`.
+    pub sla: Vec<String>,
+}
+
+/// An armed clock timer that has fallen due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueTimer {
+    pub case_id: CaseId,
+    pub case_number: u64,
+    pub clock_index: u32,
+    pub generation: u64,
+    pub fire_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

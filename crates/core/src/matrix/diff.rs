@@ -16,6 +16,7 @@ pub enum Item {
     Rule,
     Authority,
     IncidentPolicy,
+    Sla,
 }
 
 impl Item {
@@ -26,6 +27,7 @@ impl Item {
             Item::Rule => "rule",
             Item::Authority => "authority",
             Item::IncidentPolicy => "incident policy",
+            Item::Sla => "sla",
         }
     }
 }
@@ -123,6 +125,10 @@ pub fn diff(old: &Matrix, new: &Matrix) -> Vec<Change> {
         new.incident_policies.iter().map(|p| (p.id.as_str(), p)).collect(),
         Differ::policy,
     );
+    let statuses = |m: &Matrix| m.sla.pause_on.iter().map(|s| s.as_str().to_string()).collect::<BTreeSet<_>>();
+    d.members(Item::Sla, "settings", "pause on", statuses(old), statuses(new));
+    let percents = |m: &Matrix| m.sla.warn_at.iter().map(|p| format!("{p}%")).collect::<BTreeSet<_>>();
+    d.members(Item::Sla, "settings", "warning at", percents(old), percents(new));
     d.out
 }
 

@@ -25,6 +25,29 @@ pub struct Matrix {
     pub rules: Vec<Rule>,
     pub authority: Vec<AuthorityRule>,
     pub incident_policies: Vec<IncidentPolicy>,
+    /// How SLA clocks behave: the statuses they pause in and when they warn.
+    pub sla: SlaSettings,
+}
+
+/// The matrix's `[sla]` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaSettings {
+    /// Case statuses in which every clock pauses (waiting on someone outside the team).
+    pub pause_on: Vec<crate::case::Status>,
+    /// Percentages of a target at which a clock warns (`clock_at_risk`), each below 100.
+    pub warn_at: Vec<u8>,
+}
+
+impl SlaSettings {
+    /// Clocks pause while the case waits on the customer, and warn at 75 %.
+    pub const DEFAULT_PAUSE_ON: [crate::case::Status; 1] = [crate::case::Status::PendingCustomer];
+    pub const DEFAULT_WARN_AT: [u8; 1] = [75];
+}
+
+impl Default for SlaSettings {
+    fn default() -> Self {
+        SlaSettings { pause_on: Self::DEFAULT_PAUSE_ON.to_vec(), warn_at: Self::DEFAULT_WARN_AT.to_vec() }
+    }
 }
 
 impl Matrix {
@@ -303,6 +326,9 @@ pub enum Action {
         who: Recipient,
         channel: NotifyChannel,
         template: Option<String>,
+        /// Hold the notification until the recipient's working hours (the calendar of the
+        /// level they work) begin, instead of sending it at night.
+        within_hours: bool,
     },
     /// The named authority action (`refund` …) needs approval; the amount is read from the
     /// case at `amount_field` (a CEL path such as `case.custom_fields.amount`).
@@ -337,10 +363,13 @@ impl fmt::Display for Action {
             Action::SetPriority(p) => write!(f, "set priority {}", p.as_str()),
             Action::AddTags(tags) => write!(f, "add tags {}", tags.join(", ")),
             Action::Route { team } => write!(f, "route to team {team}"),
-            Action::Notify { who, channel, template } => {
+            Action::Notify { who, channel, template, within_hours } => {
                 write!(f, "notify {who} by {}", channel.as_str())?;
                 if let Some(t) = template {
                     write!(f, " with template {t}")?;
+                }
+                if *within_hours {
+                    write!(f, " within working hours")?;
                 }
                 Ok(())
             }

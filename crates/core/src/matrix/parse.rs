@@ -13,16 +13,18 @@ use toml::de::{DeTable, DeValue};
 
 use super::model::{
     Action, AuthorityRule, Calendar, IncidentPolicy, IncidentSeverity, IncidentStep, LevelSpec, Matrix, NotifyChannel,
-    Recipient, Rule, Targets, Trigger, WeeklyHours, Window, parse_days, parse_duration, parse_window,
+    Recipient, Rule, SlaSettings, Targets, Trigger, WeeklyHours, Window, parse_days, parse_duration, parse_window,
 };
 use super::{Diagnostic, Severity, SourceMap, hint_for};
-use crate::case::Priority;
+use crate::case::{Priority, Status};
 use crate::directory::{LevelId, Role};
 use crate::event::EscalationKind;
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
-const TOP_KEYS: &[&str] = &["calendars", "levels", "rules", "authority", "incident_policies"];
+const TOP_KEYS: &[&str] = &["calendars", "levels", "rules", "authority", "incident_policies", "sla"];
+const SLA_KEYS: &[&str] = &["pause_on", "warn_at"];
+const PAUSE_STATUSES: [&str; 2] = ["pending_customer", "pending_internal"];
 const CALENDAR_KEYS: &[&str] = &["timezone", "hours", "holidays", "overrides"];
 const LEVEL_KEYS: &[&str] = &[
     "id",
@@ -42,7 +44,7 @@ const TARGET_KEYS: &[&str] = &["respond", "update", "resolve"];
 const ACTION_KEYS: &[&str] =
     &["escalate", "kind", "team", "role", "priority", "tags", "route", "notify", "require_approval"];
 const RULE_KEYS: &[&str] = &["name", "description", "trigger", "when", "stop", "then"];
-const NOTIFY_KEYS: &[&str] = &["who", "channel", "template"];
+const NOTIFY_KEYS: &[&str] = &["who", "channel", "template", "within_hours"];
 const APPROVAL_KEYS: &[&str] = &["action", "amount_field"];
 const AUTHORITY_KEYS: &[&str] = &["action", "limits", "users"];
 const POLICY_KEYS: &[&str] = &["id", "name", "severity", "steps", "repeat"];
@@ -432,10 +434,72 @@ impl Parser<'_> {
                     }
                     self.renumber(&path, &kept, n);
                 }
+                "sla" => {
+                    if let Some(t) = self.table(&path, v) {
+                        m.sla = self.sla(&path, t);
+                    }
+                }
                 _ => unreachable!("entries() filters keys"),
             }
         }
         m
+    }
+
+    /// The `[sla]` table; what it leaves out keeps its default.
+    fn sla(&mut self, path: &str, t: &DeTable<'_>) -> SlaSettings {
+        let mut sla = SlaSettings::default();
+        for (key, p, val) in self.entries(path, t, SLA_KEYS) {
+            match key {
+                "pause_on" => {
+                    let DeValue::Array(items) = val.get_ref() else {
+                        self.type_error(val, &p, "an array of statuses");
+                        continue;
+                    };
+                    let mut statuses = Vec::new();
+                    for (i, item) in items.iter().enumerate() {
+                        let ip = index(&p, i);
+                        self.record(&ip, item);
+                        let parse = |s: &str| {
+                            PAUSE_STATUSES
+                                .contains(&s)
+                                .then(|| Status::ALL.into_iter().find(|x| x.as_str() == s))
+                                .flatten()
+                        };
+                        if let Some(s) = self.choice(&ip, item, "pausing status", &PAUSE_STATUSES, parse)
+                            && !statuses.contains(&s)
+                        {
+                            statuses.push(s);
+                        }
+                    }
+                    sla.pause_on = statuses;
+                }
+                "warn_at" => {
+                    let DeValue::Array(items) = val.get_ref() else {
+                        self.type_error(val, &p, "an array of percentages, e.g. [50, 75]");
+                        continue;
+                    };
+                    let mut percents = Vec::new();
+                    for (i, item) in items.iter().enumerate() {
+                        let ip = index(&p, i);
+                        self.record(&ip, item);
+                        match self.count(&ip, item) {
+                            Some(n @ 1..=99) => percents.push(n as u8),
+                            Some(_) => {
+                                self.error(item, &ip, "a warning must be between 1 and 99 percent of the target")
+                                    .hint =
+                                    Some("the breach itself fires at 100 %; write e.g. warn_at = [50, 75]".into());
+                            }
+                            None => {}
+                        }
+                    }
+                    percents.sort_unstable();
+                    percents.dedup();
+                    sla.warn_at = percents;
+                }
+                _ => unreachable!(),
+            }
+        }
+        sla
     }
 
     /// Keeps the source map's indices in step with the model when items were dropped.
@@ -830,12 +894,18 @@ impl Parser<'_> {
     fn notify(&mut self, path: &str, v: &Value<'_>) -> Option<Action> {
         if matches!(v.get_ref(), DeValue::String(_)) {
             let who = self.recipient(path, v)?;
-            return Some(Action::Notify { who, channel: NotifyChannel::default(), template: None });
+            return Some(Action::Notify {
+                who,
+                channel: NotifyChannel::default(),
+                template: None,
+                within_hours: false,
+            });
         }
         let t = self.table(path, v)?;
         let mut who = None;
         let mut channel = NotifyChannel::default();
         let mut template = None;
+        let mut within_hours = false;
         let mut ok = true;
         for (key, p, val) in self.entries(path, t, NOTIFY_KEYS) {
             match key {
@@ -848,13 +918,14 @@ impl Parser<'_> {
                     None => ok = false,
                 },
                 "template" => template = self.name(&p, val),
+                "within_hours" => within_hours = self.boolean(&p, val).unwrap_or(false),
                 _ => unreachable!(),
             }
         }
         if !t.contains_key("who") {
             self.missing(v, path, "who", RECIPIENT_HINT);
         }
-        Some(Action::Notify { who: who.filter(|_| ok)?, channel, template })
+        Some(Action::Notify { who: who.filter(|_| ok)?, channel, template, within_hours })
     }
 
     fn approval(&mut self, path: &str, v: &Value<'_>) -> Option<Action> {

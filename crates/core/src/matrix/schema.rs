@@ -28,6 +28,8 @@ struct MatrixFile {
     authority: Option<Vec<AuthorityFile>>,
     /// IT incident policies by severity.
     incident_policies: Option<Vec<IncidentPolicyFile>>,
+    /// How SLA clocks pause and warn.
+    sla: Option<SlaFile>,
 }
 
 /// When a team is at work.
@@ -226,7 +228,27 @@ enum NotifyFile {
         who: String,
         channel: Option<ChannelName>,
         template: Option<String>,
+        /// Hold the notification until the recipient's working hours begin.
+        within_hours: Option<bool>,
     },
+}
+
+/// How SLA clocks behave.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct SlaFile {
+    /// Statuses in which every clock pauses: "pending_customer", "pending_internal".
+    /// Default ["pending_customer"].
+    pause_on: Option<Vec<PauseStatus>>,
+    /// Percentages of a target (1-99) at which a clock warns. Default [75].
+    warn_at: Option<Vec<u8>>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(rename_all = "snake_case")]
+enum PauseStatus {
+    PendingCustomer,
+    PendingInternal,
 }
 
 #[derive(JsonSchema)]

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use super::business_time::{BusinessCalendar, SlaError};
 use crate::case::Status;
 use crate::directory::LevelId;
+use crate::event::CaseEvent;
 use crate::matrix::model::TargetKind;
 
 /// Which target a clock measures.
@@ -133,6 +134,9 @@ pub struct Clock {
     pub cancelled_at: Option<Timestamp>,
     /// Earlier targets: `(replaced at, old target)`, oldest first.
     pub revisions: Vec<(Timestamp, SignedDuration)>,
+    /// The instant the timer engine is armed for ([`Clock::arm`]); `None` when nothing is.
+    #[serde(default)]
+    pub next_fire: Option<Timestamp>,
 }
 
 /// Open time in `[a, b)`; real time for 24x7.
@@ -184,6 +188,7 @@ impl Clock {
             met_at: None,
             cancelled_at: None,
             revisions: Vec::new(),
+            next_fire: None,
         })
     }
 
@@ -250,6 +255,7 @@ impl Clock {
         self.paused_spans.push((now, None));
         self.state = ClockState::Paused;
         self.due_at = None;
+        self.next_fire = None;
         self.generation += 1;
     }
 
@@ -319,6 +325,11 @@ impl Clock {
         }
     }
 
+    /// Sets [`Clock::next_fire`] to [`Clock::next_due`]: what a timer should be armed for now.
+    pub fn arm(&mut self, warn_at: &[u8], cal: Option<&BusinessCalendar>) {
+        self.next_fire = self.next_due(warn_at, cal);
+    }
+
     /// A timer armed for `generation` went off at `now`. Fires, in order, every warning of
     /// `warn_at` (below 100 %) whose threshold is reached and that has not fired yet, then the
     /// breach if `due_at` is reached and it has not fired yet. A stale generation, a paused,
@@ -365,6 +376,7 @@ impl Clock {
         self.close_pause(now);
         self.state = ClockState::Met;
         self.met_at = Some(now);
+        self.next_fire = None;
         self.generation += 1;
     }
 
@@ -377,6 +389,7 @@ impl Clock {
         self.close_pause(now);
         self.state = ClockState::Cancelled;
         self.cancelled_at = Some(now);
+        self.next_fire = None;
         self.generation += 1;
     }
 
@@ -429,4 +442,78 @@ pub fn clocks_after_status<'a>(
         }
     }
     Ok(())
+}
+
+/// Folds one clock event into a case's clocks, at `at`. It only records what the event says
+/// (the decision, with its calendar arithmetic, was taken when the event was made), and
+/// mirrors the transitions above field by field, generations included. Other events and
+/// events naming a clock that does not exist change nothing.
+pub fn apply_clock_event(clocks: &mut Vec<Clock>, event: &CaseEvent, at: Timestamp) {
+    if let CaseEvent::ClockStarted(s) = event {
+        clocks.push(Clock {
+            kind: s.clock,
+            level: s.level.clone(),
+            target: s.target,
+            calendar: s.calendar.clone(),
+            started_at: at,
+            paused_spans: Vec::new(),
+            state: ClockState::Running,
+            generation: 1,
+            due_at: Some(s.due_at),
+            warnings_sent: Vec::new(),
+            breached_at: None,
+            met_at: None,
+            cancelled_at: None,
+            revisions: Vec::new(),
+            next_fire: s.next_fire,
+        });
+        return;
+    }
+    let index = match event {
+        CaseEvent::ClockPaused(e) => e.index,
+        CaseEvent::ClockResumed(e) => e.index,
+        CaseEvent::ClockRetargeted(e) => e.index,
+        CaseEvent::ClockAtRisk(e) => e.index,
+        CaseEvent::ClockBreached(e) => e.index,
+        CaseEvent::ClockMet(e) => e.index,
+        CaseEvent::ClockCancelled(e) => e.index,
+        _ => return,
+    };
+    let Some(c) = clocks.get_mut(index as usize) else { return };
+    match event {
+        CaseEvent::ClockPaused(_) => c.pause(at),
+        CaseEvent::ClockResumed(e) => {
+            c.close_pause(at);
+            c.state = c.counting_state();
+            c.due_at = Some(e.due_at);
+            c.next_fire = e.next_fire;
+            c.generation += 1;
+        }
+        CaseEvent::ClockRetargeted(e) => {
+            c.revisions.push((at, c.target));
+            c.target = e.target;
+            c.calendar = e.calendar.clone();
+            if c.state != ClockState::Paused {
+                c.state = c.counting_state();
+                c.due_at = e.due_at;
+            }
+            c.next_fire = e.next_fire;
+            c.generation += 1;
+        }
+        CaseEvent::ClockAtRisk(e) => {
+            if !c.warnings_sent.contains(&e.percent) {
+                c.warnings_sent.push(e.percent);
+            }
+            c.state = c.counting_state();
+            c.next_fire = e.next_fire;
+        }
+        CaseEvent::ClockBreached(e) => {
+            c.breached_at = Some(e.due_at);
+            c.state = c.counting_state();
+            c.next_fire = None;
+        }
+        CaseEvent::ClockMet(_) => c.meet(at),
+        CaseEvent::ClockCancelled(_) => c.cancel(at),
+        _ => {}
+    }
 }

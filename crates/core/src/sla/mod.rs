@@ -9,12 +9,16 @@
 //! - [`clock`]: [`Clock`], the pure state of one respond / update / resolve clock (start,
 //!   pause, resume, re-evaluation, warnings, breach, met, cancelled) with generations so a
 //!   stale timer fires nothing; [`clocks_after_status`] applies a case status change.
+//! - [`policy`]: [`SlaPolicy`] (a matrix's targets, calendars and `[sla]` settings) and the
+//!   clock events a case change ([`reconcile`]) or a timer ([`fire`]) produces.
 
 pub mod business_time;
 pub mod clock;
+pub mod policy;
 
 pub use business_time::{
     BusinessCalendar, OpenInterval, OpenIntervals, SEARCH_LIMIT_DAYS, SlaError, add_business_time,
     business_time_between, is_open, next_open,
 };
-pub use clock::{Clock, ClockFiring, ClockKind, ClockState, clocks_after_status};
+pub use clock::{Clock, ClockFiring, ClockKind, ClockState, apply_clock_event, clocks_after_status};
+pub use policy::{SlaPolicy, fire, reconcile, standing};

@@ -101,7 +101,7 @@ impl Store {
         self.write(|conn| {
             conn.execute_batch(
                 "DELETE FROM cases; DELETE FROM case_docs; DELETE FROM case_workers; DELETE FROM messages;
-                 DELETE FROM case_text;",
+                 DELETE FROM case_text; DELETE FROM timers;",
             )?;
             let mut stmt = conn.prepare(
                 "SELECT seq, case_id, version, schema, at_ns, actor, data, matrix_version FROM events ORDER BY case_id, version",
@@ -114,6 +114,7 @@ impl Store {
                 let stored = row_to_event(row)??;
                 if current.as_ref().is_some_and(|c| c.id != stored.recorded.case_id) {
                     write_case_row(conn, current.as_ref().expect("checked"), None)?;
+                    sync_timers(conn, current.as_ref().expect("checked"), &[])?;
                     n_cases += 1;
                     current = None;
                 }
@@ -123,6 +124,7 @@ impl Store {
             }
             if let Some(case) = &current {
                 write_case_row(conn, case, None)?;
+                sync_timers(conn, case, &[])?;
                 n_cases += 1;
             }
             drop(rows);
@@ -136,6 +138,12 @@ impl Store {
 
 /// `CROSS JOIN` fixes the join order (find the case by id, then its document by number):
 /// on a young database without statistics the planner may otherwise scan `case_docs`.
+pub(crate) fn load_case_doc(conn: &Connection, number: i64) -> StoreResult<Case> {
+    let text: String =
+        conn.prepare_cached("SELECT doc FROM case_docs WHERE number = ?1")?.query_row([number], |r| r.get(0))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
 pub(crate) fn load_case(conn: &Connection, id: CaseId) -> StoreResult<Option<Case>> {
     let doc: Option<String> = conn
         .prepare_cached("SELECT d.doc FROM cases c CROSS JOIN case_docs d ON d.number = c.number WHERE c.id = ?1")?
@@ -227,6 +235,7 @@ fn execute_case(conn: &mut Tx, write: CaseWrite) -> StoreResult<CaseOutcome> {
     };
     let events = (write.decide)(current.as_ref(), next_number)?;
     let previous_row = current.as_ref().map(RowKey::of);
+    let previous_timers = current.as_ref().map(armed_timers).unwrap_or_default();
     let mut text = Vec::new();
     let mut state = current;
     {
@@ -259,6 +268,7 @@ fn execute_case(conn: &mut Tx, write: CaseWrite) -> StoreResult<CaseOutcome> {
     };
     if !events.is_empty() {
         write_case_row(conn, &case, previous_row.as_ref())?;
+        sync_timers(conn, &case, &previous_timers)?;
         conn.pending_text.extend(text);
     }
     if let Some(idem) = &write.idempotency {
@@ -325,6 +335,8 @@ struct RowKey {
     channel: &'static str,
     category: Option<String>,
     n_workers: usize,
+    sla: Option<&'static str>,
+    sla_due: Option<jiff::Timestamp>,
 }
 
 impl RowKey {
@@ -339,6 +351,8 @@ impl RowKey {
             channel: c.channel.as_str(),
             category: c.category.clone(),
             n_workers: c.worked_by.len(),
+            sla: ladder_core::sla::standing(c).0,
+            sla_due: ladder_core::sla::standing(c).1,
         }
     }
 }
@@ -351,15 +365,16 @@ fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> 
             .execute(params![case.number as i64, serde_json::to_string(case)?])?;
         return Ok(());
     }
+    let (sla, sla_due) = ladder_core::sla::standing(case);
     conn.prepare_cached(
         "INSERT INTO cases (number, id, status, level, team_id, assignee_id, customer_id, priority, channel, category,
-                            created_at_ns, updated_at_ns, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                            created_at_ns, updated_at_ns, version, sla, sla_due_at_ns)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT (number) DO UPDATE SET
             status = excluded.status, level = excluded.level, team_id = excluded.team_id,
             assignee_id = excluded.assignee_id, customer_id = excluded.customer_id, priority = excluded.priority,
             channel = excluded.channel, category = excluded.category, updated_at_ns = excluded.updated_at_ns,
-            version = excluded.version",
+            version = excluded.version, sla = excluded.sla, sla_due_at_ns = excluded.sla_due_at_ns",
     )?
     .execute(params![
         case.number as i64,
@@ -375,6 +390,8 @@ fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> 
         ts_to_ns(case.created_at),
         ts_to_ns(case.updated_at),
         case.version as i64,
+        sla,
+        sla_due.map(ts_to_ns),
     ])?;
     conn.prepare_cached(
         "INSERT INTO case_docs (number, doc) VALUES (?1, ?2) ON CONFLICT (number) DO UPDATE SET doc = excluded.doc",
@@ -383,6 +400,64 @@ fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> 
     let mut worker = conn.prepare_cached("INSERT OR IGNORE INTO case_workers (user_id, number) VALUES (?1, ?2)")?;
     for user in &case.worked_by {
         worker.execute(params![user.to_string(), case.number as i64])?;
+    }
+    Ok(())
+}
+
+/// The timers a case's clocks need: `(clock index, generation, fire at)` for every live
+/// clock with something armed.
+fn armed_timers(case: &Case) -> Vec<(u32, u64, jiff::Timestamp)> {
+    case.clocks
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.state.is_final())
+        .filter_map(|(i, c)| c.next_fire.map(|f| (i as u32, c.generation, f)))
+        .collect()
+}
+
+/// Brings the case's timer rows from `previous` to what its clocks need now.
+fn sync_timers(conn: &Connection, case: &Case, previous: &[(u32, u64, jiff::Timestamp)]) -> StoreResult<()> {
+    let now = armed_timers(case);
+    for (index, _, _) in previous {
+        if !now.iter().any(|(i, _, _)| i == index) {
+            conn.prepare_cached("DELETE FROM timers WHERE case_number = ?1 AND clock_index = ?2")?
+                .execute(params![case.number as i64, *index as i64])?;
+        }
+    }
+    for t @ (index, generation, fire_at) in &now {
+        if previous.contains(t) {
+            continue;
+        }
+        conn.prepare_cached(
+            "INSERT INTO timers (case_number, clock_index, case_id, generation, fire_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (case_number, clock_index) DO UPDATE SET generation = excluded.generation,
+                fire_at_ns = excluded.fire_at_ns",
+        )?
+        .execute(params![
+            case.number as i64,
+            *index as i64,
+            case.id.to_string(),
+            *generation as i64,
+            ts_to_ns(*fire_at)
+        ])?;
+    }
+    Ok(())
+}
+
+/// Rewrites every timer row of a case from its clocks, none sooner than `not_before`
+/// (after a timer fired nothing, so the same row is not picked up again at once).
+pub(crate) fn reset_timers(conn: &Connection, id: CaseId, not_before: jiff::Timestamp) -> StoreResult<()> {
+    let Some(case) = load_case(conn, id)? else {
+        conn.prepare_cached("DELETE FROM timers WHERE case_id = ?1")?.execute([id.to_string()])?;
+        return Ok(());
+    };
+    conn.prepare_cached("DELETE FROM timers WHERE case_number = ?1")?.execute([case.number as i64])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO timers (case_number, clock_index, case_id, generation, fire_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (index, generation, fire_at) in armed_timers(&case) {
+        let at = ts_to_ns(fire_at.max(not_before));
+        insert.execute(params![case.number as i64, index as i64, case.id.to_string(), generation as i64, at])?;
     }
     Ok(())
 }
@@ -425,6 +500,31 @@ fn push_in(sql: &mut String, args: &mut Vec<Value>, column: &str, values: Vec<St
         sql.push_str(&format!("?{}", args.len()));
     }
     sql.push(')');
+}
+
+/// Restricts `c` to the cases the scope may see: its teams' cases and those its user worked.
+pub(crate) fn push_scope(sql: &mut String, args: &mut Vec<Value>, scope: &CaseScope) {
+    if let Some((teams, user)) = scope_teams(scope) {
+        sql.push_str(" AND (");
+        if teams.is_empty() {
+            sql.push('0');
+        } else {
+            sql.push_str("c.team_id IN (");
+            for (i, t) in teams.iter().enumerate() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                args.push(Value::Text(t.to_string()));
+                sql.push_str(&format!("?{}", args.len()));
+            }
+            sql.push(')');
+        }
+        args.push(Value::Text(user.to_string()));
+        sql.push_str(&format!(
+            " OR c.number IN (SELECT w.number FROM case_workers w WHERE w.user_id = ?{}))",
+            args.len()
+        ));
+    }
 }
 
 fn list_cases(conn: &Connection, f: &CaseFilter, scope: &CaseScope, page: PageRequest) -> StoreResult<CasePage> {
@@ -475,27 +575,8 @@ fn list_cases(conn: &Connection, f: &CaseFilter, scope: &CaseScope, page: PageRe
         Some(AssigneeFilter::Unassigned) => sql.push_str(" AND c.assignee_id IS NULL"),
         None => {}
     }
-    if let Some((teams, user)) = scope_teams(scope) {
-        sql.push_str(" AND (");
-        if teams.is_empty() {
-            sql.push('0');
-        } else {
-            sql.push_str("c.team_id IN (");
-            for (i, t) in teams.iter().enumerate() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                args.push(Value::Text(t.to_string()));
-                sql.push_str(&format!("?{}", args.len()));
-            }
-            sql.push(')');
-        }
-        args.push(Value::Text(user.to_string()));
-        sql.push_str(&format!(
-            " OR c.number IN (SELECT w.number FROM case_workers w WHERE w.user_id = ?{}))",
-            args.len()
-        ));
-    }
+    push_in(&mut sql, &mut args, "c.sla", f.sla.clone());
+    push_scope(&mut sql, &mut args, scope);
     if let Some(before) = page.before {
         args.push(Value::Integer(before as i64));
         if words.is_empty() {

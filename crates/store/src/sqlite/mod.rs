@@ -3,6 +3,7 @@
 mod cases;
 mod directory;
 mod matrix;
+mod timers;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,8 @@ use crate::{StoreConfig, StoreError, StoreResult};
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran. A tiny
 /// runner keeps us off a second SQLite binding (the migration crates pin older rusqlite).
-const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql"), include_str!("0002_matrix.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("0001_init.sql"), include_str!("0002_matrix.sql"), include_str!("0003_sla.sql")];
 
 /// Runs after a commit with its outcome, to answer the caller.
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;

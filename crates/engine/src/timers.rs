@@ -1,0 +1,264 @@
+//! SLA clocks at work: clock events recorded with every case write, and the durable timer
+//! engine that fires warnings and breaches.
+//!
+//! # The timer engine
+//!
+//! Every live clock with something to wait for (its next warning threshold or its due
+//! instant) has a row in the store's `timers` table, written in the same transaction as
+//! the case, carrying the clock's generation. Only the soonest instant is kept in memory:
+//! [`Engine::run_timers`] sleeps until it (or until a write arms an earlier timer, which
+//! wakes it), then fires what is due, oldest first, in batches. A fire re-reads the case and
+//! fires only what its clock says is due at that generation ([`sla::fire`]), so a late,
+//! stale or duplicate fire records nothing. On start the loop finds everything that fell
+//! due while the server was down and fires it once; a breach records its true due instant.
+//! The cost of a sweep is an index probe plus the work for what is due: it does not grow
+//! with the number of open cases.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use ladder_core::case::{Actor, Case};
+use ladder_core::command::TeamRef;
+use ladder_core::directory::{Customer, Ladder};
+use ladder_core::event::RecordedEvent;
+use ladder_core::sla::{self, SlaPolicy};
+use ladder_core::{Context, record};
+use ladder_store::{CaseWrite, DueTimer, StoreError};
+use tokio::sync::{Notify, watch};
+
+use crate::Engine;
+use crate::rules::ActiveMatrix;
+
+/// The name clock events carry as their actor.
+pub const SLA_ACTOR: &str = "sla";
+
+/// Timers fired per sweep step; the rest follow in the next step.
+const BATCH: u32 = 256;
+
+/// How long the loop sleeps at most, in case a wake-up was missed.
+const MAX_IDLE: Duration = Duration::from_secs(30);
+
+/// The timer engine's shared state: the soonest armed instant and the bell that wakes it.
+#[derive(Default)]
+pub(crate) struct TimerState {
+    soonest: Mutex<Option<Timestamp>>,
+    wake: Notify,
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone)]
+pub struct FireReport {
+    /// Timers that recorded something (a warning, a breach and what the rules did).
+    pub fired: usize,
+    /// Timers that found nothing to do (stale generation, already fired, case resolved).
+    pub stale: usize,
+    /// For each fired timer, how late it fired (fire time − the instant it was armed for).
+    pub lags: Vec<SignedDuration>,
+}
+
+/// The clock events that bring a case's clocks in line after `recorded` (a command's events
+/// and what the rules made of them), numbered after them.
+pub(crate) fn clock_events(
+    active: &ActiveMatrix,
+    before: Option<&Case>,
+    recorded: &[RecordedEvent],
+    customer: Option<&Customer>,
+    ladder: &Ladder,
+    now: Timestamp,
+) -> Vec<RecordedEvent> {
+    let mut after = before.cloned();
+    for e in recorded {
+        after = Some(ladder_core::case::apply(after, e));
+    }
+    let Some(after) = after else { return Vec::new() };
+    let segment = customer.and_then(|c| c.segment.as_deref());
+    let events = sla::reconcile(&active.sla, before, recorded, &after, segment, now);
+    record(after.id, after.version, &sla_context(&actor(), ladder, Some(active.version), now), events)
+}
+
+fn actor() -> Actor {
+    Actor::System { name: SLA_ACTOR.into() }
+}
+
+fn sla_context<'a>(actor: &'a Actor, ladder: &'a Ladder, version: Option<u32>, now: Timestamp) -> Context<'a> {
+    Context { now, actor, ladder, next_number: 0, new_id: uuid::Uuid::now_v7(), matrix_version: version }
+}
+
+impl Engine {
+    /// The current time as this engine sees it: the system clock, shifted by the offset the
+    /// server was started with (for drills and restart tests; zero otherwise).
+    pub fn now(&self) -> Timestamp {
+        Timestamp::now() + self.inner.clock_offset
+    }
+
+    /// Called after every case write: wakes the timer loop when the case armed a timer
+    /// sooner than the one it sleeps towards.
+    pub(crate) fn timers_armed(&self, case: &Case) {
+        let Some(first) = case.clocks.iter().filter(|c| !c.state.is_final()).filter_map(|c| c.next_fire).min() else {
+            return;
+        };
+        let mut soonest = self.inner.timers.soonest.lock().expect("timer lock");
+        if soonest.is_none_or(|s| first < s) {
+            *soonest = Some(first);
+            self.inner.timers.wake.notify_one();
+        }
+    }
+
+    /// Fires every timer due at `now`, in batches of the oldest first.
+    pub async fn fire_due(&self, now: Timestamp) -> Result<FireReport, StoreError> {
+        let mut report = FireReport::default();
+        loop {
+            let due = self.store.due_timers(now, BATCH).await?;
+            let n = due.len();
+            let mut tasks = tokio::task::JoinSet::new();
+            for timer in due {
+                let engine = self.clone();
+                tasks.spawn(async move {
+                    let fired = engine.fire_timer(&timer, now).await;
+                    (timer, fired)
+                });
+            }
+            let mut failed = None;
+            while let Some(joined) = tasks.join_next().await {
+                let (timer, fired) = joined.map_err(|e| StoreError::Internal(format!("timer task: {e}")))?;
+                match fired {
+                    Ok(true) => {
+                        report.fired += 1;
+                        report.lags.push(now.duration_since(timer.fire_at));
+                    }
+                    Ok(false) => report.stale += 1,
+                    Err(e) => failed = Some(e),
+                }
+            }
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            if n < BATCH as usize {
+                return Ok(report);
+            }
+        }
+    }
+
+    /// Fires one timer at `now`: the clock's due warnings and breach, the matrix rules they
+    /// trigger, and the clock changes that follow (an escalation starts the next level's
+    /// clocks), in one write. Returns whether anything was recorded. A timer that finds
+    /// nothing to do is re-armed from the case's clocks (never sooner than a second from
+    /// `now`), so it is not picked up again at once.
+    pub async fn fire_timer(&self, timer: &DueTimer, now: Timestamp) -> Result<bool, StoreError> {
+        let Some(case) = self.store.case(timer.case_id).await? else {
+            self.store.reset_timers(timer.case_id, now).await?;
+            return Ok(false);
+        };
+        let active = self.active_matrix();
+        let customer = match (&active, case.customer) {
+            (Some(_), Some(id)) => self.store.customer(id).await?,
+            _ => None,
+        };
+        let teams: Vec<TeamRef> = match &active {
+            Some(_) => self
+                .store
+                .teams()
+                .await?
+                .iter()
+                .map(|t| TeamRef { id: t.id, slug: t.slug.clone(), level: t.level.clone() })
+                .collect(),
+            None => Vec::new(),
+        };
+        let ladder = self.ladder();
+        let (index, generation) = (timer.clock_index as usize, timer.generation);
+        let decide = move |case: Option<&Case>, _next: u64| {
+            let Some(case) = case else { return Ok(Vec::new()) };
+            let fallback;
+            let policy = match &active {
+                Some(a) => &a.sla,
+                None => {
+                    fallback =
+                        SlaPolicy::new(&Default::default(), None).map_err(|e| StoreError::Internal(e.to_string()))?;
+                    &fallback
+                }
+            };
+            let events = sla::fire(policy, case, index, generation, now);
+            if events.is_empty() {
+                return Ok(Vec::new());
+            }
+            let actor = actor();
+            let version = active.as_ref().map(|a| a.version);
+            let mut recorded = record(case.id, case.version, &sla_context(&actor, &ladder, version, now), events);
+            if let Some(active) = &active {
+                let consequences = crate::rules::apply_rules(
+                    active,
+                    Some(case),
+                    &recorded,
+                    customer.as_ref(),
+                    &teams,
+                    &ladder,
+                    0,
+                    now,
+                    uuid::Uuid::now_v7,
+                );
+                recorded.extend(consequences);
+                let clocks = clock_events(active, Some(case), &recorded, customer.as_ref(), &ladder, now);
+                recorded.extend(clocks);
+            }
+            Ok(recorded)
+        };
+        let outcome = self
+            .store
+            .execute(CaseWrite {
+                case_id: case.id,
+                expected_version: None,
+                idempotency: None,
+                decide: Box::new(decide),
+            })
+            .await?;
+        if outcome.events.is_empty() {
+            self.store.reset_timers(case.id, now + SignedDuration::from_secs(1)).await?;
+            return Ok(false);
+        }
+        self.timers_armed(&outcome.case);
+        self.publish(&outcome.case);
+        Ok(true)
+    }
+
+    /// The timer loop: fire what is due, sleep until the soonest armed timer (or a wake-up
+    /// from a write that armed a sooner one), until `shutdown` turns true.
+    pub async fn run_timers(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let mut pause = Duration::ZERO;
+            match self.fire_due(self.now()).await {
+                Ok(r) if r.fired > 0 => tracing::debug!(fired = r.fired, stale = r.stale, "timers fired"),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not fire due timers; retrying");
+                    pause = Duration::from_secs(1);
+                }
+            }
+            let next = match self.store.next_timer_at().await {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the next timer");
+                    pause = Duration::from_secs(1);
+                    None
+                }
+            };
+            *self.inner.timers.soonest.lock().expect("timer lock") = next;
+            let wait = match next {
+                Some(t) => Duration::try_from(t.duration_since(self.now())).unwrap_or(Duration::ZERO).min(MAX_IDLE),
+                None => MAX_IDLE,
+            }
+            .max(pause);
+            if wait.is_zero() {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.inner.timers.wake.notified() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}

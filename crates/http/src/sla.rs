@@ -1,0 +1,79 @@
+//! `/api/v1/sla`: what is at risk now, for supervisors' boards.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use ladder_core::matrix::model::parse_duration;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::AppState;
+use crate::dto::CaseDto;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::Auth;
+
+/// The SLA standings a case can be filtered on.
+pub const STANDINGS: [&str; 4] = ["breached", "at_risk", "running", "paused"];
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(at_risk))
+}
+
+/// `breached,at_risk` → the list; an unknown standing is a 400 naming the field.
+pub(crate) fn parse_standings(raw: Option<&str>) -> ApiResult<Vec<String>> {
+    let Some(raw) = raw else { return Ok(Vec::new()) };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if STANDINGS.contains(&s) {
+                Ok(s.to_string())
+            } else {
+                Err(ApiError::bad_request("sla", format!("'{s}' is not one of {}", STANDINGS.join(", "))))
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AtRiskQuery {
+    /// Also list cases whose earliest running clock falls due within this span, e.g. `1h`.
+    within: Option<String>,
+    /// 1–1000, default 100.
+    limit: Option<u32>,
+}
+
+/// Cases at risk now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AtRiskDto {
+    /// Breached and at-risk cases (and with `within`, cases due soon), the least time left
+    /// first. Each case's `clocks` say which clock and how much business time is left.
+    pub items: Vec<CaseDto>,
+}
+
+/// Cases the caller may see with a breached or at-risk SLA clock (a warning has fired),
+/// ordered by time left: the most overdue first.
+#[utoipa::path(get, path = "/api/v1/sla/at-risk", tag = "sla", params(AtRiskQuery),
+    responses((status = 200, body = AtRiskDto), (status = 400, body = Problem), (status = 401, body = Problem)))]
+async fn at_risk(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<AtRiskQuery>,
+) -> ApiResult<Json<AtRiskDto>> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit", "must be between 1 and 1000"));
+    }
+    let now = state.engine.now();
+    let due_before = match q.within.as_deref() {
+        None => None,
+        Some(w) => Some(
+            now + parse_duration(w).ok_or_else(|| {
+                ApiError::bad_request("within", format!("'{w}' is not a duration; write e.g. 30m, 1h, 2h30m"))
+            })?,
+        ),
+    };
+    let standings = vec!["breached".to_string(), "at_risk".to_string()];
+    let cases = state.engine.store.sla_cases(standings, due_before, auth.0.case_scope(), limit).await?;
+    Ok(Json(AtRiskDto { items: cases.iter().map(|c| state.case_dto(c)).collect() }))
+}
