@@ -111,24 +111,40 @@ impl Engine {
         loop {
             let due = self.store.due_timers(now, BATCH).await?;
             let n = due.len();
-            let mut tasks = tokio::task::JoinSet::new();
+            // Cases fire in parallel (their writes share commits); one case's timers fire in
+            // due order, so a breach that escalates is seen before a later clock of the
+            // level the case left (which it cancels).
+            let mut by_case: Vec<(ladder_core::ids::CaseId, Vec<DueTimer>)> = Vec::new();
             for timer in due {
+                match by_case.iter_mut().find(|(id, _)| *id == timer.case_id) {
+                    Some((_, timers)) => timers.push(timer),
+                    None => by_case.push((timer.case_id, vec![timer])),
+                }
+            }
+            let mut tasks = tokio::task::JoinSet::new();
+            for (_, timers) in by_case {
                 let engine = self.clone();
                 tasks.spawn(async move {
-                    let fired = engine.fire_timer(&timer, now).await;
-                    (timer, fired)
+                    let mut out = Vec::with_capacity(timers.len());
+                    for timer in timers {
+                        let fired = engine.fire_timer(&timer, now).await;
+                        out.push((timer, fired));
+                    }
+                    out
                 });
             }
             let mut failed = None;
             while let Some(joined) = tasks.join_next().await {
-                let (timer, fired) = joined.map_err(|e| StoreError::Internal(format!("timer task: {e}")))?;
-                match fired {
-                    Ok(true) => {
-                        report.fired += 1;
-                        report.lags.push(now.duration_since(timer.fire_at));
+                let results = joined.map_err(|e| StoreError::Internal(format!("timer task: {e}")))?;
+                for (timer, fired) in results {
+                    match fired {
+                        Ok(true) => {
+                            report.fired += 1;
+                            report.lags.push(now.duration_since(timer.fire_at));
+                        }
+                        Ok(false) => report.stale += 1,
+                        Err(e) => failed = Some(e),
                     }
-                    Ok(false) => report.stale += 1,
-                    Err(e) => failed = Some(e),
                 }
             }
             if let Some(e) = failed {

@@ -1,0 +1,338 @@
+//! The SLA timer engine against a real SQLite store, in simulated time: cases are written
+//! at given instants and `Engine::fire_due` is called at given instants. Nothing sleeps.
+//!
+//! Dates: 2026-11-23 is a Monday.
+
+use jiff::Timestamp;
+use ladder_core::access::{CaseScope, Principal};
+use ladder_core::command::{AddMessage, Resolve};
+use ladder_core::directory::{Customer, LevelId, Team, TeamKind, User};
+use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
+use ladder_core::{Channel, Priority, Role, Visibility};
+use ladder_engine::credentials::principal_of;
+use ladder_engine::{CaseRequest, Engine, OpenRequest};
+use ladder_store::{CaseFilter, PageRequest, Store, StoreConfig};
+
+const MATRIX: &str = r#"
+[sla]
+warn_at = [50]
+
+[calendars.support]
+timezone = "America/New_York"
+hours = { "mon-fri" = "08:00-20:00" }
+
+[[levels]]
+id = "L1"
+teams = ["frontline"]
+calendar = "support"
+respond = "1h"
+resolve = "8h"
+
+[[levels]]
+id = "L2"
+teams = ["billing"]
+respond = "1h"
+resolve = "8h"
+
+[[rules]]
+name = "Missed first response goes to the back office"
+trigger = "clock_breached"
+when = 'case.level == "L1" && event.clock == "respond"'
+then = { escalate = "L2", kind = "hierarchical", tags = ["sla-breach"] }
+
+[[rules]]
+name = "Warn the team, in its working hours"
+trigger = "clock_at_risk"
+then = { notify = [{ who = "team", channel = "chat", within_hours = true }] }
+"#;
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+struct World {
+    engine: Engine,
+    admin: Principal,
+    agent: Principal,
+    _dir: tempfile::TempDir,
+}
+
+async fn team(engine: &Engine, slug: &str, level: &str) -> Team {
+    let team = Team {
+        id: TeamId::new_v7(),
+        slug: slug.into(),
+        name: slug.into(),
+        level: LevelId::new(level),
+        kind: TeamKind::FrontLine,
+        skills: vec![],
+        created_at: ts("2026-11-01T00:00:00Z"),
+    };
+    engine.store.create_team(team, None).await.unwrap()
+}
+
+async fn user(engine: &Engine, name: &str, role: Role, teams: Vec<TeamId>) -> Principal {
+    let user = User {
+        id: UserId::new_v7(),
+        name: name.into(),
+        display_name: name.into(),
+        email: None,
+        role,
+        teams,
+        skills: vec![],
+        levels: vec![],
+        active: true,
+        created_at: ts("2026-11-01T00:00:00Z"),
+    };
+    principal_of(&engine.store.create_user(user, None, None).await.unwrap())
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::new(Store::open(dir.path(), StoreConfig::default()).unwrap());
+    let frontline = team(&engine, "frontline", "L1").await;
+    team(&engine, "billing", "L2").await;
+    let admin = user(&engine, "root", Role::Admin, vec![]).await;
+    let agent = user(&engine, "ana", Role::Agent, vec![frontline.id]).await;
+    let now = ts("2026-11-01T00:00:00Z");
+    engine.put_matrix_draft("main".into(), MATRIX.into(), "root".into(), now).await.unwrap();
+    engine.activate_matrix("main".into(), "root".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    World { engine, admin, agent, _dir: dir }
+}
+
+fn open(team: &str, priority: Priority, customer: Option<CustomerId>) -> CaseRequest {
+    CaseRequest::Open(OpenRequest {
+        subject: "Charged twice".into(),
+        description: "Two charges for one order".into(),
+        category: Some("billing".into()),
+        channel: Channel::Email,
+        priority,
+        level: None,
+        team: Some(team.into()),
+        assignee: None,
+        customer,
+        tags: Default::default(),
+        custom_fields: Default::default(),
+    })
+}
+
+impl World {
+    async fn open_at(&self, at: &str) -> CaseId {
+        let id = CaseId::new_v7();
+        self.engine.run(&self.agent, id, open("frontline", Priority::Normal, None), None, None, ts(at)).await.unwrap();
+        id
+    }
+
+    async fn kinds(&self, id: CaseId) -> Vec<String> {
+        let events = self.engine.store.events(id).await.unwrap();
+        events.iter().map(|e| e.recorded.event.kind().to_string()).collect()
+    }
+
+    async fn count(&self, id: CaseId, kind: &str) -> usize {
+        self.kinds(id).await.iter().filter(|k| *k == kind).count()
+    }
+}
+
+#[tokio::test]
+async fn a_breach_fires_once_and_the_matrix_escalates() {
+    let w = world().await;
+    let id = w.open_at("2026-11-23T10:00:00-05:00").await;
+    assert_eq!(w.engine.store.armed_timers().await.unwrap(), 2, "respond and resolve are armed");
+    assert_eq!(w.engine.store.next_timer_at().await.unwrap(), Some(ts("2026-11-23T10:30:00-05:00")));
+
+    // Nothing is due before the first warning.
+    let r = w.engine.fire_due(ts("2026-11-23T10:29:59-05:00")).await.unwrap();
+    assert_eq!((r.fired, r.stale), (0, 0));
+
+    // The respond clock warns at 50 %, and the team is told at once (it is working hours).
+    let r = w.engine.fire_due(ts("2026-11-23T10:30:00-05:00")).await.unwrap();
+    assert_eq!(r.fired, 1);
+    assert_eq!(w.count(id, "clock_at_risk").await, 1);
+    let events = w.engine.store.events(id).await.unwrap();
+    let note = events.iter().find(|e| e.recorded.event.kind() == "notification_requested").expect("a notification");
+    let data = serde_json::to_value(&note.recorded.event).unwrap();
+    assert_eq!(data["recipient"], "team");
+    assert!(data.get("not_before").is_none(), "sent at once in working hours: {data}");
+
+    // Fired late (the server was busy): the breach records the true due time, and the
+    // matrix rule escalates the case to L2, where new clocks start.
+    let r = w.engine.fire_due(ts("2026-11-23T11:00:02-05:00")).await.unwrap();
+    assert_eq!(r.fired, 1);
+    assert_eq!(r.lags, vec![jiff::SignedDuration::from_secs(2)]);
+    let events = w.engine.store.events(id).await.unwrap();
+    let breach = events.iter().find(|e| e.recorded.event.kind() == "clock_breached").unwrap();
+    let data = serde_json::to_value(&breach.recorded.event).unwrap();
+    assert_eq!(data["clock"], "respond");
+    assert_eq!(data["due_at"].as_str().unwrap().parse::<Timestamp>().unwrap(), ts("2026-11-23T11:00:00-05:00"));
+    assert_eq!(breach.recorded.at, ts("2026-11-23T11:00:02-05:00"));
+    let case = w.engine.store.case(id).await.unwrap().unwrap();
+    assert_eq!(case.level, LevelId::new("L2"));
+    assert!(case.tags.contains("sla-breach"));
+    let escalated = events.iter().find(|e| e.recorded.event.kind() == "escalated").unwrap();
+    assert_eq!(escalated.recorded.at, ts("2026-11-23T11:00:02-05:00"));
+    let live: Vec<_> = case.clocks.iter().filter(|c| !c.state.is_final()).collect();
+    assert!(live.iter().all(|c| c.level == LevelId::new("L2")), "{live:?}");
+    assert_eq!(live.len(), 2);
+
+    // Firing the same instant again, or any later instant before the L2 clocks are due,
+    // records nothing more.
+    let before = w.kinds(id).await.len();
+    w.engine.fire_due(ts("2026-11-23T11:00:02-05:00")).await.unwrap();
+    w.engine.fire_due(ts("2026-11-23T11:10:00-05:00")).await.unwrap();
+    assert_eq!(w.kinds(id).await.len(), before);
+    assert_eq!(w.count(id, "clock_breached").await, 1);
+    assert_eq!(w.count(id, "escalated").await, 1);
+}
+
+#[tokio::test]
+async fn notifications_out_of_hours_wait_for_the_calendar() {
+    let w = world().await;
+    // Opened Friday 19:50: 10 minutes of business time left on Friday; 50 % of the respond
+    // target (30 min) is reached Monday 08:20.
+    let id = w.open_at("2026-11-27T19:50:00-05:00").await;
+    assert_eq!(w.engine.store.next_timer_at().await.unwrap(), Some(ts("2026-11-30T08:20:00-05:00")));
+    // Saturday: nothing is due; business time does not pass at weekends.
+    assert_eq!(w.engine.fire_due(ts("2026-11-28T12:00:00-05:00")).await.unwrap().fired, 0);
+    w.engine.fire_due(ts("2026-11-30T08:20:00-05:00")).await.unwrap();
+    assert_eq!(w.count(id, "clock_at_risk").await, 1);
+
+    // A warning that fires outside the team's hours is held to the next opening. L1's
+    // calendar is closed at 21:00, so a notification then waits until 08:00 the next day.
+    let late = w.open_at("2026-11-30T19:00:00-05:00").await;
+    w.engine.fire_due(ts("2026-11-30T21:00:00-05:00")).await.unwrap();
+    let events = w.engine.store.events(late).await.unwrap();
+    let note = events.iter().find(|e| e.recorded.event.kind() == "notification_requested").expect("notification");
+    let data = serde_json::to_value(&note.recorded.event).unwrap();
+    let not_before: Timestamp = data["not_before"].as_str().expect("held").parse().unwrap();
+    assert_eq!(not_before, ts("2026-12-01T08:00:00-05:00"));
+}
+
+#[tokio::test]
+async fn a_resolved_case_never_fires() {
+    let w = world().await;
+    let id = w.open_at("2026-11-23T10:00:00-05:00").await;
+    let resolve = CaseRequest::Resolve(Resolve { code: "refunded".into(), note: None });
+    w.engine.run(&w.agent, id, resolve, None, None, ts("2026-11-23T10:05:00-05:00")).await.unwrap();
+    assert_eq!(w.engine.store.armed_timers().await.unwrap(), 0, "resolving disarms every timer");
+    let before = w.kinds(id).await;
+    let r = w.engine.fire_due(ts("2026-12-31T00:00:00Z")).await.unwrap();
+    assert_eq!((r.fired, r.stale), (0, 0));
+    assert_eq!(w.kinds(id).await, before);
+}
+
+#[tokio::test]
+async fn a_reply_disarms_respond_and_arms_nothing_stale() {
+    let w = world().await;
+    let id = w.open_at("2026-11-23T10:00:00-05:00").await;
+    let reply = CaseRequest::AddMessage(AddMessage {
+        visibility: Visibility::Public,
+        channel: None,
+        body: "Looking into it".into(),
+        from_customer: false,
+        resume: false,
+    });
+    w.engine.run(&w.agent, id, reply, None, None, ts("2026-11-23T10:10:00-05:00")).await.unwrap();
+    // Respond is met; resolve stays armed (L1 has no update target).
+    assert_eq!(w.engine.store.armed_timers().await.unwrap(), 1);
+    assert_eq!(w.engine.store.next_timer_at().await.unwrap(), Some(ts("2026-11-23T14:00:00-05:00")));
+    w.engine.fire_due(ts("2026-11-23T11:30:00-05:00")).await.unwrap();
+    assert_eq!(w.count(id, "clock_breached").await, 0);
+}
+
+#[tokio::test]
+async fn timers_survive_a_restart_and_catch_up_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let id;
+    {
+        let w = world().await;
+        id = w.open_at("2026-11-23T10:00:00-05:00").await;
+        // Move the data somewhere that outlives this world, by copying the database files.
+        for entry in std::fs::read_dir(w._dir.path()).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+    }
+    // A new engine on the same data: the matrix is reloaded and the timers are still armed.
+    let engine = Engine::new(Store::open(dir.path(), StoreConfig::default()).unwrap());
+    engine.load_matrix().await.unwrap();
+    assert_eq!(engine.store.armed_timers().await.unwrap(), 2);
+    // It was down all day: everything due since fires once, in order.
+    let r = engine.fire_due(ts("2026-11-23T23:00:00-05:00")).await.unwrap();
+    assert_eq!((r.fired, r.stale), (1, 1), "{r:?}");
+    let kinds: Vec<String> =
+        engine.store.events(id).await.unwrap().iter().map(|e| e.recorded.event.kind().to_string()).collect();
+    // The respond breach escalated the case (at the catch-up instant), which cancelled L1's
+    // resolve clock before its own timer came up: one breach, one escalation.
+    assert_eq!(kinds.iter().filter(|k| *k == "clock_breached").count(), 1, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| *k == "escalated").count(), 1, "{kinds:?}");
+    let again = engine.fire_due(ts("2026-11-23T23:00:00-05:00")).await.unwrap();
+    assert_eq!(again.fired, 0);
+    let after: Vec<String> =
+        engine.store.events(id).await.unwrap().iter().map(|e| e.recorded.event.kind().to_string()).collect();
+    assert_eq!(after, kinds);
+}
+
+#[tokio::test]
+async fn at_risk_lists_follow_time_left_and_scope() {
+    let w = world().await;
+    // Two cases at L2 (24x7, no escalation rule there), opened by an admin for billing, and
+    // one at the front line opened by Ana.
+    let at_l2 = |at: &'static str| {
+        let engine = w.engine.clone();
+        let admin = w.admin.clone();
+        async move {
+            let id = CaseId::new_v7();
+            engine.run(&admin, id, open("billing", Priority::Normal, None), None, None, ts(at)).await.unwrap();
+            id
+        }
+    };
+    let overdue = at_l2("2026-11-23T10:00:00-05:00").await;
+    let warned = at_l2("2026-11-23T10:20:00-05:00").await;
+    let calm = w.open_at("2026-11-23T11:00:00-05:00").await;
+    // 11:10: the first L2 case's respond clock has breached, the second has warned at 50 %.
+    w.engine.fire_due(ts("2026-11-23T11:10:00-05:00")).await.unwrap();
+    let risky = || vec!["breached".to_string(), "at_risk".to_string()];
+    let all = w.engine.store.sla_cases(risky(), None, CaseScope::All, 10).await.unwrap();
+    let ids: Vec<CaseId> = all.iter().map(|c| c.id).collect();
+    assert_eq!(ids, vec![overdue, warned], "the least time left first: due 11:00, then 11:20");
+    // With a horizon, cases due soon are listed too (the front-line case is due at 12:00).
+    let horizon = Some(ts("2026-11-23T13:00:00-05:00"));
+    let soon = w.engine.store.sla_cases(risky(), horizon, CaseScope::All, 10).await.unwrap();
+    assert_eq!(soon.iter().map(|c| c.id).collect::<Vec<_>>(), vec![overdue, warned, calm]);
+    // The case list filters on the standing.
+    let filter = CaseFilter { sla: vec!["at_risk".into()], ..Default::default() };
+    let page = w.engine.store.list_cases(filter, CaseScope::All, PageRequest { before: None, limit: 10 }).await;
+    assert_eq!(page.unwrap().cases.iter().map(|c| c.id).collect::<Vec<_>>(), vec![warned]);
+    // Ana (front line) sees none of billing's cases, only her own.
+    let scoped = w.engine.store.sla_cases(risky(), None, w.agent.case_scope(), 10).await.unwrap();
+    assert!(scoped.is_empty(), "{scoped:?}");
+    let scoped = w.engine.store.sla_cases(risky(), horizon, w.agent.case_scope(), 10).await.unwrap();
+    assert_eq!(scoped.iter().map(|c| c.id).collect::<Vec<_>>(), vec![calm]);
+}
+
+#[tokio::test]
+async fn segment_targets_come_from_the_customer() {
+    let w = world().await;
+    let vip = Customer {
+        id: CustomerId::new_v7(),
+        name: "Vera".into(),
+        identities: vec![],
+        value: 50_000.0,
+        segment: Some("vip".into()),
+        language: None,
+        time_zone: None,
+        custom_fields: Default::default(),
+        created_at: ts("2026-11-01T00:00:00Z"),
+    };
+    let vip = w.engine.store.create_customer(vip, None).await.unwrap();
+    let source = MATRIX.replace("resolve = \"8h\"", "resolve = \"8h\"\nby_segment = { vip = { respond = \"15m\" } }");
+    let now = ts("2026-11-02T00:00:00Z");
+    w.engine.put_matrix_draft("vip".into(), source, "root".into(), now).await.unwrap();
+    w.engine.activate_matrix("vip".into(), "root".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    let id = CaseId::new_v7();
+    let at = ts("2026-11-23T10:00:00-05:00");
+    w.engine.run(&w.agent, id, open("frontline", Priority::Normal, Some(vip.id)), None, None, at).await.unwrap();
+    let case = w.engine.store.case(id).await.unwrap().unwrap();
+    let respond = case.clocks.iter().find(|c| c.kind == ladder_core::sla::ClockKind::Respond).unwrap();
+    assert_eq!(respond.target, jiff::SignedDuration::from_mins(15));
+    assert_eq!(respond.due_at, Some(ts("2026-11-23T10:15:00-05:00")));
+}
