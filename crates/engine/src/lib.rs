@@ -21,7 +21,7 @@ use ladder_store::Store;
 
 pub use commands::{CaseRequest, Escalation, OpenRequest};
 pub use credentials::{AuthError, NewToken};
-pub use timers::FireReport;
+pub use timers::{FireReport, TimerStatus};
 
 /// Everything a request handler needs. Cheap to clone.
 #[derive(Clone)]

@@ -44,6 +44,20 @@ const MAX_IDLE: Duration = Duration::from_secs(30);
 pub(crate) struct TimerState {
     soonest: Mutex<Option<Timestamp>>,
     wake: Notify,
+    /// Sweeps the loop has completed, and when the last one ran (server time).
+    sweeps: std::sync::atomic::AtomicU64,
+    last_sweep: Mutex<Option<Timestamp>>,
+}
+
+/// How the timer loop is doing, for operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimerStatus {
+    /// Sweeps completed since the server started; the first one is the catch-up on what
+    /// fell due while it was down.
+    pub sweeps: u64,
+    pub last_sweep_at: Option<Timestamp>,
+    /// The soonest armed timer, as the loop last saw it.
+    pub next_fire_at: Option<Timestamp>,
 }
 
 /// What one sweep did.
@@ -90,6 +104,16 @@ impl Engine {
     /// server was started with (for drills and restart tests; zero otherwise).
     pub fn now(&self) -> Timestamp {
         Timestamp::now() + self.inner.clock_offset
+    }
+
+    /// How the timer loop is doing.
+    pub fn timer_status(&self) -> TimerStatus {
+        let t = &self.inner.timers;
+        TimerStatus {
+            sweeps: t.sweeps.load(std::sync::atomic::Ordering::Acquire),
+            last_sweep_at: *t.last_sweep.lock().expect("timer lock"),
+            next_fire_at: *t.soonest.lock().expect("timer lock"),
+        }
     }
 
     /// Called after every case write: wakes the timer loop when the case armed a timer
@@ -245,7 +269,13 @@ impl Engine {
                 return;
             }
             let mut pause = Duration::ZERO;
-            match self.fire_due(self.now()).await {
+            let now = self.now();
+            let swept = self.fire_due(now).await;
+            if swept.is_ok() {
+                *self.inner.timers.last_sweep.lock().expect("timer lock") = Some(now);
+                self.inner.timers.sweeps.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            }
+            match swept {
                 Ok(r) if r.fired > 0 => tracing::debug!(fired = r.fired, stale = r.stale, "timers fired"),
                 Ok(_) => {}
                 Err(e) => {

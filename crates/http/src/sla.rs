@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
+use ladder_core::Role;
 use ladder_core::matrix::model::parse_duration;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,7 +17,7 @@ use crate::extract::Auth;
 pub const STANDINGS: [&str; 4] = ["breached", "at_risk", "running", "paused"];
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(at_risk))
+    OpenApiRouter::new().routes(routes!(at_risk)).routes(routes!(timers))
 }
 
 /// `breached,at_risk` → the list; an unknown standing is a 400 naming the field.
@@ -76,4 +77,36 @@ async fn at_risk(
     let standings = vec!["breached".to_string(), "at_risk".to_string()];
     let cases = state.engine.store.sla_cases(standings, due_before, auth.0.case_scope(), limit).await?;
     Ok(Json(AtRiskDto { items: cases.iter().map(|c| state.case_dto(c)).collect() }))
+}
+
+/// The SLA timer engine's state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimersDto {
+    /// Clock timers armed in the store.
+    pub armed: u64,
+    /// The soonest armed timer, as the loop last saw it.
+    pub next_fire_at: Option<jiff::Timestamp>,
+    /// Sweeps since the server started; the first is the catch-up on what fell due while
+    /// it was down.
+    pub sweeps: u64,
+    pub last_sweep_at: Option<jiff::Timestamp>,
+    /// The server's clock.
+    pub now: jiff::Timestamp,
+}
+
+/// The timer engine's state, for supervisors and operators.
+#[utoipa::path(get, path = "/api/v1/sla/timers", tag = "sla",
+    responses((status = 200, body = TimersDto), (status = 403, body = Problem), (status = 401, body = Problem)))]
+async fn timers(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<TimersDto>> {
+    if auth.0.role < Role::Supervisor {
+        return Err(ApiError::forbidden("only supervisors, managers and admins see the timer engine"));
+    }
+    let status = state.engine.timer_status();
+    Ok(Json(TimersDto {
+        armed: state.engine.store.armed_timers().await?,
+        next_fire_at: status.next_fire_at,
+        sweeps: status.sweeps,
+        last_sweep_at: status.last_sweep_at,
+        now: state.engine.now(),
+    }))
 }

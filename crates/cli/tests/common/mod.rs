@@ -19,10 +19,16 @@ pub struct Server {
 impl Server {
     /// Starts `ladder serve` on 127.0.0.1:0 and waits for its "listening" line.
     pub fn start(data_dir: &Path) -> Server {
+        Server::start_with(data_dir, &[])
+    }
+
+    /// Starts the server with extra environment variables (e.g. `LADDER_CLOCK_OFFSET`).
+    pub fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env("LADDER_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
