@@ -261,6 +261,42 @@ impl Engine {
         Ok(true)
     }
 
+    /// Re-evaluates the clocks of every case with live clocks against the matrix in force
+    /// (after another version was activated or rolled back): a clock whose target or
+    /// calendar changed is retargeted, the business time already spent counting against
+    /// the new target. Returns how many cases changed. Runs in batches; cost grows with the
+    /// cases that have live clocks.
+    pub async fn reevaluate_clocks(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let Some(active) = self.active_matrix() else { return Ok(0) };
+        let ladder = self.ladder();
+        let mut after = 0;
+        let mut changed = 0;
+        loop {
+            let cases = self.store.cases_with_live_clocks(after, 500).await?;
+            let Some(last) = cases.last() else { return Ok(changed) };
+            after = last.number;
+            for case in cases {
+                let customer = match case.customer {
+                    Some(id) => self.store.customer(id).await?,
+                    None => None,
+                };
+                let (active, ladder) = (active.clone(), ladder.clone());
+                let decide = move |case: Option<&Case>, _next: u64| {
+                    let Some(case) = case else { return Ok(Vec::new()) };
+                    Ok(clock_events(&active, Some(case), &[], customer.as_ref(), &ladder, now))
+                };
+                let write =
+                    CaseWrite { case_id: case.id, expected_version: None, idempotency: None, decide: Box::new(decide) };
+                let outcome = self.store.execute(write).await?;
+                if !outcome.events.is_empty() {
+                    changed += 1;
+                    self.timers_armed(&outcome.case);
+                    self.publish(&outcome.case);
+                }
+            }
+        }
+    }
+
     /// The timer loop: fire what is due, sleep until the soonest armed timer (or a wake-up
     /// from a write that armed a sooner one), until `shutdown` turns true.
     pub async fn run_timers(self, mut shutdown: watch::Receiver<bool>) {

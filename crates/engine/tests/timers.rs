@@ -336,3 +336,30 @@ async fn segment_targets_come_from_the_customer() {
     assert_eq!(respond.target, jiff::SignedDuration::from_mins(15));
     assert_eq!(respond.due_at, Some(ts("2026-11-23T10:15:00-05:00")));
 }
+
+#[tokio::test]
+async fn a_new_matrix_version_retargets_open_clocks() {
+    let w = world().await;
+    let id = w.open_at("2026-11-23T10:00:00-05:00").await;
+    let resolved = w.open_at("2026-11-23T10:00:00-05:00").await;
+    let resolve = CaseRequest::Resolve(Resolve { code: "done".into(), note: None });
+    w.engine.run(&w.agent, resolved, resolve, None, None, ts("2026-11-23T10:05:00-05:00")).await.unwrap();
+    // Version 2 gives the front line two hours to respond.
+    let v2 = MATRIX.replace("respond = \"1h\"", "respond = \"2h\"");
+    let now = ts("2026-11-23T10:30:00-05:00");
+    w.engine.put_matrix_draft("v2".into(), v2, "root".into(), now).await.unwrap();
+    w.engine.activate_matrix("v2".into(), "root".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    assert_eq!(w.engine.reevaluate_clocks(now).await.unwrap(), 1, "only the open case has live clocks");
+    let case = w.engine.store.case(id).await.unwrap().unwrap();
+    let respond = case.clocks.iter().find(|c| c.kind == ladder_core::sla::ClockKind::Respond).unwrap();
+    assert_eq!(respond.target, jiff::SignedDuration::from_hours(2));
+    assert_eq!(respond.revisions, vec![(now, jiff::SignedDuration::from_hours(1))], "history kept");
+    assert_eq!(respond.due_at, Some(ts("2026-11-23T12:00:00-05:00")), "30 min spent, 90 min left");
+    let events = w.engine.store.events(id).await.unwrap();
+    let retarget = events.iter().find(|e| e.recorded.event.kind() == "clock_retargeted").unwrap();
+    assert_eq!(retarget.recorded.matrix_version, Some(2));
+    // The timer follows: the 50 % warning is now at 11:00, not 10:30.
+    assert_eq!(w.engine.store.next_timer_at().await.unwrap(), Some(ts("2026-11-23T11:00:00-05:00")));
+    // Running it again changes nothing.
+    assert_eq!(w.engine.reevaluate_clocks(now).await.unwrap(), 0);
+}

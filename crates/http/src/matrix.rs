@@ -178,7 +178,19 @@ async fn activate(
     auth.require(Role::Manager)?;
     let v = s.engine.activate_matrix(name, auth.0.name.clone(), s.engine.now()).await.map_err(matrix_error)?;
     tracing::info!(version = v.version, by = %auth.0.name, "matrix activated");
+    reevaluate_in_background(&s);
     Ok((StatusCode::CREATED, Json(version_dto(&v, Some(v.version), false))))
+}
+
+/// Open cases' clocks are re-evaluated against the version now in force, after the answer.
+fn reevaluate_in_background(s: &AppState) {
+    let engine = s.engine.clone();
+    tokio::spawn(async move {
+        match engine.reevaluate_clocks(engine.now()).await {
+            Ok(n) => tracing::info!(cases = n, "SLA clocks re-evaluated against the matrix in force"),
+            Err(e) => tracing::warn!(error = %e, "could not re-evaluate SLA clocks"),
+        }
+    });
 }
 
 /// Check a matrix without storing it: every problem with its position.
@@ -235,5 +247,6 @@ async fn rollback(State(s): State<AppState>, auth: Auth, write: Write<RollbackBo
         .await
         .map_err(matrix_error)?;
     tracing::info!(version = v.version, by = %auth.0.name, "matrix rolled back");
+    reevaluate_in_background(&s);
     Ok(Json(version_dto(&v, Some(v.version), false)))
 }

@@ -51,6 +51,21 @@ impl Store {
         .await
     }
 
+    /// Cases with live SLA clocks and a number above `after`, by number: for re-evaluating
+    /// clocks when another matrix version is put in force.
+    pub async fn cases_with_live_clocks(&self, after: u64, limit: u32) -> StoreResult<Vec<Case>> {
+        self.read(move |conn| {
+            let numbers: Vec<i64> = conn
+                .prepare_cached(
+                    "SELECT number FROM cases WHERE sla IS NOT NULL AND number > ?1 ORDER BY number LIMIT ?2",
+                )?
+                .query_map(params![after as i64, limit as i64], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            numbers.into_iter().map(|n| load_case_doc(conn, n)).collect()
+        })
+        .await
+    }
+
     /// How many clock timers are armed.
     pub async fn armed_timers(&self) -> StoreResult<u64> {
         self.read(|conn| {
