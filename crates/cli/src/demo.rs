@@ -240,6 +240,9 @@ async fn load_example_matrices(engine: &Engine, now: Timestamp) -> anyhow::Resul
         .await
         .map_err(|e| anyhow::anyhow!("activating the example matrix: {e:?}"))?;
     tracing::info!(version = version.version, "example escalation matrix in force");
+    // The open cases get their SLA clocks from the matrix, counting from now.
+    let adopted = engine.reevaluate_clocks(now).await?;
+    tracing::info!(cases = adopted, "open demo cases have SLA clocks");
     Ok(())
 }
 

@@ -401,3 +401,21 @@ fn replaying_the_history_gives_the_same_clocks() {
     assert_eq!(replayed.clocks, sim.case().clocks);
     assert!(!replayed.clocks.is_empty());
 }
+
+#[test]
+fn cases_open_before_any_target_adopt_clocks() {
+    // Opened and answered while no matrix set targets.
+    let mut sim = Sim::with(policy("", 1), None);
+    sim.run("2026-11-23T10:00:00-05:00", open(Priority::Normal));
+    sim.run("2026-11-23T10:05:00-05:00", reply());
+    assert!(sim.case().clocks.is_empty());
+    // With targets in force, the next change starts the resolve clock (the customer has
+    // had a reply, so no respond clock), counting from then.
+    sim.policy = policy(MATRIX, 2);
+    let events = sim.run("2026-11-23T11:00:00-05:00", set_priority(Priority::High));
+    assert_eq!(kinds(&events), ["clock_started"]);
+    let resolve = sim.clock(ClockKind::Resolve);
+    assert_eq!((resolve.started_at, resolve.target), (ts("2026-11-23T11:00:00-05:00"), hours(8)));
+    // Once adopted, later changes do not start more clocks.
+    assert!(sim.run("2026-11-23T11:30:00-05:00", set_priority(Priority::Normal)).is_empty());
+}

@@ -264,8 +264,8 @@ impl Engine {
     /// Re-evaluates the clocks of every case with live clocks against the matrix in force
     /// (after another version was activated or rolled back): a clock whose target or
     /// calendar changed is retargeted, the business time already spent counting against
-    /// the new target. Returns how many cases changed. Runs in batches; cost grows with the
-    /// cases that have live clocks.
+    /// the new target; an open case without clocks gets its level's clocks from `now`.
+    /// Returns how many cases changed. Runs in batches; cost grows with the open cases.
     pub async fn reevaluate_clocks(&self, now: Timestamp) -> Result<usize, StoreError> {
         let Some(active) = self.active_matrix() else { return Ok(0) };
         let ladder = self.ladder();

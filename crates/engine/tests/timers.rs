@@ -363,3 +363,24 @@ async fn a_new_matrix_version_retargets_open_clocks() {
     // Running it again changes nothing.
     assert_eq!(w.engine.reevaluate_clocks(now).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn open_cases_adopt_clocks_when_a_matrix_comes_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::new(Store::open(dir.path(), StoreConfig::default()).unwrap());
+    let frontline = team(&engine, "frontline", "L1").await;
+    team(&engine, "billing", "L2").await;
+    let agent = user(&engine, "ana", Role::Agent, vec![frontline.id]).await;
+    let id = CaseId::new_v7();
+    let at = ts("2026-11-23T09:00:00-05:00");
+    engine.run(&agent, id, open("frontline", Priority::Normal, None), None, None, at).await.unwrap();
+    assert!(engine.store.case(id).await.unwrap().unwrap().clocks.is_empty(), "no matrix, no clocks");
+    let now = ts("2026-11-23T10:00:00-05:00");
+    engine.put_matrix_draft("main".into(), MATRIX.into(), "ana".into(), now).await.unwrap();
+    engine.activate_matrix("main".into(), "ana".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    assert_eq!(engine.reevaluate_clocks(now).await.unwrap(), 1);
+    let case = engine.store.case(id).await.unwrap().unwrap();
+    assert_eq!(case.clocks.len(), 2, "respond and resolve, from now");
+    assert!(case.clocks.iter().all(|c| c.started_at == now));
+    assert_eq!(engine.store.armed_timers().await.unwrap(), 2);
+}

@@ -13,6 +13,8 @@
 //! - **Waiting** in a status of the matrix's `[sla] pause_on` pauses every clock; leaving it
 //!   resumes them with the business time they had left.
 //! - **Resolving or closing** meets the `resolve` clock and cancels the others.
+//! - **Adoption**: an active case without any clock (opened before a matrix set targets)
+//!   gets its level's clocks on its next change or when a matrix version is put in force.
 //! - **Re-evaluation**: a clock whose target or calendar is no longer what the matrix gives
 //!   for the case (priority, segment or matrix version changed) is retargeted; the business
 //!   time already spent counts against the new target. A clock whose target was removed is
@@ -234,6 +236,19 @@ pub fn reconcile(
             r.cancel(i, &reason);
         }
         for kind in [ClockKind::Respond, ClockKind::Resolve] {
+            if let Some((t, cal)) = target(kind) {
+                r.start(kind, &after.level, t, cal);
+            }
+        }
+    } else if after.clocks.is_empty() {
+        // A case that was open before any matrix set targets for it: its clocks start now
+        // (respond only if nobody has answered the customer yet).
+        let kinds: &[ClockKind] = if after.first_response_at.is_none() {
+            &[ClockKind::Respond, ClockKind::Resolve]
+        } else {
+            &[ClockKind::Resolve]
+        };
+        for &kind in kinds {
             if let Some((t, cal)) = target(kind) {
                 r.start(kind, &after.level, t, cal);
             }

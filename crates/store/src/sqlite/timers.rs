@@ -51,13 +51,14 @@ impl Store {
         .await
     }
 
-    /// Cases with live SLA clocks and a number above `after`, by number: for re-evaluating
-    /// clocks when another matrix version is put in force.
+    /// Cases with live SLA clocks or still open, with a number above `after`, by number:
+    /// for re-evaluating (or starting) clocks when another matrix version is put in force.
     pub async fn cases_with_live_clocks(&self, after: u64, limit: u32) -> StoreResult<Vec<Case>> {
         self.read(move |conn| {
             let numbers: Vec<i64> = conn
                 .prepare_cached(
-                    "SELECT number FROM cases WHERE sla IS NOT NULL AND number > ?1 ORDER BY number LIMIT ?2",
+                    "SELECT number FROM cases WHERE (sla IS NOT NULL OR status NOT IN ('resolved', 'closed'))
+                     AND number > ?1 ORDER BY number LIMIT ?2",
                 )?
                 .query_map(params![after as i64, limit as i64], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
