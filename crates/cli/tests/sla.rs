@@ -166,4 +166,22 @@ async fn clocks_over_http_and_breaches_during_downtime_fire_once() {
     for (id, n) in ids.iter().zip(before) {
         assert_eq!(events(&api, ana, id).await.len(), n, "nothing fired twice");
     }
+
+    // Waiting on the customer pauses the clocks; the pause shows on the case.
+    let path = format!("/api/v1/cases/{}/request-info", ids[0]);
+    let (s, case) = api.call(tara, "POST", &path, Some(json!({"question": "Which card was charged?"}))).await;
+    assert_eq!(s, 200, "{case}");
+    assert_eq!(case["sla"], "paused", "{case}");
+    let live: Vec<&Value> = case["clocks"].as_array().unwrap().iter().filter(|c| c["level"] == "L2").collect();
+    assert!(!live.is_empty());
+    for c in live {
+        if c["state"] == "met" {
+            continue; // the question was a public reply: it met L2's respond clock
+        }
+        assert_eq!(c["state"], "paused", "{c}");
+        assert!(c["due_at"].is_null(), "{c}");
+        let spans = c["paused_spans"].as_array().unwrap();
+        assert_eq!(spans.len(), 1, "{c}");
+        assert!(spans[0]["to"].is_null(), "still paused: {c}");
+    }
 }

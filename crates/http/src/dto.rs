@@ -72,6 +72,8 @@ pub struct ClockDto {
     pub remaining_seconds: i64,
     /// Business time spent paused, in seconds.
     pub paused_seconds: i64,
+    /// When the clock was paused and resumed (`to` absent while still paused).
+    pub paused_spans: Vec<PausedSpanDto>,
     /// Share of the target spent, in percent.
     pub elapsed_percent: f64,
     /// Warning percentages already fired.
@@ -81,6 +83,12 @@ pub struct ClockDto {
     pub cancelled_at: Option<Timestamp>,
     /// Earlier targets, oldest first.
     pub revisions: Vec<ClockRevisionDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PausedSpanDto {
+    pub from: Timestamp,
+    pub to: Option<Timestamp>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -109,6 +117,7 @@ impl ClockDto {
             due_at: if c.state.is_final() { None } else { c.due_at },
             remaining_seconds: c.remaining(cal, now).as_secs(),
             paused_seconds: c.paused_time(cal, now).as_secs(),
+            paused_spans: c.paused_spans.iter().map(|&(from, to)| PausedSpanDto { from, to }).collect(),
             elapsed_percent: (c.elapsed_fraction(cal, now) * 1000.0).round() / 10.0,
             warnings: c.warnings_sent.clone(),
             breached_at: c.breached_at,
