@@ -384,3 +384,26 @@ async fn open_cases_adopt_clocks_when_a_matrix_comes_in_force() {
     assert!(case.clocks.iter().all(|c| c.started_at == now));
     assert_eq!(engine.store.armed_timers().await.unwrap(), 2);
 }
+
+#[tokio::test]
+async fn rebuilding_projections_rebuilds_the_timers() {
+    let w = world().await;
+    w.open_at("2026-11-23T10:00:00-05:00").await;
+    let second = w.open_at("2026-11-23T10:20:00-05:00").await;
+    let reply = CaseRequest::AddMessage(AddMessage {
+        visibility: Visibility::Public,
+        channel: None,
+        body: "On it".into(),
+        from_customer: false,
+        resume: false,
+    });
+    w.engine.run(&w.agent, second, reply, None, None, ts("2026-11-23T10:25:00-05:00")).await.unwrap();
+    w.engine.fire_due(ts("2026-11-23T10:40:00-05:00")).await.unwrap();
+    let armed = w.engine.store.armed_timers().await.unwrap();
+    let next = w.engine.store.next_timer_at().await.unwrap();
+    let due = w.engine.store.due_timers(ts("2027-01-01T00:00:00Z"), 100).await.unwrap();
+    w.engine.store.rebuild_projections().await.unwrap();
+    assert_eq!(w.engine.store.armed_timers().await.unwrap(), armed);
+    assert_eq!(w.engine.store.next_timer_at().await.unwrap(), next);
+    assert_eq!(w.engine.store.due_timers(ts("2027-01-01T00:00:00Z"), 100).await.unwrap(), due);
+}
