@@ -129,8 +129,15 @@ impl Engine {
         }
     }
 
-    /// Fires every timer due at `now`, in batches of the oldest first.
+    /// Fires every timer due at `now`, in batches of the oldest first; every event is
+    /// recorded at `now`.
     pub async fn fire_due(&self, now: Timestamp) -> Result<FireReport, StoreError> {
+        self.sweep(now, false).await
+    }
+
+    /// Fires what is due at `now`; with `live`, each timer fires at the engine's clock when
+    /// its turn comes (so a long catch-up records when each event really happened).
+    async fn sweep(&self, now: Timestamp, live: bool) -> Result<FireReport, StoreError> {
         let mut report = FireReport::default();
         loop {
             let due = self.store.due_timers(now, BATCH).await?;
@@ -151,7 +158,8 @@ impl Engine {
                 tasks.spawn(async move {
                     let mut out = Vec::with_capacity(timers.len());
                     for timer in timers {
-                        let fired = engine.fire_timer(&timer, now).await;
+                        let at = if live { engine.now().max(now) } else { now };
+                        let fired = engine.fire_timer(&timer, at).await.map(|f| f.then_some(at));
                         out.push((timer, fired));
                     }
                     out
@@ -162,11 +170,11 @@ impl Engine {
                 let results = joined.map_err(|e| StoreError::Internal(format!("timer task: {e}")))?;
                 for (timer, fired) in results {
                     match fired {
-                        Ok(true) => {
+                        Ok(Some(at)) => {
                             report.fired += 1;
-                            report.lags.push(now.duration_since(timer.fire_at));
+                            report.lags.push(at.duration_since(timer.fire_at));
                         }
-                        Ok(false) => report.stale += 1,
+                        Ok(None) => report.stale += 1,
                         Err(e) => failed = Some(e),
                     }
                 }
@@ -306,7 +314,7 @@ impl Engine {
             }
             let mut pause = Duration::ZERO;
             let now = self.now();
-            let swept = self.fire_due(now).await;
+            let swept = self.sweep(now, true).await;
             if swept.is_ok() {
                 *self.inner.timers.last_sweep.lock().expect("timer lock") = Some(now);
                 self.inner.timers.sweeps.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
