@@ -48,8 +48,16 @@ impl Principal {
                 case.team.is_some_and(|t| teams.contains(&t))
                     || case.assignee == Some(user)
                     || case.worked_by.contains(&user)
+                    || self.has_task_on(case)
             }
         }
+    }
+
+    /// Whether the back office gave this principal (or one of their teams) a task on the
+    /// case that is still open: they see the case and may answer it.
+    pub fn has_task_on(&self, case: &Case) -> bool {
+        case.open_tasks()
+            .any(|t| t.to_user == Some(self.user_id) || t.to_team.is_some_and(|team| self.teams.contains(&team)))
     }
 
     /// Whether this principal may run `command` on `case` (which they can already see).
@@ -67,6 +75,7 @@ impl Principal {
             && !case.team.is_some_and(|t| self.teams.contains(&t))
             && case.assignee != Some(self.user_id)
             && !matches!(command, CaseCommand::AddMessage(_))
+            && !(matches!(command, CaseCommand::AnswerTask(_)) && self.has_task_on(case))
         {
             return Err("the case has moved on to another team; you can still add messages to it".into());
         }

@@ -154,6 +154,43 @@ pub struct Resolution {
     pub at: Timestamp,
 }
 
+/// Something a back-office team asked the front line to do on a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub question: String,
+    pub to_team: Option<TeamId>,
+    pub to_user: Option<UserId>,
+    pub asked_by: Actor,
+    pub asked_at: Timestamp,
+    pub answer: Option<String>,
+    pub answered_by: Option<Actor>,
+    pub answered_at: Option<Timestamp>,
+}
+
+/// A call-back booked for the outbound team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Callback {
+    pub team: TeamId,
+    pub window_start: Timestamp,
+    pub window_end: Timestamp,
+    pub time_zone: String,
+    pub note: Option<String>,
+    /// When someone took the case for the call.
+    pub taken_at: Option<Timestamp>,
+}
+
+impl Case {
+    /// Tasks not answered yet.
+    pub fn open_tasks(&self) -> impl Iterator<Item = &Task> {
+        self.tasks.iter().filter(|t| t.answer.is_none())
+    }
+
+    /// The booked call-back nobody has taken yet, if any.
+    pub fn pending_callback(&self) -> Option<&Callback> {
+        self.callbacks.iter().rev().find(|c| c.taken_at.is_none())
+    }
+}
+
 /// The state of one case, folded from its events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
@@ -183,9 +220,18 @@ pub struct Case {
     pub n_reopens: u32,
     pub first_response_at: Option<Timestamp>,
     pub resolution: Option<Resolution>,
+    /// The mood of the customer's last message, −2 (angry) to +2 ([`crate::routing::sentiment`]).
+    #[serde(default)]
+    pub customer_sentiment: Option<i8>,
     /// SLA clocks, oldest first (every level the case has been at; ended ones stay).
     #[serde(default)]
     pub clocks: Vec<crate::sla::Clock>,
+    /// Tasks the back office gave the front line, oldest first.
+    #[serde(default)]
+    pub tasks: Vec<Task>,
+    /// Call-backs booked, oldest first.
+    #[serde(default)]
+    pub callbacks: Vec<Callback>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Number of events in the stream; the version for optimistic concurrency.
@@ -231,7 +277,10 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             n_reopens: 0,
             first_response_at: None,
             resolution: None,
+            customer_sentiment: None,
             clocks: Vec::new(),
+            tasks: Vec::new(),
+            callbacks: Vec::new(),
             created_at: at,
             updated_at: at,
             version: 0,
@@ -250,8 +299,14 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             if staff_reply && case.status == Status::New {
                 case.status = Status::Open;
             }
+            if matches!(m.author, Actor::Customer { .. }) {
+                case.customer_sentiment = Some(crate::routing::sentiment(&m.body));
+            }
         }
         CaseEvent::Assigned(a) => {
+            if let Some(cb) = case.callbacks.iter_mut().rev().find(|c| c.taken_at.is_none()) {
+                cb.taken_at = Some(at);
+            }
             case.assignee = Some(a.assignee);
             case.worked_by.insert(a.assignee);
             if case.status == Status::New {
@@ -333,7 +388,45 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             case.n_reopens += 1;
         }
         CaseEvent::Closed(_) => case.status = Status::Closed,
-        CaseEvent::NotificationRequested(_) | CaseEvent::RuleFailed(_) => {}
+        CaseEvent::NotificationRequested(_) | CaseEvent::RuleFailed(_) | CaseEvent::Routed(_) => {}
+        CaseEvent::TaskCreated(t) => {
+            case.tasks.push(Task {
+                question: t.question.clone(),
+                to_team: t.to_team,
+                to_user: t.to_user,
+                asked_by: recorded.actor.clone(),
+                asked_at: at,
+                answer: None,
+                answered_by: None,
+                answered_at: None,
+            });
+            case.status = Status::PendingInternal;
+        }
+        CaseEvent::TaskAnswered(t) => {
+            if let Some(task) = case.tasks.get_mut(t.task as usize) {
+                task.answer = Some(t.answer.clone());
+                task.answered_by = Some(recorded.actor.clone());
+                task.answered_at = Some(at);
+            }
+            if case.status == Status::PendingInternal && case.open_tasks().next().is_none() {
+                case.status = Status::Open;
+            }
+        }
+        CaseEvent::CallbackScheduled(c) => {
+            case.callbacks.push(Callback {
+                team: c.team,
+                window_start: c.window_start,
+                window_end: c.window_end,
+                time_zone: c.time_zone.clone(),
+                note: c.note.clone(),
+                taken_at: None,
+            });
+            case.team = Some(c.team);
+            case.assignee = None;
+            if case.status != Status::New {
+                case.status = Status::Open;
+            }
+        }
         e if e.is_clock() => crate::sla::clock::apply_clock_event(&mut case.clocks, e, at),
         _ => {}
     }

@@ -46,6 +46,12 @@ pub enum CaseCommand {
     Resolve(Resolve),
     Reopen(Reopen),
     Close,
+    /// A back-office team asks the front line to get something from the customer.
+    AskFrontLine(AskFrontLine),
+    /// The front line answers such a task.
+    AnswerTask(AnswerTask),
+    /// Book a call-back for the outbound team, in a window of the customer's time.
+    ScheduleCallback(ScheduleCallback),
 }
 
 impl CaseCommand {
@@ -63,6 +69,9 @@ impl CaseCommand {
             CaseCommand::Resolve(_) => "resolve",
             CaseCommand::Reopen(_) => "reopen",
             CaseCommand::Close => "close",
+            CaseCommand::AskFrontLine(_) => "ask the front line about",
+            CaseCommand::AnswerTask(_) => "answer a task on",
+            CaseCommand::ScheduleCallback(_) => "schedule a call-back on",
         }
     }
 }
@@ -152,4 +161,29 @@ pub struct Resolve {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reopen {
     pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AskFrontLine {
+    /// What the front line should get from the customer.
+    pub question: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnswerTask {
+    /// The task's number on the case (from 0).
+    pub task: u32,
+    pub answer: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleCallback {
+    /// The outbound team that makes the call.
+    pub team: TeamRef,
+    /// The window, as instants (the engine converts the customer's local times).
+    pub window_start: jiff::Timestamp,
+    pub window_end: jiff::Timestamp,
+    /// The customer's time zone the window was given in.
+    pub time_zone: String,
+    pub note: Option<String>,
 }

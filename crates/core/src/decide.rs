@@ -83,6 +83,56 @@ pub fn decide(case: Option<&Case>, command: &CaseCommand, cx: &Context) -> Resul
             }
             Ok(vec![CaseEvent::Closed(Closed {})])
         }
+        CaseCommand::AskFrontLine(a) => {
+            require_active(case, action)?;
+            non_empty("question", &a.question, MAX_TEXT)?;
+            let Some(origin) = case.escalation_path.first() else {
+                return Err(DomainError::transition(
+                    action,
+                    case.status,
+                    "the case did not come up from the front line; add an internal note or request information instead",
+                ));
+            };
+            Ok(vec![CaseEvent::TaskCreated(crate::event::TaskCreated {
+                task: case.tasks.len() as u32,
+                question: a.question.clone(),
+                to_team: origin.team,
+                to_user: origin.assignee,
+            })])
+        }
+        CaseCommand::AnswerTask(a) => {
+            non_empty("answer", &a.answer, MAX_TEXT)?;
+            match case.tasks.get(a.task as usize) {
+                None => Err(DomainError::invalid("task", format!("the case has no task {}", a.task))),
+                Some(t) if t.answer.is_some() => {
+                    Err(DomainError::transition(action, case.status, format!("task {} is already answered", a.task)))
+                }
+                Some(_) => Ok(vec![CaseEvent::TaskAnswered(crate::event::TaskAnswered {
+                    task: a.task,
+                    answer: a.answer.clone(),
+                })]),
+            }
+        }
+        CaseCommand::ScheduleCallback(c) => {
+            require_active(case, action)?;
+            if c.window_end <= c.window_start {
+                return Err(DomainError::invalid("window_end", "must be after window_start"));
+            }
+            if c.window_end <= cx.now {
+                return Err(DomainError::invalid("window_end", "the window is already over"));
+            }
+            if let Some(note) = &c.note {
+                non_empty("note", note, MAX_TEXT)?;
+            }
+            Ok(vec![CaseEvent::CallbackScheduled(crate::event::CallbackScheduled {
+                callback: case.callbacks.len() as u32,
+                team: c.team.id,
+                window_start: c.window_start,
+                window_end: c.window_end,
+                time_zone: c.time_zone.clone(),
+                note: c.note.clone(),
+            })])
+        }
     }
 }
 

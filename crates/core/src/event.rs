@@ -63,6 +63,13 @@ pub enum CaseEvent {
     ClockBreached(ClockBreached),
     ClockMet(ClockMet),
     ClockCancelled(ClockCancelled),
+    /// The router looked for an agent for the case (the assignment, if any, follows).
+    Routed(Routed),
+    /// A back-office team asked the front line for something; the case waits on it.
+    TaskCreated(TaskCreated),
+    TaskAnswered(TaskAnswered),
+    /// A call-back was booked; the case moves to the outbound team's queue.
+    CallbackScheduled(CallbackScheduled),
 }
 
 impl CaseEvent {
@@ -92,6 +99,10 @@ impl CaseEvent {
             CaseEvent::ClockBreached(_) => "clock_breached",
             CaseEvent::ClockMet(_) => "clock_met",
             CaseEvent::ClockCancelled(_) => "clock_cancelled",
+            CaseEvent::Routed(_) => "routed",
+            CaseEvent::TaskCreated(_) => "task_created",
+            CaseEvent::TaskAnswered(_) => "task_answered",
+            CaseEvent::CallbackScheduled(_) => "callback_scheduled",
         }
     }
 
@@ -365,4 +376,41 @@ pub struct ClockCancelled {
     pub clock: ClockKind,
     /// Why it no longer applies, e.g. `left level L1`, `resolved`.
     pub reason: String,
+}
+
+/// A routing decision: the team, the chosen agent (or none: the case waits in the team's
+/// queue), why, and every candidate with their score, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Routed {
+    pub team: Option<TeamId>,
+    pub to_user: Option<UserId>,
+    pub reason: String,
+    pub candidates: Vec<crate::routing::ScoredCandidate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskCreated {
+    /// The task's number on the case, from 0.
+    pub task: u32,
+    pub question: String,
+    /// Who should do it: the front-line stop the case was escalated from.
+    pub to_team: Option<TeamId>,
+    pub to_user: Option<UserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskAnswered {
+    pub task: u32,
+    pub answer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackScheduled {
+    /// The call-back's number on the case, from 0.
+    pub callback: u32,
+    pub team: TeamId,
+    pub window_start: Timestamp,
+    pub window_end: Timestamp,
+    pub time_zone: String,
+    pub note: Option<String>,
 }

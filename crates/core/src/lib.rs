@@ -9,9 +9,13 @@
 //! - [`command`] and [`event`]: what may be asked, what happened.
 //! - [`decide`]: the one function that turns a command into events or a refusal.
 //! - [`access`]: who may see and do what.
+//! - [`agents`]: agents' presence, skills, languages, capacity and load.
 //! - [`matrix`]: the escalation matrix as code: parse, lint, evaluate and diff.
+//! - [`sla`]: business time and SLA clocks.
+//! - [`routing`]: queue priority and the choice of agent for a case.
 
 pub mod access;
+pub mod agents;
 pub mod case;
 pub mod command;
 pub mod decide;
@@ -20,6 +24,7 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod matrix;
+pub mod routing;
 pub mod sla;
 pub mod validate;
 

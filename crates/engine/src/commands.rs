@@ -69,6 +69,17 @@ pub enum CaseRequest {
     Resolve(Resolve),
     Reopen(Reopen),
     Close,
+    AskFrontLine(AskFrontLine),
+    AnswerTask(AnswerTask),
+    /// A call-back in a window of local times; the time zone defaults to the customer's,
+    /// the team to the outbound team.
+    ScheduleCallback {
+        team: Option<String>,
+        window_start: jiff::civil::DateTime,
+        window_end: jiff::civil::DateTime,
+        time_zone: Option<String>,
+        note: Option<String>,
+    },
 }
 
 fn team_ref(t: &Team) -> TeamRef {
@@ -109,7 +120,7 @@ impl Engine {
     }
 
     /// A user with their teams' levels, as deciding needs them.
-    async fn user_ref(&self, u: &User) -> Result<UserRef, StoreError> {
+    pub(crate) async fn user_ref(&self, u: &User) -> Result<UserRef, StoreError> {
         let mut teams = Vec::with_capacity(u.teams.len());
         for id in &u.teams {
             if let Some(t) = self.store.team(*id).await? {
@@ -252,6 +263,45 @@ impl Engine {
             CaseRequest::Resolve(r) => CaseCommand::Resolve(r),
             CaseRequest::Reopen(r) => CaseCommand::Reopen(r),
             CaseRequest::Close => CaseCommand::Close,
+            CaseRequest::AskFrontLine(a) => CaseCommand::AskFrontLine(a),
+            CaseRequest::AnswerTask(a) => CaseCommand::AnswerTask(a),
+            CaseRequest::ScheduleCallback { team, window_start, window_end, time_zone, note } => {
+                let team = match team {
+                    Some(key) => self.resolve_team("team", &key).await?,
+                    None => self
+                        .store
+                        .teams()
+                        .await?
+                        .into_iter()
+                        .find(|t| t.kind == ladder_core::directory::TeamKind::Outbound)
+                        .ok_or_else(|| DomainError::invalid("team", "there is no outbound team; name the team"))?,
+                };
+                let zone_name = match time_zone {
+                    Some(z) => z,
+                    None => {
+                        let case = self.store.case(case_id).await?;
+                        let customer = match case.and_then(|c| c.customer) {
+                            Some(id) => self.store.customer(id).await?,
+                            None => None,
+                        };
+                        customer.and_then(|c| c.time_zone).unwrap_or_else(|| "UTC".to_string())
+                    }
+                };
+                let zone = jiff::tz::TimeZone::get(&zone_name)
+                    .map_err(|_| DomainError::invalid("time_zone", format!("unknown time zone '{zone_name}'")))?;
+                let instant = |field: &str, dt: jiff::civil::DateTime| {
+                    dt.to_zoned(zone.clone())
+                        .map(|z| z.timestamp())
+                        .map_err(|e| DomainError::invalid(field, format!("{dt} in {zone_name}: {e}")))
+                };
+                CaseCommand::ScheduleCallback(ScheduleCallback {
+                    team: team_ref(&team),
+                    window_start: instant("window_start", window_start)?,
+                    window_end: instant("window_end", window_end)?,
+                    time_zone: zone_name,
+                    note,
+                })
+            }
         })
     }
 
@@ -330,14 +380,27 @@ impl Engine {
             }
             Ok(recorded)
         };
-        let outcome = self
+        let mut outcome = self
             .store
             .execute(CaseWrite { case_id, expected_version, idempotency, decide: Box::new(decide_fn) })
             .await?;
+        self.after_write(&outcome);
+        // A case that now waits unassigned at a team is offered to its best agent.
+        if let Some(supervisor) = crate::routing::routing_cause(&outcome.events)
+            && ladder_core::routing::is_queued(&outcome.case)
+            && let Some(routed) = self.route_case(case_id, supervisor, now).await?
+        {
+            outcome.case = routed;
+        }
+        Ok(outcome)
+    }
+
+    /// What follows every case write: wake the timer loop if a sooner timer was armed, and
+    /// tell live views.
+    pub(crate) fn after_write(&self, outcome: &CaseOutcome) {
         if !outcome.events.is_empty() {
             self.timers_armed(&outcome.case);
             self.publish(&outcome.case);
         }
-        Ok(outcome)
     }
 }

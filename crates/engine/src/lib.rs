@@ -8,9 +8,11 @@
 //! - [`credentials`]: password hashing, token minting and authentication with a small cache.
 //! - [`rules`]: the escalation matrix's lifecycle and its rules applied to case events.
 //! - [`timers`]: SLA clock events on every write, and the durable timer engine.
+//! - [`routing`]: choosing the agent for a case, and handing out the next queued case.
 
 pub mod commands;
 pub mod credentials;
+pub mod routing;
 pub mod rules;
 pub mod timers;
 

@@ -264,8 +264,7 @@ impl Engine {
             self.store.reset_timers(case.id, now + SignedDuration::from_secs(1)).await?;
             return Ok(false);
         }
-        self.timers_armed(&outcome.case);
-        self.publish(&outcome.case);
+        self.after_write(&outcome);
         Ok(true)
     }
 
@@ -298,8 +297,7 @@ impl Engine {
                 let outcome = self.store.execute(write).await?;
                 if !outcome.events.is_empty() {
                     changed += 1;
-                    self.timers_armed(&outcome.case);
-                    self.publish(&outcome.case);
+                    self.after_write(&outcome);
                 }
             }
         }

@@ -3,13 +3,16 @@
 //!
 //! Dates: 2026-11-23 is a Monday.
 
+mod common;
+
+use common::{team as make_team, ts, user};
+
 use jiff::Timestamp;
 use ladder_core::access::{CaseScope, Principal};
 use ladder_core::command::{AddMessage, Resolve};
-use ladder_core::directory::{Customer, LevelId, Team, TeamKind, User};
-use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
+use ladder_core::directory::{Customer, LevelId};
+use ladder_core::ids::{CaseId, CustomerId};
 use ladder_core::{Channel, Priority, Role, Visibility};
-use ladder_engine::credentials::principal_of;
 use ladder_engine::{CaseRequest, Engine, OpenRequest};
 use ladder_store::{CaseFilter, PageRequest, Store, StoreConfig};
 
@@ -46,8 +49,8 @@ trigger = "clock_at_risk"
 then = { notify = [{ who = "team", channel = "chat", within_hours = true }] }
 "#;
 
-fn ts(s: &str) -> Timestamp {
-    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+async fn team(engine: &Engine, slug: &str, level: &str) -> ladder_core::directory::Team {
+    make_team(engine, slug, level, &[]).await
 }
 
 struct World {
@@ -57,38 +60,9 @@ struct World {
     _dir: tempfile::TempDir,
 }
 
-async fn team(engine: &Engine, slug: &str, level: &str) -> Team {
-    let team = Team {
-        id: TeamId::new_v7(),
-        slug: slug.into(),
-        name: slug.into(),
-        level: LevelId::new(level),
-        kind: TeamKind::FrontLine,
-        skills: vec![],
-        created_at: ts("2026-11-01T00:00:00Z"),
-    };
-    engine.store.create_team(team, None).await.unwrap()
-}
-
-async fn user(engine: &Engine, name: &str, role: Role, teams: Vec<TeamId>) -> Principal {
-    let user = User {
-        id: UserId::new_v7(),
-        name: name.into(),
-        display_name: name.into(),
-        email: None,
-        role,
-        teams,
-        skills: vec![],
-        levels: vec![],
-        active: true,
-        created_at: ts("2026-11-01T00:00:00Z"),
-    };
-    principal_of(&engine.store.create_user(user, None, None).await.unwrap())
-}
-
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::new(Store::open(dir.path(), StoreConfig::default()).unwrap());
+    let engine = common::engine(&dir);
     let frontline = team(&engine, "frontline", "L1").await;
     team(&engine, "billing", "L2").await;
     let admin = user(&engine, "root", Role::Admin, vec![]).await;
@@ -367,7 +341,7 @@ async fn a_new_matrix_version_retargets_open_clocks() {
 #[tokio::test]
 async fn open_cases_adopt_clocks_when_a_matrix_comes_in_force() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::new(Store::open(dir.path(), StoreConfig::default()).unwrap());
+    let engine = common::engine(&dir);
     let frontline = team(&engine, "frontline", "L1").await;
     team(&engine, "billing", "L2").await;
     let agent = user(&engine, "ana", Role::Agent, vec![frontline.id]).await;

@@ -36,6 +36,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resolve))
         .routes(routes!(reopen))
         .routes(routes!(close))
+        .routes(routes!(ask_front_line))
+        .routes(routes!(answer_task))
+        .routes(routes!(schedule_callback))
 }
 
 fn case_response(state: &AppState, status: StatusCode, case: &Case) -> Response {
@@ -388,3 +391,43 @@ command_endpoint!(
     "Close a resolved case for good (supervisors and above).",
     |_b| CaseRequest::Close
 );
+
+command_endpoint!(
+    ask_front_line,
+    "/api/v1/cases/{id}/ask-front-line",
+    AskFrontLineBody,
+    "Back office: ask the front line (the agent or team the case was escalated from) to get something from the customer. The case waits (pending_internal) until the task is answered.",
+    |b| CaseRequest::AskFrontLine(ladder_core::command::AskFrontLine { question: b.question.clone() })
+);
+
+command_endpoint!(
+    schedule_callback,
+    "/api/v1/cases/{id}/callbacks",
+    CallbackBody,
+    "Book a call-back: the case moves to the outbound team's queue and is handed out once the window opens. Times are local to `time_zone` (default: the customer's).",
+    |b| CaseRequest::ScheduleCallback {
+        team: b.team.clone(),
+        window_start: b.window_start,
+        window_end: b.window_end,
+        time_zone: b.time_zone.clone(),
+        note: b.note.clone(),
+    }
+);
+
+/// Answer a task the back office gave the front line; the case resumes when no task is open.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/tasks/{task}/answer", tag = "cases", request_body = AnswerTaskBody,
+    params(("id" = String, Path, description = "Case id"), ("task" = u32, Path, description = "Task number, from 0"),
+           ("If-Match" = Option<String>, Header, description = "Case version from the ETag"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
+    responses((status = 200, body = CaseDto), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn answer_task(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, task)): Path<(String, u32)>,
+    write: Write<AnswerTaskBody>,
+) -> ApiResult<Response> {
+    let id = case_id(&id)?;
+    let request = CaseRequest::AnswerTask(ladder_core::command::AnswerTask { task, answer: write.body.answer.clone() });
+    run(&state, &auth, id, request, &write, false).await
+}

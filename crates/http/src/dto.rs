@@ -45,6 +45,10 @@ pub struct CaseDto {
     pub sla: Option<String>,
     /// SLA clocks, oldest first: every level the case has been at.
     pub clocks: Vec<ClockDto>,
+    /// Tasks the back office gave the front line.
+    pub tasks: Vec<TaskDto>,
+    /// Call-backs booked.
+    pub callbacks: Vec<CallbackDto>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Send as `If-Match` to make a write conditional on nothing having changed.
@@ -181,6 +185,32 @@ impl CaseDto {
             }),
             sla: ladder_core::sla::standing(c).0.map(str::to_string),
             clocks: c.clocks.iter().map(|k| ClockDto::new(k, sla, now)).collect(),
+            tasks: c
+                .tasks
+                .iter()
+                .enumerate()
+                .map(|(i, t)| TaskDto {
+                    task: i as u32,
+                    question: t.question.clone(),
+                    to_team_id: t.to_team.map(|x| x.0),
+                    to_user_id: t.to_user.map(|x| x.0),
+                    asked_at: t.asked_at,
+                    answer: t.answer.clone(),
+                    answered_at: t.answered_at,
+                })
+                .collect(),
+            callbacks: c
+                .callbacks
+                .iter()
+                .map(|cb| CallbackDto {
+                    team_id: cb.team.0,
+                    window_start: cb.window_start,
+                    window_end: cb.window_end,
+                    time_zone: cb.time_zone.clone(),
+                    note: cb.note.clone(),
+                    taken_at: cb.taken_at,
+                })
+                .collect(),
             created_at: c.created_at,
             updated_at: c.updated_at,
             version: c.version,
@@ -437,6 +467,60 @@ pub struct ReopenBody {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmptyBody {}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AskFrontLineBody {
+    /// What the front line should get from the customer.
+    pub question: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerTaskBody {
+    pub answer: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackBody {
+    /// Local date and time the window opens, e.g. `2026-11-24T14:00`.
+    #[schema(value_type = String)]
+    pub window_start: jiff::civil::DateTime,
+    /// Local date and time it closes.
+    #[schema(value_type = String)]
+    pub window_end: jiff::civil::DateTime,
+    /// IANA time zone of those times; default: the customer's, else UTC.
+    pub time_zone: Option<String>,
+    /// The outbound team (slug or id); default: the team of kind `outbound`.
+    pub team: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A task the back office gave the front line.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskDto {
+    /// Its number on the case, for `/tasks/{task}/answer`.
+    pub task: u32,
+    pub question: String,
+    pub to_team_id: Option<Uuid>,
+    pub to_user_id: Option<Uuid>,
+    pub asked_at: Timestamp,
+    pub answer: Option<String>,
+    pub answered_at: Option<Timestamp>,
+}
+
+/// A booked call-back.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallbackDto {
+    pub team_id: Uuid,
+    pub window_start: Timestamp,
+    pub window_end: Timestamp,
+    pub time_zone: String,
+    pub note: Option<String>,
+    /// When someone took the case for the call.
+    pub taken_at: Option<Timestamp>,
+}
 
 /// Change descriptive fields; absent fields stay as they are.
 #[derive(Debug, Default, Deserialize, ToSchema)]

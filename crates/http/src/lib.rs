@@ -8,6 +8,7 @@
 //! - [`error`]: [`error::ApiError`] → RFC 9457 problem+json.
 //! - [`extract`]: `Auth` (bearer token) and `Write<T>` (JSON body, `Idempotency-Key`, `If-Match`).
 
+pub mod agents;
 pub mod cases;
 pub mod directory;
 pub mod dto;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod extract;
 mod live;
 pub mod matrix;
+mod queues;
 mod sla;
 
 use std::future::Future;
@@ -67,7 +69,9 @@ impl AppState {
     components(schemas(error::Problem)),
     tags(
         (name = "cases", description = "Cases and their commands"),
+        (name = "agents", description = "Agents' presence, skills, languages, capacity and load"),
         (name = "sla", description = "SLA clocks at risk"),
+        (name = "queues", description = "Team queues in priority order"),
         (name = "customers"), (name = "teams"), (name = "users"), (name = "tokens"), (name = "auth"),
         (name = "matrix", description = "The escalation matrix: drafts, versions, activation, rollback"),
         (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
@@ -92,10 +96,12 @@ impl utoipa::Modify for BearerAuth {
 /// The API router and its OpenAPI document.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(agents::router())
         .merge(cases::router())
         .merge(directory::router())
         .merge(matrix::router())
         .merge(sla::router())
+        .merge(queues::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(readyz))
         .routes(utoipa_axum::routes!(live::stream))

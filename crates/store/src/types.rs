@@ -65,6 +65,10 @@ pub struct Idempotency {
 /// case number. Runs inside the write transaction, so check-then-append is atomic.
 pub type Decider = Box<dyn FnOnce(Option<&Case>, u64) -> StoreResult<Vec<RecordedEvent>> + Send>;
 
+/// Decides what to do with the case taken from a queue, given its customer. Runs inside
+/// the write transaction.
+pub type ClaimDecider = Box<dyn FnOnce(&Case, Option<&Customer>) -> StoreResult<Vec<RecordedEvent>> + Send>;
+
 /// A command for one case.
 pub struct CaseWrite {
     pub case_id: CaseId,

@@ -216,7 +216,7 @@ pub(crate) fn replay_idempotent<T: serde::de::DeserializeOwned>(
     }
 }
 
-fn execute_case(conn: &mut Tx, write: CaseWrite) -> StoreResult<CaseOutcome> {
+pub(crate) fn execute_case(conn: &mut Tx, write: CaseWrite) -> StoreResult<CaseOutcome> {
     if let Some(case) = replay_idempotent::<Case>(conn, write.idempotency.as_ref())? {
         return Ok(CaseOutcome { case, events: Vec::new(), replayed: true });
     }
@@ -337,6 +337,7 @@ struct RowKey {
     n_workers: usize,
     sla: Option<&'static str>,
     sla_due: Option<jiff::Timestamp>,
+    queued: bool,
 }
 
 impl RowKey {
@@ -353,12 +354,55 @@ impl RowKey {
             n_workers: c.worked_by.len(),
             sla: ladder_core::sla::standing(c).0,
             sla_due: ladder_core::sla::standing(c).1,
+            queued: ladder_core::routing::is_queued(c),
         }
     }
 }
 
+/// How many cases the customer opened in the [`REPEAT_WINDOW`] up to `case`, `case` included.
+fn repeat_contacts(conn: &Connection, case: &Case) -> StoreResult<u32> {
+    let Some(customer) = case.customer else { return Ok(1) };
+    let since = case.created_at.saturating_sub(REPEAT_WINDOW).unwrap_or(case.created_at);
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM cases WHERE customer_id = ?1 AND created_at_ns BETWEEN ?2 AND ?3 AND number <= ?4",
+        )?
+        .query_row(
+            params![customer.to_string(), ts_to_ns(since), ts_to_ns(case.created_at), case.number as i64],
+            |r| r.get(0),
+        )?;
+    Ok((n as u32).max(1))
+}
+
+/// Repeat contacts are counted over this span (as the matrix's `repeat_contact` trigger).
+const REPEAT_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 24);
+
+/// The priority points of a case, from its customer and their recent cases.
+pub(crate) fn priority_factors(conn: &Connection, case: &Case) -> StoreResult<ladder_core::routing::PriorityFactors> {
+    let customer = match case.customer {
+        Some(id) => super::directory::load_customer(conn, id)?,
+        None => None,
+    };
+    Ok(ladder_core::routing::priority_factors(case, customer.as_ref(), repeat_contacts(conn, case)?))
+}
+
+/// The queue columns of a case: its priority score, virtual deadline and, for a booked
+/// call-back, when its window opens; all `None` unless the case waits in a queue.
+fn queue_columns(conn: &Connection, case: &Case) -> StoreResult<(Option<i64>, Option<i64>, Option<i64>)> {
+    if !ladder_core::routing::is_queued(case) {
+        return Ok((None, None, None));
+    }
+    if let Some(callback) = case.pending_callback() {
+        let at = ts_to_ns(callback.window_start);
+        return Ok((Some(0), Some(at), Some(at)));
+    }
+    let score = priority_factors(conn, case)?.total();
+    let rank = ladder_core::routing::queue_rank(case, ladder_core::sla::standing(case).1, score);
+    Ok((Some(i64::from(score)), Some(ts_to_ns(rank)), None))
+}
+
 fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> StoreResult<()> {
-    if previous.is_some_and(|p| *p == RowKey::of(case)) {
+    if previous.is_some_and(|p| *p == RowKey::of(case) && !p.queued) {
         conn.prepare_cached("UPDATE cases SET updated_at_ns = ?2, version = ?3 WHERE number = ?1")?
             .execute(params![case.number as i64, ts_to_ns(case.updated_at), case.version as i64])?;
         conn.prepare_cached("UPDATE case_docs SET doc = ?2 WHERE number = ?1")?
@@ -366,15 +410,19 @@ fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> 
         return Ok(());
     }
     let (sla, sla_due) = ladder_core::sla::standing(case);
+    let (score, rank, callback_due) = queue_columns(conn, case)?;
     conn.prepare_cached(
         "INSERT INTO cases (number, id, status, level, team_id, assignee_id, customer_id, priority, channel, category,
-                            created_at_ns, updated_at_ns, version, sla, sla_due_at_ns)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                            created_at_ns, updated_at_ns, version, sla, sla_due_at_ns, priority_score, queue_rank_ns,
+                            callback_due_ns)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
          ON CONFLICT (number) DO UPDATE SET
             status = excluded.status, level = excluded.level, team_id = excluded.team_id,
             assignee_id = excluded.assignee_id, customer_id = excluded.customer_id, priority = excluded.priority,
             channel = excluded.channel, category = excluded.category, updated_at_ns = excluded.updated_at_ns,
-            version = excluded.version, sla = excluded.sla, sla_due_at_ns = excluded.sla_due_at_ns",
+            version = excluded.version, sla = excluded.sla, sla_due_at_ns = excluded.sla_due_at_ns,
+            priority_score = excluded.priority_score, queue_rank_ns = excluded.queue_rank_ns,
+            callback_due_ns = excluded.callback_due_ns",
     )?
     .execute(params![
         case.number as i64,
@@ -392,6 +440,9 @@ fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> 
         case.version as i64,
         sla,
         sla_due.map(ts_to_ns),
+        score,
+        rank,
+        callback_due,
     ])?;
     conn.prepare_cached(
         "INSERT INTO case_docs (number, doc) VALUES (?1, ?2) ON CONFLICT (number) DO UPDATE SET doc = excluded.doc",

@@ -33,6 +33,11 @@ fn list_docs<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str, args:
     rows.map(|d| Ok(serde_json::from_str(&d?)?)).collect()
 }
 
+/// A customer, inside a transaction or a read.
+pub(crate) fn load_customer(conn: &Connection, id: ladder_core::ids::CustomerId) -> StoreResult<Option<Customer>> {
+    get_doc(conn, "SELECT doc FROM customers WHERE id = ?1", &id.to_string())
+}
+
 fn now_ns() -> i64 {
     ts_to_ns(jiff::Timestamp::now())
 }

@@ -1,8 +1,10 @@
 //! The SQLite backend: WAL mode, one writer thread with group commit, pooled readers.
 
+mod agents;
 mod cases;
 mod directory;
 mod matrix;
+mod queues;
 mod timers;
 
 use std::panic::AssertUnwindSafe;
@@ -15,10 +17,17 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::{StoreConfig, StoreError, StoreResult};
 
+pub use queues::QueuedCase;
+
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran. A tiny
 /// runner keeps us off a second SQLite binding (the migration crates pin older rusqlite).
-const MIGRATIONS: &[&str] =
-    &[include_str!("0001_init.sql"), include_str!("0002_matrix.sql"), include_str!("0003_sla.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("0001_init.sql"),
+    include_str!("0002_matrix.sql"),
+    include_str!("0003_sla.sql"),
+    include_str!("0004_agents.sql"),
+    include_str!("0005_queues.sql"),
+];
 
 /// Runs after a commit with its outcome, to answer the caller.
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;

@@ -1,0 +1,223 @@
+//! Routing at work: after a case is opened, escalated, de-escalated or transferred to a
+//! team without a person, the router picks the team's best eligible agent
+//! ([`ladder_core::routing::choose`]) and assigns the case, recording the decision with
+//! every candidate's score (a `routed` event). When nobody is eligible the case waits in the
+//! team's queue, ordered by [`ladder_core::routing::queue_rank`]; agents take the next one
+//! with [`Engine::claim_next`], which picks and assigns inside one write so two agents never
+//! get the same case.
+
+use std::collections::HashSet;
+
+use jiff::Timestamp;
+use ladder_core::access::{CaseScope, Principal};
+use ladder_core::case::{Actor, Case};
+use ladder_core::command::{Assign, CaseCommand, TeamRef};
+use ladder_core::directory::Role;
+use ladder_core::event::{CaseEvent, EscalationKind, Initiator, RecordedEvent, Routed};
+use ladder_core::ids::{CaseId, TeamId};
+use ladder_core::routing::{self, Candidate, RouteNeeds};
+use ladder_core::{Context, decide, record};
+use ladder_store::{CaseFilter, CaseOutcome, CaseWrite, PageRequest, StoreError};
+
+use crate::Engine;
+
+/// The name routing decisions carry as their actor.
+pub const ROUTER_ACTOR: &str = "router";
+
+/// Whether these events move the case to a team in a way that calls for routing, and
+/// whether a supervisor is needed (the customer asked for one).
+pub(crate) fn routing_cause(events: &[RecordedEvent]) -> Option<bool> {
+    let mut cause = None;
+    for e in events {
+        match &e.event {
+            CaseEvent::Opened(_) | CaseEvent::Transferred(_) | CaseEvent::DeEscalated(_) => cause = Some(false),
+            CaseEvent::Escalated(x) => {
+                cause = Some(x.initiator == Initiator::Customer && x.kind == EscalationKind::Hierarchical)
+            }
+            _ => {}
+        }
+    }
+    cause
+}
+
+impl Engine {
+    /// Routes a case that waits unassigned at a team: picks the best eligible agent and
+    /// assigns it, recording the decision. With nobody eligible the case stays queued; the
+    /// decision is recorded only when some agent was available (so the history says why
+    /// they were passed over). `supervisor`: only supervisors and above are eligible.
+    /// Returns the new state when something was recorded.
+    pub async fn route_case(&self, id: CaseId, supervisor: bool, now: Timestamp) -> Result<Option<Case>, StoreError> {
+        let Some(case) = self.store.case(id).await? else { return Ok(None) };
+        let Some(team_id) = case.team.filter(|_| routing::is_queued(&case)) else { return Ok(None) };
+        let Some(team) = self.store.team(team_id).await? else { return Ok(None) };
+        let agents = self.store.team_agents(team_id).await?;
+        if !agents.iter().any(|(_, p)| p.presence.takes_new_work()) {
+            return Ok(None);
+        }
+        let loads = self.store.agent_loads(agents.iter().map(|(u, _)| u.id).collect()).await?;
+        let customer = match case.customer {
+            Some(c) => self.store.customer(c).await?,
+            None => None,
+        };
+        let handled_before = self.previous_handlers(&case).await?;
+        let needs = RouteNeeds {
+            skill: case.category.clone().filter(|c| team.skills.contains(c)),
+            language: customer.as_ref().and_then(|c| c.language.clone()),
+            min_role: supervisor.then_some(Role::Supervisor),
+        };
+        let candidates: Vec<Candidate> = agents
+            .iter()
+            .map(|(user, profile)| Candidate {
+                user_id: user.id,
+                name: user.name.clone(),
+                role: user.role,
+                available: profile.presence.takes_new_work(),
+                presence_since: profile.presence_since,
+                skills: profile.skills.clone(),
+                languages: profile.languages.clone(),
+                capacity: profile.capacity_for(case.channel),
+                load: loads.get(&user.id).map_or(0, |l| l.on(case.channel)),
+                handled_customer_before: handled_before.contains(&user.id),
+            })
+            .collect();
+        let decision = routing::choose(&needs, &candidates);
+        let chosen = match decision.chosen {
+            Some(id) => match agents.iter().find(|(u, _)| u.id == id) {
+                Some((u, _)) => Some(self.user_ref(u).await?),
+                None => None,
+            },
+            None => None,
+        };
+        let active = self.active_matrix();
+        let ladder = self.ladder();
+        let decide_fn = move |current: Option<&Case>, _next: u64| {
+            let Some(current) = current else { return Ok(Vec::new()) };
+            if !routing::is_queued(current) || current.team != Some(team_id) {
+                return Ok(Vec::new());
+            }
+            let actor = Actor::System { name: ROUTER_ACTOR.into() };
+            let cx = Context {
+                now,
+                actor: &actor,
+                ladder: &ladder,
+                next_number: 0,
+                new_id: uuid::Uuid::now_v7(),
+                matrix_version: active.as_ref().map(|a| a.version),
+            };
+            let mut events = vec![CaseEvent::Routed(Routed {
+                team: Some(team_id),
+                to_user: chosen.as_ref().map(|u| u.id),
+                reason: decision.reason.clone(),
+                candidates: decision.candidates.clone(),
+            })];
+            if let Some(user) = &chosen {
+                let assign = CaseCommand::Assign(Assign { assignee: Some(user.clone()) });
+                events.extend(decide(Some(current), &assign, &cx).map_err(StoreError::Domain)?);
+            }
+            let mut recorded = record(current.id, current.version, &cx, events);
+            if let Some(active) = &active {
+                recorded.extend(crate::timers::clock_events(
+                    active,
+                    Some(current),
+                    &recorded,
+                    customer.as_ref(),
+                    &ladder,
+                    now,
+                ));
+            }
+            Ok(recorded)
+        };
+        let write = CaseWrite { case_id: id, expected_version: None, idempotency: None, decide: Box::new(decide_fn) };
+        let outcome = self.store.execute(write).await?;
+        if outcome.events.is_empty() {
+            return Ok(None);
+        }
+        self.after_write(&outcome);
+        Ok(Some(outcome.case))
+    }
+
+    /// Who worked the customer's most recent other case (for continuity).
+    async fn previous_handlers(&self, case: &Case) -> Result<HashSet<ladder_core::ids::UserId>, StoreError> {
+        let Some(customer) = case.customer else { return Ok(HashSet::new()) };
+        let filter = CaseFilter { customer: Some(customer), ..Default::default() };
+        let page = self.store.list_cases(filter, CaseScope::All, PageRequest { before: None, limit: 5 }).await?;
+        Ok(page
+            .cases
+            .into_iter()
+            .find(|c| c.id != case.id)
+            .map(|c| c.worked_by.into_iter().collect())
+            .unwrap_or_default())
+    }
+
+    /// Hands the first case of `team`'s queue to the caller, atomically. Agents and
+    /// supervisors take from their own teams' queues; managers and admins from any. `None`
+    /// when the queue is empty.
+    pub async fn claim_next(
+        &self,
+        principal: &Principal,
+        team: TeamId,
+        now: Timestamp,
+    ) -> Result<Option<CaseOutcome>, StoreError> {
+        if principal.role < Role::Manager && !principal.teams.contains(&team) {
+            return Err(StoreError::Forbidden("you can take cases only from your own teams' queues".into()));
+        }
+        let user = self
+            .store
+            .user(principal.user_id)
+            .await?
+            .ok_or_else(|| StoreError::Forbidden("your user no longer exists".into()))?;
+        let me = self.user_ref(&user).await?;
+        if !me.teams.iter().any(|t| t.id == team) {
+            return Err(StoreError::Forbidden("you can take a case only from a queue of a team you are in".into()));
+        }
+        let principal = principal.clone();
+        let active = self.active_matrix();
+        let ladder = self.ladder();
+        let teams: Vec<TeamRef> = match &active {
+            Some(_) => self
+                .store
+                .teams()
+                .await?
+                .iter()
+                .map(|t| TeamRef { id: t.id, slug: t.slug.clone(), level: t.level.clone() })
+                .collect(),
+            None => Vec::new(),
+        };
+        let claim = move |case: &Case, customer: Option<&ladder_core::directory::Customer>| {
+            let command = CaseCommand::Assign(Assign { assignee: Some(me) });
+            principal.may(Some(case), &command).map_err(StoreError::Forbidden)?;
+            let actor = Actor::User { id: principal.user_id };
+            let cx = Context {
+                now,
+                actor: &actor,
+                ladder: &ladder,
+                next_number: 0,
+                new_id: uuid::Uuid::now_v7(),
+                matrix_version: active.as_ref().map(|a| a.version),
+            };
+            let events = decide(Some(case), &command, &cx).map_err(StoreError::Domain)?;
+            let mut recorded = record(case.id, case.version, &cx, events);
+            if let Some(active) = &active {
+                let consequences = crate::rules::apply_rules(
+                    active,
+                    Some(case),
+                    &recorded,
+                    customer,
+                    &teams,
+                    &ladder,
+                    0,
+                    now,
+                    uuid::Uuid::now_v7,
+                );
+                recorded.extend(consequences);
+                recorded.extend(crate::timers::clock_events(active, Some(case), &recorded, customer, &ladder, now));
+            }
+            Ok(recorded)
+        };
+        let outcome = self.store.claim_next(team, now, Box::new(claim)).await?;
+        if let Some(outcome) = &outcome {
+            self.after_write(outcome);
+        }
+        Ok(outcome)
+    }
+}

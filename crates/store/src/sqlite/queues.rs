@@ -1,0 +1,97 @@
+//! Team queues on SQLite: the queued cases of a team in the order they should be worked,
+//! and the atomic hand-out of the next one.
+
+use jiff::Timestamp;
+use ladder_core::case::Case;
+use ladder_core::ids::TeamId;
+use rusqlite::{OptionalExtension, params};
+
+use super::cases::{execute_case, load_case, load_case_doc, priority_factors};
+use super::{Store, ns_to_ts};
+use crate::{CaseOutcome, CaseWrite, ClaimDecider, StoreResult};
+
+/// A case waiting in a queue, with its priority score and virtual deadline.
+#[derive(Debug, Clone)]
+pub struct QueuedCase {
+    pub case: Case,
+    pub score: u32,
+    pub rank_at: Timestamp,
+    /// The score's points by reason, as of now.
+    pub factors: ladder_core::routing::PriorityFactors,
+}
+
+impl Store {
+    /// The first `limit` cases waiting in `team`'s queue, in the order they should be worked.
+    pub async fn queue(&self, team: TeamId, limit: u32) -> StoreResult<Vec<QueuedCase>> {
+        self.read(move |conn| {
+            let rows: Vec<(i64, i64, i64)> = conn
+                .prepare_cached(
+                    "SELECT number, priority_score, queue_rank_ns FROM cases
+                     WHERE team_id = ?1 AND queue_rank_ns IS NOT NULL ORDER BY queue_rank_ns, number LIMIT ?2",
+                )?
+                .query_map(params![team.to_string(), limit.clamp(1, 1000) as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            rows.into_iter()
+                .map(|(n, score, rank)| {
+                    let case = load_case_doc(conn, n)?;
+                    let factors = priority_factors(conn, &case)?;
+                    Ok(QueuedCase { case, score: score as u32, rank_at: ns_to_ts(rank), factors })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// How many cases wait in `team`'s queue.
+    pub async fn queue_len(&self, team: TeamId) -> StoreResult<u64> {
+        self.read(move |conn| {
+            let n: i64 = conn
+                .prepare_cached("SELECT count(*) FROM cases WHERE team_id = ?1 AND queue_rank_ns IS NOT NULL")?
+                .query_row([team.to_string()], |r| r.get(0))?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    /// Hands out the first case of `team`'s queue at `now` (a call-back only once its
+    /// window has opened): inside the writer, picks it, loads its customer and applies what
+    /// `decide` makes of it (normally an assignment) in the same transaction, so two callers
+    /// never get the same case. `None` when nothing is waiting.
+    pub async fn claim_next(
+        &self,
+        team: TeamId,
+        now: Timestamp,
+        decide: ClaimDecider,
+    ) -> StoreResult<Option<CaseOutcome>> {
+        self.write(move |conn| {
+            let first: Option<String> = conn
+                .prepare_cached(
+                    "SELECT id FROM cases WHERE team_id = ?1 AND queue_rank_ns IS NOT NULL
+                     AND (callback_due_ns IS NULL OR callback_due_ns <= ?2)
+                     ORDER BY queue_rank_ns, number LIMIT 1",
+                )?
+                .query_row(params![team.to_string(), super::ts_to_ns(now)], |r| r.get(0))
+                .optional()?;
+            let Some(id) = first else { return Ok(None) };
+            let id = id.parse().map_err(|e| crate::StoreError::Internal(format!("case id {id}: {e}")))?;
+            let Some(case) = load_case(conn, id)? else { return Ok(None) };
+            let customer = match case.customer {
+                Some(c) => super::directory::load_customer(conn, c)?,
+                None => None,
+            };
+            let write = CaseWrite {
+                case_id: id,
+                expected_version: Some(case.version),
+                idempotency: None,
+                decide: Box::new(move |case, _| match case {
+                    Some(case) => decide(case, customer.as_ref()),
+                    None => Ok(Vec::new()),
+                }),
+            };
+            execute_case(conn, write).map(Some)
+        })
+        .await
+    }
+}
