@@ -485,6 +485,9 @@ pub struct AuthorityRule {
     pub limits: BTreeMap<Role, f64>,
     /// Per-user limits by login name; they replace the role's limit for that user.
     pub user_overrides: BTreeMap<String, f64>,
+    /// How long an approval request for this action may wait for a decision (an SLA clock
+    /// counted 24x7); `None`: no clock.
+    pub approve_within: Option<jiff::SignedDuration>,
 }
 
 /// IT incident severity, `SEV1` the worst.

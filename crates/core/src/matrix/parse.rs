@@ -46,7 +46,7 @@ const ACTION_KEYS: &[&str] =
 const RULE_KEYS: &[&str] = &["name", "description", "trigger", "when", "stop", "then"];
 const NOTIFY_KEYS: &[&str] = &["who", "channel", "template", "within_hours"];
 const APPROVAL_KEYS: &[&str] = &["action", "amount_field"];
-const AUTHORITY_KEYS: &[&str] = &["action", "limits", "users"];
+const AUTHORITY_KEYS: &[&str] = &["action", "limits", "users", "approve_within"];
 const POLICY_KEYS: &[&str] = &["id", "name", "severity", "steps", "repeat"];
 const STEP_KEYS: &[&str] = &["notify", "channels", "ack_timeout"];
 
@@ -953,9 +953,11 @@ impl Parser<'_> {
         let mut action = None;
         let mut limits = BTreeMap::new();
         let mut user_overrides = BTreeMap::new();
+        let mut approve_within = None;
         for (key, p, val) in self.entries(path, t, AUTHORITY_KEYS) {
             match key {
                 "action" => action = self.name(&p, val),
+                "approve_within" => approve_within = self.duration(&p, val),
                 "limits" => {
                     let Some(lt) = self.table(&p, val) else { continue };
                     for (role, rp, rv) in self.entries(&p, lt, &ROLE_NAMES) {
@@ -978,7 +980,7 @@ impl Parser<'_> {
         if !t.contains_key("action") {
             self.missing(v, path, "action", "what is granted, e.g. \"credit\" or \"refund\"");
         }
-        Some(AuthorityRule { action: action?, limits, user_overrides })
+        Some(AuthorityRule { action: action?, limits, user_overrides, approve_within })
     }
 
     fn incident_policy(&mut self, path: &str, v: &Value<'_>, t: &DeTable<'_>) -> Option<IncidentPolicy> {

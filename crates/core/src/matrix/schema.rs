@@ -267,6 +267,8 @@ struct AuthorityFile {
     limits: Option<Limits>,
     /// Per-user limits by login name; they replace the role's.
     users: Option<BTreeMap<String, f64>>,
+    /// How long an approval request may wait for a decision, e.g. "2h".
+    approve_within: Option<Duration>,
 }
 
 #[derive(JsonSchema)]
