@@ -414,15 +414,20 @@ fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> 
     conn.prepare_cached(
         "INSERT INTO cases (number, id, status, level, team_id, assignee_id, customer_id, priority, channel, category,
                             created_at_ns, updated_at_ns, version, sla, sla_due_at_ns, priority_score, queue_rank_ns,
-                            callback_due_ns)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                            callback_due_ns, queued_since_ns)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                 CASE WHEN ?17 IS NULL THEN NULL ELSE ?12 END)
          ON CONFLICT (number) DO UPDATE SET
             status = excluded.status, level = excluded.level, team_id = excluded.team_id,
             assignee_id = excluded.assignee_id, customer_id = excluded.customer_id, priority = excluded.priority,
             channel = excluded.channel, category = excluded.category, updated_at_ns = excluded.updated_at_ns,
             version = excluded.version, sla = excluded.sla, sla_due_at_ns = excluded.sla_due_at_ns,
             priority_score = excluded.priority_score, queue_rank_ns = excluded.queue_rank_ns,
-            callback_due_ns = excluded.callback_due_ns",
+            callback_due_ns = excluded.callback_due_ns,
+            queued_since_ns = CASE
+                WHEN excluded.queue_rank_ns IS NULL THEN NULL
+                WHEN cases.queued_since_ns IS NOT NULL AND cases.team_id IS excluded.team_id THEN cases.queued_since_ns
+                ELSE excluded.queued_since_ns END",
     )?
     .execute(params![
         case.number as i64,
