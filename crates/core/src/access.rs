@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::case::Case;
-use crate::command::CaseCommand;
+use crate::command::{CaseCommand, DecideApproval, Decision};
 use crate::directory::Role;
 use crate::ids::{TeamId, UserId};
 
@@ -89,6 +89,7 @@ impl Principal {
                 }
                 _ => Ok(()),
             },
+            CaseCommand::DecideApproval(d) => self.may_decide(case, d),
             CaseCommand::Close if self.role < Role::Supervisor => {
                 Err("closing a case takes a supervisor, manager or admin".into())
             }
@@ -103,5 +104,43 @@ impl Principal {
             },
             _ => Ok(()),
         }
+    }
+
+    /// Deciding an approval: a supervisor on their own teams' cases, managers and admins on
+    /// any; never the requester; only someone of the approver role or above, whose own
+    /// limit covers what they grant.
+    fn may_decide(&self, case: Option<&Case>, d: &DecideApproval) -> Result<(), String> {
+        if self.role < Role::Supervisor {
+            return Err("agents cannot decide approvals; a supervisor, manager or admin does".into());
+        }
+        let Some(case) = case else { return Ok(()) };
+        if self.role == Role::Supervisor && !case.team.is_some_and(|t| self.teams.contains(&t)) {
+            return Err("a supervisor decides approvals only on cases of their own teams".into());
+        }
+        // An unknown approval is refused by `decide`, naming the field.
+        let Some(approval) = case.approvals.get(d.approval as usize) else { return Ok(()) };
+        if approval.requested_by.user_id() == Some(self.user_id) {
+            return Err(format!("approval {} is your own request; nobody approves their own request", d.approval));
+        }
+        if self.role < approval.approver_role {
+            return Err(format!(
+                "approval {} of {} for '{}' needs a {} or above; you are a {}",
+                d.approval,
+                approval.amount,
+                approval.action,
+                approval.approver_role.as_str(),
+                self.role.as_str()
+            ));
+        }
+        if d.decision == Decision::Approve && d.approver_limit.is_none_or(|limit| approval.amount > limit) {
+            return Err(match d.approver_limit {
+                Some(limit) => format!(
+                    "your limit for '{}' is {limit}, below the {} requested; counter-offer within it or leave it to someone with more authority",
+                    approval.action, approval.amount
+                ),
+                None => format!("you have no authority for '{}'", approval.action),
+            });
+        }
+        Ok(())
     }
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::directory::LevelId;
+use crate::directory::{LevelId, Role};
 use crate::event::{CaseEvent, RecordedEvent};
 use crate::ids::{CaseId, CustomerId, TeamId, UserId};
 
@@ -179,7 +179,64 @@ pub struct Callback {
     pub taken_at: Option<Timestamp>,
 }
 
+/// Where an approval request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalState {
+    Pending,
+    Approved,
+    Denied,
+    /// A smaller amount was granted instead.
+    Countered,
+}
+
+impl ApprovalState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalState::Pending => "pending",
+            ApprovalState::Approved => "approved",
+            ApprovalState::Denied => "denied",
+            ApprovalState::Countered => "countered",
+        }
+    }
+}
+
+/// A request to grant an action above the requester's authority.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    pub action: String,
+    pub amount: f64,
+    pub note: Option<String>,
+    pub requested_by: Actor,
+    pub requested_at: Timestamp,
+    /// The lowest role that may decide it.
+    pub approver_role: Role,
+    pub state: ApprovalState,
+    pub decided_by: Option<Actor>,
+    pub decided_at: Option<Timestamp>,
+    pub comment: Option<String>,
+    /// What was granted: the amount or the counter-offer; `None` while pending or denied.
+    pub final_amount: Option<f64>,
+}
+
+/// An action with a value that was granted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppliedAction {
+    pub action: String,
+    pub amount: f64,
+    pub note: Option<String>,
+    pub by: Actor,
+    pub at: Timestamp,
+    /// The approval it went through, if it needed one.
+    pub approval: Option<u32>,
+}
+
 impl Case {
+    /// Approval requests nobody has decided yet, with their numbers.
+    pub fn pending_approvals(&self) -> impl Iterator<Item = (u32, &Approval)> {
+        self.approvals.iter().enumerate().filter(|(_, a)| a.state == ApprovalState::Pending).map(|(i, a)| (i as u32, a))
+    }
+
     /// Tasks not answered yet.
     pub fn open_tasks(&self) -> impl Iterator<Item = &Task> {
         self.tasks.iter().filter(|t| t.answer.is_none())
@@ -232,6 +289,12 @@ pub struct Case {
     /// Call-backs booked, oldest first.
     #[serde(default)]
     pub callbacks: Vec<Callback>,
+    /// Approval requests for actions above the requester's authority, oldest first.
+    #[serde(default)]
+    pub approvals: Vec<Approval>,
+    /// Actions with a value that were granted, oldest first.
+    #[serde(default)]
+    pub applied_actions: Vec<AppliedAction>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Number of events in the stream; the version for optimistic concurrency.
@@ -281,6 +344,8 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             clocks: Vec::new(),
             tasks: Vec::new(),
             callbacks: Vec::new(),
+            approvals: Vec::new(),
+            applied_actions: Vec::new(),
             created_at: at,
             updated_at: at,
             version: 0,
@@ -427,6 +492,40 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
                 case.status = Status::Open;
             }
         }
+        CaseEvent::ApprovalRequested(r) => case.approvals.push(Approval {
+            action: r.action.clone(),
+            amount: r.amount,
+            note: r.note.clone(),
+            requested_by: recorded.actor.clone(),
+            requested_at: at,
+            approver_role: r.approver_role,
+            state: ApprovalState::Pending,
+            decided_by: None,
+            decided_at: None,
+            comment: None,
+            final_amount: None,
+        }),
+        CaseEvent::ApprovalDecided(d) => {
+            if let Some(a) = case.approvals.get_mut(d.approval as usize) {
+                a.state = match d.decision {
+                    crate::event::ApprovalOutcome::Approved => ApprovalState::Approved,
+                    crate::event::ApprovalOutcome::Denied => ApprovalState::Denied,
+                    crate::event::ApprovalOutcome::Countered => ApprovalState::Countered,
+                };
+                a.decided_by = Some(recorded.actor.clone());
+                a.decided_at = Some(at);
+                a.comment = d.comment.clone();
+                a.final_amount = d.amount;
+            }
+        }
+        CaseEvent::ActionApplied(a) => case.applied_actions.push(AppliedAction {
+            action: a.action.clone(),
+            amount: a.amount,
+            note: a.note.clone(),
+            by: recorded.actor.clone(),
+            at,
+            approval: a.approval,
+        }),
         e if e.is_clock() => crate::sla::clock::apply_clock_event(&mut case.clocks, e, at),
         _ => {}
     }

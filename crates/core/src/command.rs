@@ -12,6 +12,7 @@ use crate::case::{Channel, Priority, Visibility};
 use crate::directory::{LevelId, Role};
 use crate::event::{EscalationKind, InfoSource, Initiator};
 use crate::ids::{CustomerId, TeamId, UserId};
+use crate::matrix::Matrix;
 
 /// A team as far as deciding needs to know it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +53,10 @@ pub enum CaseCommand {
     AnswerTask(AnswerTask),
     /// Book a call-back for the outbound team, in a window of the customer's time.
     ScheduleCallback(ScheduleCallback),
+    /// Grant something with a value (a credit, a refund …), or ask for approval above one's limit.
+    ApplyAction(ApplyAction),
+    /// Approve, deny or counter an approval request.
+    DecideApproval(DecideApproval),
 }
 
 impl CaseCommand {
@@ -72,6 +77,8 @@ impl CaseCommand {
             CaseCommand::AskFrontLine(_) => "ask the front line about",
             CaseCommand::AnswerTask(_) => "answer a task on",
             CaseCommand::ScheduleCallback(_) => "schedule a call-back on",
+            CaseCommand::ApplyAction(_) => "apply an action to",
+            CaseCommand::DecideApproval(_) => "decide an approval on",
         }
     }
 }
@@ -186,4 +193,74 @@ pub struct ScheduleCallback {
     /// The customer's time zone the window was given in.
     pub time_zone: String,
     pub note: Option<String>,
+}
+
+/// An action with a value. The engine resolves the authority the matrix gives: within the
+/// actor's `limit` it applies at once; above it an approval goes to `approver_role`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplyAction {
+    /// `credit`, `refund`, `fee_waiver`, `replacement` … (an `[[authority]]` action).
+    pub action: String,
+    pub amount: f64,
+    pub note: Option<String>,
+    /// The most the actor may grant without approval; `None`: no authority at all.
+    pub limit: Option<f64>,
+    /// The lowest role whose limit covers the amount (at least a supervisor); `None` when
+    /// no role's does.
+    pub approver_role: Option<Role>,
+    /// The highest role limit for the action, for the refusal when no role suffices;
+    /// `None` when the matrix in force has no authority rule for it.
+    pub highest_limit: Option<f64>,
+}
+
+impl ApplyAction {
+    /// The command for `user_name` (of `role`) asking to grant `amount` of `action`, with
+    /// the authority the matrix in force gives: the user's limit (their own override, else
+    /// their role's), the lowest role from supervisor up whose *role* limit covers the
+    /// amount (overrides do not route requests, and agents never decide approvals), and the
+    /// highest role limit. No matrix or no rule for the action: no authority anywhere.
+    pub fn resolve(
+        matrix: Option<&Matrix>,
+        role: Role,
+        user_name: &str,
+        action: String,
+        amount: f64,
+        note: Option<String>,
+    ) -> ApplyAction {
+        let rule = matrix.and_then(|m| m.authority.iter().find(|a| a.action == action));
+        let approver_role = rule.and_then(|rule| {
+            Role::ALL
+                .into_iter()
+                .filter(|r| *r >= Role::Supervisor)
+                .find(|r| rule.limits.get(r).is_some_and(|limit| amount <= *limit))
+        });
+        ApplyAction {
+            limit: matrix.and_then(|m| m.authority_limit(&action, role, Some(user_name))),
+            approver_role,
+            highest_limit: rule.and_then(|rule| rule.limits.values().copied().reduce(f64::max)),
+            action,
+            amount,
+            note,
+        }
+    }
+}
+
+/// What an approver decides.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Decision {
+    Approve,
+    /// Refuse (a comment is required).
+    Deny,
+    /// Grant a smaller amount instead.
+    Counter { amount: f64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecideApproval {
+    /// The approval's number on the case (from 0).
+    pub approval: u32,
+    pub decision: Decision,
+    pub comment: Option<String>,
+    /// The most the approver may grant for the approval's action; `None`: no authority.
+    pub approver_limit: Option<f64>,
 }

@@ -113,6 +113,11 @@ pub fn decide(case: Option<&Case>, command: &CaseCommand, cx: &Context) -> Resul
                 })]),
             }
         }
+        CaseCommand::ApplyAction(a) => {
+            require_active(case, action)?;
+            decide_apply_action(case, a)
+        }
+        CaseCommand::DecideApproval(d) => decide_approval(case, d, action),
         CaseCommand::ScheduleCallback(c) => {
             require_active(case, action)?;
             if c.window_end <= c.window_start {
@@ -600,4 +605,120 @@ fn decide_update(case: &Case, u: &UpdateCase) -> Result<Vec<CaseEvent>, DomainEr
         return Ok(Vec::new());
     }
     Ok(vec![CaseEvent::Updated(change)])
+}
+
+/// An amount of money or goods: a finite number above zero.
+fn check_amount(amount: f64) -> Result<(), DomainError> {
+    if !amount.is_finite() || amount <= 0.0 {
+        return Err(DomainError::invalid("amount", format!("must be a finite number above 0, not {amount}")));
+    }
+    Ok(())
+}
+
+fn decide_apply_action(case: &Case, a: &ApplyAction) -> Result<Vec<CaseEvent>, DomainError> {
+    handle("action", &a.action)?;
+    check_amount(a.amount)?;
+    if let Some(note) = &a.note {
+        non_empty("note", note, MAX_TEXT)?;
+    }
+    // Exactly at the limit is within it.
+    if a.limit.is_some_and(|limit| a.amount <= limit) {
+        return Ok(vec![CaseEvent::ActionApplied(ActionApplied {
+            action: a.action.clone(),
+            amount: a.amount,
+            note: a.note.clone(),
+            approval: None,
+        })]);
+    }
+    let Some(approver_role) = a.approver_role else {
+        let why = match a.highest_limit {
+            Some(highest) => format!(
+                "no role may grant {} for '{}'; the highest limit is {highest}; ask for at most that",
+                a.amount, a.action
+            ),
+            None => format!(
+                "no role may grant '{}': the matrix in force sets no authority limits for it; add an [[authority]] rule",
+                a.action
+            ),
+        };
+        return Err(DomainError::invalid("amount", why));
+    };
+    Ok(vec![CaseEvent::ApprovalRequested(ApprovalRequested {
+        approval: case.approvals.len() as u32,
+        action: a.action.clone(),
+        amount: a.amount,
+        note: a.note.clone(),
+        approver_role,
+    })])
+}
+
+/// Who may decide is checked by [`crate::access::Principal::may`]; this checks the request
+/// is still open and the decision is well-formed.
+fn decide_approval(case: &Case, d: &DecideApproval, action: &'static str) -> Result<Vec<CaseEvent>, DomainError> {
+    let Some(approval) = case.approvals.get(d.approval as usize) else {
+        let known = match case.approvals.len() {
+            0 => "it has none".to_string(),
+            n => format!("valid numbers are 0 to {}", n - 1),
+        };
+        return Err(DomainError::invalid("approval", format!("the case has no approval {}; {known}", d.approval)));
+    };
+    if approval.state != crate::case::ApprovalState::Pending {
+        return Err(DomainError::transition(
+            action,
+            case.status,
+            format!("approval {} is already {}", d.approval, approval.state.as_str()),
+        ));
+    }
+    if let Some(comment) = &d.comment {
+        non_empty("comment", comment, MAX_TEXT)?;
+    }
+    let (outcome, amount) = match d.decision {
+        Decision::Approve => (ApprovalOutcome::Approved, Some(approval.amount)),
+        Decision::Deny => {
+            if d.comment.is_none() {
+                return Err(DomainError::invalid("comment", "is required to deny a request: say why"));
+            }
+            (ApprovalOutcome::Denied, None)
+        }
+        Decision::Counter { amount } => {
+            check_amount(amount)?;
+            if amount >= approval.amount {
+                return Err(DomainError::invalid(
+                    "amount",
+                    format!("a counter-offer is below the {} requested; to grant it all, approve", approval.amount),
+                ));
+            }
+            match d.approver_limit {
+                Some(limit) if amount <= limit => {}
+                Some(limit) => {
+                    return Err(DomainError::invalid(
+                        "amount",
+                        format!("{amount} is above your limit of {limit} for '{}'", approval.action),
+                    ));
+                }
+                None => {
+                    return Err(DomainError::invalid(
+                        "amount",
+                        format!("you have no authority to grant '{}'", approval.action),
+                    ));
+                }
+            }
+            (ApprovalOutcome::Countered, Some(amount))
+        }
+    };
+    let mut events = vec![CaseEvent::ApprovalDecided(ApprovalDecided {
+        approval: d.approval,
+        decision: outcome,
+        amount,
+        comment: d.comment.clone(),
+    })];
+    if let Some(amount) = amount {
+        events.push(CaseEvent::ActionApplied(ActionApplied {
+            action: approval.action.clone(),
+            amount,
+            note: approval.note.clone(),
+            approval: Some(d.approval),
+        }));
+    }
+    Ok(events)
 }

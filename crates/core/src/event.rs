@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::case::{Actor, Channel, Priority, Status, Visibility};
-use crate::directory::LevelId;
+use crate::directory::{LevelId, Role};
 use crate::ids::{CaseId, CustomerId, MessageId, TeamId, UserId};
 use crate::sla::ClockKind;
 
@@ -70,6 +70,12 @@ pub enum CaseEvent {
     TaskAnswered(TaskAnswered),
     /// A call-back was booked; the case moves to the outbound team's queue.
     CallbackScheduled(CallbackScheduled),
+    /// An action with a value was granted (at once, or once approved).
+    ActionApplied(ActionApplied),
+    /// An action above the actor's limit waits for someone with the authority.
+    ApprovalRequested(ApprovalRequested),
+    /// An approver approved, denied or countered a request.
+    ApprovalDecided(ApprovalDecided),
 }
 
 impl CaseEvent {
@@ -103,6 +109,9 @@ impl CaseEvent {
             CaseEvent::TaskCreated(_) => "task_created",
             CaseEvent::TaskAnswered(_) => "task_answered",
             CaseEvent::CallbackScheduled(_) => "callback_scheduled",
+            CaseEvent::ActionApplied(_) => "action_applied",
+            CaseEvent::ApprovalRequested(_) => "approval_requested",
+            CaseEvent::ApprovalDecided(_) => "approval_decided",
         }
     }
 
@@ -314,6 +323,9 @@ pub struct ClockStarted {
     pub calendar: Option<String>,
     pub due_at: Timestamp,
     pub next_fire: Option<Timestamp>,
+    /// For an `approval` clock: the approval it waits on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -413,4 +425,55 @@ pub struct CallbackScheduled {
     pub window_end: Timestamp,
     pub time_zone: String,
     pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionApplied {
+    pub action: String,
+    pub amount: f64,
+    pub note: Option<String>,
+    /// The approval it was granted through; `None` when within the actor's own limit.
+    #[serde(default)]
+    pub approval: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRequested {
+    /// The approval's number on the case, from 0.
+    pub approval: u32,
+    pub action: String,
+    pub amount: f64,
+    pub note: Option<String>,
+    /// The lowest role with the authority to grant the amount.
+    pub approver_role: Role,
+}
+
+/// How an approval request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalOutcome {
+    Approved,
+    Denied,
+    /// A smaller amount was granted instead.
+    Countered,
+}
+
+impl ApprovalOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalOutcome::Approved => "approved",
+            ApprovalOutcome::Denied => "denied",
+            ApprovalOutcome::Countered => "countered",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalDecided {
+    pub approval: u32,
+    pub decision: ApprovalOutcome,
+    /// The amount granted: the requested one, the counter-offer, or `None` when denied.
+    pub amount: Option<f64>,
+    pub comment: Option<String>,
 }

@@ -47,9 +47,11 @@ fn start(target: &str, cal: Option<&BusinessCalendar>, at: &str) -> Clock {
 #[test]
 fn kinds_map_to_and_from_target_kinds() {
     for k in TargetKind::ALL {
-        assert_eq!(TargetKind::from(ClockKind::from(k)), k);
+        assert_eq!(ClockKind::from(k).target_kind(), Some(k));
         assert_eq!(ClockKind::from(k).as_str(), k.as_str());
     }
+    assert_eq!(ClockKind::Approval.target_kind(), None);
+    assert_eq!(ClockKind::Approval.as_str(), "approval");
 }
 
 #[test]

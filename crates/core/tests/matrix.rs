@@ -938,3 +938,22 @@ fn sla_settings() {
         &["3:45: error: 'within_hours' must be true or false, not a string"],
     );
 }
+
+#[test]
+fn queue_overflow_entries() {
+    let (m, _) =
+        matrix::parse("[[queues]]\nteam = \"billing\"\noverflow_to = \"tech\"\nafter = \"10m\"\n", "m.toml").unwrap();
+    assert_eq!(m.queues.len(), 1);
+    assert_eq!(m.queues[0].after, jiff::SignedDuration::from_mins(10));
+    check(
+        "[[queues]]\nteam = \"billing\"\noverflow_to = \"billing\"\nafter = \"0m\"\n",
+        &["3:15: error: a queue cannot overflow into itself", "4:9: error: must be longer than zero"],
+    );
+    check(
+        "[[queues]]\nteam = \"billing\"\n",
+        &[
+            "1:1: error: missing 'after' (how long a case may wait, e.g. \"10m\")",
+            "1:1: error: missing 'overflow_to' (the team that takes the overflow)",
+        ],
+    );
+}

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use jiff::{SignedDuration, Timestamp};
 use ladder_core::case::{Case, Channel, Priority, Status};
 use ladder_core::directory::{Customer, LevelId, Role};
+use ladder_core::event::{CaseEvent, Opened, RecordedEvent};
 use ladder_core::ids::{CaseId, CustomerId, UserId};
 use ladder_core::routing::{Candidate, RouteNeeds, choose, is_queued, priority_factors, queue_rank, sentiment};
 
@@ -209,37 +210,30 @@ fn sentiment_reads_the_customers_mood() {
 
 fn case(priority: Priority, sentiment: Option<i8>) -> Case {
     let at = ts("2026-11-23T10:00:00Z");
-    Case {
-        id: CaseId(uuid::Uuid::nil()),
-        number: 1,
-        subject: "s".into(),
-        description: String::new(),
-        category: None,
-        channel: Channel::Email,
-        priority,
-        status: Status::New,
-        level: LevelId::new("L1"),
-        team: Some(ladder_core::ids::TeamId(uuid::Uuid::nil())),
-        assignee: None,
-        customer: None,
-        tags: Default::default(),
-        custom_fields: Default::default(),
-        worked_by: Default::default(),
-        escalation_path: vec![],
-        n_messages: 0,
-        n_escalations: 0,
-        n_de_escalations: 0,
-        n_reopens: 0,
-        first_response_at: None,
-        resolution: None,
-        customer_sentiment: sentiment,
-        clocks: vec![],
-        tasks: vec![],
-        callbacks: vec![],
-        created_at: at,
-        updated_at: at,
+    let opened = RecordedEvent {
+        case_id: CaseId(uuid::Uuid::nil()),
         version: 1,
-    }
+        at,
+        actor: ladder_core::Actor::System { name: "test".into() },
+        event: CaseEvent::Opened(Opened {
+            number: 1,
+            subject: "s".into(),
+            description: String::new(),
+            category: None,
+            channel: Channel::Email,
+            priority,
+            level: LevelId::new("L1"),
+            team: Some(ladder_core::ids::TeamId(uuid::Uuid::nil())),
+            assignee: None,
+            customer: None,
+            tags: Default::default(),
+            custom_fields: Default::default(),
+        }),
+        matrix_version: None,
+    };
+    let mut case = Case::replay([&opened]).unwrap();
+    case.customer_sentiment = sentiment;
+    case
 }
 
 fn customer(value: f64, segment: &str) -> Customer {

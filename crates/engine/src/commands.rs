@@ -80,6 +80,17 @@ pub enum CaseRequest {
         time_zone: Option<String>,
         note: Option<String>,
     },
+    /// An action with a value; the caller's authority comes from the matrix in force.
+    ApplyAction {
+        action: String,
+        amount: f64,
+        note: Option<String>,
+    },
+    DecideApproval {
+        approval: u32,
+        decision: Decision,
+        comment: Option<String>,
+    },
 }
 
 fn team_ref(t: &Team) -> TeamRef {
@@ -265,6 +276,28 @@ impl Engine {
             CaseRequest::Close => CaseCommand::Close,
             CaseRequest::AskFrontLine(a) => CaseCommand::AskFrontLine(a),
             CaseRequest::AnswerTask(a) => CaseCommand::AnswerTask(a),
+            CaseRequest::ApplyAction { action, amount, note } => {
+                let matrix = self.active_matrix();
+                let matrix = matrix.as_ref().map(|m| m.compiled.matrix());
+                CaseCommand::ApplyAction(ApplyAction::resolve(matrix, principal.role, &principal.name, action, amount, note))
+            }
+            CaseRequest::DecideApproval { approval, decision, comment } => {
+                // The approver's limit for the approval's action, as the case is now; `decide`
+                // re-reads the approval inside the write.
+                let action = self
+                    .store
+                    .case(case_id)
+                    .await?
+                    .and_then(|c| c.approvals.get(approval as usize).map(|a| a.action.clone()));
+                let matrix = self.active_matrix();
+                let approver_limit = match (matrix.as_ref(), action) {
+                    (Some(m), Some(action)) => {
+                        m.compiled.matrix().authority_limit(&action, principal.role, Some(&principal.name))
+                    }
+                    _ => None,
+                };
+                CaseCommand::DecideApproval(DecideApproval { approval, decision, comment, approver_limit })
+            }
             CaseRequest::ScheduleCallback { team, window_start, window_end, time_zone, note } => {
                 let team = match team {
                     Some(key) => self.resolve_team("team", &key).await?,

@@ -221,3 +221,73 @@ impl Engine {
         Ok(outcome)
     }
 }
+
+impl Engine {
+    /// Queue overflow, per the matrix's `[[queues]]`: every case that has waited unassigned
+    /// in a team's queue for longer than `after` is transferred to the overflow team (as the
+    /// router, with the wait as the reason) and offered to its agents. Returns how many
+    /// cases moved. Cost grows with the cases that overflow, not with the queue.
+    pub async fn overflow_queues(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let Some(active) = self.active_matrix() else { return Ok(0) };
+        let mut moved = 0;
+        for spec in &active.compiled.matrix().queues {
+            let (Some(from), Some(to)) = (
+                self.store.team_by_slug(spec.team.clone()).await?,
+                self.store.team_by_slug(spec.overflow_to.clone()).await?,
+            ) else {
+                continue;
+            };
+            let since = now - spec.after;
+            for case in self.store.queued_since(from.id, since, 500).await? {
+                let to_team = TeamRef { id: to.id, slug: to.slug.clone(), level: to.level.clone() };
+                let reason = format!(
+                    "waited more than {} in the queue of {}",
+                    ladder_core::matrix::model::format_duration(spec.after),
+                    from.slug
+                );
+                let customer = match case.customer {
+                    Some(id) => self.store.customer(id).await?,
+                    None => None,
+                };
+                let (active, ladder, from_id) = (active.clone(), self.ladder(), from.id);
+                let decide_fn = move |current: Option<&Case>, _next: u64| {
+                    let Some(current) = current else { return Ok(Vec::new()) };
+                    if !routing::is_queued(current) || current.team != Some(from_id) {
+                        return Ok(Vec::new());
+                    }
+                    let actor = Actor::System { name: ROUTER_ACTOR.into() };
+                    let cx = Context {
+                        now,
+                        actor: &actor,
+                        ladder: &ladder,
+                        next_number: 0,
+                        new_id: uuid::Uuid::now_v7(),
+                        matrix_version: Some(active.version),
+                    };
+                    let transfer = CaseCommand::Transfer(ladder_core::command::Transfer { to_team, to_user: None, reason });
+                    let events = decide(Some(current), &transfer, &cx).map_err(StoreError::Domain)?;
+                    let mut recorded = record(current.id, current.version, &cx, events);
+                    recorded.extend(crate::timers::clock_events(
+                        &active,
+                        Some(current),
+                        &recorded,
+                        customer.as_ref(),
+                        &ladder,
+                        now,
+                    ));
+                    Ok(recorded)
+                };
+                let write =
+                    CaseWrite { case_id: case.id, expected_version: None, idempotency: None, decide: Box::new(decide_fn) };
+                let outcome = self.store.execute(write).await?;
+                if outcome.events.is_empty() {
+                    continue;
+                }
+                moved += 1;
+                self.after_write(&outcome);
+                self.route_case(case.id, false, now).await?;
+            }
+        }
+        Ok(moved)
+    }
+}

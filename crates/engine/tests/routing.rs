@@ -286,3 +286,50 @@ async fn a_call_back_surfaces_in_the_outbound_queue_when_its_window_opens() {
     assert_eq!(got.case.id, id);
     assert_eq!(got.case.callbacks[0].taken_at, Some(ts("2026-11-24T13:00:00Z")));
 }
+
+#[tokio::test]
+async fn cases_waiting_too_long_overflow_to_the_other_team() {
+    let w = world().await;
+    let matrix = r#"
+[[levels]]
+id = "L1"
+teams = ["frontline", "tech"]
+
+[[queues]]
+team = "frontline"
+overflow_to = "tech"
+after = "10m"
+"#;
+    let at = ts(NOW);
+    w.engine.put_matrix_draft("q".into(), matrix.into(), "root".into(), at).await.unwrap();
+    w.engine.activate_matrix("q".into(), "root".into(), at).await.map_err(|e| format!("{e:?}")).unwrap();
+    let old = CaseId::new_v7();
+    w.engine.run(&w.root, old, open(Priority::Normal, None, None), None, None, at).await.unwrap();
+    let young = CaseId::new_v7();
+    let later = at + jiff::SignedDuration::from_mins(8);
+    w.engine.run(&w.root, young, open(Priority::Normal, None, None), None, None, later).await.unwrap();
+    // A customer's message does not restart the wait.
+    let nudge = CaseRequest::AddMessage(ladder_core::command::AddMessage {
+        visibility: ladder_core::Visibility::Public,
+        channel: None,
+        body: "hello?".into(),
+        from_customer: true,
+        resume: false,
+    });
+    w.engine.run(&w.root, old, nudge, None, None, later).await.unwrap();
+    // 10 minutes after the first: only it overflows, and tess (tech, available) gets it.
+    let tess = w.engine.store.user_credentials("tess".into()).await.unwrap().unwrap().user;
+    w.engine.store.set_presence(tess.id, Presence::Available, at).await.unwrap();
+    let moved = w.engine.overflow_queues(at + jiff::SignedDuration::from_mins(10)).await.unwrap();
+    assert_eq!(moved, 1);
+    let case = w.engine.store.case(old).await.unwrap().unwrap();
+    let tech = w.engine.store.team_by_slug("tech".into()).await.unwrap().unwrap();
+    assert_eq!(case.team, Some(tech.id));
+    assert_eq!(case.assignee, Some(tess.id), "offered to the overflow team's available agent");
+    let events = w.engine.store.events(old).await.unwrap();
+    let transfer = events.iter().find(|e| e.recorded.event.kind() == "transferred").unwrap();
+    let data = serde_json::to_value(&transfer.recorded.event).unwrap();
+    assert_eq!(data["reason"], "waited more than 10m in the queue of frontline");
+    assert_eq!(w.engine.store.case(young).await.unwrap().unwrap().team, Some(w.frontline));
+    assert_eq!(w.engine.overflow_queues(at + jiff::SignedDuration::from_mins(10)).await.unwrap(), 0, "once");
+}

@@ -39,6 +39,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ask_front_line))
         .routes(routes!(answer_task))
         .routes(routes!(schedule_callback))
+        .routes(routes!(apply_action))
+        .routes(routes!(decide_approval))
+        .routes(routes!(approval_inbox))
 }
 
 fn case_response(state: &AppState, status: StatusCode, case: &Case) -> Response {
@@ -430,4 +433,62 @@ async fn answer_task(
     let id = case_id(&id)?;
     let request = CaseRequest::AnswerTask(ladder_core::command::AnswerTask { task, answer: write.body.answer.clone() });
     run(&state, &auth, id, request, &write, false).await
+}
+
+command_endpoint!(
+    apply_action,
+    "/api/v1/cases/{id}/actions",
+    ActionBody,
+    "Grant an action with a value (credit, refund, fee waiver …). Within your authority limit (the matrix's `[[authority]]`, with per-user overrides) it applies at once; above it an approval request goes to the lowest role with enough authority, with its own SLA clock when the rule sets `approve_within`.",
+    |b| CaseRequest::ApplyAction { action: b.action.clone(), amount: b.amount, note: b.note.clone() }
+);
+
+/// Approve, deny (with a comment) or counter (a smaller amount) an approval request.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/approvals/{approval}", tag = "cases", request_body = DecideApprovalBody,
+    params(("id" = String, Path, description = "Case id"), ("approval" = u32, Path, description = "Approval number, from 0"),
+           ("If-Match" = Option<String>, Header, description = "Case version from the ETag"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
+    responses((status = 200, body = CaseDto), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn decide_approval(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, approval)): Path<(String, u32)>,
+    write: Write<DecideApprovalBody>,
+) -> ApiResult<Response> {
+    let id = case_id(&id)?;
+    let b = &write.body;
+    let decision = match (b.decision, b.amount) {
+        (DecisionKind::Approve, None) => ladder_core::command::Decision::Approve,
+        (DecisionKind::Deny, None) => ladder_core::command::Decision::Deny,
+        (DecisionKind::Counter, Some(amount)) => ladder_core::command::Decision::Counter { amount },
+        (DecisionKind::Counter, None) => {
+            return Err(ApiError::validation("amount", "a counter-offer needs the amount to grant"));
+        }
+        (_, Some(_)) => {
+            return Err(ApiError::validation("amount", "only a counter-offer has an amount"));
+        }
+    };
+    let request = CaseRequest::DecideApproval { approval, decision, comment: b.comment.clone() };
+    run(&state, &auth, id, request, &write, false).await
+}
+
+/// Pending approval requests the caller may decide (their role reaches the approver role;
+/// a supervisor's only on their own teams' cases), oldest first.
+#[utoipa::path(get, path = "/api/v1/approvals", tag = "cases",
+    responses((status = 200, body = Vec<ApprovalInboxItemDto>), (status = 401, body = Problem)))]
+async fn approval_inbox(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<ApprovalInboxItemDto>>> {
+    let inbox = state.engine.store.approval_inbox(auth.0.clone(), 500).await?;
+    Ok(Json(
+        inbox
+            .iter()
+            .map(|p| ApprovalInboxItemDto {
+                case_id: p.case.id.0,
+                case_number: p.case.number,
+                subject: p.case.subject.clone(),
+                team_id: p.case.team.map(|t| t.0),
+                approval: ApprovalDto::new(p.approval, p.request()),
+            })
+            .collect(),
+    ))
 }

@@ -165,6 +165,19 @@ pub async fn serve(
     // The SLA timer engine: catches up on what fell due while the server was down, then
     // fires warnings and breaches as they fall due.
     let timers = tokio::spawn(engine.clone().run_timers(shutting_down.clone()));
+    // Queue overflow (the matrix's [[queues]]) is checked every 15 seconds.
+    let overflow_engine = engine.clone();
+    let overflow = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(15));
+        loop {
+            every.tick().await;
+            match overflow_engine.overflow_queues(overflow_engine.now()).await {
+                Ok(n) if n > 0 => tracing::info!(cases = n, "queue overflow moved cases"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not check queue overflow"),
+            }
+        }
+    });
     let app = router(AppState::with_shutdown(engine, shutting_down));
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -173,6 +186,7 @@ pub async fn serve(
         })
         .await;
     housekeeping.abort();
+    overflow.abort();
     // The loop stops at the shutdown signal once the fires in flight are written.
     let stop = timers.abort_handle();
     if tokio::time::timeout(Duration::from_secs(5), timers).await.is_err() {

@@ -13,6 +13,7 @@
 
 pub mod sqlite;
 pub use sqlite::{QueuedCase, Store};
+pub use sqlite::PendingApproval;
 mod types;
 
 pub use types::*;

@@ -127,6 +127,10 @@ pub fn diff(old: &Matrix, new: &Matrix) -> Vec<Change> {
     );
     let statuses = |m: &Matrix| m.sla.pause_on.iter().map(|s| s.as_str().to_string()).collect::<BTreeSet<_>>();
     d.members(Item::Sla, "settings", "pause on", statuses(old), statuses(new));
+    let queues = |m: &Matrix| {
+        m.queues.iter().map(|q| format!("{} → {} after {}", q.team, q.overflow_to, format_duration(q.after))).collect()
+    };
+    d.members(Item::Sla, "queues", "overflow", queues(old), queues(new));
     let percents = |m: &Matrix| m.sla.warn_at.iter().map(|p| format!("{p}%")).collect::<BTreeSet<_>>();
     d.members(Item::Sla, "settings", "warning at", percents(old), percents(new));
     d.out

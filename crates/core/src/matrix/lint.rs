@@ -68,6 +68,7 @@ pub fn lint(matrix: &Matrix, map: &SourceMap, file: &str, directory: Option<&Dir
     l.rules();
     l.authority();
     l.incident_policies();
+    l.queues();
     let mut out = l.out;
     super::sort_diagnostics(&mut out);
     out
@@ -126,6 +127,31 @@ impl<'a> Linter<'a> {
                 ),
             };
             self.error(path, format!("unknown team '{slug}'"), hint);
+        }
+    }
+
+    fn queues(&mut self) {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, q) in self.matrix.queues.iter().enumerate() {
+            let path = format!("queues[{i}]");
+            self.team(&format!("{path}.team"), &q.team);
+            self.team(&format!("{path}.overflow_to"), &q.overflow_to);
+            if q.team == q.overflow_to {
+                self.error(&format!("{path}.overflow_to"), "a queue cannot overflow into itself", None);
+            }
+            if !seen.insert(q.team.clone()) {
+                self.error(&format!("{path}.team"), format!("team '{}' already has a queue entry", q.team), None);
+            }
+            if q.after <= jiff::SignedDuration::ZERO {
+                self.error(&format!("{path}.after"), "must be longer than zero", Some("e.g. after = \"10m\"".into()));
+            }
+            if let Some(dir) = self.directory
+                && let (Some(a), Some(b)) = (dir.level_of(&q.team), dir.level_of(&q.overflow_to))
+                && a != b
+            {
+                let msg = format!("'{}' works {a} but '{}' works {b}: overflow goes to a team at the same level", q.team, q.overflow_to);
+                self.error(&format!("{path}.overflow_to"), msg, Some("escalate with a clock_breached rule instead".into()));
+            }
         }
     }
 

@@ -27,6 +27,17 @@ pub struct Matrix {
     pub incident_policies: Vec<IncidentPolicy>,
     /// How SLA clocks behave: the statuses they pause in and when they warn.
     pub sla: SlaSettings,
+    /// Queue overflow: cases that wait too long in one team's queue go to another team.
+    pub queues: Vec<QueueSpec>,
+}
+
+/// One `[[queues]]` entry: cases waiting unassigned in `team`'s queue for `after` move to
+/// `overflow_to` (a team at the same level).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSpec {
+    pub team: String,
+    pub overflow_to: String,
+    pub after: jiff::SignedDuration,
 }
 
 /// The matrix's `[sla]` table.

@@ -13,7 +13,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::model::{
     Action, AuthorityRule, Calendar, IncidentPolicy, IncidentSeverity, IncidentStep, LevelSpec, Matrix, NotifyChannel,
-    Recipient, Rule, SlaSettings, Targets, Trigger, WeeklyHours, Window, parse_days, parse_duration, parse_window,
+    QueueSpec, Recipient, Rule, SlaSettings, Targets, Trigger, WeeklyHours, Window, parse_days, parse_duration, parse_window,
 };
 use super::{Diagnostic, Severity, SourceMap, hint_for};
 use crate::case::{Priority, Status};
@@ -22,7 +22,8 @@ use crate::event::EscalationKind;
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
-const TOP_KEYS: &[&str] = &["calendars", "levels", "rules", "authority", "incident_policies", "sla"];
+const TOP_KEYS: &[&str] = &["calendars", "levels", "rules", "authority", "incident_policies", "sla", "queues"];
+const QUEUE_KEYS: &[&str] = &["team", "overflow_to", "after"];
 const SLA_KEYS: &[&str] = &["pause_on", "warn_at"];
 const PAUSE_STATUSES: [&str; 2] = ["pending_customer", "pending_internal"];
 const CALENDAR_KEYS: &[&str] = &["timezone", "hours", "holidays", "overrides"];
@@ -439,10 +440,41 @@ impl Parser<'_> {
                         m.sla = self.sla(&path, t);
                     }
                 }
+                "queues" => {
+                    let mut kept = Vec::new();
+                    let tables = self.tables(&path, v);
+                    let n = tables.len();
+                    for (i, (p, item, t)) in tables.into_iter().enumerate() {
+                        if let Some(q) = self.queue(&p, item, t) {
+                            m.queues.push(q);
+                            kept.push(i);
+                        }
+                    }
+                    self.renumber(&path, &kept, n);
+                }
                 _ => unreachable!("entries() filters keys"),
             }
         }
         m
+    }
+
+    /// One `[[queues]]` table: every key is required.
+    fn queue(&mut self, path: &str, v: &Value<'_>, t: &DeTable<'_>) -> Option<QueueSpec> {
+        let (mut team, mut overflow_to, mut after) = (None, None, None);
+        for (key, p, val) in self.entries(path, t, QUEUE_KEYS) {
+            match key {
+                "team" => team = self.name(&p, val),
+                "overflow_to" => overflow_to = self.name(&p, val),
+                "after" => after = self.duration(&p, val),
+                _ => unreachable!(),
+            }
+        }
+        for (key, what) in [("team", "the team whose queue overflows"), ("overflow_to", "the team that takes the overflow"), ("after", "how long a case may wait, e.g. \"10m\"")] {
+            if !t.contains_key(key) {
+                self.missing(v, path, key, what);
+            }
+        }
+        Some(QueueSpec { team: team?, overflow_to: overflow_to?, after: after? })
     }
 
     /// The `[sla]` table; what it leaves out keeps its default.

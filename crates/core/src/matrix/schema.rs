@@ -30,6 +30,17 @@ struct MatrixFile {
     incident_policies: Option<Vec<IncidentPolicyFile>>,
     /// How SLA clocks pause and warn.
     sla: Option<SlaFile>,
+    /// Queue overflow between teams of one level.
+    queues: Option<Vec<QueueFile>>,
+}
+
+/// Cases waiting unassigned in `team`'s queue for `after` move to `overflow_to`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct QueueFile {
+    team: String,
+    overflow_to: String,
+    after: Duration,
 }
 
 /// When a team is at work.

@@ -42,12 +42,27 @@ pub enum ClockKind {
     Update,
     /// Until the case is resolved.
     Resolve,
+    /// Until an approval request is decided (the matrix's `approve_within`; counts 24x7).
+    Approval,
 }
 
 impl ClockKind {
+    /// The clocks of a level, whose targets the matrix's `[[levels]]` set.
     pub const ALL: [ClockKind; 3] = [ClockKind::Respond, ClockKind::Update, ClockKind::Resolve];
     pub fn as_str(self) -> &'static str {
-        TargetKind::from(self).as_str()
+        match self.target_kind() {
+            Some(k) => k.as_str(),
+            None => "approval",
+        }
+    }
+    /// The level target this clock measures; `None` for an approval clock.
+    pub fn target_kind(self) -> Option<TargetKind> {
+        match self {
+            ClockKind::Respond => Some(TargetKind::Respond),
+            ClockKind::Update => Some(TargetKind::Update),
+            ClockKind::Resolve => Some(TargetKind::Resolve),
+            ClockKind::Approval => None,
+        }
     }
 }
 
@@ -57,16 +72,6 @@ impl From<TargetKind> for ClockKind {
             TargetKind::Respond => ClockKind::Respond,
             TargetKind::Update => ClockKind::Update,
             TargetKind::Resolve => ClockKind::Resolve,
-        }
-    }
-}
-
-impl From<ClockKind> for TargetKind {
-    fn from(k: ClockKind) -> Self {
-        match k {
-            ClockKind::Respond => TargetKind::Respond,
-            ClockKind::Update => TargetKind::Update,
-            ClockKind::Resolve => TargetKind::Resolve,
         }
     }
 }
@@ -137,6 +142,9 @@ pub struct Clock {
     /// The instant the timer engine is armed for ([`Clock::arm`]); `None` when nothing is.
     #[serde(default)]
     pub next_fire: Option<Timestamp>,
+    /// For an approval clock: the approval it waits on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<u32>,
 }
 
 /// Open time in `[a, b)`; real time for 24x7.
@@ -189,6 +197,7 @@ impl Clock {
             cancelled_at: None,
             revisions: Vec::new(),
             next_fire: None,
+            approval: None,
         })
     }
 
@@ -427,7 +436,7 @@ pub fn clocks_after_status<'a>(
         for c in clocks.iter_mut() {
             match c.kind {
                 ClockKind::Resolve => c.meet(now),
-                ClockKind::Respond | ClockKind::Update => c.cancel(now),
+                ClockKind::Respond | ClockKind::Update | ClockKind::Approval => c.cancel(now),
             }
         }
         return Ok(());
@@ -466,6 +475,7 @@ pub fn apply_clock_event(clocks: &mut Vec<Clock>, event: &CaseEvent, at: Timesta
             cancelled_at: None,
             revisions: Vec::new(),
             next_fire: s.next_fire,
+            approval: s.approval,
         });
         return;
     }

@@ -43,6 +43,9 @@ pub struct SlaPolicy {
     pub settings: SlaSettings,
     calendars: BTreeMap<String, BusinessCalendar>,
     levels: Vec<LevelSpec>,
+    /// How long an approval request for each action may wait (the authority rules'
+    /// `approve_within`), by action.
+    approve_within: BTreeMap<String, SignedDuration>,
 }
 
 impl SlaPolicy {
@@ -53,7 +56,9 @@ impl SlaPolicy {
         for (name, c) in &matrix.calendars {
             calendars.insert(name.clone(), BusinessCalendar::new(c)?);
         }
-        Ok(SlaPolicy { version, settings: matrix.sla.clone(), calendars, levels: matrix.levels.clone() })
+        let approve_within =
+            matrix.authority.iter().filter_map(|a| Some((a.action.clone(), a.approve_within?))).collect();
+        Ok(SlaPolicy { version, settings: matrix.sla.clone(), calendars, levels: matrix.levels.clone(), approve_within })
     }
 
     /// A calendar by name; `None` (24x7) for no name or a name the matrix does not have.
@@ -81,8 +86,13 @@ impl SlaPolicy {
         segment: Option<&str>,
     ) -> Option<(SignedDuration, Option<String>)> {
         let spec = self.levels.iter().find(|l| &l.id == level)?;
-        let target = spec.targets_for(priority, segment).get(kind.into())?;
+        let target = spec.targets_for(priority, segment).get(kind.target_kind()?)?;
         Some((target, spec.calendar.clone()))
+    }
+
+    /// How long an approval request for `action` may wait; `None`: no clock.
+    pub fn approve_within(&self, action: &str) -> Option<SignedDuration> {
+        self.approve_within.get(action).copied()
     }
 }
 
@@ -99,12 +109,29 @@ impl Recorder<'_> {
         &self.policy.settings.warn_at
     }
 
-    /// Indices of the clocks still running, paused, at risk or breached.
-    fn live(&self) -> Vec<usize> {
+    /// Indices of the clocks still running, paused, at risk or breached, approval clocks included.
+    fn all_live(&self) -> Vec<usize> {
         (0..self.clocks.len()).filter(|i| !self.clocks[*i].state.is_final()).collect()
     }
 
+    /// Indices of the live clocks of the case's levels (approval clocks follow their
+    /// approval, not the level or the status).
+    fn live(&self) -> Vec<usize> {
+        self.all_live().into_iter().filter(|i| self.clocks[*i].kind != ClockKind::Approval).collect()
+    }
+
     fn start(&mut self, kind: ClockKind, level: &LevelId, target: SignedDuration, calendar: Option<String>) {
+        self.start_for(kind, level, target, calendar, None);
+    }
+
+    fn start_for(
+        &mut self,
+        kind: ClockKind,
+        level: &LevelId,
+        target: SignedDuration,
+        calendar: Option<String>,
+        approval: Option<u32>,
+    ) {
         let cal = self.policy.calendar(calendar.as_deref());
         let Ok(mut clock) = Clock::start(kind, level.clone(), target, calendar.clone(), cal, self.now) else {
             // A calendar with no open time within the search limit: such a target can never
@@ -120,7 +147,9 @@ impl Recorder<'_> {
             calendar,
             due_at: clock.due_at.unwrap_or(self.now),
             next_fire: clock.next_fire,
+            approval,
         }));
+        clock.approval = approval;
         self.clocks.push(clock);
     }
 
@@ -215,7 +244,7 @@ pub fn reconcile(
     let mut r = Recorder { policy, clocks: after.clocks.clone(), out: Vec::new(), now };
     if !after.status.is_active() {
         let reason = after.status.as_str();
-        for i in r.live() {
+        for i in r.all_live() {
             if r.clocks[i].kind == ClockKind::Resolve {
                 r.meet(i);
             } else {
@@ -240,7 +269,7 @@ pub fn reconcile(
                 r.start(kind, &after.level, t, cal);
             }
         }
-    } else if after.clocks.is_empty() {
+    } else if after.clocks.iter().all(|c| c.kind == ClockKind::Approval) {
         // A case that was open before any matrix set targets for it: its clocks start now
         // (respond only if nobody has answered the customer yet).
         let kinds: &[ClockKind] = if after.first_response_at.is_none() {
@@ -292,6 +321,21 @@ pub fn reconcile(
             r.pause(i, after.status);
         } else {
             r.resume(i);
+        }
+    }
+    // Approval clocks: one per pending approval whose action has an `approve_within`, met
+    // by the decision. They count 24x7 and do not pause while the case waits.
+    for (n, approval) in after.approvals.iter().enumerate() {
+        let n = n as u32;
+        let live = r.all_live().into_iter().find(|i| r.clocks[*i].approval == Some(n));
+        match (approval.state, live) {
+            (crate::case::ApprovalState::Pending, None) => {
+                if let Some(within) = policy.approve_within(&approval.action) {
+                    r.start_for(ClockKind::Approval, &after.level, within, None, Some(n));
+                }
+            }
+            (crate::case::ApprovalState::Pending, Some(_)) | (_, None) => {}
+            (_, Some(i)) => r.meet(i),
         }
     }
     check_mirror(&after.clocks, &r.out, &r.clocks, now);

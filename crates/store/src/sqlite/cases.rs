@@ -338,6 +338,7 @@ struct RowKey {
     sla: Option<&'static str>,
     sla_due: Option<jiff::Timestamp>,
     queued: bool,
+    approval: Option<(&'static str, jiff::Timestamp)>,
 }
 
 impl RowKey {
@@ -355,6 +356,7 @@ impl RowKey {
             sla: ladder_core::sla::standing(c).0,
             sla_due: ladder_core::sla::standing(c).1,
             queued: ladder_core::routing::is_queued(c),
+            approval: super::approvals::approval_columns(c),
         }
     }
 }
@@ -449,6 +451,10 @@ fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> 
         rank,
         callback_due,
     ])?;
+    let approval = super::approvals::approval_columns(case);
+    conn.prepare_cached("UPDATE cases SET approval_role = ?2, approval_since_ns = ?3 WHERE number = ?1")?.execute(
+        params![case.number as i64, approval.map(|a| a.0), approval.map(|a| ts_to_ns(a.1))],
+    )?;
     conn.prepare_cached(
         "INSERT INTO case_docs (number, doc) VALUES (?1, ?2) ON CONFLICT (number) DO UPDATE SET doc = excluded.doc",
     )?

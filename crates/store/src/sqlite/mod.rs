@@ -1,6 +1,7 @@
 //! The SQLite backend: WAL mode, one writer thread with group commit, pooled readers.
 
 mod agents;
+mod approvals;
 mod cases;
 mod directory;
 mod matrix;
@@ -17,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::{StoreConfig, StoreError, StoreResult};
 
+pub use approvals::PendingApproval;
 pub use queues::QueuedCase;
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran. A tiny
@@ -27,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0003_sla.sql"),
     include_str!("0004_agents.sql"),
     include_str!("0005_queues.sql"),
+    include_str!("0006_approvals.sql"),
 ];
 
 /// Runs after a commit with its outcome, to answer the caller.

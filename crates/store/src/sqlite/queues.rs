@@ -44,6 +44,22 @@ impl Store {
         .await
     }
 
+    /// Cases that have waited in `team`'s queue since `before` or earlier, longest first
+    /// (for overflow). Reads only the part of the index that qualifies.
+    pub async fn queued_since(&self, team: TeamId, before: Timestamp, limit: u32) -> StoreResult<Vec<Case>> {
+        self.read(move |conn| {
+            let numbers: Vec<i64> = conn
+                .prepare_cached(
+                    "SELECT number FROM cases WHERE team_id = ?1 AND queued_since_ns IS NOT NULL
+                     AND queued_since_ns <= ?2 ORDER BY queued_since_ns LIMIT ?3",
+                )?
+                .query_map(params![team.to_string(), super::ts_to_ns(before), limit as i64], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            numbers.into_iter().map(|n| load_case_doc(conn, n)).collect()
+        })
+        .await
+    }
+
     /// How many cases wait in `team`'s queue.
     pub async fn queue_len(&self, team: TeamId) -> StoreResult<u64> {
         self.read(move |conn| {
