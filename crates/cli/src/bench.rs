@@ -100,6 +100,10 @@ pub enum BenchCommand {
         /// How long the pullers pull.
         #[arg(long, default_value_t = 15)]
         seconds: u64,
+        /// Pause of each puller between two `next` calls in the paced run (an agent works a
+        /// case before taking the next; the unpaced run pulls back to back).
+        #[arg(long, default_value_t = 500)]
+        think_ms: u64,
     },
 }
 
@@ -114,8 +118,9 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Timers { clocks, data_dir, due_rate, seconds, sweeps } => {
             bench_timers(clocks, data_dir, due_rate, seconds, sweeps).await
         }
-        BenchCommand::Routing { agents, queued, pullers, decisions, seconds } => {
-            bench_routing(agents, queued, pullers, decisions, Duration::from_secs(seconds)).await
+        BenchCommand::Routing { agents, queued, pullers, decisions, seconds, think_ms } => {
+            let pace = Duration::from_millis(think_ms);
+            bench_routing(agents, queued, pullers, decisions, Duration::from_secs(seconds), pace).await
         }
     }
 }
@@ -965,6 +970,7 @@ async fn bench_routing(
     n_pullers: usize,
     n_decisions: usize,
     duration: Duration,
+    think: Duration,
 ) -> anyhow::Result<()> {
     use ladder_core::agents::Presence;
     let dir = tempfile_dir("routing")?;
@@ -1038,7 +1044,11 @@ async fn bench_routing(
                 role: Role::Agent,
                 available: i % 5 != 0,
                 presence_since: now,
-                skills: if i % 3 == 0 { [("technical".to_string(), (i % 5) as u8 + 1)].into() } else { Default::default() },
+                skills: if i % 3 == 0 {
+                    [("technical".to_string(), (i % 5) as u8 + 1)].into()
+                } else {
+                    Default::default()
+                },
                 languages: if i % 4 == 0 { vec!["es".into()] } else { vec![] },
                 capacity: 3,
                 load: (i % 4) as u32,
@@ -1078,42 +1088,56 @@ async fn bench_routing(
     }
     let (base, stop) = start_server(engine.clone()).await?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(n_pullers).build()?;
-    let started = Instant::now();
-    let deadline = started + duration;
-    let mut tasks = Vec::new();
-    for token in tokens {
-        let (client, base) = (client.clone(), base.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut samples = Vec::new();
-            let mut got = Vec::new();
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                let resp = client.post(format!("{base}/api/v1/queues/t0/next")).bearer_auth(&token).send().await?;
-                let status = resp.status().as_u16();
-                let body: serde_json::Value = if status == 200 { resp.json().await? } else { serde_json::Value::Null };
-                samples.push(t.elapsed());
-                match status {
-                    200 => got.push(body["id"].as_str().unwrap_or_default().to_string()),
-                    204 => break,
-                    other => anyhow::bail!("next answered {other}"),
+    // First paced (each agent pauses `think` between cases), then back to back.
+    for pause in [think, Duration::ZERO] {
+        let started = Instant::now();
+        let deadline = started + duration;
+        let mut tasks = Vec::new();
+        for (k, token) in tokens.iter().enumerate() {
+            let (client, base, token) = (client.clone(), base.clone(), token.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut samples = Vec::new();
+                let mut got = Vec::new();
+                // Spread the paced pullers' first calls over one pause.
+                tokio::time::sleep(pause.mul_f64(k as f64 / n_pullers.max(1) as f64)).await;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let resp = client.post(format!("{base}/api/v1/queues/t0/next")).bearer_auth(&token).send().await?;
+                    let status = resp.status().as_u16();
+                    let body: serde_json::Value =
+                        if status == 200 { resp.json().await? } else { serde_json::Value::Null };
+                    samples.push(t.elapsed());
+                    match status {
+                        200 => got.push(body["id"].as_str().unwrap_or_default().to_string()),
+                        204 => break,
+                        other => anyhow::bail!("next answered {other}"),
+                    }
+                    tokio::time::sleep(pause).await;
                 }
-            }
-            anyhow::Ok((samples, got))
-        }));
+                anyhow::Ok((samples, got))
+            }));
+        }
+        let (mut samples, mut got) = (Vec::new(), Vec::new());
+        for t in tasks {
+            let (s, g) = t.await??;
+            samples.extend(s);
+            got.extend(g);
+        }
+        let elapsed = started.elapsed();
+        let label = if pause.is_zero() {
+            format!("POST /queues/t0/next, {n_pullers} agents back to back")
+        } else {
+            format!("POST /queues/t0/next, {n_pullers} agents, {}ms between cases", pause.as_millis())
+        };
+        report(&label, samples, elapsed);
+        let distinct: std::collections::HashSet<&String> = got.iter().collect();
+        println!(
+            "cases handed out: {} (distinct: {}), left in the queue: {}",
+            got.len(),
+            distinct.len(),
+            engine.store.queue_len(teams[0].id).await?
+        );
     }
-    let (mut samples, mut got) = (Vec::new(), Vec::new());
-    for t in tasks {
-        let (s, g) = t.await??;
-        samples.extend(s);
-        got.extend(g);
-    }
-    let elapsed = started.elapsed();
-    report(&format!("POST /queues/t0/next, {n_pullers} agents at once"), samples, elapsed);
-    let distinct: std::collections::HashSet<&String> = got.iter().collect();
-    println!("cases handed out: {} (distinct: {}), left in the queue: {}", got.len(), distinct.len(), {
-        let team = teams[0].id;
-        engine.store.queue_len(team).await?
-    });
     let _ = stop.send(());
     std::fs::remove_dir_all(&dir).ok();
     Ok(())

@@ -252,7 +252,9 @@ pub enum Decision {
     /// Refuse (a comment is required).
     Deny,
     /// Grant a smaller amount instead.
-    Counter { amount: f64 },
+    Counter {
+        amount: f64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

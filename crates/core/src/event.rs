@@ -397,7 +397,11 @@ pub struct Routed {
     pub team: Option<TeamId>,
     pub to_user: Option<UserId>,
     pub reason: String,
+    /// The best candidates (at most [`crate::routing::LISTED`]).
     pub candidates: Vec<crate::routing::ScoredCandidate>,
+    /// The other candidates, counted by why they were not chosen.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub others: BTreeMap<String, u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -209,94 +209,139 @@ pub struct ScoredCandidate {
     pub score: f64,
 }
 
-/// A routing decision: the chosen agent (if any) and every candidate with its score.
+/// A routing decision: the chosen agent (if any), the best candidates with their scores and
+/// how many others were passed over, by reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoutingDecision {
     pub chosen: Option<UserId>,
     pub reason: String,
-    /// Best first: eligible candidates by score, then the others.
+    /// Best first: eligible candidates by score, then the others; at most [`LISTED`].
     pub candidates: Vec<ScoredCandidate>,
+    /// The candidates not listed, counted by why they were not chosen.
+    pub others: BTreeMap<String, u32>,
+}
+
+/// How many candidates a decision lists by name (the rest are counted by reason).
+pub const LISTED: usize = 20;
+
+/// Why a candidate cannot take the case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Eligible,
+    NotAvailable,
+    Role(Role),
+    Full,
+    Language,
+    Skill,
 }
 
 /// Picks the agent for a case. Eligible: available, with room on the channel, speaking the
 /// customer's language (when both are known), of the needed role, and with the skill when
 /// any eligible agent has it. Score: proficiency in the skill (10 per level), spare capacity
 /// (up to 20, as a share of capacity), 15 for having handled the customer before; ties go to
-/// the agent waiting longest in their presence, then the lower user id.
+/// the agent waiting longest in their presence, then the lower user id. Linear in the
+/// candidates; only the [`LISTED`] best get a written reason.
 pub fn choose(needs: &RouteNeeds, candidates: &[Candidate]) -> RoutingDecision {
-    let mut scored: Vec<(ScoredCandidate, Timestamp)> = Vec::with_capacity(candidates.len());
-    let basic_ok = |c: &Candidate| -> Result<(), String> {
+    let basic = |c: &Candidate| -> Verdict {
         if !c.available {
-            return Err("not available".into());
+            return Verdict::NotAvailable;
         }
         if let Some(min) = needs.min_role
             && c.role < min
         {
-            return Err(format!("a {} is needed", min.as_str()));
+            return Verdict::Role(min);
         }
         if c.load >= c.capacity {
-            return Err(format!("at capacity ({}/{})", c.load, c.capacity));
+            return Verdict::Full;
         }
         if let Some(lang) = &needs.language
             && !c.languages.is_empty()
             && !c.languages.iter().any(|l| l == lang || l.split('-').next() == lang.split('-').next())
         {
-            return Err(format!("does not speak {lang}"));
+            return Verdict::Language;
         }
-        Ok(())
+        Verdict::Eligible
     };
-    let skill_required = needs
-        .skill
-        .as_ref()
-        .is_some_and(|s| candidates.iter().any(|c| basic_ok(c).is_ok() && c.skills.contains_key(s)));
-    for c in candidates {
-        let mut eligible = basic_ok(c);
-        let proficiency = needs.skill.as_ref().and_then(|s| c.skills.get(s)).copied().unwrap_or(0);
-        if eligible.is_ok() && skill_required && proficiency == 0 {
-            eligible = Err(format!("lacks the skill {}", needs.skill.as_deref().unwrap_or_default()));
+    let proficiency = |c: &Candidate| needs.skill.as_ref().and_then(|s| c.skills.get(s)).copied().unwrap_or(0);
+    let mut verdicts: Vec<Verdict> = candidates.iter().map(basic).collect();
+    let skill_required = needs.skill.is_some()
+        && candidates.iter().zip(&verdicts).any(|(c, v)| *v == Verdict::Eligible && proficiency(c) > 0);
+    if skill_required {
+        for (c, v) in candidates.iter().zip(verdicts.iter_mut()) {
+            if *v == Verdict::Eligible && proficiency(c) == 0 {
+                *v = Verdict::Skill;
+            }
         }
-        let ok = eligible.is_ok();
-        let (score, reason) = match eligible {
-            Ok(()) => {
-                let spare = if c.capacity == 0 { 0.0 } else { f64::from(c.capacity - c.load) / f64::from(c.capacity) };
-                let skill_points = f64::from(proficiency) * 10.0;
-                let continuity = if c.handled_customer_before { 15.0 } else { 0.0 };
-                let score = skill_points + spare * 20.0 + continuity;
+    }
+    let score_of = |c: &Candidate| {
+        let spare = if c.capacity == 0 { 0.0 } else { f64::from(c.capacity - c.load) / f64::from(c.capacity) };
+        let continuity = if c.handled_customer_before { 15.0 } else { 0.0 };
+        ((f64::from(proficiency(c)) * 10.0 + spare * 20.0 + continuity) * 10.0).round() / 10.0
+    };
+    let scores: Vec<f64> = candidates
+        .iter()
+        .zip(&verdicts)
+        .map(|(c, v)| if *v == Verdict::Eligible { score_of(c) } else { 0.0 })
+        .collect();
+    let better = |a: usize, b: usize| {
+        let (ea, eb) = (verdicts[a] == Verdict::Eligible, verdicts[b] == Verdict::Eligible);
+        eb.cmp(&ea)
+            .then(scores[b].total_cmp(&scores[a]))
+            .then(candidates[a].presence_since.cmp(&candidates[b].presence_since))
+            .then(candidates[a].user_id.cmp(&candidates[b].user_id))
+    };
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    if order.len() > LISTED {
+        order.select_nth_unstable_by(LISTED, |a, b| better(*a, *b));
+    }
+    let (listed, rest) = order.split_at_mut(LISTED.min(candidates.len()));
+    listed.sort_by(|a, b| better(*a, *b));
+    let skill = needs.skill.as_deref().unwrap_or_default();
+    let why = |i: usize| -> String {
+        let c = &candidates[i];
+        match verdicts[i] {
+            Verdict::Eligible => {
                 let mut parts = Vec::new();
-                if proficiency > 0 {
-                    parts.push(format!("skill {} at {proficiency}", needs.skill.as_deref().unwrap_or_default()));
+                if proficiency(c) > 0 {
+                    parts.push(format!("skill {skill} at {}", proficiency(c)));
                 }
                 parts.push(format!("load {}/{}", c.load, c.capacity));
                 if c.handled_customer_before {
                     parts.push("handled this customer before".into());
                 }
-                (score, parts.join(", "))
+                parts.join(", ")
             }
-            Err(why) => (0.0, why),
+            Verdict::NotAvailable => "not available".into(),
+            Verdict::Role(min) => format!("a {} is needed", min.as_str()),
+            Verdict::Full => format!("at capacity ({}/{})", c.load, c.capacity),
+            Verdict::Language => format!("does not speak {}", needs.language.as_deref().unwrap_or_default()),
+            Verdict::Skill => format!("lacks the skill {skill}"),
+        }
+    };
+    let listed_candidates: Vec<ScoredCandidate> = listed
+        .iter()
+        .map(|&i| ScoredCandidate {
+            user: candidates[i].user_id,
+            name: candidates[i].name.clone(),
+            eligible: verdicts[i] == Verdict::Eligible,
+            reason: why(i),
+            score: scores[i],
+        })
+        .collect();
+    let mut others: BTreeMap<String, u32> = BTreeMap::new();
+    for &i in rest.iter() {
+        let key = match verdicts[i] {
+            Verdict::Eligible => "eligible, lower score".to_string(),
+            Verdict::Full => "at capacity".to_string(),
+            _ => why(i),
         };
-        scored.push((
-            ScoredCandidate {
-                user: c.user_id,
-                name: c.name.clone(),
-                eligible: ok,
-                reason,
-                score: (score * 10.0).round() / 10.0,
-            },
-            c.presence_since,
-        ));
+        *others.entry(key).or_default() += 1;
     }
-    scored.sort_by(|(a, a_since), (b, b_since)| {
-        b.eligible
-            .cmp(&a.eligible)
-            .then(b.score.total_cmp(&a.score))
-            .then(a_since.cmp(b_since))
-            .then(a.user.cmp(&b.user))
-    });
-    let chosen = scored.first().filter(|(s, _)| s.eligible).map(|(s, _)| s.user);
-    let reason = match scored.first() {
-        Some((s, _)) if s.eligible => format!("{}: {}", s.name, s.reason),
+    let chosen = listed_candidates.first().filter(|s| s.eligible).map(|s| s.user);
+    let reason = match listed_candidates.first() {
+        Some(s) if s.eligible => format!("{}: {}", s.name, s.reason),
         Some(_) => "no agent of the team is eligible; the case waits in the team queue".into(),
         None => "the team has no agents; the case waits in the team queue".into(),
     };
-    RoutingDecision { chosen, reason, candidates: scored.into_iter().map(|(s, _)| s).collect() }
+    RoutingDecision { chosen, reason, candidates: listed_candidates, others }
 }

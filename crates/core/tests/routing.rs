@@ -291,3 +291,27 @@ fn only_workable_unowned_cases_are_queued() {
     c.team = None;
     assert!(!is_queued(&c));
 }
+
+#[test]
+fn a_large_team_lists_the_best_and_counts_the_rest() {
+    let candidates: Vec<Candidate> = (0..200u8)
+        .map(|n| {
+            with(agent(n, &format!("a{n}")), |c| {
+                c.available = n % 4 != 0;
+                c.load = u32::from(n % 4);
+                if n % 5 == 0 {
+                    c.skills.insert("billing".into(), n % 5 + 1 + n % 3);
+                }
+            })
+        })
+        .collect();
+    let d = choose(&billing(), &candidates);
+    assert_eq!(d.candidates.len(), ladder_core::routing::LISTED);
+    assert_eq!(d.others.values().sum::<u32>() as usize, 200 - ladder_core::routing::LISTED, "{:?}", d.others);
+    // The chosen one is the best by brute force: the highest score among the eligible.
+    let best = d.candidates.iter().filter(|c| c.eligible).map(|c| c.score).fold(f64::MIN, f64::max);
+    assert_eq!(d.candidates[0].score, best);
+    assert_eq!(d.chosen, Some(d.candidates[0].user));
+    assert!(d.candidates.windows(2).all(|w| w[0].eligible >= w[1].eligible));
+    assert!(d.others.contains_key("not available"), "{:?}", d.others);
+}

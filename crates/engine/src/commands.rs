@@ -279,7 +279,14 @@ impl Engine {
             CaseRequest::ApplyAction { action, amount, note } => {
                 let matrix = self.active_matrix();
                 let matrix = matrix.as_ref().map(|m| m.compiled.matrix());
-                CaseCommand::ApplyAction(ApplyAction::resolve(matrix, principal.role, &principal.name, action, amount, note))
+                CaseCommand::ApplyAction(ApplyAction::resolve(
+                    matrix,
+                    principal.role,
+                    &principal.name,
+                    action,
+                    amount,
+                    note,
+                ))
             }
             CaseRequest::DecideApproval { approval, decision, comment } => {
                 // The approver's limit for the approval's action, as the case is now; `decide`

@@ -109,6 +109,7 @@ impl Engine {
                 to_user: chosen.as_ref().map(|u| u.id),
                 reason: decision.reason.clone(),
                 candidates: decision.candidates.clone(),
+                others: decision.others.clone(),
             })];
             if let Some(user) = &chosen {
                 let assign = CaseCommand::Assign(Assign { assignee: Some(user.clone()) });
@@ -264,7 +265,8 @@ impl Engine {
                         new_id: uuid::Uuid::now_v7(),
                         matrix_version: Some(active.version),
                     };
-                    let transfer = CaseCommand::Transfer(ladder_core::command::Transfer { to_team, to_user: None, reason });
+                    let transfer =
+                        CaseCommand::Transfer(ladder_core::command::Transfer { to_team, to_user: None, reason });
                     let events = decide(Some(current), &transfer, &cx).map_err(StoreError::Domain)?;
                     let mut recorded = record(current.id, current.version, &cx, events);
                     recorded.extend(crate::timers::clock_events(
@@ -277,8 +279,12 @@ impl Engine {
                     ));
                     Ok(recorded)
                 };
-                let write =
-                    CaseWrite { case_id: case.id, expected_version: None, idempotency: None, decide: Box::new(decide_fn) };
+                let write = CaseWrite {
+                    case_id: case.id,
+                    expected_version: None,
+                    idempotency: None,
+                    decide: Box::new(decide_fn),
+                };
                 let outcome = self.store.execute(write).await?;
                 if outcome.events.is_empty() {
                     continue;

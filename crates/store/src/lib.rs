@@ -12,8 +12,7 @@
 //! arrives while a commit is in flight is batched into the next transaction.
 
 pub mod sqlite;
-pub use sqlite::{QueuedCase, Store};
-pub use sqlite::PendingApproval;
+pub use sqlite::{PendingApproval, QueuedCase, Store};
 mod types;
 
 pub use types::*;

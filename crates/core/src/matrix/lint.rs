@@ -149,8 +149,15 @@ impl<'a> Linter<'a> {
                 && let (Some(a), Some(b)) = (dir.level_of(&q.team), dir.level_of(&q.overflow_to))
                 && a != b
             {
-                let msg = format!("'{}' works {a} but '{}' works {b}: overflow goes to a team at the same level", q.team, q.overflow_to);
-                self.error(&format!("{path}.overflow_to"), msg, Some("escalate with a clock_breached rule instead".into()));
+                let msg = format!(
+                    "'{}' works {a} but '{}' works {b}: overflow goes to a team at the same level",
+                    q.team, q.overflow_to
+                );
+                self.error(
+                    &format!("{path}.overflow_to"),
+                    msg,
+                    Some("escalate with a clock_breached rule instead".into()),
+                );
             }
         }
     }

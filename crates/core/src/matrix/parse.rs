@@ -13,7 +13,8 @@ use toml::de::{DeTable, DeValue};
 
 use super::model::{
     Action, AuthorityRule, Calendar, IncidentPolicy, IncidentSeverity, IncidentStep, LevelSpec, Matrix, NotifyChannel,
-    QueueSpec, Recipient, Rule, SlaSettings, Targets, Trigger, WeeklyHours, Window, parse_days, parse_duration, parse_window,
+    QueueSpec, Recipient, Rule, SlaSettings, Targets, Trigger, WeeklyHours, Window, parse_days, parse_duration,
+    parse_window,
 };
 use super::{Diagnostic, Severity, SourceMap, hint_for};
 use crate::case::{Priority, Status};
@@ -469,7 +470,11 @@ impl Parser<'_> {
                 _ => unreachable!(),
             }
         }
-        for (key, what) in [("team", "the team whose queue overflows"), ("overflow_to", "the team that takes the overflow"), ("after", "how long a case may wait, e.g. \"10m\"")] {
+        for (key, what) in [
+            ("team", "the team whose queue overflows"),
+            ("overflow_to", "the team that takes the overflow"),
+            ("after", "how long a case may wait, e.g. \"10m\""),
+        ] {
             if !t.contains_key(key) {
                 self.missing(v, path, key, what);
             }

@@ -58,7 +58,13 @@ impl SlaPolicy {
         }
         let approve_within =
             matrix.authority.iter().filter_map(|a| Some((a.action.clone(), a.approve_within?))).collect();
-        Ok(SlaPolicy { version, settings: matrix.sla.clone(), calendars, levels: matrix.levels.clone(), approve_within })
+        Ok(SlaPolicy {
+            version,
+            settings: matrix.sla.clone(),
+            calendars,
+            levels: matrix.levels.clone(),
+            approve_within,
+        })
     }
 
     /// A calendar by name; `None` (24x7) for no name or a name the matrix does not have.

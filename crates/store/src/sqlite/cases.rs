@@ -452,9 +452,8 @@ fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> 
         callback_due,
     ])?;
     let approval = super::approvals::approval_columns(case);
-    conn.prepare_cached("UPDATE cases SET approval_role = ?2, approval_since_ns = ?3 WHERE number = ?1")?.execute(
-        params![case.number as i64, approval.map(|a| a.0), approval.map(|a| ts_to_ns(a.1))],
-    )?;
+    conn.prepare_cached("UPDATE cases SET approval_role = ?2, approval_since_ns = ?3 WHERE number = ?1")?
+        .execute(params![case.number as i64, approval.map(|a| a.0), approval.map(|a| ts_to_ns(a.1))])?;
     conn.prepare_cached(
         "INSERT INTO case_docs (number, doc) VALUES (?1, ?2) ON CONFLICT (number) DO UPDATE SET doc = excluded.doc",
     )?

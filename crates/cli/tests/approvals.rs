@@ -1,0 +1,181 @@
+//! Actions with a value and approvals over HTTP: authority limits from the matrix in force,
+//! requests routed to the lowest role with enough authority, the approval inbox, decisions,
+//! refusals, the case history and the approval's own SLA clock.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+const MATRIX: &str = r#"
+[[levels]]
+id = "L1"
+teams = ["frontline"]
+
+[[levels]]
+id = "L2"
+teams = ["billing", "supervisors"]
+
+[[levels]]
+id = "L3"
+teams = ["management"]
+
+[[authority]]
+action = "credit"
+limits = { agent = 50, supervisor = 500, manager = 5000 }
+users = { ana = 100 }
+approve_within = "2h"
+"#;
+
+async fn activate(api: &Api, token: &str) {
+    let resp = api
+        .client
+        .put(format!("{}/api/v1/matrix/drafts/main", api.base))
+        .bearer_auth(token)
+        .header("content-type", "application/toml")
+        .body(MATRIX)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "{}", resp.text().await.unwrap());
+    let (s, v) = api.call(token, "POST", "/api/v1/matrix/drafts/main/activate", None).await;
+    assert_eq!(s, 201, "{v}");
+}
+
+fn kinds(events: &Value) -> Vec<String> {
+    events.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authority_limits_and_approvals() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let t = |name: &str| world.tokens[name].clone();
+    let (ana, sam, tara, maria, erin) = (t("ana"), t("sam"), t("tara"), t("maria"), t("erin"));
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+
+    let (s, case) = api.call(&ana, "POST", "/api/v1/cases", Some(json!({"subject": "Billed twice"}))).await;
+    assert_eq!(s, 201, "{case}");
+    let id = case["id"].as_str().unwrap().to_string();
+    let actions = format!("/api/v1/cases/{id}/actions");
+    let approval = |n: u32| format!("/api/v1/cases/{id}/approvals/{n}");
+
+    // Without a matrix in force nobody has any authority.
+    let (s, p) = api.call(&ana, "POST", &actions, Some(json!({"action": "credit", "amount": 5}))).await;
+    assert_eq!((s, p["field"].as_str()), (422, Some("amount")), "{p}");
+    activate(&api, &maria).await;
+
+    // Ana's own override (100): exactly at it applies at once.
+    let (s, c) =
+        api.call(&ana, "POST", &actions, Some(json!({"action": "credit", "amount": 100, "note": "sorry"}))).await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(c["applied_actions"][0]["amount"], 100.0, "{c}");
+    assert_eq!(c["applied_actions"][0]["approval"], Value::Null, "{c}");
+    assert_eq!(c["approvals"], json!([]), "{c}");
+
+    // One cent over: an approval request to a supervisor, with its own clock.
+    let (s, c) = api.call(&ana, "POST", &actions, Some(json!({"action": "credit", "amount": 100.01}))).await;
+    assert_eq!(s, 200, "{c}");
+    let a = &c["approvals"][0];
+    assert_eq!(
+        (a["approval"].as_u64(), a["state"].as_str(), a["approver_role"].as_str()),
+        (Some(0), Some("pending"), Some("supervisor")),
+        "{c}"
+    );
+    assert_eq!(c["applied_actions"].as_array().unwrap().len(), 1, "{c}");
+    let clock = c["clocks"].as_array().unwrap().iter().find(|k| k["kind"] == "approval").expect("approval clock");
+    assert_eq!((clock["state"].as_str(), clock["target"].as_str()), (Some("running"), Some("PT2H")), "{clock}");
+
+    // Malformed requests and decisions name the field.
+    let (s, p) = api.call(&ana, "POST", &actions, Some(json!({"action": "credit", "amount": 0}))).await;
+    assert_eq!((s, p["field"].as_str()), (422, Some("amount")), "{p}");
+    let (s, p) = api.call(&ana, "POST", &actions, Some(json!({"action": "credit", "amount": 6000}))).await;
+    assert_eq!((s, p["field"].as_str()), (422, Some("amount")), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("the highest limit is 5000"), "{p}");
+    let (s, p) = api.call(&sam, "POST", &approval(0), Some(json!({"decision": "counter"}))).await;
+    assert_eq!((s, p["field"].as_str()), (422, Some("amount")), "{p}");
+    let (s, p) = api.call(&sam, "POST", &approval(0), Some(json!({"decision": "deny"}))).await;
+    assert_eq!((s, p["field"].as_str()), (422, Some("comment")), "{p}");
+    let (s, p) = api.call(&sam, "POST", &approval(9), Some(json!({"decision": "approve"}))).await;
+    assert_eq!((s, p["field"].as_str()), (422, Some("approval")), "{p}");
+
+    // The inbox: sam (supervisor of the case's team) sees it; tara (supervisor of billing)
+    // and agents do not.
+    let (s, inbox) = api.call(&sam, "GET", "/api/v1/approvals", None).await;
+    assert_eq!(s, 200, "{inbox}");
+    assert_eq!(inbox.as_array().unwrap().len(), 1, "{inbox}");
+    assert_eq!((inbox[0]["case_id"].as_str(), inbox[0]["approval"].as_u64()), (Some(id.as_str()), Some(0)), "{inbox}");
+    assert_eq!(inbox[0]["amount"], 100.01, "{inbox}");
+    let (_, inbox) = api.call(&tara, "GET", "/api/v1/approvals", None).await;
+    assert_eq!(inbox, json!([]));
+    let (_, inbox) = api.call(&ana, "GET", "/api/v1/approvals", None).await;
+    assert_eq!(inbox, json!([]));
+    let (_, inbox) = api.call(&maria, "GET", "/api/v1/approvals", None).await;
+    assert_eq!(inbox.as_array().unwrap().len(), 1, "{inbox}");
+
+    // Denials: a supervisor of another team, an agent, the requester herself.
+    for who in [&tara, &ana, &erin] {
+        let (s, p) = api.call(who, "POST", &approval(0), Some(json!({"decision": "approve"}))).await;
+        assert_eq!(s, 403, "{p}");
+    }
+
+    // Sam approves: applied with the approval's number; the clock is met.
+    let (s, c) = api.call(&sam, "POST", &approval(0), Some(json!({"decision": "approve", "comment": "ok"}))).await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(
+        (c["approvals"][0]["state"].as_str(), c["approvals"][0]["final_amount"].as_f64()),
+        (Some("approved"), Some(100.01)),
+        "{c}"
+    );
+    assert_eq!(
+        (c["applied_actions"][1]["amount"].as_f64(), c["applied_actions"][1]["approval"].as_u64()),
+        (Some(100.01), Some(0)),
+        "{c}"
+    );
+    let clock = c["clocks"].as_array().unwrap().iter().find(|k| k["kind"] == "approval").unwrap();
+    assert_eq!(clock["state"], "met", "{clock}");
+    let (s, p) = api.call(&maria, "POST", &approval(0), Some(json!({"decision": "approve"}))).await;
+    assert_eq!(s, 409, "{p}");
+    let (_, inbox) = api.call(&sam, "GET", "/api/v1/approvals", None).await;
+    assert_eq!(inbox, json!([]));
+
+    // The case history has it all.
+    let (s, history) = api.call(&ana, "GET", &format!("/api/v1/cases/{id}/events"), None).await;
+    assert_eq!(s, 200, "{history}");
+    let k = kinds(&history);
+    let pos = |kind: &str| k.iter().position(|x| x == kind).unwrap_or_else(|| panic!("no {kind} in {k:?}"));
+    assert!(pos("action_applied") < pos("approval_requested"), "{k:?}");
+    assert!(pos("approval_requested") < pos("approval_decided"), "{k:?}");
+    assert_eq!(k.iter().filter(|x| *x == "action_applied").count(), 2, "{k:?}");
+    assert_eq!(k.last().map(String::as_str), Some("clock_met"), "{k:?}");
+
+    // 600 needs a manager: sam may not decide it, and it is not in his inbox.
+    let (s, c) = api.call(&ana, "POST", &actions, Some(json!({"action": "credit", "amount": 600}))).await;
+    assert_eq!((s, c["approvals"][1]["approver_role"].as_str()), (200, Some("manager")), "{c}");
+    let (s, p) = api.call(&sam, "POST", &approval(1), Some(json!({"decision": "approve"}))).await;
+    assert_eq!(s, 403, "{p}");
+    let (_, inbox) = api.call(&sam, "GET", "/api/v1/approvals", None).await;
+    assert_eq!(inbox, json!([]));
+    let (_, inbox) = api.call(&maria, "GET", "/api/v1/approvals", None).await;
+    assert_eq!(inbox[0]["approval"].as_u64(), Some(1), "{inbox}");
+
+    // Maria counters with 400.
+    let (s, p) = api.call(&maria, "POST", &approval(1), Some(json!({"decision": "counter", "amount": 600}))).await;
+    assert_eq!((s, p["field"].as_str()), (422, Some("amount")), "{p}");
+    let (s, c) = api
+        .call(&maria, "POST", &approval(1), Some(json!({"decision": "counter", "amount": 400, "comment": "partial"})))
+        .await;
+    assert_eq!(s, 200, "{c}");
+    let a = &c["approvals"][1];
+    assert_eq!(
+        (a["state"].as_str(), a["final_amount"].as_f64(), a["comment"].as_str()),
+        (Some("countered"), Some(400.0), Some("partial")),
+        "{c}"
+    );
+    assert_eq!(c["applied_actions"][2]["amount"], 400.0, "{c}");
+    let approval_clocks: Vec<&Value> =
+        c["clocks"].as_array().unwrap().iter().filter(|k| k["kind"] == "approval").collect();
+    assert_eq!(approval_clocks.len(), 2, "{c}");
+    assert!(approval_clocks.iter().all(|k| k["state"] == "met"), "{c}");
+}
