@@ -279,12 +279,14 @@ pub enum Consequence {
     Record(CaseEvent),
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn consequence(
     action: &Action,
     rule: &str,
     case: &Case,
     teams: &[TeamRef],
     ladder: &Ladder,
+    matrix: &matrix::Matrix,
     sla: &SlaPolicy,
     now: Timestamp,
 ) -> Result<Consequence, String> {
@@ -351,12 +353,39 @@ pub fn consequence(
                 not_before,
             }))
         }
-        Action::RequireApproval { action, .. } => {
-            return Err(format!(
-                "require_approval ({action}) is not available yet: approvals come with the authority-limits work"
-            ));
+        Action::RequireApproval { action, amount_field } => {
+            let amount = approval_amount(case, amount_field.as_deref())?;
+            // The matrix has no authority of its own: the request goes to the lowest role
+            // whose limit covers the amount.
+            let mut command = ladder_core::command::ApplyAction::resolve(
+                Some(matrix),
+                ladder_core::Role::Agent,
+                MATRIX_ACTOR,
+                action.clone(),
+                amount,
+                Some(reason),
+            );
+            command.limit = None;
+            Consequence::Command(CaseCommand::ApplyAction(command))
         }
     })
+}
+
+/// The amount a `require_approval` action asks about: a number at `amount_field`, a path
+/// `case.custom_fields.NAME` (a number or a numeric string).
+fn approval_amount(case: &Case, amount_field: Option<&str>) -> Result<f64, String> {
+    let Some(path) = amount_field else {
+        return Err("require_approval needs amount_field to know the amount".into());
+    };
+    let Some(name) = path.strip_prefix("case.custom_fields.") else {
+        return Err(format!("amount_field '{path}' must be case.custom_fields.NAME"));
+    };
+    match case.custom_fields.get(name) {
+        Some(Value::Number(n)) => n.as_f64().ok_or_else(|| format!("{path} is not a usable number")),
+        Some(Value::String(s)) => s.trim().parse().map_err(|_| format!("{path} is '{s}', not a number")),
+        Some(other) => Err(format!("{path} is {other}, not a number")),
+        None => Err(format!("the case has no {path}")),
+    }
 }
 
 /// Splits a rule's actions: its priority and tag actions become one update (so the case
@@ -427,7 +456,16 @@ pub fn apply_rules(
             for fired in &evaluation.fired {
                 let (actions, update) = split_updates(&fired.actions);
                 for action in &actions {
-                    let made = match consequence(action, &fired.rule, &case, teams, ladder, &active.sla, now) {
+                    let made = match consequence(
+                        action,
+                        &fired.rule,
+                        &case,
+                        teams,
+                        ladder,
+                        active.compiled.matrix(),
+                        &active.sla,
+                        now,
+                    ) {
                         Ok(Consequence::Record(e)) => Ok(vec![e]),
                         Ok(Consequence::Command(command)) => {
                             decide(Some(&case), &command, &system_context()).map_err(|e| e.to_string())

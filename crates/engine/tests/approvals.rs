@@ -1,0 +1,72 @@
+//! The matrix's `require_approval` action: a rule asks for an approval, which goes to the
+//! lowest role with enough authority.
+
+mod common;
+
+use common::{ts, user};
+use ladder_core::directory::Role;
+use ladder_core::ids::CaseId;
+use ladder_core::{Channel, Priority};
+use ladder_engine::{CaseRequest, OpenRequest};
+
+const MATRIX: &str = r#"
+[[levels]]
+id = "L1"
+teams = ["frontline"]
+
+[[authority]]
+action = "refund"
+limits = { agent = 50, supervisor = 500, manager = 5000 }
+
+[[rules]]
+name = "Refunds need a second pair of eyes"
+trigger = "case_opened"
+when = 'has(case.custom_fields.refund_amount)'
+then = { require_approval = { action = "refund", amount_field = "case.custom_fields.refund_amount" } }
+"#;
+
+fn open(amount: serde_json::Value) -> CaseRequest {
+    CaseRequest::Open(OpenRequest {
+        subject: "Refund please".into(),
+        description: String::new(),
+        category: None,
+        channel: Channel::Email,
+        priority: Priority::Normal,
+        level: None,
+        team: Some("frontline".into()),
+        assignee: None,
+        customer: None,
+        tags: Default::default(),
+        custom_fields: [("refund_amount".to_string(), amount)].into(),
+    })
+}
+
+#[tokio::test]
+async fn a_rule_requests_an_approval_from_the_lowest_sufficient_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = common::engine(&dir);
+    let frontline = common::team(&engine, "frontline", "L1", &[]).await;
+    let ana = user(&engine, "ana", Role::Agent, vec![frontline.id]).await;
+    let now = ts("2026-11-23T10:00:00Z");
+    engine.put_matrix_draft("m".into(), MATRIX.into(), "ana".into(), now).await.unwrap();
+    engine.activate_matrix("m".into(), "ana".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+
+    let id = CaseId::new_v7();
+    let case = engine.run(&ana, id, open(serde_json::json!(300)), None, None, now).await.unwrap().case;
+    assert_eq!(case.approvals.len(), 1, "{case:?}");
+    assert_eq!(case.approvals[0].approver_role, Role::Supervisor);
+    assert_eq!(case.approvals[0].amount, 300.0);
+    let events = engine.store.events(id).await.unwrap();
+    let requested = events.iter().find(|e| e.recorded.event.kind() == "approval_requested").unwrap();
+    assert!(matches!(&requested.recorded.actor, ladder_core::Actor::System { name } if name == "matrix"));
+
+    // An amount the case does not carry as a number is a recorded rule failure, not a
+    // blocked case.
+    let id = CaseId::new_v7();
+    let case = engine.run(&ana, id, open(serde_json::json!("lots")), None, None, now).await.unwrap().case;
+    assert!(case.approvals.is_empty());
+    let events = engine.store.events(id).await.unwrap();
+    let failed = events.iter().find(|e| e.recorded.event.kind() == "rule_failed").expect("rule_failed");
+    let data = serde_json::to_value(&failed.recorded.event).unwrap();
+    assert!(data["error"].as_str().unwrap().contains("not a number"), "{data}");
+}
