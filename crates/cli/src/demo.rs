@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
 use ladder_core::access::Principal;
+use ladder_core::agents::Presence;
 use ladder_core::command::{AddMessage, Reopen, RequestInfo, Resolve};
 use ladder_core::directory::{Customer, Identity, LevelId, Team, TeamKind, User};
 use ladder_core::event::{EscalationKind, InfoSource, Initiator};
@@ -219,7 +220,33 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
         }
     }
     tracing::info!(cases = N_CASES, seconds = started.elapsed().as_secs_f32(), "demo data seeded");
-    load_example_matrices(engine, now).await
+    load_example_matrices(engine, now).await?;
+    // A shift is on: most staff are available (so new cases are routed to them), a few are
+    // away or busy, and everyone speaks English, some Spanish too.
+    for (name, presence, languages) in [
+        ("ana", Presence::Available, &["en", "es"][..]),
+        ("ben", Presence::Available, &["en"]),
+        ("chloe", Presence::Busy, &["en"]),
+        ("omar", Presence::Available, &["en", "es"]),
+        ("erin", Presence::Available, &["en"]),
+        ("farid", Presence::Away, &["en"]),
+        ("gus", Presence::Available, &["en", "es"]),
+        ("hana", Presence::Available, &["en"]),
+        ("sam", Presence::Available, &["en"]),
+        ("tara", Presence::Available, &["en", "es"]),
+    ] {
+        let id = demo.users[name].user_id;
+        let langs: Vec<String> = languages.iter().map(|l| l.to_string()).collect();
+        engine
+            .store
+            .edit_agent_profile(id, now, move |_, p| {
+                p.languages = langs;
+                p.set_presence(presence, now);
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(())
 }
 
 /// The example matrices, as drafts; the contact-center one in force. Loaded after the
