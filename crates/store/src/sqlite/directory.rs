@@ -2,6 +2,8 @@
 
 use ladder_core::directory::{Customer, Team, User};
 use ladder_core::ids::{CustomerId, TeamId, UserId};
+use std::sync::Arc;
+
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
@@ -151,12 +153,32 @@ impl Store {
     }
 
     pub async fn create_team(&self, team: Team, idem: Option<Idempotency>) -> StoreResult<Team> {
-        self.create_entity(team, idem, |c, t| put_team(c, t, true)).await
+        let created = self.create_entity(team, idem, |c, t| put_team(c, t, true)).await;
+        self.forget_teams();
+        created
+    }
+
+    /// Drops the cached teams (after a team write).
+    fn forget_teams(&self) {
+        *self.inner.teams_cache.lock().expect("teams cache") = None;
+    }
+
+    /// Every team, from a cache at most a second old.
+    async fn cached_teams(&self) -> StoreResult<Arc<Vec<Team>>> {
+        if let Some((at, teams)) = &*self.inner.teams_cache.lock().expect("teams cache")
+            && at.elapsed() < std::time::Duration::from_secs(1)
+        {
+            return Ok(teams.clone());
+        }
+        let teams: Arc<Vec<Team>> =
+            Arc::new(self.read(|c| list_docs(c, "SELECT doc FROM teams ORDER BY level, slug", vec![])).await?);
+        *self.inner.teams_cache.lock().expect("teams cache") = Some((std::time::Instant::now(), teams.clone()));
+        Ok(teams)
     }
 
     /// Replaces a team. Its level cannot change while it owns unfinished cases at the old one.
     pub async fn update_team(&self, team: Team) -> StoreResult<Team> {
-        self.write(move |conn| {
+        let updated = self.write(move |conn| {
             let active: i64 = conn.query_row(
                 "SELECT count(*) FROM cases WHERE team_id = ?1 AND level <> ?2 AND status NOT IN ('resolved', 'closed')",
                 params![team.id.to_string(), team.level.as_str()],
@@ -169,39 +191,46 @@ impl Store {
             }
             put_team(conn, &team, false).map(|_| team)
         })
-        .await
+        .await;
+        self.forget_teams();
+        updated
     }
 
     pub async fn team(&self, id: TeamId) -> StoreResult<Option<Team>> {
-        self.read(move |c| get_doc(c, "SELECT doc FROM teams WHERE id = ?1", &id.to_string())).await
+        Ok(self.cached_teams().await?.iter().find(|t| t.id == id).cloned())
     }
 
     pub async fn team_by_slug(&self, slug: String) -> StoreResult<Option<Team>> {
-        self.read(move |c| get_doc(c, "SELECT doc FROM teams WHERE slug = ?1", &slug)).await
+        Ok(self.cached_teams().await?.iter().find(|t| t.slug == slug).cloned())
     }
 
+    /// Every team, by level and slug.
     pub async fn teams(&self) -> StoreResult<Vec<Team>> {
-        self.read(|c| list_docs(c, "SELECT doc FROM teams ORDER BY level, slug", vec![])).await
+        Ok(self.cached_teams().await?.as_ref().clone())
     }
 
     /// Removes a team that has no members and no cases.
     pub async fn delete_team(&self, id: TeamId) -> StoreResult<()> {
-        self.write(move |conn| {
-            let id = id.to_string();
-            let members: i64 =
-                conn.query_row("SELECT count(*) FROM user_teams WHERE team_id = ?1", [&id], |r| r.get(0))?;
-            let cases: i64 = conn.query_row("SELECT count(*) FROM cases WHERE team_id = ?1", [&id], |r| r.get(0))?;
-            if members > 0 || cases > 0 {
-                return Err(StoreError::InUse(format!(
-                    "the team has {members} members and {cases} cases; move them to another team first"
-                )));
-            }
-            if conn.execute("DELETE FROM teams WHERE id = ?1", [&id])? == 0 {
-                return Err(StoreError::NotFound(format!("team {id}")));
-            }
-            Ok(())
-        })
-        .await
+        let deleted = self
+            .write(move |conn| {
+                let id = id.to_string();
+                let members: i64 =
+                    conn.query_row("SELECT count(*) FROM user_teams WHERE team_id = ?1", [&id], |r| r.get(0))?;
+                let cases: i64 =
+                    conn.query_row("SELECT count(*) FROM cases WHERE team_id = ?1", [&id], |r| r.get(0))?;
+                if members > 0 || cases > 0 {
+                    return Err(StoreError::InUse(format!(
+                        "the team has {members} members and {cases} cases; move them to another team first"
+                    )));
+                }
+                if conn.execute("DELETE FROM teams WHERE id = ?1", [&id])? == 0 {
+                    return Err(StoreError::NotFound(format!("team {id}")));
+                }
+                Ok(())
+            })
+            .await;
+        self.forget_teams();
+        deleted
     }
 
     pub async fn create_user(

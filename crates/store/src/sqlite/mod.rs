@@ -78,6 +78,10 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     path: PathBuf,
     config: StoreConfig,
+    /// The teams, read at most once a second (routing, rules and every team lookup read
+    /// them): dropped on this store's own team writes, and stale for at most a second after
+    /// another process (`ladder admin team …`) changes them.
+    teams_cache: Mutex<Option<(std::time::Instant, Arc<Vec<ladder_core::directory::Team>>)>>,
 }
 
 /// Page cache of the writer, and of each pooled reader (KiB). Readers share the OS page
@@ -133,7 +137,15 @@ impl Store {
             .name("ladder-writer".into())
             .spawn(move || writer_loop(writer, rx, max_batch))
             .map_err(|e| StoreError::Internal(e.to_string()))?;
-        Ok(Store { inner: Arc::new(Inner { jobs, readers: Mutex::new(Vec::new()), path, config }) })
+        Ok(Store {
+            inner: Arc::new(Inner {
+                jobs,
+                readers: Mutex::new(Vec::new()),
+                path,
+                config,
+                teams_cache: Mutex::new(None),
+            }),
+        })
     }
 
     pub fn config(&self) -> &StoreConfig {
