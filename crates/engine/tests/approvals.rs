@@ -70,3 +70,42 @@ async fn a_rule_requests_an_approval_from_the_lowest_sufficient_role() {
     let data = serde_json::to_value(&failed.recorded.event).unwrap();
     assert!(data["error"].as_str().unwrap().contains("not a number"), "{data}");
 }
+
+#[tokio::test]
+async fn an_undecided_approval_breaches_its_clock_once_and_rebuild_keeps_the_inbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = common::engine(&dir);
+    let frontline = common::team(&engine, "frontline", "L1", &[]).await;
+    let ana = user(&engine, "ana", Role::Agent, vec![frontline.id]).await;
+    let sam = user(&engine, "sam", Role::Supervisor, vec![frontline.id]).await;
+    let now = ts("2026-11-23T10:00:00Z");
+    let matrix = MATRIX.replace(
+        "limits = { agent = 50, supervisor = 500, manager = 5000 }",
+        "limits = { agent = 50, supervisor = 500, manager = 5000 }\napprove_within = \"2h\"",
+    );
+    engine.put_matrix_draft("m".into(), matrix, "ana".into(), now).await.unwrap();
+    engine.activate_matrix("m".into(), "ana".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    let id = CaseId::new_v7();
+    let case = engine.run(&ana, id, open(serde_json::json!(300)), None, None, now).await.unwrap().case;
+    let approval =
+        case.clocks.iter().find(|c| c.kind == ladder_core::sla::ClockKind::Approval).expect("approval clock");
+    assert_eq!(approval.due_at, Some(ts("2026-11-23T12:00:00Z")));
+    assert_eq!(engine.store.approval_inbox(sam.clone(), 10).await.unwrap().len(), 1);
+
+    // Nobody decides within two hours: the approval clock breaches, once.
+    engine.fire_due(ts("2026-11-23T12:00:01Z")).await.unwrap();
+    engine.fire_due(ts("2026-11-23T13:00:00Z")).await.unwrap();
+    let events = engine.store.events(id).await.unwrap();
+    let breaches: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.recorded.event {
+            ladder_core::CaseEvent::ClockBreached(b) => Some(b.clock),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(breaches, vec![ladder_core::sla::ClockKind::Approval]);
+
+    // The inbox is a projection: rebuilding it from the events gives the same.
+    engine.store.rebuild_projections().await.unwrap();
+    assert_eq!(engine.store.approval_inbox(sam, 10).await.unwrap().len(), 1);
+}
