@@ -1,6 +1,7 @@
 //! The SQLite backend: WAL mode, one writer thread with group commit, pooled readers.
 
 mod agents;
+pub mod backup;
 mod approvals;
 mod cases;
 mod directory;

@@ -1,0 +1,83 @@
+//! `ladder admin backup` while the server runs, and `ladder admin restore` into a new or an
+//! existing data directory.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use serde_json::json;
+
+/// Runs `ladder admin ARGS --data-dir DIR`; returns success, stdout and stderr.
+fn admin_result(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .arg("admin")
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env("LADDER_LOG", "warn")
+        .output()
+        .expect("run ladder admin");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_while_running_and_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let ana = &world.tokens["ana"];
+    let mut server = Server::start(dir.path());
+    let api = Api::new(&server);
+    for i in 0..3 {
+        let (s, c) = api.call(ana, "POST", "/api/v1/cases", Some(json!({"subject": format!("Case {i}")}))).await;
+        assert_eq!(s, 201, "{c}");
+    }
+    let backups = tempfile::tempdir().unwrap();
+    let file = backups.path().join("ladder-backup.db");
+    let file_s = file.to_str().unwrap();
+    let (ok, out, err) = admin_result(dir.path(), &["backup", "--to", file_s]);
+    assert!(ok, "{err}");
+    assert!(out.contains("3 cases") && out.contains("integrity ok"), "{out}");
+    let (ok, _, err) = admin_result(dir.path(), &["backup", "--to", file_s]);
+    assert!(!ok && err.contains("already exists"), "{err}");
+    // Written after the backup: not in it.
+    api.call(ana, "POST", "/api/v1/cases", Some(json!({"subject": "After the backup"}))).await;
+    server.kill_hard();
+
+    // Into a new directory: the server starts on it with the backed-up cases and tokens.
+    let restored = tempfile::tempdir().unwrap();
+    let (ok, out, err) = admin_result(restored.path(), &["restore", "--from", file_s]);
+    assert!(ok, "{err}");
+    assert!(out.contains("3 cases"), "{out}");
+    let server = Server::start(restored.path());
+    let api = Api::new(&server);
+    let (s, page) = api.call(ana, "GET", "/api/v1/cases", None).await;
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    drop(server);
+
+    // Over an existing database only with --force, which keeps the old one aside.
+    let (ok, _, err) = admin_result(dir.path(), &["restore", "--from", file_s]);
+    assert!(!ok && err.contains("already has a database"), "{err}");
+    let (ok, _, err) = admin_result(dir.path(), &["restore", "--from", file_s, "--force"]);
+    assert!(ok, "{err}");
+    let kept = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().starts_with("ladder.db.before-restore-"));
+    assert!(kept, "the replaced database is kept");
+
+    // Something that is not a backup is refused and changes nothing.
+    let junk = backups.path().join("junk.db");
+    std::fs::write(&junk, b"this is not a database").unwrap();
+    let (ok, _, err) = admin_result(restored.path(), &["restore", "--from", junk.to_str().unwrap(), "--force"]);
+    assert!(!ok && (err.contains("not a SQLite database") || err.contains("not a readable database")), "{err}");
+    let (ok, out, _) =
+        admin_result(restored.path(), &["backup", "--to", backups.path().join("again.db").to_str().unwrap()]);
+    assert!(ok && out.contains("3 cases"), "{out}");
+}
