@@ -198,6 +198,8 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
             time_zone: Some(ZONES.choose(&mut rng).expect("zones").to_string()),
             custom_fields: BTreeMap::new(),
             created_at: now,
+            status: Default::default(),
+            status_changed_at: None,
         };
         customers.push(engine.store.create_customer(customer, None).await?);
     }

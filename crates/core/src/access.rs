@@ -74,7 +74,7 @@ impl Principal {
             && self.role < Role::Manager
             && !case.team.is_some_and(|t| self.teams.contains(&t))
             && case.assignee != Some(self.user_id)
-            && !matches!(command, CaseCommand::AddMessage(_))
+            && !matches!(command, CaseCommand::AddMessage(_) | CaseCommand::RecordCsat(_))
             && !(matches!(command, CaseCommand::AnswerTask(_)) && self.has_task_on(case))
         {
             return Err("the case has moved on to another team; you can still add messages to it".into());

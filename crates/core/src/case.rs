@@ -154,6 +154,16 @@ pub struct Resolution {
     pub at: Timestamp,
 }
 
+/// The customer's satisfaction with the case (the latest score recorded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Csat {
+    /// 1 (very dissatisfied) to 5 (very satisfied).
+    pub score: u8,
+    pub comment: Option<String>,
+    pub by_customer: bool,
+    pub at: Timestamp,
+}
+
 /// Something a back-office team asked the front line to do on a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Task {
@@ -295,6 +305,9 @@ pub struct Case {
     /// Actions with a value that were granted, oldest first.
     #[serde(default)]
     pub applied_actions: Vec<AppliedAction>,
+    /// The customer's satisfaction score, the latest recorded.
+    #[serde(default)]
+    pub csat: Option<Csat>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Number of events in the stream; the version for optimistic concurrency.
@@ -346,6 +359,7 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             callbacks: Vec::new(),
             approvals: Vec::new(),
             applied_actions: Vec::new(),
+            csat: None,
             created_at: at,
             updated_at: at,
             version: 0,
@@ -526,6 +540,9 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             at,
             approval: a.approval,
         }),
+        CaseEvent::CsatRecorded(c) => {
+            case.csat = Some(Csat { score: c.score, comment: c.comment.clone(), by_customer: c.by_customer, at })
+        }
         e if e.is_clock() => crate::sla::clock::apply_clock_event(&mut case.clocks, e, at),
         _ => {}
     }

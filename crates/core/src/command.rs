@@ -57,6 +57,8 @@ pub enum CaseCommand {
     ApplyAction(ApplyAction),
     /// Approve, deny or counter an approval request.
     DecideApproval(DecideApproval),
+    /// Record the customer's satisfaction score (CSAT) for the case.
+    RecordCsat(RecordCsat),
 }
 
 impl CaseCommand {
@@ -79,6 +81,7 @@ impl CaseCommand {
             CaseCommand::ScheduleCallback(_) => "schedule a call-back on",
             CaseCommand::ApplyAction(_) => "apply an action to",
             CaseCommand::DecideApproval(_) => "decide an approval on",
+            CaseCommand::RecordCsat(_) => "record a satisfaction score on",
         }
     }
 }
@@ -174,6 +177,16 @@ pub struct Reopen {
 pub struct AskFrontLine {
     /// What the front line should get from the customer.
     pub question: String,
+}
+
+/// A customer satisfaction score, given by the customer or recorded by an agent on their behalf.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordCsat {
+    /// 1 (very dissatisfied) to 5 (very satisfied).
+    pub score: u8,
+    pub comment: Option<String>,
+    /// An agent records what the customer said (a phone survey, an email).
+    pub on_behalf: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

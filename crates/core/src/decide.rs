@@ -38,6 +38,11 @@ pub fn decide(case: Option<&Case>, command: &CaseCommand, cx: &Context) -> Resul
         };
     };
     let action = command.action();
+    // Satisfaction is usually asked once the case is resolved, often after it is closed:
+    // recording it changes nothing about the case's course, so a closed case takes it too.
+    if let CaseCommand::RecordCsat(c) = command {
+        return decide_csat(c);
+    }
     if case.status == Status::Closed {
         return Err(DomainError::transition(action, case.status, "a closed case is final; open a follow-up case"));
     }
@@ -118,6 +123,7 @@ pub fn decide(case: Option<&Case>, command: &CaseCommand, cx: &Context) -> Resul
             decide_apply_action(case, a)
         }
         CaseCommand::DecideApproval(d) => decide_approval(case, d, action),
+        CaseCommand::RecordCsat(c) => decide_csat(c),
         CaseCommand::ScheduleCallback(c) => {
             require_active(case, action)?;
             if c.window_end <= c.window_start {
@@ -160,6 +166,23 @@ pub fn record(
             matrix_version: cx.matrix_version,
         })
         .collect()
+}
+
+fn decide_csat(c: &RecordCsat) -> Result<Vec<CaseEvent>, DomainError> {
+    if !(1..=5).contains(&c.score) {
+        return Err(DomainError::invalid(
+            "score",
+            format!("{} is not a score; give 1 (very dissatisfied) to 5 (very satisfied)", c.score),
+        ));
+    }
+    if let Some(comment) = &c.comment {
+        non_empty("comment", comment, MAX_TEXT)?;
+    }
+    Ok(vec![CaseEvent::CsatRecorded(CsatRecorded {
+        score: c.score,
+        comment: c.comment.clone(),
+        by_customer: !c.on_behalf,
+    })])
 }
 
 fn require_active(case: &Case, action: &'static str) -> Result<(), DomainError> {

@@ -150,6 +150,26 @@ pub struct Identity {
     pub value: String,
 }
 
+/// Whether a customer still does business with the company (set over the API; the
+/// metrics compare churn among escalated customers with the others).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerStatus {
+    #[default]
+    Active,
+    Churned,
+}
+
+impl CustomerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerStatus::Active => "active",
+            CustomerStatus::Churned => "churned",
+        }
+    }
+}
+
 /// A customer of the company running Ladder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Customer {
@@ -164,6 +184,11 @@ pub struct Customer {
     pub time_zone: Option<String>,
     pub custom_fields: BTreeMap<String, serde_json::Value>,
     pub created_at: Timestamp,
+    #[serde(default)]
+    pub status: CustomerStatus,
+    /// When `status` last changed; `None` if it never did.
+    #[serde(default)]
+    pub status_changed_at: Option<Timestamp>,
 }
 
 /// Checks a customer's fields; the error names the field.

@@ -76,6 +76,8 @@ pub enum CaseEvent {
     ApprovalRequested(ApprovalRequested),
     /// An approver approved, denied or countered a request.
     ApprovalDecided(ApprovalDecided),
+    /// A customer satisfaction score was recorded; a later one replaces it.
+    CsatRecorded(CsatRecorded),
 }
 
 impl CaseEvent {
@@ -112,6 +114,7 @@ impl CaseEvent {
             CaseEvent::ActionApplied(_) => "action_applied",
             CaseEvent::ApprovalRequested(_) => "approval_requested",
             CaseEvent::ApprovalDecided(_) => "approval_decided",
+            CaseEvent::CsatRecorded(_) => "csat_recorded",
         }
     }
 
@@ -480,4 +483,13 @@ pub struct ApprovalDecided {
     /// The amount granted: the requested one, the counter-offer, or `None` when denied.
     pub amount: Option<f64>,
     pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CsatRecorded {
+    /// 1 (very dissatisfied) to 5 (very satisfied).
+    pub score: u8,
+    pub comment: Option<String>,
+    /// Given by the customer themself; `false` when an agent recorded it on their behalf.
+    pub by_customer: bool,
 }

@@ -13,6 +13,7 @@
 //! - [`matrix`]: the escalation matrix as code: parse, lint, evaluate and diff.
 //! - [`sla`]: business time and SLA clocks.
 //! - [`routing`]: queue priority and the choice of agent for a case.
+//! - [`metrics`]: escalation metrics per case and their additive daily aggregate.
 
 pub mod access;
 pub mod agents;
@@ -24,6 +25,7 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod matrix;
+pub mod metrics;
 pub mod routing;
 pub mod sla;
 pub mod validate;

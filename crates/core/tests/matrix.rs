@@ -880,8 +880,8 @@ fn diff_reports_semantic_changes() {
             "when = 'customer.value >= 20000 && case.priority in [\"low\", \"normal\"]'",
         )
         .replace(
-            "limits = { agent = 50, supervisor = 500, manager = 2000 }\n\n[[authority]]\naction = \"refund\"",
-            "limits = { agent = 50, supervisor = 750, manager = 2000 }\n\n[[authority]]\naction = \"refund\"",
+            "action = \"credit\"\nlimits = { agent = 50, supervisor = 500, manager = 2000 }",
+            "action = \"credit\"\nlimits = { agent = 50, supervisor = 750, manager = 2000 }",
         )
         + "\n[[rules]]\nname = \"VIP billing dispute\"\nwhen = 'case.category == \"billing\"'\ntags = \"x\"\n";
     assert_eq!(

@@ -247,6 +247,8 @@ fn customer(value: f64, segment: &str) -> Customer {
         time_zone: None,
         custom_fields: Default::default(),
         created_at: ts("2026-01-01T00:00:00Z"),
+        status: Default::default(),
+        status_changed_at: None,
     }
 }
 

@@ -71,6 +71,7 @@ pub enum CaseRequest {
     Close,
     AskFrontLine(AskFrontLine),
     AnswerTask(AnswerTask),
+    RecordCsat(RecordCsat),
     /// A call-back in a window of local times; the time zone defaults to the customer's,
     /// the team to the outbound team.
     ScheduleCallback {
@@ -276,6 +277,7 @@ impl Engine {
             CaseRequest::Close => CaseCommand::Close,
             CaseRequest::AskFrontLine(a) => CaseCommand::AskFrontLine(a),
             CaseRequest::AnswerTask(a) => CaseCommand::AnswerTask(a),
+            CaseRequest::RecordCsat(c) => CaseCommand::RecordCsat(c),
             CaseRequest::ApplyAction { action, amount, note } => {
                 let matrix = self.active_matrix();
                 let matrix = matrix.as_ref().map(|m| m.compiled.matrix());

@@ -79,6 +79,8 @@ impl World {
             time_zone: None,
             custom_fields: Default::default(),
             created_at: ts("2026-01-01T00:00:00Z"),
+            status: Default::default(),
+            status_changed_at: None,
         };
         self.engine.store.create_customer(c, None).await.unwrap().id
     }

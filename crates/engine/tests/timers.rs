@@ -296,6 +296,8 @@ async fn segment_targets_come_from_the_customer() {
         time_zone: None,
         custom_fields: Default::default(),
         created_at: ts("2026-11-01T00:00:00Z"),
+        status: Default::default(),
+        status_changed_at: None,
     };
     let vip = w.engine.store.create_customer(vip, None).await.unwrap();
     let source = MATRIX.replace("resolve = \"8h\"", "resolve = \"8h\"\nby_segment = { vip = { respond = \"15m\" } }");

@@ -38,6 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(close))
         .routes(routes!(ask_front_line))
         .routes(routes!(answer_task))
+        .routes(routes!(record_csat))
         .routes(routes!(schedule_callback))
         .routes(routes!(apply_action))
         .routes(routes!(decide_approval))
@@ -401,6 +402,18 @@ command_endpoint!(
     AskFrontLineBody,
     "Back office: ask the front line (the agent or team the case was escalated from) to get something from the customer. The case waits (pending_internal) until the task is answered.",
     |b| CaseRequest::AskFrontLine(ladder_core::command::AskFrontLine { question: b.question.clone() })
+);
+
+command_endpoint!(
+    record_csat,
+    "/api/v1/cases/{id}/csat",
+    CsatBody,
+    "Record the customer's satisfaction score (1–5, with an optional comment), as an agent on the customer's behalf. Allowed on active, resolved and closed cases; a later score replaces an earlier one.",
+    |b| CaseRequest::RecordCsat(ladder_core::command::RecordCsat {
+        score: b.score,
+        comment: b.comment.clone(),
+        on_behalf: true,
+    })
 );
 
 command_endpoint!(

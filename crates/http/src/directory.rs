@@ -21,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_customer, list_customers))
         .routes(routes!(get_customer, replace_customer, delete_customer))
+        .routes(routes!(set_customer_status))
         .routes(routes!(create_team, list_teams))
         .routes(routes!(get_team, replace_team, delete_team))
         .routes(routes!(create_user, list_users))
@@ -99,8 +100,33 @@ async fn replace_customer(
 ) -> ApiResult<Json<CustomerDto>> {
     let id = customer_id(&id)?;
     let existing = s.engine.store.customer(id).await?.ok_or_else(|| ApiError::not_found(format!("customer {id}")))?;
-    let customer = write.body.into_customer(id, existing.created_at);
+    let mut customer = write.body.into_customer(id, existing.created_at);
+    // The status has its own endpoint; replacing the details keeps it.
+    customer.status = existing.status;
+    customer.status_changed_at = existing.status_changed_at;
     validate_customer(&customer)?;
+    Ok(Json(CustomerDto::from(&s.engine.store.update_customer(customer).await?)))
+}
+
+/// Set a customer's status, `active` or `churned` (agents and above). Setting the status it
+/// already has changes nothing (and keeps `status_changed_at`).
+#[utoipa::path(put, path = "/api/v1/customers/{id}/status", tag = "customers", params(("id" = String, Path)),
+    request_body = CustomerStatusBody,
+    responses((status = 200, body = CustomerDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn set_customer_status(
+    State(s): State<AppState>,
+    _auth: Auth,
+    Path(id): Path<String>,
+    write: Write<CustomerStatusBody>,
+) -> ApiResult<Json<CustomerDto>> {
+    let id = customer_id(&id)?;
+    let mut customer =
+        s.engine.store.customer(id).await?.ok_or_else(|| ApiError::not_found(format!("customer {id}")))?;
+    if customer.status == write.body.status {
+        return Ok(Json(CustomerDto::from(&customer)));
+    }
+    customer.status = write.body.status;
+    customer.status_changed_at = Some(s.engine.now());
     Ok(Json(CustomerDto::from(&s.engine.store.update_customer(customer).await?)))
 }
 

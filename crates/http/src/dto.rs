@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use ladder_core::case::{Actor, Case, Channel, Priority, Status, Visibility};
-use ladder_core::directory::{Customer, Identity, Role, Team, TeamKind, User};
+use ladder_core::directory::{Customer, CustomerStatus, Identity, Role, Team, TeamKind, User};
 use ladder_core::event::{EscalationKind, InfoSource, Initiator};
 use ladder_store::{StoredEvent, StoredMessage, TokenInfo};
 use serde::{Deserialize, Serialize};
@@ -53,6 +53,8 @@ pub struct CaseDto {
     pub approvals: Vec<ApprovalDto>,
     /// Actions with a value that were granted, oldest first.
     pub applied_actions: Vec<AppliedActionDto>,
+    /// The customer's satisfaction score, the latest recorded.
+    pub csat: Option<CsatDto>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Send as `If-Match` to make a write conditional on nothing having changed.
@@ -143,6 +145,17 @@ pub struct LevelStopDto {
     pub assignee_id: Option<Uuid>,
 }
 
+/// A customer satisfaction score.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CsatDto {
+    /// 1 (very dissatisfied) to 5 (very satisfied).
+    pub score: u8,
+    pub comment: Option<String>,
+    /// Given by the customer; `false` when an agent recorded it on their behalf.
+    pub by_customer: bool,
+    pub at: Timestamp,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResolutionDto {
     pub code: String,
@@ -228,6 +241,12 @@ impl CaseDto {
                     approval: a.approval,
                 })
                 .collect(),
+            csat: c.csat.as_ref().map(|s| CsatDto {
+                score: s.score,
+                comment: s.comment.clone(),
+                by_customer: s.by_customer,
+                at: s.at,
+            }),
             created_at: c.created_at,
             updated_at: c.updated_at,
             version: c.version,
@@ -492,6 +511,15 @@ pub struct AskFrontLineBody {
     pub question: String,
 }
 
+/// A satisfaction score the customer gave, recorded by an agent on their behalf.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsatBody {
+    /// 1 (very dissatisfied) to 5 (very satisfied).
+    pub score: u8,
+    pub comment: Option<String>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerTaskBody {
@@ -584,6 +612,10 @@ pub struct CustomerDto {
     #[schema(value_type = Object)]
     pub custom_fields: BTreeMap<String, serde_json::Value>,
     pub created_at: Timestamp,
+    /// `active` or `churned`.
+    pub status: CustomerStatus,
+    /// When the status last changed; absent if it never did.
+    pub status_changed_at: Option<Timestamp>,
 }
 
 impl From<&Customer> for CustomerDto {
@@ -602,8 +634,18 @@ impl From<&Customer> for CustomerDto {
             time_zone: c.time_zone.clone(),
             custom_fields: c.custom_fields.clone(),
             created_at: c.created_at,
+            status: c.status,
+            status_changed_at: c.status_changed_at,
         }
     }
+}
+
+/// Set whether a customer still does business with the company.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerStatusBody {
+    /// `active` or `churned`.
+    pub status: CustomerStatus,
 }
 
 /// Create or replace a customer.
@@ -637,6 +679,8 @@ impl CustomerBody {
             time_zone: self.time_zone,
             custom_fields: self.custom_fields,
             created_at,
+            status: Default::default(),
+            status_changed_at: None,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 mod live;
 pub mod matrix;
+mod metrics;
 mod queues;
 mod sla;
 
@@ -72,6 +73,7 @@ impl AppState {
         (name = "agents", description = "Agents' presence, skills, languages, capacity and load"),
         (name = "sla", description = "SLA clocks at risk"),
         (name = "queues", description = "Team queues in priority order"),
+        (name = "metrics", description = "Escalation metrics (JSON, CSV) and Prometheus gauges"),
         (name = "customers"), (name = "teams"), (name = "users"), (name = "tokens"), (name = "auth"),
         (name = "matrix", description = "The escalation matrix: drafts, versions, activation, rollback"),
         (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
@@ -102,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .merge(matrix::router())
         .merge(sla::router())
         .merge(queues::router())
+        .merge(metrics::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(readyz))
         .routes(utoipa_axum::routes!(live::stream))

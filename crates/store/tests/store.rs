@@ -779,6 +779,86 @@ async fn data_survives_closing_and_reopening_the_store() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Escalation metrics
+// ---------------------------------------------------------------------------------------
+
+/// Every dimension over a few periods (whole year, whole months, ragged ends, one day),
+/// as the store answers them.
+async fn metrics_snapshot(store: &Store) -> Vec<Vec<ladder_store::MetricsRow>> {
+    use jiff::civil::date;
+    use ladder_core::metrics::Dimension;
+    let periods = [
+        (date(2025, 1, 1), date(2025, 12, 31)),
+        (date(2025, 6, 1), date(2025, 7, 31)),
+        (date(2025, 6, 20), date(2025, 8, 10)),
+        (date(2025, 7, 5), date(2025, 7, 5)),
+    ];
+    let mut out = Vec::new();
+    for (from, to) in periods {
+        for dim in Dimension::ALL {
+            out.push(store.metrics(from, to, Some(dim)).await.unwrap());
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_kept_while_writing_equal_the_log_recomputed_and_are_backfilled_by_the_migration() {
+    use ladder_core::metrics::{CaseMetrics, Dimension, MetricsTable};
+    let dir = tempfile::tempdir().unwrap();
+    let ids: Vec<CaseId> = (0..8).map(|_| CaseId::new_v7()).collect();
+    let day = 24 * 60;
+    let before = {
+        let store = Store::open(dir.path(), ladder_store::StoreConfig::default()).unwrap();
+        // Cases ten days apart from mid-June, so periods cut through months.
+        for (i, id) in ids.iter().enumerate() {
+            let start = i as i64 * 10 * day;
+            let mut spec = new_case(&format!("metrics {i}"), "");
+            spec.team = Some(if i % 2 == 0 { front() } else { billing() });
+            spec.customer = Some(if i < 4 { ADA } else { BOB });
+            run(&store, open(*id, spec, at(start))).await;
+            if i % 3 == 0 {
+                run(&store, escalate(*id, tech(), at(start + 5))).await;
+            }
+            if i % 4 == 1 {
+                run(&store, escalate_up(*id, at(start + 7))).await;
+            }
+            if i % 2 == 0 {
+                run(&store, resolve(*id, "done", at(start + 30))).await;
+            }
+        }
+        // The figures kept while writing equal the events folded from scratch.
+        let mut table = MetricsTable::default();
+        for id in &ids {
+            let events: Vec<_> = store.events(*id).await.unwrap().into_iter().map(|e| e.recorded).collect();
+            table.replace(None, CaseMetrics::replay(&events, None).as_ref());
+        }
+        let (from, to) = (jiff::civil::date(2025, 6, 20), jiff::civil::date(2025, 8, 10));
+        for dim in Dimension::ALL {
+            let kept: Vec<_> =
+                store.metrics(from, to, Some(dim)).await.unwrap().into_iter().map(|r| (r.value, r.counters)).collect();
+            let recomputed: Vec<_> = table.query(from, to, dim).into_iter().collect();
+            assert_eq!(kept, recomputed, "{}", dim.as_str());
+        }
+        let total = store.metrics(jiff::civil::date(2025, 1, 1), jiff::civil::date(2025, 12, 31), None).await.unwrap();
+        assert_eq!(total[0].counters.cases, 8);
+        assert_eq!(total[0].counters.resolved, 4);
+        metrics_snapshot(&store).await
+    };
+
+    // A database from before the metrics: the migration computes them from the log.
+    let raw = rusqlite::Connection::open(dir.path().join("ladder.db")).unwrap();
+    raw.execute_batch("DROP TABLE case_metrics; DROP TABLE metrics_daily; PRAGMA user_version = 6;").unwrap();
+    drop(raw);
+    let store = Store::open(dir.path(), ladder_store::StoreConfig::default()).unwrap();
+    assert_eq!(metrics_snapshot(&store).await, before);
+
+    // And so does rebuilding the projections.
+    store.rebuild_projections().await.unwrap();
+    assert_eq!(metrics_snapshot(&store).await, before);
+}
+
+// ---------------------------------------------------------------------------------------
 // Directory
 // ---------------------------------------------------------------------------------------
 
@@ -820,6 +900,8 @@ fn customer_entity(id: CustomerId, name: &str, email: &str) -> Customer {
         time_zone: None,
         custom_fields: Default::default(),
         created_at: t0(),
+        status: Default::default(),
+        status_changed_at: None,
     }
 }
 

@@ -129,6 +129,7 @@ impl Store {
             }
             drop(rows);
             drop(stmt);
+            super::metrics::rebuild(conn)?;
             conn.pending_text.extend(text);
             Ok(n_cases)
         })
@@ -269,6 +270,7 @@ pub(crate) fn execute_case(conn: &mut Tx, write: CaseWrite) -> StoreResult<CaseO
     if !events.is_empty() {
         write_case_row(conn, &case, previous_row.as_ref())?;
         sync_timers(conn, &case, &previous_timers)?;
+        super::metrics::project(conn, case.id, case.customer, &events)?;
         conn.pending_text.extend(text);
     }
     if let Some(idem) = &write.idempotency {

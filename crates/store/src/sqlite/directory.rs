@@ -314,7 +314,13 @@ impl Store {
     }
 
     pub async fn update_customer(&self, customer: Customer) -> StoreResult<Customer> {
-        self.write(move |conn| put_customer(conn, &customer, false).map(|_| customer)).await
+        self.write(move |conn| {
+            put_customer(conn, &customer, false)?;
+            // The metrics count churn among the customer's cases.
+            super::metrics::customer_changed(conn, &customer)?;
+            Ok(customer)
+        })
+        .await
     }
 
     pub async fn customer(&self, id: CustomerId) -> StoreResult<Option<Customer>> {

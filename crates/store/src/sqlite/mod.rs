@@ -1,11 +1,12 @@
 //! The SQLite backend: WAL mode, one writer thread with group commit, pooled readers.
 
 mod agents;
-pub mod backup;
 mod approvals;
+pub mod backup;
 mod cases;
 mod directory;
 mod matrix;
+mod metrics;
 mod queues;
 mod timers;
 
@@ -20,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::{StoreConfig, StoreError, StoreResult};
 
 pub use approvals::PendingApproval;
+pub use metrics::MetricsRow;
 pub use queues::QueuedCase;
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran. A tiny
@@ -31,7 +33,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0004_agents.sql"),
     include_str!("0005_queues.sql"),
     include_str!("0006_approvals.sql"),
+    include_str!("0007_metrics.sql"),
 ];
+
+/// The migration that created the metrics tables: a database migrated across it has its
+/// metrics computed from the event log once.
+const METRICS_MIGRATION: usize = 7;
 
 /// Runs after a commit with its outcome, to answer the caller.
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -114,6 +121,9 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if i + 1 == METRICS_MIGRATION {
+            metrics::rebuild(&tx)?;
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
         tracing::info!(version = i + 1, "applied migration");

@@ -1,0 +1,231 @@
+//! Escalation metrics over HTTP: CSAT recorded on cases, the customer status, the metrics
+//! as JSON and CSV (grouped and not), bad parameters, the Prometheus endpoint, and who may
+//! read them.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+async fn open(api: &Api, token: &str, customer: &str, channel: &str) -> String {
+    let (s, case) = api
+        .call(
+            token,
+            "POST",
+            "/api/v1/cases",
+            Some(json!({"subject": "Billed twice", "channel": channel, "customer_id": customer})),
+        )
+        .await;
+    assert_eq!(s, 201, "{case}");
+    case["id"].as_str().unwrap().to_string()
+}
+
+async fn post(api: &Api, token: &str, path: String, body: Value) -> Value {
+    let (s, v) = api.call(token, "POST", &path, Some(body)).await;
+    assert_eq!(s, 200, "{path}: {v}");
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csat_customer_status_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let t = |name: &str| world.tokens[name].clone();
+    let (ana, sam, maria, root) = (t("ana"), t("sam"), t("maria"), t("root"));
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+
+    let (s, customer) =
+        api.call(&ana, "POST", "/api/v1/customers", Some(json!({"name": "Kim Lee", "segment": "gold"}))).await;
+    assert_eq!(s, 201, "{customer}");
+    assert_eq!(customer["status"], "active");
+    let customer = customer["id"].as_str().unwrap().to_string();
+
+    // Case 1: resolved on the first contact; CSAT on the resolved case, then on the closed one.
+    let first = open(&api, &ana, &customer, "phone").await;
+    post(&api, &ana, format!("/api/v1/cases/{first}/resolve"), json!({"code": "fixed"})).await;
+    let (s, p) = api.call(&ana, "POST", &format!("/api/v1/cases/{first}/csat"), Some(json!({"score": 7}))).await;
+    assert_eq!((s, p["field"].as_str()), (422, Some("score")), "{p}");
+    let case = post(&api, &ana, format!("/api/v1/cases/{first}/csat"), json!({"score": 3, "comment": "slow"})).await;
+    assert_eq!((case["csat"]["score"].as_u64(), case["csat"]["by_customer"].as_bool()), (Some(3), Some(false)));
+    post(&api, &sam, format!("/api/v1/cases/{first}/close"), json!({})).await;
+    let case = post(&api, &ana, format!("/api/v1/cases/{first}/csat"), json!({"score": 4})).await;
+    assert_eq!((case["status"].as_str(), case["csat"]["score"].as_u64()), (Some("closed"), Some(4)));
+    let (_, events) = api.call(&ana, "GET", &format!("/api/v1/cases/{first}/events"), None).await;
+    let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "csat_recorded").count(), 2, "{kinds:?}");
+
+    // Case 2: the customer asks for a manager; resolved there; CSAT 2.
+    let second = open(&api, &ana, &customer, "email").await;
+    post(
+        &api,
+        &ana,
+        format!("/api/v1/cases/{second}/escalate"),
+        json!({"kind": "hierarchical", "to_level": "L3", "to_team": "management", "to_user": "maria",
+               "initiator": "customer", "reason": "customer asked for a manager"}),
+    )
+    .await;
+    post(&api, &maria, format!("/api/v1/cases/{second}/resolve"), json!({"code": "refunded"})).await;
+    post(&api, &maria, format!("/api/v1/cases/{second}/csat"), json!({"score": 2})).await;
+
+    // Case 3: still open.
+    open(&api, &ana, &customer, "phone").await;
+
+    // The customer's status.
+    let path = format!("/api/v1/customers/{customer}/status");
+    let (s, c) = api.call(&ana, "PUT", &path, Some(json!({"status": "churned"}))).await;
+    assert_eq!((s, c["status"].as_str()), (200, Some("churned")), "{c}");
+    assert!(c["status_changed_at"].is_string(), "{c}");
+    let (s, p) = api.call(&ana, "PUT", &path, Some(json!({"status": "gone"}))).await;
+    assert_eq!((s, p["field"].as_str()), (422, Some("status")), "{p}");
+    let (_, c) = api.call(&ana, "GET", &format!("/api/v1/customers/{customer}"), None).await;
+    assert_eq!(c["status"], "churned");
+    // Replacing the details keeps the status.
+    let (s, c) = api
+        .call(
+            &ana,
+            "PUT",
+            &format!("/api/v1/customers/{customer}"),
+            Some(json!({"name": "Kim Lee", "segment": "gold"})),
+        )
+        .await;
+    assert_eq!((s, c["status"].as_str()), (200, Some("churned")), "{c}");
+
+    // Metrics: the total.
+    let (s, m) = api.call(&maria, "GET", "/api/v1/metrics", None).await;
+    assert_eq!(s, 200, "{m}");
+    let total = &m["rows"][0];
+    assert_eq!(m["rows"].as_array().unwrap().len(), 1, "{m}");
+    let counts = ["cases", "escalated", "supervisor_escalated", "resolved", "fcr", "open", "csat_n"]
+        .map(|k| total[k].as_i64().unwrap_or(-1));
+    assert_eq!(counts, [3, 1, 1, 2, 1, 1, 2], "{total}");
+    assert_eq!(total["escalation_rate"].as_f64(), Some(1.0 / 3.0));
+    assert_eq!(total["fcr_rate"].as_f64(), Some(0.5));
+    assert_eq!(total["csat_avg"].as_f64(), Some(3.0));
+    assert_eq!(total["csat_escalated_avg"].as_f64(), Some(2.0));
+    assert_eq!(total["csat_not_escalated_avg"].as_f64(), Some(4.0));
+    let churn = ["with_customer", "churned"].map(|k| total[k].as_i64().unwrap_or(-1));
+    assert_eq!(churn, [3, 3], "{total}");
+    assert_eq!(
+        (total["churn_rate_escalated"].as_f64(), total["churn_rate_not_escalated"].as_f64()),
+        (Some(1.0), Some(1.0))
+    );
+    // The customer comes back: the figures follow at once.
+    let (s, _) = api.call(&ana, "PUT", &path, Some(json!({"status": "active"}))).await;
+    assert_eq!(s, 200);
+    let (_, m) = api.call(&maria, "GET", "/api/v1/metrics", None).await;
+    assert_eq!((m["rows"][0]["churned"].as_i64(), m["rows"][0]["churn_rate_escalated"].as_f64()), (Some(0), Some(0.0)));
+    let (s, _) = api.call(&ana, "PUT", &path, Some(json!({"status": "churned"}))).await;
+    assert_eq!(s, 200);
+
+    // Grouped.
+    let (s, m) = api.call(&maria, "GET", "/api/v1/metrics?group_by=channel", None).await;
+    assert_eq!(s, 200, "{m}");
+    let by_channel: Vec<(String, i64)> = m["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["value"].as_str().unwrap().to_string(), r["cases"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(by_channel, [("email".to_string(), 1), ("phone".to_string(), 2)]);
+    let (_, m) = api.call(&root, "GET", "/api/v1/metrics?group_by=segment", None).await;
+    assert_eq!((m["rows"][0]["value"].as_str(), m["rows"][0]["cases"].as_i64()), (Some("gold"), Some(3)), "{m}");
+    let (_, m) = api.call(&root, "GET", "/api/v1/metrics?group_by=team", None).await;
+    assert_eq!((m["rows"][0]["label"].as_str(), m["rows"][0]["cases"].as_i64()), (Some("frontline"), Some(3)), "{m}");
+    let (_, m) = api.call(&root, "GET", "/api/v1/metrics?group_by=level", None).await;
+    let levels: Vec<(&str, i64)> = m["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["value"].as_str().unwrap(), r["cases"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(levels, [("L1", 3), ("L3", 1)], "{m}");
+
+    // Periods around today (the cases were all opened today): the daily rows and the
+    // monthly roll-up add up to the same figures however the period is cut.
+    let today: jiff::civil::Date = m["to"].as_str().unwrap().parse().unwrap();
+    let days = |n: i64| jiff::Span::new().days(n);
+    let month_start = today.first_of_month();
+    let periods = [
+        (today.checked_sub(days(40)).unwrap(), today, 3),
+        (month_start, today, 3),
+        (month_start, today.last_of_month(), 3),
+        (month_start.checked_sub(jiff::Span::new().months(2)).unwrap(), today.checked_add(days(70)).unwrap(), 3),
+        (jiff::civil::date(today.year(), 1, 1), jiff::civil::date(today.year(), 12, 31), 3),
+        (today, today, 3),
+        (today.checked_add(days(1)).unwrap(), today.checked_add(days(40)).unwrap(), 0),
+        (today.checked_sub(days(40)).unwrap(), today.checked_sub(days(1)).unwrap(), 0),
+    ];
+    for (from, to, cases) in periods {
+        let (s, m) =
+            api.call(&maria, "GET", &format!("/api/v1/metrics?from={from}&to={to}&group_by=level"), None).await;
+        assert_eq!(s, 200, "{m}");
+        let l1 = m["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["value"] == "L1")
+            .map_or(0, |r| r["cases"].as_i64().unwrap());
+        assert_eq!(l1, cases, "{from}..{to}: {m}");
+    }
+
+    // A period without cases.
+    let (s, m) = api.call(&maria, "GET", "/api/v1/metrics?from=2020-01-01&to=2020-01-31", None).await;
+    assert_eq!((s, m["rows"].as_array().map(Vec::len)), (200, Some(0)), "{m}");
+
+    // CSV, by parameter and by Accept.
+    let (s, csv) = api.call(&maria, "GET", "/api/v1/metrics?group_by=channel&format=csv", None).await;
+    assert_eq!(s, 200);
+    let csv = csv.as_str().unwrap().to_string();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("value,label,cases,escalated,"), "{csv}");
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1].starts_with("email,,1,1,"), "{csv}");
+    let (s, by_accept) =
+        api.call_with(&maria, "GET", "/api/v1/metrics?group_by=channel", None, &[("accept", "text/csv")]).await;
+    assert_eq!((s, by_accept.as_str()), (200, Some(csv.as_str())));
+
+    // Bad parameters name the field.
+    for (query, field) in
+        [("group_by=colour", "group_by"), ("from=2026-13-01", "from"), ("to=yesterday", "to"), ("format=xml", "format")]
+    {
+        let (s, p) = api.call(&maria, "GET", &format!("/api/v1/metrics?{query}"), None).await;
+        assert_eq!((s, p["field"].as_str()), (400, Some(field)), "{query}: {p}");
+    }
+    let (s, p) = api.call(&maria, "GET", "/api/v1/metrics?from=2026-02-01&to=2026-01-01", None).await;
+    assert_eq!((s, p["field"].as_str()), (400, Some("from")), "{p}");
+
+    // Prometheus.
+    let (s, text) = api.call(&root, "GET", "/metrics", None).await;
+    assert_eq!(s, 200, "{text}");
+    let text = text.as_str().unwrap();
+    for line in ["ladder_cases{status=\"closed\"} 1", "ladder_cases{status=\"new\"} 1", "ladder_backlog_cases 1"] {
+        assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+    }
+    assert!(text.contains("# TYPE ladder_escalation_rate_30d gauge"), "{text}");
+
+    // Agents and supervisors may not read metrics.
+    for token in [&ana, &sam] {
+        let (s, p) = api.call(token, "GET", "/api/v1/metrics", None).await;
+        assert_eq!(s, 403, "{p}");
+        let (s, p) = api.call(token, "GET", "/metrics", None).await;
+        assert_eq!(s, 403, "{p}");
+    }
+
+    // Rebuilding the projections from the event log gives the same figures.
+    let (_, before) = api.call(&maria, "GET", "/api/v1/metrics?group_by=level", None).await;
+    drop(server);
+    admin(dir.path(), &["rebuild"], None);
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    let (_, after) = api.call(&maria, "GET", "/api/v1/metrics?group_by=level", None).await;
+    assert_eq!(strip_ages(before), strip_ages(after));
+}
+
+/// The backlog's age moves with the clock; everything else must be identical.
+fn strip_ages(mut v: Value) -> Value {
+    for row in v["rows"].as_array_mut().unwrap() {
+        row.as_object_mut().unwrap().remove("backlog_avg_age_s");
+    }
+    v
+}

@@ -1,0 +1,249 @@
+//! The escalation-metrics projection (`case_metrics`, `metrics_daily`), kept in the same
+//! transaction as the events that change it. See [`ladder_core::metrics`] for the
+//! definitions; this module only stores what the pure code computes.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use ladder_core::directory::{Customer, CustomerStatus};
+use ladder_core::event::RecordedEvent;
+use ladder_core::ids::{CaseId, CustomerId};
+use ladder_core::metrics::{CaseMetrics, Counters, Dimension, delta};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
+
+use super::Store;
+use crate::StoreResult;
+
+/// One value of the grouping dimension over a period: the summed counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsRow {
+    /// The dimension's value (a channel, a team id …); empty for the total and for cases
+    /// without a value.
+    pub value: String,
+    pub counters: Counters,
+}
+
+impl Store {
+    /// The summed counters of the cases opened from `from` to `to` (UTC days, inclusive),
+    /// one row per value of `group_by`, or one total row without it.
+    pub async fn metrics(&self, from: Date, to: Date, group_by: Option<Dimension>) -> StoreResult<Vec<MetricsRow>> {
+        self.read(move |conn| query(conn, from, to, group_by.unwrap_or(Dimension::All))).await
+    }
+
+    /// How many cases are in each status (for the operational gauges).
+    pub async fn cases_by_status(&self) -> StoreResult<BTreeMap<String, u64>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT status, count(*) FROM cases GROUP BY status")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+}
+
+/// The name under which a dimension's monthly roll-up is kept: the same counters summed per
+/// calendar month, keyed by the month's first day. A long period reads whole months from the
+/// roll-up and only its ragged ends from the daily rows, so a year grouped by 300 agents sums
+/// about 20,000 rows instead of 110,000.
+fn monthly(dimension: Dimension) -> String {
+    format!("{}@month", dimension.as_str())
+}
+
+fn date_error(e: jiff::Error) -> crate::StoreError {
+    crate::StoreError::Internal(format!("metrics period out of range: {e}"))
+}
+
+fn first_of_month(day: Date) -> Date {
+    day.first_of_month()
+}
+
+fn query(conn: &Connection, from: Date, to: Date, dimension: Dimension) -> StoreResult<Vec<MetricsRow>> {
+    // Whole months inside the period: from the first month starting on or after `from` to
+    // the last month ending on or before `to`.
+    let first_month = if from.day() == 1 {
+        from
+    } else {
+        first_of_month(from).checked_add(jiff::Span::new().months(1)).map_err(date_error)?
+    };
+    let last_month_end = if to == to.last_of_month() {
+        to
+    } else {
+        first_of_month(to).checked_sub(jiff::Span::new().days(1)).map_err(date_error)?
+    };
+    let empty = ("1".to_string(), "0".to_string());
+    let (head, months, tail) = if first_month <= last_month_end {
+        let last_month = first_of_month(last_month_end);
+        let head = if from < first_month {
+            (from.to_string(), first_month.checked_sub(jiff::Span::new().days(1)).map_err(date_error)?.to_string())
+        } else {
+            empty.clone()
+        };
+        let tail = if last_month_end < to {
+            (last_month_end.checked_add(jiff::Span::new().days(1)).map_err(date_error)?.to_string(), to.to_string())
+        } else {
+            empty.clone()
+        };
+        (head, (first_month.to_string(), last_month.to_string()), tail)
+    } else {
+        ((from.to_string(), to.to_string()), empty.clone(), empty)
+    };
+    let columns = Counters::NAMES.join(", ");
+    let sums = Counters::NAMES.iter().map(|n| format!("sum({n})")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT value, {sums} FROM (
+             SELECT value, {columns} FROM metrics_daily WHERE dim = ?1 AND day >= ?2 AND day <= ?3
+             UNION ALL SELECT value, {columns} FROM metrics_daily WHERE dim = ?1 AND day >= ?4 AND day <= ?5
+             UNION ALL SELECT value, {columns} FROM metrics_daily WHERE dim = ?6 AND day >= ?7 AND day <= ?8
+         ) GROUP BY value ORDER BY value"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let args = [dimension.as_str().to_string(), head.0, head.1, tail.0, tail.1, monthly(dimension), months.0, months.1];
+    let rows = stmt.query_map(args, |r| {
+        let value: String = r.get(0)?;
+        let values =
+            (0..Counters::NAMES.len()).map(|i| r.get::<_, i64>(i + 1)).collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(MetricsRow { value, counters: Counters::from_array(&values) })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn load(conn: &Connection, id: CaseId) -> StoreResult<Option<CaseMetrics>> {
+    let doc: Option<String> = conn
+        .prepare_cached("SELECT doc FROM case_metrics WHERE case_id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?;
+    doc.map(|d| serde_json::from_str(&d).map_err(Into::into)).transpose()
+}
+
+fn save(conn: &Connection, id: CaseId, metrics: &CaseMetrics) -> StoreResult<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO case_metrics (case_id, doc) VALUES (?1, ?2)")?
+        .execute([id.to_string(), serde_json::to_string(metrics)?])?;
+    Ok(())
+}
+
+/// Whether the customer has churned, as the directory has it now.
+fn churned(conn: &Connection, customer: Option<CustomerId>) -> StoreResult<bool> {
+    let Some(customer) = customer else { return Ok(false) };
+    Ok(super::directory::load_customer(conn, customer)?.is_some_and(|c| c.status == CustomerStatus::Churned))
+}
+
+/// The customer's segment as the directory has it now.
+fn segment(conn: &Connection, customer: Option<CustomerId>) -> Option<String> {
+    let customer = customer?;
+    conn.prepare_cached("SELECT segment FROM customers WHERE id = ?1")
+        .and_then(|mut s| s.query_row([customer.to_string()], |r| r.get::<_, Option<String>>(0)).optional())
+        .ok()
+        .flatten()
+        .flatten()
+}
+
+/// Folds a write's new events into the case's metrics and moves its contribution in the
+/// aggregate from the old figures to the new ones.
+pub(crate) fn project(
+    conn: &Connection,
+    id: CaseId,
+    customer: Option<CustomerId>,
+    events: &[RecordedEvent],
+) -> StoreResult<()> {
+    let old = load(conn, id)?;
+    let mut state = old.clone();
+    for e in events {
+        state = CaseMetrics::apply(state, e, || segment(conn, customer));
+    }
+    let Some(mut new) = state else { return Ok(()) };
+    if old.is_none() {
+        new.customer_churned = churned(conn, new.customer)?;
+    }
+    apply_delta(conn, old.as_ref(), Some(&new))?;
+    save(conn, id, &new)
+}
+
+fn apply_delta(conn: &Connection, old: Option<&CaseMetrics>, new: Option<&CaseMetrics>) -> StoreResult<()> {
+    let changes = delta(old, new);
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let columns = Counters::NAMES.join(", ");
+    let placeholders = (4..4 + Counters::NAMES.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let updates = Counters::NAMES.iter().map(|n| format!("{n} = {n} + excluded.{n}")).collect::<Vec<_>>().join(", ");
+    let upsert = format!(
+        "INSERT INTO metrics_daily (dim, day, value, {columns}) VALUES (?1, ?2, ?3, {placeholders})
+         ON CONFLICT (dim, day, value) DO UPDATE SET {updates}"
+    );
+    for ((day, dim, value), counters) in changes {
+        // The day's row and the month's roll-up row.
+        for (dim, day) in [(dim.as_str().to_string(), day), (monthly(dim), first_of_month(day))] {
+            let mut args = vec![Value::Text(dim), Value::Text(day.to_string()), Value::Text(value.clone())];
+            args.extend(counters.to_array().into_iter().map(Value::Integer));
+            conn.prepare_cached(&upsert)?.execute(params_from_iter(args.iter()))?;
+            // Every contributing case adds 1 to `cases`: at 0 nothing contributes any more.
+            if counters.cases < 0 {
+                conn.prepare_cached(
+                    "DELETE FROM metrics_daily WHERE dim = ?1 AND day = ?2 AND value = ?3 AND cases = 0",
+                )?
+                .execute(params_from_iter(args[..3].iter()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// After a customer changed: re-counts the churn of their cases whose figures say otherwise.
+pub(crate) fn customer_changed(conn: &Connection, customer: &Customer) -> StoreResult<()> {
+    let churned = customer.status == CustomerStatus::Churned;
+    let ids: Vec<String> = conn
+        .prepare_cached("SELECT id FROM cases WHERE customer_id = ?1")?
+        .query_map([customer.id.to_string()], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in ids {
+        let id: CaseId = id.parse().map_err(|e| crate::StoreError::Internal(format!("bad case id: {e}")))?;
+        let Some(old) = load(conn, id)? else { continue };
+        if old.customer_churned != churned {
+            let new = CaseMetrics { customer_churned: churned, ..old.clone() };
+            apply_delta(conn, Some(&old), Some(&new))?;
+            save(conn, id, &new)?;
+        }
+    }
+    Ok(())
+}
+
+/// Recomputes both tables from the event log (after a migration, or `ladder admin rebuild`).
+pub(crate) fn rebuild(conn: &Connection) -> StoreResult<()> {
+    conn.execute_batch("DELETE FROM case_metrics; DELETE FROM metrics_daily;")?;
+    let mut stmt = conn.prepare("SELECT case_id, at_ns, version, actor, data FROM events ORDER BY case_id, version")?;
+    let mut rows = stmt.query([])?;
+    let mut current: Option<(CaseId, Option<CaseMetrics>)> = None;
+    let finish = |conn: &Connection, done: Option<(CaseId, Option<CaseMetrics>)>| -> StoreResult<()> {
+        if let Some((id, Some(mut m))) = done {
+            m.customer_churned = churned(conn, m.customer)?;
+            apply_delta(conn, None, Some(&m))?;
+            save(conn, id, &m)?;
+        }
+        Ok(())
+    };
+    while let Some(row) = rows.next()? {
+        let case_id: CaseId = row
+            .get::<_, String>(0)?
+            .parse()
+            .map_err(|e| crate::StoreError::Internal(format!("bad case id in log: {e}")))?;
+        let recorded = RecordedEvent {
+            case_id,
+            version: row.get::<_, i64>(2)? as u64,
+            at: super::ns_to_ts(row.get(1)?),
+            actor: serde_json::from_str(&row.get::<_, String>(3)?)?,
+            event: serde_json::from_str(&row.get::<_, String>(4)?)?,
+            matrix_version: None,
+        };
+        if current.as_ref().is_some_and(|(id, _)| *id != case_id) {
+            finish(conn, current.take())?;
+        }
+        let state = current.take().and_then(|(_, m)| m);
+        let customer = match &recorded.event {
+            ladder_core::event::CaseEvent::Opened(o) => o.customer,
+            _ => None,
+        };
+        current = Some((case_id, CaseMetrics::apply(state, &recorded, || segment(conn, customer))));
+    }
+    finish(conn, current.take())
+}
