@@ -49,6 +49,9 @@ impl Engine {
     pub async fn route_case(&self, id: CaseId, supervisor: bool, now: Timestamp) -> Result<Option<Case>, StoreError> {
         let Some(case) = self.store.case(id).await? else { return Ok(None) };
         let Some(team_id) = case.team.filter(|_| routing::is_queued(&case)) else { return Ok(None) };
+        if !self.store.team_has_available_agent(team_id).await? {
+            return Ok(None);
+        }
         let Some(team) = self.store.team(team_id).await? else { return Ok(None) };
         let agents = self.store.team_agents(team_id).await?;
         if !agents.iter().any(|(_, p)| p.presence.takes_new_work()) {

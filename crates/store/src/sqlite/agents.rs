@@ -187,6 +187,21 @@ impl Store {
         .await
     }
 
+    /// Whether any member of `team` is available for new work: one index probe, so routing
+    /// can skip reading the team when nobody is on shift.
+    pub async fn team_has_available_agent(&self, team: TeamId) -> StoreResult<bool> {
+        self.read(move |c| {
+            Ok(c.prepare_cached(
+                "SELECT 1 FROM agents a JOIN user_teams ut ON ut.user_id = a.user_id
+                 WHERE ut.team_id = ?1 AND a.presence = 'available' LIMIT 1",
+            )?
+            .query_row([team.to_string()], |_| Ok(()))
+            .optional()?
+            .is_some())
+        })
+        .await
+    }
+
     /// The active members of a team with their profiles (stored, or the default one),
     /// ordered by name.
     pub async fn team_agents(&self, team: TeamId) -> StoreResult<Vec<(User, AgentProfile)>> {

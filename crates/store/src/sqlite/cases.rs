@@ -267,14 +267,19 @@ pub(crate) fn execute_case(conn: &mut Tx, write: CaseWrite) -> StoreResult<CaseO
     let Some(case) = state else {
         return Err(StoreError::NotFound(format!("case {}", write.case_id)));
     };
+    let mut deltas = super::metrics::Deltas::new();
     if !events.is_empty() {
         write_case_row(conn, &case, previous_row.as_ref())?;
         sync_timers(conn, &case, &previous_timers)?;
-        super::metrics::project(conn, case.id, case.customer, &events)?;
+        deltas = super::metrics::project(conn, case.id, case.customer, &events)?;
         conn.pending_text.extend(text);
     }
     if let Some(idem) = &write.idempotency {
         remember_idempotency(conn, idem, &serde_json::to_string(&case)?)?;
+    }
+    // Last, so nothing can fail after the write's deltas joined the batch's.
+    if !deltas.is_empty() {
+        conn.pending_metrics.push(deltas);
     }
     Ok(CaseOutcome { case, events, replayed: false })
 }
@@ -340,6 +345,11 @@ struct RowKey {
     sla: Option<&'static str>,
     sla_due: Option<jiff::Timestamp>,
     queued: bool,
+    /// What a queued case's rank depends on besides the fields above (its customer's
+    /// value and recent cases change with other writes and are picked up on the next keyed
+    /// change).
+    sentiment: Option<i8>,
+    callback: Option<jiff::Timestamp>,
     approval: Option<(&'static str, jiff::Timestamp)>,
 }
 
@@ -358,6 +368,8 @@ impl RowKey {
             sla: ladder_core::sla::standing(c).0,
             sla_due: ladder_core::sla::standing(c).1,
             queued: ladder_core::routing::is_queued(c),
+            sentiment: c.customer_sentiment,
+            callback: c.pending_callback().map(|cb| cb.window_start),
             approval: super::approvals::approval_columns(c),
         }
     }
@@ -406,7 +418,7 @@ fn queue_columns(conn: &Connection, case: &Case) -> StoreResult<(Option<i64>, Op
 }
 
 fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> StoreResult<()> {
-    if previous.is_some_and(|p| *p == RowKey::of(case) && !p.queued) {
+    if previous.is_some_and(|p| *p == RowKey::of(case)) {
         conn.prepare_cached("UPDATE cases SET updated_at_ns = ?2, version = ?3 WHERE number = ?1")?
             .execute(params![case.number as i64, ts_to_ns(case.updated_at), case.version as i64])?;
         conn.prepare_cached("UPDATE case_docs SET doc = ?2 WHERE number = ?1")?

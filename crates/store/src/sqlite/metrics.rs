@@ -138,29 +138,53 @@ fn segment(conn: &Connection, customer: Option<CustomerId>) -> Option<String> {
         .flatten()
 }
 
-/// Folds a write's new events into the case's metrics and moves its contribution in the
-/// aggregate from the old figures to the new ones.
+/// How the aggregate rows must change: `(day, dimension, value) → counters to add`.
+pub(crate) type Deltas = BTreeMap<(jiff::civil::Date, ladder_core::metrics::Dimension, String), Counters>;
+
+/// Folds a write's new events into the case's metrics (saved at once) and returns how its
+/// contribution to the aggregate moves from the old figures to the new ones. The caller adds
+/// the deltas of a whole batch together and writes them once ([`write_deltas`]), so a batch
+/// of many writes touches each aggregate row once.
 pub(crate) fn project(
     conn: &Connection,
     id: CaseId,
     customer: Option<CustomerId>,
     events: &[RecordedEvent],
-) -> StoreResult<()> {
+) -> StoreResult<Deltas> {
     let old = load(conn, id)?;
     let mut state = old.clone();
     for e in events {
         state = CaseMetrics::apply(state, e, || segment(conn, customer));
     }
-    let Some(mut new) = state else { return Ok(()) };
+    let Some(mut new) = state else { return Ok(Deltas::new()) };
     if old.is_none() {
         new.customer_churned = churned(conn, new.customer)?;
     }
-    apply_delta(conn, old.as_ref(), Some(&new))?;
-    save(conn, id, &new)
+    if old.as_ref() == Some(&new) {
+        return Ok(Deltas::new());
+    }
+    save(conn, id, &new)?;
+    Ok(delta(old.as_ref(), Some(&new)))
+}
+
+/// Sums the deltas of a batch's writes and writes them, each aggregate row once.
+pub(crate) fn write_batch_deltas(conn: &Connection, batch: Vec<Deltas>) -> StoreResult<()> {
+    let mut sum = Deltas::new();
+    for deltas in batch {
+        for (key, c) in deltas {
+            sum.entry(key).or_default().add(&c);
+        }
+    }
+    sum.retain(|_, c| !c.is_zero());
+    write_deltas(conn, sum)
 }
 
 fn apply_delta(conn: &Connection, old: Option<&CaseMetrics>, new: Option<&CaseMetrics>) -> StoreResult<()> {
-    let changes = delta(old, new);
+    write_deltas(conn, delta(old, new))
+}
+
+/// Writes aggregate changes: each to its day's row and its month's roll-up row.
+pub(crate) fn write_deltas(conn: &Connection, changes: Deltas) -> StoreResult<()> {
     if changes.is_empty() {
         return Ok(());
     }

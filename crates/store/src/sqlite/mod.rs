@@ -54,6 +54,9 @@ pub(crate) struct Tx<'c> {
     /// in-memory index at every savepoint, so indexing inside each write's savepoint would
     /// cost one flush per write instead of one per batch.
     pub(crate) pending_text: Vec<(String, i64)>,
+    /// Metrics aggregate changes of the batch's committed writes, summed, written just
+    /// before the commit: one upsert per aggregate row per batch, not per write.
+    pub(crate) pending_metrics: Vec<metrics::Deltas>,
 }
 
 impl std::ops::Deref for Tx<'_> {
@@ -235,6 +238,7 @@ impl Store {
 fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>) -> StoreResult<T> {
     conn.execute_batch("SAVEPOINT job")?;
     let pending_mark = conn.pending_text.len();
+    let metrics_mark = conn.pending_metrics.len();
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<&str>()
@@ -248,6 +252,7 @@ fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>)
         Ok(_) => conn.execute_batch("RELEASE job")?,
         Err(_) => {
             conn.pending_text.truncate(pending_mark);
+            conn.pending_metrics.truncate(metrics_mark);
             conn.execute_batch("ROLLBACK TO job; RELEASE job")?
         }
     }
@@ -268,7 +273,7 @@ fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize) 
         let commit = match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
                 let mut lost = None;
-                let mut tx = Tx { conn: &conn, pending_text: Vec::new() };
+                let mut tx = Tx { conn: &conn, pending_text: Vec::new(), pending_metrics: Default::default() };
                 for job in batch.drain(..) {
                     if lost.is_some() {
                         completions.push(job(None));
@@ -285,6 +290,11 @@ fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize) 
                     && let Err(e) = tx.flush_text()
                 {
                     lost = Some(StoreError::from(e));
+                }
+                if lost.is_none()
+                    && let Err(e) = metrics::write_batch_deltas(&conn, std::mem::take(&mut tx.pending_metrics))
+                {
+                    lost = Some(e);
                 }
                 match lost {
                     Some(e) => Err(e),
