@@ -221,6 +221,26 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
             t.await.context("seeding task")??;
         }
     }
+    // Some customers left: more of those whose problems had to be escalated.
+    for customer in &demo.customers {
+        let cases = engine
+            .store
+            .list_cases(
+                ladder_store::CaseFilter { customer: Some(customer.id), ..Default::default() },
+                ladder_core::access::CaseScope::All,
+                ladder_store::PageRequest { before: None, limit: 50 },
+            )
+            .await?
+            .cases;
+        let escalated = cases.iter().filter(|c| c.n_escalations > 0).count();
+        let churn_per_mille = 20 + 60 * escalated.min(3);
+        if rng.random_range(0..1000) < churn_per_mille {
+            let mut c = customer.clone();
+            c.status = ladder_core::directory::CustomerStatus::Churned;
+            c.status_changed_at = Some(now);
+            engine.store.update_customer(c).await?;
+        }
+    }
     tracing::info!(cases = N_CASES, seconds = started.elapsed().as_secs_f32(), "demo data seeded");
     load_example_matrices(engine, now).await?;
     // A shift is on: most staff are available (so new cases are routed to them), a few are
@@ -520,6 +540,14 @@ async fn one_case(
             let when = clock.step(10..240, &mut rng);
             run(agent, resolve("fixed"), when).await?;
         }
+    }
+    // Six in ten customers answer the satisfaction survey; escalated ones are less happy.
+    if rng.random_range(0..10) < 6 {
+        let escalated = engine.store.case(id).await?.is_some_and(|c| c.n_escalations > 0);
+        let score = if escalated { [2, 3, 3, 4, 4, 5] } else { [3, 4, 4, 5, 5, 5] }[rng.random_range(0..6)];
+        let when = clock.step(30..720, &mut rng);
+        let csat = CaseRequest::RecordCsat(ladder_core::command::RecordCsat { score, comment: None, on_behalf: true });
+        run(agent, csat, when).await?;
     }
     // Resolved long enough ago: a supervisor closes it.
     if now.duration_since(clock.t) > SignedDuration::from_hours(96) {
