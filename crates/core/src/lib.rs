@@ -14,6 +14,7 @@
 //! - [`sla`]: business time and SLA clocks.
 //! - [`routing`]: queue priority and the choice of agent for a case.
 //! - [`metrics`]: escalation metrics per case and their additive daily aggregate.
+//! - [`insights`]: "revise the rules" suggestions from facts about a period.
 
 pub mod access;
 pub mod agents;
@@ -24,6 +25,7 @@ pub mod directory;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod insights;
 pub mod matrix;
 pub mod metrics;
 pub mod routing;

@@ -14,6 +14,7 @@ pub mod directory;
 pub mod dto;
 pub mod error;
 pub mod extract;
+mod insights;
 mod live;
 pub mod matrix;
 mod metrics;
@@ -105,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sla::router())
         .merge(queues::router())
         .merge(metrics::router())
+        .merge(insights::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(readyz))
         .routes(utoipa_axum::routes!(live::stream))

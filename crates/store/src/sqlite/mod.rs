@@ -5,6 +5,7 @@ mod approvals;
 pub mod backup;
 mod cases;
 mod directory;
+mod insights;
 mod matrix;
 mod metrics;
 mod queues;
@@ -21,6 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::{StoreConfig, StoreError, StoreResult};
 
 pub use approvals::PendingApproval;
+pub use insights::InsightFacts;
 pub use metrics::MetricsRow;
 pub use queues::QueuedCase;
 

@@ -1,0 +1,194 @@
+//! `/api/v1/insights`: "revise the rules" suggestions with their evidence. The store gathers
+//! facts about the cases opened in the period, the matrix in force supplies limits, rules
+//! and calendars, and the pure detectors of [`ladder_core::insights`] decide.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use ladder_core::Role;
+use ladder_core::insights::{self, ApprovalRequest, PeerFigures, PeerGroup, RuleActivity, Suggestion};
+use ladder_core::matrix::Trigger;
+use ladder_core::metrics::Dimension;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::Auth;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(insights))
+}
+
+/// The period defaults to the 30 UTC days ending today.
+const DEFAULT_DAYS: i64 = 30;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InsightsQuery {
+    /// First UTC day of the cases' opening, `YYYY-MM-DD` (default: 29 days before `to`).
+    from: Option<String>,
+    /// Last UTC day, inclusive, `YYYY-MM-DD` (default: today).
+    to: Option<String>,
+}
+
+/// Suggestions over a period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InsightsDto {
+    pub from: String,
+    pub to: String,
+    pub suggestions: Vec<SuggestionDto>,
+}
+
+/// One suggestion to revise the rules.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuggestionDto {
+    /// `move_down`, `limit_margin`, `outlier`, `rule_never_fires`, `rule_always_fires` or
+    /// `breached_out_of_hours`.
+    pub kind: String,
+    /// One sentence saying what was seen.
+    pub title: String,
+    /// The figures behind it (counts, rates as fractions 0–1, durations in seconds,
+    /// amounts) and `example_cases`, a few case numbers.
+    #[schema(value_type = Object)]
+    pub evidence: serde_json::Map<String, serde_json::Value>,
+    /// What to change.
+    pub suggestion: String,
+}
+
+impl From<Suggestion> for SuggestionDto {
+    fn from(s: Suggestion) -> Self {
+        let mut evidence = serde_json::Map::new();
+        for (name, value) in s.figures {
+            let value = if value.fract() == 0.0 && value.abs() < 1e15 {
+                serde_json::Value::from(value as i64)
+            } else {
+                serde_json::Value::from(value)
+            };
+            evidence.insert(name.to_string(), value);
+        }
+        evidence.insert("example_cases".into(), serde_json::Value::from(s.examples));
+        SuggestionDto { kind: s.kind.as_str().to_string(), title: s.title, evidence, suggestion: s.suggestion }
+    }
+}
+
+fn parse_day(field: &str, raw: &str) -> ApiResult<Date> {
+    raw.parse::<Date>()
+        .ok()
+        .filter(|d| (1..=9000).contains(&d.year()))
+        .ok_or_else(|| ApiError::bad_request(field, format!("'{raw}' is not a date; use YYYY-MM-DD (years 1–9000)")))
+}
+
+fn today(now: Timestamp) -> Date {
+    now.to_zoned(jiff::tz::TimeZone::UTC).date()
+}
+
+/// "Revise the rules" suggestions over the cases opened in a period (UTC days, inclusive):
+/// categories to move down to Tier 1, authority limits exceeded by a small margin, agents
+/// and teams whose escalation rate stands out, `case_opened` rules that never or always
+/// fire, and levels whose 24x7 clocks breach mostly out of hours. Managers and admins.
+#[utoipa::path(get, path = "/api/v1/insights", tag = "metrics", params(InsightsQuery),
+    responses((status = 200, body = InsightsDto), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn insights(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<InsightsQuery>,
+) -> ApiResult<Json<InsightsDto>> {
+    auth.require(Role::Manager)?;
+    let now = state.engine.now();
+    let to = match &q.to {
+        Some(raw) => parse_day("to", raw)?,
+        None => today(now),
+    };
+    let from = match &q.from {
+        Some(raw) => parse_day("from", raw)?,
+        None => to.checked_sub(jiff::Span::new().days(DEFAULT_DAYS - 1)).unwrap_or(to),
+    };
+    if from > to {
+        return Err(ApiError::bad_request("from", format!("{from} is after `to` ({to})")));
+    }
+    let store = &state.engine.store;
+    let facts = store.insight_facts(from, to).await?;
+    let users = store.users(None).await?;
+    let teams = store.teams().await?;
+    let active = state.engine.active_matrix();
+
+    let mut suggestions = insights::move_down(&facts.outcomes);
+
+    if let Some(active) = &active {
+        let matrix = active.compiled.matrix();
+        let requests: Vec<ApprovalRequest> = facts
+            .approvals
+            .iter()
+            .filter_map(|(number, approval)| {
+                let user = users.iter().find(|u| Some(u.id) == approval.requested_by.user_id())?;
+                Some(ApprovalRequest {
+                    case_number: *number,
+                    action: approval.action.clone(),
+                    role: user.role,
+                    amount: approval.amount,
+                    limit: matrix.authority_limit(&approval.action, user.role, Some(&user.name)),
+                })
+            })
+            .collect();
+        suggestions.extend(insights::limit_margin(&requests));
+    }
+
+    for (dimension, group) in [(Dimension::Agent, PeerGroup::Agent), (Dimension::Team, PeerGroup::Team)] {
+        let rows = store.metrics(from, to, Some(dimension)).await?;
+        let figures: Vec<PeerFigures> = rows
+            .into_iter()
+            .filter(|r| !r.value.is_empty())
+            .map(|r| {
+                let label = match group {
+                    PeerGroup::Agent => users.iter().find(|u| u.id.to_string() == r.value).map(|u| u.name.clone()),
+                    PeerGroup::Team => teams.iter().find(|t| t.id.to_string() == r.value).map(|t| t.slug.clone()),
+                };
+                PeerFigures {
+                    label: label.unwrap_or(r.value),
+                    cases: r.counters.cases,
+                    escalated: r.counters.escalated,
+                }
+            })
+            .collect();
+        suggestions.extend(insights::outliers(group, &figures));
+    }
+
+    if let Some(active) = &active {
+        let matrix = active.compiled.matrix();
+        // Only `case_opened` rules: every case of the period had their trigger. Counting the
+        // cases that had another trigger needs more facts than the store gathers yet.
+        let rules: Vec<RuleActivity> = matrix
+            .rules
+            .iter()
+            .filter(|r| r.trigger == Trigger::CaseOpened)
+            .map(|r| RuleActivity {
+                name: r.name.clone(),
+                trigger: r.trigger.as_str().to_string(),
+                cases_with_trigger: facts.cases_opened,
+                fired_on: facts.rule_firings.get(&r.name).cloned().unwrap_or_default(),
+            })
+            .collect();
+        suggestions.extend(insights::rule_activity(&rules));
+
+        let main = if matrix.calendars.contains_key("support") {
+            Some("support")
+        } else {
+            matrix.calendars.keys().next().map(String::as_str)
+        };
+        if let Some(name) = main
+            && let Some(calendar) = active.sla.calendar(Some(name))
+        {
+            suggestions.extend(insights::breached_out_of_hours(&facts.breaches_24x7, calendar, name));
+        }
+    }
+
+    suggestions.sort_by_key(|s| s.kind);
+    Ok(Json(InsightsDto {
+        from: from.to_string(),
+        to: to.to_string(),
+        suggestions: suggestions.into_iter().map(SuggestionDto::from).collect(),
+    }))
+}

@@ -1,0 +1,109 @@
+//! The facts "revise the rules" insights are computed from ([`ladder_core::insights`]),
+//! gathered over the cases opened in a period. Only reads; bounded by `cases.created_at_ns`.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use ladder_core::Case;
+use ladder_core::case::Approval;
+use ladder_core::insights::{Breach, CaseOutcome, ResolvedAbove};
+use rusqlite::Connection;
+
+use super::{Store, ns_to_ts, ts_to_ns};
+use crate::{StoreError, StoreResult};
+
+/// What the store knows about the cases opened in a period, for the insights.
+#[derive(Debug, Clone, Default)]
+pub struct InsightFacts {
+    pub cases_opened: u64,
+    pub outcomes: Vec<CaseOutcome>,
+    /// Every approval request of those cases, with the case's number.
+    pub approvals: Vec<(u64, Approval)>,
+    /// By rule name, the cases on which the matrix did something in that rule's name.
+    pub rule_firings: BTreeMap<String, Vec<u64>>,
+    /// Breaches of clocks that counted in 24x7 time (no calendar).
+    pub breaches_24x7: Vec<Breach>,
+}
+
+impl Store {
+    /// The facts of the cases opened from `from` to `to` (UTC days, inclusive).
+    pub async fn insight_facts(&self, from: Date, to: Date) -> StoreResult<InsightFacts> {
+        self.read(move |conn| gather(conn, from, to)).await
+    }
+}
+
+fn day_start_ns(day: Date) -> StoreResult<i64> {
+    let at = day
+        .to_zoned(TimeZone::UTC)
+        .map_err(|e| StoreError::Internal(format!("insights period out of range: {e}")))?
+        .timestamp();
+    Ok(ts_to_ns(at))
+}
+
+fn gather(conn: &Connection, from: Date, to: Date) -> StoreResult<InsightFacts> {
+    let start = day_start_ns(from)?;
+    let end = day_start_ns(to.tomorrow().map_err(|e| StoreError::Internal(format!("insights period: {e}")))?)?;
+    let mut facts = InsightFacts::default();
+
+    let mut stmt = conn.prepare(
+        "SELECT d.doc,
+                (SELECT max(e.at_ns) FROM events e WHERE e.case_id = c.id AND e.type = 'escalated')
+         FROM cases c JOIN case_docs d ON d.number = c.number
+         WHERE c.created_at_ns >= ?1 AND c.created_at_ns < ?2",
+    )?;
+    let mut rows = stmt.query([start, end])?;
+    while let Some(row) = rows.next()? {
+        let case: Case = serde_json::from_str(&row.get::<_, String>(0)?)?;
+        let last_escalation = row.get::<_, Option<i64>>(1)?.map(ns_to_ts);
+        facts.cases_opened += 1;
+        let escalated = case.n_escalations > 0;
+        let first_level = case.escalation_path.first().map(|s| &s.level);
+        let resolved_above = match (&case.resolution, last_escalation) {
+            (Some(resolution), Some(escalated_at)) if escalated && first_level.is_some_and(|l| *l != case.level) => {
+                Some(ResolvedAbove {
+                    code: resolution.code.clone(),
+                    after_escalation: resolution.at.duration_since(escalated_at),
+                })
+            }
+            _ => None,
+        };
+        for clock in &case.clocks {
+            if clock.calendar.is_none()
+                && let Some(due_at) = clock.breached_at.and(clock.due_at)
+            {
+                facts.breaches_24x7.push(Breach { case_number: case.number, level: clock.level.clone(), due_at });
+            }
+        }
+        facts.approvals.extend(case.approvals.iter().map(|a| (case.number, a.clone())));
+        facts.outcomes.push(CaseOutcome {
+            number: case.number,
+            category: case.category.clone(),
+            escalated,
+            resolved_above,
+        });
+    }
+
+    // What the matrix did, in its rules' names: escalations and other commands carry
+    // `reason: "rule \"NAME\""`, notification requests and failures carry `rule`.
+    let mut stmt = conn.prepare(
+        "SELECT c.number, e.data FROM cases c JOIN events e ON e.case_id = c.id
+         WHERE c.created_at_ns >= ?1 AND c.created_at_ns < ?2
+           AND e.actor = '{\"kind\":\"system\",\"name\":\"matrix\"}'",
+    )?;
+    let mut rows = stmt.query([start, end])?;
+    while let Some(row) = rows.next()? {
+        let number = row.get::<_, i64>(0)? as u64;
+        let data: serde_json::Value = serde_json::from_str(&row.get::<_, String>(1)?)?;
+        let rule = data["rule"].as_str().map(str::to_string).or_else(|| {
+            data["reason"].as_str().and_then(|r| r.strip_prefix("rule \"")?.strip_suffix('"').map(str::to_string))
+        });
+        if let Some(rule) = rule {
+            let cases = facts.rule_firings.entry(rule).or_default();
+            if !cases.contains(&number) {
+                cases.push(number);
+            }
+        }
+    }
+    Ok(facts)
+}
