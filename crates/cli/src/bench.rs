@@ -1086,6 +1086,36 @@ async fn bench_routing(
     for user in &pullers {
         tokens.push(engine.create_token(user.id, "bench".into(), None, now).await?.secret);
     }
+    // The same paced pulls without HTTP (the engine called directly, for a short while): how
+    // much of `next`'s time is the claim itself.
+    {
+        let started = Instant::now();
+        let deadline = started + duration / 3;
+        let mut tasks = Vec::new();
+        for (k, user) in pullers.iter().enumerate() {
+            let (engine, principal, team) = (engine.clone(), principal_of(user), teams[0].id);
+            tasks.push(tokio::spawn(async move {
+                let mut samples = Vec::new();
+                tokio::time::sleep(think.mul_f64(k as f64 / n_pullers.max(1) as f64)).await;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let got = engine.claim_next(&principal, team, Timestamp::now()).await?;
+                    samples.push(t.elapsed());
+                    if got.is_none() {
+                        break;
+                    }
+                    tokio::time::sleep(think).await;
+                }
+                anyhow::Ok(samples)
+            }));
+        }
+        let mut samples = Vec::new();
+        for t in tasks {
+            samples.extend(t.await??);
+        }
+        let label = format!("claim_next in process, {n_pullers} agents, {}ms between cases", think.as_millis());
+        report(&label, samples, started.elapsed());
+    }
     let (base, stop) = start_server(engine.clone()).await?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(n_pullers).build()?;
     // First paced (each agent pauses `think` between cases), then back to back.
