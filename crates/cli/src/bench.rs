@@ -1076,7 +1076,8 @@ async fn bench_routing(
     let t0 = Instant::now();
     for id in &decision_cases {
         let t = Instant::now();
-        engine.route_case(*id, false, Timestamp::now()).await?;
+        let case = engine.store.case(*id).await?.context("a seeded case")?;
+        engine.route_case(&case, false, Timestamp::now()).await?;
         samples.push(t.elapsed());
     }
     report(&format!("routing decision end to end (team of {per_team}: reads + choice + write)"), samples, t0.elapsed());

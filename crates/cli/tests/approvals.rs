@@ -27,21 +27,6 @@ users = { ana = 100 }
 approve_within = "2h"
 "#;
 
-async fn activate(api: &Api, token: &str) {
-    let resp = api
-        .client
-        .put(format!("{}/api/v1/matrix/drafts/main", api.base))
-        .bearer_auth(token)
-        .header("content-type", "application/toml")
-        .body(MATRIX)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200, "{}", resp.text().await.unwrap());
-    let (s, v) = api.call(token, "POST", "/api/v1/matrix/drafts/main/activate", None).await;
-    assert_eq!(s, 201, "{v}");
-}
-
 fn kinds(events: &Value) -> Vec<String> {
     events.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_string()).collect()
 }
@@ -64,7 +49,7 @@ async fn authority_limits_and_approvals() {
     // Without a matrix in force nobody has any authority.
     let (s, p) = api.call(&ana, "POST", &actions, Some(json!({"action": "credit", "amount": 5}))).await;
     assert_eq!((s, p["field"].as_str()), (422, Some("amount")), "{p}");
-    activate(&api, &maria).await;
+    api.activate_matrix(&maria, MATRIX).await;
 
     // Ana's own override (100): exactly at it applies at once.
     let (s, c) =

@@ -30,20 +30,6 @@ when = 'case.category == "billing" && customer.value >= 10000'
 then = { escalate = "L2", team = "billing", priority = "high" }
 "#;
 
-async fn upload(api: &Api, token: &str, name: &str, toml: &str) -> (u16, serde_json::Value) {
-    let resp = api
-        .client
-        .put(format!("{}/api/v1/matrix/drafts/{name}", api.base))
-        .bearer_auth(token)
-        .header("content-type", "application/toml")
-        .body(toml.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
-}
-
 async fn open_vip_billing_case(api: &Api, token: &str, customer: &str) -> (serde_json::Value, serde_json::Value) {
     let (s, case) = api
         .call(
@@ -68,12 +54,12 @@ async fn a_matrix_is_checked_activated_applied_to_cases_and_rolled_back() {
     let (ana, maria) = (&world.tokens["ana"], &world.tokens["maria"]);
 
     // Only managers and admins may upload.
-    assert_eq!(upload(&api, ana, "main", MATRIX).await.0, 403);
+    assert_eq!(api.upload_matrix(ana, "main", MATRIX).await.0, 403);
 
     // A broken matrix is refused with every problem at its line and column.
     let broken =
         MATRIX.replace(r#"escalate = "L2""#, r#"escalate = "L7""#).replace("customer.value >=", "customer.value >=>");
-    let (s, problem) = upload(&api, maria, "main", &broken).await;
+    let (s, problem) = api.upload_matrix(maria, "main", &broken).await;
     assert_eq!(s, 422, "{problem}");
     assert_eq!(problem["type"], "/problems/invalid-matrix");
     let errors = problem["errors"].as_array().unwrap();
@@ -82,7 +68,7 @@ async fn a_matrix_is_checked_activated_applied_to_cases_and_rolled_back() {
     assert_eq!(positions, vec![(22, "rules[0].when"), (23, "rules[0].then.escalate")], "{problem}");
     assert_eq!(api.call(maria, "GET", "/api/v1/matrix/drafts/main", None).await.0, 404, "nothing was stored");
 
-    let (s, draft) = upload(&api, maria, "main", MATRIX).await;
+    let (s, draft) = api.upload_matrix(maria, "main", MATRIX).await;
     assert_eq!(s, 200, "{draft}");
     let (s, v1) = api.call(maria, "POST", "/api/v1/matrix/drafts/main/activate", None).await;
     assert_eq!(s, 201, "{v1}");
@@ -114,7 +100,7 @@ async fn a_matrix_is_checked_activated_applied_to_cases_and_rolled_back() {
 
     // Version 2 has no rules; rolling back brings version 1's rule back.
     let without_rules = MATRIX.split("[[rules]]").next().unwrap().to_string();
-    assert_eq!(upload(&api, maria, "calm", &without_rules).await.0, 200);
+    assert_eq!(api.upload_matrix(maria, "calm", &without_rules).await.0, 200);
     let (s, v2) = api.call(maria, "POST", "/api/v1/matrix/drafts/calm/activate", None).await;
     assert_eq!((s, v2["version"].as_u64()), (201, Some(2)));
     let (case, _) = open_vip_billing_case(&api, ana, &vip_id).await;
@@ -142,7 +128,7 @@ async fn the_active_matrix_survives_a_restart() {
     {
         let server = Server::start(dir.path());
         let api = Api::new(&server);
-        assert_eq!(upload(&api, maria, "main", MATRIX).await.0, 200);
+        assert_eq!(api.upload_matrix(maria, "main", MATRIX).await.0, 200);
         assert_eq!(api.call(maria, "POST", "/api/v1/matrix/drafts/main/activate", None).await.0, 201);
     }
     let server = Server::start(dir.path());
@@ -176,7 +162,7 @@ when = 'case.custom_fields.missing_field == "x"'
 then = { tags = ["never"] }
 "#
     );
-    let (s, draft) = upload(&api, maria, "main", &rules).await;
+    let (s, draft) = api.upload_matrix(maria, "main", &rules).await;
     assert_eq!(s, 200, "{draft}");
     assert_eq!(api.call(maria, "POST", "/api/v1/matrix/drafts/main/activate", None).await.0, 201);
     let (_, customer) = api.call(ana, "POST", "/api/v1/customers", Some(json!({"name": "Rita Repeat"}))).await;

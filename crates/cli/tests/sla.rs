@@ -37,21 +37,6 @@ when = 'case.level == "L1" && event.clock == "respond"'
 then = { escalate = "L2", team = "billing", tags = ["sla-breach"] }
 "#;
 
-async fn activate(api: &Api, token: &str) {
-    let resp = api
-        .client
-        .put(format!("{}/api/v1/matrix/drafts/main", api.base))
-        .bearer_auth(token)
-        .header("content-type", "application/toml")
-        .body(MATRIX)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200, "{}", resp.text().await.unwrap());
-    let (s, v) = api.call(token, "POST", "/api/v1/matrix/drafts/main/activate", None).await;
-    assert_eq!(s, 201, "{v}");
-}
-
 async fn events(api: &Api, token: &str, id: &str) -> Vec<Value> {
     let (s, events) = api.call(token, "GET", &format!("/api/v1/cases/{id}/events"), None).await;
     assert_eq!(s, 200, "{events}");
@@ -84,7 +69,7 @@ async fn clocks_over_http_and_breaches_during_downtime_fire_once() {
     let (ana, sam, maria) = (&world.tokens["ana"], &world.tokens["sam"], &world.tokens["maria"]);
     let mut server = Server::start(dir.path());
     let api = Api::new(&server);
-    activate(&api, maria).await;
+    api.activate_matrix(maria, MATRIX).await;
 
     // Cases get their clocks; the case shows time left in business time.
     let mut ids = Vec::new();

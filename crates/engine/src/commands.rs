@@ -94,11 +94,16 @@ pub enum CaseRequest {
     },
 }
 
-fn team_ref(t: &Team) -> TeamRef {
+pub(crate) fn team_ref(t: &Team) -> TeamRef {
     TeamRef { id: t.id, slug: t.slug.clone(), level: t.level.clone() }
 }
 
 impl Engine {
+    /// Every team, as deciding and the matrix's rules need them.
+    pub(crate) async fn team_refs(&self) -> Result<Vec<TeamRef>, StoreError> {
+        Ok(self.store.teams().await?.iter().map(team_ref).collect())
+    }
+
     /// A team by slug or id; the error names the field.
     pub async fn resolve_team(&self, field: &str, key: &str) -> Result<Team, StoreError> {
         let found = match key.parse() {
@@ -156,8 +161,7 @@ impl Engine {
     /// When a move to `level` names neither team nor person and exactly one team works that
     /// level, the case goes to that team (routing by skill comes with the routing rules).
     async fn only_team_at(&self, level: Option<&LevelId>) -> Result<Option<TeamRef>, StoreError> {
-        let teams: Vec<TeamRef> = self.store.teams().await?.iter().map(team_ref).collect();
-        Ok(crate::rules::only_team_at(&teams, level))
+        Ok(crate::rules::only_team_at(&self.team_refs().await?, level))
     }
 
     /// Resolves names to directory entries and builds the domain command.
@@ -384,7 +388,7 @@ impl Engine {
                     }
                     _ => 0,
                 };
-                (customer, self.store.teams().await?.iter().map(team_ref).collect::<Vec<_>>(), repeat_contacts)
+                (customer, self.team_refs().await?, repeat_contacts)
             }
             None => (None, Vec::new(), 0),
         };
@@ -405,20 +409,8 @@ impl Engine {
             })?;
             let mut recorded = record(case_id, case.map_or(0, |c| c.version), &cx, events);
             if let Some(active) = &active {
-                let consequences = crate::rules::apply_rules(
-                    active,
-                    case,
-                    &recorded,
-                    customer.as_ref(),
-                    &teams,
-                    &ladder,
-                    repeat_contacts,
-                    now,
-                    uuid::Uuid::now_v7,
-                );
-                recorded.extend(consequences);
-                let clocks = crate::timers::clock_events(active, case, &recorded, customer.as_ref(), &ladder, now);
-                recorded.extend(clocks);
+                let customer = customer.as_ref();
+                crate::rules::follow_up(active, case, &mut recorded, customer, &teams, &ladder, repeat_contacts, now);
             }
             Ok(recorded)
         };
@@ -430,7 +422,7 @@ impl Engine {
         // A case that now waits unassigned at a team is offered to its best agent.
         if let Some(supervisor) = crate::routing::routing_cause(&outcome.events)
             && ladder_core::routing::is_queued(&outcome.case)
-            && let Some(routed) = self.route_case(case_id, supervisor, now).await?
+            && let Some(routed) = self.route_case(&outcome.case, supervisor, now).await?
         {
             outcome.case = routed;
         }

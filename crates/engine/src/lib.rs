@@ -25,6 +25,17 @@ pub use commands::{CaseRequest, Escalation, OpenRequest};
 pub use credentials::{AuthError, NewToken};
 pub use timers::{FireReport, TimerStatus};
 
+/// The context a write made by the engine itself (router, timers, rules' follow-ups) is
+/// decided and recorded in: no new case number, a fresh id, the matrix version in force.
+pub(crate) fn write_context<'a>(
+    actor: &'a ladder_core::Actor,
+    ladder: &'a Ladder,
+    matrix_version: Option<u32>,
+    now: jiff::Timestamp,
+) -> ladder_core::Context<'a> {
+    ladder_core::Context { now, actor, ladder, next_number: 0, new_id: uuid::Uuid::now_v7(), matrix_version }
+}
+
 /// Everything a request handler needs. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {

@@ -11,12 +11,12 @@ use std::collections::HashSet;
 use jiff::Timestamp;
 use ladder_core::access::{CaseScope, Principal};
 use ladder_core::case::{Actor, Case};
-use ladder_core::command::{Assign, CaseCommand, TeamRef};
+use ladder_core::command::{Assign, CaseCommand};
 use ladder_core::directory::Role;
 use ladder_core::event::{CaseEvent, EscalationKind, Initiator, RecordedEvent, Routed};
-use ladder_core::ids::{CaseId, TeamId};
+use ladder_core::ids::TeamId;
 use ladder_core::routing::{self, Candidate, RouteNeeds};
-use ladder_core::{Context, decide, record};
+use ladder_core::{decide, record};
 use ladder_store::{CaseFilter, CaseOutcome, CaseWrite, PageRequest, StoreError};
 
 use crate::Engine;
@@ -46,9 +46,10 @@ impl Engine {
     /// decision is recorded only when some agent was available (so the history says why
     /// they were passed over). `supervisor`: only supervisors and above are eligible.
     /// Returns the new state when something was recorded.
-    pub async fn route_case(&self, id: CaseId, supervisor: bool, now: Timestamp) -> Result<Option<Case>, StoreError> {
-        let Some(case) = self.store.case(id).await? else { return Ok(None) };
-        let Some(team_id) = case.team.filter(|_| routing::is_queued(&case)) else { return Ok(None) };
+    /// `case` is the state the caller has just written or read; the write re-checks it.
+    pub async fn route_case(&self, case: &Case, supervisor: bool, now: Timestamp) -> Result<Option<Case>, StoreError> {
+        let id = case.id;
+        let Some(team_id) = case.team.filter(|_| routing::is_queued(case)) else { return Ok(None) };
         if !self.store.team_has_available_agent(team_id).await? {
             return Ok(None);
         }
@@ -62,7 +63,7 @@ impl Engine {
             Some(c) => self.store.customer(c).await?,
             None => None,
         };
-        let handled_before = self.previous_handlers(&case).await?;
+        let handled_before = self.previous_handlers(case).await?;
         let needs = RouteNeeds {
             skill: case.category.clone().filter(|c| team.skills.contains(c)),
             language: customer.as_ref().and_then(|c| c.language.clone()),
@@ -99,14 +100,7 @@ impl Engine {
                 return Ok(Vec::new());
             }
             let actor = Actor::System { name: ROUTER_ACTOR.into() };
-            let cx = Context {
-                now,
-                actor: &actor,
-                ladder: &ladder,
-                next_number: 0,
-                new_id: uuid::Uuid::now_v7(),
-                matrix_version: active.as_ref().map(|a| a.version),
-            };
+            let cx = crate::write_context(&actor, &ladder, active.as_ref().map(|a| a.version), now);
             let mut events = vec![CaseEvent::Routed(Routed {
                 team: Some(team_id),
                 to_user: chosen.as_ref().map(|u| u.id),
@@ -177,44 +171,16 @@ impl Engine {
         let principal = principal.clone();
         let active = self.active_matrix();
         let ladder = self.ladder();
-        let teams: Vec<TeamRef> = match &active {
-            Some(_) => self
-                .store
-                .teams()
-                .await?
-                .iter()
-                .map(|t| TeamRef { id: t.id, slug: t.slug.clone(), level: t.level.clone() })
-                .collect(),
-            None => Vec::new(),
-        };
+        let teams = self.team_refs().await?;
         let claim = move |case: &Case, customer: Option<&ladder_core::directory::Customer>| {
             let command = CaseCommand::Assign(Assign { assignee: Some(me) });
             principal.may(Some(case), &command).map_err(StoreError::Forbidden)?;
             let actor = Actor::User { id: principal.user_id };
-            let cx = Context {
-                now,
-                actor: &actor,
-                ladder: &ladder,
-                next_number: 0,
-                new_id: uuid::Uuid::now_v7(),
-                matrix_version: active.as_ref().map(|a| a.version),
-            };
+            let cx = crate::write_context(&actor, &ladder, active.as_ref().map(|a| a.version), now);
             let events = decide(Some(case), &command, &cx).map_err(StoreError::Domain)?;
             let mut recorded = record(case.id, case.version, &cx, events);
             if let Some(active) = &active {
-                let consequences = crate::rules::apply_rules(
-                    active,
-                    Some(case),
-                    &recorded,
-                    customer,
-                    &teams,
-                    &ladder,
-                    0,
-                    now,
-                    uuid::Uuid::now_v7,
-                );
-                recorded.extend(consequences);
-                recorded.extend(crate::timers::clock_events(active, Some(case), &recorded, customer, &ladder, now));
+                crate::rules::follow_up(active, Some(case), &mut recorded, customer, &teams, &ladder, 0, now);
             }
             Ok(recorded)
         };
@@ -243,7 +209,7 @@ impl Engine {
             };
             let since = now - spec.after;
             for case in self.store.queued_since(from.id, since, 500).await? {
-                let to_team = TeamRef { id: to.id, slug: to.slug.clone(), level: to.level.clone() };
+                let to_team = crate::commands::team_ref(&to);
                 let reason = format!(
                     "waited more than {} in the queue of {}",
                     ladder_core::matrix::model::format_duration(spec.after),
@@ -260,14 +226,7 @@ impl Engine {
                         return Ok(Vec::new());
                     }
                     let actor = Actor::System { name: ROUTER_ACTOR.into() };
-                    let cx = Context {
-                        now,
-                        actor: &actor,
-                        ladder: &ladder,
-                        next_number: 0,
-                        new_id: uuid::Uuid::now_v7(),
-                        matrix_version: Some(active.version),
-                    };
+                    let cx = crate::write_context(&actor, &ladder, Some(active.version), now);
                     let transfer =
                         CaseCommand::Transfer(ladder_core::command::Transfer { to_team, to_user: None, reason });
                     let events = decide(Some(current), &transfer, &cx).map_err(StoreError::Domain)?;
@@ -294,7 +253,7 @@ impl Engine {
                 }
                 moved += 1;
                 self.after_write(&outcome);
-                self.route_case(case.id, false, now).await?;
+                self.route_case(&outcome.case, false, now).await?;
             }
         }
         Ok(moved)

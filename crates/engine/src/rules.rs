@@ -404,6 +404,26 @@ fn split_updates(actions: &[Action]) -> (Vec<Action>, Option<UpdateCase>) {
     (others, changes.then_some(update))
 }
 
+/// Appends what follows a write's events in the same write: the matrix rules they trigger,
+/// then the clock changes everything so far calls for.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn follow_up(
+    active: &ActiveMatrix,
+    before: Option<&Case>,
+    recorded: &mut Vec<RecordedEvent>,
+    customer: Option<&Customer>,
+    teams: &[TeamRef],
+    ladder: &Ladder,
+    repeat_contacts: u32,
+    now: Timestamp,
+) {
+    let rules =
+        apply_rules(active, before, recorded, customer, teams, ladder, repeat_contacts, now, uuid::Uuid::now_v7);
+    recorded.extend(rules);
+    let clocks = crate::timers::clock_events(active, before, recorded, customer, ladder, now);
+    recorded.extend(clocks);
+}
+
 /// Applies the active matrix to the events a command produced: evaluates the rules of every
 /// trigger those events raise and decides their consequences, as the system. Returns the
 /// extra events, already numbered after `events`.

@@ -19,11 +19,10 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use ladder_core::case::{Actor, Case};
-use ladder_core::command::TeamRef;
 use ladder_core::directory::{Customer, Ladder};
 use ladder_core::event::RecordedEvent;
+use ladder_core::record;
 use ladder_core::sla::{self, SlaPolicy};
-use ladder_core::{Context, record};
 use ladder_store::{CaseWrite, DueTimer, StoreError};
 use tokio::sync::{Notify, watch};
 
@@ -88,15 +87,11 @@ pub(crate) fn clock_events(
     let Some(after) = after else { return Vec::new() };
     let segment = customer.and_then(|c| c.segment.as_deref());
     let events = sla::reconcile(&active.sla, before, recorded, &after, segment, now);
-    record(after.id, after.version, &sla_context(&actor(), ladder, Some(active.version), now), events)
+    record(after.id, after.version, &crate::write_context(&actor(), ladder, Some(active.version), now), events)
 }
 
 fn actor() -> Actor {
     Actor::System { name: SLA_ACTOR.into() }
-}
-
-fn sla_context<'a>(actor: &'a Actor, ladder: &'a Ladder, version: Option<u32>, now: Timestamp) -> Context<'a> {
-    Context { now, actor, ladder, next_number: 0, new_id: uuid::Uuid::now_v7(), matrix_version: version }
 }
 
 impl Engine {
@@ -203,16 +198,7 @@ impl Engine {
             (Some(_), Some(id)) => self.store.customer(id).await?,
             _ => None,
         };
-        let teams: Vec<TeamRef> = match &active {
-            Some(_) => self
-                .store
-                .teams()
-                .await?
-                .iter()
-                .map(|t| TeamRef { id: t.id, slug: t.slug.clone(), level: t.level.clone() })
-                .collect(),
-            None => Vec::new(),
-        };
+        let teams = self.team_refs().await?;
         let ladder = self.ladder();
         let (index, generation) = (timer.clock_index as usize, timer.generation);
         let decide = move |case: Option<&Case>, _next: u64| {
@@ -232,22 +218,10 @@ impl Engine {
             }
             let actor = actor();
             let version = active.as_ref().map(|a| a.version);
-            let mut recorded = record(case.id, case.version, &sla_context(&actor, &ladder, version, now), events);
+            let mut recorded =
+                record(case.id, case.version, &crate::write_context(&actor, &ladder, version, now), events);
             if let Some(active) = &active {
-                let consequences = crate::rules::apply_rules(
-                    active,
-                    Some(case),
-                    &recorded,
-                    customer.as_ref(),
-                    &teams,
-                    &ladder,
-                    0,
-                    now,
-                    uuid::Uuid::now_v7,
-                );
-                recorded.extend(consequences);
-                let clocks = clock_events(active, Some(case), &recorded, customer.as_ref(), &ladder, now);
-                recorded.extend(clocks);
+                crate::rules::follow_up(active, Some(case), &mut recorded, customer.as_ref(), &teams, &ladder, 0, now);
             }
             Ok(recorded)
         };

@@ -4,8 +4,6 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use jiff::Timestamp;
-use jiff::civil::Date;
 use ladder_core::Role;
 use ladder_core::insights::{self, ApprovalRequest, PeerFigures, PeerGroup, RuleActivity, Suggestion};
 use ladder_core::matrix::Trigger;
@@ -15,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::extract::Auth;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -23,7 +21,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The period defaults to the 30 UTC days ending today.
-const DEFAULT_DAYS: i64 = 30;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -74,17 +71,6 @@ impl From<Suggestion> for SuggestionDto {
     }
 }
 
-fn parse_day(field: &str, raw: &str) -> ApiResult<Date> {
-    raw.parse::<Date>()
-        .ok()
-        .filter(|d| (1..=9000).contains(&d.year()))
-        .ok_or_else(|| ApiError::bad_request(field, format!("'{raw}' is not a date; use YYYY-MM-DD (years 1–9000)")))
-}
-
-fn today(now: Timestamp) -> Date {
-    now.to_zoned(jiff::tz::TimeZone::UTC).date()
-}
-
 /// "Revise the rules" suggestions over the cases opened in a period (UTC days, inclusive):
 /// categories to move down to Tier 1, authority limits exceeded by a small margin, agents
 /// and teams whose escalation rate stands out, `case_opened` rules that never or always
@@ -98,17 +84,7 @@ async fn insights(
 ) -> ApiResult<Json<InsightsDto>> {
     auth.require(Role::Manager)?;
     let now = state.engine.now();
-    let to = match &q.to {
-        Some(raw) => parse_day("to", raw)?,
-        None => today(now),
-    };
-    let from = match &q.from {
-        Some(raw) => parse_day("from", raw)?,
-        None => to.checked_sub(jiff::Span::new().days(DEFAULT_DAYS - 1)).unwrap_or(to),
-    };
-    if from > to {
-        return Err(ApiError::bad_request("from", format!("{from} is after `to` ({to})")));
-    }
+    let (from, to) = crate::metrics::period(q.from.as_deref(), q.to.as_deref(), now)?;
     let store = &state.engine.store;
     let facts = store.insight_facts(from, to).await?;
     let users = store.users(None).await?;

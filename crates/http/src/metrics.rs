@@ -199,6 +199,24 @@ fn today(now: Timestamp) -> Date {
     now.to_zoned(jiff::tz::TimeZone::UTC).date()
 }
 
+/// The period of a metrics or insights request: UTC days, both ends included; `to`
+/// defaults to today and `from` to [`DEFAULT_DAYS`] days ending at `to`. Bad dates and a
+/// `from` after `to` are 400s naming the field.
+pub(crate) fn period(from: Option<&str>, to: Option<&str>, now: Timestamp) -> ApiResult<(Date, Date)> {
+    let to = match to {
+        Some(raw) => parse_day("to", raw)?,
+        None => today(now),
+    };
+    let from = match from {
+        Some(raw) => parse_day("from", raw)?,
+        None => to.checked_sub(jiff::Span::new().days(DEFAULT_DAYS - 1)).unwrap_or(to),
+    };
+    if from > to {
+        return Err(ApiError::bad_request("from", format!("{from} is after `to` ({to})")));
+    }
+    Ok((from, to))
+}
+
 /// Escalation metrics of the cases opened in a period (UTC days, inclusive), grouped by one
 /// dimension: escalation, supervisor-escalation, first-contact-resolution, de-escalation,
 /// reopen and transfer rates, CSAT (overall, escalated, not escalated), SLA compliance, time
@@ -215,17 +233,7 @@ async fn metrics(
 ) -> ApiResult<Response> {
     auth.require(Role::Manager)?;
     let now = state.engine.now();
-    let to = match &q.to {
-        Some(raw) => parse_day("to", raw)?,
-        None => today(now),
-    };
-    let from = match &q.from {
-        Some(raw) => parse_day("from", raw)?,
-        None => to.checked_sub(jiff::Span::new().days(DEFAULT_DAYS - 1)).unwrap_or(to),
-    };
-    if from > to {
-        return Err(ApiError::bad_request("from", format!("{from} is after `to` ({to})")));
-    }
+    let (from, to) = period(q.from.as_deref(), q.to.as_deref(), now)?;
     let group_by = match q.group_by.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(raw) => Some(GROUP_BY.into_iter().find(|d| d.as_str() == raw).ok_or_else(|| {

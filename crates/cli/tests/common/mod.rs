@@ -149,3 +149,28 @@ impl Api {
         (status, value)
     }
 }
+
+impl Api {
+    /// `PUT /api/v1/matrix/drafts/{name}` with a TOML body.
+    pub async fn upload_matrix(&self, token: &str, name: &str, toml: &str) -> (u16, Value) {
+        let resp = self
+            .client
+            .put(format!("{}/api/v1/matrix/drafts/{name}", self.base))
+            .bearer_auth(token)
+            .header("content-type", "application/toml")
+            .body(toml.to_string())
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Uploads `toml` as the draft `main` and puts it in force; both must succeed.
+    pub async fn activate_matrix(&self, token: &str, toml: &str) {
+        let (s, draft) = self.upload_matrix(token, "main", toml).await;
+        assert_eq!(s, 200, "{draft}");
+        let (s, v) = self.call(token, "POST", "/api/v1/matrix/drafts/main/activate", None).await;
+        assert_eq!(s, 201, "{v}");
+    }
+}

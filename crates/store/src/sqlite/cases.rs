@@ -355,6 +355,7 @@ struct RowKey {
 
 impl RowKey {
     fn of(c: &Case) -> RowKey {
+        let (sla, sla_due) = ladder_core::sla::standing(c);
         RowKey {
             status: c.status.as_str(),
             level: c.level.0.clone(),
@@ -365,8 +366,8 @@ impl RowKey {
             channel: c.channel.as_str(),
             category: c.category.clone(),
             n_workers: c.worked_by.len(),
-            sla: ladder_core::sla::standing(c).0,
-            sla_due: ladder_core::sla::standing(c).1,
+            sla,
+            sla_due,
             queued: ladder_core::routing::is_queued(c),
             sentiment: c.customer_sentiment,
             callback: c.pending_callback().map(|cb| cb.window_start),
@@ -427,12 +428,13 @@ fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> 
     }
     let (sla, sla_due) = ladder_core::sla::standing(case);
     let (score, rank, callback_due) = queue_columns(conn, case)?;
+    let approval = super::approvals::approval_columns(case);
     conn.prepare_cached(
         "INSERT INTO cases (number, id, status, level, team_id, assignee_id, customer_id, priority, channel, category,
                             created_at_ns, updated_at_ns, version, sla, sla_due_at_ns, priority_score, queue_rank_ns,
-                            callback_due_ns, queued_since_ns)
+                            callback_due_ns, queued_since_ns, approval_role, approval_since_ns)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 CASE WHEN ?17 IS NULL THEN NULL ELSE ?12 END)
+                 CASE WHEN ?17 IS NULL THEN NULL ELSE ?12 END, ?19, ?20)
          ON CONFLICT (number) DO UPDATE SET
             status = excluded.status, level = excluded.level, team_id = excluded.team_id,
             assignee_id = excluded.assignee_id, customer_id = excluded.customer_id, priority = excluded.priority,
@@ -440,6 +442,7 @@ fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> 
             version = excluded.version, sla = excluded.sla, sla_due_at_ns = excluded.sla_due_at_ns,
             priority_score = excluded.priority_score, queue_rank_ns = excluded.queue_rank_ns,
             callback_due_ns = excluded.callback_due_ns,
+            approval_role = excluded.approval_role, approval_since_ns = excluded.approval_since_ns,
             queued_since_ns = CASE
                 WHEN excluded.queue_rank_ns IS NULL THEN NULL
                 WHEN cases.queued_since_ns IS NOT NULL AND cases.team_id IS excluded.team_id THEN cases.queued_since_ns
@@ -464,10 +467,9 @@ fn write_case_row(conn: &Connection, case: &Case, previous: Option<&RowKey>) -> 
         score,
         rank,
         callback_due,
+        approval.map(|a| a.0),
+        approval.map(|a| ts_to_ns(a.1)),
     ])?;
-    let approval = super::approvals::approval_columns(case);
-    conn.prepare_cached("UPDATE cases SET approval_role = ?2, approval_since_ns = ?3 WHERE number = ?1")?
-        .execute(params![case.number as i64, approval.map(|a| a.0), approval.map(|a| ts_to_ns(a.1))])?;
     conn.prepare_cached(
         "INSERT INTO case_docs (number, doc) VALUES (?1, ?2) ON CONFLICT (number) DO UPDATE SET doc = excluded.doc",
     )?
