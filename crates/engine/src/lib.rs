@@ -14,6 +14,7 @@ pub mod commands;
 pub mod credentials;
 pub mod routing;
 pub mod rules;
+pub mod simulate;
 pub mod timers;
 
 use std::sync::{Arc, RwLock};

@@ -161,7 +161,7 @@ fn load_events(conn: &Connection, id: CaseId) -> StoreResult<Vec<StoredEvent>> {
     rows.map(|r| r.map_err(StoreError::from).and_then(|x| x)).collect()
 }
 
-fn row_to_event(r: &rusqlite::Row) -> rusqlite::Result<StoreResult<StoredEvent>> {
+pub(crate) fn row_to_event(r: &rusqlite::Row) -> rusqlite::Result<StoreResult<StoredEvent>> {
     let seq: i64 = r.get(0)?;
     let case_id: String = r.get(1)?;
     let version: i64 = r.get(2)?;

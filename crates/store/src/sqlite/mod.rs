@@ -5,6 +5,7 @@ mod approvals;
 pub mod backup;
 mod cases;
 mod directory;
+mod history;
 mod insights;
 mod matrix;
 mod metrics;
@@ -22,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::{StoreConfig, StoreError, StoreResult};
 
 pub use approvals::PendingApproval;
+pub use history::CaseHistory;
 pub use insights::InsightFacts;
 pub use metrics::MetricsRow;
 pub use queues::QueuedCase;
