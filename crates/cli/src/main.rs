@@ -6,6 +6,7 @@ mod bench;
 mod calendar_cmd;
 mod demo;
 mod matrix_cmd;
+mod simulate_cmd;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -79,6 +80,8 @@ enum Command {
         #[command(subcommand)]
         command: calendar_cmd::CalendarCommand,
     },
+    /// What-if: replay recorded cases under a candidate matrix and compare with what happened.
+    Simulate(simulate_cmd::SimulateArgs),
     /// Performance benchmarks (run with a release build).
     Bench {
         #[command(subcommand)]
@@ -304,6 +307,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Matrix { command } => matrix_cmd::run(command),
         Command::Calendar { command } => calendar_cmd::run(command),
+        Command::Simulate(args) => simulate_cmd::run(args).await,
         Command::Bench { command } => {
             init_logs(false);
             bench::run(command).await

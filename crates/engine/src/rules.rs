@@ -74,7 +74,12 @@ impl Engine {
     }
 
     /// Parses, lints and compiles; refuses on any error.
-    async fn compile_checked(&self, source: &str, name: &str, version: u32) -> Result<ActiveMatrix, MatrixError> {
+    pub(crate) async fn compile_checked(
+        &self,
+        source: &str,
+        name: &str,
+        version: u32,
+    ) -> Result<ActiveMatrix, MatrixError> {
         let diagnostics = self.check_matrix(source, name).await?;
         if diagnostics.iter().any(Diagnostic::is_error) {
             return Err(MatrixError::Invalid(diagnostics));

@@ -808,3 +808,24 @@ impl Engine {
         Ok(totals.report(candidate.name.clone(), from, to, until))
     }
 }
+
+/// The instants a period of UTC days covers, both days included: `[from 00:00, to + 1 day 00:00)`.
+pub fn day_span(from: jiff::civil::Date, to: jiff::civil::Date) -> (Timestamp, Timestamp) {
+    let start = |d: jiff::civil::Date| d.to_zoned(jiff::tz::TimeZone::UTC).map(|z| z.timestamp());
+    let from = start(from).unwrap_or(Timestamp::MIN);
+    let to = to.tomorrow().ok().and_then(|d| start(d).ok()).unwrap_or(Timestamp::MAX);
+    (from, to)
+}
+
+impl Engine {
+    /// A candidate matrix for the simulator: linted against the teams that exist and compiled
+    /// as the version after the last one. Refused with every problem when it has errors.
+    pub async fn candidate_matrix(
+        &self,
+        source: &str,
+        name: &str,
+    ) -> Result<Arc<ActiveMatrix>, crate::rules::MatrixError> {
+        let next = self.store.matrix_versions().await?.last().map_or(1, |v| v.version + 1);
+        Ok(Arc::new(self.compile_checked(source, name, next).await?))
+    }
+}

@@ -19,6 +19,7 @@ mod live;
 pub mod matrix;
 mod metrics;
 mod queues;
+mod simulations;
 mod sla;
 
 use std::future::Future;
@@ -45,6 +46,8 @@ use utoipa_axum::router::OpenApiRouter;
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Engine,
+    /// What-if simulations started on this server.
+    pub(crate) simulations: std::sync::Arc<simulations::Simulations>,
     /// Becomes `true` when the server shuts down, so long-lived streams end.
     shutting_down: watch::Receiver<bool>,
 }
@@ -55,7 +58,7 @@ impl AppState {
     }
 
     fn with_shutdown(engine: Engine, shutting_down: watch::Receiver<bool>) -> Self {
-        AppState { engine, shutting_down }
+        AppState { engine, simulations: Default::default(), shutting_down }
     }
 
     /// A case as the API shows it now, its clocks measured in the active matrix's calendars.
@@ -107,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .merge(queues::router())
         .merge(metrics::router())
         .merge(insights::router())
+        .merge(simulations::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(readyz))
         .routes(utoipa_axum::routes!(live::stream))
