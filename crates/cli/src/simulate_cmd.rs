@@ -77,6 +77,9 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One figure of a row of the report.
+type Measure = fn(&Figures) -> i64;
+
 /// The report as plain-text tables: what happened, what the candidate predicts, the change.
 pub fn render(r: &SimulationReport) -> String {
     let mut out = format!(
@@ -84,7 +87,7 @@ pub fn render(r: &SimulationReport) -> String {
          {} cases would go differently; {} escalations by people would be made unnecessary.\n",
         r.matrix, r.from, r.to, r.cases, r.until, r.cases_changed, r.escalations_absorbed
     );
-    let rows: [(&str, fn(&Figures) -> i64); 9] = [
+    let rows: [(&str, Measure); 9] = [
         ("escalations", |f| f.escalations as i64),
         ("  by people", |f| f.escalations_by_people as i64),
         ("  by rules", |f| f.escalations_by_rules as i64),
