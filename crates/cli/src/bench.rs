@@ -19,6 +19,8 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::json;
 
+mod simulate;
+
 #[derive(clap::Subcommand)]
 pub enum BenchCommand {
     /// Durable case commands through the store (group commit), events per second.
@@ -105,6 +107,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 500)]
         think_ms: u64,
     },
+    /// What-if simulator: `--cases` cases with their histories (seeded once into
+    /// --data-dir and reused) replayed under a candidate matrix; cases per second.
+    Simulate {
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+        #[arg(long, default_value = "./ladder-bench-simulate")]
+        data_dir: PathBuf,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -122,6 +132,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             let pace = Duration::from_millis(think_ms);
             bench_routing(agents, queued, pullers, decisions, Duration::from_secs(seconds), pace).await
         }
+        BenchCommand::Simulate { cases, data_dir } => simulate::bench_simulate(cases, data_dir).await,
     }
 }
 

@@ -1,0 +1,230 @@
+//! `ladder bench simulate`: the what-if simulator over a large recorded history.
+//!
+//! Seeds (once, into `--data-dir`) `--cases` cases over the 90 days before now through the
+//! real command path under [`SIM_MATRIX`]: each is opened, answered, a third escalated by
+//! an agent, a tenth given a credit, and resolved, each at its own instant. Then replays
+//! them all under a candidate with a shorter first-response target and a rule that sends
+//! billing cases to L2 at once, printing the throughput and the report's totals.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use jiff::{SignedDuration, Timestamp};
+use ladder_core::command::{AddMessage, Resolve};
+use ladder_core::event::{EscalationKind, Initiator};
+use ladder_core::ids::CaseId;
+use ladder_core::{Channel, Priority, Visibility};
+use ladder_engine::simulate::Progress;
+use ladder_engine::{CaseRequest, Escalation, OpenRequest};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use super::bench_world;
+
+const SIM_MATRIX: &str = r#"
+[sla]
+warn_at = [75]
+
+[calendars.support]
+timezone = "Europe/Berlin"
+hours = { "mon-fri" = "08:00-20:00", "sat" = "09:00-14:00" }
+
+[[levels]]
+id = "L1"
+teams = ["frontline"]
+calendar = "support"
+respond = "2h"
+resolve = "3d"
+
+[[levels]]
+id = "L2"
+teams = ["specialists"]
+respond = "4h"
+resolve = "5d"
+
+[[authority]]
+action = "credit"
+limits = { agent = 50, supervisor = 500, manager = 5000, admin = 50000 }
+
+[[rules]]
+name = "Legal threats go to specialists"
+trigger = "message_received"
+when = 'contact.body.contains("lawyer")'
+then = { escalate = "L2", kind = "hierarchical", priority = "high" }
+
+[[rules]]
+name = "Missed first response escalates"
+trigger = "clock_breached"
+when = 'case.level == "L1" && event.clock == "respond"'
+then = { escalate = "L2", kind = "hierarchical" }
+
+[[rules]]
+name = "Warn the team"
+trigger = "clock_at_risk"
+then = { notify = [{ who = "team", channel = "chat" }] }
+"#;
+
+/// The candidate: first response in 1 h, and billing straight to the specialists.
+fn candidate() -> String {
+    let faster = SIM_MATRIX.replacen("respond = \"2h\"", "respond = \"1h\"", 1);
+    format!(
+        "{faster}\n[[rules]]\nname = \"Billing to specialists\"\ntrigger = \"case_opened\"\n\
+         when = 'case.category == \"billing\"'\nthen = {{ escalate = \"L2\", team = \"specialists\", kind = \"functional\" }}\n"
+    )
+}
+
+pub async fn bench_simulate(cases: usize, data_dir: std::path::PathBuf) -> anyhow::Result<()> {
+    let (engine, admin) = bench_world(&data_dir).await?;
+    let now = Timestamp::now();
+    let invalid = |e| match e {
+        ladder_engine::rules::MatrixError::Invalid(d) => {
+            anyhow::anyhow!("invalid bench matrix: {}", d.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("; "))
+        }
+        ladder_engine::rules::MatrixError::Store(e) => anyhow::anyhow!("{e}"),
+    };
+    if engine.store.active_matrix().await?.is_none_or(|v| v.source != SIM_MATRIX) {
+        engine.put_matrix_draft("bench-sim".into(), SIM_MATRIX.into(), "bench".into(), now).await.map_err(invalid)?;
+        engine.activate_matrix("bench-sim".into(), "bench".into(), now).await.map_err(invalid)?;
+    }
+    engine.load_matrix().await?;
+    let start = now - SignedDuration::from_hours(90 * 24);
+    let have = engine.store.count_opened(start - SignedDuration::from_hours(24 * 365), now).await? as usize;
+    if have < cases {
+        seed(&engine, &admin, have, cases, start).await?;
+    }
+    let stats = engine.store.stats().await?;
+    println!("history: {} cases, {} events", stats.n_cases, stats.n_events);
+
+    let candidate = engine.candidate_matrix(&candidate(), "candidate.toml").await.map_err(invalid)?;
+    let progress = Arc::new(Progress::default());
+    let started = Instant::now();
+    let job = {
+        let (engine, progress) = (engine.clone(), progress.clone());
+        let from = start - SignedDuration::from_hours(24 * 365);
+        tokio::spawn(async move { engine.simulate(candidate, from, now, now, progress).await })
+    };
+    let mut last = 0;
+    while !job.is_finished() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let done = progress.done.load(Ordering::Acquire) as usize;
+        if done >= last + 100_000 {
+            last = done - done % 100_000;
+            println!("  replayed {done} after {:.1}s", started.elapsed().as_secs_f64());
+        }
+    }
+    let report = job.await??;
+    let took = started.elapsed().as_secs_f64();
+    println!(
+        "simulate {} cases under a candidate: {took:.1}s = {:.0} cases/s ({} changed, {} escalations absorbed)",
+        report.cases,
+        report.cases as f64 / took,
+        report.cases_changed,
+        report.escalations_absorbed
+    );
+    let (a, p) = (&report.totals.actual, &report.totals.predicted);
+    println!(
+        "  escalations {} → {}, breaches {} → {}, approvals {} → {}",
+        a.escalations, p.escalations, a.breaches, p.breaches, a.approvals, p.approvals
+    );
+    Ok(())
+}
+
+/// Seeds cases `from..to`, each with a day of history at its own instants (512 writers).
+async fn seed(
+    engine: &ladder_engine::Engine,
+    admin: &ladder_core::directory::User,
+    from: usize,
+    to: usize,
+    start: Timestamp,
+) -> anyhow::Result<()> {
+    println!("seeding cases {from}..{to} with their histories (kept in the data directory for later runs) …");
+    let principal = ladder_engine::credentials::principal_of(admin);
+    let next = Arc::new(AtomicUsize::new(from));
+    let started = Instant::now();
+    let span = 90 * 86_400 / (to as i64).max(1);
+    let mut tasks = Vec::new();
+    for w in 0..512u64 {
+        let (engine, principal, next) = (engine.clone(), principal.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(w);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= to {
+                    break;
+                }
+                let id = CaseId::new_v7();
+                let mut t = start + SignedDuration::from_secs(i as i64 * span + rng.random_range(0..span.max(1)));
+                let category = ["billing", "technical", "technical", "account", "delivery"][rng.random_range(0..5)];
+                let open = CaseRequest::Open(OpenRequest {
+                    subject: format!("Case {i}"),
+                    description: "The customer writes in.".into(),
+                    category: Some(category.into()),
+                    channel: Channel::ALL[rng.random_range(0..7)],
+                    priority: [Priority::Low, Priority::Normal, Priority::Normal, Priority::High]
+                        [rng.random_range(0..4)],
+                    level: None,
+                    team: Some("frontline".into()),
+                    assignee: None,
+                    customer: None,
+                    tags: Default::default(),
+                    custom_fields: Default::default(),
+                });
+                engine.run(&principal, id, open, None, None, t).await?;
+                let mut step = |rng: &mut StdRng, max_min: i64| {
+                    t += SignedDuration::from_mins(rng.random_range(1..max_min));
+                    t
+                };
+                let lawyer = rng.random_bool(0.02);
+                let body = if lawyer { "My lawyer will call you." } else { "Any news?" };
+                let message = CaseRequest::AddMessage(AddMessage {
+                    visibility: Visibility::Public,
+                    channel: None,
+                    body: body.into(),
+                    from_customer: true,
+                    resume: false,
+                });
+                engine.run(&principal, id, message, None, None, step(&mut rng, 60)).await?;
+                let reply = CaseRequest::AddMessage(AddMessage {
+                    visibility: Visibility::Public,
+                    channel: None,
+                    body: "We are on it.".into(),
+                    from_customer: false,
+                    resume: false,
+                });
+                engine.run(&principal, id, reply, None, None, step(&mut rng, 180)).await?;
+                if !lawyer && rng.random_bool(0.3) {
+                    let escalate = CaseRequest::Escalate(Escalation {
+                        kind: EscalationKind::Hierarchical,
+                        initiator: Initiator::Agent,
+                        to_level: None,
+                        to_team: Some("specialists".into()),
+                        to_user: None,
+                        reason: "needs a specialist".into(),
+                        tried: Some("the usual checks".into()),
+                    });
+                    engine.run(&principal, id, escalate, None, None, step(&mut rng, 240)).await?;
+                }
+                if rng.random_bool(0.1) {
+                    let credit = CaseRequest::ApplyAction {
+                        action: "credit".into(),
+                        amount: rng.random_range(10..200) as f64,
+                        note: None,
+                    };
+                    engine.run(&principal, id, credit, None, None, step(&mut rng, 60)).await?;
+                }
+                let resolve = CaseRequest::Resolve(Resolve { code: "solved".into(), note: None });
+                engine.run(&principal, id, resolve, None, None, step(&mut rng, 600)).await?;
+                if i % 50_000 == 0 && i > from {
+                    println!("  {i} cases after {:.0}s", started.elapsed().as_secs_f64());
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    println!("  seeded {} cases in {:.0}s", to - from, started.elapsed().as_secs_f64());
+    Ok(())
+}
