@@ -473,6 +473,9 @@ pub fn apply_rules(
     };
     for (event, status_before, status_after) in fired_triggers {
         for trigger in triggers_of(&event, status_before, status_after, repeat_contacts) {
+            if !active.compiled.has_rules(trigger) {
+                continue;
+            }
             let team_slug = case.team.and_then(|id| teams.iter().find(|t| t.id == id)).map(|t| t.slug.clone());
             let evaluation = active
                 .compiled

@@ -222,8 +222,10 @@ impl Run<'_, '_> {
         let r = self.r;
         let at = inputs[0].at;
         let actor = inputs[0].actor.clone();
-        let before = self.case.clone();
-        let mut work = self.case.clone();
+        // Taken out while the write is worked out (inputs are adapted to `work`), put back
+        // before the events are folded in.
+        let before = self.case.take();
+        let mut work = before.clone();
         let mut recorded: Vec<RecordedEvent> = Vec::new();
         if kind == Source::Router {
             // A routing decision stands only where the case waits at the team it chose.
@@ -235,6 +237,7 @@ impl Run<'_, '_> {
                 _ => true,
             });
             if !keep {
+                self.case = before;
                 return;
             }
         }
@@ -251,6 +254,7 @@ impl Run<'_, '_> {
             }
         }
         if recorded.is_empty() {
+            self.case = before;
             return;
         }
         if kind == Source::Command {
@@ -269,6 +273,7 @@ impl Run<'_, '_> {
         }
         let clocks = clock_events(r.matrix, before.as_ref(), &recorded, self.customer, r.ladder, at);
         recorded.extend(clocks);
+        self.case = before;
         self.commit(recorded);
     }
 
@@ -690,11 +695,12 @@ impl SimTotals {
             let replayed = replay.case(h);
             s.cases += 1;
             s.absorbed += replayed.absorbed;
-            let recorded: Vec<RecordedEvent> = h.events.iter().filter(|e| e.at <= replay.until).cloned().collect();
-            if !same_stream(&replayed.events, &recorded) {
+            // Streams are in time order: what was recorded up to `until` is a prefix.
+            let recorded = &h.events[..h.events.iter().take_while(|e| e.at <= replay.until).count()];
+            if !same_stream(&replayed.events, recorded) {
                 s.changed += 1;
             }
-            s.actual.merge(&Tally::of_case(&recorded, team_names, replay.until));
+            s.actual.merge(&Tally::of_case(recorded, team_names, replay.until));
             s.predicted.merge(&Tally::of_case(&replayed.events, team_names, replay.until));
         }
         s

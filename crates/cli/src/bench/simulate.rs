@@ -96,12 +96,25 @@ pub async fn bench_simulate(cases: usize, data_dir: std::path::PathBuf) -> anyho
     let stats = engine.store.stats().await?;
     println!("history: {} cases, {} events", stats.n_cases, stats.n_events);
 
+    // Reading alone, to see how the replay's time divides.
+    let (from, read_started) = (start - SignedDuration::from_hours(24 * 365), Instant::now());
+    let (mut after, mut read, mut events) = (0, 0, 0);
+    loop {
+        let batch =
+            engine.store.histories(from, now, after, 2_000, ladder_engine::rules::REPEAT_CONTACT_WINDOW).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.number;
+        read += batch.len();
+        events += batch.iter().map(|h| h.events.len()).sum::<usize>();
+    }
+    let took = read_started.elapsed().as_secs_f64();
+    println!("reading alone: {read} cases, {events} events in {took:.1}s = {:.0} cases/s", read as f64 / took);
+
     let candidate = engine.candidate_matrix(&candidate(), "candidate.toml").await.map_err(invalid)?;
     let progress = Arc::new(Progress::default());
     let started = Instant::now();
     let job = {
         let (engine, progress) = (engine.clone(), progress.clone());
-        let from = start - SignedDuration::from_hours(24 * 365);
         tokio::spawn(async move { engine.simulate(candidate, from, now, now, progress).await })
     };
     let mut last = 0;

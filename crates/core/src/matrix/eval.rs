@@ -323,6 +323,12 @@ impl CompiledMatrix {
         self.version
     }
 
+    /// Whether any rule listens to `trigger`: when none does, there is nothing to evaluate
+    /// (and no facts to build).
+    pub fn has_rules(&self, trigger: Trigger) -> bool {
+        !self.triggers[trigger.index()].all.is_empty()
+    }
+
     /// Evaluates the rules of `trigger` in file order, skipping those the index or the
     /// JSON tests rule out.
     /// A rule whose condition fails is recorded in `errors` and skipped; a fired rule with
