@@ -448,6 +448,21 @@ fn timeline_entry(e: &StoredEvent, n: &Names) -> Markup {
             },
             html! { p.muted { (x.reason) } },
         ),
+        CaseEvent::ClockStarted(c) => (
+            "minor",
+            format!(
+                "{} clock started at {} (target {})",
+                c.clock.as_str(),
+                c.level.0,
+                layout::duration_text(c.target.as_secs())
+            ),
+            html! {},
+        ),
+        CaseEvent::ClockCancelled(c) => {
+            ("minor", format!("{} clock cancelled: {}", c.clock.as_str(), c.reason), html! {})
+        }
+        CaseEvent::ClockPaused(c) => ("minor", format!("{} clock paused", c.clock.as_str()), html! {}),
+        CaseEvent::ClockResumed(c) => ("minor", format!("{} clock resumed", c.clock.as_str()), html! {}),
         CaseEvent::ClockBreached(c) => ("breached", format!("{} clock breached", c.clock.as_str()), html! {}),
         CaseEvent::ClockMet(c) => ("met", format!("{} clock met", c.clock.as_str()), html! {}),
         CaseEvent::ClockAtRisk(c) => ("at-risk", format!("{} clock at {}%", c.clock.as_str(), c.percent), html! {}),
