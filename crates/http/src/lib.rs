@@ -7,6 +7,7 @@
 //! - [`dto`]: the wire types; they convert to and from domain types explicitly.
 //! - [`error`]: [`error::ApiError`] → RFC 9457 problem+json.
 //! - [`extract`]: `Auth` (bearer token) and `Write<T>` (JSON body, `Idempotency-Key`, `If-Match`).
+//! - [`web`]: the web console (server-rendered pages, session cookie, CSRF), mounted at `/`.
 
 pub mod agents;
 pub mod cases;
@@ -21,6 +22,7 @@ mod metrics;
 mod queues;
 mod simulations;
 mod sla;
+pub mod web;
 
 use std::future::Future;
 use std::time::Duration;
@@ -117,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     let openapi_json = serde_json::to_value(&openapi).unwrap_or_default();
     api.route("/openapi.json", get(move || async move { Json(openapi_json.clone()) }))
+        .merge(web::router(state.clone()))
         .fallback(|| async { error::ApiError::not_found("this path") })
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))

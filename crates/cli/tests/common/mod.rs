@@ -174,3 +174,96 @@ impl Api {
         assert_eq!(s, 201, "{v}");
     }
 }
+
+/// The web console as a browser without JavaScript sees it: form posts, cookies by hand,
+/// redirects not followed (so tests see each 303 and where it points).
+pub struct Console {
+    pub client: reqwest::Client,
+    pub base: String,
+}
+
+/// What a console request answered.
+pub struct PageResponse {
+    pub status: u16,
+    pub location: Option<String>,
+    pub set_cookies: Vec<String>,
+    pub body: String,
+}
+
+impl Console {
+    pub fn new(server: &Server) -> Console {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Console { client, base: server.base.clone() }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> PageResponse {
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let location = resp.headers().get("location").map(|v| v.to_str().expect("ascii").to_string());
+        let set_cookies =
+            resp.headers().get_all("set-cookie").iter().map(|v| v.to_str().expect("ascii").to_string()).collect();
+        PageResponse { status, location, set_cookies, body: resp.text().await.expect("body") }
+    }
+
+    /// `GET path` with the session cookie (`None`: signed out).
+    pub async fn get(&self, session: Option<&str>, path: &str) -> PageResponse {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(s) = session {
+            req = req.header("cookie", format!("ladder_session={s}"));
+        }
+        self.send(req).await
+    }
+
+    /// Follows a redirect as a browser does: to its `Location`, with the flash message it set.
+    pub async fn follow(&self, session: Option<&str>, redirect: &PageResponse) -> PageResponse {
+        let to = redirect.location.as_deref().expect("a redirect");
+        let mut cookies: Vec<String> = session.map(|s| format!("ladder_session={s}")).into_iter().collect();
+        cookies.extend(
+            redirect
+                .set_cookies
+                .iter()
+                .filter(|c| c.starts_with("ladder_flash="))
+                .map(|c| c.split(';').next().unwrap().to_string()),
+        );
+        self.send(self.client.get(format!("{}{to}", self.base)).header("cookie", cookies.join("; "))).await
+    }
+
+    /// `POST path` with a form body.
+    pub async fn post(&self, session: Option<&str>, path: &str, form: &[(&str, &str)]) -> PageResponse {
+        let body: Vec<String> = form.iter().map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v))).collect();
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.join("&"));
+        if let Some(s) = session {
+            req = req.header("cookie", format!("ladder_session={s}"));
+        }
+        self.send(req).await
+    }
+
+    /// Signs in through the login form; returns the session secret from the cookie.
+    pub async fn login(&self, name: &str, password: &str) -> String {
+        let r = self.post(None, "/login", &[("name", name), ("password", password)]).await;
+        assert_eq!(r.status, 303, "login as {name}: {}", r.body);
+        let cookie = r.set_cookies.iter().find(|c| c.starts_with("ladder_session=")).expect("session cookie");
+        cookie.split(';').next().unwrap().trim_start_matches("ladder_session=").to_string()
+    }
+}
+
+/// The CSRF token in a console page's forms.
+pub fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a form with a csrf field") + "name=\"csrf\" value=\"".len();
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+/// `application/x-www-form-urlencoded` encoding of one name or value.
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => (b as char).to_string(),
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,198 @@
+//! The web console over HTTP, as a browser without JavaScript uses it: sessions, CSRF,
+//! role checks, and every page rendering for the roles that may see it.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn open(api: &Api, token: &str, body: serde_json::Value) -> u64 {
+    let (s, c) = api.call(token, "POST", "/api/v1/cases", Some(body)).await;
+    assert_eq!(s, 201, "{c}");
+    c["number"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_http_only_session_that_logout_revokes() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let server = Server::start(dir.path());
+    let web = Console::new(&server);
+
+    let r = web.get(None, "/").await;
+    assert_eq!((r.status, r.location.as_deref()), (303, Some("/login")), "signed out, / goes to the login page");
+    let r = web.get(None, "/queue").await;
+    assert_eq!((r.status, r.location.as_deref()), (303, Some("/login")), "a page without a session");
+    let r = web.get(None, "/login").await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("<label for=\"password\">"), "the login form has labelled fields");
+
+    let r = web.post(None, "/login", &[("name", "ana"), ("password", "wrong")]).await;
+    assert_eq!(r.status, 401);
+    assert!(r.body.contains("Wrong user name or password"), "{}", r.body);
+    assert!(r.set_cookies.is_empty());
+
+    let r = web.post(None, "/login", &[("name", "ana"), ("password", PASSWORD)]).await;
+    assert_eq!((r.status, r.location.as_deref()), (303, Some("/queue")));
+    let cookie = &r.set_cookies[0];
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    let session = web.login("ana", PASSWORD).await;
+
+    // The session is a token named "web session", stored hashed like every token.
+    let api = Api::new(&server);
+    let (_, tokens) = api.call(&world.tokens["ana"], "GET", "/api/v1/tokens", None).await;
+    assert!(tokens.as_array().unwrap().iter().any(|t| t["name"] == "web session"), "{tokens}");
+
+    let r = web.get(Some(&session), "/").await;
+    assert_eq!(r.location.as_deref(), Some("/queue"), "signed in, / goes to the queue");
+    let queue = web.get(Some(&session), "/queue").await;
+    assert_eq!(queue.status, 200);
+    let csrf = csrf_of(&queue.body);
+
+    let r = web.post(Some(&session), "/logout", &[("csrf", &csrf)]).await;
+    assert_eq!((r.status, r.location.as_deref()), (303, Some("/login")));
+    assert!(r.set_cookies.iter().any(|c| c.starts_with("ladder_session=;")), "the cookie is cleared");
+    let r = web.get(Some(&session), "/queue").await;
+    assert_eq!((r.status, r.location.as_deref()), (303, Some("/login")), "the revoked session no longer works");
+}
+
+#[tokio::test]
+async fn posts_without_the_session_csrf_token_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    let web = Console::new(&server);
+    let n = open(&api, &world.tokens["ana"], json!({"subject": "Printer on fire"})).await;
+    let ana = web.login("ana", PASSWORD).await;
+    let other = web.login("ana", PASSWORD).await;
+    let other_csrf = csrf_of(&web.get(Some(&other), "/queue").await.body);
+
+    for (what, form) in [
+        ("no token", vec![("body", "sneaky")]),
+        ("another session's token", vec![("body", "sneaky"), ("csrf", other_csrf.as_str())]),
+        ("a wrong token", vec![("body", "sneaky"), ("csrf", "00")]),
+    ] {
+        let r = web.post(Some(&ana), &format!("/cases/{n}/note"), &form).await;
+        assert_eq!(r.status, 403, "{what}");
+        assert!(r.body.contains("CSRF"), "{what}: a problem page that says why: {}", r.body);
+        assert!(r.body.starts_with("<!DOCTYPE html>"), "{what}: an HTML page, not problem+json");
+    }
+    let r = web.post(Some(&ana), "/logout", &[]).await;
+    assert_eq!(r.status, 403, "logout needs the token too");
+    let (_, events) = api.call(&world.tokens["ana"], "GET", "/api/v1/cases", None).await;
+    assert_eq!(events["items"][0]["n_messages"], 0, "nothing was written");
+}
+
+#[tokio::test]
+async fn agents_are_refused_other_teams_cases_and_admin_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    let web = Console::new(&server);
+    let billing = open(&api, &world.tokens["erin"], json!({"subject": "Refund", "team": "billing"})).await;
+    let front = open(&api, &world.tokens["ana"], json!({"subject": "Password reset"})).await;
+    let ana = web.login("ana", PASSWORD).await;
+
+    let r = web.get(Some(&ana), &format!("/cases/{billing}")).await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("Not allowed") && r.body.contains(&format!("#{billing}")), "{}", r.body);
+    let r = web
+        .post(
+            Some(&ana),
+            &format!("/cases/{billing}/note"),
+            &[("body", "peek"), ("csrf", &csrf_of(&web.get(Some(&ana), "/queue").await.body))],
+        )
+        .await;
+    assert_eq!(r.status, 403, "nor write to it");
+    assert_eq!(web.get(Some(&ana), &format!("/cases/{front}")).await.status, 200);
+    assert_eq!(web.get(Some(&ana), "/cases/999999").await.status, 404);
+
+    let r = web.get(Some(&ana), "/admin").await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("needs the admin role"), "{}", r.body);
+    let queue = web.get(Some(&ana), "/queue").await.body;
+    assert!(!queue.contains("href=\"/admin\""), "no admin entry in an agent's navigation");
+
+    let root = web.login("root", PASSWORD).await;
+    let r = web.get(Some(&root), "/admin").await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("href=\"/admin\"") && r.body.contains("<td>erin</td>"), "{}", r.body);
+    let maria = web.login("maria", PASSWORD).await;
+    assert_eq!(web.get(Some(&maria), &format!("/cases/{billing}")).await.status, 200, "managers see every case");
+}
+
+#[tokio::test]
+async fn an_agent_takes_the_next_case_and_works_it_from_the_case_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    let web = Console::new(&server);
+    let sam = &world.tokens["sam"];
+    let n = open(&api, sam, json!({"subject": "Router keeps dropping", "team": "frontline", "priority": "high"})).await;
+    let ana = web.login("ana", PASSWORD).await;
+
+    let queue = web.get(Some(&ana), "/queue").await;
+    assert_eq!(queue.status, 200);
+    assert!(queue.body.contains("Front") || queue.body.contains("frontline"), "her team's queue: {}", queue.body);
+    assert!(queue.body.contains(&format!("href=\"/cases/{n}\"")), "the waiting case is listed");
+    assert!(queue.body.contains("Take next"));
+    let csrf = csrf_of(&queue.body);
+
+    let r = web.post(Some(&ana), "/queue/frontline/next", &[("csrf", &csrf)]).await;
+    assert_eq!((r.status, r.location.clone()), (303, Some(format!("/cases/{n}"))), "take next opens the case");
+    let page = web.follow(Some(&ana), &r).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(&format!("Case #{n} is now yours.")), "the flash says so: {}", page.body);
+    assert!(page.set_cookies.iter().any(|c| c.starts_with("ladder_flash=;")), "and is shown once");
+    assert!(web.get(Some(&ana), "/queue").await.body.contains("Assigned to me"), "it is hers now");
+
+    let post = |path: &'static str, form: Vec<(&'static str, &'static str)>| {
+        let (web, ana, csrf) = (&web, &ana, &csrf);
+        async move {
+            let mut form = form;
+            form.push(("csrf", csrf));
+            web.post(Some(ana), &format!("/cases/{n}/{path}"), &form).await
+        }
+    };
+    assert_eq!(post("reply", vec![("body", "We are on it.")]).await.status, 303);
+    assert_eq!(post("note", vec![("body", "Line test was clean.")]).await.status, 303);
+    // A refused command comes back to the page as a message.
+    let r = post("resolve", vec![("code", " ")]).await;
+    assert_eq!(r.location, Some(format!("/cases/{n}")));
+    let page = web.follow(Some(&ana), &r).await.body;
+    assert!(page.contains("role=\"alert\">Not done: code"), "the refusal is shown: {page}");
+    let r = post(
+        "escalate",
+        vec![
+            ("kind", "functional"),
+            ("initiator", "agent"),
+            ("to_level", ""),
+            ("to_team", "billing"),
+            ("to_user", ""),
+            ("reason", "line is fine, the bill is wrong"),
+            ("tried", "line test"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    let page = web.follow(Some(&ana), &r).await.body;
+    assert!(page.contains("Escalated."), "{page}");
+    for text in [
+        "We are on it.",
+        "Line test was clean.",
+        "Why: </strong>line is fine, the bill is wrong",
+        "Tried: </strong>line test",
+        "Escalated (functional",
+    ] {
+        assert!(page.contains(text), "the timeline shows {text:?}: {page}");
+    }
+    let (_, case) = api.call(sam, "GET", "/api/v1/cases?q=router", None).await;
+    assert_eq!(case["items"][0]["level"], "L2", "the form ran the real escalation");
+}

@@ -1,0 +1,641 @@
+//! `/cases/{number}`: one case — its timeline, clocks, customer, past and similar cases —
+//! and the forms that work it (reply, note, escalate, de-escalate, request info, resolve).
+//! Each form posts to a handler here that runs the same engine command as the API and
+//! redirects back to the page with the outcome as a flash message.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use ladder_core::case::{Actor, Case, Status, Visibility};
+use ladder_core::command::{AddMessage, RequestInfo, Resolve};
+use ladder_core::directory::{LevelId, Team};
+use ladder_core::event::{CaseEvent, EscalationKind, InfoSource, Initiator};
+use ladder_core::ids::{TeamId, UserId};
+use ladder_engine::{CaseRequest, Escalation};
+use ladder_store::{CaseFilter, PageRequest, StoredEvent};
+use maud::{Markup, html};
+use serde::{Deserialize, Deserializer};
+
+use super::layout::{self, badge, countdown, csrf_field, paragraphs, time};
+use super::session::{Flash, Posted, Session, redirect_with};
+use super::{WebError, WebResult};
+use crate::AppState;
+use crate::dto::CaseDto;
+use crate::error::ApiError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cases/{number}", get(case_page))
+        .route("/cases/{number}/reply", post(reply))
+        .route("/cases/{number}/note", post(note))
+        .route("/cases/{number}/escalate", post(escalate))
+        .route("/cases/{number}/de-escalate", post(de_escalate))
+        .route("/cases/{number}/request-info", post(request_info))
+        .route("/cases/{number}/resolve", post(resolve))
+}
+
+/// Loads a case by number for a principal with the API's rule (`Principal::can_view`).
+async fn visible_case(state: &AppState, principal: &ladder_core::access::Principal, number: &str) -> WebResult<Case> {
+    let n: u64 = number
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| WebError::not_found(format!("'{number}' is not a case number")))?;
+    let case = state
+        .engine
+        .store
+        .case_by_number(n)
+        .await?
+        .ok_or_else(|| WebError::not_found(format!("case #{n} does not exist")))?;
+    if !principal.can_view(&case) {
+        return Err(WebError::forbidden(format!("case #{n} belongs to a team you are not part of")));
+    }
+    Ok(case)
+}
+
+/// Names for ids on the page; the directory tables are small.
+struct Names {
+    users: BTreeMap<UserId, String>,
+    teams: BTreeMap<TeamId, Team>,
+}
+
+impl Names {
+    async fn load(state: &AppState) -> WebResult<Names> {
+        Ok(Names {
+            users: state.engine.store.users(None).await?.into_iter().map(|u| (u.id, u.name)).collect(),
+            teams: state.engine.store.teams().await?.into_iter().map(|t| (t.id, t)).collect(),
+        })
+    }
+    fn user(&self, id: Option<UserId>) -> String {
+        id.map_or("nobody".into(), |id| self.users.get(&id).cloned().unwrap_or_else(|| id.to_string()))
+    }
+    fn team(&self, id: Option<TeamId>) -> String {
+        id.map_or("no team".into(), |id| self.teams.get(&id).map_or_else(|| id.to_string(), |t| t.name.clone()))
+    }
+    fn actor(&self, a: &Actor) -> String {
+        match a {
+            Actor::User { id } => self.user(Some(*id)),
+            Actor::Customer { .. } => "the customer".into(),
+            Actor::System { name } => name.clone(),
+        }
+    }
+}
+
+const RELATED_LIMIT: u32 = 8;
+
+async fn case_page(State(state): State<AppState>, session: Session, Path(number): Path<String>) -> WebResult<Markup> {
+    let p = &session.principal;
+    let case = visible_case(&state, p, &number).await?;
+    let dto = state.case_dto(&case);
+    let names = Names::load(&state).await?;
+    let events = state.engine.store.events(case.id).await?;
+    let customer = match case.customer {
+        Some(id) => state.engine.store.customer(id).await?,
+        None => None,
+    };
+    let past = match case.customer {
+        Some(id) => related(&state, p, CaseFilter { customer: Some(id), ..Default::default() }, &case).await?,
+        None => Vec::new(),
+    };
+    let similar = match similar_query(&case.subject) {
+        Some(q) => {
+            let filter =
+                CaseFilter { q: Some(q), status: vec![Status::Resolved, Status::Closed], ..Default::default() };
+            related(&state, p, filter, &case).await?
+        }
+        None => Vec::new(),
+    };
+    let ladder = state.engine.ladder();
+    let active = state.engine.active_matrix();
+    let matrix = active.as_ref().map(|a| a.compiled.matrix());
+    let next_level = ladder.above(&case.level).cloned();
+    let suggested_teams: Vec<&Team> = match &next_level {
+        Some(l) => names.teams.values().filter(|t| &t.level == l).collect(),
+        None => Vec::new(),
+    };
+    let authority: Vec<(String, Option<f64>)> = matrix
+        .map(|m| {
+            m.authority
+                .iter()
+                .map(|a| (a.action.clone(), m.authority_limit(&a.action, p.role, Some(&p.name))))
+                .collect()
+        })
+        .unwrap_or_default();
+    let level_name = |l: &LevelId| -> String {
+        matrix
+            .and_then(|m| m.levels.iter().find(|x| &x.id == l))
+            .map_or(l.0.clone(), |x| format!("{} — {}", x.id.0, x.name))
+    };
+    let open = case.status.is_active();
+    let action = |what: &str| format!("/cases/{}/{what}", case.number);
+
+    let body = html! {
+        div.case-head {
+            h1 { span.muted { "#" (case.number) } " " (case.subject) }
+            p.facts {
+                (badge("status", case.status.as_str())) " "
+                (badge("priority", case.priority.as_str())) " "
+                span { "Level " strong { (case.level.0) } } " · "
+                span { (names.team(case.team)) } " · "
+                span { "Assigned to " strong { (names.user(case.assignee)) } } " · "
+                span { "via " (case.channel.as_str()) }
+                @if let Some(cat) = &case.category { " · " span { (cat) } }
+            }
+        }
+        div.case-grid {
+            div.case-main {
+                section aria-labelledby="desc-title" {
+                    h2 #desc-title .visually-hidden { "Description" }
+                    div.description { (paragraphs(&case.description)) }
+                }
+                section aria-labelledby="timeline-title" {
+                    h2 #timeline-title { "Timeline" }
+                    ol.timeline { @for e in &events { (timeline_entry(e, &names)) } }
+                }
+                @if open {
+                    section.actions aria-labelledby="actions-title" {
+                        h2 #actions-title { "Work the case" }
+                        details open {
+                            summary { "Reply to the customer" }
+                            form method="post" action=(action("reply")) {
+                                (csrf_field(&session))
+                                label for="reply-body" { "Reply (the customer sees this)" }
+                                textarea #reply-body name="body" rows="4" required {}
+                                button type="submit" { "Send reply" }
+                            }
+                        }
+                        details {
+                            summary { "Internal note" }
+                            form method="post" action=(action("note")) {
+                                (csrf_field(&session))
+                                label for="note-body" { "Note (staff only)" }
+                                textarea #note-body name="body" rows="3" required {}
+                                button type="submit" { "Add note" }
+                            }
+                        }
+                        details #escalate {
+                            summary { "Escalate" }
+                            @if let Some(l) = &next_level {
+                                p.suggestion {
+                                    "The ladder suggests " strong { (level_name(l)) }
+                                    @if !suggested_teams.is_empty() {
+                                        ": " @for (i, t) in suggested_teams.iter().enumerate() {
+                                            @if i > 0 { ", " } (t.name)
+                                            @if !t.skills.is_empty() { span.muted { " (" (t.skills.join(", ")) ")" } }
+                                        }
+                                    }
+                                    "."
+                                }
+                            } @else {
+                                p.suggestion { "The case is on the top level; a functional escalation moves it to another team." }
+                            }
+                            form method="post" action=(action("escalate")) {
+                                (csrf_field(&session))
+                                fieldset {
+                                    legend { "Kind" }
+                                    label.inline { input type="radio" name="kind" value="hierarchical" checked; " Hierarchical (more authority)" }
+                                    label.inline { input type="radio" name="kind" value="functional"; " Functional (a team with the skill)" }
+                                }
+                                label for="esc-initiator" { "Who asked" }
+                                select #esc-initiator name="initiator" {
+                                    option value="agent" { "I did" }
+                                    option value="customer" { "The customer asked" }
+                                }
+                                label for="esc-level" { "To level" }
+                                select #esc-level name="to_level" {
+                                    option value="" { "Default (next level up)" }
+                                    @for l in &ladder.levels { option value=(l.0) { (level_name(l)) } }
+                                }
+                                label for="esc-team" { "To team" }
+                                select #esc-team name="to_team" {
+                                    option value="" { "Default (the level's team)" }
+                                    @for t in names.teams.values() { option value=(t.slug) { (t.name) " (" (t.level.0) ")" } }
+                                }
+                                label for="esc-user" { "To person (optional user name)" }
+                                input #esc-user name="to_user" type="text" autocomplete="off";
+                                label for="esc-reason" { "Reason (required)" }
+                                textarea #esc-reason name="reason" rows="2" required {}
+                                label for="esc-tried" { "What was tried" }
+                                textarea #esc-tried name="tried" rows="2" {}
+                                button type="submit" { "Escalate" }
+                            }
+                        }
+                        @if ladder.below(&case.level).is_some() {
+                            details {
+                                summary { "De-escalate" }
+                                form method="post" action=(action("de-escalate")) {
+                                    (csrf_field(&session))
+                                    label for="de-level" { "To level" }
+                                    select #de-level name="to_level" {
+                                        option value="" { "Default (one level down)" }
+                                        @for l in &ladder.levels { option value=(l.0) { (level_name(l)) } }
+                                    }
+                                    label for="de-guidance" { "Guidance for the lower level (required)" }
+                                    textarea #de-guidance name="guidance" rows="2" required {}
+                                    button type="submit" { "De-escalate" }
+                                }
+                            }
+                        }
+                        details {
+                            summary { "Request information" }
+                            form method="post" action=(action("request-info")) {
+                                (csrf_field(&session))
+                                label for="ri-from" { "From" }
+                                select #ri-from name="from" {
+                                    option value="customer" { "The customer" }
+                                    option value="internal" { "Another team" }
+                                }
+                                label for="ri-question" { "Question (required)" }
+                                textarea #ri-question name="question" rows="2" required {}
+                                button type="submit" { "Ask and wait" }
+                            }
+                        }
+                        details {
+                            summary { "Resolve" }
+                            form method="post" action=(action("resolve")) {
+                                (csrf_field(&session))
+                                label for="res-code" { "Resolution code (required)" }
+                                input #res-code name="code" type="text" required list="resolution-codes";
+                                datalist #resolution-codes {
+                                    @for c in ["fixed", "answered", "refunded", "workaround", "duplicate", "no_fault_found"] { option value=(c) {} }
+                                }
+                                label for="res-note" { "Note" }
+                                textarea #res-note name="note" rows="2" {}
+                                button type="submit" { "Resolve" }
+                            }
+                        }
+                    }
+                }
+            }
+            aside.case-side aria-label="Case details" {
+                (clocks_panel(&dto))
+                section aria-labelledby="customer-title" {
+                    h2 #customer-title { "Customer" }
+                    @if let Some(c) = &customer {
+                        dl.profile {
+                            dt { "Name" } dd { (c.name) }
+                            dt { "Segment" } dd { (c.segment.as_deref().unwrap_or("—")) }
+                            dt { "Value" } dd { (format!("{:.0}", c.value)) }
+                            dt { "Status" } dd { (c.status.as_str()) }
+                            @if let Some(lang) = &c.language { dt { "Language" } dd { (lang) } }
+                            @for id in c.identities.iter().take(3) { dt { (id.channel.as_str()) } dd { (id.value) } }
+                        }
+                        h3 { "Past cases" }
+                        (case_links(&past, "No other cases."))
+                    } @else {
+                        p.muted { "No customer on this case." }
+                    }
+                }
+                section aria-labelledby="similar-title" {
+                    h2 #similar-title { "Similar resolved cases" }
+                    (case_links(&similar, "None found."))
+                }
+                section aria-labelledby="authority-title" {
+                    h2 #authority-title { "Your authority" }
+                    @if authority.is_empty() {
+                        p.muted { "The matrix in force sets no authority limits." }
+                    } @else {
+                        dl.profile {
+                            @for (action, limit) in &authority {
+                                dt { (action) }
+                                dd { @match limit { Some(l) => (format!("up to {l:.0}")), None => "needs approval" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::page(&session, &format!("#{} {}", case.number, case.subject), "", body))
+}
+
+/// A few cases the caller may see that match `filter`, without `this` one.
+async fn related(
+    state: &AppState,
+    p: &ladder_core::access::Principal,
+    filter: CaseFilter,
+    this: &Case,
+) -> WebResult<Vec<Case>> {
+    let page = state
+        .engine
+        .store
+        .list_cases(filter, p.case_scope(), PageRequest { before: None, limit: RELATED_LIMIT })
+        .await?;
+    Ok(page.cases.into_iter().filter(|c| c.id != this.id).collect())
+}
+
+/// The two longest words of a subject: every FTS term is required, so a short query finds
+/// cases about the same thing without demanding the same sentence.
+fn similar_query(subject: &str) -> Option<String> {
+    let mut words: Vec<&str> =
+        subject.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 4).collect();
+    words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+    words.dedup();
+    let q = words.into_iter().take(2).collect::<Vec<_>>().join(" ");
+    (!q.is_empty()).then_some(q)
+}
+
+fn case_links(cases: &[Case], empty: &str) -> Markup {
+    html! {
+        @if cases.is_empty() {
+            p.muted { (empty) }
+        } @else {
+            ul.case-links {
+                @for c in cases {
+                    li {
+                        a href=(format!("/cases/{}", c.number)) { "#" (c.number) " " (c.subject) }
+                        " " (badge("status", c.status.as_str()))
+                        @if let Some(r) = &c.resolution { span.muted { " " (r.code) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn clocks_panel(dto: &CaseDto) -> Markup {
+    html! {
+        section aria-labelledby="clocks-title" {
+            h2 #clocks-title { "SLA clocks" }
+            @if dto.clocks.is_empty() {
+                p.muted { "No clocks: the matrix in force sets no targets for this case." }
+            } @else {
+                ul.clocks {
+                    @for k in dto.clocks.iter().rev() {
+                        li {
+                            span.clock-name { (k.kind) " at " (k.level) }
+                            " " (countdown(k))
+                            @if let Some(due) = k.due_at { span.muted { " due " (time(due)) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn timeline_entry(e: &StoredEvent, n: &Names) -> Markup {
+    let r = &e.recorded;
+    let (class, title, detail): (&str, String, Markup) = match &r.event {
+        CaseEvent::Opened(o) => ("opened", format!("Opened via {}", o.channel.as_str()), html! {}),
+        CaseEvent::MessageAdded(m) => {
+            let (class, what) = match m.visibility {
+                Visibility::Public if matches!(m.author, Actor::Customer { .. }) => ("contact", "Customer contact"),
+                Visibility::Public => ("reply", "Reply"),
+                Visibility::Internal => ("note", "Internal note"),
+            };
+            (class, format!("{what} · {}", m.channel.as_str()), html! { div.body { (paragraphs(&m.body)) } })
+        }
+        CaseEvent::Assigned(a) => ("routing", format!("Assigned to {}", n.user(Some(a.assignee))), html! {}),
+        CaseEvent::Unassigned(_) => ("routing", "Unassigned".into(), html! {}),
+        CaseEvent::Transferred(t) => (
+            "routing",
+            format!("Transferred from {} to {}", n.team(t.from_team), n.team(Some(t.to_team))),
+            html! { p { "Why: " (t.reason) } },
+        ),
+        CaseEvent::Escalated(x) => (
+            "escalated",
+            format!(
+                "Escalated ({}, asked by {}) {} → {}",
+                match x.kind {
+                    EscalationKind::Functional => "functional",
+                    EscalationKind::Hierarchical => "hierarchical",
+                },
+                match x.initiator {
+                    Initiator::Agent => "the agent",
+                    Initiator::Customer => "the customer",
+                    Initiator::System => "the system",
+                },
+                x.from_level.0,
+                x.to_level.0
+            ),
+            html! {
+                p { "From " (n.team(x.from_team)) " (" (n.user(x.from_assignee)) ") to " (n.team(x.to_team))
+                    @if x.to_user.is_some() { " (" (n.user(x.to_user)) ")" } }
+                p { strong { "Why: " } (x.reason) }
+                @if let Some(t) = &x.tried { p { strong { "Tried: " } (t) } }
+            },
+        ),
+        CaseEvent::DeEscalated(x) => (
+            "de-escalated",
+            format!("De-escalated {} → {} to {}", x.from_level.0, x.to_level.0, n.team(x.to_team)),
+            html! { p { strong { "Guidance: " } (x.guidance) } },
+        ),
+        CaseEvent::InfoRequested(i) => (
+            "status",
+            format!(
+                "Waiting on {}",
+                match i.from {
+                    InfoSource::Customer => "the customer",
+                    InfoSource::Internal => "another team",
+                }
+            ),
+            html! { p { (i.question) } },
+        ),
+        CaseEvent::Resumed(_) => ("status", "Resumed".into(), html! {}),
+        CaseEvent::Resolved(x) => {
+            ("resolved", format!("Resolved: {}", x.code), html! { @if let Some(note) = &x.note { p { (note) } } })
+        }
+        CaseEvent::Reopened(x) => ("status", "Reopened".into(), html! { p { (x.reason) } }),
+        CaseEvent::Closed(_) => ("status", "Closed".into(), html! {}),
+        CaseEvent::Routed(x) => (
+            "routing",
+            match x.to_user {
+                Some(u) => format!("Routed to {} in {}", n.user(Some(u)), n.team(x.team)),
+                None => format!("Queued at {}", n.team(x.team)),
+            },
+            html! { p.muted { (x.reason) } },
+        ),
+        CaseEvent::ClockStarted(c) => (
+            "minor",
+            format!(
+                "{} clock started at {} (target {})",
+                c.clock.as_str(),
+                c.level.0,
+                layout::duration_text(c.target.as_secs())
+            ),
+            html! {},
+        ),
+        CaseEvent::ClockCancelled(c) => {
+            ("minor", format!("{} clock cancelled: {}", c.clock.as_str(), c.reason), html! {})
+        }
+        CaseEvent::ClockPaused(c) => ("minor", format!("{} clock paused", c.clock.as_str()), html! {}),
+        CaseEvent::ClockResumed(c) => ("minor", format!("{} clock resumed", c.clock.as_str()), html! {}),
+        CaseEvent::ClockBreached(c) => ("breached", format!("{} clock breached", c.clock.as_str()), html! {}),
+        CaseEvent::ClockMet(c) => ("met", format!("{} clock met", c.clock.as_str()), html! {}),
+        CaseEvent::ClockAtRisk(c) => ("at-risk", format!("{} clock at {}%", c.clock.as_str(), c.percent), html! {}),
+        CaseEvent::ApprovalRequested(a) => (
+            "approval",
+            format!("Approval requested: {} {:.2} (needs a {})", a.action, a.amount, a.approver_role.as_str()),
+            html! { @if let Some(note) = &a.note { p { (note) } } },
+        ),
+        CaseEvent::ApprovalDecided(a) => (
+            "approval",
+            format!("Approval {} {}", a.approval, a.decision.as_str()),
+            html! { @if let Some(c) = &a.comment { p { (c) } } },
+        ),
+        CaseEvent::ActionApplied(a) => ("approval", format!("{} of {:.2} applied", a.action, a.amount), html! {}),
+        other => ("minor", other.kind().replace('_', " "), html! {}),
+    };
+    html! {
+        li class=(format!("event {class}")) {
+            div.event-head {
+                strong { (title) }
+                span.muted { " · " (n.actor(&r.actor)) " · " (time(r.at))
+                    @if let Some(v) = r.matrix_version { " · matrix v" (v) } }
+            }
+            (detail)
+        }
+    }
+}
+
+/// Runs a command on the case the way the API does, then goes back to the case page with
+/// what happened; a refusal is shown there, not lost.
+async fn run_and_return(
+    state: &AppState,
+    session: &Session,
+    number: &str,
+    request: CaseRequest,
+    done: &str,
+) -> WebResult<Response> {
+    let case = visible_case(state, &session.principal, number).await?;
+    let back = format!("/cases/{}", case.number);
+    let now = state.engine.now();
+    let flash = match state.engine.run(&session.principal, case.id, request, None, None, now).await {
+        Ok(_) => Flash { ok: true, message: done.to_string() },
+        Err(ladder_store::StoreError::Forbidden(m)) => return Err(WebError::forbidden(m)),
+        Err(e) => Flash { ok: false, message: format!("Not done: {}", ApiError::from(e).0.detail) },
+    };
+    Ok(redirect_with(&back, Some(flash)))
+}
+
+/// An empty form field is an absent one.
+fn blank_is_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    Ok(s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
+}
+
+#[derive(Deserialize)]
+struct MessageForm {
+    body: String,
+}
+
+async fn reply(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    posted: Posted<MessageForm>,
+) -> WebResult<Response> {
+    let request = CaseRequest::AddMessage(AddMessage {
+        visibility: Visibility::Public,
+        channel: None,
+        body: posted.form.body,
+        from_customer: false,
+        resume: false,
+    });
+    run_and_return(&state, &posted.session, &number, request, "Reply sent.").await
+}
+
+async fn note(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    posted: Posted<MessageForm>,
+) -> WebResult<Response> {
+    let request = CaseRequest::AddMessage(AddMessage {
+        visibility: Visibility::Internal,
+        channel: None,
+        body: posted.form.body,
+        from_customer: false,
+        resume: false,
+    });
+    run_and_return(&state, &posted.session, &number, request, "Note added.").await
+}
+
+#[derive(Deserialize)]
+struct EscalateForm {
+    kind: EscalationKind,
+    initiator: Initiator,
+    #[serde(default, deserialize_with = "blank_is_none")]
+    to_level: Option<String>,
+    #[serde(default, deserialize_with = "blank_is_none")]
+    to_team: Option<String>,
+    #[serde(default, deserialize_with = "blank_is_none")]
+    to_user: Option<String>,
+    reason: String,
+    #[serde(default, deserialize_with = "blank_is_none")]
+    tried: Option<String>,
+}
+
+async fn escalate(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    posted: Posted<EscalateForm>,
+) -> WebResult<Response> {
+    let f = posted.form;
+    let request = CaseRequest::Escalate(Escalation {
+        kind: f.kind,
+        initiator: f.initiator,
+        to_level: f.to_level.map(LevelId::new),
+        to_team: f.to_team,
+        to_user: f.to_user,
+        reason: f.reason,
+        tried: f.tried,
+    });
+    run_and_return(&state, &posted.session, &number, request, "Escalated.").await
+}
+
+#[derive(Deserialize)]
+struct DeEscalateForm {
+    #[serde(default, deserialize_with = "blank_is_none")]
+    to_level: Option<String>,
+    guidance: String,
+}
+
+async fn de_escalate(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    posted: Posted<DeEscalateForm>,
+) -> WebResult<Response> {
+    let f = posted.form;
+    let request = CaseRequest::DeEscalate {
+        to_level: f.to_level.map(LevelId::new),
+        to_team: None,
+        to_user: None,
+        guidance: f.guidance,
+    };
+    run_and_return(&state, &posted.session, &number, request, "De-escalated.").await
+}
+
+#[derive(Deserialize)]
+struct RequestInfoForm {
+    from: InfoSource,
+    question: String,
+}
+
+async fn request_info(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    posted: Posted<RequestInfoForm>,
+) -> WebResult<Response> {
+    let f = posted.form;
+    let request = CaseRequest::RequestInfo(RequestInfo { from: f.from, question: f.question });
+    run_and_return(&state, &posted.session, &number, request, "Question sent; the case waits for the answer.").await
+}
+
+#[derive(Deserialize)]
+struct ResolveForm {
+    code: String,
+    #[serde(default, deserialize_with = "blank_is_none")]
+    note: Option<String>,
+}
+
+async fn resolve(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    posted: Posted<ResolveForm>,
+) -> WebResult<Response> {
+    let f = posted.form;
+    let request = CaseRequest::Resolve(Resolve { code: f.code.trim().to_string(), note: f.note });
+    run_and_return(&state, &posted.session, &number, request, "Resolved.").await
+}

@@ -1,0 +1,192 @@
+//! The one page frame of the console, its role-aware navigation, and small view helpers.
+
+use axum::http::StatusCode;
+use jiff::Timestamp;
+use ladder_core::Role;
+use maud::{DOCTYPE, Markup, html};
+
+use super::session::{CSRF_FIELD, Session};
+use crate::dto::ClockDto;
+
+/// A top-level page in the navigation.
+pub struct NavEntry {
+    pub path: &'static str,
+    pub label: &'static str,
+    /// The lowest role that sees (and may open) the page.
+    pub min_role: Role,
+}
+
+/// The navigation, in order. A later phase adds its pages here (e.g. the supervisor board
+/// with `min_role: Role::Supervisor`).
+pub const NAV: &[NavEntry] = &[
+    NavEntry { path: "/queue", label: "My queue", min_role: Role::Agent },
+    NavEntry { path: "/admin", label: "Admin", min_role: Role::Admin },
+];
+
+/// A full page: skip link, header with navigation and sign-out, the flash message, `main`.
+/// `current` is the navigation path to mark as the current page.
+pub fn page(session: &Session, title: &str, current: &str, main: Markup) -> Markup {
+    let p = &session.principal;
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.top {
+                    a.brand href="/queue" { "Ladder" }
+                    nav aria-label="Main" {
+                        ul {
+                            @for entry in NAV.iter().filter(|e| p.role >= e.min_role) {
+                                li {
+                                    @if entry.path == current {
+                                        a href=(entry.path) aria-current="page" { (entry.label) }
+                                    } @else {
+                                        a href=(entry.path) { (entry.label) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    div.who {
+                        span { (p.name) " · " span.role { (p.role.as_str()) } }
+                        form method="post" action="/logout" {
+                            (csrf_field(session))
+                            button.link type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main #main tabindex="-1" {
+                    @if let Some(flash) = &session.flash {
+                        @if flash.ok {
+                            p.flash.ok role="status" { (flash.message) }
+                        } @else {
+                            p.flash.error role="alert" { (flash.message) }
+                        }
+                    }
+                    (main)
+                }
+                script src="/assets/console.js" defer {}
+            }
+        }
+    }
+}
+
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · Ladder" }
+            link rel="stylesheet" href="/assets/console.css";
+        }
+    }
+}
+
+/// A page outside a session (the login page, error pages).
+pub fn bare(title: &str, main: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.top { a.brand href="/" { "Ladder" } }
+                main #main tabindex="-1" { (main) }
+            }
+        }
+    }
+}
+
+/// The page for a refused or failed request.
+pub fn error_page(status: StatusCode, title: &str, detail: &str) -> Markup {
+    bare(
+        title,
+        html! {
+            section.problem aria-labelledby="problem-title" {
+                h1 #problem-title { (title) }
+                p.status { (status.as_u16()) " " (status.canonical_reason().unwrap_or("")) }
+                p { (detail) }
+                p { a href="/queue" { "Back to my queue" } }
+            }
+        },
+    )
+}
+
+/// The hidden field every console form carries.
+pub fn csrf_field(session: &Session) -> Markup {
+    html! { input type="hidden" name=(CSRF_FIELD) value=(session.csrf()); }
+}
+
+/// `1h 05m`, `3d 2h`, `45s`.
+pub fn duration_text(seconds: i64) -> String {
+    let s = seconds.unsigned_abs();
+    let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m:02}m")
+    } else if m > 0 {
+        format!("{m}m")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// An instant for people, in UTC, with a machine-readable `datetime`.
+pub fn time(at: Timestamp) -> Markup {
+    html! { time datetime=(at.to_string()) { (at.strftime("%Y-%m-%d %H:%M UTC")) } }
+}
+
+/// A clock's countdown: business time left (or overdue), its state as a word and a colour.
+/// Clocks that count every hour (no calendar) tick down in the browser between loads.
+pub fn countdown(clock: &ClockDto) -> Markup {
+    let live = matches!(clock.state.as_str(), "running" | "at_risk" | "breached");
+    let text = match clock.state.as_str() {
+        "met" => "met".to_string(),
+        "cancelled" => "cancelled".to_string(),
+        "paused" => format!("paused, {} left", duration_text(clock.remaining_seconds)),
+        _ if clock.remaining_seconds < 0 => format!("{} overdue", duration_text(clock.remaining_seconds)),
+        _ => format!("{} left", duration_text(clock.remaining_seconds)),
+    };
+    let standing = if clock.remaining_seconds < 0 && live { "breached" } else { clock.state.as_str() };
+    html! {
+        span.countdown.(standing)
+            data-remaining=[(live && clock.calendar.is_none()).then_some(clock.remaining_seconds)]
+            title=(format!("{} clock at {}: {}", clock.kind, clock.level, clock.state)) {
+            (text)
+        }
+    }
+}
+
+/// The clock that matters most for a list: the live one due soonest.
+pub fn next_clock(clocks: &[ClockDto]) -> Option<&ClockDto> {
+    clocks
+        .iter()
+        .filter(|c| matches!(c.state.as_str(), "running" | "at_risk" | "breached" | "paused"))
+        .min_by_key(|c| c.remaining_seconds)
+}
+
+/// A small labelled badge, coloured by its value (`priority-urgent`, `status-open` …).
+pub fn badge(kind: &str, value: &str) -> Markup {
+    html! { span class=(format!("badge {kind}-{value}")) { (value.replace('_', " ")) } }
+}
+
+/// Text with line breaks kept.
+pub fn paragraphs(text: &str) -> Markup {
+    html! {
+        @for line in text.lines() { (line) br; }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_text;
+
+    #[test]
+    fn durations_read_well() {
+        for (secs, text) in [(45, "45s"), (60, "1m"), (3900, "1h 05m"), (-3900, "1h 05m"), (90_000, "1d 1h")] {
+            assert_eq!(duration_text(secs), text, "{secs}");
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! `/login` and `/logout`.
+
+use axum::Router;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use jiff::SignedDuration;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::WebResult;
+use super::layout;
+use super::session::{self, Posted, SESSION_HOURS, SESSION_TOKEN_NAME, Session};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/login", get(login_page).post(login)).route("/logout", post(logout))
+}
+
+fn login_form(name: &str, error: Option<&str>) -> Markup {
+    layout::bare(
+        "Sign in",
+        html! {
+            section.login aria-labelledby="login-title" {
+                h1 #login-title { "Sign in to Ladder" }
+                @if let Some(e) = error {
+                    p.flash.error role="alert" #login-error { (e) }
+                }
+                form method="post" action="/login" {
+                    label for="name" { "User name" }
+                    input #name name="name" type="text" autocomplete="username" required autofocus value=(name);
+                    label for="password" { "Password" }
+                    input #password name="password" type="password" autocomplete="current-password" required;
+                    button type="submit" { "Sign in" }
+                }
+            }
+        },
+    )
+}
+
+/// The login form; a signed-in user goes straight to their queue.
+async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if Session::from_headers(&headers, &state).await.is_ok() {
+        return Redirect::to("/queue").into_response();
+    }
+    login_form("", None).into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    name: String,
+    password: String,
+}
+
+/// Checks the password (argon2id, as `POST /api/v1/auth/login` does) and starts a session.
+async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> WebResult<Response> {
+    let user = match state.engine.login(form.name.trim(), &form.password).await {
+        Ok(user) => user,
+        Err(ladder_engine::AuthError::Store(e)) => return Err(e.into()),
+        Err(_) => {
+            let page = login_form(&form.name, Some("Wrong user name or password, or the account is inactive."));
+            return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+        }
+    };
+    let now = state.engine.now();
+    let expires_at = now + SignedDuration::from_hours(SESSION_HOURS);
+    let token = state.engine.create_token(user.id, SESSION_TOKEN_NAME.into(), Some(expires_at), now).await?;
+    tracing::info!(user = %user.name, "console sign-in");
+    let mut response = Redirect::to("/queue").into_response();
+    response.headers_mut().append(header::SET_COOKIE, session::session_cookie(&token.secret));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+/// Revokes the session's token and forgets the cookie.
+async fn logout(State(state): State<AppState>, posted: Posted<Empty>) -> WebResult<Response> {
+    state.engine.revoke_token_by_secret(posted.session.secret(), state.engine.now()).await?;
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().append(header::SET_COOKIE, session::clear_session_cookie());
+    Ok(response)
+}

@@ -1,0 +1,158 @@
+//! The web console: server-rendered pages (maud) for the people who work cases, mounted at
+//! `/` beside the API.
+//!
+//! # Layout
+//! - [`session`]: the session cookie, the [`session::Session`] extractor, the CSRF-checked
+//!   [`session::Posted`] form extractor and flash messages.
+//! - [`layout`]: the one page frame ([`layout::page`]), the role-aware navigation
+//!   ([`layout::NAV`]) and small view helpers (countdowns, badges, the CSRF field).
+//! - one module per area, each with a `router()`: [`login`], [`queue`], [`case`], [`admin`].
+//! - `assets/`: one CSS file and one small JS file, embedded in the binary.
+//!
+//! # Adding a page
+//! Write a handler that takes [`session::Session`] (GET) or [`session::Posted<T>`] (POST),
+//! checks the role with [`session::Session`]'s principal (or [`require`]), and returns
+//! `layout::page(&session, "Title", "/nav-path", body)`; add its route to the area's
+//! `router()` and, for a top-level page, an entry to [`layout::NAV`]. Posts answer with a
+//! redirect ([`session::redirect_with`]) so reloading never posts twice.
+
+pub mod admin;
+pub mod case;
+pub mod layout;
+pub mod login;
+pub mod queue;
+pub mod session;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use ladder_core::Role;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Every console route.
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/assets/console.css", get(css))
+        .route("/assets/console.js", get(js))
+        .merge(login::router())
+        .merge(queue::router())
+        .merge(case::router())
+        .merge(admin::router())
+        .layer(axum::middleware::from_fn_with_state(state, forget_shown_flash))
+}
+
+/// `/`: the queue when signed in, else the login page.
+async fn home(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Redirect {
+    match session::Session::from_headers(&headers, &state).await {
+        Ok(_) => Redirect::to("/queue"),
+        Err(_) => Redirect::to("/login"),
+    }
+}
+
+const CSS: &str = include_str!("assets/console.css");
+const JS: &str = include_str!("assets/console.js");
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // The assets change only with the binary; an hour keeps pages fast without pinning a
+    // stale file for long after an upgrade.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    r
+}
+
+async fn css() -> Response {
+    asset("text/css; charset=utf-8", CSS)
+}
+
+async fn js() -> Response {
+    asset("text/javascript; charset=utf-8", JS)
+}
+
+/// A flash message is shown once: the page that rendered it clears its cookie.
+async fn forget_shown_flash(State(_state): State<AppState>, request: Request, next: Next) -> Response {
+    let had_flash = session::cookie(request.headers(), session::FLASH_COOKIE).is_some();
+    let mut response = next.run(request).await;
+    if had_flash && !response.status().is_redirection() {
+        response.headers_mut().append(header::SET_COOKIE, session::clear_flash_cookie());
+    }
+    response
+}
+
+/// Why a console request could not be answered with its page.
+#[derive(Debug)]
+pub enum WebError {
+    /// No valid session: go to the login page.
+    SignIn,
+    /// An error page with this status.
+    Page { status: StatusCode, title: String, detail: String },
+}
+
+pub type WebResult<T> = Result<T, WebError>;
+
+impl WebError {
+    pub fn status(status: StatusCode, title: impl Into<String>, detail: impl Into<String>) -> Self {
+        WebError::Page { status, title: title.into(), detail: detail.into() }
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::status(StatusCode::FORBIDDEN, "Not allowed", detail)
+    }
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::status(StatusCode::NOT_FOUND, "Not found", detail)
+    }
+}
+
+/// Refuses unless the session's role is at least `role` (the API's `Auth::require` rule).
+pub fn require(session: &session::Session, role: Role) -> WebResult<()> {
+    if session.principal.role >= role {
+        Ok(())
+    } else {
+        Err(WebError::forbidden(format!(
+            "this page needs the {} role or higher; you are {}",
+            role.as_str(),
+            session.principal.role.as_str()
+        )))
+    }
+}
+
+impl From<ApiError> for WebError {
+    fn from(e: ApiError) -> Self {
+        let status = StatusCode::from_u16(e.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status == StatusCode::UNAUTHORIZED {
+            return WebError::SignIn;
+        }
+        let detail = match &e.0.error_id {
+            Some(id) => format!("{} (error id {id})", e.0.detail),
+            None => e.0.detail.clone(),
+        };
+        WebError::Page { status, title: e.0.title.clone(), detail }
+    }
+}
+
+impl From<ladder_store::StoreError> for WebError {
+    fn from(e: ladder_store::StoreError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match self {
+            WebError::SignIn => {
+                let mut r = Redirect::to("/login").into_response();
+                r.headers_mut().append(header::SET_COOKIE, session::clear_session_cookie());
+                r
+            }
+            WebError::Page { status, title, detail } => {
+                (status, layout::error_page(status, &title, &detail)).into_response()
+            }
+        }
+    }
+}
