@@ -848,7 +848,21 @@ async fn metrics_kept_while_writing_equal_the_log_recomputed_and_are_backfilled_
 
     // A database from before the metrics: the migration computes them from the log.
     let raw = rusqlite::Connection::open(dir.path().join("ladder.db")).unwrap();
-    raw.execute_batch("DROP TABLE case_metrics; DROP TABLE metrics_daily; PRAGMA user_version = 6;").unwrap();
+    raw.execute_batch(
+        "DROP TABLE case_metrics; DROP TABLE metrics_daily; DROP TABLE rule_activity; PRAGMA user_version = 6;",
+    )
+    .unwrap();
+    drop(raw);
+    let store = Store::open(dir.path(), ladder_store::StoreConfig::default()).unwrap();
+    assert_eq!(metrics_snapshot(&store).await, before);
+    drop(store);
+
+    // A database from before the `team_agent` rows (migration 8): they are added from the
+    // stored case figures.
+    let raw = rusqlite::Connection::open(dir.path().join("ladder.db")).unwrap();
+    let removed = raw.execute("DELETE FROM metrics_daily WHERE dim LIKE 'team_agent%'", []).unwrap();
+    assert!(removed > 0, "team_agent rows were kept while writing");
+    raw.execute_batch("DROP TABLE rule_activity; PRAGMA user_version = 7;").unwrap();
     drop(raw);
     let store = Store::open(dir.path(), ladder_store::StoreConfig::default()).unwrap();
     assert_eq!(metrics_snapshot(&store).await, before);

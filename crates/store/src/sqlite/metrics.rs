@@ -2,12 +2,12 @@
 //! transaction as the events that change it. See [`ladder_core::metrics`] for the
 //! definitions; this module only stores what the pure code computes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
 use ladder_core::directory::{Customer, CustomerStatus};
 use ladder_core::event::RecordedEvent;
-use ladder_core::ids::{CaseId, CustomerId};
+use ladder_core::ids::{CaseId, CustomerId, TeamId};
 use ladder_core::metrics::{CaseMetrics, Counters, Dimension, delta};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
@@ -24,11 +24,53 @@ pub struct MetricsRow {
     pub counters: Counters,
 }
 
+/// How a supervisor's figures may be grouped ([`Store::team_metrics`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeamGrouping {
+    /// One row: the sum over the teams.
+    Total,
+    Team,
+    Agent,
+}
+
 impl Store {
     /// The summed counters of the cases opened from `from` to `to` (UTC days, inclusive),
     /// one row per value of `group_by`, or one total row without it.
     pub async fn metrics(&self, from: Date, to: Date, group_by: Option<Dimension>) -> StoreResult<Vec<MetricsRow>> {
         self.read(move |conn| query(conn, from, to, group_by.unwrap_or(Dimension::All))).await
+    }
+
+    /// The figures of the cases whose first team is one of `teams` (a supervisor's view),
+    /// from the same aggregates: the total, one row per team, or one row per agent counting
+    /// only those teams' cases. Other groupings cannot be limited to teams with the stored
+    /// rows, so they are not offered here.
+    pub async fn team_metrics(
+        &self,
+        from: Date,
+        to: Date,
+        grouping: TeamGrouping,
+        teams: Vec<TeamId>,
+    ) -> StoreResult<Vec<MetricsRow>> {
+        self.read(move |conn| {
+            let teams: BTreeSet<String> = teams.iter().map(|t| t.to_string()).collect();
+            let dimension = if grouping == TeamGrouping::Agent { Dimension::TeamAgent } else { Dimension::Team };
+            let mut by_value: BTreeMap<String, Counters> = BTreeMap::new();
+            for row in query(conn, from, to, dimension)? {
+                let (team, agent) = match grouping {
+                    TeamGrouping::Agent => match row.value.split_once('/') {
+                        Some((team, agent)) => (team.to_string(), agent.to_string()),
+                        None => continue,
+                    },
+                    TeamGrouping::Team => (row.value.clone(), row.value),
+                    TeamGrouping::Total => (row.value, String::new()),
+                };
+                if teams.contains(&team) {
+                    by_value.entry(agent).or_default().add(&row.counters);
+                }
+            }
+            Ok(by_value.into_iter().map(|(value, counters)| MetricsRow { value, counters }).collect())
+        })
+        .await
     }
 
     /// How many cases are in each status (for the operational gauges).
@@ -230,6 +272,24 @@ pub(crate) fn customer_changed(conn: &Connection, customer: &Customer) -> StoreR
         }
     }
     Ok(())
+}
+
+/// Adds the rows of a dimension introduced after the aggregates were built, from each case's
+/// stored figures (no events are read): summed in memory, written once per row.
+pub(crate) fn add_dimension(conn: &Connection, dimension: Dimension) -> StoreResult<()> {
+    let mut sum = Deltas::new();
+    let mut stmt = conn.prepare("SELECT doc FROM case_metrics")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let metrics: CaseMetrics = serde_json::from_str(&row.get::<_, String>(0)?)?;
+        let day = metrics.day();
+        for (dim, value, c) in metrics.contributions() {
+            if dim == dimension {
+                sum.entry((day, dim, value)).or_default().add(&c);
+            }
+        }
+    }
+    write_deltas(conn, sum)
 }
 
 /// Recomputes both tables from the event log (after a migration, or `ladder admin rebuild`).

@@ -23,7 +23,7 @@ use crate::{StoreConfig, StoreError, StoreResult};
 
 pub use approvals::PendingApproval;
 pub use insights::InsightFacts;
-pub use metrics::MetricsRow;
+pub use metrics::{MetricsRow, TeamGrouping};
 pub use queues::QueuedCase;
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran. A tiny
@@ -36,11 +36,15 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0005_queues.sql"),
     include_str!("0006_approvals.sql"),
     include_str!("0007_metrics.sql"),
+    include_str!("0008_rule_activity.sql"),
 ];
 
 /// The migration that created the metrics tables: a database migrated across it has its
 /// metrics computed from the event log once.
 const METRICS_MIGRATION: usize = 7;
+
+/// The migration that added the metrics' `team_agent` rows: filled from `case_metrics`.
+const TEAM_AGENT_MIGRATION: usize = 8;
 
 /// Runs after a commit with its outcome, to answer the caller.
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -128,6 +132,10 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         tx.execute_batch(sql)?;
         if i + 1 == METRICS_MIGRATION {
             metrics::rebuild(&tx)?;
+        } else if i + 1 == TEAM_AGENT_MIGRATION && done >= METRICS_MIGRATION {
+            // A database built before: add the new dimension's rows (a rebuild just above
+            // already counted them).
+            metrics::add_dimension(&tx, ladder_core::metrics::Dimension::TeamAgent)?;
         }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
