@@ -12,7 +12,7 @@
 //! arrives while a commit is in flight is batched into the next transaction.
 
 pub mod sqlite;
-pub use sqlite::{InsightFacts, MetricsRow, PendingApproval, QueuedCase, Store, TeamGrouping};
+pub use sqlite::{InsightFacts, MetricsRow, PendingApproval, QueuedCase, RuleActivityRow, Store, TeamGrouping};
 mod types;
 
 pub use types::*;

@@ -105,7 +105,7 @@ mod support {
                 matrix_version: None,
             };
             let events = decide(case, &command, &cx)?;
-            Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events))
+            Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events).into())
         })
     }
 

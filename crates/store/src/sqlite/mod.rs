@@ -9,6 +9,7 @@ mod insights;
 mod matrix;
 mod metrics;
 mod queues;
+mod rule_activity;
 mod timers;
 
 use std::panic::AssertUnwindSafe;
@@ -25,6 +26,7 @@ pub use approvals::PendingApproval;
 pub use insights::InsightFacts;
 pub use metrics::{MetricsRow, TeamGrouping};
 pub use queues::QueuedCase;
+pub use rule_activity::RuleActivityRow;
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran. A tiny
 /// runner keeps us off a second SQLite binding (the migration crates pin older rusqlite).
@@ -63,6 +65,9 @@ pub(crate) struct Tx<'c> {
     /// Metrics aggregate changes of the batch's committed writes, summed, written just
     /// before the commit: one upsert per aggregate row per batch, not per write.
     pub(crate) pending_metrics: Vec<metrics::Deltas>,
+    /// Matrix triggers of the batch's committed writes `(day, case number, triggers)`,
+    /// counted into `rule_activity` just before the commit.
+    pub(crate) pending_rules: Vec<rule_activity::Pending>,
 }
 
 impl std::ops::Deref for Tx<'_> {
@@ -249,6 +254,7 @@ fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>)
     conn.execute_batch("SAVEPOINT job")?;
     let pending_mark = conn.pending_text.len();
     let metrics_mark = conn.pending_metrics.len();
+    let rules_mark = conn.pending_rules.len();
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<&str>()
@@ -263,6 +269,7 @@ fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>)
         Err(_) => {
             conn.pending_text.truncate(pending_mark);
             conn.pending_metrics.truncate(metrics_mark);
+            conn.pending_rules.truncate(rules_mark);
             conn.execute_batch("ROLLBACK TO job; RELEASE job")?
         }
     }
@@ -283,7 +290,12 @@ fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize) 
         let commit = match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
                 let mut lost = None;
-                let mut tx = Tx { conn: &conn, pending_text: Vec::new(), pending_metrics: Default::default() };
+                let mut tx = Tx {
+                    conn: &conn,
+                    pending_text: Vec::new(),
+                    pending_metrics: Default::default(),
+                    pending_rules: Vec::new(),
+                };
                 for job in batch.drain(..) {
                     if lost.is_some() {
                         completions.push(job(None));
@@ -303,6 +315,11 @@ fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize) 
                 }
                 if lost.is_none()
                     && let Err(e) = metrics::write_batch_deltas(&conn, std::mem::take(&mut tx.pending_metrics))
+                {
+                    lost = Some(e);
+                }
+                if lost.is_none()
+                    && let Err(e) = rule_activity::write_batch(&conn, std::mem::take(&mut tx.pending_rules))
                 {
                     lost = Some(e);
                 }
