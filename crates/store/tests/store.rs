@@ -833,12 +833,29 @@ async fn metrics_kept_while_writing_equal_the_log_recomputed_and_are_backfilled_
             let events: Vec<_> = store.events(*id).await.unwrap().into_iter().map(|e| e.recorded).collect();
             table.replace(None, CaseMetrics::replay(&events, None).as_ref());
         }
-        let (from, to) = (jiff::civil::date(2025, 6, 20), jiff::civil::date(2025, 8, 10));
-        for dim in Dimension::ALL {
-            let kept: Vec<_> =
-                store.metrics(from, to, Some(dim)).await.unwrap().into_iter().map(|r| (r.value, r.counters)).collect();
-            let recomputed: Vec<_> = table.query(from, to, dim).into_iter().collect();
-            assert_eq!(kept, recomputed, "{}", dim.as_str());
+        // Periods cut every way: ragged ends read as days, or as a month's roll-up minus the
+        // days outside the period; whole months; within one month.
+        let date = jiff::civil::date;
+        let periods = [
+            (date(2025, 6, 20), date(2025, 8, 10)),
+            (date(2025, 6, 3), date(2025, 8, 28)),
+            (date(2025, 7, 2), date(2025, 7, 30)),
+            (date(2025, 7, 1), date(2025, 7, 31)),
+            (date(2025, 5, 31), date(2025, 9, 1)),
+            (date(2025, 7, 5), date(2025, 7, 5)),
+        ];
+        for (from, to) in periods {
+            for dim in Dimension::ALL {
+                let kept: Vec<_> = store
+                    .metrics(from, to, Some(dim))
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| (r.value, r.counters))
+                    .collect();
+                let recomputed: Vec<_> = table.query(from, to, dim).into_iter().collect();
+                assert_eq!(kept, recomputed, "{from}..{to} {}", dim.as_str());
+            }
         }
         let total = store.metrics(jiff::civil::date(2025, 1, 1), jiff::civil::date(2025, 12, 31), None).await.unwrap();
         assert_eq!(total[0].counters.cases, 8);
