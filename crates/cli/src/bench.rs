@@ -19,6 +19,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::json;
 
+mod metrics;
 mod simulate;
 
 #[derive(clap::Subcommand)]
@@ -86,6 +87,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         sweeps: usize,
     },
+    /// Escalation metrics: `GET /api/v1/metrics` and the store query over `--events` events
+    /// (about a million cases over a year, populated once into `--data` through the real
+    /// command path and reused), for a day, a month, a quarter and a year, by every grouping.
+    Metrics {
+        #[arg(long, default_value_t = 10_000_000)]
+        events: usize,
+        #[arg(long, default_value = "./ladder-bench-metrics")]
+        data: PathBuf,
+        /// Queries timed per period and grouping (each over HTTP and directly).
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+    },
     /// Routing and queues: routing decisions with `--agents` online in 20 teams (the pure
     /// choice, and the whole decision with its reads and write), then `--pullers` agents
     /// taking cases from one team's queue of `--queued` cases over HTTP at once.
@@ -128,6 +141,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Timers { clocks, data_dir, due_rate, seconds, sweeps } => {
             bench_timers(clocks, data_dir, due_rate, seconds, sweeps).await
         }
+        BenchCommand::Metrics { events, data, queries } => metrics::bench_metrics(events, data, queries).await,
         BenchCommand::Routing { agents, queued, pullers, decisions, seconds, think_ms } => {
             let pace = Duration::from_millis(think_ms);
             bench_routing(agents, queued, pullers, decisions, Duration::from_secs(seconds), pace).await

@@ -84,3 +84,108 @@ async fn insights_suggest_moving_a_category_down() {
     let (s, p) = api.call(&ana, "GET", "/api/v1/insights", None).await;
     assert_eq!(s, 403, "{p}");
 }
+
+const RULES: &str = r#"
+[[levels]]
+id = "L1"
+teams = ["frontline"]
+
+[[levels]]
+id = "L2"
+teams = ["billing", "supervisors"]
+
+[[levels]]
+id = "L3"
+teams = ["management"]
+
+[[rules]]
+name = "Legal threat"
+trigger = "message_received"
+when = 'contact.body.lowerAscii().contains("lawyer")'
+then = { tags = ["legal"] }
+
+[[rules]]
+name = "Every status change"
+trigger = "status_changed"
+then = { notify = "role:manager" }
+
+[[rules]]
+name = "Reopened"
+trigger = "reopened"
+then = { notify = "role:supervisor" }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_of_every_trigger_that_never_or_always_fire() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let t = |name: &str| world.tokens[name].clone();
+    let (ana, maria) = (t("ana"), t("maria"));
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    api.activate_matrix(&maria, RULES).await;
+
+    // 20 cases: the customer writes (never about a lawyer), the agent resolves; two are
+    // reopened (too few for a verdict on that rule).
+    let mut numbers = Vec::new();
+    for i in 0..20 {
+        let (s, case) = api
+            .call(&ana, "POST", "/api/v1/cases", Some(json!({"subject": "Slow internet", "channel": "email"})))
+            .await;
+        assert_eq!(s, 201, "{case}");
+        let id = case["id"].as_str().unwrap().to_string();
+        numbers.push(case["number"].as_u64().unwrap());
+        let message = json!({"body": "It is still slow in the evening.", "from_customer": true});
+        let (s, v) = api.call(&ana, "POST", &format!("/api/v1/cases/{id}/messages"), Some(message)).await;
+        assert!(s == 200 || s == 201, "{v}");
+        let (s, v) =
+            api.call(&ana, "POST", &format!("/api/v1/cases/{id}/resolve"), Some(json!({"code": "fixed"}))).await;
+        assert_eq!(s, 200, "{v}");
+        if i < 2 {
+            let (s, v) = api
+                .call(&ana, "POST", &format!("/api/v1/cases/{id}/reopen"), Some(json!({"reason": "slow again"})))
+                .await;
+            assert_eq!(s, 200, "{v}");
+        }
+    }
+
+    let (s, body) = api.call(&maria, "GET", "/api/v1/insights", None).await;
+    assert_eq!(s, 200, "{body}");
+    let of = |kind: &str| -> Vec<serde_json::Value> {
+        body["suggestions"].as_array().unwrap().iter().filter(|s| s["kind"] == kind).cloned().collect()
+    };
+    let never = of("rule_never_fires");
+    assert_eq!(never.len(), 1, "{body}");
+    assert!(never[0]["title"].as_str().unwrap().contains("'Legal threat'"), "{never:?}");
+    assert!(never[0]["title"].as_str().unwrap().contains("'message_received'"), "{never:?}");
+    assert_eq!(
+        (never[0]["evidence"]["triggered"].as_i64(), never[0]["evidence"]["fired"].as_i64()),
+        (Some(20), Some(0))
+    );
+    // Its examples are cases where the trigger happened.
+    for n in never[0]["evidence"]["example_cases"].as_array().unwrap() {
+        assert!(numbers.contains(&n.as_u64().unwrap()), "{never:?}");
+    }
+    let always = of("rule_always_fires");
+    assert_eq!(always.len(), 1, "{body}");
+    let evidence = &always[0]["evidence"];
+    assert!(always[0]["title"].as_str().unwrap().contains("'Every status change'"), "{always:?}");
+    // At least the resolutions and reopenings changed the status; the rule fired on each.
+    let triggered = evidence["triggered"].as_i64().unwrap();
+    assert!(triggered >= 22, "{always:?}");
+    assert_eq!((evidence["fired"].as_i64(), evidence["fired_share"].as_f64()), (Some(triggered), Some(1.0)));
+    assert!(!evidence["example_cases"].as_array().unwrap().is_empty(), "{always:?}");
+
+    // Counted by the day the trigger happened: an old period has none.
+    let (_, body) = api.call(&maria, "GET", "/api/v1/insights?from=2000-01-01&to=2000-01-31", None).await;
+    assert_eq!(body["suggestions"].as_array().map(Vec::len), Some(0), "{body}");
+
+    // The counts survive a restart (they are rows, not memory).
+    drop(server);
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    let (_, again) = api.call(&maria, "GET", "/api/v1/insights", None).await;
+    let kinds: Vec<&str> =
+        again["suggestions"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["rule_never_fires", "rule_always_fires"], "{again}");
+}

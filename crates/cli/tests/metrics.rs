@@ -204,10 +204,10 @@ async fn csat_customer_status_and_metrics() {
     }
     assert!(text.contains("# TYPE ladder_escalation_rate_30d gauge"), "{text}");
 
-    // Agents and supervisors may not read metrics.
+    // Agents may not read metrics; supervisors only their teams' (see below), not Prometheus.
+    let (s, p) = api.call(&ana, "GET", "/api/v1/metrics", None).await;
+    assert_eq!(s, 403, "{p}");
     for token in [&ana, &sam] {
-        let (s, p) = api.call(token, "GET", "/api/v1/metrics", None).await;
-        assert_eq!(s, 403, "{p}");
         let (s, p) = api.call(token, "GET", "/metrics", None).await;
         assert_eq!(s, 403, "{p}");
     }
@@ -220,6 +220,94 @@ async fn csat_customer_status_and_metrics() {
     let api = Api::new(&server);
     let (_, after) = api.call(&maria, "GET", "/api/v1/metrics?group_by=level", None).await;
     assert_eq!(strip_ages(before), strip_ages(after));
+}
+
+/// The value and case count of each row, by value.
+fn cases_by_value(m: &Value) -> Vec<(String, i64)> {
+    m["rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("rows in {m}"))
+        .iter()
+        .map(|r| (r["label"].as_str().or(r["value"].as_str()).unwrap_or("").to_string(), r["cases"].as_i64().unwrap()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisors_see_only_their_teams_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let t = |name: &str| world.tokens[name].clone();
+    // sam supervises `supervisors` and `frontline`; tara supervises `billing`.
+    let (ana, sam, tara, maria, root) = (t("ana"), t("sam"), t("tara"), t("maria"), t("root"));
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    let open = async |team: &str, level: &str, assignee: Option<&str>, channel: &str| {
+        let body = json!({"subject": "Billed twice", "channel": channel, "team": team, "level": level,
+                          "assignee": assignee});
+        let (s, case) = api.call(&root, "POST", "/api/v1/cases", Some(body)).await;
+        assert_eq!(s, 201, "{case}");
+        case["id"].as_str().unwrap().to_string()
+    };
+    // Front line: two cases (one assigned to ana, escalated to billing afterwards), billing: three.
+    let escalated = open("frontline", "L1", Some("ana"), "phone").await;
+    open("frontline", "L1", None, "email").await;
+    for _ in 0..3 {
+        open("billing", "L2", Some("erin"), "chat").await;
+    }
+    post(
+        &api,
+        &root,
+        format!("/api/v1/cases/{escalated}/escalate"),
+        json!({"kind": "functional", "to_team": "billing", "to_user": "erin", "reason": "a refund", "tried": "the script"}),
+    )
+    .await;
+
+    let get = |token: String, query: &'static str| {
+        let api = &api;
+        async move { api.call(&token, "GET", &format!("/api/v1/metrics{query}"), None).await }
+    };
+    // The manager sees everything.
+    let (s, m) = get(maria.clone(), "").await;
+    assert_eq!((s, m["rows"][0]["cases"].as_i64()), (200, Some(5)), "{m}");
+
+    // sam: the front line's two cases (the escalated one counts for its first team).
+    let (s, m) = get(sam.clone(), "").await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(cases_by_value(&m), [(String::new(), 2)]);
+    assert_eq!(m["rows"][0]["escalated"].as_i64(), Some(1), "{m}");
+    let (_, m) = get(sam.clone(), "?group_by=team").await;
+    assert_eq!(cases_by_value(&m), [("frontline".to_string(), 2)]);
+    // By agent: ana's case and the unassigned one; never erin's billing cases.
+    let (_, m) = get(sam.clone(), "?group_by=agent").await;
+    assert_eq!(cases_by_value(&m), [(String::new(), 1), ("ana".to_string(), 1)]);
+    let (_, csv) = api.call(&sam, "GET", "/api/v1/metrics?group_by=agent&format=csv", None).await;
+    assert!(!csv.as_str().unwrap().contains("erin"), "{csv}");
+
+    // tara: billing's three cases, all erin's; not the front-line case erin took over.
+    let (_, m) = get(tara.clone(), "").await;
+    assert_eq!(cases_by_value(&m), [(String::new(), 3)]);
+    let (_, m) = get(tara.clone(), "?group_by=agent").await;
+    assert_eq!(cases_by_value(&m), [("erin".to_string(), 3)]);
+    let (_, m) = get(tara.clone(), "?group_by=team").await;
+    assert_eq!(cases_by_value(&m), [("billing".to_string(), 3)]);
+    // The manager's view by agent counts erin's three billing cases (the front-line case's
+    // first assignee is ana).
+    let (_, m) = get(maria.clone(), "?group_by=agent").await;
+    assert_eq!(cases_by_value(&m), [(String::new(), 1), ("ana".to_string(), 1), ("erin".to_string(), 3)]);
+
+    // Groupings the aggregates cannot limit to teams are refused, naming the field.
+    for query in ["?group_by=channel", "?group_by=category", "?group_by=level", "?group_by=segment"] {
+        let (s, p) = get(sam.clone(), query).await;
+        assert_eq!((s, p["field"].as_str()), (403, Some("group_by")), "{query}: {p}");
+        assert!(p["detail"].as_str().unwrap().contains("team or agent"), "{p}");
+    }
+    // Agents are refused; so are supervisors for insights (they compare the whole center).
+    let (s, p) = get(ana.clone(), "?group_by=team").await;
+    assert_eq!(s, 403, "{p}");
+    for token in [&ana, &sam] {
+        let (s, p) = api.call(token, "GET", "/api/v1/insights", None).await;
+        assert_eq!(s, 403, "{p}");
+    }
 }
 
 /// The backlog's age moves with the clock; everything else must be identical.

@@ -12,8 +12,8 @@
 //!   deviations above the mean of their peers (the others with ≥ 10 cases, at least 3 of
 //!   them); the deviation is taken as at least 5 points so near-identical peers do not make
 //!   a trivial difference stand out.
-//! - [`rule_activity`]: rules that never fired (0 firings) or always fired (≥ 95 %) over
-//!   ≥ 20 cases that had their trigger.
+//! - [`rule_activity`]: rules of any trigger that never fired (0 firings) or always fired
+//!   (≥ 95 %) over ≥ 20 times their trigger happened.
 //! - [`breached_out_of_hours`]: per level, breaches of 24x7 clocks that fell due while the
 //!   contact center's main calendar was closed; suggested at ≥ 60 % of ≥ 5 breaches.
 
@@ -307,37 +307,39 @@ pub fn outliers(group: PeerGroup, figures: &[PeerFigures]) -> Vec<Suggestion> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleActivity {
     pub name: String,
-    /// The trigger's name (`case_opened` …).
+    /// The trigger's name (`case_opened`, `message_received` …).
     pub trigger: String,
-    /// Cases of the period that had the rule's trigger.
-    pub cases_with_trigger: u64,
-    /// Cases on which the rule did something, by number.
-    pub fired_on: Vec<u64>,
+    /// How often the trigger happened in the period while a matrix was in force.
+    pub triggered: u64,
+    /// How often the rule's condition held when it did.
+    pub fired: u64,
+    /// Case numbers where the rule fired, or for a rule that never fired, where its trigger
+    /// happened.
+    pub examples: Vec<u64>,
 }
 
-pub const RULE_MIN_CASES: u64 = 20;
+pub const RULE_MIN_TRIGGERED: u64 = 20;
 pub const RULE_ALWAYS_SHARE: f64 = 0.95;
 
 /// Rules that never fire, or always do.
 pub fn rule_activity(rules: &[RuleActivity]) -> Vec<Suggestion> {
     let mut out = Vec::new();
     for rule in rules {
-        if rule.cases_with_trigger < RULE_MIN_CASES {
+        if rule.triggered < RULE_MIN_TRIGGERED {
             continue;
         }
-        let fired = rule.fired_on.len() as u64;
-        let share = fired as f64 / rule.cases_with_trigger as f64;
-        let figures = vec![("cases_with_trigger", rule.cases_with_trigger as f64), ("fired", fired as f64)];
+        let share = rule.fired as f64 / rule.triggered as f64;
+        let figures = vec![("triggered", rule.triggered as f64), ("fired", rule.fired as f64)];
         let (name, trigger) = (&rule.name, &rule.trigger);
-        if fired == 0 {
+        if rule.fired == 0 {
             out.push(Suggestion {
                 kind: Kind::RuleNeverFires,
                 title: format!(
-                    "Rule '{name}' never fired on the {} cases with its trigger '{trigger}'.",
-                    rule.cases_with_trigger
+                    "Rule '{name}' never fired in the {} times its trigger '{trigger}' happened.",
+                    rule.triggered
                 ),
                 figures,
-                examples: Vec::new(),
+                examples: examples(rule.examples.iter().copied()),
                 suggestion: format!(
                     "Check the condition of rule '{name}', or remove the rule if it is no longer needed."
                 ),
@@ -346,12 +348,12 @@ pub fn rule_activity(rules: &[RuleActivity]) -> Vec<Suggestion> {
             out.push(Suggestion {
                 kind: Kind::RuleAlwaysFires,
                 title: format!(
-                    "Rule '{name}' fired on {} of the {} cases with its trigger '{trigger}'.",
+                    "Rule '{name}' fired on {} of the {} times its trigger '{trigger}' happened.",
                     percent(share),
-                    rule.cases_with_trigger
+                    rule.triggered
                 ),
                 figures: [figures, vec![("fired_share", share)]].concat(),
-                examples: examples(rule.fired_on.iter().copied()),
+                examples: examples(rule.examples.iter().copied()),
                 suggestion: format!(
                     "Narrow the condition of rule '{name}', or make what it does the default for every case."
                 ),

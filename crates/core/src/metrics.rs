@@ -41,7 +41,9 @@
 //! customer's segment when the case was first projected), `initiator` (of the first
 //! escalation), `level` (every level the case reached; the case's outcomes — resolved, fcr,
 //! reopened, open, CSAT, churn, time to first escalation and to resolution — count at the
-//! level it is at now). A missing value is the empty string.
+//! level it is at now), and `team_agent` (the first team and the first assignee together,
+//! kept so a supervisor's figures by agent can be limited to their teams' cases; only for
+//! cases with a team). A missing value is the empty string.
 
 use std::collections::BTreeMap;
 
@@ -67,10 +69,14 @@ pub enum Dimension {
     Level,
     Initiator,
     Segment,
+    /// The first team and the first assignee together, as `TEAM_ID/USER_ID` (the user part
+    /// empty when the case was never assigned): what lets a supervisor's figures by agent be
+    /// limited to the cases of their own teams. Not a grouping the API offers.
+    TeamAgent,
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 9] = [
+    pub const ALL: [Dimension; 10] = [
         Dimension::All,
         Dimension::Channel,
         Dimension::Category,
@@ -80,6 +86,7 @@ impl Dimension {
         Dimension::Level,
         Dimension::Initiator,
         Dimension::Segment,
+        Dimension::TeamAgent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -93,6 +100,7 @@ impl Dimension {
             Dimension::Level => "level",
             Dimension::Initiator => "initiator",
             Dimension::Segment => "segment",
+            Dimension::TeamAgent => "team_agent",
         }
     }
 
@@ -459,6 +467,10 @@ impl CaseMetrics {
             (Dimension::Initiator, text(self.first_initiator.map(|i| initiator_name(i).to_string())), totals),
             (Dimension::Segment, text(self.segment.clone()), totals),
         ];
+        if let Some(team) = self.team {
+            let agent = self.agent.map(|u| u.to_string()).unwrap_or_default();
+            out.push((Dimension::TeamAgent, team_agent_value(team, &agent), totals));
+        }
         for (level, figures) in &self.levels {
             let mut c = if *level == self.level { self.outcome() } else { Counters::default() };
             c.cases = 1;
@@ -471,6 +483,11 @@ impl CaseMetrics {
         }
         out
     }
+}
+
+/// The value of a [`Dimension::TeamAgent`] row: `TEAM_ID/USER_ID`.
+pub fn team_agent_value(team: TeamId, agent: &str) -> String {
+    format!("{team}/{agent}")
 }
 
 pub fn initiator_name(i: Initiator) -> &'static str {

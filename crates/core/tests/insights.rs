@@ -183,40 +183,48 @@ fn outliers_thresholds() {
 
 // ---- rule_activity ----
 
-fn rule(cases_with_trigger: u64, fired_on: Vec<u64>) -> RuleActivity {
-    RuleActivity { name: "vip".into(), trigger: "case_opened".into(), cases_with_trigger, fired_on }
+fn rule(trigger: &str, triggered: u64, fired: u64, examples: Vec<u64>) -> RuleActivity {
+    RuleActivity { name: "vip".into(), trigger: trigger.into(), triggered, fired, examples }
 }
 
 #[test]
 fn rules_that_never_or_always_fire() {
     check(
-        insights::rule_activity(&[rule(20, vec![])]),
+        insights::rule_activity(&[rule("case_opened", 20, 0, vec![9, 8])]),
         vec![Suggestion {
             kind: Kind::RuleNeverFires,
-            title: "Rule 'vip' never fired on the 20 cases with its trigger 'case_opened'.".into(),
-            figures: vec![("cases_with_trigger", 20.0), ("fired", 0.0)],
-            examples: vec![],
+            title: "Rule 'vip' never fired in the 20 times its trigger 'case_opened' happened.".into(),
+            figures: vec![("triggered", 20.0), ("fired", 0.0)],
+            examples: vec![8, 9],
             suggestion: "Check the condition of rule 'vip', or remove the rule if it is no longer needed.".into(),
         }],
     );
     check(
-        insights::rule_activity(&[rule(20, (1..=19).rev().collect())]),
+        insights::rule_activity(&[rule("message_received", 20, 19, (1..=7).rev().collect())]),
         vec![Suggestion {
             kind: Kind::RuleAlwaysFires,
-            title: "Rule 'vip' fired on 95 % of the 20 cases with its trigger 'case_opened'.".into(),
-            figures: vec![("cases_with_trigger", 20.0), ("fired", 19.0), ("fired_share", 0.95)],
+            title: "Rule 'vip' fired on 95 % of the 20 times its trigger 'message_received' happened.".into(),
+            figures: vec![("triggered", 20.0), ("fired", 19.0), ("fired_share", 0.95)],
             examples: vec![1, 2, 3, 4, 5],
             suggestion: "Narrow the condition of rule 'vip', or make what it does the default for every case.".into(),
         }],
     );
+    // Every trigger is judged the same way.
+    for trigger in ["status_changed", "clock_at_risk", "clock_breached", "reopened", "repeat_contact"] {
+        let found = insights::rule_activity(&[rule(trigger, 400, 0, vec![])]);
+        assert_eq!(found.iter().map(|s| s.kind).collect::<Vec<_>>(), [Kind::RuleNeverFires], "{trigger}");
+        assert!(found[0].title.contains(&format!("'{trigger}'")), "{trigger}: {}", found[0].title);
+    }
 }
 
 #[test]
 fn rule_activity_thresholds() {
-    assert_eq!(insights::rule_activity(&[rule(19, vec![])]), vec![], "19 cases, never");
-    assert_eq!(insights::rule_activity(&[rule(19, (1..=19).collect())]), vec![], "19 cases, always");
-    assert_eq!(insights::rule_activity(&[rule(20, (1..=18).collect())]), vec![], "90 %");
-    assert_eq!(insights::rule_activity(&[rule(20, vec![1])]), vec![], "once");
+    assert_eq!(insights::rule_activity(&[rule("reopened", 19, 0, vec![])]), vec![], "19 times, never");
+    assert_eq!(insights::rule_activity(&[rule("reopened", 19, 19, vec![1])]), vec![], "19 times, always");
+    assert_eq!(insights::rule_activity(&[rule("reopened", 20, 18, vec![1])]), vec![], "90 %");
+    assert_eq!(insights::rule_activity(&[rule("reopened", 20, 1, vec![1])]), vec![], "once");
+    assert_eq!(insights::rule_activity(&[rule("reopened", 200, 189, vec![1])]), vec![], "94.5 %");
+    assert_eq!(insights::rule_activity(&[rule("reopened", 200, 190, vec![1])]).len(), 1, "95 %");
 }
 
 // ---- breached_out_of_hours ----

@@ -10,7 +10,7 @@ use ladder_core::directory::{LevelId, Role, Team, User};
 use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::{CaseId, CustomerId};
 use ladder_core::{Actor, Channel, DomainError, Priority, decide, record};
-use ladder_store::{CaseOutcome, CaseWrite, Idempotency, StoreError};
+use ladder_store::{CaseOutcome, CaseWrite, Decided, Idempotency, StoreError};
 
 use crate::Engine;
 
@@ -408,11 +408,21 @@ impl Engine {
                 (_, e) => StoreError::Domain(e),
             })?;
             let mut recorded = record(case_id, case.map_or(0, |c| c.version), &cx, events);
+            let mut triggers = Vec::new();
             if let Some(active) = &active {
                 let customer = customer.as_ref();
-                crate::rules::follow_up(active, case, &mut recorded, customer, &teams, &ladder, repeat_contacts, now);
+                triggers = crate::rules::follow_up(
+                    active,
+                    case,
+                    &mut recorded,
+                    customer,
+                    &teams,
+                    &ladder,
+                    repeat_contacts,
+                    now,
+                );
             }
-            Ok(recorded)
+            Ok(Decided { events: recorded, triggers })
         };
         let mut outcome = self
             .store

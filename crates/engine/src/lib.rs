@@ -96,3 +96,16 @@ impl Engine {
         self.inner.ladder.read().expect("ladder lock").clone()
     }
 }
+
+/// A decider for a write that raises no matrix triggers (only events, no rules evaluated).
+pub(crate) fn decided<F>(decide: F) -> ladder_store::Decider
+where
+    F: FnOnce(
+            Option<&ladder_core::Case>,
+            u64,
+        ) -> Result<Vec<ladder_core::event::RecordedEvent>, ladder_store::StoreError>
+        + Send
+        + 'static,
+{
+    Box::new(move |case, next| decide(case, next).map(ladder_store::Decided::from))
+}

@@ -17,7 +17,7 @@ use ladder_core::event::{CaseEvent, EscalationKind, Initiator, RecordedEvent, Ro
 use ladder_core::ids::TeamId;
 use ladder_core::routing::{self, Candidate, RouteNeeds};
 use ladder_core::{decide, record};
-use ladder_store::{CaseFilter, CaseOutcome, CaseWrite, PageRequest, StoreError};
+use ladder_store::{CaseFilter, CaseOutcome, CaseWrite, Decided, PageRequest, StoreError};
 
 use crate::Engine;
 
@@ -125,7 +125,8 @@ impl Engine {
             }
             Ok(recorded)
         };
-        let write = CaseWrite { case_id: id, expected_version: None, idempotency: None, decide: Box::new(decide_fn) };
+        let write =
+            CaseWrite { case_id: id, expected_version: None, idempotency: None, decide: crate::decided(decide_fn) };
         let outcome = self.store.execute(write).await?;
         if outcome.events.is_empty() {
             return Ok(None);
@@ -179,10 +180,12 @@ impl Engine {
             let cx = crate::write_context(&actor, &ladder, active.as_ref().map(|a| a.version), now);
             let events = decide(Some(case), &command, &cx).map_err(StoreError::Domain)?;
             let mut recorded = record(case.id, case.version, &cx, events);
+            let mut triggers = Vec::new();
             if let Some(active) = &active {
-                crate::rules::follow_up(active, Some(case), &mut recorded, customer, &teams, &ladder, 0, now);
+                triggers =
+                    crate::rules::follow_up(active, Some(case), &mut recorded, customer, &teams, &ladder, 0, now);
             }
-            Ok(recorded)
+            Ok(Decided { events: recorded, triggers })
         };
         let outcome = self.store.claim_next(team, now, Box::new(claim)).await?;
         if let Some(outcome) = &outcome {
@@ -245,7 +248,7 @@ impl Engine {
                     case_id: case.id,
                     expected_version: None,
                     idempotency: None,
-                    decide: Box::new(decide_fn),
+                    decide: crate::decided(decide_fn),
                 };
                 let outcome = self.store.execute(write).await?;
                 if outcome.events.is_empty() {

@@ -14,7 +14,7 @@ use ladder_core::case::{Actor, Case, Status};
 use ladder_core::command::{CaseCommand, Escalate, TeamRef, Transfer, UpdateCase};
 use ladder_core::directory::{Customer, Ladder, LevelId};
 use ladder_core::event::{CaseEvent, EscalationKind, Initiator, NotificationRequested, RecordedEvent, RuleFailed};
-use ladder_core::matrix::{self, Action, CompiledMatrix, Diagnostic, Facts, Recipient, Trigger};
+use ladder_core::matrix::{self, Action, CompiledMatrix, Diagnostic, Facts, Recipient, Trigger, TriggerFired};
 use ladder_core::sla::SlaPolicy;
 use ladder_core::{Context, decide, record};
 use ladder_store::{MatrixDraft, MatrixVersion, StoreError};
@@ -410,7 +410,8 @@ fn split_updates(actions: &[Action]) -> (Vec<Action>, Option<UpdateCase>) {
 }
 
 /// Appends what follows a write's events in the same write: the matrix rules they trigger,
-/// then the clock changes everything so far calls for.
+/// then the clock changes everything so far calls for. Returns the triggers raised and the
+/// rules that fired on each, for the rule-activity counts.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn follow_up(
     active: &ActiveMatrix,
@@ -421,17 +422,19 @@ pub(crate) fn follow_up(
     ladder: &Ladder,
     repeat_contacts: u32,
     now: Timestamp,
-) {
-    let rules =
+) -> Vec<TriggerFired> {
+    let (rules, triggers) =
         apply_rules(active, before, recorded, customer, teams, ladder, repeat_contacts, now, uuid::Uuid::now_v7);
     recorded.extend(rules);
     let clocks = crate::timers::clock_events(active, before, recorded, customer, ladder, now);
     recorded.extend(clocks);
+    triggers
 }
 
 /// Applies the active matrix to the events a command produced: evaluates the rules of every
 /// trigger those events raise and decides their consequences, as the system. Returns the
-/// extra events, already numbered after `events`.
+/// extra events, already numbered after `events`, and each trigger raised with the rules
+/// whose condition held.
 #[allow(clippy::too_many_arguments)]
 pub fn apply_rules(
     active: &ActiveMatrix,
@@ -443,7 +446,7 @@ pub fn apply_rules(
     repeat_contacts: u32,
     now: Timestamp,
     new_id: impl Fn() -> uuid::Uuid,
-) -> Vec<RecordedEvent> {
+) -> (Vec<RecordedEvent>, Vec<TriggerFired>) {
     let system = Actor::System { name: MATRIX_ACTOR.into() };
     let mut state: Option<Case> = before.cloned();
     let mut out: Vec<RecordedEvent> = Vec::new();
@@ -454,7 +457,8 @@ pub fn apply_rules(
         fired_triggers.push((e.clone(), status_before, next.status));
         state = Some(next);
     }
-    let Some(mut case) = state else { return out };
+    let mut raised: Vec<TriggerFired> = Vec::new();
+    let Some(mut case) = state else { return (out, raised) };
     // The context every rule-made event is decided and recorded in.
     let system_context = || Context {
         now,
@@ -474,12 +478,15 @@ pub fn apply_rules(
     for (event, status_before, status_after) in fired_triggers {
         for trigger in triggers_of(&event, status_before, status_after, repeat_contacts) {
             if !active.compiled.has_rules(trigger) {
+                // Nothing listens: the trigger still happened (rule activity counts it).
+                raised.push(TriggerFired { trigger, rules: Vec::new() });
                 continue;
             }
             let team_slug = case.team.and_then(|id| teams.iter().find(|t| t.id == id)).map(|t| t.slug.clone());
             let evaluation = active
                 .compiled
                 .evaluate(trigger, &facts(&case, team_slug.as_deref(), customer, &event, repeat_contacts, now));
+            raised.push(TriggerFired { trigger, rules: evaluation.fired.iter().map(|f| f.rule.clone()).collect() });
             let mut failures: Vec<(String, String)> = evaluation.errors.clone();
             for fired in &evaluation.fired {
                 let (actions, update) = split_updates(&fired.actions);
@@ -518,5 +525,5 @@ pub fn apply_rules(
             }
         }
     }
-    out
+    (out, raised)
 }

@@ -210,7 +210,7 @@ impl Run<'_, '_> {
             let mut recorded = record(case.id, case.version, &r.context(&actor, at), events);
             let rules =
                 apply_rules(r.matrix, Some(case), &recorded, self.customer, r.teams, r.ladder, 0, at, replay_id);
-            recorded.extend(rules);
+            recorded.extend(rules.0);
             let clocks = clock_events(r.matrix, Some(case), &recorded, self.customer, r.ladder, at);
             recorded.extend(clocks);
             self.commit(recorded);
@@ -269,7 +269,7 @@ impl Run<'_, '_> {
                 at,
                 replay_id,
             );
-            recorded.extend(rules);
+            recorded.extend(rules.0);
         }
         let clocks = clock_events(r.matrix, before.as_ref(), &recorded, self.customer, r.ladder, at);
         recorded.extend(clocks);

@@ -23,7 +23,7 @@ use ladder_core::directory::{Customer, Ladder};
 use ladder_core::event::RecordedEvent;
 use ladder_core::record;
 use ladder_core::sla::{self, SlaPolicy};
-use ladder_store::{CaseWrite, DueTimer, StoreError};
+use ladder_store::{CaseWrite, Decided, DueTimer, StoreError};
 use tokio::sync::{Notify, watch};
 
 use crate::Engine;
@@ -202,7 +202,7 @@ impl Engine {
         let ladder = self.ladder();
         let (index, generation) = (timer.clock_index as usize, timer.generation);
         let decide = move |case: Option<&Case>, _next: u64| {
-            let Some(case) = case else { return Ok(Vec::new()) };
+            let Some(case) = case else { return Ok(Decided::default()) };
             let fallback;
             let policy = match &active {
                 Some(a) => &a.sla,
@@ -214,16 +214,19 @@ impl Engine {
             };
             let events = sla::fire(policy, case, index, generation, now);
             if events.is_empty() {
-                return Ok(Vec::new());
+                return Ok(Decided::default());
             }
             let actor = actor();
             let version = active.as_ref().map(|a| a.version);
             let mut recorded =
                 record(case.id, case.version, &crate::write_context(&actor, &ladder, version, now), events);
+            let mut triggers = Vec::new();
             if let Some(active) = &active {
-                crate::rules::follow_up(active, Some(case), &mut recorded, customer.as_ref(), &teams, &ladder, 0, now);
+                let customer = customer.as_ref();
+                triggers =
+                    crate::rules::follow_up(active, Some(case), &mut recorded, customer, &teams, &ladder, 0, now);
             }
-            Ok(recorded)
+            Ok(Decided { events: recorded, triggers })
         };
         let outcome = self
             .store
@@ -266,8 +269,12 @@ impl Engine {
                     let Some(case) = case else { return Ok(Vec::new()) };
                     Ok(clock_events(&active, Some(case), &[], customer.as_ref(), &ladder, now))
                 };
-                let write =
-                    CaseWrite { case_id: case.id, expected_version: None, idempotency: None, decide: Box::new(decide) };
+                let write = CaseWrite {
+                    case_id: case.id,
+                    expected_version: None,
+                    idempotency: None,
+                    decide: crate::decided(decide),
+                };
                 let outcome = self.store.execute(write).await?;
                 if !outcome.events.is_empty() {
                     changed += 1;

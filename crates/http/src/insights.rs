@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::{Query, State};
 use ladder_core::Role;
 use ladder_core::insights::{self, ApprovalRequest, PeerFigures, PeerGroup, RuleActivity, Suggestion};
-use ladder_core::matrix::Trigger;
 use ladder_core::metrics::Dimension;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -73,8 +72,9 @@ impl From<Suggestion> for SuggestionDto {
 
 /// "Revise the rules" suggestions over the cases opened in a period (UTC days, inclusive):
 /// categories to move down to Tier 1, authority limits exceeded by a small margin, agents
-/// and teams whose escalation rate stands out, `case_opened` rules that never or always
-/// fire, and levels whose 24x7 clocks breach mostly out of hours. Managers and admins.
+/// and teams whose escalation rate stands out, rules (of every trigger) that never or always
+/// fire — counted over the days the triggers happened, not the cases' opening days — and
+/// levels whose 24x7 clocks breach mostly out of hours. Managers and admins.
 #[utoipa::path(get, path = "/api/v1/insights", tag = "metrics", params(InsightsQuery),
     responses((status = 200, body = InsightsDto), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn insights(
@@ -134,17 +134,24 @@ async fn insights(
 
     if let Some(active) = &active {
         let matrix = active.compiled.matrix();
-        // Only `case_opened` rules: every case of the period had their trigger. Counting the
-        // cases that had another trigger needs more facts than the store gathers yet.
+        // Every rule of the matrix in force, whatever its trigger: how often the trigger
+        // happened in the period and how often the rule fired (counted in the write path).
+        let activity = store.rule_activity(from, to).await?;
+        let find = |trigger: &str, rule: &str| activity.iter().find(|a| a.trigger == trigger && a.rule == rule);
         let rules: Vec<RuleActivity> = matrix
             .rules
             .iter()
-            .filter(|r| r.trigger == Trigger::CaseOpened)
-            .map(|r| RuleActivity {
-                name: r.name.clone(),
-                trigger: r.trigger.as_str().to_string(),
-                cases_with_trigger: facts.cases_opened,
-                fired_on: facts.rule_firings.get(&r.name).cloned().unwrap_or_default(),
+            .map(|r| {
+                let trigger = r.trigger.as_str();
+                let happened = find(trigger, "");
+                let fired = find(trigger, &r.name);
+                RuleActivity {
+                    name: r.name.clone(),
+                    trigger: trigger.to_string(),
+                    triggered: happened.map_or(0, |a| a.n),
+                    fired: fired.map_or(0, |a| a.n),
+                    examples: fired.or(happened).map(|a| a.examples.clone()).unwrap_or_default(),
+                }
             })
             .collect();
         suggestions.extend(insights::rule_activity(&rules));

@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use ladder_core::Role;
 use ladder_core::metrics::{Counters, Dimension};
+use ladder_store::TeamGrouping;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -222,7 +223,9 @@ pub(crate) fn period(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Ap
 /// reopen and transfer rates, CSAT (overall, escalated, not escalated), SLA compliance, time
 /// to first escalation and to resolution, time at level, backlog and its age, churn among
 /// escalated cases' customers versus the others'. JSON, or CSV
-/// with `Accept: text/csv` or `format=csv`. Managers and admins.
+/// with `Accept: text/csv` or `format=csv`. Managers and admins see every case; a supervisor
+/// sees the cases of their own teams (first team), ungrouped or grouped by `team` or
+/// `agent` only (other groupings are a 403); agents are refused.
 #[utoipa::path(get, path = "/api/v1/metrics", tag = "metrics", params(MetricsQuery),
     responses((status = 200, body = MetricsDto), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn metrics(
@@ -231,7 +234,7 @@ async fn metrics(
     headers: HeaderMap,
     Query(q): Query<MetricsQuery>,
 ) -> ApiResult<Response> {
-    auth.require(Role::Manager)?;
+    let principal = auth.require(Role::Supervisor)?;
     let now = state.engine.now();
     let (from, to) = period(q.from.as_deref(), q.to.as_deref(), now)?;
     let group_by = match q.group_by.as_deref().filter(|s| !s.is_empty()) {
@@ -251,7 +254,28 @@ async fn metrics(
         Some("csv") => true,
         Some(other) => return Err(ApiError::bad_request("format", format!("'{other}' is not one of json, csv"))),
     };
-    let rows = state.engine.store.metrics(from, to, group_by).await?;
+    // Supervisors see the cases of their own teams: the aggregates can say that for the
+    // total, per team and per agent, not for the other groupings.
+    let rows = if principal.role >= Role::Manager {
+        state.engine.store.metrics(from, to, group_by).await?
+    } else {
+        let grouping = match group_by {
+            None => TeamGrouping::Total,
+            Some(Dimension::Team) => TeamGrouping::Team,
+            Some(Dimension::Agent) => TeamGrouping::Agent,
+            Some(other) => {
+                let mut e = ApiError::forbidden(format!(
+                    "group_by={}: a supervisor sees the figures of their own teams, which can be grouped by team \
+                     or agent (or not at all) but not by {}; a manager or admin sees every grouping",
+                    other.as_str(),
+                    other.as_str()
+                ));
+                e.0.field = Some("group_by".into());
+                return Err(e);
+            }
+        };
+        state.engine.store.team_metrics(from, to, grouping, principal.teams.clone()).await?
+    };
     let labels: BTreeMap<String, String> = match group_by {
         Some(Dimension::Team) => {
             state.engine.store.teams().await?.into_iter().map(|t| (t.id.to_string(), t.slug)).collect()

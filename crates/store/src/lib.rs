@@ -12,7 +12,9 @@
 //! arrives while a commit is in flight is batched into the next transaction.
 
 pub mod sqlite;
-pub use sqlite::{CaseHistory, InsightFacts, MetricsRow, PendingApproval, QueuedCase, Store};
+pub use sqlite::{
+    CaseHistory, InsightFacts, MetricsRow, PendingApproval, QueuedCase, RuleActivityRow, Store, TeamGrouping,
+};
 mod types;
 
 pub use types::*;

@@ -63,11 +63,25 @@ pub struct Idempotency {
 
 /// Decides a command against the case as the store has it (or `None`), given the next
 /// case number. Runs inside the write transaction, so check-then-append is atomic.
-pub type Decider = Box<dyn FnOnce(Option<&Case>, u64) -> StoreResult<Vec<RecordedEvent>> + Send>;
+pub type Decider = Box<dyn FnOnce(Option<&Case>, u64) -> StoreResult<Decided> + Send>;
+
+/// What a decider decided: the events to append, and the matrix triggers they raised with
+/// the rules that fired (counted per day in `rule_activity` with the write).
+#[derive(Debug, Clone, Default)]
+pub struct Decided {
+    pub events: Vec<RecordedEvent>,
+    pub triggers: Vec<ladder_core::matrix::TriggerFired>,
+}
+
+impl From<Vec<RecordedEvent>> for Decided {
+    fn from(events: Vec<RecordedEvent>) -> Self {
+        Decided { events, triggers: Vec::new() }
+    }
+}
 
 /// Decides what to do with the case taken from a queue, given its customer. Runs inside
 /// the write transaction.
-pub type ClaimDecider = Box<dyn FnOnce(&Case, Option<&Customer>) -> StoreResult<Vec<RecordedEvent>> + Send>;
+pub type ClaimDecider = Box<dyn FnOnce(&Case, Option<&Customer>) -> StoreResult<Decided> + Send>;
 
 /// A command for one case.
 pub struct CaseWrite {

@@ -83,7 +83,7 @@ async fn run(store: &Store, case_id: CaseId, command: CaseCommand, now: Timestam
         let cx =
             Context { now, actor: &actor, ladder: &ladder, next_number, new_id: Uuid::now_v7(), matrix_version: None };
         let events = decide(case, &command, &cx)?;
-        Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events))
+        Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events).into())
     };
     let write = CaseWrite { case_id, expected_version: None, idempotency: None, decide: Box::new(decide_at) };
     store.execute(write).await.unwrap_or_else(|e| panic!("write to case {case_id} failed: {e}"));

@@ -105,7 +105,7 @@ mod support {
                 matrix_version: None,
             };
             let events = decide(case, &command, &cx)?;
-            Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events))
+            Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events).into())
         })
     }
 
@@ -833,12 +833,29 @@ async fn metrics_kept_while_writing_equal_the_log_recomputed_and_are_backfilled_
             let events: Vec<_> = store.events(*id).await.unwrap().into_iter().map(|e| e.recorded).collect();
             table.replace(None, CaseMetrics::replay(&events, None).as_ref());
         }
-        let (from, to) = (jiff::civil::date(2025, 6, 20), jiff::civil::date(2025, 8, 10));
-        for dim in Dimension::ALL {
-            let kept: Vec<_> =
-                store.metrics(from, to, Some(dim)).await.unwrap().into_iter().map(|r| (r.value, r.counters)).collect();
-            let recomputed: Vec<_> = table.query(from, to, dim).into_iter().collect();
-            assert_eq!(kept, recomputed, "{}", dim.as_str());
+        // Periods cut every way: ragged ends read as days, or as a month's roll-up minus the
+        // days outside the period; whole months; within one month.
+        let date = jiff::civil::date;
+        let periods = [
+            (date(2025, 6, 20), date(2025, 8, 10)),
+            (date(2025, 6, 3), date(2025, 8, 28)),
+            (date(2025, 7, 2), date(2025, 7, 30)),
+            (date(2025, 7, 1), date(2025, 7, 31)),
+            (date(2025, 5, 31), date(2025, 9, 1)),
+            (date(2025, 7, 5), date(2025, 7, 5)),
+        ];
+        for (from, to) in periods {
+            for dim in Dimension::ALL {
+                let kept: Vec<_> = store
+                    .metrics(from, to, Some(dim))
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| (r.value, r.counters))
+                    .collect();
+                let recomputed: Vec<_> = table.query(from, to, dim).into_iter().collect();
+                assert_eq!(kept, recomputed, "{from}..{to} {}", dim.as_str());
+            }
         }
         let total = store.metrics(jiff::civil::date(2025, 1, 1), jiff::civil::date(2025, 12, 31), None).await.unwrap();
         assert_eq!(total[0].counters.cases, 8);
@@ -848,7 +865,21 @@ async fn metrics_kept_while_writing_equal_the_log_recomputed_and_are_backfilled_
 
     // A database from before the metrics: the migration computes them from the log.
     let raw = rusqlite::Connection::open(dir.path().join("ladder.db")).unwrap();
-    raw.execute_batch("DROP TABLE case_metrics; DROP TABLE metrics_daily; PRAGMA user_version = 6;").unwrap();
+    raw.execute_batch(
+        "DROP TABLE case_metrics; DROP TABLE metrics_daily; DROP TABLE rule_activity; PRAGMA user_version = 6;",
+    )
+    .unwrap();
+    drop(raw);
+    let store = Store::open(dir.path(), ladder_store::StoreConfig::default()).unwrap();
+    assert_eq!(metrics_snapshot(&store).await, before);
+    drop(store);
+
+    // A database from before the `team_agent` rows (migration 8): they are added from the
+    // stored case figures.
+    let raw = rusqlite::Connection::open(dir.path().join("ladder.db")).unwrap();
+    let removed = raw.execute("DELETE FROM metrics_daily WHERE dim LIKE 'team_agent%'", []).unwrap();
+    assert!(removed > 0, "team_agent rows were kept while writing");
+    raw.execute_batch("DROP TABLE rule_activity; PRAGMA user_version = 7;").unwrap();
     drop(raw);
     let store = Store::open(dir.path(), ladder_store::StoreConfig::default()).unwrap();
     assert_eq!(metrics_snapshot(&store).await, before);

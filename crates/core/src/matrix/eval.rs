@@ -128,6 +128,15 @@ pub fn evaluate_condition(source: &str, facts: &Facts) -> Result<bool, String> {
     }
 }
 
+/// A trigger that happened on a case while a matrix was in force, and which of its rules
+/// fired: what the "rules that never or always fire" insight counts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TriggerFired {
+    pub trigger: Trigger,
+    /// The rules of that trigger whose condition held (in file order).
+    pub rules: Vec<String>,
+}
+
 /// The rules that fired on one evaluation, and what went wrong.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evaluation {

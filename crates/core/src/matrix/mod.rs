@@ -28,7 +28,7 @@ use std::fmt;
 use std::ops::Range;
 
 pub use diff::{Change, Item, diff};
-pub use eval::{CompiledMatrix, Evaluation, Facts, Fired};
+pub use eval::{CompiledMatrix, Evaluation, Facts, Fired, TriggerFired};
 pub use lint::{Directory, lint};
 pub use model::{
     Action, AuthorityRule, Calendar, IncidentPolicy, IncidentSeverity, IncidentStep, LevelSpec, Matrix, NotifyChannel,

@@ -234,7 +234,7 @@ pub(crate) fn execute_case(conn: &mut Tx, write: CaseWrite) -> StoreResult<CaseO
     } else {
         0
     };
-    let events = (write.decide)(current.as_ref(), next_number)?;
+    let crate::Decided { events, triggers } = (write.decide)(current.as_ref(), next_number)?;
     let previous_row = current.as_ref().map(RowKey::of);
     let previous_timers = current.as_ref().map(armed_timers).unwrap_or_default();
     let mut text = Vec::new();
@@ -280,6 +280,12 @@ pub(crate) fn execute_case(conn: &mut Tx, write: CaseWrite) -> StoreResult<CaseO
     // Last, so nothing can fail after the write's deltas joined the batch's.
     if !deltas.is_empty() {
         conn.pending_metrics.push(deltas);
+    }
+    if let Some(first) = events.first()
+        && !triggers.is_empty()
+    {
+        let day = first.at.to_zoned(jiff::tz::TimeZone::UTC).date();
+        conn.pending_rules.push((day, case.number, triggers));
     }
     Ok(CaseOutcome { case, events, replayed: false })
 }

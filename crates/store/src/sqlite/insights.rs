@@ -1,8 +1,6 @@
 //! The facts "revise the rules" insights are computed from ([`ladder_core::insights`]),
 //! gathered over the cases opened in a period. Only reads; bounded by `cases.created_at_ns`.
 
-use std::collections::BTreeMap;
-
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use ladder_core::Case;
@@ -20,8 +18,6 @@ pub struct InsightFacts {
     pub outcomes: Vec<CaseOutcome>,
     /// Every approval request of those cases, with the case's number.
     pub approvals: Vec<(u64, Approval)>,
-    /// By rule name, the cases on which the matrix did something in that rule's name.
-    pub rule_firings: BTreeMap<String, Vec<u64>>,
     /// Breaches of clocks that counted in 24x7 time (no calendar).
     pub breaches_24x7: Vec<Breach>,
 }
@@ -84,26 +80,5 @@ fn gather(conn: &Connection, from: Date, to: Date) -> StoreResult<InsightFacts> 
         });
     }
 
-    // What the matrix did, in its rules' names: escalations and other commands carry
-    // `reason: "rule \"NAME\""`, notification requests and failures carry `rule`.
-    let mut stmt = conn.prepare(
-        "SELECT c.number, e.data FROM cases c JOIN events e ON e.case_id = c.id
-         WHERE c.created_at_ns >= ?1 AND c.created_at_ns < ?2
-           AND e.actor = '{\"kind\":\"system\",\"name\":\"matrix\"}'",
-    )?;
-    let mut rows = stmt.query([start, end])?;
-    while let Some(row) = rows.next()? {
-        let number = row.get::<_, i64>(0)? as u64;
-        let data: serde_json::Value = serde_json::from_str(&row.get::<_, String>(1)?)?;
-        let rule = data["rule"].as_str().map(str::to_string).or_else(|| {
-            data["reason"].as_str().and_then(|r| r.strip_prefix("rule \"")?.strip_suffix('"').map(str::to_string))
-        });
-        if let Some(rule) = rule {
-            let cases = facts.rule_firings.entry(rule).or_default();
-            if !cases.contains(&number) {
-                cases.push(number);
-            }
-        }
-    }
     Ok(facts)
 }

@@ -2,12 +2,12 @@
 //! transaction as the events that change it. See [`ladder_core::metrics`] for the
 //! definitions; this module only stores what the pure code computes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
 use ladder_core::directory::{Customer, CustomerStatus};
 use ladder_core::event::RecordedEvent;
-use ladder_core::ids::{CaseId, CustomerId};
+use ladder_core::ids::{CaseId, CustomerId, TeamId};
 use ladder_core::metrics::{CaseMetrics, Counters, Dimension, delta};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
@@ -24,11 +24,53 @@ pub struct MetricsRow {
     pub counters: Counters,
 }
 
+/// How a supervisor's figures may be grouped ([`Store::team_metrics`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeamGrouping {
+    /// One row: the sum over the teams.
+    Total,
+    Team,
+    Agent,
+}
+
 impl Store {
     /// The summed counters of the cases opened from `from` to `to` (UTC days, inclusive),
     /// one row per value of `group_by`, or one total row without it.
     pub async fn metrics(&self, from: Date, to: Date, group_by: Option<Dimension>) -> StoreResult<Vec<MetricsRow>> {
         self.read(move |conn| query(conn, from, to, group_by.unwrap_or(Dimension::All))).await
+    }
+
+    /// The figures of the cases whose first team is one of `teams` (a supervisor's view),
+    /// from the same aggregates: the total, one row per team, or one row per agent counting
+    /// only those teams' cases. Other groupings cannot be limited to teams with the stored
+    /// rows, so they are not offered here.
+    pub async fn team_metrics(
+        &self,
+        from: Date,
+        to: Date,
+        grouping: TeamGrouping,
+        teams: Vec<TeamId>,
+    ) -> StoreResult<Vec<MetricsRow>> {
+        self.read(move |conn| {
+            let teams: BTreeSet<String> = teams.iter().map(|t| t.to_string()).collect();
+            let dimension = if grouping == TeamGrouping::Agent { Dimension::TeamAgent } else { Dimension::Team };
+            let mut by_value: BTreeMap<String, Counters> = BTreeMap::new();
+            for row in query(conn, from, to, dimension)? {
+                let (team, agent) = match grouping {
+                    TeamGrouping::Agent => match row.value.split_once('/') {
+                        Some((team, agent)) => (team.to_string(), agent.to_string()),
+                        None => continue,
+                    },
+                    TeamGrouping::Team => (row.value.clone(), row.value),
+                    TeamGrouping::Total => (row.value, String::new()),
+                };
+                if teams.contains(&team) {
+                    by_value.entry(agent).or_default().add(&row.counters);
+                }
+            }
+            Ok(by_value.into_iter().map(|(value, counters)| MetricsRow { value, counters }).collect())
+        })
+        .await
     }
 
     /// How many cases are in each status (for the operational gauges).
@@ -58,48 +100,93 @@ fn first_of_month(day: Date) -> Date {
     day.first_of_month()
 }
 
+/// One range of aggregate rows to add (`sign` 1) or take away (`sign` -1): days of the
+/// daily rows, or months of the monthly roll-up (keyed by their first day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Segment {
+    monthly: bool,
+    first: Date,
+    last: Date,
+    sign: i64,
+}
+
+fn day_before(day: Date) -> StoreResult<Date> {
+    day.yesterday().map_err(date_error)
+}
+
+fn day_after(day: Date) -> StoreResult<Date> {
+    day.tomorrow().map_err(date_error)
+}
+
+/// The rows a period sums: whole months from the roll-up (consecutive ones as one range),
+/// and each ragged month either as its days in the period or as the month's roll-up row
+/// minus its days outside the period, whichever reads fewer rows. So a ragged end costs at
+/// most 16 rows per value, not 30.
+fn segments(from: Date, to: Date) -> StoreResult<Vec<Segment>> {
+    let mut out: Vec<Segment> = Vec::new();
+    let mut month = first_of_month(from);
+    while month <= to {
+        let month_end = month.last_of_month();
+        let (first, last) = (from.max(month), to.min(month_end));
+        let inside = first.until(last).map_err(date_error)?.get_days() as i64 + 1;
+        let whole = i64::from(month.days_in_month());
+        let whole_month = Segment { monthly: true, first: month, last: month, sign: 1 };
+        if inside == whole {
+            match out.last_mut() {
+                Some(previous) if previous.monthly && previous.sign == 1 && previous.last < month => {
+                    previous.last = month
+                }
+                _ => out.push(whole_month),
+            }
+        } else if 1 + (whole - inside) < inside {
+            out.push(whole_month);
+            if first > month {
+                out.push(Segment { monthly: false, first: month, last: day_before(first)?, sign: -1 });
+            }
+            if last < month_end {
+                out.push(Segment { monthly: false, first: day_after(last)?, last: month_end, sign: -1 });
+            }
+        } else {
+            out.push(Segment { monthly: false, first, last, sign: 1 });
+        }
+        month = day_after(month_end)?;
+    }
+    Ok(out)
+}
+
 fn query(conn: &Connection, from: Date, to: Date, dimension: Dimension) -> StoreResult<Vec<MetricsRow>> {
-    // Whole months inside the period: from the first month starting on or after `from` to
-    // the last month ending on or before `to`.
-    let first_month = if from.day() == 1 {
-        from
-    } else {
-        first_of_month(from).checked_add(jiff::Span::new().months(1)).map_err(date_error)?
-    };
-    let last_month_end = if to == to.last_of_month() {
-        to
-    } else {
-        first_of_month(to).checked_sub(jiff::Span::new().days(1)).map_err(date_error)?
-    };
-    let empty = ("1".to_string(), "0".to_string());
-    let (head, months, tail) = if first_month <= last_month_end {
-        let last_month = first_of_month(last_month_end);
-        let head = if from < first_month {
-            (from.to_string(), first_month.checked_sub(jiff::Span::new().days(1)).map_err(date_error)?.to_string())
-        } else {
-            empty.clone()
-        };
-        let tail = if last_month_end < to {
-            (last_month_end.checked_add(jiff::Span::new().days(1)).map_err(date_error)?.to_string(), to.to_string())
-        } else {
-            empty.clone()
-        };
-        (head, (first_month.to_string(), last_month.to_string()), tail)
-    } else {
-        ((from.to_string(), to.to_string()), empty.clone(), empty)
-    };
-    let columns = Counters::NAMES.join(", ");
+    let segments = segments(from, to)?;
     let sums = Counters::NAMES.iter().map(|n| format!("sum({n})")).collect::<Vec<_>>().join(", ");
+    // Each part: `?sign * column …` over `dim = ?dim AND day BETWEEN ?first AND ?last`.
+    let parts: Vec<String> = (0..segments.len())
+        .map(|i| {
+            let p = 1 + 4 * i;
+            let signed = Counters::NAMES.iter().map(|n| format!("?{p} * {n} AS {n}")).collect::<Vec<_>>().join(", ");
+            format!(
+                "SELECT value, {signed} FROM metrics_daily WHERE dim = ?{} AND day >= ?{} AND day <= ?{}",
+                p + 1,
+                p + 2,
+                p + 3
+            )
+        })
+        .collect();
+    // A value whose rows were all taken away again has no case in the period.
     let sql = format!(
-        "SELECT value, {sums} FROM (
-             SELECT value, {columns} FROM metrics_daily WHERE dim = ?1 AND day >= ?2 AND day <= ?3
-             UNION ALL SELECT value, {columns} FROM metrics_daily WHERE dim = ?1 AND day >= ?4 AND day <= ?5
-             UNION ALL SELECT value, {columns} FROM metrics_daily WHERE dim = ?6 AND day >= ?7 AND day <= ?8
-         ) GROUP BY value ORDER BY value"
+        "SELECT value, {sums} FROM ({}) GROUP BY value HAVING sum(cases) <> 0 ORDER BY value",
+        parts.join(" UNION ALL ")
     );
+    let mut args: Vec<Value> = Vec::new();
+    for segment in &segments {
+        let dim = if segment.monthly { monthly(dimension) } else { dimension.as_str().to_string() };
+        args.extend([
+            Value::Integer(segment.sign),
+            Value::Text(dim),
+            Value::Text(segment.first.to_string()),
+            Value::Text(segment.last.to_string()),
+        ]);
+    }
     let mut stmt = conn.prepare_cached(&sql)?;
-    let args = [dimension.as_str().to_string(), head.0, head.1, tail.0, tail.1, monthly(dimension), months.0, months.1];
-    let rows = stmt.query_map(args, |r| {
+    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
         let value: String = r.get(0)?;
         let values =
             (0..Counters::NAMES.len()).map(|i| r.get::<_, i64>(i + 1)).collect::<rusqlite::Result<Vec<_>>>()?;
@@ -230,6 +317,24 @@ pub(crate) fn customer_changed(conn: &Connection, customer: &Customer) -> StoreR
         }
     }
     Ok(())
+}
+
+/// Adds the rows of a dimension introduced after the aggregates were built, from each case's
+/// stored figures (no events are read): summed in memory, written once per row.
+pub(crate) fn add_dimension(conn: &Connection, dimension: Dimension) -> StoreResult<()> {
+    let mut sum = Deltas::new();
+    let mut stmt = conn.prepare("SELECT doc FROM case_metrics")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let metrics: CaseMetrics = serde_json::from_str(&row.get::<_, String>(0)?)?;
+        let day = metrics.day();
+        for (dim, value, c) in metrics.contributions() {
+            if dim == dimension {
+                sum.entry((day, dim, value)).or_default().add(&c);
+            }
+        }
+    }
+    write_deltas(conn, sum)
 }
 
 /// Recomputes both tables from the event log (after a migration, or `ladder admin rebuild`).

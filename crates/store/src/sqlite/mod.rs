@@ -10,6 +10,7 @@ mod insights;
 mod matrix;
 mod metrics;
 mod queues;
+mod rule_activity;
 mod timers;
 
 use std::panic::AssertUnwindSafe;
@@ -25,8 +26,9 @@ use crate::{StoreConfig, StoreError, StoreResult};
 pub use approvals::PendingApproval;
 pub use history::CaseHistory;
 pub use insights::InsightFacts;
-pub use metrics::MetricsRow;
+pub use metrics::{MetricsRow, TeamGrouping};
 pub use queues::QueuedCase;
+pub use rule_activity::RuleActivityRow;
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran. A tiny
 /// runner keeps us off a second SQLite binding (the migration crates pin older rusqlite).
@@ -38,11 +40,15 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0005_queues.sql"),
     include_str!("0006_approvals.sql"),
     include_str!("0007_metrics.sql"),
+    include_str!("0008_rule_activity.sql"),
 ];
 
 /// The migration that created the metrics tables: a database migrated across it has its
 /// metrics computed from the event log once.
 const METRICS_MIGRATION: usize = 7;
+
+/// The migration that added the metrics' `team_agent` rows: filled from `case_metrics`.
+const TEAM_AGENT_MIGRATION: usize = 8;
 
 /// Runs after a commit with its outcome, to answer the caller.
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -61,6 +67,9 @@ pub(crate) struct Tx<'c> {
     /// Metrics aggregate changes of the batch's committed writes, summed, written just
     /// before the commit: one upsert per aggregate row per batch, not per write.
     pub(crate) pending_metrics: Vec<metrics::Deltas>,
+    /// Matrix triggers of the batch's committed writes `(day, case number, triggers)`,
+    /// counted into `rule_activity` just before the commit.
+    pub(crate) pending_rules: Vec<rule_activity::Pending>,
 }
 
 impl std::ops::Deref for Tx<'_> {
@@ -130,6 +139,10 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         tx.execute_batch(sql)?;
         if i + 1 == METRICS_MIGRATION {
             metrics::rebuild(&tx)?;
+        } else if i + 1 == TEAM_AGENT_MIGRATION && done >= METRICS_MIGRATION {
+            // A database built before: add the new dimension's rows (a rebuild just above
+            // already counted them).
+            metrics::add_dimension(&tx, ladder_core::metrics::Dimension::TeamAgent)?;
         }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
@@ -243,6 +256,7 @@ fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>)
     conn.execute_batch("SAVEPOINT job")?;
     let pending_mark = conn.pending_text.len();
     let metrics_mark = conn.pending_metrics.len();
+    let rules_mark = conn.pending_rules.len();
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<&str>()
@@ -257,6 +271,7 @@ fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>)
         Err(_) => {
             conn.pending_text.truncate(pending_mark);
             conn.pending_metrics.truncate(metrics_mark);
+            conn.pending_rules.truncate(rules_mark);
             conn.execute_batch("ROLLBACK TO job; RELEASE job")?
         }
     }
@@ -277,7 +292,12 @@ fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize) 
         let commit = match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
                 let mut lost = None;
-                let mut tx = Tx { conn: &conn, pending_text: Vec::new(), pending_metrics: Default::default() };
+                let mut tx = Tx {
+                    conn: &conn,
+                    pending_text: Vec::new(),
+                    pending_metrics: Default::default(),
+                    pending_rules: Vec::new(),
+                };
                 for job in batch.drain(..) {
                     if lost.is_some() {
                         completions.push(job(None));
@@ -297,6 +317,11 @@ fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize) 
                 }
                 if lost.is_none()
                     && let Err(e) = metrics::write_batch_deltas(&conn, std::mem::take(&mut tx.pending_metrics))
+                {
+                    lost = Some(e);
+                }
+                if lost.is_none()
+                    && let Err(e) = rule_activity::write_batch(&conn, std::mem::take(&mut tx.pending_rules))
                 {
                     lost = Some(e);
                 }

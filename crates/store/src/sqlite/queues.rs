@@ -103,7 +103,7 @@ impl Store {
                 idempotency: None,
                 decide: Box::new(move |case, _| match case {
                     Some(case) => decide(case, customer.as_ref()),
-                    None => Ok(Vec::new()),
+                    None => Ok(crate::Decided::default()),
                 }),
             };
             execute_case(conn, write).map(Some)
