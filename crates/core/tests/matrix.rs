@@ -696,8 +696,19 @@ fn contact_center_rules_on_a_vip_billing_case() {
     let e = m.evaluate(Trigger::CaseOpened, &f);
     assert_eq!(fired(&e), ["VIP billing dispute goes straight to back office"]);
     assert!(e.errors.is_empty(), "{:?}", e.errors);
-    let asked = m.evaluate(Trigger::CustomerRequestedSupervisor, &f);
+    // The customer's own escalation is the event: rules see the case after it (at L2), and
+    // read the level it was asked from.
+    let asked_from = |level: &str, now_at: &str| {
+        let mut f = f.clone();
+        f.case["level"] = serde_json::json!(now_at);
+        f.event = serde_json::json!({"type": "escalated", "kind": "hierarchical", "initiator": "customer",
+            "from_level": level, "to_level": now_at, "reason": "asked for a supervisor"});
+        m.evaluate(Trigger::CustomerRequestedSupervisor, &f)
+    };
+    let asked = asked_from("L1", "L2");
     assert_eq!(fired(&asked), ["Customer asks for a supervisor"]);
+    assert!(asked.errors.is_empty(), "{:?}", asked.errors);
+    assert_eq!(fired(&asked_from("L2", "L3")), ["Customer asks again at L2"]);
 }
 
 // The index must agree with evaluating every rule, on any facts. Rules and cases are drawn

@@ -282,6 +282,8 @@ pub fn only_team_at(teams: &[TeamRef], level: Option<&LevelId>) -> Option<TeamRe
 pub enum Consequence {
     Command(CaseCommand),
     Record(CaseEvent),
+    /// Already so (a route to the team that has the case): nothing to do.
+    Nothing,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -325,7 +327,9 @@ pub fn consequence(
         }
         Action::Route { team: slug } => {
             let to = team(slug)?;
-            if to.level == case.level {
+            if case.team == Some(to.id) {
+                Consequence::Nothing
+            } else if to.level == case.level {
                 Consequence::Command(CaseCommand::Transfer(Transfer { to_team: to, to_user: None, reason }))
             } else {
                 Consequence::Command(CaseCommand::Escalate(Escalate {
@@ -502,6 +506,7 @@ pub fn apply_rules(
                         now,
                     ) {
                         Ok(Consequence::Record(e)) => Ok(vec![e]),
+                        Ok(Consequence::Nothing) => Ok(Vec::new()),
                         Ok(Consequence::Command(command)) => {
                             decide(Some(&case), &command, &system_context()).map_err(|e| e.to_string())
                         }

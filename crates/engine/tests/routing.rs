@@ -335,3 +335,67 @@ after = "10m"
     assert_eq!(w.engine.store.case(young).await.unwrap().unwrap().team, Some(w.frontline));
     assert_eq!(w.engine.overflow_queues(at + jiff::SignedDuration::from_mins(10)).await.unwrap(), 0, "once");
 }
+
+/// The contact-center example: a customer who asks for a supervisor at L1 reaches the
+/// supervisors at L2 (not the managers at L3), and asking again at L2 reaches management.
+#[tokio::test]
+async fn a_customer_asking_for_a_supervisor_goes_one_step_at_a_time_in_the_example_matrix() {
+    use ladder_core::event::{EscalationKind, Initiator};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = common::engine(&dir);
+    let mut teams = std::collections::HashMap::new();
+    for (slug, level) in [
+        ("frontline", "L1"),
+        ("outbound", "L1"),
+        ("billing", "L2"),
+        ("tech", "L2"),
+        ("supervisors", "L2"),
+        ("management", "L3"),
+    ] {
+        teams.insert(slug, common::team(&engine, slug, level, &[]).await);
+    }
+    let ana = common::user(&engine, "ana", ladder_core::Role::Agent, vec![teams["frontline"].id]).await;
+    let root = common::user(&engine, "root", ladder_core::Role::Admin, vec![]).await;
+    let now = common::ts("2026-11-23T15:00:00Z");
+    let source = include_str!("../../../examples/contact-center.toml");
+    engine
+        .put_matrix_draft("cc".into(), source.into(), "root".into(), now)
+        .await
+        .map_err(|e| format!("{e:?}"))
+        .unwrap();
+    engine.activate_matrix("cc".into(), "root".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    let id = ladder_core::ids::CaseId::new_v7();
+    let open = ladder_engine::CaseRequest::Open(ladder_engine::OpenRequest {
+        subject: "Wrong plan".into(),
+        description: String::new(),
+        category: Some("account".into()),
+        channel: ladder_core::Channel::Phone,
+        priority: ladder_core::Priority::Normal,
+        level: None,
+        team: Some("frontline".into()),
+        assignee: None,
+        customer: None,
+        tags: Default::default(),
+        custom_fields: Default::default(),
+    });
+    engine.run(&ana, id, open, None, None, now).await.unwrap();
+    let ask = || {
+        ladder_engine::CaseRequest::Escalate(ladder_engine::Escalation {
+            kind: EscalationKind::Hierarchical,
+            initiator: Initiator::Customer,
+            to_level: None,
+            to_team: None,
+            to_user: None,
+            reason: "the customer asked for a supervisor".into(),
+            tried: None,
+        })
+    };
+    let case = engine.run(&ana, id, ask(), None, None, now + jiff::SignedDuration::from_mins(5)).await.unwrap().case;
+    assert_eq!(case.level.as_str(), "L2");
+    assert_eq!(case.team, Some(teams["supervisors"].id), "{case:?}");
+    let case = engine.run(&root, id, ask(), None, None, now + jiff::SignedDuration::from_mins(30)).await.unwrap().case;
+    assert_eq!(case.level.as_str(), "L3");
+    assert_eq!(case.team, Some(teams["management"].id));
+    let events = engine.store.events(id).await.unwrap();
+    assert!(events.iter().all(|e| e.recorded.event.kind() != "rule_failed"), "{events:#?}");
+}
