@@ -1,5 +1,9 @@
-// The agent's walk through the console in headless Debian Chromium.
-// Usage: node walk.mjs BASE_URL OUT_DIR   (env: WALK_USER, WALK_PASSWORD, WALK_FOREIGN_CASE)
+// The walk through the console in headless Debian Chromium, across roles: the agent takes a
+// case and asks for a credit above her limit; it appears live on the supervisor's board (open
+// in a second browser context); the supervisor approves it in the inbox; the agent resolves
+// the case, then takes the next one and escalates it; denials; sign-out.
+// Usage: node walk.mjs BASE_URL OUT_DIR
+//   (env: WALK_USER, WALK_PASSWORD, WALK_SUPERVISOR, WALK_FOREIGN_CASE)
 // Exits non-zero with the step that failed. Never downloads a browser.
 import { chromium } from "playwright-core";
 import path from "node:path";
@@ -11,6 +15,7 @@ if (!base || !out) {
 }
 const user = process.env.WALK_USER ?? "ana";
 const password = process.env.WALK_PASSWORD ?? "ladder-demo";
+const supervisor = process.env.WALK_SUPERVISOR;
 const foreignCase = process.env.WALK_FOREIGN_CASE;
 
 function check(ok, what) {
@@ -33,6 +38,27 @@ try {
   check(new URL(page.url()).pathname === "/login", "signed out, / lands on the login page");
   await page.screenshot({ path: path.join(out, "login.png") });
 
+  async function signIn(p, name) {
+    await p.goto(base + "/login");
+    await p.getByLabel("User name").fill(name);
+    await p.getByLabel("Password").fill(password);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.waitForURL("**/queue");
+  }
+
+  // The supervisor opens the board first, in a browser context of their own, and keeps it open.
+  let boss = null;
+  if (supervisor) {
+    const bossContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    boss = await bossContext.newPage();
+    boss.on("request", (r) => { if (!r.url().startsWith(base)) outside.push(r.url()); });
+    await signIn(boss, supervisor);
+    await boss.getByRole("link", { name: "Board", exact: true }).click();
+    await boss.waitForURL("**/board");
+    await boss.locator('#board-rows[data-live="open"]').waitFor({ state: "attached", timeout: 10000 });
+    check(true, `${supervisor}'s board is open and listening live`);
+  }
+
   await page.getByLabel("User name").fill(user);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -44,6 +70,48 @@ try {
   // Keyboard: the skip link is the first stop and leads to the content.
   await page.keyboard.press("Tab");
   check(await page.evaluate(() => document.activeElement.textContent) === "Skip to content", "the skip link comes first");
+
+  if (boss) {
+    // The agent takes a case and grants a credit above her limit: it needs approval.
+    await page.getByRole("button", { name: "Take next" }).first().click();
+    await page.waitForURL(/\/cases\/\d+$/);
+    const creditUrl = page.url();
+    const number = creditUrl.split("/").pop();
+    await page.getByLabel("Action", { exact: true }).selectOption("credit");
+    await page.getByLabel("Amount", { exact: true }).fill("120");
+    await page.getByLabel("Reason (the approver sees it)").fill("Charged twice in May");
+    await page.getByRole("button", { name: "Grant" }).click();
+    await page.waitForURL(creditUrl);
+    check(await page.getByRole("status").filter({ hasText: "approval requested from a supervisor" }).isVisible(),
+      "a credit above the agent's limit becomes a request for approval");
+
+    // It arrives on the supervisor's board without a reload.
+    const row = boss.locator(`#board-${number}.arrived`);
+    await row.waitFor({ timeout: 10000 });
+    check((await row.textContent()).includes("approval"), `case #${number} appeared live on the supervisor's board`);
+    await boss.screenshot({ path: path.join(out, "board.png") });
+
+    // The supervisor approves it in the inbox.
+    await boss.getByRole("link", { name: "Approvals", exact: true }).click();
+    await boss.waitForURL("**/approvals");
+    const approve = boss.getByRole("button", { name: `Approve credit of 120.00 on case #${number}` });
+    check(await approve.isVisible(), "the inbox lists the request with its decisions");
+    await boss.screenshot({ path: path.join(out, "approvals.png") });
+    await approve.click();
+    await boss.waitForURL("**/approvals");
+    check(await boss.getByRole("status").filter({ hasText: `Case #${number}: Approved.` }).isVisible(), "the supervisor approved the credit");
+
+    // The agent sees the credit applied and resolves the case.
+    await page.reload();
+    check(await page.locator("li.event.approval").filter({ hasText: "credit of 120.00 applied" }).isVisible(),
+      "the case timeline shows the credit applied");
+    await page.locator("summary", { hasText: "Resolve" }).click();
+    await page.getByLabel("Resolution code (required)").fill("refunded");
+    await page.getByRole("button", { name: "Resolve", exact: true }).click();
+    await page.waitForURL(creditUrl);
+    check(await page.getByRole("status").filter({ hasText: "Resolved." }).isVisible(), "the agent resolved the case");
+    await page.goto(base + "/queue");
+  }
 
   await page.getByRole("button", { name: "Take next" }).first().click();
   await page.waitForURL(/\/cases\/\d+$/);

@@ -47,7 +47,7 @@ fn repo_root() -> PathBuf {
 }
 
 #[tokio::test]
-async fn an_agent_walks_queue_case_escalation_denials_and_logout_in_chromium() {
+async fn an_agent_and_a_supervisor_walk_credit_approval_live_board_escalation_denials_and_logout_in_chromium() {
     let root = repo_root();
     let web_tests = root.join("web-tests");
     assert!(
@@ -107,13 +107,14 @@ async fn an_agent_walks_queue_case_escalation_denials_and_logout_in_chromium() {
         .arg(&server.base)
         .arg(&out)
         .env("WALK_USER", "ana")
+        .env("WALK_SUPERVISOR", "sam")
         .env("WALK_PASSWORD", "correct horse battery")
         .env("WALK_FOREIGN_CASE", foreign["number"].to_string())
         .output()
         .expect("run node (is nodejs installed?)");
     let log = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
     assert!(run.status.success(), "the browser walk failed:\n{log}");
-    for shot in ["login.png", "queue.png", "case.png"] {
+    for shot in ["login.png", "queue.png", "case.png", "board.png", "approvals.png"] {
         assert!(out.join(shot).metadata().is_ok_and(|m| m.len() > 1000), "{shot} was saved:\n{log}");
     }
 }

@@ -38,7 +38,11 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Loads a case by number for a principal with the API's rule (`Principal::can_view`).
-async fn visible_case(state: &AppState, principal: &ladder_core::access::Principal, number: &str) -> WebResult<Case> {
+pub(super) async fn visible_case(
+    state: &AppState,
+    principal: &ladder_core::access::Principal,
+    number: &str,
+) -> WebResult<Case> {
     let n: u64 = number
         .trim_start_matches('#')
         .parse()
@@ -129,6 +133,8 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
             .map_or(l.0.clone(), |x| format!("{} — {}", x.id.0, x.name))
     };
     let open = case.status.is_active();
+    let supervise = super::board::case_controls(&state, &session, &case).await?;
+    let approvals = super::approvals::case_panel(&state, &session, &case).await?;
     let action = |what: &str| format!("/cases/{}/{what}", case.number);
 
     let body = html! {
@@ -271,6 +277,8 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
             }
             aside.case-side aria-label="Case details" {
                 (clocks_panel(&dto))
+                (approvals)
+                (supervise)
                 section aria-labelledby="customer-title" {
                     h2 #customer-title { "Customer" }
                     @if let Some(c) = &customer {

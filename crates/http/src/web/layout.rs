@@ -20,6 +20,8 @@ pub struct NavEntry {
 /// with `min_role: Role::Supervisor`).
 pub const NAV: &[NavEntry] = &[
     NavEntry { path: "/queue", label: "My queue", min_role: Role::Agent },
+    NavEntry { path: "/board", label: "Board", min_role: Role::Supervisor },
+    NavEntry { path: "/approvals", label: "Approvals", min_role: Role::Supervisor },
     NavEntry { path: "/admin", label: "Admin", min_role: Role::Admin },
 ];
 

@@ -17,6 +17,8 @@
 //! redirect ([`session::redirect_with`]) so reloading never posts twice.
 
 pub mod admin;
+pub mod approvals;
+pub mod board;
 pub mod case;
 pub mod layout;
 pub mod login;
@@ -44,6 +46,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(queue::router())
         .merge(case::router())
         .merge(admin::router())
+        .merge(board::router())
+        .merge(approvals::router())
         .layer(axum::middleware::from_fn_with_state(state, forget_shown_flash))
 }
 
