@@ -251,27 +251,11 @@ async fn metrics(
         Some("csv") => true,
         Some(other) => return Err(ApiError::bad_request("format", format!("'{other}' is not one of json, csv"))),
     };
-    let rows = state.engine.store.metrics(from, to, group_by).await?;
-    let labels: BTreeMap<String, String> = match group_by {
-        Some(Dimension::Team) => {
-            state.engine.store.teams().await?.into_iter().map(|t| (t.id.to_string(), t.slug)).collect()
-        }
-        Some(Dimension::Agent) => {
-            state.engine.store.users(None).await?.into_iter().map(|u| (u.id.to_string(), u.name)).collect()
-        }
-        _ => BTreeMap::new(),
-    };
     let dto = MetricsDto {
         from: from.to_string(),
         to: to.to_string(),
         group_by: group_by.map(|d| d.as_str().to_string()),
-        rows: rows
-            .into_iter()
-            .map(|r| {
-                let label = labels.get(&r.value).cloned();
-                MetricsRowDto::new(r.value, label, &r.counters, now)
-            })
-            .collect(),
+        rows: rows(&state, from, to, group_by, now).await?,
     };
     if !csv {
         return Ok(Json(dto).into_response());
@@ -296,6 +280,35 @@ fn csv_cell(v: &serde_json::Value) -> String {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// The rows of a metrics answer: the store's summed counters per value of `group_by`, with
+/// their rates and, for teams and agents, their slug or name. The console's dashboard reads
+/// its figures through this too.
+pub(crate) async fn rows(
+    state: &AppState,
+    from: Date,
+    to: Date,
+    group_by: Option<Dimension>,
+    now: Timestamp,
+) -> ApiResult<Vec<MetricsRowDto>> {
+    let rows = state.engine.store.metrics(from, to, group_by).await?;
+    let labels: BTreeMap<String, String> = match group_by {
+        Some(Dimension::Team) => {
+            state.engine.store.teams().await?.into_iter().map(|t| (t.id.to_string(), t.slug)).collect()
+        }
+        Some(Dimension::Agent) => {
+            state.engine.store.users(None).await?.into_iter().map(|u| (u.id.to_string(), u.name)).collect()
+        }
+        _ => BTreeMap::new(),
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let label = labels.get(&r.value).cloned();
+            MetricsRowDto::new(r.value, label, &r.counters, now)
+        })
+        .collect())
 }
 
 /// Operational figures and the main business gauges in the Prometheus text format

@@ -20,6 +20,8 @@ pub struct NavEntry {
 /// with `min_role: Role::Supervisor`).
 pub const NAV: &[NavEntry] = &[
     NavEntry { path: "/queue", label: "My queue", min_role: Role::Agent },
+    NavEntry { path: "/dashboard", label: "Dashboard", min_role: Role::Manager },
+    NavEntry { path: "/matrix", label: "Matrix", min_role: Role::Manager },
     NavEntry { path: "/admin", label: "Admin", min_role: Role::Admin },
 ];
 

@@ -18,8 +18,11 @@
 
 pub mod admin;
 pub mod case;
+pub mod charts;
+pub mod dashboard;
 pub mod layout;
 pub mod login;
+pub mod matrix;
 pub mod queue;
 pub mod session;
 
@@ -44,6 +47,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(queue::router())
         .merge(case::router())
         .merge(admin::router())
+        .merge(dashboard::router())
+        .merge(matrix::router())
         .layer(axum::middleware::from_fn_with_state(state, forget_shown_flash))
 }
 
