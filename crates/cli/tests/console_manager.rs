@@ -276,3 +276,84 @@ async fn a_simulation_started_from_a_draft_finishes_and_shows_its_report() {
     assert!(page.body.contains("<th scope=\"col\">actual</th><th scope=\"col\">predicted</th>"));
     assert!(page.body.contains("Billing goes straight to the back office"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_manage_users_and_teams_and_see_the_calendars_of_the_matrix() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = seed_world(dir.path());
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    let calendar = "[calendars.support]\ntimezone = \"Europe/Berlin\"\nhours = { \"mon-fri\" = \"08:00-18:00\" }\nholidays = [\"2026-12-25\"]\n";
+    api.activate_matrix(&world.tokens["root"], &format!("{calendar}{MATRIX}")).await;
+    let web = Console::new(&server);
+    let admin = web.login("root", PASSWORD).await;
+    let page = web.get(Some(&admin), "/admin").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("support (Europe/Berlin)") && page.body.contains("08:00"), "{}", page.body);
+    assert!(page.body.contains("Holidays: 2026-12-25"));
+    let csrf = csrf_of(&page.body);
+
+    // A team, then a user in it; a refused form says why.
+    let r = web
+        .post(
+            Some(&admin),
+            "/admin/teams",
+            &[
+                ("csrf", &csrf),
+                ("slug", "vip"),
+                ("name", "VIP desk"),
+                ("level", "L2"),
+                ("kind", "specialist"),
+                ("skills", "billing, german"),
+            ],
+        )
+        .await;
+    let page = web.follow(Some(&admin), &r).await;
+    assert!(page.body.contains("Team vip created at L2."), "{}", page.body);
+    let (_, team) = api.call(&world.tokens["root"], "GET", "/api/v1/teams/vip", None).await;
+    assert_eq!((team["kind"].as_str(), team["skills"].clone()), (Some("specialist"), json!(["billing", "german"])));
+    let r = web
+        .post(
+            Some(&admin),
+            "/admin/users",
+            &[("csrf", &csrf), ("name", "vera"), ("role", "agent"), ("teams", "vip"), ("password", "short")],
+        )
+        .await;
+    assert!(web.follow(Some(&admin), &r).await.body.contains("must be 8 to 1024 characters"));
+    let r = web
+        .post(
+            Some(&admin),
+            "/admin/users",
+            &[("csrf", &csrf), ("name", "vera"), ("role", "agent"), ("teams", "vip"), ("password", PASSWORD)],
+        )
+        .await;
+    assert!(web.follow(Some(&admin), &r).await.body.contains("User vera created (agent)."));
+    let vera = web.login("vera", PASSWORD).await;
+
+    // Promote her and move her to two teams; then deactivate her: her session stops working.
+    let r = web
+        .post(Some(&admin), "/admin/users/vera", &[("csrf", &csrf), ("role", "supervisor"), ("teams", "vip, billing")])
+        .await;
+    assert!(web.follow(Some(&admin), &r).await.body.contains("User vera saved: supervisor."));
+    let (_, user) = api.call(&world.tokens["root"], "GET", "/api/v1/users/vera", None).await;
+    assert_eq!((user["role"].as_str(), user["teams"].as_array().unwrap().len()), (Some("supervisor"), 2), "{user}");
+    let r = web.post(Some(&admin), "/admin/users/root", &[("csrf", &csrf), ("role", "agent"), ("teams", "")]).await;
+    assert!(web.follow(Some(&admin), &r).await.body.contains("you cannot demote yourself"));
+    let r = web.post(Some(&admin), "/admin/users/vera/deactivate", &[("csrf", &csrf)]).await;
+    assert!(web.follow(Some(&admin), &r).await.body.contains("User vera deactivated."));
+    let r = web.get(Some(&vera), "/queue").await;
+    assert_eq!((r.status, r.location.as_deref()), (303, Some("/login")), "a deactivated user's session ends");
+
+    // Managers may not.
+    let manager = web.login("maria", PASSWORD).await;
+    assert_eq!(web.get(Some(&manager), "/admin").await.status, 403);
+    let csrf = csrf_of(&web.get(Some(&manager), "/queue").await.body);
+    let r = web
+        .post(
+            Some(&manager),
+            "/admin/teams",
+            &[("csrf", &csrf), ("slug", "x"), ("name", "x"), ("level", "L1"), ("kind", "specialist")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+}

@@ -37,6 +37,8 @@ pub enum Unit {
     Number,
     /// Seconds shown as a duration.
     Seconds,
+    /// A score on a 1–5 scale (CSAT); the axis runs 0–5.
+    Score,
 }
 
 impl Unit {
@@ -47,6 +49,7 @@ impl Unit {
             (Unit::Number, Some(v)) if v.fract() == 0.0 => format!("{v:.0}"),
             (Unit::Number, Some(v)) => format!("{v:.2}"),
             (Unit::Seconds, Some(v)) => super::layout::duration_text(v.round() as i64),
+            (Unit::Score, Some(v)) => format!("{v:.2}"),
         }
     }
 
@@ -54,6 +57,7 @@ impl Unit {
     fn axis_max(self, max: f64) -> f64 {
         match self {
             Unit::Percent => 1.0,
+            Unit::Score => 5.0,
             _ if max <= 0.0 => 1.0,
             _ => max,
         }
@@ -144,7 +148,7 @@ pub fn line_chart(id: &str, title: &str, unit: Unit, points: &[Point]) -> Markup
                     line.grid x1=(left) y1=(format!("{:.1}", y(tick * max))) x2=(WIDTH - RIGHT) y2=(format!("{:.1}", y(tick * max))) {}
                 }
                 @for (i, p) in points.iter().enumerate() {
-                    @if i % label_every == 0 || i + 1 == points.len() {
+                    @if (i % label_every == 0 && i + label_every / 2 + 1 < points.len()) || i + 1 == points.len() {
                         text x=(format!("{:.1}", x(i))) y=(bottom + 16.0) text-anchor="middle" { (p.label) }
                     }
                 }

@@ -123,8 +123,8 @@ async fn dashboard_page(
                 (stat("Supervisor escalation rate", "stat-supervisor-rate", pct(t.and_then(|t| t.supervisor_escalation_rate))))
                 (stat("Resolved", "stat-resolved", t.map_or(0, |t| t.resolved).to_string()))
                 (stat("First-contact resolution", "stat-fcr", pct(t.and_then(|t| t.fcr_rate))))
-                (stat("CSAT after escalation", "stat-csat-escalated", Unit::Number.format(t.and_then(|t| t.csat_escalated_avg))))
-                (stat("CSAT without escalation", "stat-csat-not-escalated", Unit::Number.format(t.and_then(|t| t.csat_not_escalated_avg))))
+                (stat("CSAT after escalation", "stat-csat-escalated", Unit::Score.format(t.and_then(|t| t.csat_escalated_avg))))
+                (stat("CSAT without escalation", "stat-csat-not-escalated", Unit::Score.format(t.and_then(|t| t.csat_not_escalated_avg))))
                 (stat("SLA compliance", "stat-sla", pct(t.and_then(|t| t.sla_compliance))))
                 (stat("Open backlog", "stat-open", t.map_or(0, |t| t.open).to_string()))
             }
@@ -141,7 +141,7 @@ async fn dashboard_page(
         section.charts aria-labelledby="outcomes-title" {
             h2 #outcomes-title { "Outcomes" }
             (charts::bar_chart("fcr-by-channel", "First-contact resolution by channel", Unit::Percent, &points(&by_channel, |r| r.fcr_rate)))
-            (charts::grouped_bar_chart("csat-escalated", "CSAT (1–5) after escalation and without", Unit::Number, &["after escalation", "without escalation"], &csat_groups))
+            (charts::grouped_bar_chart("csat-escalated", "CSAT (1–5) after escalation and without", Unit::Score, &["after escalation", "without escalation"], &csat_groups))
             (charts::bar_chart("sla-by-level", "SLA compliance per level", Unit::Percent, &points(&by_level, |r| r.sla_compliance)))
             (charts::bar_chart("time-at-level", "Average time spent at each level", Unit::Seconds, &points(&by_level, |r| r.avg_time_at_level_s)))
         }
