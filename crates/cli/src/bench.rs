@@ -19,6 +19,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::json;
 
+mod console;
 mod metrics;
 mod simulate;
 
@@ -128,6 +129,16 @@ pub enum BenchCommand {
         #[arg(long, default_value = "./ladder-bench-simulate")]
         data_dir: PathBuf,
     },
+    /// Console pages (queue, case, dashboard) over HTTP with a large store; p50/p95/p99.
+    Console {
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+        #[arg(long, default_value = "./ladder-bench-console")]
+        data_dir: PathBuf,
+        /// Requests per page (at most 200 for the dashboard).
+        #[arg(long, default_value_t = 1000)]
+        requests: usize,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -147,6 +158,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             bench_routing(agents, queued, pullers, decisions, Duration::from_secs(seconds), pace).await
         }
         BenchCommand::Simulate { cases, data_dir } => simulate::bench_simulate(cases, data_dir).await,
+        BenchCommand::Console { cases, data_dir, requests } => console::bench_console(cases, data_dir, requests).await,
     }
 }
 

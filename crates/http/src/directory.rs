@@ -141,7 +141,7 @@ async fn delete_customer(State(s): State<AppState>, auth: Auth, Path(id): Path<S
 
 // ---- teams ----
 
-fn team_from(body: TeamBody, id: TeamId, created_at: Timestamp) -> Team {
+pub(crate) fn team_from(body: TeamBody, id: TeamId, created_at: Timestamp) -> Team {
     Team {
         id,
         slug: body.slug,
@@ -209,7 +209,7 @@ async fn find_team(s: &AppState, key: &str) -> ApiResult<Team> {
 
 // ---- users ----
 
-async fn user_from(s: &AppState, body: &UserBody, id: UserId, created_at: Timestamp) -> ApiResult<User> {
+pub(crate) async fn user_from(s: &AppState, body: &UserBody, id: UserId, created_at: Timestamp) -> ApiResult<User> {
     let mut teams = Vec::new();
     let mut team_levels: Vec<LevelId> = Vec::new();
     for (i, t) in body.teams.iter().enumerate() {
@@ -240,7 +240,7 @@ async fn user_from(s: &AppState, body: &UserBody, id: UserId, created_at: Timest
     Ok(user)
 }
 
-fn check_password(p: &str) -> ApiResult<()> {
+pub(crate) fn check_password(p: &str) -> ApiResult<()> {
     if p.chars().count() < 8 || p.len() > 1024 {
         return Err(ApiError::validation("password", "must be 8 to 1024 characters"));
     }

@@ -85,6 +85,20 @@ async fn insights(
     auth.require(Role::Manager)?;
     let now = state.engine.now();
     let (from, to) = crate::metrics::period(q.from.as_deref(), q.to.as_deref(), now)?;
+    Ok(Json(InsightsDto {
+        from: from.to_string(),
+        to: to.to_string(),
+        suggestions: suggestions(&state, from, to).await?,
+    }))
+}
+
+/// The suggestions over the cases opened from `from` to `to` (UTC days, inclusive), most
+/// important kinds first. The console's dashboard lists them too.
+pub(crate) async fn suggestions(
+    state: &AppState,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) -> ApiResult<Vec<SuggestionDto>> {
     let store = &state.engine.store;
     let facts = store.insight_facts(from, to).await?;
     let users = store.users(None).await?;
@@ -169,9 +183,5 @@ async fn insights(
     }
 
     suggestions.sort_by_key(|s| s.kind);
-    Ok(Json(InsightsDto {
-        from: from.to_string(),
-        to: to.to_string(),
-        suggestions: suggestions.into_iter().map(SuggestionDto::from).collect(),
-    }))
+    Ok(suggestions.into_iter().map(SuggestionDto::from).collect())
 }

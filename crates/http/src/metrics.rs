@@ -254,6 +254,48 @@ async fn metrics(
         Some("csv") => true,
         Some(other) => return Err(ApiError::bad_request("format", format!("'{other}' is not one of json, csv"))),
     };
+    let dto = MetricsDto {
+        from: from.to_string(),
+        to: to.to_string(),
+        group_by: group_by.map(|d| d.as_str().to_string()),
+        rows: rows(&state, principal, from, to, group_by, now).await?,
+    };
+    if !csv {
+        return Ok(Json(dto).into_response());
+    }
+    let mut out = CSV_COLUMNS.join(",");
+    out.push('\n');
+    for row in &dto.rows {
+        let value = serde_json::to_value(row).unwrap_or_default();
+        let cells: Vec<String> = CSV_COLUMNS.iter().map(|c| csv_cell(&value[*c])).collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    let mut response = out.into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    Ok(response)
+}
+
+fn csv_cell(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) if s.contains([',', '"', '\n', '\r']) => format!("\"{}\"", s.replace('"', "\"\"")),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The rows of a metrics answer: the store's summed counters per value of `group_by`, with
+/// their rates and, for teams and agents, their slug or name. The console's dashboard reads
+/// its figures through this too.
+pub(crate) async fn rows(
+    state: &AppState,
+    principal: &ladder_core::access::Principal,
+    from: Date,
+    to: Date,
+    group_by: Option<Dimension>,
+    now: Timestamp,
+) -> ApiResult<Vec<MetricsRowDto>> {
     // Supervisors see the cases of their own teams: the aggregates can say that for the
     // total, per team and per agent, not for the other groupings.
     let rows = if principal.role >= Role::Manager {
@@ -285,41 +327,13 @@ async fn metrics(
         }
         _ => BTreeMap::new(),
     };
-    let dto = MetricsDto {
-        from: from.to_string(),
-        to: to.to_string(),
-        group_by: group_by.map(|d| d.as_str().to_string()),
-        rows: rows
-            .into_iter()
-            .map(|r| {
-                let label = labels.get(&r.value).cloned();
-                MetricsRowDto::new(r.value, label, &r.counters, now)
-            })
-            .collect(),
-    };
-    if !csv {
-        return Ok(Json(dto).into_response());
-    }
-    let mut out = CSV_COLUMNS.join(",");
-    out.push('\n');
-    for row in &dto.rows {
-        let value = serde_json::to_value(row).unwrap_or_default();
-        let cells: Vec<String> = CSV_COLUMNS.iter().map(|c| csv_cell(&value[*c])).collect();
-        out.push_str(&cells.join(","));
-        out.push('\n');
-    }
-    let mut response = out.into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    Ok(response)
-}
-
-fn csv_cell(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => String::new(),
-        serde_json::Value::String(s) if s.contains([',', '"', '\n', '\r']) => format!("\"{}\"", s.replace('"', "\"\"")),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let label = labels.get(&r.value).cloned();
+            MetricsRowDto::new(r.value, label, &r.counters, now)
+        })
+        .collect())
 }
 
 /// Operational figures and the main business gauges in the Prometheus text format

@@ -88,22 +88,22 @@ pub struct SimulationRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SimulationDto {
-    id: String,
+    pub(crate) id: String,
     /// `running`, `done` or `failed`.
-    status: String,
-    matrix: String,
-    from: String,
-    to: String,
-    requested_by: String,
-    requested_at: String,
+    pub(crate) status: String,
+    pub(crate) matrix: String,
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) requested_by: String,
+    pub(crate) requested_at: String,
     /// Cases replayed so far, of `total`.
-    done: u64,
-    total: u64,
+    pub(crate) done: u64,
+    pub(crate) total: u64,
     /// When done: what happened and what the candidate predicts, side by side.
     #[serde(skip_serializing_if = "Option::is_none")]
-    report: Option<SimulationReport>,
+    pub(crate) report: Option<SimulationReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 /// Starts a simulation: replays the cases opened in the period under the candidate matrix
@@ -136,7 +136,24 @@ async fn start(State(state): State<AppState>, auth: Auth, req: Write<SimulationR
             ));
         }
     };
-    let candidate = state.engine.candidate_matrix(&source, &name).await.map_err(|e| match e {
+    let id = start_job(&state, principal.name.clone(), &source, name, from, to).await?;
+    let dto = job(&state, &id);
+    let location = format!("/api/v1/simulations/{id}");
+    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(dto)).into_response())
+}
+
+/// Starts a simulation of `source` (named `name`) over the cases opened from `from` to `to`
+/// in the background and answers its id; refused while another runs (409) and for an
+/// invalid matrix (422). The console's "simulate this draft" starts one through this too.
+pub(crate) async fn start_job(
+    state: &AppState,
+    requested_by: String,
+    source: &str,
+    name: String,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) -> ApiResult<String> {
+    let candidate = state.engine.candidate_matrix(source, &name).await.map_err(|e| match e {
         MatrixError::Invalid(d) => ApiError::invalid_matrix(&d),
         MatrixError::Store(s) => s.into(),
     })?;
@@ -161,7 +178,7 @@ async fn start(State(state): State<AppState>, auth: Auth, req: Write<SimulationR
             matrix: name,
             from,
             to,
-            requested_by: principal.name.clone(),
+            requested_by,
             requested_at: now,
             progress: progress.clone(),
             outcome: None,
@@ -179,9 +196,12 @@ async fn start(State(state): State<AppState>, auth: Auth, req: Write<SimulationR
             job.outcome = Some(outcome);
         }
     });
-    let dto = state.simulations.jobs.lock().expect("simulations lock").iter().find(|j| j.id == id).map(|j| j.dto(true));
-    let location = format!("/api/v1/simulations/{id}");
-    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(dto)).into_response())
+    Ok(id)
+}
+
+/// One simulation's progress and, once done, its report.
+pub(crate) fn job(state: &AppState, id: &str) -> Option<SimulationDto> {
+    state.simulations.jobs.lock().expect("simulations lock").iter().find(|j| j.id == id).map(|j| j.dto(true))
 }
 
 /// The simulations this server remembers, newest first, without their reports. Managers and admins.

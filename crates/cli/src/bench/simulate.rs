@@ -144,7 +144,7 @@ pub async fn bench_simulate(cases: usize, data_dir: std::path::PathBuf) -> anyho
 }
 
 /// Seeds cases `from..to`, each with a day of history at its own instants (512 writers).
-async fn seed(
+pub(super) async fn seed(
     engine: &ladder_engine::Engine,
     admin: &ladder_core::directory::User,
     from: usize,
@@ -239,5 +239,21 @@ async fn seed(
         t.await??;
     }
     println!("  seeded {} cases in {:.0}s", to - from, started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Puts [`SIM_MATRIX`] in force unless it already is (`bench console` seeds the same store).
+pub(super) async fn ensure_matrix(engine: &ladder_engine::Engine, now: Timestamp) -> anyhow::Result<()> {
+    let invalid = |e| match e {
+        ladder_engine::rules::MatrixError::Invalid(d) => {
+            anyhow::anyhow!("invalid bench matrix: {}", d.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("; "))
+        }
+        ladder_engine::rules::MatrixError::Store(e) => anyhow::anyhow!("{e}"),
+    };
+    if engine.store.active_matrix().await?.is_none_or(|v| v.source != SIM_MATRIX) {
+        engine.put_matrix_draft("bench-sim".into(), SIM_MATRIX.into(), "bench".into(), now).await.map_err(invalid)?;
+        engine.activate_matrix("bench-sim".into(), "bench".into(), now).await.map_err(invalid)?;
+    }
+    engine.load_matrix().await?;
     Ok(())
 }

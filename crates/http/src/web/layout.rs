@@ -22,6 +22,8 @@ pub const NAV: &[NavEntry] = &[
     NavEntry { path: "/queue", label: "My queue", min_role: Role::Agent },
     NavEntry { path: "/board", label: "Board", min_role: Role::Supervisor },
     NavEntry { path: "/approvals", label: "Approvals", min_role: Role::Supervisor },
+    NavEntry { path: "/dashboard", label: "Dashboard", min_role: Role::Manager },
+    NavEntry { path: "/matrix", label: "Matrix", min_role: Role::Manager },
     NavEntry { path: "/admin", label: "Admin", min_role: Role::Admin },
 ];
 

@@ -20,8 +20,11 @@ pub mod admin;
 pub mod approvals;
 pub mod board;
 pub mod case;
+pub mod charts;
+pub mod dashboard;
 pub mod layout;
 pub mod login;
+pub mod matrix;
 pub mod queue;
 pub mod session;
 
@@ -48,6 +51,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(admin::router())
         .merge(board::router())
         .merge(approvals::router())
+        .merge(dashboard::router())
+        .merge(matrix::router())
         .layer(axum::middleware::from_fn_with_state(state, forget_shown_flash))
 }
 
