@@ -335,10 +335,14 @@ async fn related(
 }
 
 /// The two longest words of a subject: every FTS term is required, so a short query finds
-/// cases about the same thing without demanding the same sentence.
+/// cases about the same thing without demanding the same sentence. Numbers (order and
+/// invoice numbers) are left out: they say nothing about the topic, and a rare term behind
+/// a common one makes the search read every case that has the common one.
 fn similar_query(subject: &str) -> Option<String> {
-    let mut words: Vec<&str> =
-        subject.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 4).collect();
+    let mut words: Vec<&str> = subject
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 4 && !w.chars().all(|c| c.is_ascii_digit()))
+        .collect();
     words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
     words.dedup();
     let q = words.into_iter().take(2).collect::<Vec<_>>().join(" ");
@@ -646,4 +650,17 @@ async fn resolve(
     let f = posted.form;
     let request = CaseRequest::Resolve(Resolve { code: f.code.trim().to_string(), note: f.note });
     run_and_return(&state, &posted.session, &number, request, "Resolved.").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::similar_query;
+
+    #[test]
+    fn similar_cases_are_searched_by_the_longest_words_without_numbers() {
+        assert_eq!(similar_query("Router drops Wi-Fi every evening").as_deref(), Some("evening Router"));
+        assert_eq!(similar_query("Invoice 20261123 charged twice").as_deref(), Some("Invoice charged"));
+        assert_eq!(similar_query("Case 8557"), Some("Case".to_string()));
+        assert_eq!(similar_query("#42 ok"), None);
+    }
 }
