@@ -7,13 +7,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
 use serde_json::json;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Targets and authority limits, so the pages show clocks and the agent's limit.
 const MATRIX: &str = r#"
@@ -42,22 +39,10 @@ action = "credit"
 limits = { agent = 50, supervisor = 500, manager = 2000 }
 "#;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
-}
-
 #[tokio::test]
 async fn an_agent_and_a_supervisor_walk_credit_approval_live_board_escalation_denials_and_logout_in_chromium() {
-    let root = repo_root();
+    let root = browser_ready();
     let web_tests = root.join("web-tests");
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: run `bash scripts/test` (it installs Debian's chromium), or `apt-get install -y chromium`"
-    );
-    assert!(
-        web_tests.join("node_modules/playwright-core").exists(),
-        "web-tests/node_modules is missing: run `bash scripts/test` (it runs `npm ci --prefix web-tests`)"
-    );
 
     let dir = tempfile::tempdir().unwrap();
     let world = seed_world(dir.path());

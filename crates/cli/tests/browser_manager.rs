@@ -8,13 +8,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
 use serde_json::json;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
 
 const MATRIX: &str = r#"
 [[levels]]
@@ -38,22 +35,10 @@ teams = ["management"]
 respond = "24h"
 "#;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
-}
-
 #[tokio::test]
 async fn a_manager_sees_the_dashboard_change_and_an_admin_lints_saves_and_diffs_a_draft_in_chromium() {
-    let root = repo_root();
+    let root = browser_ready();
     let web_tests = root.join("web-tests");
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: run `bash scripts/test` (it installs Debian's chromium), or `apt-get install -y chromium`"
-    );
-    assert!(
-        web_tests.join("node_modules/playwright-core").exists(),
-        "web-tests/node_modules is missing: run `bash scripts/test` (it runs `npm ci --prefix web-tests`)"
-    );
 
     let dir = tempfile::tempdir().unwrap();
     let world = seed_world(dir.path());

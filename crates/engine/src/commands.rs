@@ -420,6 +420,7 @@ impl Engine {
                     &ladder,
                     repeat_contacts,
                     now,
+                    uuid::Uuid::now_v7,
                 );
             }
             Ok(Decided { events: recorded, triggers })

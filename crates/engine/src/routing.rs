@@ -182,8 +182,17 @@ impl Engine {
             let mut recorded = record(case.id, case.version, &cx, events);
             let mut triggers = Vec::new();
             if let Some(active) = &active {
-                triggers =
-                    crate::rules::follow_up(active, Some(case), &mut recorded, customer, &teams, &ladder, 0, now);
+                triggers = crate::rules::follow_up(
+                    active,
+                    Some(case),
+                    &mut recorded,
+                    customer,
+                    &teams,
+                    &ladder,
+                    0,
+                    now,
+                    uuid::Uuid::now_v7,
+                );
             }
             Ok(Decided { events: recorded, triggers })
         };

@@ -426,9 +426,10 @@ pub(crate) fn follow_up(
     ladder: &Ladder,
     repeat_contacts: u32,
     now: Timestamp,
+    new_id: impl Fn() -> uuid::Uuid,
 ) -> Vec<TriggerFired> {
     let (rules, triggers) =
-        apply_rules(active, before, recorded, customer, teams, ladder, repeat_contacts, now, uuid::Uuid::now_v7);
+        apply_rules(active, before, recorded, customer, teams, ladder, repeat_contacts, now, new_id);
     recorded.extend(rules);
     let clocks = crate::timers::clock_events(active, before, recorded, customer, ladder, now);
     recorded.extend(clocks);

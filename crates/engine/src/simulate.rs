@@ -49,7 +49,7 @@ use serde::Serialize;
 
 use crate::Engine;
 use crate::routing::ROUTER_ACTOR;
-use crate::rules::{ActiveMatrix, MATRIX_ACTOR, REPEAT_CONTACT_WINDOW, apply_rules};
+use crate::rules::{ActiveMatrix, MATRIX_ACTOR, REPEAT_CONTACT_WINDOW, follow_up};
 use crate::timers::{SLA_ACTOR, clock_events};
 
 /// Cases read and replayed per step.
@@ -208,11 +208,7 @@ impl Run<'_, '_> {
             }
             let actor = Actor::System { name: SLA_ACTOR.into() };
             let mut recorded = record(case.id, case.version, &r.context(&actor, at), events);
-            let rules =
-                apply_rules(r.matrix, Some(case), &recorded, self.customer, r.teams, r.ladder, 0, at, replay_id);
-            recorded.extend(rules.0);
-            let clocks = clock_events(r.matrix, Some(case), &recorded, self.customer, r.ladder, at);
-            recorded.extend(clocks);
+            follow_up(r.matrix, Some(case), &mut recorded, self.customer, r.teams, r.ladder, 0, at, replay_id);
             self.commit(recorded);
         }
     }
@@ -257,22 +253,25 @@ impl Run<'_, '_> {
             self.case = before;
             return;
         }
+        // A command's write runs the rules, then the clocks; the router's only the clocks.
         if kind == Source::Command {
-            let rules = apply_rules(
+            let repeat_contacts = self.repeat_contacts_for(&recorded);
+            let (customer, at) = (self.customer, at);
+            follow_up(
                 r.matrix,
                 before.as_ref(),
-                &recorded,
-                self.customer,
+                &mut recorded,
+                customer,
                 r.teams,
                 r.ladder,
-                self.repeat_contacts_for(&recorded),
+                repeat_contacts,
                 at,
                 replay_id,
             );
-            recorded.extend(rules.0);
+        } else {
+            let clocks = clock_events(r.matrix, before.as_ref(), &recorded, self.customer, r.ladder, at);
+            recorded.extend(clocks);
         }
-        let clocks = clock_events(r.matrix, before.as_ref(), &recorded, self.customer, r.ladder, at);
-        recorded.extend(clocks);
         self.case = before;
         self.commit(recorded);
     }

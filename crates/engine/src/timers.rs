@@ -223,8 +223,17 @@ impl Engine {
             let mut triggers = Vec::new();
             if let Some(active) = &active {
                 let customer = customer.as_ref();
-                triggers =
-                    crate::rules::follow_up(active, Some(case), &mut recorded, customer, &teams, &ladder, 0, now);
+                triggers = crate::rules::follow_up(
+                    active,
+                    Some(case),
+                    &mut recorded,
+                    customer,
+                    &teams,
+                    &ladder,
+                    0,
+                    now,
+                    uuid::Uuid::now_v7,
+                );
             }
             Ok(Decided { events: recorded, triggers })
         };

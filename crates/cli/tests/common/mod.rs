@@ -267,3 +267,21 @@ fn form_encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Where Debian's Chromium is; the browser walks never use a downloaded browser.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The repository root, after checking that the browser walks can run: Chromium and
+/// `web-tests/node_modules` present, else a failure that says how to install them.
+pub fn browser_ready() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root");
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: run `bash scripts/test` (it installs Debian's chromium), or `apt-get install -y chromium`"
+    );
+    assert!(
+        root.join("web-tests/node_modules/playwright-core").exists(),
+        "web-tests/node_modules is missing: run `bash scripts/test` (it runs `npm ci --prefix web-tests`)"
+    );
+    root
+}
