@@ -291,7 +291,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 AdminCommand::Restore { from, force, data } => {
                     let suffix = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
-                    let r = ladder_store::sqlite::backup::restore(&from, &data.data_dir, force, &suffix)?;
+                    let r = ladder_store::sql::backup::restore(&from, &data.data_dir, force, &suffix)?;
                     // Opening applies any newer migrations and proves the store starts.
                     data.open()?;
                     println!(

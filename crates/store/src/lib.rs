@@ -3,17 +3,20 @@
 //!
 //! # Layout
 //! - [`Store`]: the one storage facade the engine and HTTP layers use. It hides the
-//!   backend; today SQLite ([`sqlite`]), PostgreSQL next behind the same methods.
-//! - [`sqlite`]: one writer thread with group commit, a pool of WAL readers, embedded
-//!   migrations, projections and FTS5 search.
+//!   backend: SQLite (the default, one file) or PostgreSQL (chosen by URL, see [`Location`]).
+//! - [`sql`]: one writer thread with group commit, a pool of readers, embedded migrations
+//!   per backend, projections and full-text search (FTS5 on SQLite, `tsvector` on
+//!   PostgreSQL). Queries are written once through `db`, the common SQL interface.
 //!
 //! Writes go through [`Store::execute`] (case commands: load, decide, append, project in
 //! one transaction) or the directory methods. Every write of every concurrent caller that
 //! arrives while a commit is in flight is batched into the next transaction.
 
-pub mod sqlite;
-pub use sqlite::{
-    CaseHistory, InsightFacts, MetricsRow, PendingApproval, QueuedCase, RuleActivityRow, Store, TeamGrouping,
+mod db;
+pub mod sql;
+pub use sql::{
+    CaseHistory, InsightFacts, Location, MetricsRow, PendingApproval, QueuedCase, RuleActivityRow, Store, TeamGrouping,
+    redact_url, test_location,
 };
 mod types;
 

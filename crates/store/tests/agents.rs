@@ -59,7 +59,8 @@ fn user(id: UserId, name: &str, teams: &[TeamId], skills: &[&str]) -> User {
 /// (front, deactivated).
 async fn world() -> (TempDir, Store) {
     let dir = tempfile::tempdir().expect("a temp dir");
-    let store = Store::open(dir.path(), StoreConfig::default()).expect("the store opens");
+    let store =
+        Store::open_at(&ladder_store::test_location(dir.path()), StoreConfig::default()).expect("the store opens");
     store.create_team(team(FRONT, "front"), None).await.unwrap();
     store.create_team(team(BILLING, "billing"), None).await.unwrap();
     store.create_user(user(ANA, "ana", &[FRONT], &["billing"]), None, None).await.unwrap();
@@ -283,12 +284,12 @@ async fn team_agents_are_the_active_members_with_stored_or_default_profiles() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profiles_survive_reopening_the_store() {
-    let dir = {
+    let (_dir, location) = {
         let (dir, store) = world().await;
         store.set_presence(ANA, Presence::Busy, at(1)).await.unwrap();
-        dir
+        (dir, store.location().clone())
     };
-    let store = Store::open(dir.path(), StoreConfig::default()).expect("the store reopens");
+    let store = Store::open_at(&location, StoreConfig::default()).expect("the store reopens");
     let p = store.agent_profile(ANA).await.unwrap().expect("the profile is kept");
     assert_eq!((p.presence, p.presence_since), (Presence::Busy, at(1)));
 }

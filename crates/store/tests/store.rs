@@ -87,7 +87,8 @@ mod support {
     /// A store in a fresh temporary directory (kept alive by the returned guard).
     pub fn open_store() -> (TempDir, Store) {
         let dir = tempfile::tempdir().expect("a temp dir");
-        let store = Store::open(dir.path(), StoreConfig::default()).expect("the store opens");
+        let store =
+            Store::open_at(&ladder_store::test_location(dir.path()), StoreConfig::default()).expect("the store opens");
         (dir, store)
     }
 
@@ -211,10 +212,41 @@ async fn search(store: &Store, q: &str) -> Vec<u64> {
     list(store, CaseFilter { q: Some(q.into()), ..Default::default() }).await
 }
 
-fn raw_connection(store: &Store) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(store.path()).expect("a raw connection");
-    conn.busy_timeout(Duration::from_secs(10)).expect("busy timeout");
-    conn
+/// A connection of its own to the store's database, behind the store's back.
+enum Raw {
+    Lite(rusqlite::Connection),
+    Pg(Box<postgres::Client>),
+}
+
+impl Raw {
+    fn execute_batch(&mut self, sql: &str) -> Result<(), String> {
+        match self {
+            Raw::Lite(c) => c.execute_batch(sql).map_err(|e| e.to_string()),
+            Raw::Pg(c) => c.batch_execute(sql).map_err(|e| format!("{e}: {:?}", e.as_db_error().map(|d| d.message()))),
+        }
+    }
+
+    /// Takes the database's write lock until `COMMIT`, as another writer would.
+    fn hold_write_lock(&mut self) {
+        match self {
+            Raw::Lite(_) => self.execute_batch("BEGIN IMMEDIATE"),
+            Raw::Pg(_) => self.execute_batch("BEGIN; LOCK TABLE events IN EXCLUSIVE MODE"),
+        }
+        .expect("the write lock")
+    }
+}
+
+fn raw_connection(store: &Store) -> Raw {
+    match store.location() {
+        ladder_store::Location::Sqlite(dir) => {
+            let conn = rusqlite::Connection::open(dir.join("ladder.db")).expect("a raw connection");
+            conn.busy_timeout(Duration::from_secs(10)).expect("busy timeout");
+            Raw::Lite(conn)
+        }
+        ladder_store::Location::Postgres(url) => {
+            Raw::Pg(Box::new(postgres::Client::connect(url, postgres::NoTls).expect("a raw connection")))
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -269,14 +301,14 @@ async fn events_cannot_be_updated_or_deleted() {
     let before = store.events(id).await.unwrap();
     assert_eq!(before.len(), 2);
 
-    let conn = raw_connection(&store);
+    let mut conn = raw_connection(&store);
     for sql in [
         "UPDATE events SET data = '{}'",
         "UPDATE events SET version = version + 10 WHERE seq = 1",
         "DELETE FROM events",
         "DELETE FROM events WHERE seq = 2",
     ] {
-        let err = conn.execute(sql, []).expect_err(sql);
+        let err = conn.execute_batch(sql).expect_err(sql);
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
     drop(conn);
@@ -324,8 +356,8 @@ async fn a_refused_command_does_not_roll_back_the_rest_of_its_batch() {
     let (_dir, store) = open_store();
     // Hold the database's write lock so the writer stalls on its first batch and the
     // other writes pile up into one batch behind it.
-    let blocker = raw_connection(&store);
-    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut blocker = raw_connection(&store);
+    blocker.hold_write_lock();
 
     let mut tasks = Vec::new();
     for i in 0..50 {
@@ -1083,8 +1115,8 @@ async fn matrix_drafts_become_immutable_versions_that_can_be_rolled_back() {
     assert_eq!(kinds, vec![(1, "activate".into()), (2, "activate".into()), (1, "rollback".into())]);
 
     // Versions are immutable at the database level too.
-    let raw = raw_connection(&store);
-    assert!(raw.execute("UPDATE matrix_versions SET source = 'x' WHERE version = 1", []).is_err());
-    assert!(raw.execute("DELETE FROM matrix_versions", []).is_err());
+    let mut raw = raw_connection(&store);
+    assert!(raw.execute_batch("UPDATE matrix_versions SET source = 'x' WHERE version = 1").is_err());
+    assert!(raw.execute_batch("DELETE FROM matrix_versions").is_err());
     drop(dir);
 }

@@ -77,7 +77,7 @@ impl Store {
             return Err(BackupError(format!("{} already exists; choose a new file", to.display())));
         }
         let target = to.clone();
-        self.read(move |conn| {
+        self.read_sqlite("ladder admin backup (on PostgreSQL use pg_dump)", move |conn| {
             conn.execute("VACUUM INTO ?1", [target.to_string_lossy().as_ref()])
                 .map_err(|e| StoreError::Internal(format!("backup to {}: {e}", target.display())))?;
             Ok(())

@@ -9,17 +9,17 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::cases::{remember_idempotency, replay_idempotent};
 use super::{Store, ns_to_ts, ts_to_ns};
+use crate::db::{DbError, DbErrorKind};
 use crate::{
     CustomerFilter, Idempotency, StoreError, StoreResult, TokenInfo, UserCredentials, customer_identity_values,
     normalise_identity,
 };
 
 /// Maps a UNIQUE violation to a [`StoreError::Duplicate`] saying which value is taken.
-fn unique(e: rusqlite::Error, what: impl FnOnce(&str) -> String) -> StoreError {
-    match &e {
-        rusqlite::Error::SqliteFailure(f, Some(msg)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-            StoreError::Duplicate(what(msg))
-        }
+fn unique(e: impl Into<DbError>, what: impl FnOnce(&str) -> String) -> StoreError {
+    let e: DbError = e.into();
+    match e.kind {
+        DbErrorKind::Unique => StoreError::Duplicate(what(&e.message)),
         _ => e.into(),
     }
 }

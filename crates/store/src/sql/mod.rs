@@ -1,0 +1,638 @@
+//! The store on either backend: one writer with group commit, pooled readers, embedded
+//! migrations per backend. SQLite (WAL mode, one file in the data directory) is the
+//! default; PostgreSQL is chosen by a `postgres://` URL. Every query is written once, in the
+//! SQL both speak (see [`crate::db`]).
+
+mod agents;
+mod approvals;
+pub mod backup;
+mod cases;
+mod directory;
+mod history;
+mod insights;
+mod matrix;
+mod metrics;
+mod queues;
+mod rule_activity;
+mod timers;
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::db::{Db, PgConn};
+use crate::{StoreConfig, StoreError, StoreResult};
+
+pub use approvals::PendingApproval;
+pub use history::CaseHistory;
+pub use insights::InsightFacts;
+pub use metrics::{MetricsRow, TeamGrouping};
+pub use queues::QueuedCase;
+pub use rule_activity::RuleActivityRow;
+
+/// SQLite migrations, applied in order; `PRAGMA user_version` records how many ran. A tiny
+/// runner keeps us off a second SQLite binding (the migration crates pin older rusqlite).
+const MIGRATIONS: &[&str] = &[
+    include_str!("sqlite/0001_init.sql"),
+    include_str!("sqlite/0002_matrix.sql"),
+    include_str!("sqlite/0003_sla.sql"),
+    include_str!("sqlite/0004_agents.sql"),
+    include_str!("sqlite/0005_queues.sql"),
+    include_str!("sqlite/0006_approvals.sql"),
+    include_str!("sqlite/0007_metrics.sql"),
+    include_str!("sqlite/0008_rule_activity.sql"),
+];
+
+/// The PostgreSQL twins of [`MIGRATIONS`], one for one; `ladder_schema` records how many ran.
+const PG_MIGRATIONS: &[&str] = &[
+    include_str!("postgres/0001_init.sql"),
+    include_str!("postgres/0002_matrix.sql"),
+    include_str!("postgres/0003_sla.sql"),
+    include_str!("postgres/0004_agents.sql"),
+    include_str!("postgres/0005_queues.sql"),
+    include_str!("postgres/0006_approvals.sql"),
+    include_str!("postgres/0007_metrics.sql"),
+    include_str!("postgres/0008_rule_activity.sql"),
+];
+
+/// The migration that created the metrics tables: a database migrated across it has its
+/// metrics computed from the event log once.
+const METRICS_MIGRATION: usize = 7;
+
+/// The migration that added the metrics' `team_agent` rows: filled from `case_metrics`.
+const TEAM_AGENT_MIGRATION: usize = 8;
+
+/// Runs after a commit with its outcome, to answer the caller.
+type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+/// One write: runs inside the batch transaction (or, given `None`, does not run because
+/// the transaction could not be had) and returns how to answer.
+type Job = Box<dyn for<'t, 'c> FnOnce(Option<&'t mut Tx<'c>>) -> Completion + Send>;
+
+/// The write transaction as one write sees it: the connection, plus work deferred to the
+/// end of the batch.
+pub(crate) struct Tx<'c> {
+    db: Db<'c>,
+    /// Full-text rows `(text, rowid)` indexed just before the commit. FTS5 flushes its
+    /// in-memory index at every savepoint, so indexing inside each write's savepoint would
+    /// cost one flush per write instead of one per batch.
+    pub(crate) pending_text: Vec<(String, i64)>,
+    /// Metrics aggregate changes of the batch's committed writes, summed, written just
+    /// before the commit: one upsert per aggregate row per batch, not per write.
+    pub(crate) pending_metrics: Vec<metrics::Deltas>,
+    /// Matrix triggers of the batch's committed writes `(day, case number, triggers)`,
+    /// counted into `rule_activity` just before the commit.
+    pub(crate) pending_rules: Vec<rule_activity::Pending>,
+}
+
+impl<'c> std::ops::Deref for Tx<'c> {
+    type Target = Db<'c>;
+    fn deref(&self) -> &Db<'c> {
+        &self.db
+    }
+}
+
+impl<'c> std::ops::DerefMut for Tx<'c> {
+    fn deref_mut(&mut self) -> &mut Db<'c> {
+        &mut self.db
+    }
+}
+
+impl Tx<'_> {
+    fn new(db: Db<'_>) -> Tx<'_> {
+        Tx { db, pending_text: Vec::new(), pending_metrics: Vec::new(), pending_rules: Vec::new() }
+    }
+
+    /// Indexes the batch's texts, in rowid order so FTS5 can append without flushing.
+    fn flush_text(&mut self) -> StoreResult<()> {
+        self.pending_text.sort_by_key(|(_, rowid)| *rowid);
+        for (text, rowid) in std::mem::take(&mut self.pending_text) {
+            self.db.exec("INSERT INTO case_text (rowid, body) VALUES (?1, ?2)", crate::db::args![rowid, text])?;
+        }
+        Ok(())
+    }
+
+    /// Writes what the batch deferred to its end.
+    fn flush(&mut self) -> StoreResult<()> {
+        self.flush_text()?;
+        metrics::write_batch_deltas(&self.db, std::mem::take(&mut self.pending_metrics))?;
+        rule_activity::write_batch(&self.db, std::mem::take(&mut self.pending_rules))
+    }
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// A SQLite database `ladder.db` in this directory.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, by URL (`postgres://user@host:port/db`).
+    Postgres(String),
+}
+
+impl Location {
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; anything else is a SQLite data directory
+    /// (`sqlite://DIR` or a plain path).
+    pub fn parse(s: &str) -> Location {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Location::Postgres(s.to_string())
+        } else {
+            Location::Sqlite(PathBuf::from(s.strip_prefix("sqlite://").unwrap_or(s)))
+        }
+    }
+
+    /// For logs and messages: the URL without its password.
+    pub fn redacted(&self) -> String {
+        match self {
+            Location::Sqlite(dir) => dir.join("ladder.db").display().to_string(),
+            Location::Postgres(url) => redact_url(url),
+        }
+    }
+}
+
+/// Where a test's store lives: `dir` (SQLite), or, when `LADDER_TEST_DATABASE_URL` names a
+/// PostgreSQL database, a new empty schema of its own in that database, so the same tests
+/// run on both backends and in parallel.
+pub fn test_location(dir: &Path) -> Location {
+    let Ok(url) = std::env::var("LADDER_TEST_DATABASE_URL") else {
+        return Location::Sqlite(dir.to_path_buf());
+    };
+    if !url.starts_with("postgres") {
+        return Location::Sqlite(dir.to_path_buf());
+    }
+    let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let config = pg_config(&url).expect("LADDER_TEST_DATABASE_URL is a PostgreSQL URL");
+    let mut conn = pg_connect(&config, &url).expect("the test database answers");
+    crate::db::off_runtime(|| conn.client().batch_execute(&format!("CREATE SCHEMA {schema}"))).expect("a test schema");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Location::Postgres(format!("{url}{sep}options=-c%20search_path%3D{schema}"))
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &userinfo[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The store. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+#[allow(clippy::large_enum_variant)] // a handful live per process
+enum Backend {
+    Sqlite { path: PathBuf },
+    Postgres { config: postgres::Config, url: String },
+}
+
+/// A pooled reader of either backend.
+#[allow(clippy::large_enum_variant)] // a handful live per process
+enum ReaderConn {
+    Lite(Connection),
+    Pg(PgConn),
+}
+
+impl ReaderConn {
+    fn db(&mut self) -> Db<'_> {
+        match self {
+            ReaderConn::Lite(c) => Db::Lite(c),
+            ReaderConn::Pg(c) => Db::Pg(c),
+        }
+    }
+}
+
+struct Inner {
+    location: Location,
+    jobs: mpsc::Sender<Job>,
+    readers: Mutex<Vec<ReaderConn>>,
+    backend: Backend,
+    config: StoreConfig,
+    /// The teams, read at most once a second (routing, rules and every team lookup read
+    /// them): dropped on this store's own team writes, and stale for at most a second after
+    /// another process (`ladder admin team …`) changes them.
+    teams_cache: Mutex<Option<(std::time::Instant, Arc<Vec<ladder_core::directory::Team>>)>>,
+}
+
+/// Page cache of the writer, and of each pooled reader (KiB). Readers share the OS page
+/// cache; a smaller private cache each keeps the process small under read load (16 readers
+/// at most are kept: 256 MiB plus the writer's 64 MiB in the worst case).
+const WRITER_CACHE_KIB: i64 = 64_000;
+const READER_CACHE_KIB: i64 = 16_000;
+
+fn open_connection(path: &Path, config: &StoreConfig, cache_kib: i64) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", if config.synchronous_full { "FULL" } else { "NORMAL" })?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn pg_config(url: &str) -> StoreResult<postgres::Config> {
+    let mut config: postgres::Config =
+        url.parse().map_err(|e| StoreError::Internal(format!("bad PostgreSQL URL {}: {e}", redact_url(url))))?;
+    if config.get_application_name().is_none() {
+        config.application_name("ladder");
+    }
+    config.connect_timeout(Duration::from_secs(10));
+    Ok(config)
+}
+
+fn pg_connect(config: &postgres::Config, url: &str) -> StoreResult<PgConn> {
+    PgConn::connect(config)
+        .map_err(|e| StoreError::Internal(format!("cannot connect to PostgreSQL at {}: {e}", redact_url(url))))
+}
+
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let done: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    check_schema(done, MIGRATIONS.len())?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        after_migration(&mut Db::Lite(&tx), i + 1, done)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied migration");
+    }
+    Ok(())
+}
+
+fn check_schema(done: usize, known: usize) -> StoreResult<()> {
+    if done > known {
+        return Err(StoreError::Internal(format!(
+            "the database is at schema version {done}, newer than this build knows ({known}); upgrade ladder"
+        )));
+    }
+    Ok(())
+}
+
+/// Data work a migration needs beyond its SQL.
+fn after_migration(db: &mut Db, version: usize, done: usize) -> StoreResult<()> {
+    if version == METRICS_MIGRATION {
+        metrics::rebuild(db)?;
+    } else if version == TEAM_AGENT_MIGRATION && done >= METRICS_MIGRATION {
+        // A database built before: add the new dimension's rows (a rebuild just above
+        // already counted them).
+        metrics::add_dimension(db, ladder_core::metrics::Dimension::TeamAgent)?;
+    }
+    Ok(())
+}
+
+/// PostgreSQL migrations, each in its own transaction under an advisory lock, so nodes
+/// starting together migrate once.
+fn migrate_pg(conn: &mut PgConn) -> StoreResult<()> {
+    let mut db = Db::Pg(conn);
+    db.batch("CREATE TABLE IF NOT EXISTS ladder_schema (version BIGINT NOT NULL)")?;
+    loop {
+        db.batch("BEGIN; SELECT pg_advisory_xact_lock(7365421)")?;
+        let done = db.value_opt::<i64>("SELECT version FROM ladder_schema", crate::db::args![])?.unwrap_or(0) as usize;
+        let step = (|| -> StoreResult<bool> {
+            check_schema(done, PG_MIGRATIONS.len())?;
+            let Some(sql) = PG_MIGRATIONS.get(done) else { return Ok(false) };
+            db.batch(sql)?;
+            after_migration(&mut db, done + 1, done)?;
+            db.exec("DELETE FROM ladder_schema", crate::db::args![])?;
+            db.exec("INSERT INTO ladder_schema (version) VALUES (?1)", crate::db::args![(done + 1) as i64])?;
+            Ok(true)
+        })();
+        match step {
+            Ok(more) => {
+                db.batch("COMMIT")?;
+                if !more {
+                    return Ok(());
+                }
+                tracing::info!(version = done + 1, "applied migration");
+            }
+            Err(e) => {
+                let _ = db.batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in `data_dir/ladder.db` and starts the writer.
+    pub fn open(data_dir: &Path, config: StoreConfig) -> StoreResult<Store> {
+        Store::open_at(&Location::Sqlite(data_dir.to_path_buf()), config)
+    }
+
+    /// Opens the store at `location` (migrating it) and starts the writer.
+    pub fn open_at(location: &Location, config: StoreConfig) -> StoreResult<Store> {
+        let (jobs, rx) = mpsc::channel::<Job>(8192);
+        let max_batch = config.max_batch.max(1);
+        let backend = match location {
+            Location::Sqlite(data_dir) => {
+                std::fs::create_dir_all(data_dir)
+                    .map_err(|e| StoreError::Internal(format!("cannot create data dir {}: {e}", data_dir.display())))?;
+                let path = data_dir.join("ladder.db");
+                let mut writer = open_connection(&path, &config, WRITER_CACHE_KIB)?;
+                migrate(&mut writer)?;
+                // Keep the query planner's statistics fresh (cheap: bounded sampling), so a list
+                // filter uses the most selective index.
+                writer.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")?;
+                spawn_writer(move || writer_loop(Writer::Lite(writer), rx, max_batch))?;
+                Backend::Sqlite { path }
+            }
+            Location::Postgres(url) => {
+                let pg = pg_config(url)?;
+                let mut writer = pg_connect(&pg, url)?;
+                crate::db::off_runtime(|| migrate_pg(&mut writer))?;
+                let (config, writer_url) = (pg.clone(), url.clone());
+                spawn_writer(move || writer_loop(Writer::Pg { conn: writer, config, url: writer_url }, rx, max_batch))?;
+                Backend::Postgres { config: pg, url: url.clone() }
+            }
+        };
+        Ok(Store {
+            inner: Arc::new(Inner {
+                location: location.clone(),
+                jobs,
+                readers: Mutex::new(Vec::new()),
+                backend,
+                config,
+                teams_cache: Mutex::new(None),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    /// Where this store's data lives (to open it again).
+    pub fn location(&self) -> &Location {
+        &self.inner.location
+    }
+
+    /// The SQLite database file, or `None` on PostgreSQL.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match &self.inner.backend {
+            Backend::Sqlite { path } => Some(path),
+            Backend::Postgres { .. } => None,
+        }
+    }
+
+    /// Which backend, for logs and `/readyz`: `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match &self.inner.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres { .. } => "postgres",
+        }
+    }
+
+    /// Runs `f` in the next write transaction (inside its own savepoint, so a failing
+    /// write never spoils the others in the batch) and answers after the commit.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Tx) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let (tx, rx) = oneshot::channel::<StoreResult<T>>();
+        let job: Job = Box::new(move |conn: Option<&mut Tx>| {
+            let result = match conn {
+                Some(conn) => run_in_savepoint(conn, f),
+                None => Err(StoreError::Internal("the write transaction failed".into())),
+            };
+            Box::new(move |commit: Result<(), StoreError>| {
+                let _ = tx.send(commit.and(result));
+            })
+        });
+        self.inner.jobs.send(job).await.map_err(|_| StoreError::Internal("the writer has stopped".into()))?;
+        rx.await.map_err(|_| StoreError::Internal("the writer dropped the write".into()))?
+    }
+
+    /// Runs a read on a pooled connection off the async runtime.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Db) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = inner.readers.lock().expect("reader pool poisoned").pop();
+            let mut conn = match conn {
+                Some(c) => c,
+                None => match &inner.backend {
+                    Backend::Sqlite { path } => {
+                        ReaderConn::Lite(open_connection(path, &inner.config, READER_CACHE_KIB)?)
+                    }
+                    Backend::Postgres { config, url } => ReaderConn::Pg(pg_connect(config, url)?),
+                },
+            };
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(&mut conn.db())))
+                .unwrap_or_else(|_| Err(StoreError::Internal("a read panicked".into())));
+            let broken = matches!(&conn, ReaderConn::Pg(c) if c.is_closed());
+            let mut pool = inner.readers.lock().expect("reader pool poisoned");
+            if pool.len() < 16 && !broken {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Internal(e.to_string()))?
+    }
+
+    /// Runs a read on a SQLite connection; PostgreSQL answers `unsupported` with `what`.
+    pub(crate) async fn read_sqlite<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        if !matches!(self.inner.backend, Backend::Sqlite { .. }) {
+            return Err(StoreError::Internal(format!("{what} is for the SQLite store only")));
+        }
+        self.read(move |db| match db {
+            Db::Lite(c) => f(c),
+            Db::Pg(_) => unreachable!("checked above"),
+        })
+        .await
+    }
+
+    /// Refreshes the query planner's statistics where they are stale (cheap; run hourly).
+    pub async fn optimize(&self) -> StoreResult<()> {
+        self.write(|conn| {
+            let sql = if conn.is_postgres() { "ANALYZE" } else { "PRAGMA analysis_limit = 1000; PRAGMA optimize;" };
+            Ok(conn.batch(sql)?)
+        })
+        .await
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.read(|c| c.value::<i64>("SELECT 1", crate::db::args![]).map(|_| ())).await
+    }
+
+    /// Counts of events and cases.
+    pub async fn stats(&self) -> StoreResult<crate::StoreStats> {
+        self.read(|c| {
+            let n_events: i64 = c.value("SELECT coalesce(max(seq), 0) FROM events", crate::db::args![])?;
+            let n_cases: i64 = c.value("SELECT count(*) FROM cases", crate::db::args![])?;
+            Ok(crate::StoreStats { n_events, n_cases })
+        })
+        .await
+    }
+}
+
+fn spawn_writer(run: impl FnOnce() + Send + 'static) -> StoreResult<()> {
+    std::thread::Builder::new()
+        .name("ladder-writer".into())
+        .spawn(run)
+        .map(|_| ())
+        .map_err(|e| StoreError::Internal(e.to_string()))
+}
+
+fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>) -> StoreResult<T> {
+    conn.batch("SAVEPOINT job")?;
+    let pending_mark = conn.pending_text.len();
+    let metrics_mark = conn.pending_metrics.len();
+    let rules_mark = conn.pending_rules.len();
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = %what, "a write panicked; rolled back");
+        Err(StoreError::Internal(format!("a write panicked: {what}")))
+    });
+    match &result {
+        Ok(_) => conn.batch("RELEASE job")?,
+        Err(_) => {
+            conn.pending_text.truncate(pending_mark);
+            conn.pending_metrics.truncate(metrics_mark);
+            conn.pending_rules.truncate(rules_mark);
+            conn.batch("ROLLBACK TO job; RELEASE job")?
+        }
+    }
+    result
+}
+
+/// The writer's connection.
+#[allow(clippy::large_enum_variant)] // a handful live per process
+enum Writer {
+    Lite(Connection),
+    Pg { conn: PgConn, config: postgres::Config, url: String },
+}
+
+impl Writer {
+    fn db(&mut self) -> Db<'_> {
+        match self {
+            Writer::Lite(c) => Db::Lite(c),
+            Writer::Pg { conn, .. } => Db::Pg(conn),
+        }
+    }
+
+    /// Whether the open transaction is gone: SQLite rolls the whole transaction back by
+    /// itself on some errors (disk full, I/O); a PostgreSQL connection may drop.
+    fn transaction_lost(&self) -> bool {
+        match self {
+            Writer::Lite(c) => c.is_autocommit(),
+            Writer::Pg { conn, .. } => conn.is_closed(),
+        }
+    }
+
+    /// After a failed batch: roll back what is open, and reconnect a dropped PostgreSQL
+    /// connection (the next batch then runs on the new one).
+    fn recover(&mut self) {
+        match self {
+            Writer::Lite(c) => {
+                if !c.is_autocommit() {
+                    let _ = c.execute_batch("ROLLBACK");
+                }
+            }
+            Writer::Pg { conn, config, url } => {
+                if conn.is_closed() {
+                    match pg_connect(config, url) {
+                        Ok(fresh) => *conn = fresh,
+                        Err(e) => tracing::error!(error = %e, "the writer could not reconnect"),
+                    }
+                } else {
+                    let _ = conn.client().batch_execute("ROLLBACK");
+                }
+            }
+        }
+    }
+}
+
+fn writer_loop(mut conn: Writer, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+    let begin = match conn {
+        Writer::Lite(_) => "BEGIN IMMEDIATE",
+        Writer::Pg { .. } => "BEGIN",
+    };
+    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if matches!(conn, Writer::Pg { .. }) && conn.transaction_lost() {
+            conn.recover();
+        }
+        let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
+        let commit = match conn.db().batch(begin) {
+            Ok(()) => {
+                let mut lost = None;
+                let mut tx = Tx::new(conn.db());
+                for job in batch.drain(..) {
+                    if lost.is_some() {
+                        completions.push(job(None));
+                        continue;
+                    }
+                    completions.push(job(Some(&mut tx)));
+                    if matches!(&tx.db, Db::Lite(c) if c.is_autocommit())
+                        || matches!(&tx.db, Db::Pg(c) if c.is_closed())
+                    {
+                        lost = Some(StoreError::Internal("the write transaction was lost".into()));
+                    }
+                }
+                if lost.is_none()
+                    && let Err(e) = tx.flush()
+                {
+                    lost = Some(e);
+                }
+                drop(tx);
+                match lost {
+                    Some(e) => Err(e),
+                    None => conn.db().batch("COMMIT").map_err(StoreError::from),
+                }
+            }
+            Err(e) => {
+                // Could not even begin: run none, answer every caller with the error.
+                completions.extend(batch.drain(..).map(|job| job(None)));
+                Err(StoreError::from(e))
+            }
+        };
+        if let Err(e) = &commit {
+            tracing::error!(error = %e, "the write batch failed and was rolled back");
+            conn.recover();
+        }
+        for done in completions {
+            done(commit.clone());
+        }
+    }
+}
+
+/// Instants are stored as nanoseconds since the Unix epoch (an i64 covers 1677–2262),
+/// so a stored event carries exactly the time the domain saw.
+pub(crate) fn ts_to_ns(t: jiff::Timestamp) -> i64 {
+    t.as_nanosecond() as i64
+}
+
+pub(crate) fn ns_to_ts(ns: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_nanosecond(ns as i128).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}

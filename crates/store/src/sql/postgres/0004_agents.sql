@@ -1,0 +1,17 @@
+-- PostgreSQL twin of crates/store/src/sqlite/0004_agents.sql (same number; applies on top
+-- of the PostgreSQL 0001–0003).
+--
+-- Agents' working state: presence, skills, languages and capacity per channel.
+
+-- One row per user who has had a profile or a presence set; a user without a row has the
+-- default profile (their skills, default capacities, offline). `presence` and
+-- `presence_since_ns` repeat what `profile` (the whole profile as JSON) says, so boards can
+-- filter and sort on them.
+CREATE TABLE agents (
+    user_id            TEXT    PRIMARY KEY,
+    presence           TEXT    NOT NULL,
+    presence_since_ns  BIGINT  NOT NULL,
+    profile            TEXT    NOT NULL,
+    updated_at_ns      BIGINT  NOT NULL
+);
+CREATE INDEX agents_presence ON agents (presence);
