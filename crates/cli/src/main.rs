@@ -16,7 +16,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ladder_core::Role;
 use ladder_engine::Engine;
-use ladder_store::{Store, StoreConfig};
+use ladder_store::{Location, Store, StoreConfig};
 
 #[derive(Parser)]
 #[command(name = "ladder", version, about = "Escalation management for contact centers and IT support")]
@@ -30,6 +30,10 @@ struct DataArgs {
     /// Where the embedded SQLite database lives.
     #[arg(long, env = "LADDER_DATA_DIR", default_value = "./ladder-data")]
     data_dir: PathBuf,
+    /// A PostgreSQL database instead of SQLite: `postgres://user@host:5432/db` (several
+    /// servers may share one). Without it, the SQLite database in --data-dir is used.
+    #[arg(long = "database", env = "LADDER_DATABASE_URL")]
+    database: Option<String>,
 }
 
 impl DataArgs {
@@ -40,9 +44,17 @@ impl DataArgs {
         Ok(engine)
     }
 
+    fn location(&self) -> Location {
+        match &self.database {
+            Some(url) => Location::parse(url),
+            None => Location::Sqlite(self.data_dir.clone()),
+        }
+    }
+
     fn open(&self) -> anyhow::Result<Store> {
-        Store::open(&self.data_dir, StoreConfig::default())
-            .with_context(|| format!("opening the store in {}", self.data_dir.display()))
+        let location = self.location();
+        Store::open_at(&location, StoreConfig::default())
+            .with_context(|| format!("opening the store at {}", location.redacted()))
     }
 }
 
@@ -119,6 +131,24 @@ enum AdminCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Write the whole store (directory, matrix versions, event log) as JSON lines, from
+    /// one consistent snapshot; safe while the server runs. Cases, timers and metrics are
+    /// rebuilt from the log by `import`.
+    Export {
+        /// The file to create (`-` for standard output).
+        #[arg(long, default_value = "-")]
+        to: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Load an export into an empty store (e.g. a new PostgreSQL database) and rebuild it.
+    Import {
+        /// The export file (`-` for standard input).
+        #[arg(long)]
+        from: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Put a backup in place as the data directory's database (stop the server first).
     Restore {
         /// The backup file (from `ladder admin backup`).
@@ -181,6 +211,11 @@ enum TeamCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+}
+
+/// `12 events, 3 users, …`
+fn transfer_counts(summary: &ladder_store::TransferSummary) -> String {
+    summary.rows.iter().map(|(table, n)| format!("{n} {table}")).collect::<Vec<_>>().join(", ")
 }
 
 fn init_logs(json: bool) {
@@ -289,7 +324,45 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                     Ok(())
                 }
+                AdminCommand::Export { to, data } => {
+                    let store = data.open()?;
+                    let out: Box<dyn std::io::Write + Send> = if to.as_os_str() == "-" {
+                        Box::new(std::io::BufWriter::new(std::io::stdout()))
+                    } else {
+                        let file = std::fs::OpenOptions::new()
+                            .write(true)
+                            .create_new(true)
+                            .open(&to)
+                            .with_context(|| format!("creating {} (it must not exist)", to.display()))?;
+                        Box::new(std::io::BufWriter::new(file))
+                    };
+                    let summary = store.export(out).await?;
+                    eprintln!("exported {}", transfer_counts(&summary));
+                    Ok(())
+                }
+                AdminCommand::Import { from, data } => {
+                    let store = data.open()?;
+                    let input: Box<dyn std::io::BufRead + Send> = if from.as_os_str() == "-" {
+                        Box::new(std::io::BufReader::new(std::io::stdin()))
+                    } else {
+                        let file = std::fs::File::open(&from).with_context(|| format!("opening {}", from.display()))?;
+                        Box::new(std::io::BufReader::new(file))
+                    };
+                    let summary = store.import(input).await.with_context(|| format!("importing {}", from.display()))?;
+                    println!(
+                        "imported into {}: {}; rebuilt {} cases",
+                        data.location().redacted(),
+                        transfer_counts(&summary),
+                        summary.cases
+                    );
+                    Ok(())
+                }
                 AdminCommand::Restore { from, force, data } => {
+                    if data.database.is_some() {
+                        anyhow::bail!(
+                            "restore puts a SQLite backup in a data directory; for PostgreSQL use pg_restore, or `ladder admin import`"
+                        );
+                    }
                     let suffix = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
                     let r = ladder_store::sql::backup::restore(&from, &data.data_dir, force, &suffix)?;
                     // Opening applies any newer migrations and proves the store starts.

@@ -323,6 +323,74 @@ impl Row<'_, '_> {
             Row::Pg(r) => T::pg(r, idx),
         }
     }
+
+    /// How many columns the row has.
+    pub fn len(&self) -> usize {
+        match self {
+            Row::Lite(r) => r.as_ref().column_count(),
+            Row::Pg(r) => r.len(),
+        }
+    }
+
+    /// The name of column `idx`.
+    pub fn name(&self, idx: usize) -> DbResult<String> {
+        match self {
+            Row::Lite(r) => Ok(r.as_ref().column_name(idx)?.to_string()),
+            Row::Pg(r) => Ok(r.columns()[idx].name().to_string()),
+        }
+    }
+
+    /// Column `idx` as JSON, whatever its type: for copying rows between backends.
+    pub fn json(&self, idx: usize) -> DbResult<serde_json::Value> {
+        use serde_json::Value;
+        match self {
+            Row::Lite(r) => {
+                use rusqlite::types::ValueRef;
+                Ok(match r.get_ref(idx)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(v) => Value::from(v),
+                    ValueRef::Real(v) => Value::from(v),
+                    ValueRef::Text(t) => Value::from(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Value::from(b.to_vec()),
+                })
+            }
+            Row::Pg(r) => Ok(match *r.columns()[idx].type_() {
+                Type::INT2 | Type::INT4 | Type::INT8 | Type::BOOL => pg_i64(r, idx)?.map_or(Value::Null, Value::from),
+                Type::FLOAT4 | Type::FLOAT8 => pg_f64(r, idx)?.map_or(Value::Null, Value::from),
+                Type::BYTEA => r.try_get::<_, Option<Vec<u8>>>(idx)?.map_or(Value::Null, Value::from),
+                _ => r.try_get::<_, Option<String>>(idx)?.map_or(Value::Null, Value::from),
+            }),
+        }
+    }
+}
+
+impl<'a> Arg<'a> {
+    /// A JSON value as an argument (the inverse of [`Row::json`]).
+    pub fn from_json(v: &'a serde_json::Value) -> DbResult<Arg<'a>> {
+        use serde_json::Value;
+        Ok(match v {
+            Value::Null => Arg::Null,
+            Value::Bool(b) => Arg::Int(*b as i64),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => Arg::Int(i),
+                None => Arg::Real(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Value::String(s) => Arg::Text(Cow::Borrowed(s)),
+            Value::Array(items) => Arg::Bytes(Cow::Owned(
+                items
+                    .iter()
+                    .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                    .collect::<Option<Vec<u8>>>()
+                    .ok_or_else(|| DbError {
+                        kind: DbErrorKind::Other,
+                        message: "an array value is not bytes".into(),
+                    })?,
+            )),
+            Value::Object(_) => {
+                return Err(DbError { kind: DbErrorKind::Other, message: "an object is not a column value".into() });
+            }
+        })
+    }
 }
 
 /// A PostgreSQL connection with its statement cache.

@@ -15,6 +15,7 @@ mod metrics;
 mod queues;
 mod rule_activity;
 mod timers;
+mod transfer;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ pub use insights::InsightFacts;
 pub use metrics::{MetricsRow, TeamGrouping};
 pub use queues::QueuedCase;
 pub use rule_activity::RuleActivityRow;
+pub use transfer::TransferSummary;
 
 /// SQLite migrations, applied in order; `PRAGMA user_version` records how many ran. A tiny
 /// runner keeps us off a second SQLite binding (the migration crates pin older rusqlite).
@@ -152,19 +154,25 @@ impl Location {
     }
 }
 
-/// Where a test's store lives: `dir` (SQLite), or, when `LADDER_TEST_DATABASE_URL` names a
-/// PostgreSQL database, a new empty schema of its own in that database, so the same tests
-/// run on both backends and in parallel.
+/// The PostgreSQL database tests use: `LADDER_TEST_POSTGRES_URL`, or the one on this machine.
+pub const TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// Where a test's store lives: `dir` (SQLite), or, when `LADDER_TEST_BACKEND=postgres`, a
+/// new empty schema of its own in the test PostgreSQL database — so the same tests run on
+/// both backends, in parallel.
 pub fn test_location(dir: &Path) -> Location {
-    let Ok(url) = std::env::var("LADDER_TEST_DATABASE_URL") else {
-        return Location::Sqlite(dir.to_path_buf());
-    };
-    if !url.starts_with("postgres") {
-        return Location::Sqlite(dir.to_path_buf());
+    match std::env::var("LADDER_TEST_BACKEND").as_deref() {
+        Ok("postgres") => test_postgres_location(),
+        _ => Location::Sqlite(dir.to_path_buf()),
     }
+}
+
+/// A new empty schema in the test PostgreSQL database (see [`TEST_POSTGRES_URL`]).
+pub fn test_postgres_location() -> Location {
+    let url = std::env::var("LADDER_TEST_POSTGRES_URL").unwrap_or_else(|_| TEST_POSTGRES_URL.to_string());
     let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
-    let config = pg_config(&url).expect("LADDER_TEST_DATABASE_URL is a PostgreSQL URL");
-    let mut conn = pg_connect(&config, &url).expect("the test database answers");
+    let config = pg_config(&url).expect("LADDER_TEST_POSTGRES_URL is a PostgreSQL URL");
+    let mut conn = pg_connect(&config, &url).expect("the test PostgreSQL database answers");
     crate::db::off_runtime(|| conn.client().batch_execute(&format!("CREATE SCHEMA {schema}"))).expect("a test schema");
     let sep = if url.contains('?') { '&' } else { '?' };
     Location::Postgres(format!("{url}{sep}options=-c%20search_path%3D{schema}"))
