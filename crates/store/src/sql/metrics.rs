@@ -348,8 +348,12 @@ pub(crate) fn customer_changed(db: &mut Db, customer: &Customer) -> StoreResult<
 }
 
 /// Adds the rows of a dimension introduced after the aggregates were built, from each case's
-/// stored figures (no events are read): summed in memory, written once per row.
+/// stored figures (no events are read): summed in memory, written once per row. Rows the
+/// dimension already has are replaced, not added to: on PostgreSQL the migration runner
+/// cannot tell whether a rebuild just counted them (it commits each migration on its own,
+/// and another node may have run the one before).
 pub(crate) fn add_dimension(db: &mut Db, dimension: Dimension) -> StoreResult<()> {
+    db.exec("DELETE FROM metrics_daily WHERE dim IN (?1, ?2)", args![dimension.as_str(), monthly(dimension)])?;
     let mut sum = Deltas::new();
     db.each("SELECT doc FROM case_metrics", args![], |row| {
         let metrics: CaseMetrics = serde_json::from_str(&row.get::<String>(0)?)?;
@@ -371,6 +375,10 @@ const REBUILD_PAGE: i64 = 10_000;
 /// Recomputes both tables from the event log (after a migration, or `ladder admin rebuild`).
 /// The aggregate rows are summed in memory and written once each at the end.
 pub(crate) fn rebuild(db: &mut Db) -> StoreResult<()> {
+    rebuild_in_pages(db, REBUILD_PAGE)
+}
+
+fn rebuild_in_pages(db: &mut Db, page_size: i64) -> StoreResult<()> {
     db.batch("DELETE FROM case_metrics; DELETE FROM metrics_daily;")?;
     let mut sum = Deltas::new();
     let mut current: Option<(CaseId, Option<CaseMetrics>)> = None;
@@ -388,7 +396,7 @@ pub(crate) fn rebuild(db: &mut Db) -> StoreResult<()> {
         let page: Vec<(String, RecordedEvent)> = db.rows(
             "SELECT case_id, at_ns, version, actor, data FROM events
              WHERE (case_id, version) > (?1, ?2) ORDER BY case_id, version LIMIT ?3",
-            args![after.0.as_str(), after.1, REBUILD_PAGE],
+            args![after.0.as_str(), after.1, page_size],
             |row| {
                 let raw_id: String = row.get(0)?;
                 let case_id: CaseId =
@@ -406,7 +414,7 @@ pub(crate) fn rebuild(db: &mut Db) -> StoreResult<()> {
         )?;
         let Some((last_id, last)) = page.last() else { break };
         after = (last_id.clone(), last.version as i64);
-        let full = page.len() as i64 == REBUILD_PAGE;
+        let full = page.len() as i64 == page_size;
         for (_, recorded) in page {
             let case_id = recorded.case_id;
             if current.as_ref().is_some_and(|(id, _)| *id != case_id) {
@@ -426,3 +434,7 @@ pub(crate) fn rebuild(db: &mut Db) -> StoreResult<()> {
     finish(db, current.take())?;
     write_deltas(db, sum)
 }
+
+#[cfg(test)]
+#[path = "metrics_tests.rs"]
+mod tests;
