@@ -120,8 +120,8 @@ impl Tx<'_> {
     /// Writes what the batch deferred to its end.
     fn flush(&mut self) -> StoreResult<()> {
         self.flush_text()?;
-        metrics::write_batch_deltas(&self.db, std::mem::take(&mut self.pending_metrics))?;
-        rule_activity::write_batch(&self.db, std::mem::take(&mut self.pending_rules))
+        metrics::write_batch_deltas(&mut self.db, std::mem::take(&mut self.pending_metrics))?;
+        rule_activity::write_batch(&mut self.db, std::mem::take(&mut self.pending_rules))
     }
 }
 

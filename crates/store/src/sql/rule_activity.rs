@@ -5,12 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use jiff::civil::Date;
-use ladder_core::matrix::TriggerFired;
-use rusqlite::Connection;
-
 use super::Store;
 use crate::StoreResult;
+use crate::db::{Db, args};
+use jiff::civil::Date;
+use ladder_core::matrix::TriggerFired;
 
 /// One write's triggers: the day they happened, the case's number, what fired.
 pub(crate) type Pending = (Date, u64, Vec<TriggerFired>);
@@ -29,26 +28,27 @@ pub struct RuleActivityRow {
 impl Store {
     /// The trigger and rule counts of the UTC days `from` to `to` (inclusive).
     pub async fn rule_activity(&self, from: Date, to: Date) -> StoreResult<Vec<RuleActivityRow>> {
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
+        self.read(move |db| {
+            let mut out: Vec<RuleActivityRow> = Vec::new();
+            db.each(
                 "SELECT trigger, rule, n, last_case FROM rule_activity
                  WHERE day >= ?1 AND day <= ?2 ORDER BY trigger, rule, day DESC",
-            )?;
-            let mut rows = stmt.query([from.to_string(), to.to_string()])?;
-            let mut out: Vec<RuleActivityRow> = Vec::new();
-            while let Some(row) = rows.next()? {
-                let (trigger, rule): (String, String) = (row.get(0)?, row.get(1)?);
-                let (n, last_case) = (row.get::<_, i64>(2)? as u64, row.get::<_, i64>(3)? as u64);
-                match out.last_mut() {
-                    Some(last) if last.trigger == trigger && last.rule == rule => {
-                        last.n += n;
-                        if last.examples.len() < 5 && !last.examples.contains(&last_case) {
-                            last.examples.push(last_case);
+                args![from.to_string(), to.to_string()],
+                |row| {
+                    let (trigger, rule): (String, String) = (row.get(0)?, row.get(1)?);
+                    let (n, last_case) = (row.get::<i64>(2)? as u64, row.get::<i64>(3)? as u64);
+                    match out.last_mut() {
+                        Some(last) if last.trigger == trigger && last.rule == rule => {
+                            last.n += n;
+                            if last.examples.len() < 5 && !last.examples.contains(&last_case) {
+                                last.examples.push(last_case);
+                            }
                         }
+                        _ => out.push(RuleActivityRow { trigger, rule, n, examples: vec![last_case] }),
                     }
-                    _ => out.push(RuleActivityRow { trigger, rule, n, examples: vec![last_case] }),
-                }
-            }
+                    Ok(())
+                },
+            )?;
             Ok(out)
         })
         .await
@@ -56,7 +56,7 @@ impl Store {
 }
 
 /// Sums a batch's triggers per `(day, trigger, rule)` and upserts each row once.
-pub(crate) fn write_batch(conn: &Connection, pending: Vec<Pending>) -> StoreResult<()> {
+pub(crate) fn write_batch(db: &mut Db, pending: Vec<Pending>) -> StoreResult<()> {
     if pending.is_empty() {
         return Ok(());
     }
@@ -75,13 +75,16 @@ pub(crate) fn write_batch(conn: &Connection, pending: Vec<Pending>) -> StoreResu
             }
         }
     }
-    let mut upsert = conn.prepare_cached(
-        "INSERT INTO rule_activity (day, trigger, rule, n, last_case) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (day, trigger, rule) DO UPDATE SET n = n + excluded.n,
-             last_case = max(last_case, excluded.last_case)",
-    )?;
+    // Qualified columns (PostgreSQL finds bare ones ambiguous next to `excluded`), and CASE
+    // for the larger number: SQLite's scalar max() is PostgreSQL's greatest().
     for ((day, trigger, rule), (n, case)) in sum {
-        upsert.execute(rusqlite::params![day.to_string(), trigger, rule, n, case as i64])?;
+        db.exec(
+            "INSERT INTO rule_activity (day, trigger, rule, n, last_case) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (day, trigger, rule) DO UPDATE SET n = rule_activity.n + excluded.n,
+                 last_case = CASE WHEN excluded.last_case > rule_activity.last_case
+                     THEN excluded.last_case ELSE rule_activity.last_case END",
+            args![day.to_string(), trigger, rule, n, case],
+        )?;
     }
     Ok(())
 }
