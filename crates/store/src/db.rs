@@ -561,6 +561,38 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// Calls `f` on each row as it is read while it returns `true`; the rest is not read
+    /// (SQLite stops stepping; PostgreSQL drops the rest of the stream).
+    pub fn each_while(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+        mut f: impl FnMut(&Row) -> crate::StoreResult<bool>,
+    ) -> crate::StoreResult<()> {
+        match self {
+            Db::Lite(c) => {
+                let mut stmt = c.prepare_cached(sql).map_err(DbError::from)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(args)).map_err(DbError::from)?;
+                while let Some(r) = rows.next().map_err(DbError::from)? {
+                    if !f(&Row::Lite(r))? {
+                        break;
+                    }
+                }
+            }
+            Db::Pg(c) => {
+                use postgres::fallible_iterator::FallibleIterator;
+                let stmt = c.statement(sql)?;
+                let mut rows = c.client().query_raw(&stmt, pg_args(args)).map_err(DbError::from)?;
+                while let Some(r) = rows.next().map_err(DbError::from)? {
+                    if !f(&Row::Pg(&r))? {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The first row mapped by `f`, or `None` when there is none.
     pub fn first<T>(
         &mut self,

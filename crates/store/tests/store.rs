@@ -215,14 +215,25 @@ async fn search(store: &Store, q: &str) -> Vec<u64> {
 /// A connection of its own to the store's database, behind the store's back.
 enum Raw {
     Lite(rusqlite::Connection),
-    Pg(Box<postgres::Client>),
+    /// Always `Some` until dropped.
+    Pg(Option<Box<postgres::Client>>),
+}
+
+/// Runs `f` on a thread of its own: the blocking PostgreSQL client runs a runtime of its
+/// own, which cannot start (or stop) on a thread of the test's runtime.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().expect("a PostgreSQL call panicked"))
 }
 
 impl Raw {
     fn execute_batch(&mut self, sql: &str) -> Result<(), String> {
         match self {
             Raw::Lite(c) => c.execute_batch(sql).map_err(|e| e.to_string()),
-            Raw::Pg(c) => c.batch_execute(sql).map_err(|e| format!("{e}: {:?}", e.as_db_error().map(|d| d.message()))),
+            Raw::Pg(c) => {
+                let c = c.as_mut().expect("the client lives until drop");
+                off_runtime(|| c.batch_execute(sql))
+                    .map_err(|e| format!("{e}: {:?}", e.as_db_error().map(|d| d.message())))
+            }
         }
     }
 
@@ -244,7 +255,18 @@ fn raw_connection(store: &Store) -> Raw {
             Raw::Lite(conn)
         }
         ladder_store::Location::Postgres(url) => {
-            Raw::Pg(Box::new(postgres::Client::connect(url, postgres::NoTls).expect("a raw connection")))
+            let client = off_runtime(|| postgres::Client::connect(url, postgres::NoTls)).expect("a raw connection");
+            Raw::Pg(Some(Box::new(client)))
+        }
+    }
+}
+
+impl Drop for Raw {
+    fn drop(&mut self) {
+        if let Raw::Pg(c) = self
+            && let Some(client) = c.take()
+        {
+            off_runtime(move || drop(client));
         }
     }
 }

@@ -1,15 +1,15 @@
-//! The approval inbox on SQLite: pending approval requests a principal may decide, oldest
+//! The approval inbox: pending approval requests a principal may decide, oldest
 //! first, read through the `approval_role` / `approval_since_ns` projection of `cases`.
 
 use jiff::Timestamp;
 use ladder_core::access::Principal;
 use ladder_core::case::{Approval, Case};
 use ladder_core::directory::Role;
-use rusqlite::{Connection, params};
 
 use super::Store;
 use super::cases::load_case_doc;
 use crate::StoreResult;
+use crate::db::{Db, args};
 
 /// A pending approval request and its case.
 #[derive(Debug, Clone)]
@@ -44,24 +44,23 @@ fn may_decide(principal: &Principal, case: &Case, approval: &Approval) -> bool {
 }
 
 /// Case numbers with a pending approval for one of `roles`, optionally of one team.
-fn candidates(conn: &Connection, roles: &[&str], team: Option<String>, limit: i64) -> StoreResult<Vec<i64>> {
+fn candidates(db: &mut Db, roles: &[&str], team: Option<String>, limit: i64) -> StoreResult<Vec<i64>> {
     let role = |i: usize| roles.get(i).copied();
-    let numbers = conn
-        .prepare_cached(
-            "SELECT number FROM cases
-             WHERE approval_role IN (?1, ?2, ?3) AND (?4 IS NULL OR team_id = ?4)
-             ORDER BY approval_since_ns, number LIMIT ?5",
-        )?
-        .query_map(params![role(0), role(1), role(2), team, limit], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(numbers)
+    // The cast tells PostgreSQL the type of a team placeholder that may be NULL.
+    db.rows(
+        "SELECT number FROM cases
+         WHERE approval_role IN (?1, ?2, ?3) AND (CAST(?4 AS TEXT) IS NULL OR team_id = ?4)
+         ORDER BY approval_since_ns, number LIMIT ?5",
+        args![role(0), role(1), role(2), team, limit],
+        |r| Ok(r.get(0)?),
+    )
 }
 
 impl Store {
     /// Pending approvals `principal` may decide, oldest request first, at most `limit`.
     /// Agents have none.
     pub async fn approval_inbox(&self, principal: Principal, limit: u32) -> StoreResult<Vec<PendingApproval>> {
-        self.read(move |conn| {
+        self.read(move |db| {
             let roles: Vec<&str> = [Role::Supervisor, Role::Manager, Role::Admin]
                 .into_iter()
                 .filter(|r| *r <= principal.role)
@@ -73,17 +72,17 @@ impl Store {
             let limit = i64::from(limit.clamp(1, 1000));
             let mut numbers = Vec::new();
             if principal.role >= Role::Manager {
-                numbers = candidates(conn, &roles, None, limit)?;
+                numbers = candidates(db, &roles, None, limit)?;
             } else {
                 for team in &principal.teams {
-                    numbers.extend(candidates(conn, &roles, Some(team.to_string()), limit)?);
+                    numbers.extend(candidates(db, &roles, Some(team.to_string()), limit)?);
                 }
                 numbers.sort_unstable();
                 numbers.dedup();
             }
             let mut inbox = Vec::new();
             for n in numbers {
-                let case = load_case_doc(conn, n)?;
+                let case = load_case_doc(db, n)?;
                 for (i, a) in case.pending_approvals() {
                     if may_decide(&principal, &case, a) {
                         inbox.push(PendingApproval { case: case.clone(), approval: i });

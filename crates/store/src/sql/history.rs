@@ -2,14 +2,13 @@
 
 use std::collections::HashMap;
 
+use super::{Store, ns_to_ts, ts_to_ns};
+use crate::StoreResult;
+use crate::db::args;
 use jiff::Timestamp;
 use ladder_core::directory::Customer;
 use ladder_core::event::RecordedEvent;
 use ladder_core::ids::CustomerId;
-use rusqlite::params;
-
-use super::{Store, ns_to_ts, ts_to_ns};
-use crate::StoreResult;
 
 /// One case's recorded stream, with what replaying it needs to know about its customer.
 #[derive(Debug, Clone)]
@@ -26,10 +25,11 @@ pub struct CaseHistory {
 impl Store {
     /// How many cases were opened in `[from, to)`.
     pub async fn count_opened(&self, from: Timestamp, to: Timestamp) -> StoreResult<u64> {
-        self.read(move |conn| {
-            let n: i64 = conn
-                .prepare_cached("SELECT count(*) FROM cases WHERE created_at_ns >= ?1 AND created_at_ns < ?2")?
-                .query_row(params![ts_to_ns(from), ts_to_ns(to)], |r| r.get(0))?;
+        self.read(move |db| {
+            let n: i64 = db.value(
+                "SELECT count(*) FROM cases WHERE created_at_ns >= ?1 AND created_at_ns < ?2",
+                args![ts_to_ns(from), ts_to_ns(to)],
+            )?;
             Ok(n as u64)
         })
         .await
@@ -46,42 +46,37 @@ impl Store {
         limit: u32,
         window: jiff::SignedDuration,
     ) -> StoreResult<Vec<CaseHistory>> {
-        self.read(move |conn| {
-            let mut cases = conn.prepare_cached(
+        self.read(move |db| {
+            let rows: Vec<(i64, String, Option<String>, i64)> = db.rows(
                 "SELECT number, id, customer_id, created_at_ns FROM cases
                  WHERE number > ?1 AND created_at_ns >= ?2 AND created_at_ns < ?3 ORDER BY number LIMIT ?4",
-            )?;
-            let rows: Vec<(i64, String, Option<String>, i64)> = cases
-                .query_map(params![after as i64, ts_to_ns(from), ts_to_ns(to), limit as i64], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?
-                .collect::<Result<_, _>>()?;
-            let mut events = conn.prepare_cached(
-                "SELECT seq, case_id, version, schema, at_ns, actor, data, matrix_version FROM events
-                 WHERE case_id = ?1 ORDER BY version",
-            )?;
-            // The engine counted at most the customer's last 100 cases.
-            let mut recent = conn.prepare_cached(
-                "SELECT count(*) FROM (SELECT created_at_ns FROM cases WHERE customer_id = ?1 AND number < ?2
-                 ORDER BY number DESC LIMIT 100) WHERE created_at_ns >= ?3",
+                args![after, ts_to_ns(from), ts_to_ns(to), limit],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )?;
             let mut customers: HashMap<String, Option<Customer>> = HashMap::new();
             let mut out = Vec::with_capacity(rows.len());
             for (number, id, customer_id, created) in rows {
-                let stream = events
-                    .query_map([&id], super::cases::row_to_event)?
-                    .map(|r| r.map_err(crate::StoreError::from).and_then(|x| x).map(|s| s.recorded))
-                    .collect::<StoreResult<Vec<_>>>()?;
+                let stream = db.rows(
+                    "SELECT seq, case_id, version, schema, at_ns, actor, data, matrix_version FROM events
+                     WHERE case_id = ?1 ORDER BY version",
+                    args![&id],
+                    |r| super::cases::row_to_event(r).map(|s| s.recorded),
+                )?;
                 let (customer, repeat_contacts) = match customer_id {
                     Some(cid) => {
                         let since = ts_to_ns(ns_to_ts(created) - window);
-                        let others: i64 = recent.query_row(params![cid, number, since], |r| r.get(0))?;
+                        // The engine counted at most the customer's last 100 cases.
+                        let others: i64 = db.value(
+                            "SELECT count(*) FROM (SELECT created_at_ns FROM cases WHERE customer_id = ?1 AND number < ?2
+                             ORDER BY number DESC LIMIT 100) AS recent WHERE created_at_ns >= ?3",
+                            args![&cid, number, since],
+                        )?;
                         let customer = match customers.get(&cid) {
                             Some(c) => c.clone(),
                             None => {
                                 let parsed: Option<CustomerId> = cid.parse().ok();
                                 let c = match parsed {
-                                    Some(p) => super::directory::load_customer(conn, p)?,
+                                    Some(p) => super::directory::load_customer(db, p)?,
                                     None => None,
                                 };
                                 customers.insert(cid, c.clone());

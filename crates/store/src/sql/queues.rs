@@ -1,13 +1,13 @@
-//! Team queues on SQLite: the queued cases of a team in the order they should be worked,
+//! Team queues: the queued cases of a team in the order they should be worked,
 //! and the atomic hand-out of the next one.
 
 use jiff::Timestamp;
 use ladder_core::case::Case;
 use ladder_core::ids::TeamId;
-use rusqlite::{OptionalExtension, params};
 
 use super::cases::{execute_case, load_case, load_case_doc, priority_factors};
 use super::{Store, ns_to_ts};
+use crate::db::args;
 use crate::{CaseOutcome, CaseWrite, ClaimDecider, StoreResult};
 
 /// A case waiting in a queue, with its priority score and virtual deadline.
@@ -23,20 +23,17 @@ pub struct QueuedCase {
 impl Store {
     /// The first `limit` cases waiting in `team`'s queue, in the order they should be worked.
     pub async fn queue(&self, team: TeamId, limit: u32) -> StoreResult<Vec<QueuedCase>> {
-        self.read(move |conn| {
-            let rows: Vec<(i64, i64, i64)> = conn
-                .prepare_cached(
-                    "SELECT number, priority_score, queue_rank_ns FROM cases
-                     WHERE team_id = ?1 AND queue_rank_ns IS NOT NULL ORDER BY queue_rank_ns, number LIMIT ?2",
-                )?
-                .query_map(params![team.to_string(), limit.clamp(1, 1000) as i64], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?
-                .collect::<Result<_, _>>()?;
+        self.read(move |db| {
+            let rows: Vec<(i64, i64, i64)> = db.rows(
+                "SELECT number, priority_score, queue_rank_ns FROM cases
+                 WHERE team_id = ?1 AND queue_rank_ns IS NOT NULL ORDER BY queue_rank_ns, number LIMIT ?2",
+                args![team.to_string(), limit.clamp(1, 1000)],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
             rows.into_iter()
                 .map(|(n, score, rank)| {
-                    let case = load_case_doc(conn, n)?;
-                    let factors = priority_factors(conn, &case)?;
+                    let case = load_case_doc(db, n)?;
+                    let factors = priority_factors(db, &case)?;
                     Ok(QueuedCase { case, score: score as u32, rank_at: ns_to_ts(rank), factors })
                 })
                 .collect()
@@ -47,25 +44,25 @@ impl Store {
     /// Cases that have waited in `team`'s queue since `before` or earlier, longest first
     /// (for overflow). Reads only the part of the index that qualifies.
     pub async fn queued_since(&self, team: TeamId, before: Timestamp, limit: u32) -> StoreResult<Vec<Case>> {
-        self.read(move |conn| {
-            let numbers: Vec<i64> = conn
-                .prepare_cached(
-                    "SELECT number FROM cases WHERE team_id = ?1 AND queued_since_ns IS NOT NULL
-                     AND queued_since_ns <= ?2 ORDER BY queued_since_ns LIMIT ?3",
-                )?
-                .query_map(params![team.to_string(), super::ts_to_ns(before), limit as i64], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            numbers.into_iter().map(|n| load_case_doc(conn, n)).collect()
+        self.read(move |db| {
+            let numbers: Vec<i64> = db.rows(
+                "SELECT number FROM cases WHERE team_id = ?1 AND queued_since_ns IS NOT NULL
+                 AND queued_since_ns <= ?2 ORDER BY queued_since_ns LIMIT ?3",
+                args![team.to_string(), super::ts_to_ns(before), limit],
+                |r| Ok(r.get(0)?),
+            )?;
+            numbers.into_iter().map(|n| load_case_doc(db, n)).collect()
         })
         .await
     }
 
     /// How many cases wait in `team`'s queue.
     pub async fn queue_len(&self, team: TeamId) -> StoreResult<u64> {
-        self.read(move |conn| {
-            let n: i64 = conn
-                .prepare_cached("SELECT count(*) FROM cases WHERE team_id = ?1 AND queue_rank_ns IS NOT NULL")?
-                .query_row([team.to_string()], |r| r.get(0))?;
+        self.read(move |db| {
+            let n: i64 = db.value(
+                "SELECT count(*) FROM cases WHERE team_id = ?1 AND queue_rank_ns IS NOT NULL",
+                args![team.to_string()],
+            )?;
             Ok(n as u64)
         })
         .await
@@ -81,20 +78,18 @@ impl Store {
         now: Timestamp,
         decide: ClaimDecider,
     ) -> StoreResult<Option<CaseOutcome>> {
-        self.write(move |conn| {
-            let first: Option<String> = conn
-                .prepare_cached(
-                    "SELECT id FROM cases WHERE team_id = ?1 AND queue_rank_ns IS NOT NULL
-                     AND (callback_due_ns IS NULL OR callback_due_ns <= ?2)
-                     ORDER BY queue_rank_ns, number LIMIT 1",
-                )?
-                .query_row(params![team.to_string(), super::ts_to_ns(now)], |r| r.get(0))
-                .optional()?;
+        self.write(move |tx| {
+            let first: Option<String> = tx.value_opt(
+                "SELECT id FROM cases WHERE team_id = ?1 AND queue_rank_ns IS NOT NULL
+                 AND (callback_due_ns IS NULL OR callback_due_ns <= ?2)
+                 ORDER BY queue_rank_ns, number LIMIT 1",
+                args![team.to_string(), super::ts_to_ns(now)],
+            )?;
             let Some(id) = first else { return Ok(None) };
             let id = id.parse().map_err(|e| crate::StoreError::Internal(format!("case id {id}: {e}")))?;
-            let Some(case) = load_case(conn, id)? else { return Ok(None) };
+            let Some(case) = load_case(tx, id)? else { return Ok(None) };
             let customer = match case.customer {
-                Some(c) => super::directory::load_customer(conn, c)?,
+                Some(c) => super::directory::load_customer(tx, c)?,
                 None => None,
             };
             let write = CaseWrite {
@@ -106,7 +101,7 @@ impl Store {
                     None => Ok(crate::Decided::default()),
                 }),
             };
-            execute_case(conn, write).map(Some)
+            execute_case(tx, write).map(Some)
         })
         .await
     }
