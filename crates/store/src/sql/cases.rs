@@ -403,7 +403,7 @@ const REPEAT_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 *
 /// The priority points of a case, from its customer and their recent cases.
 pub(crate) fn priority_factors(conn: &Connection, case: &Case) -> StoreResult<ladder_core::routing::PriorityFactors> {
     let customer = match case.customer {
-        Some(id) => super::directory::load_customer(conn, id)?,
+        Some(id) => super::directory::load_customer(&mut crate::db::Db::Lite(conn), id)?,
         None => None,
     };
     Ok(ladder_core::routing::priority_factors(case, customer.as_ref(), repeat_contacts(conn, case)?))

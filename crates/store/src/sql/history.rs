@@ -81,7 +81,7 @@ impl Store {
                             None => {
                                 let parsed: Option<CustomerId> = cid.parse().ok();
                                 let c = match parsed {
-                                    Some(p) => super::directory::load_customer(conn, p)?,
+                                    Some(p) => super::directory::load_customer(&mut crate::db::Db::Lite(conn), p)?,
                                     None => None,
                                 };
                                 customers.insert(cid, c.clone());

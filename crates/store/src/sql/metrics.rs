@@ -212,7 +212,8 @@ fn save(conn: &Connection, id: CaseId, metrics: &CaseMetrics) -> StoreResult<()>
 /// Whether the customer has churned, as the directory has it now.
 fn churned(conn: &Connection, customer: Option<CustomerId>) -> StoreResult<bool> {
     let Some(customer) = customer else { return Ok(false) };
-    Ok(super::directory::load_customer(conn, customer)?.is_some_and(|c| c.status == CustomerStatus::Churned))
+    Ok(super::directory::load_customer(&mut crate::db::Db::Lite(conn), customer)?
+        .is_some_and(|c| c.status == CustomerStatus::Churned))
 }
 
 /// The customer's segment as the directory has it now.
