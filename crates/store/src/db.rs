@@ -482,17 +482,6 @@ fn pg_args<'a>(args: &'a [Arg<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
     args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
 }
 
-/// While queries are being moved onto [`Db`], the SQLite connection stays reachable.
-impl std::ops::Deref for Db<'_> {
-    type Target = rusqlite::Connection;
-    fn deref(&self) -> &rusqlite::Connection {
-        match self {
-            Db::Lite(c) => c,
-            Db::Pg(_) => panic!("this query is not yet written for PostgreSQL"),
-        }
-    }
-}
-
 impl Db<'_> {
     pub fn is_postgres(&self) -> bool {
         matches!(self, Db::Pg(_))
@@ -518,7 +507,6 @@ impl Db<'_> {
     }
 
     /// Every row, each mapped by `f`.
-    #[allow(dead_code)] // in use as the modules move onto `Db`
     pub fn rows<T>(
         &mut self,
         sql: &str,
@@ -534,7 +522,6 @@ impl Db<'_> {
     }
 
     /// Calls `f` on each row as it is read (PostgreSQL streams the rows).
-    #[allow(dead_code)] // in use as the modules move onto `Db`
     pub fn each(
         &mut self,
         sql: &str,

@@ -1,5 +1,5 @@
-//! Agents' working state on SQLite: one `agents` row per stored profile, and loads counted
-//! from the `cases` projection.
+//! Agents' working state, on either backend: one `agents` row per stored profile, and
+//! loads counted from the `cases` projection.
 
 use std::collections::HashMap;
 
@@ -8,28 +8,22 @@ use ladder_core::agents::{AgentLoad, AgentProfile, Presence, validate_profile};
 use ladder_core::directory::User;
 use ladder_core::ids::{TeamId, UserId};
 use ladder_core::{Channel, Status};
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::{Store, ts_to_ns};
+use crate::db::{Arg, Db, args};
 use crate::{StoreError, StoreResult};
 
 /// Most ids bound in one `IN (…)` list; well under SQLite's and PostgreSQL's limits.
 const IN_CHUNK: usize = 500;
 
-fn stored_profile(conn: &Connection, user_id: UserId) -> StoreResult<Option<AgentProfile>> {
-    let doc: Option<String> = conn
-        .prepare_cached("SELECT profile FROM agents WHERE user_id = ?1")?
-        .query_row([user_id.to_string()], |r| r.get(0))
-        .optional()?;
+fn stored_profile(db: &mut Db, user_id: UserId) -> StoreResult<Option<AgentProfile>> {
+    let doc: Option<String> =
+        db.value_opt("SELECT profile FROM agents WHERE user_id = ?1", args![user_id.to_string()])?;
     doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from)).transpose()
 }
 
-fn user_doc(conn: &Connection, user_id: UserId) -> StoreResult<User> {
-    let doc: Option<String> = conn
-        .prepare_cached("SELECT doc FROM users WHERE id = ?1")?
-        .query_row([user_id.to_string()], |r| r.get(0))
-        .optional()?;
+fn user_doc(db: &mut Db, user_id: UserId) -> StoreResult<User> {
+    let doc: Option<String> = db.value_opt("SELECT doc FROM users WHERE id = ?1", args![user_id.to_string()])?;
     match doc {
         Some(d) => Ok(serde_json::from_str(&d)?),
         None => Err(StoreError::NotFound(format!("user {user_id}"))),
@@ -37,21 +31,21 @@ fn user_doc(conn: &Connection, user_id: UserId) -> StoreResult<User> {
 }
 
 /// Inserts or replaces the profile's row. The profile must be valid.
-fn upsert(conn: &Connection, profile: &AgentProfile) -> StoreResult<()> {
-    conn.prepare_cached(
+fn upsert(db: &mut Db, profile: &AgentProfile) -> StoreResult<()> {
+    db.exec(
         "INSERT INTO agents (user_id, presence, presence_since_ns, profile, updated_at_ns)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (user_id) DO UPDATE SET
             presence = excluded.presence, presence_since_ns = excluded.presence_since_ns,
             profile = excluded.profile, updated_at_ns = excluded.updated_at_ns",
-    )?
-    .execute(params![
-        profile.user_id.to_string(),
-        profile.presence.as_str(),
-        ts_to_ns(profile.presence_since),
-        serde_json::to_string(profile)?,
-        ts_to_ns(profile.updated_at),
-    ])?;
+        args![
+            profile.user_id.to_string(),
+            profile.presence.as_str(),
+            ts_to_ns(profile.presence_since),
+            serde_json::to_string(profile)?,
+            ts_to_ns(profile.updated_at),
+        ],
+    )?;
     Ok(())
 }
 
@@ -64,32 +58,27 @@ fn channel_named(name: &str) -> StoreResult<Channel> {
 
 /// Active users with their stored profile, or the default one (offline since the user was
 /// created, so reading never needs the clock); of the given teams, or all. Ordered by name.
-fn list_agents(conn: &Connection, teams: Option<&[TeamId]>) -> StoreResult<Vec<(User, AgentProfile)>> {
+fn list_agents(db: &mut Db, teams: Option<&[TeamId]>) -> StoreResult<Vec<(User, AgentProfile)>> {
     let mut sql =
         String::from("SELECT u.doc, a.profile FROM users u LEFT JOIN agents a ON a.user_id = u.id WHERE u.active = 1");
-    let mut args = Vec::new();
+    let mut args: Vec<Arg> = Vec::new();
     if let Some(teams) = teams {
         if teams.is_empty() {
             return Ok(Vec::new());
         }
         let marks: Vec<String> = (1..=teams.len()).map(|i| format!("?{i}")).collect();
         sql.push_str(&format!(" AND u.id IN (SELECT user_id FROM user_teams WHERE team_id IN ({}))", marks.join(", ")));
-        args.extend(teams.iter().map(|t| Value::Text(t.to_string())));
+        args.extend(teams.iter().map(|t| Arg::from(t.to_string())));
     }
     sql.push_str(" ORDER BY u.name");
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows =
-        stmt.query_map(params_from_iter(args), |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?;
-    rows.map(|row| {
-        let (user, profile) = row?;
-        let user: User = serde_json::from_str(&user)?;
-        let profile = match profile {
+    db.rows(&sql, &args, |r| {
+        let user: User = serde_json::from_str(&r.get::<String>(0)?)?;
+        let profile = match r.get::<Option<String>>(1)? {
             Some(p) => serde_json::from_str(&p)?,
             None => AgentProfile::default_for(&user, user.created_at),
         };
         Ok((user, profile))
     })
-    .collect()
 }
 
 impl Store {
@@ -164,17 +153,10 @@ impl Store {
                      GROUP BY assignee_id, channel",
                     marks.join(", ")
                 );
-                let mut args = vec![
-                    Value::Text(Status::Resolved.as_str().to_string()),
-                    Value::Text(Status::Closed.as_str().to_string()),
-                ];
-                args.extend(chunk.iter().cloned().map(Value::Text));
-                let mut stmt = c.prepare_cached(&sql)?;
-                let rows = stmt.query_map(params_from_iter(args), |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
-                })?;
-                for row in rows {
-                    let (assignee, channel, n) = row?;
+                let mut args = vec![Arg::from(Status::Resolved.as_str()), Arg::from(Status::Closed.as_str())];
+                args.extend(chunk.iter().map(Arg::from));
+                let rows = c.rows(&sql, &args, |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<i64>(2)?)))?;
+                for (assignee, channel, n) in rows {
                     let assignee: UserId = assignee
                         .parse()
                         .map_err(|e| StoreError::Internal(format!("a case row has a bad assignee id: {e}")))?;
@@ -191,13 +173,12 @@ impl Store {
     /// can skip reading the team when nobody is on shift.
     pub async fn team_has_available_agent(&self, team: TeamId) -> StoreResult<bool> {
         self.read(move |c| {
-            Ok(c.prepare_cached(
+            let found: Option<i64> = c.value_opt(
                 "SELECT 1 FROM agents a JOIN user_teams ut ON ut.user_id = a.user_id
                  WHERE ut.team_id = ?1 AND a.presence = 'available' LIMIT 1",
-            )?
-            .query_row([team.to_string()], |_| Ok(()))
-            .optional()?
-            .is_some())
+                args![team.to_string()],
+            )?;
+            Ok(found.is_some())
         })
         .await
     }

@@ -1,15 +1,12 @@
-//! Customers, users, teams and API tokens on SQLite.
+//! Customers, users, teams and API tokens, on either backend.
 
 use ladder_core::directory::{Customer, Team, User};
 use ladder_core::ids::{CustomerId, TeamId, UserId};
 use std::sync::Arc;
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-
 use super::cases::{remember_idempotency, replay_idempotent};
 use super::{Store, ns_to_ts, ts_to_ns};
-use crate::db::{DbError, DbErrorKind};
+use crate::db::{Arg, Db, DbError, DbErrorKind, args};
 use crate::{
     CustomerFilter, Idempotency, StoreError, StoreResult, TokenInfo, UserCredentials, customer_identity_values,
     normalise_identity,
@@ -24,37 +21,48 @@ fn unique(e: impl Into<DbError>, what: impl FnOnce(&str) -> String) -> StoreErro
     }
 }
 
-fn get_doc<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str, key: &str) -> StoreResult<Option<T>> {
-    let doc: Option<String> = conn.prepare_cached(sql)?.query_row([key], |r| r.get(0)).optional()?;
+fn get_doc<T: serde::de::DeserializeOwned>(db: &mut Db, sql: &str, key: &str) -> StoreResult<Option<T>> {
+    let doc: Option<String> = db.value_opt(sql, args![key])?;
     doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from)).transpose()
 }
 
-fn list_docs<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str, args: Vec<Value>) -> StoreResult<Vec<T>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(0))?;
-    rows.map(|d| Ok(serde_json::from_str(&d?)?)).collect()
+fn list_docs<T: serde::de::DeserializeOwned>(db: &mut Db, sql: &str, args: &[Arg]) -> StoreResult<Vec<T>> {
+    db.rows(sql, args, |r| Ok(serde_json::from_str(&r.get::<String>(0)?)?))
 }
 
 /// A customer, inside a transaction or a read.
-pub(crate) fn load_customer(conn: &Connection, id: ladder_core::ids::CustomerId) -> StoreResult<Option<Customer>> {
-    get_doc(conn, "SELECT doc FROM customers WHERE id = ?1", &id.to_string())
+pub(crate) fn load_customer(db: &mut Db, id: ladder_core::ids::CustomerId) -> StoreResult<Option<Customer>> {
+    get_doc(db, "SELECT doc FROM customers WHERE id = ?1", &id.to_string())
 }
 
 fn now_ns() -> i64 {
     ts_to_ns(jiff::Timestamp::now())
 }
 
+/// A `LIKE` pattern matching every text that starts with `prefix` literally: its `%`, `_`
+/// and `\` are escaped (the query says `ESCAPE '\'`).
+fn like_prefix(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 // ---- teams ----
 
-fn put_team(conn: &Connection, team: &Team, insert: bool) -> StoreResult<()> {
+fn put_team(db: &mut Db, team: &Team, insert: bool) -> StoreResult<()> {
     let sql = if insert {
         "INSERT INTO teams (id, slug, level, doc, updated_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)"
     } else {
         "UPDATE teams SET slug = ?2, level = ?3, doc = ?4, updated_at_ns = ?5 WHERE id = ?1"
     };
-    let n = conn
-        .prepare_cached(sql)?
-        .execute(params![team.id.to_string(), team.slug, team.level.as_str(), serde_json::to_string(team)?, now_ns()])
+    let n = db
+        .exec(sql, args![team.id.to_string(), &team.slug, team.level.as_str(), serde_json::to_string(team)?, now_ns()])
         .map_err(|e| unique(e, |_| format!("a team with slug '{}' already exists", team.slug)))?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("team {}", team.id)));
@@ -64,66 +72,55 @@ fn put_team(conn: &Connection, team: &Team, insert: bool) -> StoreResult<()> {
 
 // ---- users ----
 
-fn put_user(conn: &Connection, user: &User, insert: bool) -> StoreResult<()> {
+fn put_user(db: &mut Db, user: &User, insert: bool) -> StoreResult<()> {
     let sql = if insert {
         "INSERT INTO users (id, name, role, active, doc, updated_at_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
     } else {
         "UPDATE users SET name = ?2, role = ?3, active = ?4, doc = ?5, updated_at_ns = ?6 WHERE id = ?1"
     };
     for team in &user.teams {
-        let exists: Option<i64> = conn
-            .prepare_cached("SELECT 1 FROM teams WHERE id = ?1")?
-            .query_row([team.to_string()], |r| r.get(0))
-            .optional()?;
+        let exists: Option<i64> = db.value_opt("SELECT 1 FROM teams WHERE id = ?1", args![team.to_string()])?;
         if exists.is_none() {
             return Err(StoreError::NotFound(format!("team {team}")));
         }
     }
-    let n = conn
-        .prepare_cached(sql)?
-        .execute(params![
-            user.id.to_string(),
-            user.name,
-            user.role.as_str(),
-            user.active,
-            serde_json::to_string(user)?,
-            now_ns()
-        ])
+    let user_id = user.id.to_string();
+    let n = db
+        .exec(sql, args![&user_id, &user.name, user.role.as_str(), user.active, serde_json::to_string(user)?, now_ns()])
         .map_err(|e| unique(e, |_| format!("a user named '{}' already exists", user.name)))?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("user {}", user.id)));
     }
-    conn.prepare_cached("DELETE FROM user_teams WHERE user_id = ?1")?.execute([user.id.to_string()])?;
+    db.exec("DELETE FROM user_teams WHERE user_id = ?1", args![&user_id])?;
     for team in &user.teams {
-        conn.prepare_cached("INSERT OR IGNORE INTO user_teams (team_id, user_id) VALUES (?1, ?2)")?
-            .execute(params![team.to_string(), user.id.to_string()])?;
+        db.exec(
+            "INSERT INTO user_teams (team_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            args![team.to_string(), &user_id],
+        )?;
     }
     Ok(())
 }
 
 // ---- customers ----
 
-fn put_customer(conn: &Connection, c: &Customer, insert: bool) -> StoreResult<()> {
+fn put_customer(db: &mut Db, c: &Customer, insert: bool) -> StoreResult<()> {
     let sql = if insert {
         "INSERT INTO customers (id, name, segment, doc, updated_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)"
     } else {
         "UPDATE customers SET name = ?2, segment = ?3, doc = ?4, updated_at_ns = ?5 WHERE id = ?1"
     };
-    let n = conn.prepare_cached(sql)?.execute(params![
-        c.id.to_string(),
-        c.name,
-        c.segment,
-        serde_json::to_string(c)?,
-        now_ns()
-    ])?;
+    let customer_id = c.id.to_string();
+    let n = db.exec(sql, args![&customer_id, &c.name, c.segment.as_deref(), serde_json::to_string(c)?, now_ns()])?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("customer {}", c.id)));
     }
-    conn.prepare_cached("DELETE FROM customer_identities WHERE customer_id = ?1")?.execute([c.id.to_string()])?;
+    db.exec("DELETE FROM customer_identities WHERE customer_id = ?1", args![&customer_id])?;
     for (channel, value) in customer_identity_values(c) {
-        conn.prepare_cached("INSERT INTO customer_identities (channel, value, customer_id) VALUES (?1, ?2, ?3)")?
-            .execute(params![channel, value, c.id.to_string()])
-            .map_err(|e| unique(e, |_| format!("the {channel} identity '{value}' belongs to another customer")))?;
+        db.exec(
+            "INSERT INTO customer_identities (channel, value, customer_id) VALUES (?1, ?2, ?3)",
+            args![&channel, &value, &customer_id],
+        )
+        .map_err(|e| unique(e, |_| format!("the {channel} identity '{value}' belongs to another customer")))?;
     }
     Ok(())
 }
@@ -134,13 +131,13 @@ impl Store {
         &self,
         entity: T,
         idem: Option<Idempotency>,
-        put: fn(&Connection, &T) -> StoreResult<()>,
+        put: fn(&mut Db, &T) -> StoreResult<()>,
     ) -> StoreResult<T>
     where
         T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
     {
         self.write(move |conn| {
-            if let Some(previous) = replay_idempotent::<T>(conn, idem.as_ref())? {
+            if let Some(previous) = replay(conn, idem.as_ref())? {
                 return Ok(previous);
             }
             put(conn, &entity)?;
@@ -171,27 +168,28 @@ impl Store {
             return Ok(teams.clone());
         }
         let teams: Arc<Vec<Team>> =
-            Arc::new(self.read(|c| list_docs(c, "SELECT doc FROM teams ORDER BY level, slug", vec![])).await?);
+            Arc::new(self.read(|db| list_docs(db, "SELECT doc FROM teams ORDER BY level, slug", args![])).await?);
         *self.inner.teams_cache.lock().expect("teams cache") = Some((std::time::Instant::now(), teams.clone()));
         Ok(teams)
     }
 
     /// Replaces a team. Its level cannot change while it owns unfinished cases at the old one.
     pub async fn update_team(&self, team: Team) -> StoreResult<Team> {
-        let updated = self.write(move |conn| {
-            let active: i64 = conn.query_row(
-                "SELECT count(*) FROM cases WHERE team_id = ?1 AND level <> ?2 AND status NOT IN ('resolved', 'closed')",
-                params![team.id.to_string(), team.level.as_str()],
-                |r| r.get(0),
-            )?;
-            if active > 0 {
-                return Err(StoreError::InUse(format!(
-                    "the team owns {active} unfinished cases at another level; move them before changing its level"
-                )));
-            }
-            put_team(conn, &team, false).map(|_| team)
-        })
-        .await;
+        let updated = self
+            .write(move |conn| {
+                let active: i64 = conn.value(
+                    "SELECT count(*) FROM cases
+                     WHERE team_id = ?1 AND level <> ?2 AND status NOT IN ('resolved', 'closed')",
+                    args![team.id.to_string(), team.level.as_str()],
+                )?;
+                if active > 0 {
+                    return Err(StoreError::InUse(format!(
+                        "the team owns {active} unfinished cases at another level; move them before changing its level"
+                    )));
+                }
+                put_team(conn, &team, false).map(|_| team)
+            })
+            .await;
         self.forget_teams();
         updated
     }
@@ -214,16 +212,14 @@ impl Store {
         let deleted = self
             .write(move |conn| {
                 let id = id.to_string();
-                let members: i64 =
-                    conn.query_row("SELECT count(*) FROM user_teams WHERE team_id = ?1", [&id], |r| r.get(0))?;
-                let cases: i64 =
-                    conn.query_row("SELECT count(*) FROM cases WHERE team_id = ?1", [&id], |r| r.get(0))?;
+                let members: i64 = conn.value("SELECT count(*) FROM user_teams WHERE team_id = ?1", args![&id])?;
+                let cases: i64 = conn.value("SELECT count(*) FROM cases WHERE team_id = ?1", args![&id])?;
                 if members > 0 || cases > 0 {
                     return Err(StoreError::InUse(format!(
                         "the team has {members} members and {cases} cases; move them to another team first"
                     )));
                 }
-                if conn.execute("DELETE FROM teams WHERE id = ?1", [&id])? == 0 {
+                if conn.exec("DELETE FROM teams WHERE id = ?1", args![&id])? == 0 {
                     return Err(StoreError::NotFound(format!("team {id}")));
                 }
                 Ok(())
@@ -240,14 +236,11 @@ impl Store {
         idem: Option<Idempotency>,
     ) -> StoreResult<User> {
         self.write(move |conn| {
-            if let Some(previous) = replay_idempotent::<User>(conn, idem.as_ref())? {
+            if let Some(previous) = replay(conn, idem.as_ref())? {
                 return Ok(previous);
             }
             put_user(conn, &user, true)?;
-            conn.execute(
-                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
-                params![user.id.to_string(), password_hash],
-            )?;
+            conn.exec("UPDATE users SET password_hash = ?2 WHERE id = ?1", args![user.id.to_string(), password_hash])?;
             if let Some(idem) = &idem {
                 remember_idempotency(conn, idem, &serde_json::to_string(&user)?)?;
             }
@@ -261,9 +254,9 @@ impl Store {
         self.write(move |conn| {
             put_user(conn, &user, false)?;
             if !user.active {
-                conn.execute(
+                conn.exec(
                     "UPDATE tokens SET revoked_at_ns = ?2 WHERE user_id = ?1 AND revoked_at_ns IS NULL",
-                    params![user.id.to_string(), now_ns()],
+                    args![user.id.to_string(), now_ns()],
                 )?;
             }
             Ok(user)
@@ -273,38 +266,35 @@ impl Store {
 
     pub async fn set_password(&self, id: UserId, password_hash: String) -> StoreResult<()> {
         self.write(move |conn| {
-            let n = conn
-                .execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id.to_string(), password_hash])?;
+            let n =
+                conn.exec("UPDATE users SET password_hash = ?2 WHERE id = ?1", args![id.to_string(), password_hash])?;
             if n == 0 { Err(StoreError::NotFound(format!("user {id}"))) } else { Ok(()) }
         })
         .await
     }
 
     pub async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
-        self.read(move |c| get_doc(c, "SELECT doc FROM users WHERE id = ?1", &id.to_string())).await
+        self.read(move |db| get_doc(db, "SELECT doc FROM users WHERE id = ?1", &id.to_string())).await
     }
 
     pub async fn user_credentials(&self, name: String) -> StoreResult<Option<UserCredentials>> {
-        self.read(move |c| {
-            let row: Option<(String, Option<String>)> = c
-                .prepare_cached("SELECT doc, password_hash FROM users WHERE name = ?1")?
-                .query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            row.map(|(doc, password_hash)| Ok(UserCredentials { user: serde_json::from_str(&doc)?, password_hash }))
-                .transpose()
+        self.read(move |db| {
+            db.first("SELECT doc, password_hash FROM users WHERE name = ?1", args![name], |r| {
+                Ok(UserCredentials { user: serde_json::from_str(&r.get::<String>(0)?)?, password_hash: r.get(1)? })
+            })
         })
         .await
     }
 
     /// Users, optionally only the members of one team.
     pub async fn users(&self, team: Option<TeamId>) -> StoreResult<Vec<User>> {
-        self.read(move |c| match team {
+        self.read(move |db| match team {
             Some(t) => list_docs(
-                c,
+                db,
                 "SELECT u.doc FROM users u JOIN user_teams m ON m.user_id = u.id WHERE m.team_id = ?1 ORDER BY u.name",
-                vec![Value::Text(t.to_string())],
+                args![t.to_string()],
             ),
-            None => list_docs(c, "SELECT doc FROM users ORDER BY name", vec![]),
+            None => list_docs(db, "SELECT doc FROM users ORDER BY name", args![]),
         })
         .await
     }
@@ -324,33 +314,35 @@ impl Store {
     }
 
     pub async fn customer(&self, id: CustomerId) -> StoreResult<Option<Customer>> {
-        self.read(move |c| get_doc(c, "SELECT doc FROM customers WHERE id = ?1", &id.to_string())).await
+        self.read(move |db| load_customer(db, id)).await
     }
 
     /// Customers matching the filter, ordered by name, at most `limit`, skipping `offset`.
+    /// The name matches as a prefix, ignoring ASCII case on SQLite and any case on
+    /// PostgreSQL (whose `lower` folds beyond ASCII).
     pub async fn customers(&self, filter: CustomerFilter, limit: u32, offset: u32) -> StoreResult<Vec<Customer>> {
-        self.read(move |c| {
+        self.read(move |db| {
             let mut sql = String::from("SELECT doc FROM customers WHERE 1=1");
-            let mut args = Vec::new();
+            let mut args: Vec<Arg> = Vec::new();
             if let Some(identity) = &filter.identity {
-                args.push(Value::Text(normalise_identity(identity)));
+                args.push(normalise_identity(identity).into());
                 sql.push_str(&format!(
                     " AND id IN (SELECT customer_id FROM customer_identities WHERE value = ?{})",
                     args.len()
                 ));
             }
             if let Some(name) = &filter.name {
-                args.push(Value::Text(format!("{}%", name.replace(['%', '_'], ""))));
-                sql.push_str(&format!(" AND name LIKE ?{}", args.len()));
+                args.push(like_prefix(name).into());
+                sql.push_str(&format!(" AND lower(name) LIKE lower(?{}) ESCAPE '\\'", args.len()));
             }
             if let Some(segment) = &filter.segment {
-                args.push(Value::Text(segment.clone()));
+                args.push(segment.clone().into());
                 sql.push_str(&format!(" AND segment = ?{}", args.len()));
             }
-            args.push(Value::Integer(limit.clamp(1, 500) as i64));
-            args.push(Value::Integer(offset as i64));
+            args.push(limit.clamp(1, 500).into());
+            args.push(offset.into());
             sql.push_str(&format!(" ORDER BY name, id LIMIT ?{} OFFSET ?{}", args.len() - 1, args.len()));
-            list_docs(c, &sql, args)
+            list_docs(db, &sql, &args)
         })
         .await
     }
@@ -359,13 +351,12 @@ impl Store {
     pub async fn delete_customer(&self, id: CustomerId) -> StoreResult<()> {
         self.write(move |conn| {
             let id = id.to_string();
-            let cases: i64 =
-                conn.query_row("SELECT count(*) FROM cases WHERE customer_id = ?1", [&id], |r| r.get(0))?;
+            let cases: i64 = conn.value("SELECT count(*) FROM cases WHERE customer_id = ?1", args![&id])?;
             if cases > 0 {
                 return Err(StoreError::InUse(format!("the customer has {cases} cases; their history is kept")));
             }
-            conn.execute("DELETE FROM customer_identities WHERE customer_id = ?1", [&id])?;
-            if conn.execute("DELETE FROM customers WHERE id = ?1", [&id])? == 0 {
+            conn.exec("DELETE FROM customer_identities WHERE customer_id = ?1", args![&id])?;
+            if conn.exec("DELETE FROM customers WHERE id = ?1", args![&id])? == 0 {
                 return Err(StoreError::NotFound(format!("customer {id}")));
             }
             Ok(())
@@ -376,12 +367,12 @@ impl Store {
     /// Stores a new token; `hash` is the SHA-256 of its secret.
     pub async fn create_token(&self, info: TokenInfo, hash: String) -> StoreResult<TokenInfo> {
         self.write(move |conn| {
-            conn.execute(
+            conn.exec(
                 "INSERT INTO tokens (id, user_id, name, hash, created_at_ns, expires_at_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    info.id,
+                args![
+                    &info.id,
                     info.user_id.to_string(),
-                    info.name,
+                    &info.name,
                     hash,
                     ts_to_ns(info.created_at),
                     info.expires_at.map(ts_to_ns)
@@ -393,34 +384,33 @@ impl Store {
     }
 
     pub async fn tokens(&self, user: Option<UserId>) -> StoreResult<Vec<TokenInfo>> {
-        self.read(move |c| {
-            let mut stmt = c.prepare_cached(
+        self.read(move |db| {
+            db.rows(
                 "SELECT id, user_id, name, created_at_ns, expires_at_ns, revoked_at_ns FROM tokens
-                 WHERE ?1 IS NULL OR user_id = ?1 ORDER BY created_at_ns",
-            )?;
-            let rows = stmt.query_map([user.map(|u| u.to_string())], row_to_token)?;
-            rows.map(|r| r?).collect()
+                 WHERE CAST(?1 AS TEXT) IS NULL OR user_id = ?1 ORDER BY created_at_ns",
+                args![user.map(|u| u.to_string())],
+                row_to_token,
+            )
         })
         .await
     }
 
     pub async fn token(&self, id: String) -> StoreResult<Option<TokenInfo>> {
-        self.read(move |c| {
-            c.prepare_cached(
+        self.read(move |db| {
+            db.first(
                 "SELECT id, user_id, name, created_at_ns, expires_at_ns, revoked_at_ns FROM tokens WHERE id = ?1",
-            )?
-            .query_row([id], row_to_token)
-            .optional()?
-            .transpose()
+                args![id],
+                row_to_token,
+            )
         })
         .await
     }
 
     pub async fn revoke_token(&self, id: String, at: jiff::Timestamp) -> StoreResult<()> {
         self.write(move |conn| {
-            let n = conn.execute(
+            let n = conn.exec(
                 "UPDATE tokens SET revoked_at_ns = coalesce(revoked_at_ns, ?2) WHERE id = ?1",
-                params![id, ts_to_ns(at)],
+                args![&id, ts_to_ns(at)],
             )?;
             if n == 0 { Err(StoreError::NotFound(format!("token {id}"))) } else { Ok(()) }
         })
@@ -429,9 +419,9 @@ impl Store {
 
     pub async fn revoke_token_by_hash(&self, hash: String, at: jiff::Timestamp) -> StoreResult<()> {
         self.write(move |conn| {
-            let n = conn.execute(
+            let n = conn.exec(
                 "UPDATE tokens SET revoked_at_ns = coalesce(revoked_at_ns, ?2) WHERE hash = ?1",
-                params![hash, ts_to_ns(at)],
+                args![hash, ts_to_ns(at)],
             )?;
             if n == 0 { Err(StoreError::NotFound("token".into())) } else { Ok(()) }
         })
@@ -440,40 +430,43 @@ impl Store {
 
     /// Forgets idempotency records older than `before`; returns how many.
     pub async fn expire_idempotency(&self, before: jiff::Timestamp) -> StoreResult<usize> {
-        self.write(
-            move |conn| Ok(conn.execute("DELETE FROM idempotency WHERE created_at_ns < ?1", [ts_to_ns(before)])?),
-        )
+        self.write(move |conn| {
+            Ok(conn.exec("DELETE FROM idempotency WHERE created_at_ns < ?1", args![ts_to_ns(before)])?)
+        })
         .await
     }
 
     /// The active user behind a live token, if any.
     pub async fn user_for_token(&self, hash: String, now: jiff::Timestamp) -> StoreResult<Option<User>> {
-        self.read(move |c| {
-            let doc: Option<String> = c
-                .prepare_cached(
-                    "SELECT u.doc FROM tokens t JOIN users u ON u.id = t.user_id
-                     WHERE t.hash = ?1 AND t.revoked_at_ns IS NULL AND u.active = 1
-                       AND (t.expires_at_ns IS NULL OR t.expires_at_ns > ?2)",
-                )?
-                .query_row(params![hash, ts_to_ns(now)], |r| r.get(0))
-                .optional()?;
+        self.read(move |db| {
+            let doc: Option<String> = db.value_opt(
+                "SELECT u.doc FROM tokens t JOIN users u ON u.id = t.user_id
+                 WHERE t.hash = ?1 AND t.revoked_at_ns IS NULL AND u.active = 1
+                   AND (t.expires_at_ns IS NULL OR t.expires_at_ns > ?2)",
+                args![hash, ts_to_ns(now)],
+            )?;
             doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from)).transpose()
         })
         .await
     }
 }
 
-fn row_to_token(r: &rusqlite::Row) -> rusqlite::Result<StoreResult<TokenInfo>> {
+/// The answer remembered for `idem`, if any. Without a key nothing is read.
+fn replay<T: serde::de::DeserializeOwned>(db: &mut Db, idem: Option<&Idempotency>) -> StoreResult<Option<T>> {
+    match idem {
+        Some(idem) => replay_idempotent(db, Some(idem)),
+        None => Ok(None),
+    }
+}
+
+fn row_to_token(r: &crate::db::Row) -> StoreResult<TokenInfo> {
     let user_id: String = r.get(1)?;
-    Ok(Ok(TokenInfo {
+    Ok(TokenInfo {
         id: r.get(0)?,
-        user_id: match user_id.parse() {
-            Ok(u) => u,
-            Err(e) => return Ok(Err(StoreError::Internal(format!("bad user id: {e}")))),
-        },
+        user_id: user_id.parse().map_err(|e| StoreError::Internal(format!("bad user id: {e}")))?,
         name: r.get(2)?,
         created_at: ns_to_ts(r.get(3)?),
-        expires_at: r.get::<_, Option<i64>>(4)?.map(ns_to_ts),
-        revoked_at: r.get::<_, Option<i64>>(5)?.map(ns_to_ts),
-    }))
+        expires_at: r.get::<Option<i64>>(4)?.map(ns_to_ts),
+        revoked_at: r.get::<Option<i64>>(5)?.map(ns_to_ts),
+    })
 }

@@ -209,9 +209,7 @@ fn save(db: &mut Db, id: CaseId, metrics: &CaseMetrics) -> StoreResult<()> {
 /// Whether the customer has churned, as the directory has it now.
 fn churned(db: &mut Db, customer: Option<CustomerId>) -> StoreResult<bool> {
     let Some(customer) = customer else { return Ok(false) };
-    let doc: Option<String> = db.value_opt("SELECT doc FROM customers WHERE id = ?1", args![customer.to_string()])?;
-    let customer: Option<Customer> = doc.map(|d| serde_json::from_str(&d)).transpose()?;
-    Ok(customer.is_some_and(|c| c.status == CustomerStatus::Churned))
+    Ok(super::directory::load_customer(db, customer)?.is_some_and(|c| c.status == CustomerStatus::Churned))
 }
 
 /// The customer's segment as the directory has it now.

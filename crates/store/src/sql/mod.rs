@@ -305,14 +305,17 @@ fn after_migration(db: &mut Db, version: usize, done: usize) -> StoreResult<()> 
 fn migrate_pg(conn: &mut PgConn) -> StoreResult<()> {
     let mut db = Db::Pg(conn);
     db.batch("CREATE TABLE IF NOT EXISTS ladder_schema (version BIGINT NOT NULL)")?;
+    // The version the database had before this run, as SQLite's runner sees it.
+    let mut before: Option<usize> = None;
     loop {
         db.batch("BEGIN; SELECT pg_advisory_xact_lock(7365421)")?;
         let done = db.value_opt::<i64>("SELECT version FROM ladder_schema", crate::db::args![])?.unwrap_or(0) as usize;
+        let start = *before.get_or_insert(done);
         let step = (|| -> StoreResult<bool> {
             check_schema(done, PG_MIGRATIONS.len())?;
             let Some(sql) = PG_MIGRATIONS.get(done) else { return Ok(false) };
             db.batch(sql)?;
-            after_migration(&mut db, done + 1, done)?;
+            after_migration(&mut db, done + 1, start)?;
             db.exec("DELETE FROM ladder_schema", crate::db::args![])?;
             db.exec("INSERT INTO ladder_schema (version) VALUES (?1)", crate::db::args![(done + 1) as i64])?;
             Ok(true)
