@@ -54,6 +54,8 @@ struct EngineInner {
     clock_offset: jiff::SignedDuration,
     /// Every case that changed, for live views.
     changes: tokio::sync::broadcast::Sender<ladder_core::Case>,
+    /// This server's name among the servers sharing a database (timer claims).
+    node: String,
 }
 
 impl Engine {
@@ -75,8 +77,15 @@ impl Engine {
                 timers: timers::TimerState::default(),
                 clock_offset: offset,
                 changes: tokio::sync::broadcast::channel(1024).0,
+                node: node_name(),
             }),
         }
+    }
+
+    /// This server's name among the servers sharing the database: host, process and a
+    /// random part (a restarted process is a new node).
+    pub fn node(&self) -> &str {
+        &self.inner.node
     }
 
     /// Every case that changes from now on (by a command or a timer), for live views.
@@ -95,6 +104,13 @@ impl Engine {
     pub fn ladder(&self) -> Arc<Ladder> {
         self.inner.ladder.read().expect("ladder lock").clone()
     }
+}
+
+fn node_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host = if host.trim().is_empty() { "host" } else { host.trim() };
+    let random = uuid::Uuid::now_v7().simple().to_string();
+    format!("{host}-{}-{}", std::process::id(), &random[random.len() - 6..])
 }
 
 /// A decider for a write that raises no matrix triggers (only events, no rules evaluated).

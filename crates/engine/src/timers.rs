@@ -35,6 +35,10 @@ pub const SLA_ACTOR: &str = "sla";
 /// Timers fired per sweep step; the rest follow in the next step.
 const BATCH: u32 = 256;
 
+/// How long a server holds the timers it claimed; if it dies meanwhile, another server
+/// claims them when this ends.
+pub const TIMER_LEASE: SignedDuration = SignedDuration::from_secs(30);
+
 /// How long the loop sleeps at most, in case a wake-up was missed.
 const MAX_IDLE: Duration = Duration::from_secs(30);
 
@@ -135,7 +139,7 @@ impl Engine {
     async fn sweep(&self, now: Timestamp, live: bool) -> Result<FireReport, StoreError> {
         let mut report = FireReport::default();
         loop {
-            let due = self.store.due_timers(now, BATCH).await?;
+            let due = self.store.claim_due_timers(self.node().to_string(), now, TIMER_LEASE, BATCH).await?;
             let n = due.len();
             // Cases fire in parallel (their writes share commits); one case's timers fire in
             // due order, so a breach that escalates is seen before a later clock of the
@@ -298,6 +302,9 @@ impl Engine {
     pub async fn run_timers(self, mut shutdown: watch::Receiver<bool>) {
         loop {
             if *shutdown.borrow() {
+                if let Err(e) = self.store.release_timers(self.node().to_string()).await {
+                    tracing::warn!(error = %e, "could not give back claimed timers; their claims end by themselves");
+                }
                 return;
             }
             let mut pause = Duration::ZERO;

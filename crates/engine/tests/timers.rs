@@ -383,3 +383,48 @@ async fn rebuilding_projections_rebuilds_the_timers() {
     assert_eq!(w.engine.store.next_timer_at().await.unwrap(), next);
     assert_eq!(w.engine.store.due_timers(ts("2027-01-01T00:00:00Z"), 100).await.unwrap(), due);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_on_one_database_share_due_timers_and_take_over_a_dead_servers_claims() {
+    let w = world().await;
+    let ids = [
+        w.open_at("2026-11-23T10:00:00-05:00").await,
+        w.open_at("2026-11-23T10:00:00-05:00").await,
+        w.open_at("2026-11-23T10:00:00-05:00").await,
+    ];
+    // A second server on the same database.
+    let other = Engine::new(Store::open_at(w.engine.store.location(), StoreConfig::default()).unwrap());
+    other.load_matrix().await.unwrap();
+    assert_ne!(other.node(), w.engine.node());
+    let lease = ladder_engine::timers::TIMER_LEASE;
+
+    // Server "a" claims the three due warnings, then dies before firing them.
+    let warn_at = ts("2026-11-23T10:30:00-05:00");
+    let claimed = w.engine.store.claim_due_timers("a".into(), warn_at, lease, 100).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert!(w.engine.store.claim_due_timers("b".into(), warn_at, lease, 100).await.unwrap().is_empty());
+    // While the claims last, the other server leaves them alone, and waits for their end.
+    let r = other.fire_due(warn_at + jiff::SignedDuration::from_secs(29)).await.unwrap();
+    assert_eq!((r.fired, r.stale), (0, 0));
+    assert_eq!(other.store.next_timer_at().await.unwrap(), Some(warn_at + lease));
+    // When they end, it fires each warning once.
+    let r = other.fire_due(warn_at + lease).await.unwrap();
+    assert_eq!(r.fired, 3, "{r:?}");
+    for id in ids {
+        assert_eq!(w.count(id, "clock_at_risk").await, 1);
+    }
+    // The first server, back, finds nothing left to do.
+    let r = w.engine.fire_due(warn_at + lease + jiff::SignedDuration::from_secs(1)).await.unwrap();
+    assert_eq!((r.fired, r.stale), (0, 0));
+
+    // A server that stops gives its claims back at once.
+    let due = ts("2026-11-23T11:00:00-05:00");
+    assert_eq!(w.engine.store.claim_due_timers("a".into(), due, lease, 100).await.unwrap().len(), 3);
+    assert_eq!(w.engine.store.release_timers("a".into()).await.unwrap(), 3);
+    let r = other.fire_due(due).await.unwrap();
+    assert_eq!(r.fired, 3, "{r:?}");
+    for id in ids {
+        assert_eq!(w.count(id, "clock_breached").await, 1);
+        assert_eq!(w.count(id, "escalated").await, 1);
+    }
+}

@@ -495,7 +495,7 @@ fn sync_timers(db: &mut Db, case: &Case, previous: &[(u32, u64, jiff::Timestamp)
         db.exec(
             "INSERT INTO timers (case_number, clock_index, case_id, generation, fire_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (case_number, clock_index) DO UPDATE SET generation = excluded.generation,
-                fire_at_ns = excluded.fire_at_ns",
+                fire_at_ns = excluded.fire_at_ns, lease_until_ns = NULL, lease_node = NULL",
             args![case.number, *index, case.id.to_string(), *generation, ts_to_ns(*fire_at)],
         )?;
     }

@@ -293,10 +293,14 @@ async fn aggregates_kept_while_writing_equal_the_recomputed_ones_and_survive_reb
 }
 
 /// Takes the schema back to `version`, dropping `sql`'s tables, as a database from before.
+/// Takes migration 9 (timer leases) back out, so a downgraded database applies it again.
+const UNDO_TIMER_LEASES: &str = "DROP INDEX timers_leased; ALTER TABLE timers DROP COLUMN lease_until_ns; ALTER TABLE timers DROP COLUMN lease_node;";
+
 async fn downgrade(store: &Store, sql: &'static str, version: i64) {
     store
         .write(move |tx| {
             tx.batch(sql)?;
+            tx.batch(UNDO_TIMER_LEASES)?;
             if tx.is_postgres() {
                 tx.exec("UPDATE ladder_schema SET version = ?1", args![version])?;
             } else {

@@ -47,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sqlite/0006_approvals.sql"),
     include_str!("sqlite/0007_metrics.sql"),
     include_str!("sqlite/0008_rule_activity.sql"),
+    include_str!("sqlite/0009_timer_leases.sql"),
 ];
 
 /// The PostgreSQL twins of [`MIGRATIONS`], one for one; `ladder_schema` records how many ran.
@@ -59,6 +60,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("postgres/0006_approvals.sql"),
     include_str!("postgres/0007_metrics.sql"),
     include_str!("postgres/0008_rule_activity.sql"),
+    include_str!("postgres/0009_timer_leases.sql"),
 ];
 
 /// The migration that created the metrics tables: a database migrated across it has its
@@ -580,7 +582,10 @@ impl Writer {
 fn writer_loop(mut conn: Writer, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
     let begin = match conn {
         Writer::Lite(_) => "BEGIN IMMEDIATE",
-        Writer::Pg { .. } => "BEGIN",
+        // Writes of every server on the database take turns (one batch at a time): case
+        // numbers and versions are decided on what is committed, and the event log's
+        // sequence follows commit order, so a reader of `events_after` never skips one.
+        Writer::Pg { .. } => "BEGIN; SELECT pg_advisory_xact_lock(7365422)",
     };
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     while let Some(first) = rx.blocking_recv() {

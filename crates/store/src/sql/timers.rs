@@ -11,12 +11,75 @@ use super::{Store, ns_to_ts, ts_to_ns};
 use crate::db::{Arg, args};
 use crate::{DueTimer, StoreError, StoreResult};
 
+/// A timer row `(case_id, case_number, clock_index, generation, fire_at_ns)`.
+fn due_timer(r: &crate::db::Row) -> StoreResult<DueTimer> {
+    let id: String = r.get(0)?;
+    Ok(DueTimer {
+        case_id: id.parse().map_err(|e| StoreError::Internal(format!("timer case id {id}: {e}")))?,
+        case_number: r.get::<i64>(1)? as u64,
+        clock_index: r.get::<i64>(2)? as u32,
+        generation: r.get::<i64>(3)? as u64,
+        fire_at: ns_to_ts(r.get(4)?),
+    })
+}
+
 impl Store {
-    /// When the soonest armed timer falls due, if any timer is armed. One index probe.
+    /// When a timer next needs a server: the soonest unclaimed timer's instant, or the
+    /// soonest end of a claim (a server that died leaves its timers to be claimed again).
+    /// Two index probes.
     pub async fn next_timer_at(&self) -> StoreResult<Option<Timestamp>> {
         self.read(|db| {
-            let ns: Option<i64> = db.value_opt("SELECT fire_at_ns FROM timers ORDER BY fire_at_ns LIMIT 1", args![])?;
-            Ok(ns.map(ns_to_ts))
+            let free: Option<i64> = db.value_opt(
+                "SELECT fire_at_ns FROM timers WHERE lease_until_ns IS NULL ORDER BY fire_at_ns LIMIT 1",
+                args![],
+            )?;
+            let lease_ends: Option<i64> = db.value_opt(
+                "SELECT lease_until_ns FROM timers WHERE lease_until_ns IS NOT NULL ORDER BY lease_until_ns LIMIT 1",
+                args![],
+            )?;
+            Ok(free.into_iter().chain(lease_ends).min().map(ns_to_ts))
+        })
+        .await
+    }
+
+    /// Claims up to `limit` timers due at `now` for server `node` until `now + lease`:
+    /// those nobody holds, or whose claim ended. Soonest first. On PostgreSQL the claim is
+    /// its own short transaction beside the writer and skips rows another server is
+    /// claiming or writing (`FOR UPDATE SKIP LOCKED`), so servers share the due timers
+    /// without waiting for each other; on SQLite it goes through the one writer.
+    pub async fn claim_due_timers(
+        &self,
+        node: String,
+        now: Timestamp,
+        lease: jiff::SignedDuration,
+        limit: u32,
+    ) -> StoreResult<Vec<DueTimer>> {
+        let claim = move |db: &mut crate::db::Db| -> StoreResult<Vec<DueTimer>> {
+            let sql = format!(
+                "UPDATE timers SET lease_until_ns = ?1, lease_node = ?2
+                 WHERE (case_number, clock_index) IN (
+                    SELECT case_number, clock_index FROM timers
+                    WHERE fire_at_ns <= ?3 AND (lease_until_ns IS NULL OR lease_until_ns <= ?3)
+                    ORDER BY fire_at_ns LIMIT ?4{})
+                 RETURNING case_id, case_number, clock_index, generation, fire_at_ns",
+                if db.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" }
+            );
+            let mut due =
+                db.rows(&sql, args![ts_to_ns(now + lease), node.as_str(), ts_to_ns(now), limit], |r| due_timer(r))?;
+            due.sort_by_key(|t| (t.fire_at, t.case_number, t.clock_index));
+            Ok(due)
+        };
+        if self.backend_name() == "postgres" { self.read(claim).await } else { self.write(move |tx| claim(tx)).await }
+    }
+
+    /// Gives claimed timers back (a server shutting down), so others need not wait for
+    /// the claims to end.
+    pub async fn release_timers(&self, node: String) -> StoreResult<u64> {
+        self.write(move |db| {
+            Ok(db.exec(
+                "UPDATE timers SET lease_until_ns = NULL, lease_node = NULL WHERE lease_node = ?1",
+                args![node.as_str()],
+            )? as u64)
         })
         .await
     }
@@ -28,16 +91,7 @@ impl Store {
                 "SELECT case_id, case_number, clock_index, generation, fire_at_ns FROM timers
                  WHERE fire_at_ns <= ?1 ORDER BY fire_at_ns LIMIT ?2",
                 args![ts_to_ns(now), limit],
-                |r| {
-                    let id: String = r.get(0)?;
-                    Ok(DueTimer {
-                        case_id: id.parse().map_err(|e| StoreError::Internal(format!("timer case id {id}: {e}")))?,
-                        case_number: r.get::<i64>(1)? as u64,
-                        clock_index: r.get::<i64>(2)? as u32,
-                        generation: r.get::<i64>(3)? as u64,
-                        fire_at: ns_to_ts(r.get(4)?),
-                    })
-                },
+                due_timer,
             )
         })
         .await
