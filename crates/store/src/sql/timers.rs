@@ -65,7 +65,7 @@ impl Store {
                 if db.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" }
             );
             let mut due =
-                db.rows(&sql, args![ts_to_ns(now + lease), node.as_str(), ts_to_ns(now), limit], |r| due_timer(r))?;
+                db.rows(&sql, args![ts_to_ns(now + lease), node.as_str(), ts_to_ns(now), limit], due_timer)?;
             due.sort_by_key(|t| (t.fire_at, t.case_number, t.clock_index));
             Ok(due)
         };
