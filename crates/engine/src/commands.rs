@@ -442,6 +442,31 @@ impl Engine {
 
     /// What follows every case write: wake the timer loop if a sooner timer was armed, and
     /// tell live views.
+    /// With several servers on one PostgreSQL database: what the others change reaches this
+    /// server's live views, and wakes its timer loop when they armed a sooner timer. Ends
+    /// at `shutdown`; on SQLite (one server) it ends at once.
+    pub async fn follow_other_servers(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let Some(mut changes) = self.store.changes_from_other_servers() else { return };
+        loop {
+            tokio::select! {
+                ids = changes.recv() => {
+                    let Some(ids) = ids else { return };
+                    for id in ids {
+                        match self.store.case(id).await {
+                            Ok(Some(case)) => {
+                                self.timers_armed(&case);
+                                self.publish(&case);
+                            }
+                            Ok(None) => {}
+                            Err(e) => tracing::warn!(error = %e, "could not read a case another server changed"),
+                        }
+                    }
+                }
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
     pub(crate) fn after_write(&self, outcome: &CaseOutcome) {
         if !outcome.events.is_empty() {
             self.timers_armed(&outcome.case);

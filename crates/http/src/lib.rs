@@ -177,6 +177,8 @@ pub async fn serve(
     // The SLA timer engine: catches up on what fell due while the server was down, then
     // fires warnings and breaches as they fall due.
     let timers = tokio::spawn(engine.clone().run_timers(shutting_down.clone()));
+    // Other servers on the same PostgreSQL database: their changes reach the live views.
+    let others = tokio::spawn(engine.clone().follow_other_servers(shutting_down.clone()));
     // Queue overflow (the matrix's [[queues]]) is checked every 15 seconds.
     let overflow_engine = engine.clone();
     let overflow = tokio::spawn(async move {
@@ -199,6 +201,7 @@ pub async fn serve(
         .await;
     housekeeping.abort();
     overflow.abort();
+    others.abort();
     // The loop stops at the shutdown signal once the fires in flight are written.
     let stop = timers.abort_handle();
     if tokio::time::timeout(Duration::from_secs(5), timers).await.is_err() {

@@ -259,6 +259,7 @@ pub(crate) fn execute_case(tx: &mut Tx, write: CaseWrite) -> StoreResult<CaseOut
         sync_timers(tx, &case, &previous_timers)?;
         deltas = super::metrics::project(tx, case.id, case.customer, &events)?;
         tx.pending_text.extend(text);
+        tx.pending_changed.push(case.id);
     }
     if let Some(idem) = &write.idempotency {
         remember_idempotency(tx, idem, &serde_json::to_string(&case)?)?;

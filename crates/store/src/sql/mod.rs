@@ -90,6 +90,12 @@ pub(crate) struct Tx<'c> {
     /// Matrix triggers of the batch's committed writes `(day, case number, triggers)`,
     /// counted into `rule_activity` just before the commit.
     pub(crate) pending_rules: Vec<rule_activity::Pending>,
+    /// Cases the batch's committed writes changed: announced to the other servers on the
+    /// database (PostgreSQL `NOTIFY`, delivered with the commit).
+    pub(crate) pending_changed: Vec<ladder_core::ids::CaseId>,
+    /// This store's name in those announcements (so it skips its own), and their channel.
+    origin: &'c str,
+    channel: &'c str,
 }
 
 impl<'c> std::ops::Deref for Tx<'c> {
@@ -106,8 +112,16 @@ impl<'c> std::ops::DerefMut for Tx<'c> {
 }
 
 impl Tx<'_> {
-    fn new(db: Db<'_>) -> Tx<'_> {
-        Tx { db, pending_text: Vec::new(), pending_metrics: Vec::new(), pending_rules: Vec::new() }
+    fn new<'a>(db: Db<'a>, origin: &'a str, channel: &'a str) -> Tx<'a> {
+        Tx {
+            db,
+            pending_text: Vec::new(),
+            pending_metrics: Vec::new(),
+            pending_rules: Vec::new(),
+            pending_changed: Vec::new(),
+            origin,
+            channel,
+        }
     }
 
     /// Indexes the batch's texts, in rowid order so FTS5 can append without flushing.
@@ -123,7 +137,26 @@ impl Tx<'_> {
     fn flush(&mut self) -> StoreResult<()> {
         self.flush_text()?;
         metrics::write_batch_deltas(&mut self.db, std::mem::take(&mut self.pending_metrics))?;
-        rule_activity::write_batch(&mut self.db, std::mem::take(&mut self.pending_rules))
+        rule_activity::write_batch(&mut self.db, std::mem::take(&mut self.pending_rules))?;
+        self.announce()
+    }
+
+    /// On PostgreSQL, tells the other servers which cases changed (`NOTIFY`, delivered on
+    /// commit, in payloads under PostgreSQL's 8000-byte limit).
+    fn announce(&mut self) -> StoreResult<()> {
+        let mut changed = std::mem::take(&mut self.pending_changed);
+        if !self.db.is_postgres() || changed.is_empty() {
+            return Ok(());
+        }
+        changed.sort();
+        changed.dedup();
+        for chunk in changed.chunks(150) {
+            let ids: Vec<String> = chunk.iter().map(|id| id.to_string()).collect();
+            let payload = format!("{} {}", self.origin, ids.join(","));
+            self.db
+                .value::<String>("SELECT CAST(pg_notify(?1, ?2) AS TEXT)", crate::db::args![self.channel, payload])?;
+        }
+        Ok(())
     }
 }
 
@@ -202,8 +235,16 @@ pub struct Store {
 
 #[allow(clippy::large_enum_variant)] // a handful live per process
 enum Backend {
-    Sqlite { path: PathBuf },
-    Postgres { config: postgres::Config, url: String },
+    Sqlite {
+        path: PathBuf,
+    },
+    Postgres {
+        config: postgres::Config,
+        url: String,
+        /// The `NOTIFY` channel of this database and schema (servers of other Ladder
+        /// installations in other schemas of the same database do not hear each other).
+        channel: String,
+    },
 }
 
 /// A pooled reader of either backend.
@@ -224,6 +265,8 @@ impl ReaderConn {
 
 struct Inner {
     location: Location,
+    /// This store's name in change announcements to other servers.
+    origin: String,
     jobs: mpsc::Sender<Job>,
     readers: Mutex<Vec<ReaderConn>>,
     backend: Backend,
@@ -348,6 +391,8 @@ impl Store {
     pub fn open_at(location: &Location, config: StoreConfig) -> StoreResult<Store> {
         let (jobs, rx) = mpsc::channel::<Job>(8192);
         let max_batch = config.max_batch.max(1);
+        let origin = uuid::Uuid::now_v7().simple().to_string();
+        let writer_origin = origin.clone();
         let backend = match location {
             Location::Sqlite(data_dir) => {
                 std::fs::create_dir_all(data_dir)
@@ -358,21 +403,30 @@ impl Store {
                 // Keep the query planner's statistics fresh (cheap: bounded sampling), so a list
                 // filter uses the most selective index.
                 writer.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")?;
-                spawn_writer(move || writer_loop(Writer::Lite(writer), rx, max_batch))?;
+                spawn_writer(move || writer_loop(Writer::Lite(writer), rx, max_batch, writer_origin))?;
                 Backend::Sqlite { path }
             }
             Location::Postgres(url) => {
                 let pg = pg_config(url)?;
                 let mut writer = pg_connect(&pg, url)?;
                 crate::db::off_runtime(|| migrate_pg(&mut writer))?;
+                let schema: String = crate::db::off_runtime(|| {
+                    Db::Pg(&mut writer).value("SELECT CAST(current_schema() AS TEXT)", crate::db::args![])
+                })?;
+                let channel = format!("ladder_changes_{schema}");
+                let writer_channel = channel.clone();
                 let (config, writer_url) = (pg.clone(), url.clone());
-                spawn_writer(move || writer_loop(Writer::Pg { conn: writer, config, url: writer_url }, rx, max_batch))?;
-                Backend::Postgres { config: pg, url: url.clone() }
+                spawn_writer(move || {
+                    let writer = Writer::Pg { conn: writer, config, url: writer_url, channel: writer_channel };
+                    writer_loop(writer, rx, max_batch, writer_origin)
+                })?;
+                Backend::Postgres { config: pg, url: url.clone(), channel }
             }
         };
         Ok(Store {
             inner: Arc::new(Inner {
                 location: location.clone(),
+                origin,
                 jobs,
                 readers: Mutex::new(Vec::new()),
                 backend,
@@ -441,7 +495,7 @@ impl Store {
                     Backend::Sqlite { path } => {
                         ReaderConn::Lite(open_connection(path, &inner.config, READER_CACHE_KIB)?)
                     }
-                    Backend::Postgres { config, url } => ReaderConn::Pg(pg_connect(config, url)?),
+                    Backend::Postgres { config, url, .. } => ReaderConn::Pg(pg_connect(config, url)?),
                 },
             };
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(&mut conn.db())))
@@ -474,12 +528,13 @@ impl Store {
     }
 
     /// Refreshes the query planner's statistics where they are stale (cheap; run hourly).
+    /// PostgreSQL's autovacuum does this itself (a bare `ANALYZE` would also read every
+    /// table of every schema in the database).
     pub async fn optimize(&self) -> StoreResult<()> {
-        self.write(|conn| {
-            let sql = if conn.is_postgres() { "ANALYZE" } else { "PRAGMA analysis_limit = 1000; PRAGMA optimize;" };
-            Ok(conn.batch(sql)?)
-        })
-        .await
+        if self.backend_name() == "postgres" {
+            return Ok(());
+        }
+        self.write(|conn| Ok(conn.batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;")?)).await
     }
 
     /// Whether the database answers a trivial query.
@@ -498,6 +553,71 @@ impl Store {
     }
 }
 
+impl Store {
+    /// On PostgreSQL, the cases other servers on the database change, as they commit
+    /// (`LISTEN`); `None` on SQLite, which one server owns. A listening thread reconnects
+    /// after a lost connection (announcements made meanwhile are missed: live views catch
+    /// up on their next change, timers on their next sweep). It stops when the receiver is
+    /// dropped.
+    pub fn changes_from_other_servers(&self) -> Option<mpsc::Receiver<Vec<ladder_core::ids::CaseId>>> {
+        let Backend::Postgres { config, url, channel } = &self.inner.backend else { return None };
+        let (tx, rx) = mpsc::channel(1024);
+        let (config, url, channel) = (config.clone(), url.clone(), channel.clone());
+        let origin = self.inner.origin.clone();
+        std::thread::Builder::new()
+            .name("ladder-listen".into())
+            .spawn(move || listen_loop(&config, &url, &channel, &origin, &tx))
+            .map_err(|e| tracing::error!(error = %e, "could not start listening to other servers"))
+            .ok()?;
+        Some(rx)
+    }
+}
+
+fn listen_loop(
+    config: &postgres::Config,
+    url: &str,
+    channel: &str,
+    origin: &str,
+    tx: &mpsc::Sender<Vec<ladder_core::ids::CaseId>>,
+) {
+    use postgres::fallible_iterator::FallibleIterator;
+    while !tx.is_closed() {
+        let mut conn = match pg_connect(config, url) {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen to other servers; retrying");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        if let Err(e) = conn.client().batch_execute(&format!("LISTEN \"{}\"", channel.replace('"', ""))) {
+            tracing::warn!(error = %e, "cannot listen to other servers; retrying");
+            std::thread::sleep(Duration::from_secs(1));
+            continue;
+        }
+        while !tx.is_closed() {
+            let next = conn.client().notifications().timeout_iter(Duration::from_secs(2)).next();
+            match next {
+                Ok(Some(note)) => {
+                    let Some((from, ids)) = note.payload().split_once(' ') else { continue };
+                    if from == origin {
+                        continue;
+                    }
+                    let ids: Vec<ladder_core::ids::CaseId> = ids.split(',').filter_map(|id| id.parse().ok()).collect();
+                    if tx.blocking_send(ids).is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "lost the connection listening to other servers; reconnecting");
+                    break;
+                }
+            }
+        }
+    }
+}
+
 fn spawn_writer(run: impl FnOnce() + Send + 'static) -> StoreResult<()> {
     std::thread::Builder::new()
         .name("ladder-writer".into())
@@ -511,6 +631,7 @@ fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>)
     let pending_mark = conn.pending_text.len();
     let metrics_mark = conn.pending_metrics.len();
     let rules_mark = conn.pending_rules.len();
+    let changed_mark = conn.pending_changed.len();
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<&str>()
@@ -526,6 +647,7 @@ fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>)
             conn.pending_text.truncate(pending_mark);
             conn.pending_metrics.truncate(metrics_mark);
             conn.pending_rules.truncate(rules_mark);
+            conn.pending_changed.truncate(changed_mark);
             conn.batch("ROLLBACK TO job; RELEASE job")?
         }
     }
@@ -536,7 +658,7 @@ fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>)
 #[allow(clippy::large_enum_variant)] // a handful live per process
 enum Writer {
     Lite(Connection),
-    Pg { conn: PgConn, config: postgres::Config, url: String },
+    Pg { conn: PgConn, config: postgres::Config, url: String, channel: String },
 }
 
 impl Writer {
@@ -565,7 +687,7 @@ impl Writer {
                     let _ = c.execute_batch("ROLLBACK");
                 }
             }
-            Writer::Pg { conn, config, url } => {
+            Writer::Pg { conn, config, url, .. } => {
                 if conn.is_closed() {
                     match pg_connect(config, url) {
                         Ok(fresh) => *conn = fresh,
@@ -579,7 +701,7 @@ impl Writer {
     }
 }
 
-fn writer_loop(mut conn: Writer, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+fn writer_loop(mut conn: Writer, mut rx: mpsc::Receiver<Job>, max_batch: usize, origin: String) {
     let begin = match conn {
         Writer::Lite(_) => "BEGIN IMMEDIATE",
         // Writes of every server on the database take turns (one batch at a time): case
@@ -603,7 +725,11 @@ fn writer_loop(mut conn: Writer, mut rx: mpsc::Receiver<Job>, max_batch: usize) 
         let commit = match conn.db().batch(begin) {
             Ok(()) => {
                 let mut lost = None;
-                let mut tx = Tx::new(conn.db());
+                let channel = match &conn {
+                    Writer::Pg { channel, .. } => channel.clone(),
+                    Writer::Lite(_) => String::new(),
+                };
+                let mut tx = Tx::new(conn.db(), &origin, &channel);
                 for job in batch.drain(..) {
                     if lost.is_some() {
                         completions.push(job(None));
