@@ -443,14 +443,24 @@ impl Engine {
     /// What follows every case write: wake the timer loop if a sooner timer was armed, and
     /// tell live views.
     /// With several servers on one PostgreSQL database: what the others change reaches this
-    /// server's live views, and wakes its timer loop when they armed a sooner timer. Ends
+    /// server's live views, wakes its timer loop when they armed a sooner timer, and a
+    /// matrix version another server put in force is loaded here too. Ends
     /// at `shutdown`; on SQLite (one server) it ends at once.
     pub async fn follow_other_servers(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        let Some(mut changes) = self.store.changes_from_other_servers() else { return };
+        let Some(mut changes) = self.store.changes_from_other_servers().await else { return };
         loop {
             tokio::select! {
-                ids = changes.recv() => {
-                    let Some(ids) = ids else { return };
+                change = changes.recv() => {
+                    let ids = match change {
+                        None => return,
+                        Some(ladder_store::Change::Cases(ids)) => ids,
+                        Some(ladder_store::Change::Matrix) => {
+                            if let Err(e) = self.load_matrix().await {
+                                tracing::warn!(error = %e, "could not load the matrix another server put in force");
+                            }
+                            continue;
+                        }
+                    };
                     for id in ids {
                         match self.store.case(id).await {
                             Ok(Some(case)) => {

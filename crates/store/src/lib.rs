@@ -15,7 +15,7 @@
 mod db;
 pub mod sql;
 pub use sql::{
-    CaseHistory, InsightFacts, Location, MetricsRow, PendingApproval, QueuedCase, RuleActivityRow, Store,
+    CaseHistory, Change, InsightFacts, Location, MetricsRow, PendingApproval, QueuedCase, RuleActivityRow, Store,
     TEST_POSTGRES_URL, TeamGrouping, TransferSummary, redact_url, test_location, test_postgres_location,
 };
 mod types;

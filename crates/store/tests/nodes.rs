@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use ladder_core::ids::CaseId;
-use ladder_store::{Store, StoreConfig};
+use ladder_store::{Change, Store, StoreConfig};
 use support::*;
 
 fn two_servers() -> (Store, Store) {
@@ -18,7 +18,14 @@ fn two_servers() -> (Store, Store) {
     (a, b)
 }
 
-async fn next(changes: &mut tokio::sync::mpsc::Receiver<Vec<CaseId>>) -> Vec<CaseId> {
+async fn next(changes: &mut tokio::sync::mpsc::Receiver<Change>) -> Vec<CaseId> {
+    match next_change(changes).await {
+        Change::Cases(ids) => ids,
+        other => panic!("expected cases, got {other:?}"),
+    }
+}
+
+async fn next_change(changes: &mut tokio::sync::mpsc::Receiver<Change>) -> Change {
     tokio::time::timeout(Duration::from_secs(10), changes.recv())
         .await
         .expect("an announcement within 10 s")
@@ -28,10 +35,8 @@ async fn next(changes: &mut tokio::sync::mpsc::Receiver<Vec<CaseId>>) -> Vec<Cas
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_hears_the_cases_another_changed_and_not_its_own() {
     let (a, b) = two_servers();
-    let mut heard_by_b = b.changes_from_other_servers().expect("PostgreSQL announces changes");
-    let mut heard_by_a = a.changes_from_other_servers().expect("PostgreSQL announces changes");
-    // Let both listeners connect before anything is written.
-    b.ping().await.unwrap();
+    let mut heard_by_b = b.changes_from_other_servers().await.expect("PostgreSQL announces changes");
+    let mut heard_by_a = a.changes_from_other_servers().await.expect("PostgreSQL announces changes");
 
     let first = CaseId::new_v7();
     a.execute(open(first, new_case("first", ""), at(0))).await.unwrap();
@@ -48,6 +53,11 @@ async fn a_server_hears_the_cases_another_changed_and_not_its_own() {
     b.execute(message(first, "from b", at(3))).await.unwrap();
     assert_eq!(next(&mut heard_by_a).await, vec![first]);
     assert!(heard_by_a.try_recv().is_err());
+
+    // A matrix version put in force is announced too.
+    let at0 = at(4);
+    b.activate_matrix("main".into(), "[[levels]]\nid = \"L1\"\n".into(), "root".into(), at0).await.unwrap();
+    assert_eq!(next_change(&mut heard_by_a).await, Change::Matrix);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -107,6 +107,7 @@ impl Store {
                 args![next, &name, &source, &by, ts_to_ns(at)],
             )?;
             record_activation(conn, next as u32, "activate", &by, at)?;
+            conn.pending_matrix = true;
             Ok(MatrixVersion { version: next as u32, name, source, created_by: by, created_at: at })
         })
         .await
@@ -132,6 +133,7 @@ impl Store {
             let found =
                 version(conn, target)?.ok_or_else(|| StoreError::NotFound(format!("matrix version {target}")))?;
             record_activation(conn, target, "rollback", &by, at)?;
+            conn.pending_matrix = true;
             Ok(found)
         })
         .await

@@ -93,6 +93,8 @@ pub(crate) struct Tx<'c> {
     /// Cases the batch's committed writes changed: announced to the other servers on the
     /// database (PostgreSQL `NOTIFY`, delivered with the commit).
     pub(crate) pending_changed: Vec<ladder_core::ids::CaseId>,
+    /// Whether the batch put another matrix version in force (announced like cases).
+    pub(crate) pending_matrix: bool,
     /// This store's name in those announcements (so it skips its own), and their channel.
     origin: &'c str,
     channel: &'c str,
@@ -119,6 +121,7 @@ impl Tx<'_> {
             pending_metrics: Vec::new(),
             pending_rules: Vec::new(),
             pending_changed: Vec::new(),
+            pending_matrix: false,
             origin,
             channel,
         }
@@ -145,19 +148,39 @@ impl Tx<'_> {
     /// commit, in payloads under PostgreSQL's 8000-byte limit).
     fn announce(&mut self) -> StoreResult<()> {
         let mut changed = std::mem::take(&mut self.pending_changed);
-        if !self.db.is_postgres() || changed.is_empty() {
+        let matrix = std::mem::take(&mut self.pending_matrix);
+        if !self.db.is_postgres() {
             return Ok(());
         }
         changed.sort();
         changed.dedup();
-        for chunk in changed.chunks(150) {
-            let ids: Vec<String> = chunk.iter().map(|id| id.to_string()).collect();
-            let payload = format!("{} {}", self.origin, ids.join(","));
-            self.db
-                .value::<String>("SELECT CAST(pg_notify(?1, ?2) AS TEXT)", crate::db::args![self.channel, payload])?;
+        let mut payloads: Vec<String> = changed
+            .chunks(150)
+            .map(|chunk| chunk.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(","))
+            .collect();
+        if matrix {
+            payloads.push(MATRIX_CHANGED.to_string());
+        }
+        for payload in payloads {
+            self.db.value::<String>(
+                "SELECT CAST(pg_notify(?1, ?2) AS TEXT)",
+                crate::db::args![self.channel, format!("{} {payload}", self.origin)],
+            )?;
         }
         Ok(())
     }
+}
+
+/// The announcement that another matrix version is in force.
+const MATRIX_CHANGED: &str = "matrix";
+
+/// What another server on the database changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// These cases.
+    Cases(Vec<ladder_core::ids::CaseId>),
+    /// Which matrix version is in force.
+    Matrix,
 }
 
 /// Where the data lives.
@@ -558,17 +581,21 @@ impl Store {
     /// (`LISTEN`); `None` on SQLite, which one server owns. A listening thread reconnects
     /// after a lost connection (announcements made meanwhile are missed: live views catch
     /// up on their next change, timers on their next sweep). It stops when the receiver is
-    /// dropped.
-    pub fn changes_from_other_servers(&self) -> Option<mpsc::Receiver<Vec<ladder_core::ids::CaseId>>> {
+    /// dropped. Answers once the first `LISTEN` is in place (or after 10 s without one).
+    pub async fn changes_from_other_servers(&self) -> Option<mpsc::Receiver<Change>> {
         let Backend::Postgres { config, url, channel } = &self.inner.backend else { return None };
         let (tx, rx) = mpsc::channel(1024);
         let (config, url, channel) = (config.clone(), url.clone(), channel.clone());
         let origin = self.inner.origin.clone();
+        let (ready, listening) = oneshot::channel();
         std::thread::Builder::new()
             .name("ladder-listen".into())
-            .spawn(move || listen_loop(&config, &url, &channel, &origin, &tx))
+            .spawn(move || listen_loop(&config, &url, &channel, &origin, &tx, ready))
             .map_err(|e| tracing::error!(error = %e, "could not start listening to other servers"))
             .ok()?;
+        if tokio::time::timeout(Duration::from_secs(10), listening).await.is_err() {
+            tracing::warn!("not yet listening to other servers; carrying on");
+        }
         Some(rx)
     }
 }
@@ -578,8 +605,10 @@ fn listen_loop(
     url: &str,
     channel: &str,
     origin: &str,
-    tx: &mpsc::Sender<Vec<ladder_core::ids::CaseId>>,
+    tx: &mpsc::Sender<Change>,
+    ready: oneshot::Sender<()>,
 ) {
+    let mut ready = Some(ready);
     use postgres::fallible_iterator::FallibleIterator;
     while !tx.is_closed() {
         let mut conn = match pg_connect(config, url) {
@@ -595,6 +624,9 @@ fn listen_loop(
             std::thread::sleep(Duration::from_secs(1));
             continue;
         }
+        if let Some(ready) = ready.take() {
+            let _ = ready.send(());
+        }
         while !tx.is_closed() {
             let next = conn.client().notifications().timeout_iter(Duration::from_secs(2)).next();
             match next {
@@ -603,8 +635,12 @@ fn listen_loop(
                     if from == origin {
                         continue;
                     }
-                    let ids: Vec<ladder_core::ids::CaseId> = ids.split(',').filter_map(|id| id.parse().ok()).collect();
-                    if tx.blocking_send(ids).is_err() {
+                    let change = if ids == MATRIX_CHANGED {
+                        Change::Matrix
+                    } else {
+                        Change::Cases(ids.split(',').filter_map(|id| id.parse().ok()).collect())
+                    };
+                    if tx.blocking_send(change).is_err() {
                         return;
                     }
                 }
@@ -632,6 +668,7 @@ fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>)
     let metrics_mark = conn.pending_metrics.len();
     let rules_mark = conn.pending_rules.len();
     let changed_mark = conn.pending_changed.len();
+    let matrix_before = conn.pending_matrix;
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<&str>()
@@ -648,6 +685,7 @@ fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>)
             conn.pending_metrics.truncate(metrics_mark);
             conn.pending_rules.truncate(rules_mark);
             conn.pending_changed.truncate(changed_mark);
+            conn.pending_matrix = matrix_before;
             conn.batch("ROLLBACK TO job; RELEASE job")?
         }
     }
