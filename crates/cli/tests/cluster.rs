@@ -1,0 +1,191 @@
+//! Three `ladder serve` processes on one PostgreSQL database under load for 60 s, one of
+//! them killed with `kill -9` and started again meanwhile. Afterwards every acknowledged
+//! write is in the log exactly once, and every SLA breach fired exactly once, whichever
+//! server claimed its timer (a dead server's claims are taken over when their lease ends).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use ladder_store::{Location, Store, StoreConfig};
+use serde_json::json;
+
+/// L1's first response is due 20 s after a case opens, around the clock.
+const MATRIX: &str = r#"
+[[levels]]
+id = "L1"
+teams = ["frontline"]
+respond = "20s"
+resolve = "8h"
+"#;
+
+const RUN: Duration = Duration::from_secs(60);
+
+/// `ladder admin ARGS --database URL`, its stdout.
+fn admin_pg(dir: &Path, url: &str, args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("admin")
+        .args(args)
+        .args(["--database", url, "--data-dir"])
+        .arg(dir)
+        .env("LADDER_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run ladder admin");
+    if let Some(input) = stdin {
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("stdin");
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("ladder admin");
+    assert!(out.status.success(), "ladder admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf8").trim().to_string()
+}
+
+/// What the clients were told: the case each Idempotency-Key created.
+type Acknowledged = Arc<Mutex<BTreeMap<String, String>>>;
+
+/// One client: opens cases, each with its own Idempotency-Key, on the servers in turn;
+/// when a server does not answer, the same request goes to the next one.
+async fn client(n: usize, bases: Arc<Mutex<Vec<String>>>, token: String, acked: Acknowledged, until: Instant) {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client");
+    let mut turn = n;
+    let mut i = 0;
+    while Instant::now() < until {
+        let key = format!("client{n}-case{i}");
+        i += 1;
+        loop {
+            let base = {
+                let bases = bases.lock().unwrap();
+                bases[turn % bases.len()].clone()
+            };
+            turn += 1;
+            let sent = http
+                .post(format!("{base}/api/v1/cases"))
+                .bearer_auth(&token)
+                .header("Idempotency-Key", &key)
+                .json(&json!({"subject": format!("Order {key} not delivered"), "team": "frontline"}))
+                .send()
+                .await;
+            let Ok(response) = sent else { continue };
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            if status == 201 || status == 200 {
+                acked.lock().unwrap().insert(key.clone(), body["id"].as_str().expect("an id").to_string());
+                break;
+            }
+            assert!(status >= 500, "a refused request: {status} {body}");
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_servers_lose_no_acknowledged_write_and_fire_every_breach_once_across_a_kill() {
+    let Location::Postgres(url) = ladder_store::test_postgres_location() else { unreachable!("PostgreSQL") };
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    admin_pg(dirs[0].path(), &url, &["team", "create", "--slug", "frontline", "--level", "L1"], None);
+    admin_pg(
+        dirs[0].path(),
+        &url,
+        &["user", "create", "--name", "root", "--role", "admin", "--password-stdin"],
+        Some("correct horse battery\n"),
+    );
+    admin_pg(
+        dirs[0].path(),
+        &url,
+        &["user", "create", "--name", "ana", "--role", "agent", "--team", "frontline"],
+        None,
+    );
+    let root = admin_pg(dirs[0].path(), &url, &["token", "create", "--user", "root"], None);
+    let ana = admin_pg(dirs[0].path(), &url, &["token", "create", "--user", "ana"], None);
+
+    let env = [("LADDER_DATABASE_URL", url.as_str())];
+    let mut servers: Vec<Server> = dirs.iter().map(|d| Server::start_with(d.path(), &env)).collect();
+    // The matrix goes in force on one server; the others hear of it.
+    let api = Api::new(&servers[0]);
+    assert_eq!(api.upload_matrix(&root, "main", MATRIX).await.0, 200);
+    let (s, v) = api.call(&root, "POST", "/api/v1/matrix/drafts/main/activate", None).await;
+    assert_eq!(s, 201, "{v}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let bases = Arc::new(Mutex::new(servers.iter().map(|s| s.base.clone()).collect::<Vec<_>>()));
+    let acked: Acknowledged = Arc::default();
+    let start = Instant::now();
+    let until = start + RUN;
+    let clients: Vec<_> =
+        (0..3).map(|n| tokio::spawn(client(n, bases.clone(), ana.clone(), acked.clone(), until))).collect();
+
+    // A third of the way in, server 2 dies without a word; ten seconds later a new process
+    // takes its place.
+    tokio::time::sleep(RUN / 3).await;
+    servers[1].kill_hard();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    servers[1] = Server::start_with(dirs[1].path(), &env);
+    bases.lock().unwrap()[1] = servers[1].base.clone();
+    for c in clients {
+        c.await.expect("a client");
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() > 100, "load ran: {} cases", acked.len());
+
+    // Every acknowledged case is there, once; no request made two cases.
+    let store = Store::open_at(&Location::Postgres(url.clone()), StoreConfig::default()).unwrap();
+    let log = store.events_after(0, u32::MAX).await.unwrap();
+    let mut opened: BTreeMap<String, usize> = BTreeMap::new();
+    for e in &log {
+        if e.recorded.event.kind() == "opened" {
+            *opened.entry(e.recorded.case_id.to_string()).or_default() += 1;
+        }
+    }
+    let acked_ids: BTreeSet<&String> = acked.values().collect();
+    assert_eq!(acked_ids.len(), acked.len(), "one case per Idempotency-Key");
+    for id in &acked_ids {
+        assert_eq!(opened.get(*id), Some(&1), "acknowledged case {id} is in the log once");
+    }
+    assert_eq!(opened.len(), acked.len(), "no case beyond the acknowledged ones");
+
+    // Every respond clock breaches exactly once, by one server or another, even those whose
+    // timers the killed server had claimed (taken over when the 30 s lease ends).
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let breaches = loop {
+        let log = store.events_after(0, u32::MAX).await.unwrap();
+        let mut breaches: BTreeMap<String, usize> = BTreeMap::new();
+        let mut lags = Vec::new();
+        for e in &log {
+            if e.recorded.event.kind() == "clock_breached" {
+                *breaches.entry(e.recorded.case_id.to_string()).or_default() += 1;
+                let data = serde_json::to_value(&e.recorded.event).unwrap();
+                let due: jiff::Timestamp = data["due_at"].as_str().unwrap().parse().unwrap();
+                lags.push(e.recorded.at.duration_since(due));
+            }
+        }
+        if breaches.len() >= acked.len() || Instant::now() > deadline {
+            lags.sort();
+            eprintln!(
+                "{} cases, {} breached; breach lag median {:?}, max {:?}",
+                acked.len(),
+                breaches.len(),
+                lags.get(lags.len() / 2),
+                lags.last()
+            );
+            break breaches;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    for id in &acked_ids {
+        assert_eq!(breaches.get(*id), Some(&1), "case {id}: its respond clock breached once");
+    }
+    // Servers still running keep firing nothing twice.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let again = store.events_after(0, u32::MAX).await.unwrap();
+    let total = again.iter().filter(|e| e.recorded.event.kind() == "clock_breached").count();
+    assert_eq!(total, acked.len());
+}
