@@ -189,3 +189,56 @@ async fn three_servers_lose_no_acknowledged_write_and_fire_every_breach_once_acr
     let total = again.iter().filter(|e| e.recorded.event.kind() == "clock_breached").count();
     assert_eq!(total, acked.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_reports_a_lost_database_connection_and_the_server_reconnects() {
+    let Location::Postgres(url) = ladder_store::test_postgres_location() else { unreachable!("PostgreSQL") };
+    // A name of its own, so only this server's connections are cut below.
+    let app = format!("ladder_readyz_{}", std::process::id());
+    let url = format!("{url}&application_name={app}");
+    let dir = tempfile::tempdir().unwrap();
+    admin_pg(dir.path(), &url, &["team", "create", "--slug", "frontline", "--level", "L1"], None);
+    admin_pg(dir.path(), &url, &["user", "create", "--name", "ana", "--role", "agent", "--team", "frontline"], None);
+    let ana = admin_pg(dir.path(), &url, &["token", "create", "--user", "ana"], None);
+    let server = Server::start_with(dir.path(), &[("LADDER_DATABASE_URL", url.as_str())]);
+    let http = reqwest::Client::new();
+    let ready = || async { http.get(server.url("/readyz")).send().await.unwrap().status().as_u16() };
+    assert_eq!(ready().await, 200);
+    let api = Api::new(&server);
+    let (s, before) = api.call(&ana, "POST", "/api/v1/cases", Some(json!({"subject": "before the cut"}))).await;
+    assert_eq!(s, 201, "{before}");
+
+    // The database drops every connection of this server (a failover, a restart).
+    // (The blocking client runs its own runtime: on a thread of its own.)
+    let name = app.clone();
+    let cut = std::thread::spawn(move || {
+        let mut admin = postgres::Client::connect(ladder_store::TEST_POSTGRES_URL, postgres::NoTls).unwrap();
+        let sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1";
+        admin.execute(sql, &[&name]).unwrap()
+    })
+    .join()
+    .unwrap();
+    assert!(cut >= 2, "the writer and a reader were connected: {cut}");
+
+    // Readiness says so, then recovers as connections are made again.
+    let mut answers = vec![ready().await];
+    while *answers.last().unwrap() != 200 && answers.len() < 20 {
+        answers.push(ready().await);
+    }
+    assert_eq!(answers.first(), Some(&503), "{answers:?}");
+    assert_eq!(answers.last(), Some(&200), "{answers:?}");
+    // Writes go through again (the writer reconnects; a write caught by the cut fails
+    // and is never half-done), and what was acknowledged before is there.
+    let mut written = None;
+    for _ in 0..3 {
+        let (s, case) = api.call(&ana, "POST", "/api/v1/cases", Some(json!({"subject": "after the cut"}))).await;
+        if s == 201 {
+            written = Some(case);
+            break;
+        }
+        assert_eq!(s, 500, "{case}");
+    }
+    assert!(written.is_some(), "a write succeeds after the reconnect");
+    let id = before["id"].as_str().unwrap();
+    assert_eq!(api.call(&ana, "GET", &format!("/api/v1/cases/{id}"), None).await.0, 200);
+}
