@@ -1,34 +1,17 @@
 //! `ladder admin backup` while the server runs, and `ladder admin restore` into a new or an
-//! existing data directory.
+//! existing data directory. These copy the SQLite database file, so they run on SQLite
+//! whatever `LADDER_TEST_BACKEND` says (PostgreSQL is backed up with its own tools, or moved
+//! with `ladder admin export`: see transfer.rs).
 
 mod common;
-
-use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use serde_json::json;
 
-/// Runs `ladder admin ARGS --data-dir DIR`; returns success, stdout and stderr.
-fn admin_result(dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(BIN)
-        .arg("admin")
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .env("LADDER_LOG", "warn")
-        .output()
-        .expect("run ladder admin");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_while_running_and_restore() {
     let dir = tempfile::tempdir().unwrap();
+    use_database(dir.path(), None);
     let world = seed_world(dir.path());
     let ana = &world.tokens["ana"];
     let mut server = Server::start(dir.path());
@@ -51,6 +34,7 @@ async fn backup_while_running_and_restore() {
 
     // Into a new directory: the server starts on it with the backed-up cases and tokens.
     let restored = tempfile::tempdir().unwrap();
+    use_database(restored.path(), None);
     let (ok, out, err) = admin_result(restored.path(), &["restore", "--from", file_s]);
     assert!(ok, "{err}");
     assert!(out.contains("3 cases"), "{out}");

@@ -1,4 +1,5 @@
-//! End-to-end: the real binary, real HTTP, a real SQLite file.
+//! End-to-end: the real binary, real HTTP, a real database (SQLite, or PostgreSQL with
+//! `LADDER_TEST_BACKEND=postgres`).
 
 mod common;
 

@@ -119,19 +119,16 @@ async fn a_candidate_rule_predicts_its_escalations_and_the_matrix_in_force_chang
     // From the command line, on the same data directory while the server runs.
     let file = dir.path().join("candidate.toml");
     std::fs::write(&file, &candidate).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ladder"))
-        .args(["simulate", "--matrix", file.to_str().unwrap(), "--from", &from, "--to", &to, "--json"])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = ladder_on(
+        dir.path(),
+        &["simulate", "--matrix", file.to_str().unwrap(), "--from", &from, "--to", &to, "--json"],
+    )
+    .output()
+    .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(cli["totals"], sim["report"]["totals"]);
-    let table = std::process::Command::new(env!("CARGO_BIN_EXE_ladder"))
-        .args(["simulate", "--matrix", file.to_str().unwrap(), "--from", &from, "--to", &to])
-        .arg("--data-dir")
-        .arg(dir.path())
+    let table = ladder_on(dir.path(), &["simulate", "--matrix", file.to_str().unwrap(), "--from", &from, "--to", &to])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&table.stdout);

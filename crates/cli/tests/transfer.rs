@@ -1,28 +1,13 @@
-//! `ladder admin export` and `import`: a store moved from SQLite to PostgreSQL (and to a new
-//! SQLite directory) serves the same case histories, logins and tokens afterwards.
+//! `ladder admin export` and `import`: a store moved to PostgreSQL (and to a new SQLite
+//! directory) serves the same case histories, logins and tokens afterwards. The store moved
+//! is on the test backend: SQLite, or PostgreSQL with `LADDER_TEST_BACKEND=postgres`.
 
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use serde_json::{Value, json};
-
-/// Runs `ladder admin ARGS` against `dir` or, given one, the PostgreSQL `database`.
-fn admin_at(dir: &Path, database: Option<&str>, args: &[&str]) -> (bool, String, String) {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("admin").args(args).arg("--data-dir").arg(dir).env("LADDER_LOG", "warn");
-    if let Some(url) = database {
-        cmd.arg("--database").arg(url);
-    }
-    let out = cmd.output().expect("run ladder admin");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// What a client sees of every case: the list, and each case's document and events.
 async fn histories(api: &Api, token: &str) -> Vec<(Value, Value)> {
@@ -82,8 +67,10 @@ async fn activity(api: &Api, world: &World) {
     }
 }
 
-/// Exports `from`, imports into the target, and checks the server there shows the same.
+/// Exports a store, imports it into the target (the PostgreSQL `target_db`, or else SQLite in
+/// `target_dir`), and checks the server there shows the same.
 async fn moves_to(target_dir: &Path, target_db: Option<&str>) {
+    use_database(target_dir, target_db);
     let dir = tempfile::tempdir().unwrap();
     let world = seed_world(dir.path());
     let root = world.tokens["root"].clone();
@@ -97,20 +84,19 @@ async fn moves_to(target_dir: &Path, target_db: Option<&str>) {
 
     let file = dir.path().join("export.jsonl");
     let file_s = file.to_str().unwrap();
-    let (ok, _, err) = admin_at(dir.path(), None, &["export", "--to", file_s]);
+    let (ok, _, err) = admin_result(dir.path(), &["export", "--to", file_s]);
     assert!(ok, "{err}");
     assert!(err.contains("4 teams") && err.contains("6 users"), "{err}");
-    let (ok, _, err) = admin_at(dir.path(), None, &["export", "--to", file_s]);
+    let (ok, _, err) = admin_result(dir.path(), &["export", "--to", file_s]);
     assert!(!ok && err.contains("must not exist"), "an export never overwrites: {err}");
 
-    let (ok, out, err) = admin_at(target_dir, target_db, &["import", "--from", file_s]);
+    let (ok, out, err) = admin_result(target_dir, &["import", "--from", file_s]);
     assert!(ok, "{err}");
     assert!(out.contains("rebuilt 4 cases"), "{out}");
-    let (ok, _, err) = admin_at(target_dir, target_db, &["import", "--from", file_s]);
+    let (ok, _, err) = admin_result(target_dir, &["import", "--from", file_s]);
     assert!(!ok && err.contains("not empty"), "a second import is refused: {err}");
 
-    let env: Vec<(&str, &str)> = target_db.map(|url| ("LADDER_DATABASE_URL", url)).into_iter().collect();
-    let server = Server::start_with(target_dir, &env);
+    let server = Server::start(target_dir);
     let api = Api::new(&server);
     assert_eq!(histories(&api, &root).await, before, "the same cases, documents and events");
     // The imported tokens and passwords work; new writes continue the numbering.
@@ -124,7 +110,7 @@ async fn moves_to(target_dir: &Path, target_db: Option<&str>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sqlite_store_moves_to_postgresql_with_identical_case_histories() {
+async fn a_store_moves_to_postgresql_with_identical_case_histories() {
     let ladder_store::Location::Postgres(url) = ladder_store::test_postgres_location() else {
         unreachable!("a PostgreSQL location")
     };
@@ -133,7 +119,7 @@ async fn a_sqlite_store_moves_to_postgresql_with_identical_case_histories() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sqlite_store_moves_to_a_new_data_directory() {
+async fn a_store_moves_to_a_new_sqlite_data_directory() {
     let target = tempfile::tempdir().unwrap();
     moves_to(target.path(), None).await;
 }
@@ -148,7 +134,7 @@ fn a_damaged_stream_is_refused_with_its_line_and_column() {
     )
     .unwrap();
     let target = tempfile::tempdir().unwrap();
-    let (ok, _, err) = admin_at(target.path(), None, &["import", "--from", file.to_str().unwrap()]);
+    let (ok, _, err) = admin_result(target.path(), &["import", "--from", file.to_str().unwrap()]);
     assert!(!ok);
     assert!(err.contains("line 2, column 30: expected value"), "{err}");
 }

@@ -1,4 +1,5 @@
-//! The SLA timer engine against a real SQLite store, in simulated time: cases are written
+//! The SLA timer engine against a real store (SQLite, or PostgreSQL with
+//! `LADDER_TEST_BACKEND=postgres`), in simulated time: cases are written
 //! at given instants and `Engine::fire_due` is called at given instants. Nothing sleeps.
 //!
 //! Dates: 2026-11-23 is a Monday.
@@ -214,19 +215,14 @@ async fn a_reply_disarms_respond_and_arms_nothing_stale() {
 
 #[tokio::test]
 async fn timers_survive_a_restart_and_catch_up_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let id;
-    {
-        let w = world().await;
-        id = w.open_at("2026-11-23T10:00:00-05:00").await;
-        // Move the data somewhere that outlives this world, by copying the database files.
-        for entry in std::fs::read_dir(w._dir.path()).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-        }
-    }
+    let w = world().await;
+    let id = w.open_at("2026-11-23T10:00:00-05:00").await;
+    // Stop the engine, keeping its data (the directory, or the PostgreSQL schema).
+    let World { engine, _dir, .. } = w;
+    let location = engine.store.location().clone();
+    drop(engine);
     // A new engine on the same data: the matrix is reloaded and the timers are still armed.
-    let engine = Engine::new(Store::open(dir.path(), StoreConfig::default()).unwrap());
+    let engine = Engine::new(Store::open_at(&location, StoreConfig::default()).unwrap());
     engine.load_matrix().await.unwrap();
     assert_eq!(engine.store.armed_timers().await.unwrap(), 2);
     // It was down all day: everything due since fires once, in order.

@@ -61,6 +61,17 @@ impl Raw {
         }
     }
 
+    /// The first column of the first row of a PostgreSQL query, as an integer.
+    fn pg_count(&mut self, sql: &str) -> i64 {
+        match self {
+            Raw::Lite(_) => panic!("a PostgreSQL query on SQLite: {sql}"),
+            Raw::Pg(c) => {
+                let c = c.as_mut().expect("the client lives until drop");
+                off_runtime(|| c.query_one(sql, &[])).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+            }
+        }
+    }
+
     /// Takes the database's write lock until `COMMIT`, as another writer would.
     fn hold_write_lock(&mut self) {
         match self {
@@ -631,17 +642,18 @@ async fn full_text_search_finds_descriptions_later_messages_and_prefixes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_survives_closing_and_reopening_the_store() {
     let dir = tempfile::tempdir().unwrap();
+    let location = ladder_store::test_location(dir.path());
     let id = CaseId::new_v7();
     let team = team_entity(FRONT, "front", "L1");
     let (case, events) = {
-        let store = Store::open(dir.path(), ladder_store::StoreConfig::default()).unwrap();
+        let store = Store::open_at(&location, ladder_store::StoreConfig::default()).unwrap();
         run(&store, open(id, new_case("durable", "written before the restart"), at(0))).await;
         let case = run(&store, message(id, "and a reply", at(1))).await.case;
         store.create_team(team.clone(), None).await.unwrap();
         (case, store.events(id).await.unwrap())
     };
 
-    let store = Store::open(dir.path(), ladder_store::StoreConfig::default()).unwrap();
+    let store = Store::open_at(&location, ladder_store::StoreConfig::default()).unwrap();
     assert_eq!(store.case(id).await.unwrap(), Some(case.clone()));
     assert_eq!(store.events(id).await.unwrap(), events);
     assert_eq!(store.messages(id).await.unwrap().len(), 1);
@@ -654,6 +666,45 @@ async fn data_survives_closing_and_reopening_the_store() {
     let mut w = message(id, "after the restart", at(3));
     w.expected_version = Some(case.version);
     assert_eq!(run(&store, w).await.case.version, 3);
+}
+
+// ---------------------------------------------------------------------------------------
+// Maintenance
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planner_statistics_are_refreshed_for_the_stores_own_tables_only() {
+    let (_dir, store) = open_store();
+    for i in 0..3 {
+        run(&store, open(CaseId::new_v7(), new_case(&format!("case {i}"), "statistics"), at(i))).await;
+    }
+    let mut conn = raw_connection(&store);
+    // On PostgreSQL, another application's table in the same database (autovacuum kept off
+    // it, so only an ANALYZE of ours could give it statistics).
+    let other = format!("other_{}", uuid::Uuid::now_v7().simple());
+    let postgres = matches!(store.location(), ladder_store::Location::Postgres(_));
+    if postgres {
+        conn.execute_batch(&format!(
+            "CREATE SCHEMA {other}; CREATE TABLE {other}.t (x INTEGER) WITH (autovacuum_enabled = false); \
+             INSERT INTO {other}.t SELECT generate_series(1, 100)"
+        ))
+        .unwrap();
+    }
+
+    store.optimize().await.unwrap();
+
+    if postgres {
+        let stats = |conn: &mut Raw, schema: &str, table: &str| {
+            conn.pg_count(&format!(
+                "SELECT count(*) FROM pg_stats WHERE schemaname = {schema} AND tablename = '{table}'"
+            ))
+        };
+        assert!(stats(&mut conn, "current_schema()", "cases") > 0, "the store's tables are analyzed");
+        assert_eq!(stats(&mut conn, &format!("'{other}'"), "t"), 0, "another schema's table is left alone");
+        conn.execute_batch(&format!("DROP SCHEMA {other} CASCADE")).unwrap();
+    }
+    // Writing goes on afterwards.
+    run(&store, open(CaseId::new_v7(), new_case("after", "statistics"), at(5))).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -683,6 +734,8 @@ async fn metrics_snapshot(store: &Store) -> Vec<Vec<ladder_store::MetricsRow>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_kept_while_writing_equal_the_log_recomputed_and_are_backfilled_by_the_migration() {
     use ladder_core::metrics::{CaseMetrics, Dimension, MetricsTable};
+    // On SQLite: it winds the file's schema version back by hand (PRAGMA user_version). The
+    // PostgreSQL migrations' metrics hooks are tested in the store's metrics tests.
     let dir = tempfile::tempdir().unwrap();
     let ids: Vec<CaseId> = (0..8).map(|_| CaseId::new_v7()).collect();
     let day = 24 * 60;

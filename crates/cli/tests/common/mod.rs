@@ -1,4 +1,9 @@
 //! Starts the real `ladder` binary on a free port and talks to it over HTTP.
+//!
+//! Each test world lives in a data directory. On SQLite the database is in it; with
+//! `LADDER_TEST_BACKEND=postgres` the world gets a fresh PostgreSQL schema instead, whose URL
+//! a marker file in the directory remembers (see [`database`]), so the server, its restarts
+//! and every `ladder` command run on that directory share the one database.
 
 #![allow(dead_code)]
 
@@ -14,6 +19,50 @@ pub struct Server {
     pub child: Child,
     pub base: String,
     pub data_dir: PathBuf,
+    /// The PostgreSQL database it serves, or `None` for the SQLite database in `data_dir`.
+    pub database: Option<String>,
+}
+
+/// The file, in a test's data directory, that names the database of its test world: a
+/// PostgreSQL URL, or nothing for the SQLite database in the directory.
+const DATABASE_MARKER: &str = "test-database";
+
+/// The database of the test world in `data_dir`, as `--database` takes it: `None` for the
+/// SQLite database in the directory. With `LADDER_TEST_BACKEND=postgres` the first call on a
+/// directory makes a fresh PostgreSQL schema ([`ladder_store::test_postgres_location`]) and
+/// writes its URL to the directory's marker file; later calls read it back, so a restarted
+/// server and `ladder admin` find the same data.
+pub fn database(data_dir: &Path) -> Option<String> {
+    let marker = data_dir.join(DATABASE_MARKER);
+    if let Ok(url) = std::fs::read_to_string(&marker) {
+        return Some(url).filter(|url| !url.is_empty());
+    }
+    match ladder_store::test_location(data_dir) {
+        ladder_store::Location::Postgres(url) => {
+            use_database(data_dir, Some(&url));
+            Some(url)
+        }
+        ladder_store::Location::Sqlite(_) => None,
+    }
+}
+
+/// Puts the test world in `data_dir` on this database (`None`: the SQLite database in the
+/// directory), whatever `LADDER_TEST_BACKEND` says. Call it before anything runs on the
+/// directory: for tests of what only SQLite has, or of a move to a given database.
+pub fn use_database(data_dir: &Path, url: Option<&str>) {
+    std::fs::create_dir_all(data_dir).expect("create the data dir");
+    std::fs::write(data_dir.join(DATABASE_MARKER), url.unwrap_or("")).expect("write the database marker");
+}
+
+/// `ladder ARGS --data-dir DATA_DIR`, with `--database` when the directory's test world is
+/// on PostgreSQL (see [`database`]).
+pub fn ladder_on(data_dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).arg("--data-dir").arg(data_dir).env("LADDER_LOG", "warn");
+    if let Some(url) = database(data_dir) {
+        cmd.arg("--database").arg(url);
+    }
+    cmd
 }
 
 impl Server {
@@ -22,12 +71,11 @@ impl Server {
         Server::start_with(data_dir, &[])
     }
 
-    /// Starts the server with extra environment variables (e.g. `LADDER_CLOCK_OFFSET`).
+    /// Starts the server with extra environment variables (e.g. `LADDER_CLOCK_OFFSET`), on
+    /// the database of the test world in `data_dir` (see [`database`]).
     pub fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("LADDER_LOG", "warn")
+        let database = database(data_dir);
+        let mut child = ladder_on(data_dir, &["serve", "--listen", "127.0.0.1:0"])
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -37,7 +85,7 @@ impl Server {
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("read listening line");
         let base = line.trim().strip_prefix("ladder listening on ").expect("listening line").to_string();
-        Server { child, base, data_dir: data_dir.to_path_buf() }
+        Server { child, base, data_dir: data_dir.to_path_buf(), database }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -58,14 +106,10 @@ impl Drop for Server {
     }
 }
 
-/// Runs `ladder admin …` on the data dir and returns its stdout.
-pub fn admin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
-    let mut child = Command::new(BIN)
-        .arg("admin")
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("LADDER_LOG", "warn")
+/// Runs `ladder admin ARGS` on the test world in `data_dir` (see [`database`]), with `stdin`
+/// as its input; returns its output whether or not it succeeded.
+pub fn admin_output(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let mut child = ladder_on(data_dir, &[&["admin"], args].concat())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -75,9 +119,26 @@ pub fn admin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
         child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
     }
     drop(child.stdin.take());
-    let out = child.wait_with_output().expect("admin output");
+    child.wait_with_output().expect("admin output")
+}
+
+/// Runs `ladder admin ARGS`, which must succeed, on the test world in `data_dir`; returns its
+/// stdout.
+pub fn admin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    let out = admin_output(data_dir, args, stdin);
     assert!(out.status.success(), "ladder admin {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf8").trim().to_string()
+}
+
+/// Runs `ladder admin ARGS` on the test world in `data_dir`; returns success, stdout and
+/// stderr.
+pub fn admin_result(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = admin_output(data_dir, args, None);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// A small contact center: front line (L1), billing (L2), management (L3); an agent, a

@@ -1,4 +1,6 @@
-//! What the engine tests share: a store in a temporary directory, teams and users.
+//! What the engine tests share: a fresh store (SQLite in a temporary directory, or a schema
+//! of its own in the test PostgreSQL database when `LADDER_TEST_BACKEND=postgres`), teams
+//! and users.
 
 #![allow(dead_code)]
 
@@ -15,9 +17,9 @@ pub fn ts(s: &str) -> Timestamp {
     s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
-/// An engine on a fresh store in `dir`.
+/// An engine on a fresh store: in `dir`, or in PostgreSQL (see [`ladder_store::test_location`]).
 pub fn engine(dir: &tempfile::TempDir) -> Engine {
-    Engine::new(Store::open(dir.path(), StoreConfig::default()).unwrap())
+    Engine::new(Store::open_at(&ladder_store::test_location(dir.path()), StoreConfig::default()).unwrap())
 }
 
 pub async fn team(engine: &Engine, slug: &str, level: &str, skills: &[&str]) -> Team {

@@ -551,11 +551,27 @@ impl Store {
     }
 
     /// Refreshes the query planner's statistics where they are stale (cheap; run hourly).
-    /// PostgreSQL's autovacuum does this itself (a bare `ANALYZE` would also read every
-    /// table of every schema in the database).
+    ///
+    /// On PostgreSQL only the store's own tables (those of its schema) are analyzed, on a
+    /// reader connection so each table commits on its own and writes go on meanwhile. A bare
+    /// `ANALYZE` would take every table of the database, other schemas' and other
+    /// applications' too, in one transaction: on a shared database that is slow and runs out
+    /// of lock slots ("out of shared memory").
     pub async fn optimize(&self) -> StoreResult<()> {
-        if self.backend_name() == "postgres" {
-            return Ok(());
+        if matches!(self.inner.backend, Backend::Postgres { .. }) {
+            return self
+                .read(|db| {
+                    let tables: Option<String> = db.value(
+                        "SELECT string_agg(quote_ident(tablename), ', ' ORDER BY tablename) FROM pg_tables \
+                         WHERE schemaname = current_schema()",
+                        crate::db::args![],
+                    )?;
+                    match tables {
+                        Some(tables) => Ok(db.batch(&format!("ANALYZE {tables}"))?),
+                        None => Ok(()),
+                    }
+                })
+                .await;
         }
         self.write(|conn| Ok(conn.batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;")?)).await
     }
