@@ -93,6 +93,9 @@ pub(crate) struct Tx<'c> {
     /// Cases the batch's committed writes changed: announced to the other servers on the
     /// database (PostgreSQL `NOTIFY`, delivered with the commit).
     pub(crate) pending_changed: Vec<ladder_core::ids::CaseId>,
+    /// On PostgreSQL, the last write's savepoint is released together with the next write's
+    /// `SAVEPOINT` (or by the commit): one round trip per write less.
+    release_pending: bool,
     /// This store's name in those announcements (so it skips its own), and their channel.
     origin: &'c str,
     channel: &'c str,
@@ -119,16 +122,31 @@ impl Tx<'_> {
             pending_metrics: Vec::new(),
             pending_rules: Vec::new(),
             pending_changed: Vec::new(),
+            release_pending: false,
             origin,
             channel,
         }
     }
 
-    /// Indexes the batch's texts, in rowid order so FTS5 can append without flushing.
+    /// Indexes the batch's texts, in rowid order so FTS5 can append without flushing. On
+    /// PostgreSQL, many rows per statement (each statement is a round trip to the server).
     fn flush_text(&mut self) -> StoreResult<()> {
         self.pending_text.sort_by_key(|(_, rowid)| *rowid);
-        for (text, rowid) in std::mem::take(&mut self.pending_text) {
-            self.db.exec("INSERT INTO case_text (rowid, body) VALUES (?1, ?2)", crate::db::args![rowid, text])?;
+        let texts = std::mem::take(&mut self.pending_text);
+        if !self.db.is_postgres() {
+            for (text, rowid) in texts {
+                self.db.exec("INSERT INTO case_text (rowid, body) VALUES (?1, ?2)", crate::db::args![rowid, text])?;
+            }
+            return Ok(());
+        }
+        for chunk in texts.chunks(TEXT_ROWS_PER_INSERT) {
+            let rows: Vec<serde_json::Value> =
+                chunk.iter().map(|(text, rowid)| serde_json::json!([rowid, text])).collect();
+            self.db.exec(
+                "INSERT INTO case_text (rowid, body)
+                 SELECT CAST(t.r->>0 AS BIGINT), t.r->>1 FROM jsonb_array_elements(CAST(CAST(?1 AS TEXT) AS JSONB)) AS t(r)",
+                crate::db::args![serde_json::Value::Array(rows).to_string()],
+            )?;
         }
         Ok(())
     }
@@ -159,6 +177,9 @@ impl Tx<'_> {
         Ok(())
     }
 }
+
+/// Full-text rows per `INSERT` on PostgreSQL (sent as one JSON array argument).
+const TEXT_ROWS_PER_INSERT: usize = 1024;
 
 /// Where the data lives.
 #[derive(Debug, Clone)]
@@ -627,7 +648,8 @@ fn spawn_writer(run: impl FnOnce() + Send + 'static) -> StoreResult<()> {
 }
 
 fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>) -> StoreResult<T> {
-    conn.batch("SAVEPOINT job")?;
+    let begin = if std::mem::take(&mut conn.release_pending) { "RELEASE job; SAVEPOINT job" } else { "SAVEPOINT job" };
+    conn.batch(begin)?;
     let pending_mark = conn.pending_text.len();
     let metrics_mark = conn.pending_metrics.len();
     let rules_mark = conn.pending_rules.len();
@@ -642,6 +664,9 @@ fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>)
         Err(StoreError::Internal(format!("a write panicked: {what}")))
     });
     match &result {
+        // Released with the next write's savepoint, or by the commit (the statements the
+        // batch runs at its end then run inside it, and commit with it).
+        Ok(_) if conn.is_postgres() => conn.release_pending = true,
         Ok(_) => conn.batch("RELEASE job")?,
         Err(_) => {
             conn.pending_text.truncate(pending_mark);
