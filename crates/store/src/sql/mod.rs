@@ -290,6 +290,11 @@ struct Inner {
     origin: String,
     jobs: mpsc::Sender<Job>,
     readers: Mutex<Vec<ReaderConn>>,
+    /// On PostgreSQL, reads at once (and so reader connections) are capped: every
+    /// connection is a server process, and the servers sharing a database share its
+    /// `max_connections`. A burst of reads (a timer sweep fires hundreds of cases at once)
+    /// would otherwise open a connection per read in flight.
+    read_permits: Option<tokio::sync::Semaphore>,
     backend: Backend,
     config: StoreConfig,
     /// The teams, read at most once a second (routing, rules and every team lookup read
@@ -302,6 +307,9 @@ struct Inner {
 /// cache; a smaller private cache each keeps the process small under read load (16 readers
 /// at most are kept: 256 MiB plus the writer's 64 MiB in the worst case).
 const WRITER_CACHE_KIB: i64 = 64_000;
+
+/// Reader connections the pool keeps; on PostgreSQL also the most reads in flight at once.
+const MAX_POOLED_READERS: usize = 16;
 const READER_CACHE_KIB: i64 = 16_000;
 
 fn open_connection(path: &Path, config: &StoreConfig, cache_kib: i64) -> rusqlite::Result<Connection> {
@@ -450,6 +458,8 @@ impl Store {
                 origin,
                 jobs,
                 readers: Mutex::new(Vec::new()),
+                read_permits: matches!(backend, Backend::Postgres { .. })
+                    .then(|| tokio::sync::Semaphore::new(MAX_POOLED_READERS)),
                 backend,
                 config,
                 teams_cache: Mutex::new(None),
@@ -507,6 +517,12 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Db) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
+        let _permit = match &self.inner.read_permits {
+            Some(permits) => {
+                Some(permits.acquire().await.map_err(|_| StoreError::Internal("the store is closed".into()))?)
+            }
+            None => None,
+        };
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let conn = inner.readers.lock().expect("reader pool poisoned").pop();
@@ -523,7 +539,7 @@ impl Store {
                 .unwrap_or_else(|_| Err(StoreError::Internal("a read panicked".into())));
             let broken = matches!(&conn, ReaderConn::Pg(c) if c.is_closed());
             let mut pool = inner.readers.lock().expect("reader pool poisoned");
-            if pool.len() < 16 && !broken {
+            if pool.len() < MAX_POOLED_READERS && !broken {
                 pool.push(conn);
             }
             result
