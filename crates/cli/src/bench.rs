@@ -14,13 +14,15 @@ use ladder_core::ids::{CaseId, TeamId, UserId};
 use ladder_core::{Channel, Priority, Role, Visibility};
 use ladder_engine::credentials::principal_of;
 use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest};
-use ladder_store::{Store, StoreConfig};
+use ladder_store::{Location, Store, StoreConfig};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::json;
 
+mod cluster;
 mod console;
 mod metrics;
+mod pg_schema;
 mod simulate;
 
 #[derive(clap::Subcommand)]
@@ -33,6 +35,11 @@ pub enum BenchCommand {
         /// Concurrent writers.
         #[arg(long, default_value_t = 256)]
         concurrency: usize,
+        /// A PostgreSQL database (`postgres://user@host/db`) to write to, in a schema of
+        /// its own that is dropped afterwards; without it, a new SQLite store in a
+        /// temporary directory.
+        #[arg(long = "database")]
+        database: Option<String>,
     },
     /// HTTP: POST a case then escalate it, from concurrent clients; throughput and latency.
     Api {
@@ -40,6 +47,29 @@ pub enum BenchCommand {
         concurrency: usize,
         #[arg(long, default_value_t = 15)]
         seconds: u64,
+    },
+    /// Several `ladder serve` processes on one PostgreSQL database: HTTP throughput and
+    /// latency per node count (POST a case then escalate it, clients spread round-robin
+    /// over the nodes), then the lag of SLA breaches the nodes share on the largest count.
+    Cluster {
+        /// The PostgreSQL database (each run works in a schema of its own, dropped after).
+        #[arg(long = "database", env = "LADDER_DATABASE_URL")]
+        database: String,
+        /// Node counts to measure, in order.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+        nodes: Vec<usize>,
+        /// How long the load runs per node count.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        /// Concurrent HTTP clients.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Clocks falling due per second in the timer window (on the largest node count).
+        #[arg(long, default_value_t = 1000)]
+        due_rate: usize,
+        /// Length of the timer window (0: no timer window).
+        #[arg(long, default_value_t = 10)]
+        due_seconds: u64,
     },
     /// HTTP reads with a large store: case by id and filtered lists; p50/p95/p99.
     Read {
@@ -144,8 +174,19 @@ pub enum BenchCommand {
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     println!("machine: {} cores, {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), build_kind());
     match command {
-        BenchCommand::Store { events, concurrency } => bench_store(events, concurrency).await,
+        BenchCommand::Store { events, concurrency, database } => bench_store(events, concurrency, database).await,
         BenchCommand::Api { concurrency, seconds } => bench_api(concurrency, Duration::from_secs(seconds)).await,
+        BenchCommand::Cluster { database, nodes, seconds, clients, due_rate, due_seconds } => {
+            let config = cluster::ClusterConfig {
+                database,
+                nodes,
+                load_for: Duration::from_secs(seconds),
+                clients,
+                due_rate,
+                due_for: Duration::from_secs(due_seconds),
+            };
+            cluster::bench_cluster(config).await
+        }
         BenchCommand::Read { cases, data_dir, requests } => bench_read(cases, data_dir, requests).await,
         BenchCommand::Matrix { rules, evaluations, check_rules } => bench_matrix(rules, evaluations, check_rules),
         BenchCommand::Calendar { deadlines } => bench_calendar(deadlines),
@@ -190,7 +231,12 @@ fn report(label: &str, mut samples: Vec<Duration>, elapsed: Duration) {
 
 /// A store with one front-line and one L2 team and an admin; returns the engine and the admin.
 async fn bench_world(data_dir: &std::path::Path) -> anyhow::Result<(Engine, User)> {
-    let engine = Engine::new(Store::open(data_dir, StoreConfig::default())?);
+    bench_world_at(&Location::Sqlite(data_dir.to_path_buf())).await
+}
+
+/// [`bench_world`] at any location (a SQLite data directory or a PostgreSQL database).
+async fn bench_world_at(location: &Location) -> anyhow::Result<(Engine, User)> {
+    let engine = Engine::new(Store::open_at(location, StoreConfig::default())?);
     if let Some(admin) = engine.store.user_credentials("bench-admin".into()).await? {
         return Ok((engine, admin.user));
     }
@@ -238,13 +284,23 @@ fn open_request(i: usize, team: Option<&str>, priority: Priority, channel: Chann
     })
 }
 
-async fn bench_store(n_events: usize, concurrency: usize) -> anyhow::Result<()> {
+async fn bench_store(n_events: usize, concurrency: usize, database: Option<String>) -> anyhow::Result<()> {
     let dir = tempfile_dir("store")?;
-    let (engine, admin) = bench_world(&dir).await?;
+    // On PostgreSQL, a schema of this run's own (dropped when it goes out of scope).
+    let schema = database.as_deref().map(pg_schema::BenchSchema::create).transpose()?;
+    let location = match &schema {
+        Some(schema) => schema.location(),
+        None => Location::Sqlite(dir.clone()),
+    };
+    let (engine, admin) = bench_world_at(&location).await?;
     let principal = principal_of(&admin);
+    let durability = match &schema {
+        Some(_) => "PostgreSQL with synchronous_commit as the server has it",
+        None => "SQLite with synchronous=FULL",
+    };
     println!(
-        "store bench: {n_events} events, {concurrency} concurrent writers, each opening a case then adding 4 messages (5 events per case), synchronous=FULL, data in {}",
-        dir.display()
+        "store bench: {n_events} events, {concurrency} concurrent writers, each opening a case then adding 4 messages (5 events per case), {durability}, data in {}",
+        location.redacted()
     );
     let per_writer = n_events / concurrency / 5;
     let started = Instant::now();
@@ -325,12 +381,46 @@ async fn bench_api(concurrency: usize, duration: Duration) -> anyhow::Result<()>
         "api bench: {concurrency} clients for {}s, each looping POST /cases then POST /cases/{{id}}/escalate; the load generator runs in the same process on the same cores",
         duration.as_secs()
     );
+    let load = case_load(&[base], &token, concurrency, duration).await?;
+    load.report();
+    let _ = stop.send(());
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
+
+/// What [`case_load`] measured.
+struct CaseLoad {
+    /// Latencies of the `POST /cases` and the `POST /cases/{id}/escalate` that succeeded.
+    opens: Vec<Duration>,
+    escalations: Vec<Duration>,
+    /// Requests answered with another status than expected.
+    errors: usize,
+    elapsed: Duration,
+}
+
+impl CaseLoad {
+    fn all(&self) -> Vec<Duration> {
+        self.opens.iter().chain(&self.escalations).copied().collect()
+    }
+
+    fn report(&self) {
+        report("POST /cases", self.opens.clone(), self.elapsed);
+        report("POST /cases/{id}/escalate", self.escalations.clone(), self.elapsed);
+        report("all requests", self.all(), self.elapsed);
+        println!("errors: {}", self.errors);
+    }
+}
+
+/// `concurrency` clients loop `POST /cases` then `POST /cases/{id}/escalate` (to the
+/// specialists team of [`bench_world`]) for `duration`; client `c` talks to server
+/// `bases[c % bases.len()]`.
+async fn case_load(bases: &[String], token: &str, concurrency: usize, duration: Duration) -> anyhow::Result<CaseLoad> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::new();
     for c in 0..concurrency {
-        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        let (client, base, token) = (client.clone(), bases[c % bases.len()].clone(), token.to_string());
         tasks.push(tokio::spawn(async move {
             let (mut opens, mut escalations, mut errors) = (Vec::new(), Vec::new(), 0usize);
             let mut i = 0;
@@ -367,23 +457,15 @@ async fn bench_api(concurrency: usize, duration: Duration) -> anyhow::Result<()>
             anyhow::Ok((opens, escalations, errors))
         }));
     }
-    let (mut opens, mut escalations, mut errors) = (Vec::new(), Vec::new(), 0);
+    let mut load = CaseLoad { opens: Vec::new(), escalations: Vec::new(), errors: 0, elapsed: Duration::ZERO };
     for t in tasks {
         let (o, e, x) = t.await??;
-        opens.extend(o);
-        escalations.extend(e);
-        errors += x;
+        load.opens.extend(o);
+        load.escalations.extend(e);
+        load.errors += x;
     }
-    let elapsed = started.elapsed();
-    let mut all = opens.clone();
-    all.extend(escalations.iter().copied());
-    report("POST /cases", opens, elapsed);
-    report("POST /cases/{id}/escalate", escalations, elapsed);
-    report("all requests", all, elapsed);
-    println!("errors: {errors}");
-    let _ = stop.send(());
-    std::fs::remove_dir_all(&dir).ok();
-    Ok(())
+    load.elapsed = started.elapsed();
+    Ok(load)
 }
 
 async fn bench_read(n_cases: usize, data_dir: PathBuf, requests: usize) -> anyhow::Result<()> {
@@ -690,7 +772,12 @@ const TIMERS_TARGET: jiff::SignedDuration = jiff::SignedDuration::from_hours(90 
 
 /// [`bench_world`] with [`TIMERS_MATRIX`] in force.
 async fn timers_world(data_dir: &std::path::Path) -> anyhow::Result<(Engine, User)> {
-    let (engine, admin) = bench_world(data_dir).await?;
+    timers_world_at(&Location::Sqlite(data_dir.to_path_buf())).await
+}
+
+/// [`timers_world`] at any location.
+async fn timers_world_at(location: &Location) -> anyhow::Result<(Engine, User)> {
+    let (engine, admin) = bench_world_at(location).await?;
     match engine.store.active_matrix().await? {
         Some(v) if v.source == TIMERS_MATRIX => engine.load_matrix().await?,
         _ => {

@@ -404,11 +404,21 @@ fn queue_columns(db: &mut Db, case: &Case) -> StoreResult<(Option<i64>, Option<i
 
 fn write_case_row(db: &mut Db, case: &Case, previous: Option<&RowKey>) -> StoreResult<()> {
     if previous.is_some_and(|p| *p == RowKey::of(case)) {
-        db.exec(
-            "UPDATE cases SET updated_at_ns = ?2, version = ?3 WHERE number = ?1",
-            args![case.number, ts_to_ns(case.updated_at), case.version],
-        )?;
-        db.exec("UPDATE case_docs SET doc = ?2 WHERE number = ?1", args![case.number, serde_json::to_string(case)?])?;
+        let doc = serde_json::to_string(case)?;
+        if db.is_postgres() {
+            // One statement, so one round trip to the server.
+            db.exec(
+                "WITH touched AS (UPDATE cases SET updated_at_ns = ?2, version = ?3 WHERE number = ?1)
+                 UPDATE case_docs SET doc = ?4 WHERE number = ?1",
+                args![case.number, ts_to_ns(case.updated_at), case.version, doc],
+            )?;
+        } else {
+            db.exec(
+                "UPDATE cases SET updated_at_ns = ?2, version = ?3 WHERE number = ?1",
+                args![case.number, ts_to_ns(case.updated_at), case.version],
+            )?;
+            db.exec("UPDATE case_docs SET doc = ?2 WHERE number = ?1", args![case.number, doc])?;
+        }
         return Ok(());
     }
     let (sla, sla_due) = ladder_core::sla::standing(case);

@@ -95,6 +95,9 @@ pub(crate) struct Tx<'c> {
     pub(crate) pending_changed: Vec<ladder_core::ids::CaseId>,
     /// Whether the batch put another matrix version in force (announced like cases).
     pub(crate) pending_matrix: bool,
+    /// On PostgreSQL, the last write's savepoint is released together with the next write's
+    /// `SAVEPOINT` (or by the commit): one round trip per write less.
+    release_pending: bool,
     /// This store's name in those announcements (so it skips its own), and their channel.
     origin: &'c str,
     channel: &'c str,
@@ -122,16 +125,31 @@ impl Tx<'_> {
             pending_rules: Vec::new(),
             pending_changed: Vec::new(),
             pending_matrix: false,
+            release_pending: false,
             origin,
             channel,
         }
     }
 
-    /// Indexes the batch's texts, in rowid order so FTS5 can append without flushing.
+    /// Indexes the batch's texts, in rowid order so FTS5 can append without flushing. On
+    /// PostgreSQL, many rows per statement (each statement is a round trip to the server).
     fn flush_text(&mut self) -> StoreResult<()> {
         self.pending_text.sort_by_key(|(_, rowid)| *rowid);
-        for (text, rowid) in std::mem::take(&mut self.pending_text) {
-            self.db.exec("INSERT INTO case_text (rowid, body) VALUES (?1, ?2)", crate::db::args![rowid, text])?;
+        let texts = std::mem::take(&mut self.pending_text);
+        if !self.db.is_postgres() {
+            for (text, rowid) in texts {
+                self.db.exec("INSERT INTO case_text (rowid, body) VALUES (?1, ?2)", crate::db::args![rowid, text])?;
+            }
+            return Ok(());
+        }
+        for chunk in texts.chunks(TEXT_ROWS_PER_INSERT) {
+            let rows: Vec<serde_json::Value> =
+                chunk.iter().map(|(text, rowid)| serde_json::json!([rowid, text])).collect();
+            self.db.exec(
+                "INSERT INTO case_text (rowid, body)
+                 SELECT CAST(t.r->>0 AS BIGINT), t.r->>1 FROM jsonb_array_elements(CAST(CAST(?1 AS TEXT) AS JSONB)) AS t(r)",
+                crate::db::args![serde_json::Value::Array(rows).to_string()],
+            )?;
         }
         Ok(())
     }
@@ -182,6 +200,8 @@ pub enum Change {
     /// Which matrix version is in force.
     Matrix,
 }
+/// Full-text rows per `INSERT` on PostgreSQL (sent as one JSON array argument).
+const TEXT_ROWS_PER_INSERT: usize = 1024;
 
 /// Where the data lives.
 #[derive(Debug, Clone)]
@@ -292,6 +312,11 @@ struct Inner {
     origin: String,
     jobs: mpsc::Sender<Job>,
     readers: Mutex<Vec<ReaderConn>>,
+    /// On PostgreSQL, reads at once (and so reader connections) are capped: every
+    /// connection is a server process, and the servers sharing a database share its
+    /// `max_connections`. A burst of reads (a timer sweep fires hundreds of cases at once)
+    /// would otherwise open a connection per read in flight.
+    read_permits: Option<tokio::sync::Semaphore>,
     backend: Backend,
     config: StoreConfig,
     /// The teams, read at most once a second (routing, rules and every team lookup read
@@ -304,6 +329,9 @@ struct Inner {
 /// cache; a smaller private cache each keeps the process small under read load (16 readers
 /// at most are kept: 256 MiB plus the writer's 64 MiB in the worst case).
 const WRITER_CACHE_KIB: i64 = 64_000;
+
+/// Reader connections the pool keeps; on PostgreSQL also the most reads in flight at once.
+const MAX_POOLED_READERS: usize = 16;
 const READER_CACHE_KIB: i64 = 16_000;
 
 fn open_connection(path: &Path, config: &StoreConfig, cache_kib: i64) -> rusqlite::Result<Connection> {
@@ -452,6 +480,8 @@ impl Store {
                 origin,
                 jobs,
                 readers: Mutex::new(Vec::new()),
+                read_permits: matches!(backend, Backend::Postgres { .. })
+                    .then(|| tokio::sync::Semaphore::new(MAX_POOLED_READERS)),
                 backend,
                 config,
                 teams_cache: Mutex::new(None),
@@ -509,6 +539,12 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Db) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
+        let _permit = match &self.inner.read_permits {
+            Some(permits) => {
+                Some(permits.acquire().await.map_err(|_| StoreError::Internal("the store is closed".into()))?)
+            }
+            None => None,
+        };
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let conn = inner.readers.lock().expect("reader pool poisoned").pop();
@@ -525,7 +561,7 @@ impl Store {
                 .unwrap_or_else(|_| Err(StoreError::Internal("a read panicked".into())));
             let broken = matches!(&conn, ReaderConn::Pg(c) if c.is_closed());
             let mut pool = inner.readers.lock().expect("reader pool poisoned");
-            if pool.len() < 16 && !broken {
+            if pool.len() < MAX_POOLED_READERS && !broken {
                 pool.push(conn);
             }
             result
@@ -679,7 +715,8 @@ fn spawn_writer(run: impl FnOnce() + Send + 'static) -> StoreResult<()> {
 }
 
 fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>) -> StoreResult<T> {
-    conn.batch("SAVEPOINT job")?;
+    let begin = if std::mem::take(&mut conn.release_pending) { "RELEASE job; SAVEPOINT job" } else { "SAVEPOINT job" };
+    conn.batch(begin)?;
     let pending_mark = conn.pending_text.len();
     let metrics_mark = conn.pending_metrics.len();
     let rules_mark = conn.pending_rules.len();
@@ -695,6 +732,9 @@ fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>)
         Err(StoreError::Internal(format!("a write panicked: {what}")))
     });
     match &result {
+        // Released with the next write's savepoint, or by the commit (the statements the
+        // batch runs at its end then run inside it, and commit with it).
+        Ok(_) if conn.is_postgres() => conn.release_pending = true,
         Ok(_) => conn.batch("RELEASE job")?,
         Err(_) => {
             conn.pending_text.truncate(pending_mark);
