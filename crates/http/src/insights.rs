@@ -105,17 +105,17 @@ pub(crate) async fn suggestions(
     let teams = store.teams().await?;
     let active = state.engine.active_matrix();
 
-    let mut suggestions = insights::move_down(&facts.outcomes);
+    let mut suggestions = insights::move_down_by_category(&facts.categories);
 
     if let Some(active) = &active {
         let matrix = active.compiled.matrix();
         let requests: Vec<ApprovalRequest> = facts
             .approvals
             .iter()
-            .filter_map(|(number, approval)| {
-                let user = users.iter().find(|u| Some(u.id) == approval.requested_by.user_id())?;
+            .filter_map(|approval| {
+                let user = users.iter().find(|u| Some(u.id) == approval.requested_by)?;
                 Some(ApprovalRequest {
-                    case_number: *number,
+                    case_number: approval.case_number,
                     action: approval.action.clone(),
                     role: user.role,
                     amount: approval.amount,

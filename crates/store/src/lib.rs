@@ -13,7 +13,8 @@
 
 pub mod sqlite;
 pub use sqlite::{
-    CaseHistory, InsightFacts, MetricsRow, PendingApproval, QueuedCase, RuleActivityRow, Store, TeamGrouping,
+    ApprovalFact, CaseHistory, InsightFacts, MetricsRow, PendingApproval, QueuedCase, RuleActivityRow, Store,
+    TeamGrouping,
 };
 mod types;
 

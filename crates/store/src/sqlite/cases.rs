@@ -130,6 +130,7 @@ impl Store {
             drop(rows);
             drop(stmt);
             super::metrics::rebuild(conn)?;
+            super::insights::rebuild(conn)?;
             conn.pending_text.extend(text);
             Ok(n_cases)
         })
@@ -237,6 +238,7 @@ pub(crate) fn execute_case(conn: &mut Tx, write: CaseWrite) -> StoreResult<CaseO
     let crate::Decided { events, triggers } = (write.decide)(current.as_ref(), next_number)?;
     let previous_row = current.as_ref().map(RowKey::of);
     let previous_timers = current.as_ref().map(armed_timers).unwrap_or_default();
+    let previous_insights = current.as_ref().map(super::insights::Details::of);
     let mut text = Vec::new();
     let mut state = current;
     {
@@ -272,6 +274,7 @@ pub(crate) fn execute_case(conn: &mut Tx, write: CaseWrite) -> StoreResult<CaseO
         write_case_row(conn, &case, previous_row.as_ref())?;
         sync_timers(conn, &case, &previous_timers)?;
         deltas = super::metrics::project(conn, case.id, case.customer, &events)?;
+        super::insights::project(conn, previous_insights, &case, &events)?;
         conn.pending_text.extend(text);
     }
     if let Some(idem) = &write.idempotency {

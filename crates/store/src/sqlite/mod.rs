@@ -25,7 +25,7 @@ use crate::{StoreConfig, StoreError, StoreResult};
 
 pub use approvals::PendingApproval;
 pub use history::CaseHistory;
-pub use insights::InsightFacts;
+pub use insights::{ApprovalFact, InsightFacts};
 pub use metrics::{MetricsRow, TeamGrouping};
 pub use queues::QueuedCase;
 pub use rule_activity::RuleActivityRow;
@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0006_approvals.sql"),
     include_str!("0007_metrics.sql"),
     include_str!("0008_rule_activity.sql"),
+    include_str!("0009_insights.sql"),
 ];
 
 /// The migration that created the metrics tables: a database migrated across it has its
@@ -49,6 +50,9 @@ const METRICS_MIGRATION: usize = 7;
 
 /// The migration that added the metrics' `team_agent` rows: filled from `case_metrics`.
 const TEAM_AGENT_MIGRATION: usize = 8;
+
+/// The migration that added the insight tables: filled from the case documents and the log.
+const INSIGHTS_MIGRATION: usize = 9;
 
 /// Runs after a commit with its outcome, to answer the caller.
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -143,6 +147,8 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
             // A database built before: add the new dimension's rows (a rebuild just above
             // already counted them).
             metrics::add_dimension(&tx, ladder_core::metrics::Dimension::TeamAgent)?;
+        } else if i + 1 == INSIGHTS_MIGRATION {
+            insights::rebuild(&tx)?;
         }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
