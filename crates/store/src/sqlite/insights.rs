@@ -200,16 +200,32 @@ fn insert_details(conn: &Connection, day: Date, details: &Details) -> StoreResul
     Ok(())
 }
 
-/// A case's approval requests and 24x7 breaches, as their rows hold them.
+/// What of a case its insight facts depend on: the fields [`CaseOutcome::of`] reads (with
+/// the last escalation, which only an `escalated` event moves), and its approval requests
+/// and 24x7 breaches as their rows hold them. A write that leaves these as they were (most
+/// messages) changes no insight row and reads none.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Details {
+    category: Option<String>,
+    n_escalations: u32,
+    first_level: Option<ladder_core::LevelId>,
+    level: ladder_core::LevelId,
+    resolution: Option<ladder_core::case::Resolution>,
     approvals: Vec<ApprovalFact>,
     breaches: Vec<Breach>,
 }
 
 impl Details {
     pub(crate) fn of(case: &Case) -> Details {
-        Details { approvals: approval_facts(case), breaches: breaches_24x7(case) }
+        Details {
+            category: case.category.clone(),
+            n_escalations: case.n_escalations,
+            first_level: case.escalation_path.first().map(|s| s.level.clone()),
+            level: case.level.clone(),
+            resolution: case.resolution.clone(),
+            approvals: approval_facts(case),
+            breaches: breaches_24x7(case),
+        }
     }
 }
 
@@ -221,8 +237,12 @@ pub(crate) fn project(
     case: &Case,
     events: &[RecordedEvent],
 ) -> StoreResult<()> {
-    let old = load_row(conn, case.number)?;
     let escalated_now = events.iter().filter(|e| e.event.kind() == "escalated").map(|e| ts_to_ns(e.at)).max();
+    let details = Details::of(case);
+    if escalated_now.is_none() && previous.as_ref() == Some(&details) {
+        return Ok(());
+    }
+    let old = load_row(conn, case.number)?;
     let last_escalated_ns = old.as_ref().and_then(|r| r.last_escalated_ns).max(escalated_now);
     let new = CaseRow::of(case, last_escalated_ns);
     if old.as_ref() != Some(&new) {
@@ -232,9 +252,8 @@ pub(crate) fn project(
         count(conn, &new, 1)?;
         save_row(conn, &new)?;
     }
-    let details = Details::of(case);
     let changed = match &previous {
-        Some(previous) => *previous != details,
+        Some(previous) => previous.approvals != details.approvals || previous.breaches != details.breaches,
         None => !details.approvals.is_empty() || !details.breaches.is_empty(),
     };
     if changed {
