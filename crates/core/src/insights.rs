@@ -6,6 +6,9 @@
 //! - [`move_down`]: per category, cases escalated and resolved above their first level.
 //!   Suggested at ≥ 5 such cases, an escalation share ≥ 30 %, a median time from the last
 //!   escalation to the resolution ≤ 1 hour and one resolution code on ≥ 60 % of them.
+//!   [`CategoryCounts::may_move_down`] tells from summable counts alone whether a category
+//!   can be suggested, so a store need read the cases' durations and numbers
+//!   ([`CategoryOutcomes`]) only for the few categories that can.
 //! - [`limit_margin`]: approval requests whose amount exceeded the requester's limit by at
 //!   most 10 %; suggested at ≥ 3 for one action and role.
 //! - [`outliers`]: agents or teams (≥ 10 cases) whose escalation rate is ≥ 2 standard
@@ -21,6 +24,7 @@ use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::case::Case;
 use crate::directory::{LevelId, Role};
 use crate::sla::BusinessCalendar;
 
@@ -100,23 +104,123 @@ pub const MOVE_DOWN_MIN_ESCALATION_SHARE: f64 = 0.30;
 pub const MOVE_DOWN_MAX_MEDIAN: SignedDuration = SignedDuration::from_secs(3600);
 pub const MOVE_DOWN_MIN_CODE_SHARE: f64 = 0.60;
 
-/// Categories often escalated and then resolved quickly above with the same code.
-pub fn move_down(cases: &[CaseOutcome]) -> Vec<Suggestion> {
-    let mut by_category: BTreeMap<&str, Vec<&CaseOutcome>> = BTreeMap::new();
-    for case in cases {
-        if let Some(category) = case.category.as_deref() {
-            by_category.entry(category).or_default().push(case);
+impl CaseOutcome {
+    /// What a case says about itself: its category, whether it was escalated, and, when it
+    /// was escalated and resolved at a level above its first, its resolution code and the
+    /// time from `last_escalation` (its last `escalated` event) to the resolution.
+    pub fn of(case: &Case, last_escalation: Option<Timestamp>) -> CaseOutcome {
+        let escalated = case.n_escalations > 0;
+        let first_level = case.escalation_path.first().map(|s| &s.level);
+        let resolved_above = match (&case.resolution, last_escalation) {
+            (Some(resolution), Some(escalated_at)) if escalated && first_level.is_some_and(|l| *l != case.level) => {
+                Some(ResolvedAbove {
+                    code: resolution.code.clone(),
+                    after_escalation: resolution.at.duration_since(escalated_at),
+                })
+            }
+            _ => None,
+        };
+        CaseOutcome { number: case.number, category: case.category.clone(), escalated, resolved_above }
+    }
+}
+
+/// The breaches of a case's clocks that counted in 24x7 time (no calendar), oldest clock first.
+pub fn breaches_24x7(case: &Case) -> Vec<Breach> {
+    case.clocks
+        .iter()
+        .filter(|clock| clock.calendar.is_none())
+        .filter_map(|clock| {
+            let due_at = clock.breached_at.and(clock.due_at)?;
+            Some(Breach { case_number: case.number, level: clock.level.clone(), due_at })
+        })
+        .collect()
+}
+
+/// One category's cases over a period, as [`move_down_by_category`] sees them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CategoryOutcomes {
+    pub category: String,
+    pub cases: u64,
+    pub escalated: u64,
+    /// The cases escalated and resolved above their first level, by number (in any order).
+    pub resolved_above: Vec<(u64, ResolvedAbove)>,
+}
+
+/// One category's counts over a period. Every field is a sum over the cases, so a store can
+/// keep them per day and add the days of a period.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CategoryCounts {
+    pub cases: u64,
+    pub escalated: u64,
+    pub resolved_above: u64,
+    /// Of the cases resolved above, those resolved at most [`MOVE_DOWN_MAX_MEDIAN`] after
+    /// their last escalation.
+    pub resolved_above_quickly: u64,
+    /// The cases resolved above, per resolution code.
+    pub codes: BTreeMap<String, u64>,
+}
+
+impl CategoryCounts {
+    /// Adds one case.
+    pub fn add(&mut self, outcome: &CaseOutcome) {
+        self.cases += 1;
+        self.escalated += outcome.escalated as u64;
+        if let Some(above) = &outcome.resolved_above {
+            self.resolved_above += 1;
+            self.resolved_above_quickly += (above.after_escalation <= MOVE_DOWN_MAX_MEDIAN) as u64;
+            *self.codes.entry(above.code.clone()).or_default() += 1;
         }
     }
+
+    /// Whether [`move_down`] may suggest this category. `false` when the counts show a
+    /// threshold missed: too few cases resolved above, too low an escalation share, no code
+    /// common enough, or at least half of the durations (the median's) over the limit. The
+    /// median is known from the counts except when exactly half of an even number of
+    /// durations are within the limit; then this says `true` and the durations decide.
+    pub fn may_move_down(&self) -> bool {
+        if self.resolved_above < MOVE_DOWN_MIN_CASES as u64 {
+            return false;
+        }
+        let escalation_share = self.escalated as f64 / self.cases as f64;
+        let top_n = self.codes.values().copied().max().unwrap_or(0);
+        let code_share = top_n as f64 / self.resolved_above as f64;
+        // The median is within the limit when more than half of the durations are (then
+        // both middle ones are), and over it when fewer than half are.
+        let median_may_be_within = 2 * self.resolved_above_quickly >= self.resolved_above;
+        escalation_share >= MOVE_DOWN_MIN_ESCALATION_SHARE
+            && code_share >= MOVE_DOWN_MIN_CODE_SHARE
+            && median_may_be_within
+    }
+}
+
+/// Categories often escalated and then resolved quickly above with the same code.
+pub fn move_down(cases: &[CaseOutcome]) -> Vec<Suggestion> {
+    let mut by_category: BTreeMap<&str, CategoryOutcomes> = BTreeMap::new();
+    for case in cases {
+        if let Some(category) = case.category.as_deref() {
+            let entry = by_category
+                .entry(category)
+                .or_insert_with(|| CategoryOutcomes { category: category.to_string(), ..Default::default() });
+            entry.cases += 1;
+            entry.escalated += case.escalated as u64;
+            if let Some(above) = &case.resolved_above {
+                entry.resolved_above.push((case.number, above.clone()));
+            }
+        }
+    }
+    move_down_by_category(&by_category.into_values().collect::<Vec<_>>())
+}
+
+/// [`move_down`] over cases already counted per category (in category order).
+pub fn move_down_by_category(categories: &[CategoryOutcomes]) -> Vec<Suggestion> {
     let mut out = Vec::new();
-    for (category, cases) in by_category {
-        let n_escalated = cases.iter().filter(|c| c.escalated).count();
-        let above: Vec<(u64, &ResolvedAbove)> =
-            cases.iter().filter_map(|c| c.resolved_above.as_ref().map(|r| (c.number, r))).collect();
+    for outcomes in categories {
+        let category = outcomes.category.as_str();
+        let above: Vec<(u64, &ResolvedAbove)> = outcomes.resolved_above.iter().map(|(n, r)| (*n, r)).collect();
         if above.len() < MOVE_DOWN_MIN_CASES {
             continue;
         }
-        let escalation_share = n_escalated as f64 / cases.len() as f64;
+        let escalation_share = outcomes.escalated as f64 / outcomes.cases as f64;
         let mut durations: Vec<SignedDuration> = above.iter().map(|(_, r)| r.after_escalation).collect();
         durations.sort_unstable();
         let median = median(&durations);
@@ -143,8 +247,8 @@ pub fn move_down(cases: &[CaseOutcome]) -> Vec<Suggestion> {
                 percent(code_share),
             ),
             figures: vec![
-                ("cases", cases.len() as f64),
-                ("escalated", n_escalated as f64),
+                ("cases", outcomes.cases as f64),
+                ("escalated", outcomes.escalated as f64),
                 ("escalation_share", escalation_share),
                 ("resolved_above_first_level", above.len() as f64),
                 ("median_resolution_after_escalation_s", median.as_secs_f64()),

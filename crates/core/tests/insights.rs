@@ -5,7 +5,8 @@ use jiff::{SignedDuration, Timestamp};
 use ladder_core::LevelId;
 use ladder_core::Role;
 use ladder_core::insights::{
-    self, ApprovalRequest, Breach, CaseOutcome, Kind, PeerFigures, PeerGroup, ResolvedAbove, RuleActivity, Suggestion,
+    self, ApprovalRequest, Breach, CaseOutcome, CategoryCounts, Kind, PeerFigures, PeerGroup, ResolvedAbove,
+    RuleActivity, Suggestion,
 };
 use ladder_core::matrix;
 use ladder_core::sla::BusinessCalendar;
@@ -90,6 +91,53 @@ fn move_down_thresholds() {
     let mut uncategorised = billing(0, &five(5));
     uncategorised.iter_mut().for_each(|c| c.category = None);
     assert_eq!(insights::move_down(&uncategorised), vec![], "no category");
+}
+
+/// The counts of a category are a necessary condition for its suggestion, and a sufficient
+/// one unless exactly half of an even number of durations are within the median's limit.
+fn check_counts(cases: &[CaseOutcome], counts_decide: bool) {
+    let mut counts = CategoryCounts::default();
+    cases.iter().filter(|c| c.category.as_deref() == Some("billing")).for_each(|c| counts.add(c));
+    let suggested = !insights::move_down(cases).is_empty();
+    if suggested {
+        assert!(counts.may_move_down(), "a suggestion the counts would hide: {counts:?}");
+    }
+    if counts_decide {
+        assert_eq!(counts.may_move_down(), suggested, "{counts:?}");
+    } else {
+        assert!(counts.may_move_down(), "{counts:?}");
+    }
+}
+
+#[test]
+fn move_down_counts_tell_which_categories_need_their_cases_read() {
+    let five = |minutes: i64| vec![("refund", minutes); 5];
+    check_counts(&billing(5, &five(30)), true);
+    check_counts(&billing(11, &five(60)), true);
+    check_counts(&billing(12, &five(5)), true);
+    check_counts(&billing(0, &five(5)[..4]), true);
+    check_counts(&billing(0, &five(61)), true);
+    check_counts(&billing(0, &[("refund", 5), ("refund", 5), ("refund", 5), ("other", 5), ("else", 5)]), true);
+    check_counts(&billing(0, &[("a", 5), ("a", 5), ("a", 5), ("a", 5), ("b", 5), ("c", 5), ("d", 5)]), true);
+    // Five durations, two within the hour: the median (the third) is over it.
+    check_counts(&billing(0, &[("refund", 5), ("refund", 5), ("refund", 61), ("refund", 61), ("refund", 61)]), true);
+    // Three of six within: the median is the mean of 30 min and the fourth, so only the
+    // durations say whether it is within the hour (90 min: exactly 1 h; 91 min: over).
+    let tie = |fourth: i64| {
+        [("refund", 30), ("refund", 30), ("refund", 30), ("refund", fourth), ("refund", 95), ("refund", 95)]
+    };
+    check_counts(&billing(0, &tie(90)), false);
+    check_counts(&billing(0, &tie(91)), false);
+    assert_eq!(insights::move_down(&billing(0, &tie(90))).len(), 1);
+    assert_eq!(insights::move_down(&billing(0, &tie(91))), vec![]);
+    // Four of six within: the median is within whatever the others are.
+    check_counts(
+        &billing(
+            0,
+            &[("refund", 30), ("refund", 30), ("refund", 30), ("refund", 60), ("refund", 500), ("refund", 900)],
+        ),
+        true,
+    );
 }
 
 // ---- limit_margin ----

@@ -14,6 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
 use crate::extract::Auth;
+use crate::metrics::MetricsRowDto;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(insights))
@@ -82,40 +83,55 @@ async fn insights(
     auth: Auth,
     Query(q): Query<InsightsQuery>,
 ) -> ApiResult<Json<InsightsDto>> {
-    auth.require(Role::Manager)?;
+    let principal = auth.require(Role::Manager)?;
     let now = state.engine.now();
     let (from, to) = crate::metrics::period(q.from.as_deref(), q.to.as_deref(), now)?;
+    let agents = crate::metrics::rows(&state, principal, from, to, Some(Dimension::Agent), now).await?;
+    let teams = crate::metrics::rows(&state, principal, from, to, Some(Dimension::Team), now).await?;
     Ok(Json(InsightsDto {
         from: from.to_string(),
         to: to.to_string(),
-        suggestions: suggestions(&state, from, to).await?,
+        suggestions: suggestions(&state, from, to, &peers(&agents), &peers(&teams)).await?,
     }))
 }
 
+/// The agents' or teams' figures the outlier detector compares, from the metrics rows
+/// grouped by agent or team (rows without a value left out; named by their label).
+pub(crate) fn peers(rows: &[MetricsRowDto]) -> Vec<PeerFigures> {
+    rows.iter()
+        .filter_map(|r| {
+            let value = r.value.clone()?;
+            Some(PeerFigures { label: r.label.clone().unwrap_or(value), cases: r.cases, escalated: r.escalated })
+        })
+        .collect()
+}
+
 /// The suggestions over the cases opened from `from` to `to` (UTC days, inclusive), most
-/// important kinds first. The console's dashboard lists them too.
+/// important kinds first, given the period's metrics by agent and by team ([`peers`]; the
+/// console's dashboard has them already and lists the suggestions too).
 pub(crate) async fn suggestions(
     state: &AppState,
     from: jiff::civil::Date,
     to: jiff::civil::Date,
+    agents: &[PeerFigures],
+    teams: &[PeerFigures],
 ) -> ApiResult<Vec<SuggestionDto>> {
     let store = &state.engine.store;
     let facts = store.insight_facts(from, to).await?;
     let users = store.users(None).await?;
-    let teams = store.teams().await?;
     let active = state.engine.active_matrix();
 
-    let mut suggestions = insights::move_down(&facts.outcomes);
+    let mut suggestions = insights::move_down_by_category(&facts.categories);
 
     if let Some(active) = &active {
         let matrix = active.compiled.matrix();
         let requests: Vec<ApprovalRequest> = facts
             .approvals
             .iter()
-            .filter_map(|(number, approval)| {
-                let user = users.iter().find(|u| Some(u.id) == approval.requested_by.user_id())?;
+            .filter_map(|approval| {
+                let user = users.iter().find(|u| Some(u.id) == approval.requested_by)?;
                 Some(ApprovalRequest {
-                    case_number: *number,
+                    case_number: approval.case_number,
                     action: approval.action.clone(),
                     role: user.role,
                     amount: approval.amount,
@@ -126,25 +142,8 @@ pub(crate) async fn suggestions(
         suggestions.extend(insights::limit_margin(&requests));
     }
 
-    for (dimension, group) in [(Dimension::Agent, PeerGroup::Agent), (Dimension::Team, PeerGroup::Team)] {
-        let rows = store.metrics(from, to, Some(dimension)).await?;
-        let figures: Vec<PeerFigures> = rows
-            .into_iter()
-            .filter(|r| !r.value.is_empty())
-            .map(|r| {
-                let label = match group {
-                    PeerGroup::Agent => users.iter().find(|u| u.id.to_string() == r.value).map(|u| u.name.clone()),
-                    PeerGroup::Team => teams.iter().find(|t| t.id.to_string() == r.value).map(|t| t.slug.clone()),
-                };
-                PeerFigures {
-                    label: label.unwrap_or(r.value),
-                    cases: r.counters.cases,
-                    escalated: r.counters.escalated,
-                }
-            })
-            .collect();
-        suggestions.extend(insights::outliers(group, &figures));
-    }
+    suggestions.extend(insights::outliers(PeerGroup::Agent, agents));
+    suggestions.extend(insights::outliers(PeerGroup::Team, teams));
 
     if let Some(active) = &active {
         let matrix = active.compiled.matrix();

@@ -15,8 +15,9 @@
 mod db;
 pub mod sql;
 pub use sql::{
-    CaseHistory, Change, InsightFacts, Location, MetricsRow, PendingApproval, QueuedCase, RuleActivityRow, Store,
-    TEST_POSTGRES_URL, TeamGrouping, TransferSummary, redact_url, test_location, test_postgres_location,
+    ApprovalFact, CaseHistory, Change, InsightFacts, Location, MetricsRow, PendingApproval, QueuedCase,
+    RuleActivityRow, Store, TEST_POSTGRES_URL, TeamGrouping, TransferSummary, redact_url, test_location,
+    test_postgres_location,
 };
 mod types;
 

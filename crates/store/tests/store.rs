@@ -797,7 +797,7 @@ async fn metrics_kept_while_writing_equal_the_log_recomputed_and_are_backfilled_
     // A database from before the metrics: the migration computes them from the log.
     let raw = rusqlite::Connection::open(dir.path().join("ladder.db")).unwrap();
     raw.execute_batch(
-        "DROP TABLE case_metrics; DROP TABLE metrics_daily; DROP TABLE rule_activity; DROP INDEX timers_leased; ALTER TABLE timers DROP COLUMN lease_until_ns; ALTER TABLE timers DROP COLUMN lease_node; PRAGMA user_version = 6;",
+        "DROP TABLE case_metrics; DROP TABLE metrics_daily; DROP TABLE rule_activity; DROP TABLE case_insights; DROP TABLE insight_categories; DROP TABLE insight_codes; DROP TABLE insight_approvals; DROP TABLE insight_breaches; DROP INDEX timers_leased; ALTER TABLE timers DROP COLUMN lease_until_ns; ALTER TABLE timers DROP COLUMN lease_node; PRAGMA user_version = 6;",
     )
     .unwrap();
     drop(raw);
@@ -810,7 +810,7 @@ async fn metrics_kept_while_writing_equal_the_log_recomputed_and_are_backfilled_
     let raw = rusqlite::Connection::open(dir.path().join("ladder.db")).unwrap();
     let removed = raw.execute("DELETE FROM metrics_daily WHERE dim LIKE 'team_agent%'", []).unwrap();
     assert!(removed > 0, "team_agent rows were kept while writing");
-    raw.execute_batch("DROP TABLE rule_activity; DROP INDEX timers_leased; ALTER TABLE timers DROP COLUMN lease_until_ns; ALTER TABLE timers DROP COLUMN lease_node; PRAGMA user_version = 7;").unwrap();
+    raw.execute_batch("DROP TABLE rule_activity; DROP TABLE case_insights; DROP TABLE insight_categories; DROP TABLE insight_codes; DROP TABLE insight_approvals; DROP TABLE insight_breaches; DROP INDEX timers_leased; ALTER TABLE timers DROP COLUMN lease_until_ns; ALTER TABLE timers DROP COLUMN lease_node; PRAGMA user_version = 7;").unwrap();
     drop(raw);
     let store = Store::open(dir.path(), ladder_store::StoreConfig::default()).unwrap();
     assert_eq!(metrics_snapshot(&store).await, before);
@@ -818,6 +818,239 @@ async fn metrics_kept_while_writing_equal_the_log_recomputed_and_are_backfilled_
     // And so does rebuilding the projections.
     store.rebuild_projections().await.unwrap();
     assert_eq!(metrics_snapshot(&store).await, before);
+}
+
+// ---------------------------------------------------------------------------------------
+// Insight facts
+// ---------------------------------------------------------------------------------------
+
+/// A write whose events are given as they are (for facts no command of this test makes
+/// alone: approval requests, 24x7 clocks and their breaches).
+fn events_write(case_id: CaseId, now: Timestamp, events: Vec<ladder_core::CaseEvent>) -> ladder_store::CaseWrite {
+    use ladder_core::{Actor, Context, Ladder, record};
+    let decide: ladder_store::Decider = Box::new(move |case, next_number| {
+        let (ladder, actor) = (Ladder::default(), Actor::User { id: DESK });
+        let cx = Context {
+            now,
+            actor: &actor,
+            ladder: &ladder,
+            next_number,
+            new_id: uuid::Uuid::now_v7(),
+            matrix_version: None,
+        };
+        Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events).into())
+    });
+    ladder_store::CaseWrite { case_id, expected_version: None, idempotency: None, decide }
+}
+
+/// The insight facts of a period as they were read before the insight tables: every case
+/// opened in the period, from its folded state and the last `escalated` event of its log.
+/// The categories are those whose counts may make a suggestion, as the store answers.
+async fn insight_facts_from_every_case(
+    store: &Store,
+    ids: &[CaseId],
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) -> (Vec<ladder_core::insights::CaseOutcome>, ladder_store::InsightFacts) {
+    use ladder_core::insights::{CaseOutcome, CategoryCounts, CategoryOutcomes, breaches_24x7};
+    let mut outcomes = Vec::new();
+    let mut facts = ladder_store::InsightFacts::default();
+    for id in ids {
+        let case = store.case(*id).await.unwrap().unwrap();
+        let day = case.created_at.to_zoned(jiff::tz::TimeZone::UTC).date();
+        if day < from || day > to {
+            continue;
+        }
+        let events = store.events(*id).await.unwrap();
+        let last = events.iter().filter(|e| e.recorded.event.kind() == "escalated").map(|e| e.recorded.at).max();
+        outcomes.push(CaseOutcome::of(&case, last));
+        facts.approvals.extend(case.approvals.iter().map(|a| ladder_store::ApprovalFact {
+            case_number: case.number,
+            action: a.action.clone(),
+            amount: a.amount,
+            requested_by: a.requested_by.user_id(),
+        }));
+        facts.breaches_24x7.extend(breaches_24x7(&case));
+    }
+    let mut by_category: std::collections::BTreeMap<String, (CategoryCounts, CategoryOutcomes)> = Default::default();
+    for o in &outcomes {
+        let Some(category) = &o.category else { continue };
+        let (counts, figures) = by_category.entry(category.clone()).or_default();
+        counts.add(o);
+        figures.category = category.clone();
+        figures.cases += 1;
+        figures.escalated += o.escalated as u64;
+        figures.resolved_above.extend(o.resolved_above.clone().map(|r| (o.number, r)));
+    }
+    facts.categories =
+        by_category.into_values().filter(|(counts, _)| counts.may_move_down()).map(|(_, figures)| figures).collect();
+    (outcomes, facts)
+}
+
+/// Orders what the store may answer in any order.
+fn sorted(mut facts: ladder_store::InsightFacts) -> ladder_store::InsightFacts {
+    facts.categories.iter_mut().for_each(|c| c.resolved_above.sort_by_key(|(n, _)| *n));
+    facts.approvals.sort_by_key(|a| (a.case_number, a.action.clone()));
+    facts.breaches_24x7.sort_by_key(|b| (b.case_number, b.due_at));
+    facts
+}
+
+const INSIGHT_PERIODS: [(i16, i8, i8, i16, i8, i8); 5] = [
+    (2025, 1, 1, 2025, 12, 31),
+    (2025, 6, 15, 2025, 6, 15),
+    (2025, 6, 16, 2025, 6, 20),
+    (2025, 6, 18, 2025, 7, 1),
+    (2000, 1, 1, 2000, 1, 2),
+];
+
+async fn insight_snapshot(store: &Store) -> Vec<ladder_store::InsightFacts> {
+    let mut out = Vec::new();
+    for (y0, m0, d0, y1, m1, d1) in INSIGHT_PERIODS {
+        let (from, to) = (jiff::civil::date(y0, m0, d0), jiff::civil::date(y1, m1, d1));
+        out.push(sorted(store.insight_facts(from, to).await.unwrap()));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insight_facts_kept_while_writing_equal_every_case_read_and_are_backfilled_by_the_migration() {
+    use ladder_core::command::{CaseCommand, DeEscalate, Reopen, UpdateCase};
+    use ladder_core::event::{ApprovalRequested, CaseEvent, ClockBreached, ClockStarted};
+    use ladder_core::insights::{move_down, move_down_by_category};
+    use ladder_core::sla::ClockKind;
+    let dir = tempfile::tempdir().unwrap();
+    let day = 24 * 60;
+    let store = Store::open(dir.path(), ladder_store::StoreConfig::default()).unwrap();
+    let mut ids = Vec::new();
+    // Per case: its category, the minutes from escalation to resolution (None: never
+    // escalated), and its day (0 = June 15th).
+    let cases: &[(Option<&str>, Option<i64>, i64)] = &[
+        // 'billing': six escalated and resolved above within the hour, two plain: suggested.
+        (Some("billing"), Some(10), 0),
+        (Some("billing"), Some(20), 1),
+        (Some("billing"), Some(30), 1),
+        (Some("billing"), Some(40), 2),
+        (Some("billing"), Some(50), 3),
+        (Some("billing"), Some(90), 4),
+        (Some("billing"), None, 4),
+        (Some("billing"), None, 5),
+        // 'tech': slow above, never suggested; its counts alone say so.
+        (Some("tech"), Some(300), 0),
+        (Some("tech"), Some(400), 2),
+        (Some("tech"), Some(500), 3),
+        (Some("tech"), Some(600), 3),
+        (Some("tech"), Some(20), 5),
+        // 'tie': three of six within the hour: only the durations decide (a median of 1 h).
+        (Some("tie"), Some(30), 1),
+        (Some("tie"), Some(30), 1),
+        (Some("tie"), Some(30), 2),
+        (Some("tie"), Some(90), 2),
+        (Some("tie"), Some(95), 3),
+        (Some("tie"), Some(95), 20),
+        (None, Some(10), 2),
+        (None, None, 3),
+    ];
+    for (i, (category, minutes, on)) in cases.iter().enumerate() {
+        let id = CaseId::new_v7();
+        ids.push(id);
+        let start = on * day + i as i64;
+        let mut spec = new_case(&format!("insight {i}"), "");
+        spec.category = category.map(String::from);
+        spec.team = Some(front());
+        run(&store, open(id, spec, at(start))).await;
+        if let Some(minutes) = minutes {
+            run(&store, escalate(id, tech(), at(start + 5))).await;
+            run(&store, resolve(id, "refund", at(start + 5 + minutes))).await;
+        }
+    }
+    // Changes after the facts: a case moves category, one is de-escalated back to its first
+    // level before it is resolved, one is reopened and resolved again with another code.
+    let update = |category: &str| {
+        CaseCommand::Update(UpdateCase {
+            subject: None,
+            priority: None,
+            category: Some(Some(category.into())),
+            tags_added: vec![],
+            tags_removed: vec![],
+            custom_fields: Default::default(),
+        })
+    };
+    run(&store, write(ids[8], update("billing"), at(10 * day))).await;
+    let id = CaseId::new_v7();
+    ids.push(id);
+    let mut spec = new_case("de-escalated", "");
+    spec.category = Some("billing".into());
+    spec.team = Some(front());
+    run(&store, open(id, spec, at(2 * day))).await;
+    run(&store, escalate(id, tech(), at(2 * day + 5))).await;
+    let down = DeEscalate { to_level: None, to_team: Some(front()), to_user: None, guidance: "yours".into() };
+    run(&store, write(id, CaseCommand::DeEscalate(down), at(2 * day + 9))).await;
+    run(&store, resolve(id, "refund", at(2 * day + 12))).await;
+    run(&store, write(ids[2], CaseCommand::Reopen(Reopen { reason: "again".into() }), at(2 * day))).await;
+    run(&store, resolve(ids[2], "explained", at(2 * day + 3))).await;
+    // Approval requests and a 24x7 clock's breach, as a matrix and the timers would record.
+    let requested = |approval: u32, amount: f64| {
+        CaseEvent::ApprovalRequested(ApprovalRequested {
+            approval,
+            action: "credit".into(),
+            amount,
+            note: None,
+            approver_role: Role::Supervisor,
+        })
+    };
+    run(&store, events_write(ids[0], at(30), vec![requested(0, 55.0), requested(1, 120.5)])).await;
+    run(&store, events_write(ids[13], at(day + 40), vec![requested(0, 9.0)])).await;
+    for (n, (case, calendar)) in
+        [(ids[9], None), (ids[10], Some("support".to_string())), (ids[20], None)].into_iter().enumerate()
+    {
+        let due_at = at(3 * day + n as i64);
+        let started = CaseEvent::ClockStarted(ClockStarted {
+            index: 0,
+            clock: ClockKind::Respond,
+            level: level("L2"),
+            target: SignedDuration::from_hours(1),
+            calendar,
+            due_at,
+            next_fire: Some(due_at),
+            approval: None,
+        });
+        let breached = CaseEvent::ClockBreached(ClockBreached { index: 0, clock: ClockKind::Respond, due_at });
+        run(&store, events_write(case, due_at, vec![started, breached])).await;
+    }
+
+    let mut suggested = 0;
+    for (y0, m0, d0, y1, m1, d1) in INSIGHT_PERIODS {
+        let (from, to) = (jiff::civil::date(y0, m0, d0), jiff::civil::date(y1, m1, d1));
+        let kept = sorted(store.insight_facts(from, to).await.unwrap());
+        let (outcomes, read) = insight_facts_from_every_case(&store, &ids, from, to).await;
+        assert_eq!(kept, sorted(read), "{from}..{to}");
+        let suggestions = move_down_by_category(&kept.categories);
+        assert_eq!(suggestions, move_down(&outcomes), "{from}..{to}");
+        suggested += suggestions.len();
+    }
+    assert!(suggested >= 2, "the data makes suggestions (billing, and the tie at exactly 1 h)");
+    let whole = store.insight_facts(jiff::civil::date(2025, 1, 1), jiff::civil::date(2025, 12, 31)).await.unwrap();
+    let names: Vec<&str> = whole.categories.iter().map(|c| c.category.as_str()).collect();
+    assert_eq!(names, ["billing", "tie"], "'tech' is left out by its counts");
+    assert_eq!((whole.approvals.len(), whole.breaches_24x7.len()), (3, 2));
+    let before = insight_snapshot(&store).await;
+    drop(store);
+
+    // A database from before the insight tables: the migration fills them from the case
+    // documents and the log.
+    let raw = rusqlite::Connection::open(dir.path().join("ladder.db")).unwrap();
+    raw.execute_batch(
+        "DROP TABLE case_insights; DROP TABLE insight_categories; DROP TABLE insight_codes;
+         DROP TABLE insight_approvals; DROP TABLE insight_breaches; PRAGMA user_version = 9;",
+    )
+    .unwrap();
+    drop(raw);
+    let store = Store::open(dir.path(), ladder_store::StoreConfig::default()).unwrap();
+    assert_eq!(insight_snapshot(&store).await, before);
+
+    // And so does rebuilding the projections.
+    store.rebuild_projections().await.unwrap();
+    assert_eq!(insight_snapshot(&store).await, before);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -4,8 +4,11 @@
 //! The store is the one `bench simulate` builds (seeded once into `--data-dir` through the
 //! real command path, reused on later runs): `--cases` cases over the 90 days before now,
 //! each with a day of history (contacts, replies, escalations, credits, resolution) under
-//! its matrix, so the metrics aggregates and the case pages have real content. An agent of
-//! the front line is added for the queue page.
+//! its matrix, so the metrics aggregates and the case pages have real content. Those cases
+//! are all resolved, so the front line's queue is topped up to [`QUEUED`] open cases (opened
+//! through the same command path, unassigned at the front line) and an agent of the front
+//! line is added for the queue page. The case pages are random seeded cases; the bench says
+//! how long their histories are.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +21,53 @@ use rand::{RngExt, SeedableRng};
 
 use super::{bench_world, report, start_server};
 
+/// Open cases waiting in the front line's queue while the pages are timed.
+const QUEUED: u64 = 5_000;
+
+/// Tops the front line's queue up to [`QUEUED`] cases, opened at `now` through the command
+/// path. Clocks that fell due since an earlier run fire first (their rules may move earlier
+/// queued cases up to L2), so the server's timer task has nothing to catch up on while the
+/// pages are timed.
+async fn fill_queue(
+    engine: &ladder_engine::Engine,
+    admin: &User,
+    frontline: ladder_core::ids::TeamId,
+    now: Timestamp,
+) -> anyhow::Result<u64> {
+    use ladder_core::ids::CaseId;
+    use ladder_core::{Channel, Priority};
+    use ladder_engine::{CaseRequest, OpenRequest};
+    engine.fire_due(now).await?;
+    let waiting = engine.store.queue_len(frontline).await?;
+    let principal = ladder_engine::credentials::principal_of(admin);
+    let mut rng = StdRng::seed_from_u64(waiting);
+    let mut tasks = Vec::new();
+    for w in 0..QUEUED.saturating_sub(waiting) {
+        let (engine, principal) = (engine.clone(), principal.clone());
+        let category = ["billing", "technical", "technical", "account", "delivery"][rng.random_range(0..5)];
+        let open = CaseRequest::Open(OpenRequest {
+            subject: format!("Waiting {w}"),
+            description: "The customer writes in and waits for an answer.".into(),
+            category: Some(category.into()),
+            channel: Channel::ALL[rng.random_range(0..7)],
+            priority: [Priority::Low, Priority::Normal, Priority::Normal, Priority::High][rng.random_range(0..4)],
+            level: None,
+            team: Some("frontline".into()),
+            assignee: None,
+            customer: None,
+            tags: Default::default(),
+            custom_fields: Default::default(),
+        });
+        // Spread over the last minutes, so the queue's ranks differ.
+        let at = now - SignedDuration::from_millis(rng.random_range(0..600_000));
+        tasks.push(tokio::spawn(async move { engine.run(&principal, CaseId::new_v7(), open, None, None, at).await }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(engine.store.queue_len(frontline).await?)
+}
+
 pub async fn bench_console(cases: usize, data_dir: std::path::PathBuf, requests: usize) -> anyhow::Result<()> {
     let (engine, admin) = bench_world(&data_dir).await?;
     let now = Timestamp::now();
@@ -27,17 +77,23 @@ pub async fn bench_console(cases: usize, data_dir: std::path::PathBuf, requests:
     if have < cases {
         super::simulate::seed(&engine, &admin, have, cases, start).await?;
     }
+    let frontline = engine
+        .store
+        .teams()
+        .await?
+        .into_iter()
+        .find(|t| t.slug == "frontline")
+        .ok_or_else(|| anyhow::anyhow!("the bench store has no front-line team"))?;
     let agent = match engine.store.user_credentials("bench-agent".into()).await? {
         Some(c) => c.user,
         None => {
-            let frontline = engine.store.teams().await?.into_iter().find(|t| t.slug == "frontline");
             let user = User {
                 id: UserId::new_v7(),
                 name: "bench-agent".into(),
                 display_name: "Bench agent".into(),
                 email: None,
                 role: Role::Agent,
-                teams: frontline.map(|t| t.id).into_iter().collect(),
+                teams: vec![frontline.id],
                 skills: vec![],
                 levels: vec![],
                 active: true,
@@ -46,8 +102,14 @@ pub async fn bench_console(cases: usize, data_dir: std::path::PathBuf, requests:
             engine.store.create_user(user, None, None).await?
         }
     };
+    let queued = fill_queue(&engine, &admin, frontline.id, now).await?;
     let stats = engine.store.stats().await?;
-    println!("console bench: {} cases, {} events in {}", stats.n_cases, stats.n_events, data_dir.display());
+    println!(
+        "console bench: {} cases, {} events in {}; {queued} cases waiting in the front line's queue",
+        stats.n_cases,
+        stats.n_events,
+        data_dir.display()
+    );
 
     // Console sessions are tokens; the cookie carries the secret, as after a sign-in.
     let admin_session = engine.create_token(admin.id, "web session".into(), None, now).await?.secret;
@@ -80,15 +142,27 @@ pub async fn bench_console(cases: usize, data_dir: std::path::PathBuf, requests:
     }
     time("GET /queue (front-line agent)", samples, started, bytes);
 
+    // Random cases of the seeded history (the cases opened for the queue have none yet).
     let mut rng = StdRng::seed_from_u64(7);
+    let seeded = cases.min(stats.n_cases as usize).max(1) as u64;
+    let numbers: Vec<u64> = (0..requests).map(|_| rng.random_range(1..=seeded)).collect();
     let (started, mut samples) = (Instant::now(), Vec::new());
-    for _ in 0..requests {
-        let n = rng.random_range(1..=stats.n_cases.max(1));
+    for n in &numbers {
         let (took, b) = get(format!("{base}/cases/{n}"), &admin_session).await?;
         samples.push(took);
         bytes = b;
     }
-    time("GET /cases/{number} (random case, admin)", samples, started, bytes);
+    time("GET /cases/{number} (random seeded case, admin)", samples, started, bytes);
+    let mut lengths = Vec::new();
+    for n in numbers.iter().take(200) {
+        lengths.extend(engine.store.case_by_number(*n).await?.map(|c| c.version));
+    }
+    println!(
+        "  their histories (first 200 sampled): {:.1} events on average, {} to {}",
+        lengths.iter().sum::<u64>() as f64 / lengths.len().max(1) as f64,
+        lengths.iter().min().unwrap_or(&0),
+        lengths.iter().max().unwrap_or(&0)
+    );
 
     for (label, query) in [
         ("default: last 30 days", String::new()),

@@ -91,7 +91,8 @@ async fn dashboard_page(
             if weekly { format!("{}…", start.strftime("%m-%d")) } else { start.strftime("%m-%d").to_string() };
         over_time.push(Point::new(label, row.and_then(|r| r.escalation_rate)));
     }
-    let suggestions = crate::insights::suggestions(&state, from, to).await?;
+    let (agents, teams) = (crate::insights::peers(&by_agent), crate::insights::peers(&by_team));
+    let suggestions = crate::insights::suggestions(&state, from, to, &agents, &teams).await?;
 
     let pct = |v: Option<f64>| Unit::Percent.format(v);
     let t = total.as_ref();

@@ -123,6 +123,7 @@ impl Store {
                 n_cases += 1;
             }
             super::metrics::rebuild(tx)?;
+            super::insights::rebuild(tx)?;
             tx.pending_text.extend(text);
             Ok(n_cases)
         })
@@ -226,6 +227,7 @@ pub(crate) fn execute_case(tx: &mut Tx, write: CaseWrite) -> StoreResult<CaseOut
     let crate::Decided { events, triggers } = (write.decide)(current.as_ref(), next_number)?;
     let previous_row = current.as_ref().map(RowKey::of);
     let previous_timers = current.as_ref().map(armed_timers).unwrap_or_default();
+    let previous_insights = current.as_ref().map(super::insights::Details::of);
     let mut text = Vec::new();
     let mut state = current;
     for e in &events {
@@ -258,6 +260,7 @@ pub(crate) fn execute_case(tx: &mut Tx, write: CaseWrite) -> StoreResult<CaseOut
         write_case_row(tx, &case, previous_row.as_ref())?;
         sync_timers(tx, &case, &previous_timers)?;
         deltas = super::metrics::project(tx, case.id, case.customer, &events)?;
+        super::insights::project(tx, previous_insights, &case, &events)?;
         tx.pending_text.extend(text);
         tx.pending_changed.push(case.id);
     }

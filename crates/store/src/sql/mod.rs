@@ -30,7 +30,7 @@ use crate::{StoreConfig, StoreError, StoreResult};
 
 pub use approvals::PendingApproval;
 pub use history::CaseHistory;
-pub use insights::InsightFacts;
+pub use insights::{ApprovalFact, InsightFacts};
 pub use metrics::{MetricsRow, TeamGrouping};
 pub use queues::QueuedCase;
 pub use rule_activity::RuleActivityRow;
@@ -48,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sqlite/0007_metrics.sql"),
     include_str!("sqlite/0008_rule_activity.sql"),
     include_str!("sqlite/0009_timer_leases.sql"),
+    include_str!("sqlite/0010_insights.sql"),
 ];
 
 /// The PostgreSQL twins of [`MIGRATIONS`], one for one; `ladder_schema` records how many ran.
@@ -61,6 +62,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("postgres/0007_metrics.sql"),
     include_str!("postgres/0008_rule_activity.sql"),
     include_str!("postgres/0009_timer_leases.sql"),
+    include_str!("postgres/0010_insights.sql"),
 ];
 
 /// The migration that created the metrics tables: a database migrated across it has its
@@ -69,6 +71,9 @@ const METRICS_MIGRATION: usize = 7;
 
 /// The migration that added the metrics' `team_agent` rows: filled from `case_metrics`.
 const TEAM_AGENT_MIGRATION: usize = 8;
+
+/// The migration that added the insight tables: filled from the case documents and the log.
+const INSIGHTS_MIGRATION: usize = 10;
 
 /// Runs after a commit with its outcome, to answer the caller.
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -392,6 +397,8 @@ fn after_migration(db: &mut Db, version: usize, done: usize) -> StoreResult<()> 
         // A database built before: add the new dimension's rows (a rebuild just above
         // already counted them).
         metrics::add_dimension(db, ladder_core::metrics::Dimension::TeamAgent)?;
+    } else if version == INSIGHTS_MIGRATION {
+        insights::rebuild(db)?;
     }
     Ok(())
 }
