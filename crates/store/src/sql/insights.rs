@@ -1,6 +1,6 @@
 //! The facts "revise the rules" insights are computed from ([`ladder_core::insights`]),
 //! kept with the writes that change them (`case_insights`, `insight_categories`,
-//! `insight_codes`, `insight_approvals`, `insight_breaches`, migration 0009) so a period's
+//! `insight_codes`, `insight_approvals`, `insight_breaches`, migration 0010) so a period's
 //! facts are read from per-day counts and a few indexed rows, never from every case opened
 //! in the period.
 //!
