@@ -6,8 +6,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,27 +24,14 @@ resolve = "8h"
 
 const RUN: Duration = Duration::from_secs(60);
 
-/// `ladder admin ARGS --database URL`, its stdout.
-fn admin_pg(dir: &Path, url: &str, args: &[&str], stdin: Option<&str>) -> String {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .arg("admin")
-        .args(args)
-        .args(["--database", url, "--data-dir"])
-        .arg(dir)
-        .env("LADDER_LOG", "warn")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run ladder admin");
-    if let Some(input) = stdin {
-        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("stdin");
+/// Data directories of servers on the PostgreSQL database `url` (whatever backend the rest
+/// of the run uses): `ladder admin` and `ladder serve` on them go there.
+fn on_database(url: &str, n: usize) -> Vec<tempfile::TempDir> {
+    let dirs: Vec<tempfile::TempDir> = (0..n).map(|_| tempfile::tempdir().unwrap()).collect();
+    for dir in &dirs {
+        use_database(dir.path(), Some(url));
     }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().expect("ladder admin");
-    assert!(out.status.success(), "ladder admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf8").trim().to_string()
+    dirs
 }
 
 /// What the clients were told: the case each Idempotency-Key created.
@@ -90,25 +75,18 @@ async fn client(n: usize, bases: Arc<Mutex<Vec<String>>>, token: String, acked: 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_servers_lose_no_acknowledged_write_and_fire_every_breach_once_across_a_kill() {
     let Location::Postgres(url) = ladder_store::test_postgres_location() else { unreachable!("PostgreSQL") };
-    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    admin_pg(dirs[0].path(), &url, &["team", "create", "--slug", "frontline", "--level", "L1"], None);
-    admin_pg(
+    let dirs = on_database(&url, 3);
+    admin(dirs[0].path(), &["team", "create", "--slug", "frontline", "--level", "L1"], None);
+    admin(
         dirs[0].path(),
-        &url,
         &["user", "create", "--name", "root", "--role", "admin", "--password-stdin"],
         Some("correct horse battery\n"),
     );
-    admin_pg(
-        dirs[0].path(),
-        &url,
-        &["user", "create", "--name", "ana", "--role", "agent", "--team", "frontline"],
-        None,
-    );
-    let root = admin_pg(dirs[0].path(), &url, &["token", "create", "--user", "root"], None);
-    let ana = admin_pg(dirs[0].path(), &url, &["token", "create", "--user", "ana"], None);
+    admin(dirs[0].path(), &["user", "create", "--name", "ana", "--role", "agent", "--team", "frontline"], None);
+    let root = admin(dirs[0].path(), &["token", "create", "--user", "root"], None);
+    let ana = admin(dirs[0].path(), &["token", "create", "--user", "ana"], None);
 
-    let env = [("LADDER_DATABASE_URL", url.as_str())];
-    let mut servers: Vec<Server> = dirs.iter().map(|d| Server::start_with(d.path(), &env)).collect();
+    let mut servers: Vec<Server> = dirs.iter().map(|d| Server::start(d.path())).collect();
     // The matrix goes in force on one server; the others hear of it.
     let api = Api::new(&servers[0]);
     assert_eq!(api.upload_matrix(&root, "main", MATRIX).await.0, 200);
@@ -128,7 +106,7 @@ async fn three_servers_lose_no_acknowledged_write_and_fire_every_breach_once_acr
     tokio::time::sleep(RUN / 3).await;
     servers[1].kill_hard();
     tokio::time::sleep(Duration::from_secs(10)).await;
-    servers[1] = Server::start_with(dirs[1].path(), &env);
+    servers[1] = Server::start(dirs[1].path());
     bases.lock().unwrap()[1] = servers[1].base.clone();
     for c in clients {
         c.await.expect("a client");
@@ -196,11 +174,12 @@ async fn readyz_reports_a_lost_database_connection_and_the_server_reconnects() {
     // A name of its own, so only this server's connections are cut below.
     let app = format!("ladder_readyz_{}", std::process::id());
     let url = format!("{url}&application_name={app}");
-    let dir = tempfile::tempdir().unwrap();
-    admin_pg(dir.path(), &url, &["team", "create", "--slug", "frontline", "--level", "L1"], None);
-    admin_pg(dir.path(), &url, &["user", "create", "--name", "ana", "--role", "agent", "--team", "frontline"], None);
-    let ana = admin_pg(dir.path(), &url, &["token", "create", "--user", "ana"], None);
-    let server = Server::start_with(dir.path(), &[("LADDER_DATABASE_URL", url.as_str())]);
+    let dirs = on_database(&url, 1);
+    let dir = &dirs[0];
+    admin(dir.path(), &["team", "create", "--slug", "frontline", "--level", "L1"], None);
+    admin(dir.path(), &["user", "create", "--name", "ana", "--role", "agent", "--team", "frontline"], None);
+    let ana = admin(dir.path(), &["token", "create", "--user", "ana"], None);
+    let server = Server::start(dir.path());
     let http = reqwest::Client::new();
     let ready = || async { http.get(server.url("/readyz")).send().await.unwrap().status().as_u16() };
     assert_eq!(ready().await, 200);
