@@ -365,6 +365,17 @@ impl Row<'_, '_> {
 }
 
 impl<'a> Arg<'a> {
+    /// The same value, owning its text or bytes.
+    pub fn to_static(&self) -> Arg<'static> {
+        match self {
+            Arg::Null => Arg::Null,
+            Arg::Int(v) => Arg::Int(*v),
+            Arg::Real(v) => Arg::Real(*v),
+            Arg::Text(v) => Arg::Text(Cow::Owned(v.clone().into_owned())),
+            Arg::Bytes(v) => Arg::Bytes(Cow::Owned(v.clone().into_owned())),
+        }
+    }
+
     /// A JSON value as an argument (the inverse of [`Row::json`]).
     pub fn from_json(v: &'a serde_json::Value) -> DbResult<Arg<'a>> {
         use serde_json::Value;
@@ -393,11 +404,17 @@ impl<'a> Arg<'a> {
     }
 }
 
-/// A PostgreSQL connection with its statement cache.
+/// A PostgreSQL connection with its statement cache and its deferred statements.
+///
+/// The client is asynchronous (`tokio_postgres`) and driven by a small runtime of the
+/// connection's own, so that statements whose results nobody reads can be sent together
+/// ([`Db::defer`]): the server then answers them in one round trip instead of one each.
 pub(crate) struct PgConn {
-    /// Always `Some` until dropped.
-    client: Option<postgres::Client>,
-    statements: HashMap<String, postgres::Statement>,
+    /// Always `Some` until dropped: `(runtime, client)`.
+    inner: Option<(tokio::runtime::Runtime, tokio_postgres::Client)>,
+    statements: HashMap<String, tokio_postgres::Statement>,
+    /// Statements queued by [`Db::defer`], sent before any other statement.
+    deferred: Vec<(String, Vec<Arg<'static>>)>,
 }
 
 /// Runs `f` where a blocking PostgreSQL client may run its own small runtime: on this
@@ -411,37 +428,82 @@ pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 }
 
 impl PgConn {
-    pub fn connect(config: &postgres::Config) -> DbResult<PgConn> {
-        let client = off_runtime(|| config.connect(postgres::NoTls))?;
-        Ok(PgConn { client: Some(client), statements: HashMap::new() })
+    pub fn connect(config: &tokio_postgres::Config) -> DbResult<PgConn> {
+        let (rt, client) = off_runtime(|| -> DbResult<_> {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| DbError {
+                kind: DbErrorKind::Connection,
+                message: format!("cannot start the PostgreSQL client's runtime: {e}"),
+            })?;
+            let (client, connection) = rt.block_on(config.connect(tokio_postgres::NoTls))?;
+            // The connection runs whenever the runtime does: while a statement is awaited.
+            rt.spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(error = %e, "a PostgreSQL connection ended");
+                }
+            });
+            Ok((rt, client))
+        })?;
+        Ok(PgConn { inner: Some((rt, client)), statements: HashMap::new(), deferred: Vec::new() })
     }
 
-    pub fn client(&mut self) -> &mut postgres::Client {
-        self.client.as_mut().expect("the client lives until drop")
+    fn parts(&self) -> (&tokio::runtime::Runtime, &tokio_postgres::Client) {
+        let (rt, client) = self.inner.as_ref().expect("the client lives until drop");
+        (rt, client)
     }
 
     pub fn is_closed(&self) -> bool {
-        self.client.as_ref().is_none_or(|c| c.is_closed())
+        self.inner.as_ref().is_none_or(|(_, c)| c.is_closed())
     }
 
-    fn statement(&mut self, sql: &str) -> DbResult<postgres::Statement> {
+    /// Runs several statements without arguments (after the deferred ones).
+    pub fn batch_execute(&mut self, sql: &str) -> DbResult<()> {
+        self.flush()?;
+        let (rt, client) = self.parts();
+        Ok(rt.block_on(client.batch_execute(sql))?)
+    }
+
+    /// Forgets the deferred statements not sent yet.
+    pub fn discard_deferred(&mut self) {
+        self.deferred.clear();
+    }
+
+    fn statement(&mut self, sql: &str) -> DbResult<tokio_postgres::Statement> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let prepared = self.client().prepare(&pg_placeholders(sql))?;
+        let (rt, client) = self.parts();
+        let prepared = rt.block_on(client.prepare(&pg_placeholders(sql)))?;
         if self.statements.len() >= 256 {
             self.statements.clear();
         }
         self.statements.insert(sql.to_string(), prepared.clone());
         Ok(prepared)
     }
+
+    /// Sends the deferred statements all at once and waits for their answers; the first
+    /// error among them is the result. The queue is empty afterwards either way.
+    fn flush(&mut self) -> DbResult<()> {
+        if self.deferred.is_empty() {
+            return Ok(());
+        }
+        let deferred = std::mem::take(&mut self.deferred);
+        let statements = deferred.iter().map(|(sql, _)| self.statement(sql)).collect::<DbResult<Vec<_>>>()?;
+        let (rt, client) = self.parts();
+        // Polled together, tokio-postgres writes every statement before reading an answer.
+        let runs = deferred.iter().zip(&statements).map(|((_, args), statement)| async move {
+            let params = pg_args(args);
+            client.execute(statement, &params).await
+        });
+        rt.block_on(futures_util::future::try_join_all(runs))?;
+        Ok(())
+    }
 }
 
 impl Drop for PgConn {
-    /// Closing the client blocks on its runtime, which must not happen on an async thread.
+    /// Closing the client and its runtime blocks, which must not happen on an async thread.
     fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
-            let _ = std::thread::Builder::new().name("ladder-pg-close".into()).spawn(move || drop(client));
+        if let Some(inner) = self.inner.take() {
+            let _ = std::thread::Builder::new().name("ladder-pg-close".into()).spawn(move || drop(inner));
         }
     }
 }
@@ -492,8 +554,10 @@ impl Db<'_> {
         match self {
             Db::Lite(c) => Ok(c.prepare_cached(sql)?.execute(rusqlite::params_from_iter(args))?),
             Db::Pg(c) => {
+                c.flush()?;
                 let stmt = c.statement(sql)?;
-                Ok(c.client().execute(&stmt, &pg_args(args))? as usize)
+                let (rt, client) = c.parts();
+                Ok(rt.block_on(client.execute(&stmt, &pg_args(args)))? as usize)
             }
         }
     }
@@ -502,7 +566,35 @@ impl Db<'_> {
     pub fn batch(&mut self, sql: &str) -> DbResult<()> {
         match self {
             Db::Lite(c) => Ok(c.execute_batch(sql)?),
-            Db::Pg(c) => Ok(c.client().batch_execute(sql)?),
+            Db::Pg(c) => c.batch_execute(sql),
+        }
+    }
+
+    /// Runs one statement whose result nobody reads. SQLite runs it at once; PostgreSQL
+    /// queues it and sends the queue in one go before the connection's next other
+    /// statement or at [`Db::sync`], where an error of a deferred statement surfaces.
+    pub fn defer(&mut self, sql: &str, args: &[Arg]) -> DbResult<()> {
+        match self {
+            Db::Lite(_) => self.exec(sql, args).map(|_| ()),
+            Db::Pg(c) => {
+                c.deferred.push((sql.to_string(), args.iter().map(Arg::to_static).collect()));
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends the deferred statements, if any, and reports their first error.
+    pub fn sync(&mut self) -> DbResult<()> {
+        match self {
+            Db::Lite(_) => Ok(()),
+            Db::Pg(c) => c.flush(),
+        }
+    }
+
+    /// Forgets the deferred statements not sent yet (the write that queued them failed).
+    pub fn discard_deferred(&mut self) {
+        if let Db::Pg(c) = self {
+            c.discard_deferred();
         }
     }
 
@@ -537,10 +629,13 @@ impl Db<'_> {
                 }
             }
             Db::Pg(c) => {
-                use postgres::fallible_iterator::FallibleIterator;
+                use futures_util::StreamExt;
+                c.flush()?;
                 let stmt = c.statement(sql)?;
-                let mut rows = c.client().query_raw(&stmt, pg_args(args)).map_err(DbError::from)?;
-                while let Some(r) = rows.next().map_err(DbError::from)? {
+                let (rt, client) = c.parts();
+                let mut rows =
+                    std::pin::pin!(rt.block_on(client.query_raw(&stmt, pg_args(args))).map_err(DbError::from)?);
+                while let Some(r) = rt.block_on(rows.next()).transpose().map_err(DbError::from)? {
                     f(&Row::Pg(&r))?;
                 }
             }
@@ -567,10 +662,13 @@ impl Db<'_> {
                 }
             }
             Db::Pg(c) => {
-                use postgres::fallible_iterator::FallibleIterator;
+                use futures_util::StreamExt;
+                c.flush()?;
                 let stmt = c.statement(sql)?;
-                let mut rows = c.client().query_raw(&stmt, pg_args(args)).map_err(DbError::from)?;
-                while let Some(r) = rows.next().map_err(DbError::from)? {
+                let (rt, client) = c.parts();
+                let mut rows =
+                    std::pin::pin!(rt.block_on(client.query_raw(&stmt, pg_args(args))).map_err(DbError::from)?);
+                while let Some(r) = rt.block_on(rows.next()).transpose().map_err(DbError::from)? {
                     if !f(&Row::Pg(&r))? {
                         break;
                     }
@@ -597,8 +695,10 @@ impl Db<'_> {
                 }
             }
             Db::Pg(c) => {
+                c.flush()?;
                 let stmt = c.statement(sql)?;
-                match c.client().query_opt(&stmt, &pg_args(args)).map_err(DbError::from)? {
+                let (rt, client) = c.parts();
+                match rt.block_on(client.query_opt(&stmt, &pg_args(args))).map_err(DbError::from)? {
                     Some(r) => f(&Row::Pg(&r)).map(Some),
                     None => Ok(None),
                 }

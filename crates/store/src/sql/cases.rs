@@ -190,7 +190,7 @@ fn check_idempotency(db: &mut Db, idem: &Idempotency) -> StoreResult<Option<Stri
 }
 
 pub(crate) fn remember_idempotency(db: &mut Db, idem: &Idempotency, result: &str) -> StoreResult<()> {
-    db.exec(
+    db.defer(
         "INSERT INTO idempotency (scope, key, fingerprint, result, created_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
         args![&idem.scope, &idem.key, &idem.fingerprint, result, ts_to_ns(jiff::Timestamp::now())],
     )?;
@@ -292,7 +292,7 @@ fn project_text(db: &mut Db, text: &mut Vec<(String, i64)>, case: &Case, stored:
             }
         }
         CaseEvent::MessageAdded(m) => {
-            db.exec(
+            db.defer(
                 "INSERT INTO messages (id, case_number, seq, author, visibility, channel, body, at_ns)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 args![
@@ -410,17 +410,17 @@ fn write_case_row(db: &mut Db, case: &Case, previous: Option<&RowKey>) -> StoreR
         let doc = serde_json::to_string(case)?;
         if db.is_postgres() {
             // One statement, so one round trip to the server.
-            db.exec(
+            db.defer(
                 "WITH touched AS (UPDATE cases SET updated_at_ns = ?2, version = ?3 WHERE number = ?1)
                  UPDATE case_docs SET doc = ?4 WHERE number = ?1",
                 args![case.number, ts_to_ns(case.updated_at), case.version, doc],
             )?;
         } else {
-            db.exec(
+            db.defer(
                 "UPDATE cases SET updated_at_ns = ?2, version = ?3 WHERE number = ?1",
                 args![case.number, ts_to_ns(case.updated_at), case.version],
             )?;
-            db.exec("UPDATE case_docs SET doc = ?2 WHERE number = ?1", args![case.number, doc])?;
+            db.defer("UPDATE case_docs SET doc = ?2 WHERE number = ?1", args![case.number, doc])?;
         }
         return Ok(());
     }
@@ -428,7 +428,7 @@ fn write_case_row(db: &mut Db, case: &Case, previous: Option<&RowKey>) -> StoreR
     let (score, rank, callback_due) = queue_columns(db, case)?;
     let approval = super::approvals::approval_columns(case);
     // The casts tell PostgreSQL the type of the placeholders used in the CASE.
-    db.exec(
+    db.defer(
         "INSERT INTO cases (number, id, status, level, team_id, assignee_id, customer_id, priority, channel, category,
                             created_at_ns, updated_at_ns, version, sla, sla_due_at_ns, priority_score, queue_rank_ns,
                             callback_due_ns, queued_since_ns, approval_role, approval_since_ns)
@@ -470,12 +470,12 @@ fn write_case_row(db: &mut Db, case: &Case, previous: Option<&RowKey>) -> StoreR
             approval.map(|a| ts_to_ns(a.1)),
         ],
     )?;
-    db.exec(
+    db.defer(
         "INSERT INTO case_docs (number, doc) VALUES (?1, ?2) ON CONFLICT (number) DO UPDATE SET doc = excluded.doc",
         args![case.number, serde_json::to_string(case)?],
     )?;
     for user in &case.worked_by {
-        db.exec(
+        db.defer(
             "INSERT INTO case_workers (user_id, number) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             args![user.to_string(), case.number],
         )?;
@@ -499,14 +499,14 @@ fn sync_timers(db: &mut Db, case: &Case, previous: &[(u32, u64, jiff::Timestamp)
     let now = armed_timers(case);
     for (index, _, _) in previous {
         if !now.iter().any(|(i, _, _)| i == index) {
-            db.exec("DELETE FROM timers WHERE case_number = ?1 AND clock_index = ?2", args![case.number, *index])?;
+            db.defer("DELETE FROM timers WHERE case_number = ?1 AND clock_index = ?2", args![case.number, *index])?;
         }
     }
     for t @ (index, generation, fire_at) in &now {
         if previous.contains(t) {
             continue;
         }
-        db.exec(
+        db.defer(
             "INSERT INTO timers (case_number, clock_index, case_id, generation, fire_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (case_number, clock_index) DO UPDATE SET generation = excluded.generation,
                 fire_at_ns = excluded.fire_at_ns, lease_until_ns = NULL, lease_node = NULL",
@@ -520,13 +520,13 @@ fn sync_timers(db: &mut Db, case: &Case, previous: &[(u32, u64, jiff::Timestamp)
 /// (after a timer fired nothing, so the same row is not picked up again at once).
 pub(crate) fn reset_timers(db: &mut Db, id: CaseId, not_before: jiff::Timestamp) -> StoreResult<()> {
     let Some(case) = load_case(db, id)? else {
-        db.exec("DELETE FROM timers WHERE case_id = ?1", args![id.to_string()])?;
+        db.defer("DELETE FROM timers WHERE case_id = ?1", args![id.to_string()])?;
         return Ok(());
     };
-    db.exec("DELETE FROM timers WHERE case_number = ?1", args![case.number])?;
+    db.defer("DELETE FROM timers WHERE case_number = ?1", args![case.number])?;
     for (index, generation, fire_at) in armed_timers(&case) {
         let at = ts_to_ns(fire_at.max(not_before));
-        db.exec(
+        db.defer(
             "INSERT INTO timers (case_number, clock_index, case_id, generation, fire_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
             args![case.number, index, case.id.to_string(), generation, at],
         )?;

@@ -123,7 +123,7 @@ fn load_row(db: &mut Db, number: u64) -> StoreResult<Option<CaseRow>> {
 
 fn save_row(db: &mut Db, row: &CaseRow) -> StoreResult<()> {
     let above = row.outcome.resolved_above.as_ref();
-    db.exec(
+    db.defer(
         "INSERT INTO case_insights
          (number, day, category, escalated, last_escalated_ns, resolved_code, after_escalation_ns)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -150,7 +150,7 @@ fn count(db: &mut Db, row: &CaseRow, sign: i64) -> StoreResult<()> {
     let day = row.day.to_string();
     let above = row.outcome.resolved_above.as_ref();
     let quickly = above.is_some_and(|a| a.after_escalation <= MOVE_DOWN_MAX_MEDIAN);
-    db.exec(
+    db.defer(
         "INSERT INTO insight_categories (day, category, cases, escalated, resolved_above, resolved_above_quickly)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (day, category) DO UPDATE SET cases = insight_categories.cases + excluded.cases,
@@ -167,18 +167,21 @@ fn count(db: &mut Db, row: &CaseRow, sign: i64) -> StoreResult<()> {
         ],
     )?;
     if let Some(above) = above {
-        db.exec(
+        db.defer(
             "INSERT INTO insight_codes (day, category, code, n) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (day, category, code) DO UPDATE SET n = insight_codes.n + excluded.n",
             args![day.as_str(), category, above.code.as_str(), sign],
         )?;
     }
     if sign < 0 {
-        db.exec(
+        db.defer(
             "DELETE FROM insight_categories WHERE day = ?1 AND category = ?2 AND cases = 0",
             args![day.as_str(), category],
         )?;
-        db.exec("DELETE FROM insight_codes WHERE day = ?1 AND category = ?2 AND n = 0", args![day.as_str(), category])?;
+        db.defer(
+            "DELETE FROM insight_codes WHERE day = ?1 AND category = ?2 AND n = 0",
+            args![day.as_str(), category],
+        )?;
     }
     Ok(())
 }
@@ -186,14 +189,14 @@ fn count(db: &mut Db, row: &CaseRow, sign: i64) -> StoreResult<()> {
 fn insert_details(db: &mut Db, day: Date, details: &Details) -> StoreResult<()> {
     let day = day.to_string();
     for (i, a) in details.approvals.iter().enumerate() {
-        db.exec(
+        db.defer(
             "INSERT INTO insight_approvals (number, position, day, action, amount, requested_by)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             args![a.case_number, i, day.as_str(), a.action.as_str(), a.amount, a.requested_by.map(|u| u.to_string())],
         )?;
     }
     for (i, b) in details.breaches.iter().enumerate() {
-        db.exec(
+        db.defer(
             "INSERT INTO insight_breaches (number, clock, day, level, due_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
             args![b.case_number, i, day.as_str(), b.level.as_str(), ts_to_ns(b.due_at)],
         )?;
@@ -258,8 +261,8 @@ pub(crate) fn project(
         None => !details.approvals.is_empty() || !details.breaches.is_empty(),
     };
     if changed {
-        db.exec("DELETE FROM insight_approvals WHERE number = ?1", args![case.number])?;
-        db.exec("DELETE FROM insight_breaches WHERE number = ?1", args![case.number])?;
+        db.defer("DELETE FROM insight_approvals WHERE number = ?1", args![case.number])?;
+        db.defer("DELETE FROM insight_breaches WHERE number = ?1", args![case.number])?;
         insert_details(db, new.day, &details)?;
     }
     Ok(())

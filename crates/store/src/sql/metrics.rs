@@ -198,7 +198,7 @@ fn load(db: &mut Db, id: CaseId) -> StoreResult<Option<CaseMetrics>> {
 }
 
 fn save(db: &mut Db, id: CaseId, metrics: &CaseMetrics) -> StoreResult<()> {
-    db.exec(
+    db.defer(
         "INSERT INTO case_metrics (case_id, doc) VALUES (?1, ?2)
          ON CONFLICT (case_id) DO UPDATE SET doc = excluded.doc",
         args![id.to_string(), serde_json::to_string(metrics)?],
@@ -315,10 +315,10 @@ pub(crate) fn write_deltas(db: &mut Db, mut changes: Deltas) -> StoreResult<()> 
         for (dim, day) in [(dim.as_str().to_string(), day), (monthly(dim), first_of_month(day))] {
             let mut args = vec![Arg::from(dim), Arg::from(day.to_string()), Arg::from(value.as_str())];
             args.extend(counters.to_array().into_iter().map(Arg::from));
-            db.exec(&upsert, &args)?;
+            db.defer(&upsert, &args)?;
             // Every contributing case adds 1 to `cases`: at 0 nothing contributes any more.
             if counters.cases < 0 {
-                db.exec(
+                db.defer(
                     "DELETE FROM metrics_daily WHERE dim = ?1 AND day = ?2 AND value = ?3 AND cases = 0",
                     &args[..3],
                 )?;

@@ -256,7 +256,7 @@ pub fn test_postgres_location() -> Location {
     let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
     let config = pg_config(&url).expect("LADDER_TEST_POSTGRES_URL is a PostgreSQL URL");
     let mut conn = pg_connect(&config, &url).expect("the test PostgreSQL database answers");
-    crate::db::off_runtime(|| conn.client().batch_execute(&format!("CREATE SCHEMA {schema}"))).expect("a test schema");
+    crate::db::off_runtime(|| conn.batch_execute(&format!("CREATE SCHEMA {schema}"))).expect("a test schema");
     let sep = if url.contains('?') { '&' } else { '?' };
     Location::Postgres(format!("{url}{sep}options=-c%20search_path%3D{schema}"))
 }
@@ -287,7 +287,7 @@ enum Backend {
         path: PathBuf,
     },
     Postgres {
-        config: postgres::Config,
+        config: tokio_postgres::Config,
         url: String,
         /// The `NOTIFY` channel of this database and schema (servers of other Ladder
         /// installations in other schemas of the same database do not hear each other).
@@ -351,8 +351,8 @@ fn open_connection(path: &Path, config: &StoreConfig, cache_kib: i64) -> rusqlit
     Ok(conn)
 }
 
-fn pg_config(url: &str) -> StoreResult<postgres::Config> {
-    let mut config: postgres::Config =
+fn pg_config(url: &str) -> StoreResult<tokio_postgres::Config> {
+    let mut config: tokio_postgres::Config =
         url.parse().map_err(|e| StoreError::Internal(format!("bad PostgreSQL URL {}: {e}", redact_url(url))))?;
     if config.get_application_name().is_none() {
         config.application_name("ladder");
@@ -361,7 +361,7 @@ fn pg_config(url: &str) -> StoreResult<postgres::Config> {
     Ok(config)
 }
 
-fn pg_connect(config: &postgres::Config, url: &str) -> StoreResult<PgConn> {
+fn pg_connect(config: &tokio_postgres::Config, url: &str) -> StoreResult<PgConn> {
     PgConn::connect(config)
         .map_err(|e| StoreError::Internal(format!("cannot connect to PostgreSQL at {}: {e}", redact_url(url))))
 }
@@ -660,7 +660,7 @@ impl Store {
 }
 
 fn listen_loop(
-    config: &postgres::Config,
+    config: &tokio_postgres::Config,
     url: &str,
     channel: &str,
     origin: &str,
@@ -670,15 +670,16 @@ fn listen_loop(
     let mut ready = Some(ready);
     use postgres::fallible_iterator::FallibleIterator;
     while !tx.is_closed() {
-        let mut conn = match pg_connect(config, url) {
+        // A blocking client of its own: it hands out the notifications.
+        let mut conn = match postgres::Config::from(config.clone()).connect(postgres::NoTls) {
             Ok(conn) => conn,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot listen to other servers; retrying");
+                tracing::warn!(error = %e, url = %redact_url(url), "cannot listen to other servers; retrying");
                 std::thread::sleep(Duration::from_secs(1));
                 continue;
             }
         };
-        if let Err(e) = conn.client().batch_execute(&format!("LISTEN \"{}\"", channel.replace('"', ""))) {
+        if let Err(e) = conn.batch_execute(&format!("LISTEN \"{}\"", channel.replace('"', ""))) {
             tracing::warn!(error = %e, "cannot listen to other servers; retrying");
             std::thread::sleep(Duration::from_secs(1));
             continue;
@@ -687,7 +688,7 @@ fn listen_loop(
             let _ = ready.send(());
         }
         while !tx.is_closed() {
-            let next = conn.client().notifications().timeout_iter(Duration::from_secs(2)).next();
+            let next = conn.notifications().timeout_iter(Duration::from_secs(2)).next();
             match next {
                 Ok(Some(note)) => {
                     let Some((from, ids)) = note.payload().split_once(' ') else { continue };
@@ -738,12 +739,15 @@ fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>)
         tracing::error!(panic = %what, "a write panicked; rolled back");
         Err(StoreError::Internal(format!("a write panicked: {what}")))
     });
+    // A deferred statement's failure is the write's failure.
+    let result = result.and_then(|value| conn.sync().map(|()| value).map_err(StoreError::from));
     match &result {
         // Released with the next write's savepoint, or by the commit (the statements the
         // batch runs at its end then run inside it, and commit with it).
         Ok(_) if conn.is_postgres() => conn.release_pending = true,
         Ok(_) => conn.batch("RELEASE job")?,
         Err(_) => {
+            conn.discard_deferred();
             conn.pending_text.truncate(pending_mark);
             conn.pending_metrics.truncate(metrics_mark);
             conn.pending_rules.truncate(rules_mark);
@@ -759,7 +763,7 @@ fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>)
 #[allow(clippy::large_enum_variant)] // a handful live per process
 enum Writer {
     Lite(Connection),
-    Pg { conn: PgConn, config: postgres::Config, url: String, channel: String },
+    Pg { conn: PgConn, config: tokio_postgres::Config, url: String, channel: String },
 }
 
 impl Writer {
@@ -795,7 +799,8 @@ impl Writer {
                         Err(e) => tracing::error!(error = %e, "the writer could not reconnect"),
                     }
                 } else {
-                    let _ = conn.client().batch_execute("ROLLBACK");
+                    conn.discard_deferred();
+                    let _ = conn.batch_execute("ROLLBACK");
                 }
             }
         }

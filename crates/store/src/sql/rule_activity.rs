@@ -78,7 +78,7 @@ pub(crate) fn write_batch(db: &mut Db, pending: Vec<Pending>) -> StoreResult<()>
     // Qualified columns (PostgreSQL finds bare ones ambiguous next to `excluded`), and CASE
     // for the larger number: SQLite's scalar max() is PostgreSQL's greatest().
     for ((day, trigger, rule), (n, case)) in sum {
-        db.exec(
+        db.defer(
             "INSERT INTO rule_activity (day, trigger, rule, n, last_case) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (day, trigger, rule) DO UPDATE SET n = rule_activity.n + excluded.n,
                  last_case = CASE WHEN excluded.last_case > rule_activity.last_case
