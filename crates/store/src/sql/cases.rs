@@ -234,20 +234,34 @@ pub(crate) fn execute_case(tx: &mut Tx, write: CaseWrite) -> StoreResult<CaseOut
         if e.case_id != write.case_id || e.version != state.as_ref().map_or(0, |c| c.version) + 1 {
             return Err(StoreError::Internal("a decider returned events out of sequence".into()));
         }
-        let seq: i64 = tx.value(
-            "INSERT INTO events (case_id, version, type, schema, at_ns, actor, data, matrix_version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING seq",
-            args![
-                e.case_id.to_string(),
-                e.version,
-                e.event.kind(),
-                EVENT_SCHEMA,
-                ts_to_ns(e.at),
-                serde_json::to_string(&e.actor)?,
-                serde_json::to_string(&e.event)?,
-                e.matrix_version,
-            ],
-        )?;
+        let values = vec![
+            Arg::from(e.case_id.to_string()),
+            Arg::from(e.version),
+            Arg::from(e.event.kind()),
+            Arg::from(EVENT_SCHEMA),
+            Arg::from(ts_to_ns(e.at)),
+            Arg::from(serde_json::to_string(&e.actor)?),
+            Arg::from(serde_json::to_string(&e.event)?),
+            Arg::from(e.matrix_version),
+        ];
+        let seq: i64 = if tx.is_postgres() {
+            // Numbered here, so the insert needs no answer and joins the deferred ones.
+            let seq = tx.next_event_seq()?;
+            let mut values = values;
+            values.push(Arg::from(seq));
+            tx.defer(
+                "INSERT INTO events (case_id, version, type, schema, at_ns, actor, data, matrix_version, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                &values,
+            )?;
+            seq
+        } else {
+            tx.value(
+                "INSERT INTO events (case_id, version, type, schema, at_ns, actor, data, matrix_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING seq",
+                &values,
+            )?
+        };
         let next = apply(state.take(), e);
         project_text(tx, &mut text, &next, &StoredEvent { seq, schema: EVENT_SCHEMA, recorded: e.clone() })?;
         state = Some(next);

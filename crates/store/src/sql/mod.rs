@@ -103,6 +103,10 @@ pub(crate) struct Tx<'c> {
     /// On PostgreSQL, the last write's savepoint is released together with the next write's
     /// `SAVEPOINT` (or by the commit): one round trip per write less.
     release_pending: bool,
+    /// On PostgreSQL, the event sequence number the batch assigns next: read once per batch
+    /// (the writers' advisory lock keeps it ours), so an event's insert needs no answer and
+    /// can be deferred. The identity sequence is moved past it at the batch's end.
+    next_event_seq: Option<i64>,
     /// This store's name in those announcements (so it skips its own), and their channel.
     origin: &'c str,
     channel: &'c str,
@@ -131,6 +135,7 @@ impl Tx<'_> {
             pending_changed: Vec::new(),
             pending_matrix: false,
             release_pending: false,
+            next_event_seq: None,
             origin,
             channel,
         }
@@ -159,8 +164,24 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// The sequence number of the next event this batch writes on PostgreSQL (numbers of a
+    /// write that is rolled back are skipped, as the identity sequence would skip them).
+    pub(crate) fn next_event_seq(&mut self) -> StoreResult<i64> {
+        let next = match self.next_event_seq {
+            Some(next) => next,
+            None => self.db.value::<i64>("SELECT coalesce(max(seq), 0) + 1 FROM events", crate::db::args![])?,
+        };
+        self.next_event_seq = Some(next + 1);
+        Ok(next)
+    }
+
     /// Writes what the batch deferred to its end.
     fn flush(&mut self) -> StoreResult<()> {
+        if let Some(next) = self.next_event_seq.take() {
+            // Events written without an explicit number (none today) follow ours.
+            self.db
+                .defer("SELECT setval(pg_get_serial_sequence('events', 'seq'), ?1, false)", crate::db::args![next])?;
+        }
         self.flush_text()?;
         metrics::write_batch_deltas(&mut self.db, std::mem::take(&mut self.pending_metrics))?;
         rule_activity::write_batch(&mut self.db, std::mem::take(&mut self.pending_rules))?;
