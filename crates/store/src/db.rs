@@ -457,9 +457,7 @@ impl PgConn {
 
     /// Runs several statements without arguments (after the deferred ones).
     pub fn batch_execute(&mut self, sql: &str) -> DbResult<()> {
-        self.flush()?;
-        let (rt, client) = self.parts();
-        Ok(rt.block_on(client.batch_execute(sql))?)
+        self.run(async |client| client.batch_execute(sql).await)
     }
 
     /// Forgets the deferred statements not sent yet.
@@ -486,16 +484,32 @@ impl PgConn {
         if self.deferred.is_empty() {
             return Ok(());
         }
+        self.run(async |_| Ok(()))
+    }
+
+    /// Runs `query` on the client right behind the deferred statements: all are sent at
+    /// once, so the queue costs no round trip of its own. An error of a deferred statement
+    /// comes first (a statement after it in a transaction fails only because of it). The
+    /// queue is empty afterwards either way.
+    fn run<T>(
+        &mut self,
+        query: impl AsyncFnOnce(&tokio_postgres::Client) -> Result<T, tokio_postgres::Error>,
+    ) -> DbResult<T> {
         let deferred = std::mem::take(&mut self.deferred);
-        let statements = deferred.iter().map(|(sql, _)| self.statement(sql)).collect::<DbResult<Vec<_>>>()?;
+        let deferred =
+            deferred.into_iter().map(|(sql, args)| Ok((self.statement(&sql)?, args))).collect::<DbResult<Vec<_>>>()?;
         let (rt, client) = self.parts();
-        // Polled together, tokio-postgres writes every statement before reading an answer.
-        let runs = deferred.iter().zip(&statements).map(|((_, args), statement)| async move {
-            let params = pg_args(args);
-            client.execute(statement, &params).await
-        });
-        rt.block_on(futures_util::future::try_join_all(runs))?;
-        Ok(())
+        rt.block_on(async {
+            // Polled in order, tokio-postgres writes every request before reading an answer.
+            let runs = deferred.iter().map(|(statement, args)| async move {
+                let params = pg_args(args);
+                client.execute(statement, &params).await
+            });
+            let (flushed, result) =
+                futures_util::future::join(futures_util::future::try_join_all(runs), query(client)).await;
+            flushed?;
+            Ok(result?)
+        })
     }
 }
 
@@ -554,10 +568,8 @@ impl Db<'_> {
         match self {
             Db::Lite(c) => Ok(c.prepare_cached(sql)?.execute(rusqlite::params_from_iter(args))?),
             Db::Pg(c) => {
-                c.flush()?;
                 let stmt = c.statement(sql)?;
-                let (rt, client) = c.parts();
-                Ok(rt.block_on(client.execute(&stmt, &pg_args(args)))? as usize)
+                Ok(c.run(async |client| client.execute(&stmt, &pg_args(args)).await)? as usize)
             }
         }
     }
@@ -591,10 +603,20 @@ impl Db<'_> {
         }
     }
 
-    /// Forgets the deferred statements not sent yet (the write that queued them failed).
-    pub fn discard_deferred(&mut self) {
+    /// How many deferred statements wait to be sent (0 on SQLite): a mark for
+    /// [`Db::discard_deferred_after`].
+    pub fn deferred_len(&self) -> usize {
+        match self {
+            Db::Lite(_) => 0,
+            Db::Pg(c) => c.deferred.len(),
+        }
+    }
+
+    /// Forgets the deferred statements queued after `mark` and not sent yet (the write
+    /// that queued them failed).
+    pub fn discard_deferred_after(&mut self, mark: usize) {
         if let Db::Pg(c) = self {
-            c.discard_deferred();
+            c.deferred.truncate(mark);
         }
     }
 
@@ -630,11 +652,10 @@ impl Db<'_> {
             }
             Db::Pg(c) => {
                 use futures_util::StreamExt;
-                c.flush()?;
                 let stmt = c.statement(sql)?;
-                let (rt, client) = c.parts();
-                let mut rows =
-                    std::pin::pin!(rt.block_on(client.query_raw(&stmt, pg_args(args))).map_err(DbError::from)?);
+                let rows = c.run(async |client| client.query_raw(&stmt, pg_args(args)).await)?;
+                let mut rows = std::pin::pin!(rows);
+                let (rt, _) = c.parts();
                 while let Some(r) = rt.block_on(rows.next()).transpose().map_err(DbError::from)? {
                     f(&Row::Pg(&r))?;
                 }
@@ -663,11 +684,10 @@ impl Db<'_> {
             }
             Db::Pg(c) => {
                 use futures_util::StreamExt;
-                c.flush()?;
                 let stmt = c.statement(sql)?;
-                let (rt, client) = c.parts();
-                let mut rows =
-                    std::pin::pin!(rt.block_on(client.query_raw(&stmt, pg_args(args))).map_err(DbError::from)?);
+                let rows = c.run(async |client| client.query_raw(&stmt, pg_args(args)).await)?;
+                let mut rows = std::pin::pin!(rows);
+                let (rt, _) = c.parts();
                 while let Some(r) = rt.block_on(rows.next()).transpose().map_err(DbError::from)? {
                     if !f(&Row::Pg(&r))? {
                         break;
@@ -695,10 +715,8 @@ impl Db<'_> {
                 }
             }
             Db::Pg(c) => {
-                c.flush()?;
                 let stmt = c.statement(sql)?;
-                let (rt, client) = c.parts();
-                match rt.block_on(client.query_opt(&stmt, &pg_args(args))).map_err(DbError::from)? {
+                match c.run(async |client| client.query_opt(&stmt, &pg_args(args)).await)? {
                     Some(r) => f(&Row::Pg(&r)).map(Some),
                     None => Ok(None),
                 }
@@ -753,6 +771,43 @@ mod tests {
         assert_eq!(none, None);
         let missing: Option<i64> = db.value_opt("SELECT a FROM t WHERE a = ?1", args![8]).unwrap();
         assert_eq!(missing, None);
+    }
+
+    #[test]
+    fn deferred_statements_run_at_once_on_sqlite() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut db = Db::Lite(&conn);
+        db.batch("CREATE TABLE t (a TEXT UNIQUE)").unwrap();
+        db.defer("INSERT INTO t VALUES (?1)", args!["x"]).unwrap();
+        assert_eq!(db.defer("INSERT INTO t VALUES (?1)", args!["x"]).unwrap_err().kind, DbErrorKind::Unique);
+        db.sync().unwrap();
+    }
+
+    /// Deferred statements are sent before the next other one, and their first error
+    /// surfaces at the flush (PostgreSQL only: `LADDER_TEST_BACKEND=postgres`).
+    #[test]
+    fn deferred_statements_are_flushed_in_order_and_fail_at_the_flush_on_postgres() {
+        if std::env::var("LADDER_TEST_BACKEND").as_deref() != Ok("postgres") {
+            return;
+        }
+        let crate::Location::Postgres(url) = crate::test_postgres_location() else { unreachable!() };
+        let mut conn = PgConn::connect(&url.parse().unwrap()).unwrap();
+        let mut db = Db::Pg(&mut conn);
+        db.batch("CREATE TABLE t (a TEXT UNIQUE, n BIGINT); BEGIN").unwrap();
+        db.defer("INSERT INTO t VALUES (?1, ?2)", args!["x", 1]).unwrap();
+        db.defer("UPDATE t SET n = n + 1 WHERE a = ?1", args!["x"]).unwrap();
+        assert_eq!(db.value::<i64>("SELECT n FROM t WHERE a = ?1", args!["x"]).unwrap(), 2);
+        // A write in a savepoint, as the writer runs them: its failure is rolled back alone.
+        db.batch("SAVEPOINT job").unwrap();
+        db.defer("INSERT INTO t VALUES (?1, ?2)", args!["y", 1]).unwrap();
+        db.defer("INSERT INTO t VALUES (?1, ?2)", args!["x", 1]).unwrap();
+        db.defer("INSERT INTO t VALUES (?1, ?2)", args!["z", 1]).unwrap();
+        let e = db.sync().unwrap_err();
+        assert_eq!(e.kind, DbErrorKind::Unique);
+        assert_eq!(e.message, "UNIQUE constraint failed: t.a");
+        db.batch("ROLLBACK TO job; RELEASE job").unwrap();
+        assert_eq!(db.value::<i64>("SELECT count(*) FROM t", args![]).unwrap(), 1);
+        db.batch("COMMIT").unwrap();
     }
 
     #[test]

@@ -744,8 +744,18 @@ fn spawn_writer(run: impl FnOnce() + Send + 'static) -> StoreResult<()> {
 }
 
 fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>) -> StoreResult<T> {
-    let begin = if std::mem::take(&mut conn.release_pending) { "RELEASE job; SAVEPOINT job" } else { "SAVEPOINT job" };
-    conn.batch(begin)?;
+    let release = std::mem::take(&mut conn.release_pending);
+    if conn.is_postgres() {
+        // Sent with the write's first statement.
+        if release {
+            conn.defer("RELEASE job", crate::db::args![])?;
+        }
+        conn.defer("SAVEPOINT job", crate::db::args![])?;
+    } else {
+        conn.batch(if release { "RELEASE job; SAVEPOINT job" } else { "SAVEPOINT job" })?;
+    }
+    // What the write defers from here on is its own, and dropped if it fails.
+    let deferred_mark = conn.deferred_len();
     let pending_mark = conn.pending_text.len();
     let metrics_mark = conn.pending_metrics.len();
     let rules_mark = conn.pending_rules.len();
@@ -768,7 +778,7 @@ fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>)
         Ok(_) if conn.is_postgres() => conn.release_pending = true,
         Ok(_) => conn.batch("RELEASE job")?,
         Err(_) => {
-            conn.discard_deferred();
+            conn.discard_deferred_after(deferred_mark);
             conn.pending_text.truncate(pending_mark);
             conn.pending_metrics.truncate(metrics_mark);
             conn.pending_rules.truncate(rules_mark);
