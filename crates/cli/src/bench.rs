@@ -207,6 +207,43 @@ fn build_kind() -> &'static str {
     if cfg!(debug_assertions) { "DEBUG build (figures are not meaningful)" } else { "release build" }
 }
 
+/// How the breaches of some cases' clocks went.
+struct BreachTally {
+    /// Each breach's lag (event time − due instant), sorted; a breach recorded early counts 0.
+    lags: Vec<Duration>,
+    /// Cases with no breach.
+    missing: usize,
+    /// Breaches beyond one per case.
+    duplicates: usize,
+    /// Breaches recorded before their due instant.
+    early: usize,
+}
+
+/// Reads the `clock_breached` events of `ids` (cases with one clock that should breach once).
+async fn breach_tally(engine: &Engine, ids: &[ladder_core::ids::CaseId]) -> anyhow::Result<BreachTally> {
+    let mut tally = BreachTally { lags: Vec::with_capacity(ids.len()), missing: 0, duplicates: 0, early: 0 };
+    for id in ids {
+        let mut breaches = 0;
+        for e in engine.store.events(*id).await? {
+            if let ladder_core::event::CaseEvent::ClockBreached(b) = &e.recorded.event {
+                breaches += 1;
+                let lag = e.recorded.at.duration_since(b.due_at);
+                if lag.is_negative() {
+                    tally.early += 1;
+                }
+                tally.lags.push(Duration::try_from(lag).unwrap_or(Duration::ZERO));
+            }
+        }
+        match breaches {
+            0 => tally.missing += 1,
+            1 => {}
+            n => tally.duplicates += n - 1,
+        }
+    }
+    tally.lags.sort();
+    Ok(tally)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -985,27 +1022,7 @@ async fn bench_timers(
 
     // The lag, from the events the server recorded.
     let (engine, _) = timers_world(&data_dir).await?;
-    let mut lags = Vec::with_capacity(n_window);
-    let (mut missing, mut duplicates, mut early) = (0usize, 0usize, 0usize);
-    for id in &window_ids {
-        let mut breaches = 0;
-        for e in engine.store.events(*id).await? {
-            if let ladder_core::event::CaseEvent::ClockBreached(b) = &e.recorded.event {
-                breaches += 1;
-                let lag = e.recorded.at.duration_since(b.due_at);
-                if lag.is_negative() {
-                    early += 1;
-                }
-                lags.push(Duration::try_from(lag).unwrap_or(Duration::ZERO));
-            }
-        }
-        match breaches {
-            0 => missing += 1,
-            1 => {}
-            n => duplicates += n - 1,
-        }
-    }
-    lags.sort();
+    let BreachTally { lags, missing, duplicates, early } = breach_tally(&engine, &window_ids).await?;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "breach lag (event time − due instant) at {due_rate}/s: fired {} of {n_window}, p50={:.1}ms p95={:.1}ms p99={:.1}ms max={:.1}ms; missing {missing}, duplicates {duplicates}, early {early}",

@@ -642,26 +642,7 @@ impl Db<'_> {
         args: &[Arg],
         mut f: impl FnMut(&Row) -> crate::StoreResult<()>,
     ) -> crate::StoreResult<()> {
-        match self {
-            Db::Lite(c) => {
-                let mut stmt = c.prepare_cached(sql).map_err(DbError::from)?;
-                let mut rows = stmt.query(rusqlite::params_from_iter(args)).map_err(DbError::from)?;
-                while let Some(r) = rows.next().map_err(DbError::from)? {
-                    f(&Row::Lite(r))?;
-                }
-            }
-            Db::Pg(c) => {
-                use futures_util::StreamExt;
-                let stmt = c.statement(sql)?;
-                let rows = c.run(async |client| client.query_raw(&stmt, pg_args(args)).await)?;
-                let mut rows = std::pin::pin!(rows);
-                let (rt, _) = c.parts();
-                while let Some(r) = rt.block_on(rows.next()).transpose().map_err(DbError::from)? {
-                    f(&Row::Pg(&r))?;
-                }
-            }
-        }
-        Ok(())
+        self.each_while(sql, args, |r| f(r).map(|()| true))
     }
 
     /// Calls `f` on each row as it is read while it returns `true`; the rest is not read

@@ -6,9 +6,11 @@ use ladder_core::agents::Presence;
 use ladder_core::directory::{Customer, Identity, Team, TeamKind, User};
 use ladder_core::ids::{CustomerId, TeamId, UserId};
 use ladder_core::{Channel, LevelId, Role};
-use ladder_store::{CustomerFilter, Idempotency, MatrixDraft, Store, StoreConfig, StoreError, TokenInfo};
-use tempfile::TempDir;
+use ladder_store::{CustomerFilter, Idempotency, MatrixDraft, Store, StoreError, TokenInfo};
 use uuid::Uuid;
+
+mod support;
+use support::open_store;
 
 const FRONT: TeamId = TeamId(Uuid::from_u128(0x7E01));
 const ANA: UserId = UserId(Uuid::from_u128(0xA1));
@@ -19,13 +21,6 @@ fn t0() -> Timestamp {
 
 fn at(minutes: i64) -> Timestamp {
     t0() + SignedDuration::from_mins(minutes)
-}
-
-fn open_store() -> (TempDir, Store) {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let store =
-        Store::open_at(&ladder_store::test_location(dir.path()), StoreConfig::default()).expect("the store opens");
-    (dir, store)
 }
 
 fn team(id: TeamId, slug: &str) -> Team {

@@ -8,31 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::{SignedDuration, Timestamp};
 use ladder_core::access::{CaseScope, Principal};
 use ladder_core::command::{AddMessage, Assign, CaseCommand, OpenCase, TeamRef, UserRef};
-use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
+use ladder_core::ids::{CaseId, CustomerId};
 use ladder_core::{Actor, Channel, Context, Ladder, LevelId, Priority, Role, Visibility, decide, record};
-use ladder_store::{CaseFilter, CaseWrite, Decided, Decider, PageRequest, Store, StoreConfig};
-use tempfile::TempDir;
+use ladder_store::{CaseFilter, Decided, PageRequest, Store};
 use uuid::Uuid;
 
-const FRONT: TeamId = TeamId(Uuid::from_u128(0x7E01));
-const AGENT: UserId = UserId(Uuid::from_u128(0xA1));
-const DESK: UserId = UserId(Uuid::from_u128(0xD5));
-const ADA: CustomerId = CustomerId(Uuid::from_u128(0xC1));
-
-fn at(step: i64) -> Timestamp {
-    "2025-06-15T09:30:00.123456789Z".parse::<Timestamp>().expect("a valid timestamp") + SignedDuration::from_mins(step)
-}
-
-fn front() -> TeamRef {
-    TeamRef { id: FRONT, slug: "front".into(), level: LevelId::new("L1") }
-}
-
-fn open_store() -> (TempDir, Store) {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let store =
-        Store::open_at(&ladder_store::test_location(dir.path()), StoreConfig::default()).expect("the store opens");
-    (dir, store)
-}
+mod support;
+use support::{ADA, AGENT, DESK, FRONT, at, front, open_store, write};
 
 /// The events `command` makes of `case` as DESK at `now`.
 fn decided(case_id: CaseId, case: Option<&ladder_core::Case>, command: &CaseCommand, now: Timestamp) -> Decided {
@@ -42,18 +24,6 @@ fn decided(case_id: CaseId, case: Option<&ladder_core::Case>, command: &CaseComm
     let cx = Context { now, actor: &actor, ladder: &ladder, next_number, new_id: Uuid::now_v7(), matrix_version: None };
     let events = decide(case, command, &cx).expect("the domain accepts the command");
     record(case_id, case.map_or(0, |c| c.version), &cx, events).into()
-}
-
-fn write(case_id: CaseId, command: CaseCommand, now: Timestamp) -> CaseWrite {
-    let decide: Decider = Box::new(move |case, next_number| {
-        let ladder = Ladder::default();
-        let actor = Actor::User { id: DESK };
-        let cx =
-            Context { now, actor: &actor, ladder: &ladder, next_number, new_id: Uuid::now_v7(), matrix_version: None };
-        let events = decide(case, &command, &cx)?;
-        Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events).into())
-    });
-    CaseWrite { case_id, expected_version: None, idempotency: None, decide }
 }
 
 fn new_case(subject: &str, team: Option<TeamRef>, customer: Option<CustomerId>) -> OpenCase {

@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
-use ladder_core::event::CaseEvent;
 use tokio::io::AsyncBufReadExt;
 
 use super::pg_schema::BenchSchema;
-use super::{TIMERS_TARGET, bench_world_at, case_load, percentile, seed_clocks, timers_world_at};
+use super::{
+    BreachTally, TIMERS_TARGET, bench_world_at, breach_tally, case_load, percentile, seed_clocks, timers_world_at,
+};
 
 /// What `bench cluster` runs.
 pub struct ClusterConfig {
@@ -166,27 +167,7 @@ async fn timer_lag(config: &ClusterConfig, n: usize) -> anyhow::Result<()> {
         fired_by_node.push(format!("{fired} ({failed} failed sweeps)"));
     }
 
-    let mut lags = Vec::with_capacity(n_window);
-    let (mut missing, mut duplicates, mut early) = (0usize, 0usize, 0usize);
-    for id in &ids {
-        let mut breaches = 0;
-        for e in engine.store.events(*id).await? {
-            if let CaseEvent::ClockBreached(b) = &e.recorded.event {
-                breaches += 1;
-                let lag = e.recorded.at.duration_since(b.due_at);
-                if lag.is_negative() {
-                    early += 1;
-                }
-                lags.push(Duration::try_from(lag).unwrap_or(Duration::ZERO));
-            }
-        }
-        match breaches {
-            0 => missing += 1,
-            1 => {}
-            k => duplicates += k - 1,
-        }
-    }
-    lags.sort();
+    let BreachTally { lags, missing, duplicates, early } = breach_tally(&engine, &ids).await?;
     println!(
         "breach lag (event time − due instant), {n} nodes, {}/s: fired {} of {n_window}, p50={:.1}ms p95={:.1}ms p99={:.1}ms max={:.1}ms; missing {missing}, duplicates {duplicates}, early {early}",
         config.due_rate,

@@ -534,12 +534,8 @@ impl Store {
         }
     }
 
-    /// Which backend, for logs and `/readyz`: `sqlite` or `postgres`.
-    pub fn backend_name(&self) -> &'static str {
-        match &self.inner.backend {
-            Backend::Sqlite { .. } => "sqlite",
-            Backend::Postgres { .. } => "postgres",
-        }
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self.inner.backend, Backend::Postgres { .. })
     }
 
     /// Runs `f` in the next write transaction (inside its own savepoint, so a failing
@@ -604,7 +600,7 @@ impl Store {
         what: &'static str,
         f: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
-        if !matches!(self.inner.backend, Backend::Sqlite { .. }) {
+        if self.is_postgres() {
             return Err(StoreError::Internal(format!("{what} is for the SQLite store only")));
         }
         self.read(move |db| match db {
@@ -622,7 +618,7 @@ impl Store {
     /// applications' too, in one transaction: on a shared database that is slow and runs out
     /// of lock slots ("out of shared memory").
     pub async fn optimize(&self) -> StoreResult<()> {
-        if matches!(self.inner.backend, Backend::Postgres { .. }) {
+        if self.is_postgres() {
             return self
                 .read(|db| {
                     let tables: Option<String> = db.value(
@@ -805,15 +801,6 @@ impl Writer {
         }
     }
 
-    /// Whether the open transaction is gone: SQLite rolls the whole transaction back by
-    /// itself on some errors (disk full, I/O); a PostgreSQL connection may drop.
-    fn transaction_lost(&self) -> bool {
-        match self {
-            Writer::Lite(c) => c.is_autocommit(),
-            Writer::Pg { conn, .. } => conn.is_closed(),
-        }
-    }
-
     /// After a failed batch: roll back what is open, and reconnect a dropped PostgreSQL
     /// connection (the next batch then runs on the new one).
     fn recover(&mut self) {
@@ -846,6 +833,11 @@ fn writer_loop(mut conn: Writer, mut rx: mpsc::Receiver<Job>, max_batch: usize, 
         // sequence follows commit order, so a reader of `events_after` never skips one.
         Writer::Pg { .. } => "BEGIN; SELECT pg_advisory_xact_lock(7365422)",
     };
+    // Where a PostgreSQL batch announces its changes.
+    let channel = match &conn {
+        Writer::Pg { channel, .. } => channel.clone(),
+        Writer::Lite(_) => String::new(),
+    };
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -855,17 +847,14 @@ fn writer_loop(mut conn: Writer, mut rx: mpsc::Receiver<Job>, max_batch: usize, 
                 Err(_) => break,
             }
         }
-        if matches!(conn, Writer::Pg { .. }) && conn.transaction_lost() {
+        // A dropped PostgreSQL connection is replaced before the batch begins.
+        if matches!(&conn, Writer::Pg { conn, .. } if conn.is_closed()) {
             conn.recover();
         }
         let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
         let commit = match conn.db().batch(begin) {
             Ok(()) => {
                 let mut lost = None;
-                let channel = match &conn {
-                    Writer::Pg { channel, .. } => channel.clone(),
-                    Writer::Lite(_) => String::new(),
-                };
                 let mut tx = Tx::new(conn.db(), &origin, &channel);
                 for job in batch.drain(..) {
                     if lost.is_some() {
@@ -873,6 +862,8 @@ fn writer_loop(mut conn: Writer, mut rx: mpsc::Receiver<Job>, max_batch: usize, 
                         continue;
                     }
                     completions.push(job(Some(&mut tx)));
+                    // SQLite rolls the whole transaction back by itself on some errors (disk
+                    // full, I/O); a PostgreSQL connection may drop.
                     if matches!(&tx.db, Db::Lite(c) if c.is_autocommit())
                         || matches!(&tx.db, Db::Pg(c) if c.is_closed())
                     {

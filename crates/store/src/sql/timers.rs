@@ -69,7 +69,7 @@ impl Store {
             due.sort_by_key(|t| (t.fire_at, t.case_number, t.clock_index));
             Ok(due)
         };
-        if self.backend_name() == "postgres" { self.read(claim).await } else { self.write(move |tx| claim(tx)).await }
+        if self.is_postgres() { self.read(claim).await } else { self.write(move |tx| claim(tx)).await }
     }
 
     /// Gives claimed timers back (a server shutting down), so others need not wait for

@@ -133,7 +133,7 @@ impl Store {
             })
             .await?;
         }
-        if !header_seen || line_no == 0 {
+        if line_no == 0 {
             return Err(StoreError::Internal("the import stream is empty".into()));
         }
         self.write(|tx| {
