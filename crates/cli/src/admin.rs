@@ -1,10 +1,11 @@
-//! Administration helpers shared by `ladder admin …` and the demo seeder.
+//! Administration helpers shared by `ladder admin …` and the demo seeder: engine commands
+//! run as the operator at the command line, so they are in the audit history.
 
 use anyhow::{Context, bail};
 use ladder_core::Role;
 use ladder_core::directory::{LevelId, Team, TeamKind, User, validate_team, validate_user};
 use ladder_core::ids::{TeamId, UserId};
-use ladder_engine::Engine;
+use ladder_engine::{Engine, command_line_principal};
 
 pub async fn create_user(
     engine: &Engine,
@@ -35,12 +36,11 @@ pub async fn create_user(
         created_at: jiff::Timestamp::now(),
     };
     validate_user(&user, &engine.ladder()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let hash = match password {
-        Some(p) if p.chars().count() < 8 => bail!("the password must be at least 8 characters"),
-        Some(p) => Some(engine.hash_password(p).await?),
-        None => None,
-    };
-    engine.store.create_user(user, hash, None).await.context("creating the user")
+    if password.as_ref().is_some_and(|p| p.chars().count() < 8) {
+        bail!("the password must be at least 8 characters");
+    }
+    let now = jiff::Timestamp::now();
+    engine.create_user(&command_line_principal(), user, password, None, now).await.context("creating the user")
 }
 
 pub fn parse_kind(kind: &str) -> anyhow::Result<TeamKind> {
@@ -66,5 +66,6 @@ pub async fn create_team(
         created_at: jiff::Timestamp::now(),
     };
     validate_team(&team, &engine.ladder()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    engine.store.create_team(team, None).await.context("creating the team")
+    let now = jiff::Timestamp::now();
+    engine.create_team(&command_line_principal(), team, None, now).await.context("creating the team")
 }

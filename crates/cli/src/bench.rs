@@ -1,6 +1,7 @@
 //! `ladder bench …`: the figures in docs/benchmarks.md. Run with a release build. Each
 //! benchmark prints what it measured, on what, and how long it took; none asserts a time.
 
+use ladder_engine::command_line_principal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -412,7 +413,8 @@ async fn start_server(engine: Engine) -> anyhow::Result<(String, tokio::sync::on
 async fn bench_api(concurrency: usize, duration: Duration) -> anyhow::Result<()> {
     let dir = tempfile_dir("api")?;
     let (engine, admin) = bench_world(&dir).await?;
-    let token = engine.create_token(admin.id, "bench".into(), None, Timestamp::now()).await?.secret;
+    let token =
+        engine.mint_token(&command_line_principal(), admin.id, "bench".into(), None, Timestamp::now()).await?.secret;
     let (base, stop) = start_server(engine).await?;
     println!(
         "api bench: {concurrency} clients for {}s, each looping POST /cases then POST /cases/{{id}}/escalate; the load generator runs in the same process on the same cores",
@@ -513,7 +515,8 @@ async fn bench_read(n_cases: usize, data_dir: PathBuf, requests: usize) -> anyho
     }
     let stats = engine.store.stats().await?;
     println!("read bench: {} cases, {} events in {}", stats.n_cases, stats.n_events, data_dir.display());
-    let token = engine.create_token(admin.id, "bench".into(), None, Timestamp::now()).await?.secret;
+    let token =
+        engine.mint_token(&command_line_principal(), admin.id, "bench".into(), None, Timestamp::now()).await?.secret;
     let (base, stop) = start_server(engine.clone()).await?;
     let client = reqwest::Client::new();
     let mut rng = StdRng::seed_from_u64(1);
@@ -829,10 +832,10 @@ async fn timers_world_at(location: &Location) -> anyhow::Result<(Engine, User)> 
                 ladder_engine::rules::MatrixError::Store(e) => anyhow::anyhow!("{e}"),
             };
             engine
-                .put_matrix_draft("bench-timers".into(), TIMERS_MATRIX.into(), "bench".into(), now)
+                .put_matrix_draft(&command_line_principal(), "bench-timers".into(), TIMERS_MATRIX.into(), now)
                 .await
                 .map_err(invalid)?;
-            engine.activate_matrix("bench-timers".into(), "bench".into(), now).await.map_err(invalid)?;
+            engine.activate_matrix(&command_line_principal(), "bench-timers".into(), now).await.map_err(invalid)?;
         }
     }
     Ok((engine, admin))
@@ -1226,7 +1229,7 @@ async fn bench_routing(
     // `next` over HTTP from many agents at once.
     let mut tokens = Vec::new();
     for user in &pullers {
-        tokens.push(engine.create_token(user.id, "bench".into(), None, now).await?.secret);
+        tokens.push(engine.mint_token(&command_line_principal(), user.id, "bench".into(), None, now).await?.secret);
     }
     // The same paced pulls without HTTP (the engine called directly, for a short while): how
     // much of `next`'s time is the claim itself.

@@ -3,6 +3,7 @@
 //! customers; about 2,000 cases over the last 30 days with every kind of escalation.
 //! Seeded once per data directory, deterministically, through the same commands the API runs.
 
+use ladder_engine::command_line_principal;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
@@ -280,12 +281,12 @@ async fn load_example_matrices(engine: &Engine, now: Timestamp) -> anyhow::Resul
     ];
     for (name, source) in examples {
         engine
-            .put_matrix_draft(name.into(), source.into(), "admin".into(), now)
+            .put_matrix_draft(&command_line_principal(), name.into(), source.into(), now)
             .await
             .map_err(|e| anyhow::anyhow!("example matrix {name}: {e:?}"))?;
     }
     let version = engine
-        .activate_matrix("contact-center".into(), "admin".into(), now)
+        .activate_matrix(&command_line_principal(), "contact-center".into(), now)
         .await
         .map_err(|e| anyhow::anyhow!("activating the example matrix: {e:?}"))?;
     tracing::info!(version = version.version, "example escalation matrix in force");
@@ -564,8 +565,15 @@ pub async fn print_logins(engine: &Engine, addr: SocketAddr) -> anyhow::Result<(
         return Ok(());
     };
     let now = Timestamp::now();
-    let token =
-        engine.create_token(admin.id, "demo".into(), Some(now + SignedDuration::from_hours(24 * 7)), now).await?;
+    let token = engine
+        .mint_token(
+            &command_line_principal(),
+            admin.id,
+            "demo".into(),
+            Some(now + SignedDuration::from_hours(24 * 7)),
+            now,
+        )
+        .await?;
     println!(
         "demo data: {N_CASES} cases, {N_CUSTOMERS} customers, teams frontline/outbound/billing/tech/supervisors/management"
     );

@@ -8,6 +8,7 @@ mod demo;
 mod matrix_cmd;
 mod simulate_cmd;
 
+use ladder_engine::command_line_principal;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -296,7 +297,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 AdminCommand::Token { command: TokenCommand::Create { user, name, data } } => {
                     let engine = data.engine().await?;
                     let user = engine.resolve_user("user", &user).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-                    let t = engine.create_token(user.id, name, None, jiff::Timestamp::now()).await?;
+                    let t = engine
+                        .mint_token(&command_line_principal(), user.id, name, None, jiff::Timestamp::now())
+                        .await?;
                     println!("{}", t.secret);
                     Ok(())
                 }

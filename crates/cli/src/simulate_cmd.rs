@@ -1,5 +1,6 @@
 //! `ladder simulate`: what a candidate matrix would have done with recorded history.
 
+use ladder_engine::command_line_principal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -39,7 +40,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let name = args.matrix.file_name().map_or("candidate".into(), |n| n.to_string_lossy().into_owned());
     let engine = Engine::new(args.data.open()?);
     engine.load_matrix().await?;
-    let candidate = match engine.candidate_matrix(&source, &name).await {
+    let candidate = match engine.candidate_matrix(&command_line_principal(), &source, &name).await {
         Ok(c) => c,
         Err(MatrixError::Invalid(diagnostics)) => {
             for d in diagnostics.iter().filter(|d| d.is_error()) {

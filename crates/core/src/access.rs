@@ -3,9 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::case::Case;
+use crate::case::{Approval, Case};
 use crate::command::{CaseCommand, DecideApproval, Decision};
-use crate::directory::Role;
+use crate::directory::{Role, User};
 use crate::ids::{TeamId, UserId};
 
 /// An authenticated staff member.
@@ -142,5 +142,223 @@ impl Principal {
             });
         }
         Ok(())
+    }
+}
+
+/// Something a principal asks of Ladder besides a case command, with what it is done to.
+/// [`Principal::allows`] is the one place that says who may: the engine asks it before
+/// every query and directory command, and nothing else decides.
+#[derive(Debug, Clone, Copy)]
+pub enum Action<'a> {
+    /// Read one case (its fields, history, messages) or follow it live.
+    ReadCase(&'a Case),
+    /// List and search cases (the list is then cut to [`Principal::case_scope`]).
+    ListCases,
+    /// List and read customers, teams and users.
+    ReadDirectory,
+    /// Create a customer or change one (including their status).
+    WriteCustomer,
+    /// Delete a customer who has no cases.
+    DeleteCustomer,
+    /// Create, change or delete teams.
+    ManageTeams,
+    /// Create, change or deactivate users.
+    ManageUsers,
+    /// Set this user's password.
+    SetPassword { user: UserId },
+    /// Mint an API token owned by this user.
+    MintToken { owner: UserId },
+    /// See or revoke a token owned by this user.
+    ManageToken { owner: UserId },
+    /// See every user's tokens, not only one's own.
+    ListAllTokens,
+    /// See an agent's working state (presence, skills, load).
+    SeeAgent { user: &'a User },
+    /// List the agents of a team, or (`None`) of one's own teams (everyone's for managers).
+    ListAgents { team: Option<TeamId> },
+    /// Change an agent's skills, languages and capacity.
+    EditAgentProfile { user: &'a User },
+    /// Set an agent's presence.
+    SetPresence { user: &'a User },
+    /// See a team's queue and take its next case.
+    WorkQueue { team: TeamId },
+    /// The supervisors' views: the live board, clocks at risk of any team in scope, the
+    /// timer engine's state, reassigning and taking over from the board.
+    Supervise,
+    /// See this case on the supervisors' board.
+    SuperviseCase(&'a Case),
+    /// Show the forms to decide this approval request (the inbox's rule; deciding checks
+    /// limits again, in [`Principal::may`]).
+    SeeApproval { case: &'a Case, approval: &'a Approval },
+    /// The approvals inbox.
+    ApprovalsInbox,
+    /// Escalation metrics, team-scoped for supervisors.
+    ReadMetrics,
+    /// Metrics of every team and agent, insights, the dashboard and Prometheus figures.
+    ReadAllMetrics,
+    /// Read the matrix's drafts and check a matrix.
+    ReadMatrixDrafts,
+    /// Save or delete drafts, activate a draft, roll back.
+    ChangeMatrix,
+    /// Run and read what-if simulations.
+    Simulate,
+    /// Read the audit history of directory changes.
+    ReadAudit,
+}
+
+impl Action<'_> {
+    /// A short stable name, for the audit history and the permission table.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::ReadCase(_) => "read-case",
+            Action::ListCases => "list-cases",
+            Action::ReadDirectory => "read-directory",
+            Action::WriteCustomer => "write-customer",
+            Action::DeleteCustomer => "delete-customer",
+            Action::ManageTeams => "manage-teams",
+            Action::ManageUsers => "manage-users",
+            Action::SetPassword { .. } => "set-password",
+            Action::MintToken { .. } => "mint-token",
+            Action::ManageToken { .. } => "manage-token",
+            Action::ListAllTokens => "list-all-tokens",
+            Action::SeeAgent { .. } => "see-agent",
+            Action::ListAgents { .. } => "list-agents",
+            Action::EditAgentProfile { .. } => "edit-agent-profile",
+            Action::SetPresence { .. } => "set-presence",
+            Action::WorkQueue { .. } => "work-queue",
+            Action::Supervise => "supervise",
+            Action::SuperviseCase(_) => "supervise-case",
+            Action::SeeApproval { .. } => "see-approval",
+            Action::ApprovalsInbox => "approvals-inbox",
+            Action::ReadMetrics => "read-metrics",
+            Action::ReadAllMetrics => "read-all-metrics",
+            Action::ReadMatrixDrafts => "read-matrix-drafts",
+            Action::ChangeMatrix => "change-matrix",
+            Action::Simulate => "simulate",
+            Action::ReadAudit => "read-audit",
+        }
+    }
+}
+
+impl Principal {
+    /// Whether this principal may do `action`; the reason when not. Case commands are
+    /// [`Principal::may`]'s.
+    pub fn allows(&self, action: &Action) -> Result<(), String> {
+        match *action {
+            Action::ReadCase(case) => {
+                if self.can_view(case) {
+                    Ok(())
+                } else {
+                    Err("the case belongs to a team you are not part of".into())
+                }
+            }
+            Action::ListCases | Action::ReadDirectory | Action::WriteCustomer => Ok(()),
+            Action::DeleteCustomer | Action::ManageTeams | Action::ManageUsers | Action::ListAllTokens => {
+                self.at_least(Role::Admin)
+            }
+            Action::ReadAudit => self.at_least(Role::Admin),
+            Action::SetPassword { user } | Action::MintToken { owner: user } | Action::ManageToken { owner: user } => {
+                if user == self.user_id {
+                    Ok(())
+                } else {
+                    self.at_least(Role::Admin)
+                }
+            }
+            Action::SeeAgent { user } => {
+                if self.role >= Role::Manager || self.user_id == user.id || self.shares_team(user) {
+                    Ok(())
+                } else {
+                    Err(format!("{} is not in one of your teams; you see the agents of your teams", user.name))
+                }
+            }
+            Action::ListAgents { team: Some(team) } | Action::WorkQueue { team } => {
+                if self.role >= Role::Manager || self.teams.contains(&team) {
+                    Ok(())
+                } else {
+                    Err("you are not in that team; you see the agents and queues of your teams".into())
+                }
+            }
+            Action::ListAgents { team: None } => Ok(()),
+            Action::EditAgentProfile { user } => {
+                if self.manages(user) {
+                    Ok(())
+                } else if self.user_id == user.id {
+                    Err("you may not change your own skills, languages or capacity; ask a supervisor of your team"
+                        .into())
+                } else {
+                    Err(format!(
+                        "only a supervisor of one of {}'s teams, a manager or an admin may change their profile",
+                        user.name
+                    ))
+                }
+            }
+            Action::SetPresence { user } => {
+                if self.user_id == user.id || self.manages(user) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "you may set only your own presence; a supervisor of one of {}'s teams, a manager or an admin may set theirs",
+                        user.name
+                    ))
+                }
+            }
+            Action::Supervise | Action::ApprovalsInbox | Action::ReadMetrics | Action::ReadMatrixDrafts => {
+                self.at_least(Role::Supervisor)
+            }
+            Action::SuperviseCase(case) => {
+                self.at_least(Role::Supervisor)?;
+                if self.role >= Role::Manager || case.team.is_some_and(|t| self.teams.contains(&t)) {
+                    Ok(())
+                } else {
+                    Err("the case is not in one of your teams".into())
+                }
+            }
+            Action::SeeApproval { case, approval } => {
+                self.at_least(Role::Supervisor)?;
+                self.at_least(approval.approver_role)?;
+                if self.role < Role::Manager && !case.team.is_some_and(|t| self.teams.contains(&t)) {
+                    return Err("a supervisor decides approvals only on cases of their own teams".into());
+                }
+                if approval.requested_by.user_id() == Some(self.user_id) {
+                    return Err("nobody approves their own request".into());
+                }
+                Ok(())
+            }
+            Action::ReadAllMetrics | Action::ChangeMatrix | Action::Simulate => self.at_least(Role::Manager),
+        }
+    }
+
+    /// Where to look for the approvals this principal may decide: the approver roles their
+    /// role reaches, and the teams whose cases they decide on (`None`: every team).
+    pub fn approval_scope(&self) -> (Vec<Role>, Option<Vec<TeamId>>) {
+        let roles = [Role::Supervisor, Role::Manager, Role::Admin].into_iter().filter(|r| *r <= self.role).collect();
+        let teams = if self.role >= Role::Manager { None } else { Some(self.teams.clone()) };
+        (roles, teams)
+    }
+
+    /// Whose agents this principal lists without naming a team, and whose cases their
+    /// supervisors' board shows: every team (`None`) for managers and admins, else their own.
+    pub fn team_scope(&self) -> Option<Vec<TeamId>> {
+        if self.role >= Role::Manager { None } else { Some(self.teams.clone()) }
+    }
+
+    /// Refuses unless the principal has at least `role`.
+    pub fn at_least(&self, role: Role) -> Result<(), String> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(format!("this needs the {} role or higher; you are {}", role.as_str(), self.role.as_str()))
+        }
+    }
+
+    fn shares_team(&self, user: &User) -> bool {
+        user.teams.iter().any(|t| self.teams.contains(t))
+    }
+
+    /// Managers and admins manage everyone; a supervisor the members of their teams up to
+    /// supervisors.
+    fn manages(&self, user: &User) -> bool {
+        self.role >= Role::Manager
+            || (self.role == Role::Supervisor && user.role <= Role::Supervisor && self.shares_team(user))
     }
 }

@@ -117,40 +117,16 @@ impl Engine {
         }
     }
 
-    /// Mints a token for a user; the secret is returned once and only its hash is stored.
-    pub async fn create_token(
+    /// Mints a session token for a user who has just signed in with their password; the
+    /// secret is returned once and only its hash is stored.
+    pub async fn sign_in_token(
         &self,
-        user: UserId,
+        user: &User,
         name: String,
         expires_at: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<NewToken, StoreError> {
-        let mut bytes = [0u8; 32];
-        rand::rng().fill(&mut bytes);
-        let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
-        let info = TokenInfo {
-            id: uuid::Uuid::now_v7().to_string(),
-            user_id: user,
-            name,
-            created_at: now,
-            expires_at,
-            revoked_at: None,
-        };
-        let info = self.store.create_token(info, token_hash(&secret)).await?;
-        Ok(NewToken { secret, info })
-    }
-
-    /// Revokes the token with this secret (signing out).
-    pub async fn revoke_token_by_secret(&self, secret: &str, now: Timestamp) -> Result<(), StoreError> {
-        self.store.revoke_token_by_hash(token_hash(secret), now).await?;
-        self.forget_cached_tokens();
-        Ok(())
-    }
-
-    pub async fn revoke_token(&self, id: String, now: Timestamp) -> Result<(), StoreError> {
-        self.store.revoke_token(id, now).await?;
-        self.forget_cached_tokens();
-        Ok(())
+        self.store_token(&principal_of(user), user.id, name, expires_at, now).await
     }
 
     /// Hashes off the async runtime.
@@ -159,6 +135,27 @@ impl Engine {
             .await
             .map_err(|e| StoreError::Internal(e.to_string()))?
     }
+}
+
+/// A new token's secret and its metadata (the secret is never stored).
+pub(crate) fn new_token(
+    user: UserId,
+    name: String,
+    expires_at: Option<Timestamp>,
+    now: Timestamp,
+) -> (String, TokenInfo) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill(&mut bytes);
+    let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
+    let info = TokenInfo {
+        id: uuid::Uuid::now_v7().to_string(),
+        user_id: user,
+        name,
+        created_at: now,
+        expires_at,
+        revoked_at: None,
+    };
+    (secret, info)
 }
 
 /// An argon2id hash of a random string nobody knows, used to equalise login timing.

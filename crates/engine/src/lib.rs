@@ -12,6 +12,8 @@
 
 pub mod commands;
 pub mod credentials;
+pub mod directory;
+pub mod query;
 pub mod routing;
 pub mod rules;
 pub mod simulate;
@@ -24,6 +26,14 @@ use ladder_store::Store;
 
 pub use commands::{CaseRequest, Escalation, OpenRequest};
 pub use credentials::{AuthError, NewToken};
+pub use directory::command_line_principal;
+/// The store's plain data types that queries answer with and filters are written in, so
+/// callers above the engine need no dependency on the store.
+pub use ladder_store::{
+    AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage, CustomerFilter, Idempotency,
+    InsightFacts, MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval, QueuedCase,
+    StoreError, StoreStats, StoredEvent, StoredMessage, TokenInfo,
+};
 pub use timers::{FireReport, TimerStatus};
 
 /// The context a write made by the engine itself (router, timers, rules' follow-ups) is

@@ -157,9 +157,7 @@ impl Engine {
         team: TeamId,
         now: Timestamp,
     ) -> Result<Option<CaseOutcome>, StoreError> {
-        if principal.role < Role::Manager && !principal.teams.contains(&team) {
-            return Err(StoreError::Forbidden("you can take cases only from your own teams' queues".into()));
-        }
+        self.check(principal, &ladder_core::access::Action::WorkQueue { team })?;
         let user = self
             .store
             .user(principal.user_id)

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use ladder_core::access;
 use ladder_core::case::{Actor, Case, Status};
 use ladder_core::command::{CaseCommand, Escalate, TeamRef, Transfer, UpdateCase};
 use ladder_core::directory::{Customer, Ladder, LevelId};
@@ -67,7 +68,18 @@ impl Engine {
     }
 
     /// What `ladder matrix check` would say, with the teams that exist.
-    pub async fn check_matrix(&self, source: &str, file: &str) -> Result<Vec<Diagnostic>, StoreError> {
+    pub async fn check_matrix(
+        &self,
+        principal: &access::Principal,
+        source: &str,
+        file: &str,
+    ) -> Result<Vec<Diagnostic>, StoreError> {
+        self.check(principal, &access::Action::ReadMatrixDrafts)?;
+        self.lint_matrix(source, file).await
+    }
+
+    /// The matrix checked against the teams that exist.
+    async fn lint_matrix(&self, source: &str, file: &str) -> Result<Vec<Diagnostic>, StoreError> {
         let teams = self.store.teams().await?;
         let directory = matrix::Directory { teams: teams.iter().map(|t| (t.slug.clone(), t.level.clone())).collect() };
         Ok(matrix::check(source, file, Some(&directory)))
@@ -80,7 +92,7 @@ impl Engine {
         name: &str,
         version: u32,
     ) -> Result<ActiveMatrix, MatrixError> {
-        let diagnostics = self.check_matrix(source, name).await?;
+        let diagnostics = self.lint_matrix(source, name).await?;
         if diagnostics.iter().any(Diagnostic::is_error) {
             return Err(MatrixError::Invalid(diagnostics));
         }
@@ -102,12 +114,14 @@ impl Engine {
     /// Stores a draft if it is valid; an invalid one is refused with every problem.
     pub async fn put_matrix_draft(
         &self,
+        principal: &access::Principal,
         name: String,
         source: String,
-        by: String,
         now: Timestamp,
     ) -> Result<(MatrixDraft, Vec<Diagnostic>), MatrixError> {
-        let diagnostics = self.check_matrix(&source, &name).await?;
+        self.check(principal, &access::Action::ChangeMatrix)?;
+        let by = principal.name.clone();
+        let diagnostics = self.check_matrix(principal, &source, &name).await?;
         if diagnostics.iter().any(Diagnostic::is_error) {
             return Err(MatrixError::Invalid(diagnostics));
         }
@@ -115,14 +129,22 @@ impl Engine {
         Ok((draft, diagnostics))
     }
 
+    /// Deletes a saved draft.
+    pub async fn delete_matrix_draft(&self, principal: &access::Principal, name: String) -> Result<(), StoreError> {
+        self.check(principal, &access::Action::ChangeMatrix)?;
+        self.store.delete_matrix_draft(name).await
+    }
+
     /// Freezes a draft as the next version and puts it in force. An invalid draft (the
     /// directory may have changed since it was saved) is refused and the active matrix stays.
     pub async fn activate_matrix(
         &self,
+        principal: &access::Principal,
         name: String,
-        by: String,
         now: Timestamp,
     ) -> Result<MatrixVersion, MatrixError> {
+        self.check(principal, &access::Action::ChangeMatrix)?;
+        let by = principal.name.clone();
         let draft = self
             .store
             .matrix_draft(name.clone())
@@ -138,10 +160,12 @@ impl Engine {
     /// Puts an earlier version back in force (by default the one before the current).
     pub async fn rollback_matrix(
         &self,
+        principal: &access::Principal,
         to: Option<u32>,
-        by: String,
         now: Timestamp,
     ) -> Result<MatrixVersion, MatrixError> {
+        self.check(principal, &access::Action::ChangeMatrix)?;
+        let by = principal.name.clone();
         let target = match to {
             Some(v) => self
                 .store

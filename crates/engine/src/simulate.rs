@@ -824,12 +824,15 @@ pub fn day_span(from: jiff::civil::Date, to: jiff::civil::Date) -> (Timestamp, T
 
 impl Engine {
     /// A candidate matrix for the simulator: linted against the teams that exist and compiled
-    /// as the version after the last one. Refused with every problem when it has errors.
+    /// as the version after the last one. Refused with every problem when it has errors; only
+    /// for those who may simulate.
     pub async fn candidate_matrix(
         &self,
+        principal: &ladder_core::access::Principal,
         source: &str,
         name: &str,
     ) -> Result<Arc<ActiveMatrix>, crate::rules::MatrixError> {
+        self.check(principal, &ladder_core::access::Action::Simulate)?;
         let next = self.store.matrix_versions().await?.last().map_or(1, |v| v.version + 1);
         Ok(Arc::new(self.compile_checked(source, name, next).await?))
     }

@@ -7,6 +7,7 @@ use common::{ts, user};
 use ladder_core::directory::Role;
 use ladder_core::ids::CaseId;
 use ladder_core::{Channel, Priority};
+use ladder_engine::command_line_principal;
 use ladder_engine::{CaseRequest, OpenRequest};
 
 const MATRIX: &str = r#"
@@ -48,8 +49,8 @@ async fn a_rule_requests_an_approval_from_the_lowest_sufficient_role() {
     let frontline = common::team(&engine, "frontline", "L1", &[]).await;
     let ana = user(&engine, "ana", Role::Agent, vec![frontline.id]).await;
     let now = ts("2026-11-23T10:00:00Z");
-    engine.put_matrix_draft("m".into(), MATRIX.into(), "ana".into(), now).await.unwrap();
-    engine.activate_matrix("m".into(), "ana".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    engine.put_matrix_draft(&command_line_principal(), "m".into(), MATRIX.into(), now).await.unwrap();
+    engine.activate_matrix(&command_line_principal(), "m".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
 
     let id = CaseId::new_v7();
     let case = engine.run(&ana, id, open(serde_json::json!(300)), None, None, now).await.unwrap().case;
@@ -83,14 +84,14 @@ async fn an_undecided_approval_breaches_its_clock_once_and_rebuild_keeps_the_inb
         "limits = { agent = 50, supervisor = 500, manager = 5000 }",
         "limits = { agent = 50, supervisor = 500, manager = 5000 }\napprove_within = \"2h\"",
     );
-    engine.put_matrix_draft("m".into(), matrix, "ana".into(), now).await.unwrap();
-    engine.activate_matrix("m".into(), "ana".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    engine.put_matrix_draft(&command_line_principal(), "m".into(), matrix, now).await.unwrap();
+    engine.activate_matrix(&command_line_principal(), "m".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
     let id = CaseId::new_v7();
     let case = engine.run(&ana, id, open(serde_json::json!(300)), None, None, now).await.unwrap().case;
     let approval =
         case.clocks.iter().find(|c| c.kind == ladder_core::sla::ClockKind::Approval).expect("approval clock");
     assert_eq!(approval.due_at, Some(ts("2026-11-23T12:00:00Z")));
-    assert_eq!(engine.store.approval_inbox(sam.clone(), 10).await.unwrap().len(), 1);
+    assert_eq!(engine.approval_inbox(&sam, 10).await.unwrap().len(), 1);
 
     // Nobody decides within two hours: the approval clock breaches, once.
     engine.fire_due(ts("2026-11-23T12:00:01Z")).await.unwrap();
@@ -107,5 +108,5 @@ async fn an_undecided_approval_breaches_its_clock_once_and_rebuild_keeps_the_inb
 
     // The inbox is a projection: rebuilding it from the events gives the same.
     engine.store.rebuild_projections().await.unwrap();
-    assert_eq!(engine.store.approval_inbox(sam, 10).await.unwrap().len(), 1);
+    assert_eq!(engine.approval_inbox(&sam, 10).await.unwrap().len(), 1);
 }

@@ -4,6 +4,7 @@
 
 mod common;
 
+use ladder_engine::command_line_principal;
 use std::collections::HashSet;
 
 use common::{ts, user};
@@ -303,8 +304,8 @@ overflow_to = "tech"
 after = "10m"
 "#;
     let at = ts(NOW);
-    w.engine.put_matrix_draft("q".into(), matrix.into(), "root".into(), at).await.unwrap();
-    w.engine.activate_matrix("q".into(), "root".into(), at).await.map_err(|e| format!("{e:?}")).unwrap();
+    w.engine.put_matrix_draft(&command_line_principal(), "q".into(), matrix.into(), at).await.unwrap();
+    w.engine.activate_matrix(&command_line_principal(), "q".into(), at).await.map_err(|e| format!("{e:?}")).unwrap();
     let old = CaseId::new_v7();
     w.engine.run(&w.root, old, open(Priority::Normal, None, None), None, None, at).await.unwrap();
     let young = CaseId::new_v7();
@@ -359,11 +360,11 @@ async fn a_customer_asking_for_a_supervisor_goes_one_step_at_a_time_in_the_examp
     let now = common::ts("2026-11-23T15:00:00Z");
     let source = include_str!("../../../examples/contact-center.toml");
     engine
-        .put_matrix_draft("cc".into(), source.into(), "root".into(), now)
+        .put_matrix_draft(&command_line_principal(), "cc".into(), source.into(), now)
         .await
         .map_err(|e| format!("{e:?}"))
         .unwrap();
-    engine.activate_matrix("cc".into(), "root".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    engine.activate_matrix(&command_line_principal(), "cc".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
     let id = ladder_core::ids::CaseId::new_v7();
     let open = ladder_engine::CaseRequest::Open(ladder_engine::OpenRequest {
         subject: "Wrong plan".into(),

@@ -14,6 +14,7 @@
 
 mod common;
 
+use ladder_engine::command_line_principal;
 use std::sync::Arc;
 
 use common::{ts, user};
@@ -82,8 +83,8 @@ async fn world() -> World {
     let bob = user(&engine, "bob", Role::Agent, vec![billing.id]).await;
     let sue = user(&engine, "sue", Role::Supervisor, vec![frontline.id, billing.id]).await;
     let now = ts("2026-11-01T00:00:00Z");
-    engine.put_matrix_draft("main".into(), MATRIX.into(), "sue".into(), now).await.unwrap();
-    engine.activate_matrix("main".into(), "sue".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    engine.put_matrix_draft(&command_line_principal(), "main".into(), MATRIX.into(), now).await.unwrap();
+    engine.activate_matrix(&command_line_principal(), "main".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
     World { engine, ana, bob, sue, _dir: dir }
 }
 

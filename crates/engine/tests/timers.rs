@@ -7,6 +7,7 @@
 mod common;
 
 use common::{team as make_team, ts, user};
+use ladder_engine::command_line_principal;
 
 use jiff::Timestamp;
 use ladder_core::access::{CaseScope, Principal};
@@ -69,8 +70,8 @@ async fn world() -> World {
     let admin = user(&engine, "root", Role::Admin, vec![]).await;
     let agent = user(&engine, "ana", Role::Agent, vec![frontline.id]).await;
     let now = ts("2026-11-01T00:00:00Z");
-    engine.put_matrix_draft("main".into(), MATRIX.into(), "root".into(), now).await.unwrap();
-    engine.activate_matrix("main".into(), "root".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    engine.put_matrix_draft(&command_line_principal(), "main".into(), MATRIX.into(), now).await.unwrap();
+    engine.activate_matrix(&command_line_principal(), "main".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
     World { engine, admin, agent, _dir: dir }
 }
 
@@ -298,8 +299,8 @@ async fn segment_targets_come_from_the_customer() {
     let vip = w.engine.store.create_customer(vip, None).await.unwrap();
     let source = MATRIX.replace("resolve = \"8h\"", "resolve = \"8h\"\nby_segment = { vip = { respond = \"15m\" } }");
     let now = ts("2026-11-02T00:00:00Z");
-    w.engine.put_matrix_draft("vip".into(), source, "root".into(), now).await.unwrap();
-    w.engine.activate_matrix("vip".into(), "root".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    w.engine.put_matrix_draft(&command_line_principal(), "vip".into(), source, now).await.unwrap();
+    w.engine.activate_matrix(&command_line_principal(), "vip".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
     let id = CaseId::new_v7();
     let at = ts("2026-11-23T10:00:00-05:00");
     w.engine.run(&w.agent, id, open("frontline", Priority::Normal, Some(vip.id)), None, None, at).await.unwrap();
@@ -319,8 +320,8 @@ async fn a_new_matrix_version_retargets_open_clocks() {
     // Version 2 gives the front line two hours to respond.
     let v2 = MATRIX.replace("respond = \"1h\"", "respond = \"2h\"");
     let now = ts("2026-11-23T10:30:00-05:00");
-    w.engine.put_matrix_draft("v2".into(), v2, "root".into(), now).await.unwrap();
-    w.engine.activate_matrix("v2".into(), "root".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    w.engine.put_matrix_draft(&command_line_principal(), "v2".into(), v2, now).await.unwrap();
+    w.engine.activate_matrix(&command_line_principal(), "v2".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
     assert_eq!(w.engine.reevaluate_clocks(now).await.unwrap(), 1, "only the open case has live clocks");
     let case = w.engine.store.case(id).await.unwrap().unwrap();
     let respond = case.clocks.iter().find(|c| c.kind == ladder_core::sla::ClockKind::Respond).unwrap();
@@ -348,8 +349,8 @@ async fn open_cases_adopt_clocks_when_a_matrix_comes_in_force() {
     engine.run(&agent, id, open("frontline", Priority::Normal, None), None, None, at).await.unwrap();
     assert!(engine.store.case(id).await.unwrap().unwrap().clocks.is_empty(), "no matrix, no clocks");
     let now = ts("2026-11-23T10:00:00-05:00");
-    engine.put_matrix_draft("main".into(), MATRIX.into(), "ana".into(), now).await.unwrap();
-    engine.activate_matrix("main".into(), "ana".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    engine.put_matrix_draft(&command_line_principal(), "main".into(), MATRIX.into(), now).await.unwrap();
+    engine.activate_matrix(&command_line_principal(), "main".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
     assert_eq!(engine.reevaluate_clocks(now).await.unwrap(), 1);
     let case = engine.store.case(id).await.unwrap().unwrap();
     assert_eq!(case.clocks.len(), 2, "respond and resolve, from now");

@@ -5,17 +5,16 @@
 //! presence; a supervisor of one of the agent's teams, a manager or an admin sets anyone's
 //! presence and profile. An agent never changes their own skills or capacity.
 
+use ladder_core::access::Action;
 use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use jiff::Timestamp;
 use ladder_core::Channel;
-use ladder_core::access::Principal;
 use ladder_core::agents::{AgentLoad, AgentProfile, Presence};
 use ladder_core::directory::{Role, User};
 use ladder_core::ids::UserId;
-use ladder_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -127,68 +126,16 @@ fn parse_capacity(raw: BTreeMap<String, u32>) -> ApiResult<BTreeMap<Channel, u32
         .collect()
 }
 
-// ---- who may do what ----
-
-/// Managers and admins see everyone; others see themselves and the members of their teams.
-fn may_see(caller: &Principal, user: &User) -> bool {
-    caller.role >= Role::Manager || caller.user_id == user.id || shares_team(caller, user)
-}
-
-fn shares_team(caller: &Principal, user: &User) -> bool {
-    user.teams.iter().any(|t| caller.teams.contains(t))
-}
-
-fn check_may_see(caller: &Principal, user: &User) -> ApiResult<()> {
-    if may_see(caller, user) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!("{} is not in one of your teams; you see the agents of your teams", user.name)))
-    }
-}
-
-/// Managers and admins manage everyone; a supervisor manages the members of their teams up
-/// to supervisors.
-fn may_manage(caller: &Principal, user: &User) -> bool {
-    caller.role >= Role::Manager
-        || (caller.role == Role::Supervisor && user.role <= Role::Supervisor && shares_team(caller, user))
-}
-
-fn check_may_change_profile(caller: &Principal, user: &User) -> ApiResult<()> {
-    if may_manage(caller, user) {
-        return Ok(());
-    }
-    Err(ApiError::forbidden(if caller.user_id == user.id {
-        "you may not change your own skills, languages or capacity; ask a supervisor of your team".to_string()
-    } else {
-        format!("only a supervisor of one of {}'s teams, a manager or an admin may change their profile", user.name)
-    }))
-}
-
-fn check_may_set_presence(caller: &Principal, user: &User) -> ApiResult<()> {
-    if caller.user_id == user.id || may_manage(caller, user) {
-        return Ok(());
-    }
-    Err(ApiError::forbidden(format!(
-        "you may set only your own presence; a supervisor of one of {}'s teams, a manager or an admin may set theirs",
-        user.name
-    )))
-}
-
 // ---- handlers ----
 
 /// The user named in the path: an id, a name, or `me`.
 async fn find_user(s: &AppState, auth: &Auth, key: &str) -> ApiResult<User> {
-    let key = if key == "me" { auth.0.user_id.to_string() } else { key.to_string() };
-    s.engine.resolve_user("user", &key).await.map_err(|e| match e {
-        // "No such user" comes back as a refusal naming the field; in a path it is a 404.
-        StoreError::Domain(_) | StoreError::NotFound(_) => ApiError::not_found(format!("user {key}")),
-        other => other.into(),
-    })
+    Ok(s.engine.user(&auth.0, key).await?)
 }
 
 /// One agent as the API shows them, with their load now.
-async fn agent_dto(s: &AppState, user: &User, profile: &AgentProfile) -> ApiResult<AgentDto> {
-    let loads = s.engine.store.agent_loads(vec![user.id]).await?;
+async fn agent_dto(s: &AppState, auth: &Auth, user: &User, profile: &AgentProfile) -> ApiResult<AgentDto> {
+    let loads = s.engine.agent_loads(&auth.0, vec![user.id]).await?;
     Ok(AgentDto::new(user, profile, &loads.get(&user.id).cloned().unwrap_or_default()))
 }
 
@@ -201,7 +148,6 @@ async fn list_agents(
     auth: Auth,
     Query(q): Query<AgentQuery>,
 ) -> ApiResult<Json<Vec<AgentDto>>> {
-    let caller = &auth.0;
     let presence = match q.presence.as_deref() {
         None => None,
         Some(p) => Some(Presence::parse(p).ok_or_else(|| {
@@ -209,41 +155,21 @@ async fn list_agents(
             ApiError::bad_request("presence", format!("'{p}' is not one of {}", valid.join(", ")))
         })?),
     };
-    let mut agents = match &q.team {
-        Some(key) => {
-            let team = s
-                .engine
+    let team = match &q.team {
+        Some(key) => Some(
+            s.engine
                 .resolve_team("team", key)
                 .await
-                .map_err(|_| ApiError::bad_request("team", format!("no team '{key}'")))?;
-            if caller.role < Role::Manager && !caller.teams.contains(&team.id) {
-                return Err(ApiError::forbidden(format!(
-                    "you are not in the team '{}'; you see the agents of your teams",
-                    team.slug
-                )));
-            }
-            s.engine.store.team_agents(team.id).await?
-        }
-        None if caller.role >= Role::Manager => s.engine.store.agents(None).await?,
-        None => {
-            let mut agents = s.engine.store.agents(Some(caller.teams.clone())).await?;
-            // You always see yourself, in a team or not.
-            if !agents.iter().any(|(u, _)| u.id == caller.user_id)
-                && let Some(me) = s.engine.store.user(caller.user_id).await?
-            {
-                let profile = s.engine.store.agent_profile(me.id).await?;
-                let profile = profile.unwrap_or_else(|| AgentProfile::default_for(&me, me.created_at));
-                agents.push((me, profile));
-                agents.sort_by(|(a, _), (b, _)| a.name.cmp(&b.name));
-            }
-            agents
-        }
+                .map_err(|_| ApiError::bad_request("team", format!("no team '{key}'")))?,
+        ),
+        None => None,
     };
+    let mut agents = s.engine.agents(&auth.0, team.as_ref()).await?;
     if let Some(presence) = presence {
         agents.retain(|(_, p)| p.presence == presence);
     }
     let ids: Vec<UserId> = agents.iter().map(|(u, _)| u.id).collect();
-    let loads = s.engine.store.agent_loads(ids).await?;
+    let loads = s.engine.agent_loads(&auth.0, ids).await?;
     let empty = AgentLoad::default();
     Ok(Json(agents.iter().map(|(u, p)| AgentDto::new(u, p, loads.get(&u.id).unwrap_or(&empty))).collect()))
 }
@@ -254,10 +180,8 @@ async fn list_agents(
     responses((status = 200, body = AgentDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn get_agent(State(s): State<AppState>, auth: Auth, Path(user): Path<String>) -> ApiResult<Json<AgentDto>> {
     let user = find_user(&s, &auth, &user).await?;
-    check_may_see(&auth.0, &user)?;
-    let profile = s.engine.store.agent_profile(user.id).await?;
-    let profile = profile.unwrap_or_else(|| AgentProfile::default_for(&user, user.created_at));
-    Ok(Json(agent_dto(&s, &user, &profile).await?))
+    let profile = s.engine.agent(&auth.0, &user).await?;
+    Ok(Json(agent_dto(&s, &auth, &user, &profile).await?))
 }
 
 /// Change an agent's skills, languages and capacity: a supervisor of one of their teams
@@ -273,13 +197,12 @@ async fn put_profile(
     write: Write<AgentProfileBody>,
 ) -> ApiResult<Json<AgentDto>> {
     let user = find_user(&s, &auth, &user).await?;
-    check_may_change_profile(&auth.0, &user)?;
+    s.engine.check(&auth.0, &Action::EditAgentProfile { user: &user })?;
     let body = write.body;
     let capacity = body.capacity.map(parse_capacity).transpose()?;
     let profile = s
         .engine
-        .store
-        .edit_agent_profile(user.id, s.engine.now(), move |_, profile| {
+        .edit_agent_profile(&auth.0, &user, s.engine.now(), move |_, profile| {
             if let Some(skills) = body.skills {
                 profile.skills = skills;
             }
@@ -293,7 +216,7 @@ async fn put_profile(
         })
         .await?;
     tracing::info!(agent = %user.name, by = %auth.0.name, "agent profile changed");
-    Ok(Json(agent_dto(&s, &user, &profile).await?))
+    Ok(Json(agent_dto(&s, &auth, &user, &profile).await?))
 }
 
 /// Set an agent's presence: your own (`me`), or, as a supervisor of one of their teams, a
@@ -309,7 +232,7 @@ async fn put_presence(
     write: Write<PresenceBody>,
 ) -> ApiResult<Json<AgentDto>> {
     let user = find_user(&s, &auth, &user).await?;
-    check_may_set_presence(&auth.0, &user)?;
+    s.engine.check(&auth.0, &Action::SetPresence { user: &user })?;
     if !user.active && write.body.presence != Presence::Offline {
         return Err(ApiError::new(
             axum::http::StatusCode::CONFLICT,
@@ -318,6 +241,6 @@ async fn put_presence(
             format!("{} is deactivated and can only be offline", user.name),
         ));
     }
-    let profile = s.engine.store.set_presence(user.id, write.body.presence, s.engine.now()).await?;
-    Ok(Json(agent_dto(&s, &user, &profile).await?))
+    let profile = s.engine.set_presence(&auth.0, &user, write.body.presence, s.engine.now()).await?;
+    Ok(Json(agent_dto(&s, &auth, &user, &profile).await?))
 }

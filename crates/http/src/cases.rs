@@ -10,8 +10,8 @@ use ladder_core::case::{Case, Channel, Priority, Status};
 use ladder_core::command::{AddMessage, Reopen, RequestInfo, Resolve, UpdateCase};
 use ladder_core::directory::LevelId;
 use ladder_core::ids::CaseId;
+use ladder_engine::{AssigneeFilter, CaseFilter, PageRequest};
 use ladder_engine::{CaseRequest, Escalation, OpenRequest};
-use ladder_store::{AssigneeFilter, CaseFilter, PageRequest};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -78,11 +78,7 @@ async fn run(
 
 /// Loads a case the caller may see.
 pub(crate) async fn visible_case(state: &AppState, auth: &Auth, id: CaseId) -> ApiResult<Case> {
-    let case = state.engine.store.case(id).await?.ok_or_else(|| ApiError::not_found(format!("case {id}")))?;
-    if !auth.0.can_view(&case) {
-        return Err(ApiError::forbidden("the case belongs to a team you are not part of"));
-    }
-    Ok(case)
+    Ok(state.engine.case(&auth.0, id).await?)
 }
 
 fn levels(raw: Option<String>) -> Option<LevelId> {
@@ -220,7 +216,7 @@ async fn list_cases(
     if !(1..=500).contains(&limit) {
         return Err(ApiError::bad_request("limit", "must be between 1 and 500"));
     }
-    let page = state.engine.store.list_cases(filter, auth.0.case_scope(), PageRequest { before, limit }).await?;
+    let page = state.engine.list_cases(&auth.0, filter, PageRequest { before, limit }).await?;
     Ok(Json(CasePageDto {
         items: page.cases.iter().map(|c| state.case_dto(c)).collect(),
         next_cursor: page.next_before.map(|n| format!("n{n}")),
@@ -257,8 +253,8 @@ async fn update_case(
     run(&state, &auth, case_id(&id)?, request, &write, false).await
 }
 
-async fn user_names(state: &AppState) -> ApiResult<BTreeMap<Uuid, String>> {
-    Ok(state.engine.store.users(None).await?.into_iter().map(|u| (u.id.0, u.name)).collect())
+async fn user_names(state: &AppState, auth: &Auth) -> ApiResult<BTreeMap<Uuid, String>> {
+    Ok(state.engine.user_names(&auth.0).await?.into_iter().map(|(id, name)| (id.0, name)).collect())
 }
 
 /// The full history: who opened it, who worked it, who escalated it to whom and why,
@@ -271,8 +267,8 @@ async fn case_events(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<EventDto>>> {
     let case = visible_case(&state, &auth, case_id(&id)?).await?;
-    let events = state.engine.store.events(case.id).await?;
-    Ok(Json(EventDto::list(&events, &user_names(&state).await?)))
+    let events = state.engine.case_events(&auth.0, &case).await?;
+    Ok(Json(EventDto::list(&events, &user_names(&state, &auth).await?)))
 }
 
 /// Messages (contacts) on the case, oldest first.
@@ -284,8 +280,8 @@ async fn case_messages(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<MessageDto>>> {
     let case = visible_case(&state, &auth, case_id(&id)?).await?;
-    let names = user_names(&state).await?;
-    let messages = state.engine.store.messages(case.id).await?;
+    let names = user_names(&state, &auth).await?;
+    let messages = state.engine.case_messages(&auth.0, &case).await?;
     Ok(Json(messages.iter().map(|m| MessageDto::from_stored(m, &names)).collect()))
 }
 
@@ -491,7 +487,7 @@ async fn decide_approval(
 #[utoipa::path(get, path = "/api/v1/approvals", tag = "cases",
     responses((status = 200, body = Vec<ApprovalInboxItemDto>), (status = 401, body = Problem)))]
 async fn approval_inbox(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<ApprovalInboxItemDto>>> {
-    let inbox = state.engine.store.approval_inbox(auth.0.clone(), 500).await?;
+    let inbox = state.engine.approval_inbox(&auth.0, 500).await?;
     Ok(Json(
         inbox
             .iter()

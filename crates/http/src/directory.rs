@@ -4,10 +4,11 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use jiff::{SignedDuration, Timestamp};
-use ladder_core::directory::{LevelId, Role, Team, User, validate_customer, validate_team, validate_user};
+use ladder_core::access::Action;
+use ladder_core::directory::{Customer, LevelId, Team, User, validate_customer, validate_team, validate_user};
 use ladder_core::ids::{CustomerId, TeamId, UserId};
+use ladder_engine::CustomerFilter;
 use ladder_engine::credentials::principal_of;
-use ladder_store::CustomerFilter;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -52,7 +53,7 @@ async fn create_customer(
     let idem = write.idempotency(&auth.0);
     let customer = write.body.into_customer(CustomerId::new_v7(), s.engine.now());
     validate_customer(&customer)?;
-    let c = s.engine.store.create_customer(customer, idem).await?;
+    let c = s.engine.create_customer(&auth.0, customer, idem, s.engine.now()).await?;
     Ok((StatusCode::CREATED, Json(CustomerDto::from(&c))))
 }
 
@@ -73,19 +74,18 @@ struct CustomerQuery {
     responses((status = 200, body = Vec<CustomerDto>)))]
 async fn list_customers(
     State(s): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Query(q): Query<CustomerQuery>,
 ) -> ApiResult<Json<Vec<CustomerDto>>> {
     let filter = CustomerFilter { identity: q.identity, name: q.name, segment: q.segment };
-    let list = s.engine.store.customers(filter, q.limit.unwrap_or(50), q.offset.unwrap_or(0)).await?;
+    let list = s.engine.customers(&auth.0, filter, q.limit.unwrap_or(50), q.offset.unwrap_or(0)).await?;
     Ok(Json(list.iter().map(CustomerDto::from).collect()))
 }
 
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = String, Path)),
     responses((status = 200, body = CustomerDto), (status = 404, body = Problem)))]
-async fn get_customer(State(s): State<AppState>, _auth: Auth, Path(id): Path<String>) -> ApiResult<Json<CustomerDto>> {
-    let id = customer_id(&id)?;
-    let c = s.engine.store.customer(id).await?.ok_or_else(|| ApiError::not_found(format!("customer {id}")))?;
+async fn get_customer(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<CustomerDto>> {
+    let c = find_customer(&s, &auth, &id).await?;
     Ok(Json(CustomerDto::from(&c)))
 }
 
@@ -94,18 +94,17 @@ async fn get_customer(State(s): State<AppState>, _auth: Auth, Path(id): Path<Str
     responses((status = 200, body = CustomerDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn replace_customer(
     State(s): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(id): Path<String>,
     write: Write<CustomerBody>,
 ) -> ApiResult<Json<CustomerDto>> {
-    let id = customer_id(&id)?;
-    let existing = s.engine.store.customer(id).await?.ok_or_else(|| ApiError::not_found(format!("customer {id}")))?;
-    let mut customer = write.body.into_customer(id, existing.created_at);
+    let existing = find_customer(&s, &auth, &id).await?;
+    let mut customer = write.body.into_customer(existing.id, existing.created_at);
     // The status has its own endpoint; replacing the details keeps it.
     customer.status = existing.status;
     customer.status_changed_at = existing.status_changed_at;
     validate_customer(&customer)?;
-    Ok(Json(CustomerDto::from(&s.engine.store.update_customer(customer).await?)))
+    Ok(Json(CustomerDto::from(&s.engine.update_customer(&auth.0, customer, s.engine.now()).await?)))
 }
 
 /// Set a customer's status, `active` or `churned` (agents and above). Setting the status it
@@ -115,27 +114,30 @@ async fn replace_customer(
     responses((status = 200, body = CustomerDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn set_customer_status(
     State(s): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(id): Path<String>,
     write: Write<CustomerStatusBody>,
 ) -> ApiResult<Json<CustomerDto>> {
-    let id = customer_id(&id)?;
-    let mut customer =
-        s.engine.store.customer(id).await?.ok_or_else(|| ApiError::not_found(format!("customer {id}")))?;
+    let mut customer = find_customer(&s, &auth, &id).await?;
     if customer.status == write.body.status {
         return Ok(Json(CustomerDto::from(&customer)));
     }
     customer.status = write.body.status;
     customer.status_changed_at = Some(s.engine.now());
-    Ok(Json(CustomerDto::from(&s.engine.store.update_customer(customer).await?)))
+    Ok(Json(CustomerDto::from(&s.engine.update_customer(&auth.0, customer, s.engine.now()).await?)))
+}
+
+/// The customer named in the path (404 when there is none).
+async fn find_customer(s: &AppState, auth: &Auth, raw: &str) -> ApiResult<Customer> {
+    let id = customer_id(raw)?;
+    s.engine.customer(&auth.0, id).await?.ok_or_else(|| ApiError::not_found(format!("customer {id}")))
 }
 
 /// Delete a customer who has no cases (admins).
 #[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = String, Path)),
     responses((status = 204), (status = 409, body = Problem), (status = 403, body = Problem)))]
 async fn delete_customer(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    auth.require(Role::Admin)?;
-    s.engine.store.delete_customer(customer_id(&id)?).await?;
+    s.engine.delete_customer(&auth.0, customer_id(&id)?, s.engine.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -157,17 +159,17 @@ pub(crate) fn team_from(body: TeamBody, id: TeamId, created_at: Timestamp) -> Te
 #[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = TeamBody,
     responses((status = 201, body = TeamDto), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn create_team(State(s): State<AppState>, auth: Auth, write: Write<TeamBody>) -> ApiResult<Created<TeamDto>> {
-    auth.require(Role::Admin)?;
+    s.engine.check(&auth.0, &Action::ManageTeams)?;
     let idem = write.idempotency(&auth.0);
     let team = team_from(write.body, TeamId::new_v7(), s.engine.now());
     validate_team(&team, &s.engine.ladder())?;
-    let t = s.engine.store.create_team(team, idem).await?;
+    let t = s.engine.create_team(&auth.0, team, idem, s.engine.now()).await?;
     Ok((StatusCode::CREATED, Json(TeamDto::from(&t))))
 }
 
 #[utoipa::path(get, path = "/api/v1/teams", tag = "teams", responses((status = 200, body = Vec<TeamDto>)))]
-async fn list_teams(State(s): State<AppState>, _auth: Auth) -> ApiResult<Json<Vec<TeamDto>>> {
-    Ok(Json(s.engine.store.teams().await?.iter().map(TeamDto::from).collect()))
+async fn list_teams(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<TeamDto>>> {
+    Ok(Json(s.engine.teams(&auth.0).await?.iter().map(TeamDto::from).collect()))
 }
 
 /// A team by id or slug.
@@ -186,19 +188,19 @@ async fn replace_team(
     Path(id): Path<String>,
     write: Write<TeamBody>,
 ) -> ApiResult<Json<TeamDto>> {
-    auth.require(Role::Admin)?;
+    s.engine.check(&auth.0, &Action::ManageTeams)?;
     let existing = find_team(&s, &id).await?;
     let team = team_from(write.body, existing.id, existing.created_at);
     validate_team(&team, &s.engine.ladder())?;
-    Ok(Json(TeamDto::from(&s.engine.store.update_team(team).await?)))
+    Ok(Json(TeamDto::from(&s.engine.update_team(&auth.0, team, s.engine.now()).await?)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = String, Path)),
     responses((status = 204), (status = 409, body = Problem), (status = 403, body = Problem)))]
 async fn delete_team(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    auth.require(Role::Admin)?;
+    s.engine.check(&auth.0, &Action::ManageTeams)?;
     let existing = find_team(&s, &id).await?;
-    s.engine.store.delete_team(existing.id).await?;
+    s.engine.delete_team(&auth.0, existing.id, s.engine.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -251,16 +253,13 @@ pub(crate) fn check_password(p: &str) -> ApiResult<()> {
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = UserBody,
     responses((status = 201, body = UserDto), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn create_user(State(s): State<AppState>, auth: Auth, write: Write<UserBody>) -> ApiResult<Created<UserDto>> {
-    auth.require(Role::Admin)?;
+    s.engine.check(&auth.0, &Action::ManageUsers)?;
     let user = user_from(&s, &write.body, UserId::new_v7(), s.engine.now()).await?;
-    let hash = match &write.body.password {
-        Some(p) => {
-            check_password(p)?;
-            Some(s.engine.hash_password(p.clone()).await?)
-        }
-        None => None,
-    };
-    let u = s.engine.store.create_user(user, hash, write.idempotency(&auth.0)).await?;
+    if let Some(p) = &write.body.password {
+        check_password(p)?;
+    }
+    let idem = write.idempotency(&auth.0);
+    let u = s.engine.create_user(&auth.0, user, write.body.password.clone(), idem, s.engine.now()).await?;
     Ok((StatusCode::CREATED, Json(UserDto::from(&u))))
 }
 
@@ -274,7 +273,7 @@ struct UserQuery {
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery), responses((status = 200, body = Vec<UserDto>)))]
 async fn list_users(
     State(s): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Query(q): Query<UserQuery>,
 ) -> ApiResult<Json<Vec<UserDto>>> {
     let team = match &q.team {
@@ -287,12 +286,11 @@ async fn list_users(
         ),
         None => None,
     };
-    Ok(Json(s.engine.store.users(team).await?.iter().map(UserDto::from).collect()))
+    Ok(Json(s.engine.users(&auth.0, team).await?.iter().map(UserDto::from).collect()))
 }
 
 async fn find_user(s: &AppState, auth: &Auth, key: &str) -> ApiResult<User> {
-    let key = if key == "me" { auth.0.user_id.to_string() } else { key.to_string() };
-    s.engine.resolve_user("id", &key).await.map_err(|_| ApiError::not_found(format!("user {key}")))
+    Ok(s.engine.user(&auth.0, key).await?)
 }
 
 /// A user by id or name; `me` is the caller.
@@ -311,17 +309,13 @@ async fn replace_user(
     Path(id): Path<String>,
     write: Write<UserBody>,
 ) -> ApiResult<Json<UserDto>> {
-    auth.require(Role::Admin)?;
+    s.engine.check(&auth.0, &Action::ManageUsers)?;
     let existing = find_user(&s, &auth, &id).await?;
     if write.body.password.is_some() {
         return Err(ApiError::validation("password", "change passwords with POST /api/v1/users/{id}/password"));
     }
     let user = user_from(&s, &write.body, existing.id, existing.created_at).await?;
-    if existing.id == auth.0.user_id && (user.role < Role::Admin || !user.active) {
-        return Err(ApiError::validation("role", "you cannot demote or deactivate yourself; ask another admin"));
-    }
-    let u = s.engine.store.update_user(user).await?;
-    s.engine.forget_cached_tokens();
+    let u = s.engine.update_user(&auth.0, user, s.engine.now()).await?;
     Ok(Json(UserDto::from(&u)))
 }
 
@@ -330,14 +324,13 @@ async fn replace_user(
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
     responses((status = 200, body = UserDto), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn deactivate_user(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<UserDto>> {
-    auth.require(Role::Admin)?;
+    s.engine.check(&auth.0, &Action::ManageUsers)?;
     let mut user = find_user(&s, &auth, &id).await?;
     if user.id == auth.0.user_id {
         return Err(ApiError::validation("id", "you cannot deactivate yourself; ask another admin"));
     }
     user.active = false;
-    let u = s.engine.store.update_user(user).await?;
-    s.engine.forget_cached_tokens();
+    let u = s.engine.update_user(&auth.0, user, s.engine.now()).await?;
     Ok(Json(UserDto::from(&u)))
 }
 
@@ -351,12 +344,9 @@ async fn set_password(
     write: Write<PasswordBody>,
 ) -> ApiResult<StatusCode> {
     let user = find_user(&s, &auth, &id).await?;
-    if user.id != auth.0.user_id {
-        auth.require(Role::Admin)?;
-    }
+    s.engine.check(&auth.0, &Action::SetPassword { user: user.id })?;
     check_password(&write.body.password)?;
-    let hash = s.engine.hash_password(write.body.password.clone()).await?;
-    s.engine.store.set_password(user.id, hash).await?;
+    s.engine.set_password(&auth.0, user.id, write.body.password.clone(), s.engine.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -380,9 +370,7 @@ async fn create_token(
     let owner = match &write.body.user {
         Some(u) => {
             let user = s.engine.resolve_user("user", u).await?;
-            if user.id != auth.0.user_id {
-                auth.require(Role::Admin)?;
-            }
+            s.engine.check(&auth.0, &Action::MintToken { owner: user.id })?;
             user.id
         }
         None => auth.0.user_id,
@@ -396,26 +384,21 @@ async fn create_token(
         ),
         None => None,
     };
-    let t = s.engine.create_token(owner, write.body.name.clone(), expires_at, now).await?;
+    let t = s.engine.mint_token(&auth.0, owner, write.body.name.clone(), expires_at, now).await?;
     Ok((StatusCode::CREATED, Json(NewTokenDto { token: t.secret, info: TokenDto::from(&t.info) })))
 }
 
 /// Your tokens; admins see everyone's.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", responses((status = 200, body = Vec<TokenDto>)))]
 async fn list_tokens(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<TokenDto>>> {
-    let who = if auth.0.role >= Role::Admin { None } else { Some(auth.0.user_id) };
-    Ok(Json(s.engine.store.tokens(who).await?.iter().map(TokenDto::from).collect()))
+    Ok(Json(s.engine.tokens(&auth.0).await?.iter().map(TokenDto::from).collect()))
 }
 
 /// Revoke a token: your own, or anyone's as an admin.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn revoke_token(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let token = s.engine.store.token(id.clone()).await?.ok_or_else(|| ApiError::not_found(format!("token {id}")))?;
-    if token.user_id != auth.0.user_id {
-        auth.require(Role::Admin)?;
-    }
-    s.engine.revoke_token(id, s.engine.now()).await?;
+    s.engine.revoke_token(&auth.0, &id, s.engine.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -426,7 +409,7 @@ async fn login(State(s): State<AppState>, write: Write<LoginBody>) -> ApiResult<
     let user = s.engine.login(&write.body.name, &write.body.password).await?;
     let now = s.engine.now();
     let expires_at = now + SignedDuration::from_hours(12);
-    let t = s.engine.create_token(user.id, "login session".into(), Some(expires_at), now).await?;
+    let t = s.engine.sign_in_token(&user, "login session".into(), Some(expires_at), now).await?;
     tracing::info!(user = %principal_of(&user).name, "login");
     Ok(Json(LoginDto { token: t.secret, token_id: t.info.id, expires_at, user: UserDto::from(&user) }))
 }
@@ -434,6 +417,6 @@ async fn login(State(s): State<AppState>, write: Write<LoginBody>) -> ApiResult<
 /// Revoke the token this request is made with (sign out).
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204), (status = 401, body = Problem)))]
 async fn logout(State(s): State<AppState>, auth: Auth) -> ApiResult<StatusCode> {
-    s.engine.revoke_token_by_secret(&auth.1, s.engine.now()).await?;
+    s.engine.sign_out(&auth.0, &auth.1, s.engine.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use ladder_core::case::{Actor, Case, Channel, Priority, Status, Visibility};
 use ladder_core::directory::{Customer, CustomerStatus, Identity, Role, Team, TeamKind, User};
 use ladder_core::event::{EscalationKind, InfoSource, Initiator};
-use ladder_store::{StoredEvent, StoredMessage, TokenInfo};
+use ladder_engine::{StoredEvent, StoredMessage, TokenInfo};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;

@@ -4,7 +4,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ladder_core::DomainError;
 use ladder_engine::AuthError;
-use ladder_store::StoreError;
+use ladder_engine::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -5,9 +5,8 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
-use ladder_core::Role;
 use ladder_core::access::Principal;
-use ladder_store::Idempotency;
+use ladder_engine::Idempotency;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
@@ -32,21 +31,6 @@ impl FromRequestParts<AppState> for Auth {
             .ok_or_else(|| ApiError::unauthenticated("the Authorization header must use the Bearer scheme"))?;
         let principal = state.engine.authenticate_token(token.trim(), state.engine.now()).await?;
         Ok(Auth(principal, token.trim().to_string()))
-    }
-}
-
-impl Auth {
-    /// Refuses unless the caller has at least `role`.
-    pub fn require(&self, role: Role) -> Result<&Principal, ApiError> {
-        if self.0.role >= role {
-            Ok(&self.0)
-        } else {
-            Err(ApiError::forbidden(format!(
-                "this needs the {} role or higher; you are {}",
-                role.as_str(),
-                self.0.role.as_str()
-            )))
-        }
     }
 }
 

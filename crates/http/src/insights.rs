@@ -4,7 +4,8 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use ladder_core::Role;
+use ladder_core::access::Action;
+use ladder_core::access::Principal;
 use ladder_core::insights::{self, ApprovalRequest, PeerFigures, PeerGroup, RuleActivity, Suggestion};
 use ladder_core::metrics::Dimension;
 use serde::{Deserialize, Serialize};
@@ -83,7 +84,8 @@ async fn insights(
     auth: Auth,
     Query(q): Query<InsightsQuery>,
 ) -> ApiResult<Json<InsightsDto>> {
-    let principal = auth.require(Role::Manager)?;
+    state.engine.check(&auth.0, &Action::ReadAllMetrics)?;
+    let principal = &auth.0;
     let now = state.engine.now();
     let (from, to) = crate::metrics::period(q.from.as_deref(), q.to.as_deref(), now)?;
     let agents = crate::metrics::rows(&state, principal, from, to, Some(Dimension::Agent), now).await?;
@@ -91,7 +93,7 @@ async fn insights(
     Ok(Json(InsightsDto {
         from: from.to_string(),
         to: to.to_string(),
-        suggestions: suggestions(&state, from, to, &peers(&agents), &peers(&teams)).await?,
+        suggestions: suggestions(&state, principal, from, to, &peers(&agents), &peers(&teams)).await?,
     }))
 }
 
@@ -111,14 +113,14 @@ pub(crate) fn peers(rows: &[MetricsRowDto]) -> Vec<PeerFigures> {
 /// console's dashboard has them already and lists the suggestions too).
 pub(crate) async fn suggestions(
     state: &AppState,
+    principal: &Principal,
     from: jiff::civil::Date,
     to: jiff::civil::Date,
     agents: &[PeerFigures],
     teams: &[PeerFigures],
 ) -> ApiResult<Vec<SuggestionDto>> {
-    let store = &state.engine.store;
-    let facts = store.insight_facts(from, to).await?;
-    let users = store.users(None).await?;
+    let facts = state.engine.insight_facts(principal, from, to).await?;
+    let users = state.engine.users(principal, None).await?;
     let active = state.engine.active_matrix();
 
     let mut suggestions = insights::move_down_by_category(&facts.categories);
@@ -149,7 +151,7 @@ pub(crate) async fn suggestions(
         let matrix = active.compiled.matrix();
         // Every rule of the matrix in force, whatever its trigger: how often the trigger
         // happened in the period and how often the rule fired (counted in the write path).
-        let activity = store.rule_activity(from, to).await?;
+        let activity = state.engine.rule_activity(principal, from, to).await?;
         let find = |trigger: &str, rule: &str| activity.iter().find(|a| a.trigger == trigger && a.rule == rule);
         let rules: Vec<RuleActivity> = matrix
             .rules

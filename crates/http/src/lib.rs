@@ -10,6 +10,7 @@
 //! - [`web`]: the web console (server-rendered pages, session cookie, CSRF), mounted at `/`.
 
 pub mod agents;
+mod audit;
 pub mod cases;
 pub mod directory;
 pub mod dto;
@@ -81,6 +82,7 @@ impl AppState {
         (name = "queues", description = "Team queues in priority order"),
         (name = "metrics", description = "Escalation metrics (JSON, CSV) and Prometheus gauges"),
         (name = "customers"), (name = "teams"), (name = "users"), (name = "tokens"), (name = "auth"),
+        (name = "audit", description = "Who changed the directory, and when"),
         (name = "matrix", description = "The escalation matrix: drafts, versions, activation, rollback"),
         (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
     ),
@@ -105,6 +107,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(agents::router())
+        .merge(audit::router())
         .merge(cases::router())
         .merge(directory::router())
         .merge(matrix::router())
@@ -140,7 +143,7 @@ async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
     responses((status = 200, body = String), (status = 503, body = error::Problem)))]
 async fn readyz(State(state): State<AppState>) -> axum::response::Response {
-    match state.engine.store.ping().await {
+    match state.engine.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
@@ -159,19 +162,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (tell, shutting_down) = watch::channel(false);
-    let store = engine.store.clone();
+    let housekeeper = engine.clone();
     let housekeeping = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
             every.tick().await;
-            match store.expire_idempotency(jiff::Timestamp::now() - IDEMPOTENCY_TTL).await {
-                Ok(n) if n > 0 => tracing::info!(expired = n, "forgot old idempotency keys"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not expire idempotency keys"),
-            }
-            if let Err(e) = store.optimize().await {
-                tracing::warn!(error = %e, "could not refresh planner statistics");
-            }
+            housekeeper.housekeep(jiff::Timestamp::now(), IDEMPOTENCY_TTL).await;
         }
     });
     // The SLA timer engine: catches up on what fell due while the server was down, then

@@ -26,7 +26,7 @@ pub(crate) async fn stream(
     };
     let changes = BroadcastStream::new(state.engine.subscribe()).filter_map(move |c| {
         let case = c.ok()?;
-        if !principal.can_view(&case) {
+        if principal.allows(&ladder_core::access::Action::ReadCase(&case)).is_err() {
             return None;
         }
         Event::default().event("case").json_data(state.case_dto(&case)).ok().map(Ok)

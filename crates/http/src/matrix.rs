@@ -6,10 +6,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use jiff::Timestamp;
-use ladder_core::Role;
+use ladder_core::access::Action;
 use ladder_core::matrix::Diagnostic;
 use ladder_engine::rules::MatrixError;
-use ladder_store::{MatrixDraft, MatrixVersion};
+use ladder_engine::{MatrixDraft, MatrixVersion};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -121,21 +121,13 @@ fn check_name(name: &str) -> ApiResult<()> {
 /// Drafts being edited.
 #[utoipa::path(get, path = "/api/v1/matrix/drafts", tag = "matrix", responses((status = 200, body = Vec<DraftDto>)))]
 async fn list_drafts(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<DraftDto>>> {
-    auth.require(Role::Supervisor)?;
-    Ok(Json(s.engine.store.matrix_drafts().await?.into_iter().map(|d| draft_dto(d, &[])).collect()))
+    Ok(Json(s.engine.matrix_drafts(&auth.0).await?.into_iter().map(|d| draft_dto(d, &[])).collect()))
 }
 
 #[utoipa::path(get, path = "/api/v1/matrix/drafts/{name}", tag = "matrix", params(("name" = String, Path)),
     responses((status = 200, body = DraftDto), (status = 404, body = Problem)))]
 async fn get_draft(State(s): State<AppState>, auth: Auth, Path(name): Path<String>) -> ApiResult<Json<DraftDto>> {
-    auth.require(Role::Supervisor)?;
-    let d = s
-        .engine
-        .store
-        .matrix_draft(name.clone())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("matrix draft '{name}'")))?;
-    Ok(Json(draft_dto(d, &[])))
+    Ok(Json(draft_dto(s.engine.matrix_draft(&auth.0, &name).await?, &[])))
 }
 
 /// Upload a draft (managers and admins). It is checked first: a draft with errors is refused
@@ -150,19 +142,18 @@ async fn put_draft(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<DraftDto>> {
-    auth.require(Role::Manager)?;
+    s.engine.check(&auth.0, &Action::ChangeMatrix)?;
     check_name(&name)?;
     let source = source_of(&headers, &body)?;
     let (draft, diagnostics) =
-        s.engine.put_matrix_draft(name, source, auth.0.name.clone(), s.engine.now()).await.map_err(matrix_error)?;
+        s.engine.put_matrix_draft(&auth.0, name, source, s.engine.now()).await.map_err(matrix_error)?;
     Ok(Json(draft_dto(draft, &diagnostics)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/matrix/drafts/{name}", tag = "matrix", params(("name" = String, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn delete_draft(State(s): State<AppState>, auth: Auth, Path(name): Path<String>) -> ApiResult<StatusCode> {
-    auth.require(Role::Manager)?;
-    s.engine.store.delete_matrix_draft(name).await?;
+    s.engine.delete_matrix_draft(&auth.0, name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -175,8 +166,7 @@ async fn activate(
     auth: Auth,
     Path(name): Path<String>,
 ) -> ApiResult<(StatusCode, Json<VersionDto>)> {
-    auth.require(Role::Manager)?;
-    let v = s.engine.activate_matrix(name, auth.0.name.clone(), s.engine.now()).await.map_err(matrix_error)?;
+    let v = s.engine.activate_matrix(&auth.0, name, s.engine.now()).await.map_err(matrix_error)?;
     tracing::info!(version = v.version, by = %auth.0.name, "matrix activated");
     reevaluate_in_background(&s);
     Ok((StatusCode::CREATED, Json(version_dto(&v, Some(v.version), false))))
@@ -197,9 +187,9 @@ fn reevaluate_in_background(s: &AppState) {
 #[utoipa::path(post, path = "/api/v1/matrix/check", tag = "matrix",
     request_body(content = String, content_type = "application/toml"), responses((status = 200, body = CheckDto)))]
 async fn check(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> ApiResult<Json<CheckDto>> {
-    auth.require(Role::Supervisor)?;
+    s.engine.check(&auth.0, &Action::ReadMatrixDrafts)?;
     let source = source_of(&headers, &body)?;
-    let diagnostics = s.engine.check_matrix(&source, "upload").await?;
+    let diagnostics = s.engine.check_matrix(&auth.0, &source, "upload").await?;
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     Ok(Json(CheckDto {
         valid: errors == 0,
@@ -211,28 +201,23 @@ async fn check(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body: 
 
 /// Every version, oldest first.
 #[utoipa::path(get, path = "/api/v1/matrix/versions", tag = "matrix", responses((status = 200, body = Vec<VersionDto>)))]
-async fn list_versions(State(s): State<AppState>, _auth: Auth) -> ApiResult<Json<Vec<VersionDto>>> {
-    let active = s.engine.store.active_matrix().await?.map(|v| v.version);
-    Ok(Json(s.engine.store.matrix_versions().await?.iter().map(|v| version_dto(v, active, false)).collect()))
+async fn list_versions(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<VersionDto>>> {
+    let active = s.engine.matrix_in_force(&auth.0).await?.map(|v| v.version);
+    Ok(Json(s.engine.matrix_versions(&auth.0).await?.iter().map(|v| version_dto(v, active, false)).collect()))
 }
 
 #[utoipa::path(get, path = "/api/v1/matrix/versions/{version}", tag = "matrix", params(("version" = u32, Path)),
     responses((status = 200, body = VersionDto), (status = 404, body = Problem)))]
-async fn get_version(State(s): State<AppState>, _auth: Auth, Path(version): Path<u32>) -> ApiResult<Json<VersionDto>> {
-    let active = s.engine.store.active_matrix().await?.map(|v| v.version);
-    let v = s
-        .engine
-        .store
-        .matrix_version(version)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("matrix version {version}")))?;
+async fn get_version(State(s): State<AppState>, auth: Auth, Path(version): Path<u32>) -> ApiResult<Json<VersionDto>> {
+    let active = s.engine.matrix_in_force(&auth.0).await?.map(|v| v.version);
+    let v = s.engine.matrix_version(&auth.0, version).await?;
     Ok(Json(version_dto(&v, active, true)))
 }
 
 /// The version in force, with its text.
 #[utoipa::path(get, path = "/api/v1/matrix/active", tag = "matrix", responses((status = 200, body = VersionDto), (status = 404, body = Problem)))]
-async fn active(State(s): State<AppState>, _auth: Auth) -> ApiResult<Json<VersionDto>> {
-    let v = s.engine.store.active_matrix().await?.ok_or_else(|| ApiError::not_found("an active matrix"))?;
+async fn active(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<VersionDto>> {
+    let v = s.engine.matrix_in_force(&auth.0).await?.ok_or_else(|| ApiError::not_found("an active matrix"))?;
     Ok(Json(version_dto(&v, Some(v.version), true)))
 }
 
@@ -240,12 +225,7 @@ async fn active(State(s): State<AppState>, _auth: Auth) -> ApiResult<Json<Versio
 #[utoipa::path(post, path = "/api/v1/matrix/rollback", tag = "matrix", request_body = RollbackBody,
     responses((status = 200, body = VersionDto), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn rollback(State(s): State<AppState>, auth: Auth, write: Write<RollbackBody>) -> ApiResult<Json<VersionDto>> {
-    auth.require(Role::Manager)?;
-    let v = s
-        .engine
-        .rollback_matrix(write.body.to_version, auth.0.name.clone(), s.engine.now())
-        .await
-        .map_err(matrix_error)?;
+    let v = s.engine.rollback_matrix(&auth.0, write.body.to_version, s.engine.now()).await.map_err(matrix_error)?;
     tracing::info!(version = v.version, by = %auth.0.name, "matrix rolled back");
     reevaluate_in_background(&s);
     Ok(Json(version_dto(&v, Some(v.version), false)))

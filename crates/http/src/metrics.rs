@@ -2,6 +2,7 @@
 //! The figures come from the store's incrementally maintained daily aggregate; the
 //! definitions are in [`ladder_core::metrics`] and `docs/api.md`.
 
+use ladder_core::access::Action;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -11,9 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use ladder_core::Role;
 use ladder_core::metrics::{Counters, Dimension};
-use ladder_store::TeamGrouping;
+
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -234,7 +234,8 @@ async fn metrics(
     headers: HeaderMap,
     Query(q): Query<MetricsQuery>,
 ) -> ApiResult<Response> {
-    let principal = auth.require(Role::Supervisor)?;
+    state.engine.check(&auth.0, &Action::ReadMetrics)?;
+    let principal = &auth.0;
     let now = state.engine.now();
     let (from, to) = period(q.from.as_deref(), q.to.as_deref(), now)?;
     let group_by = match q.group_by.as_deref().filter(|s| !s.is_empty()) {
@@ -297,33 +298,20 @@ pub(crate) async fn rows(
     now: Timestamp,
 ) -> ApiResult<Vec<MetricsRowDto>> {
     // Supervisors see the cases of their own teams: the aggregates can say that for the
-    // total, per team and per agent, not for the other groupings.
-    let rows = if principal.role >= Role::Manager {
-        state.engine.store.metrics(from, to, group_by).await?
-    } else {
-        let grouping = match group_by {
-            None => TeamGrouping::Total,
-            Some(Dimension::Team) => TeamGrouping::Team,
-            Some(Dimension::Agent) => TeamGrouping::Agent,
-            Some(other) => {
-                let mut e = ApiError::forbidden(format!(
-                    "group_by={}: a supervisor sees the figures of their own teams, which can be grouped by team \
-                     or agent (or not at all) but not by {}; a manager or admin sees every grouping",
-                    other.as_str(),
-                    other.as_str()
-                ));
-                e.0.field = Some("group_by".into());
-                return Err(e);
-            }
-        };
-        state.engine.store.team_metrics(from, to, grouping, principal.teams.clone()).await?
-    };
+    // total, per team and per agent, not for the other groupings (the engine refuses those).
+    let rows = state.engine.metrics(principal, from, to, group_by).await.map_err(|e| {
+        let mut e = ApiError::from(e);
+        if e.0.status == 403 && group_by.is_some() {
+            e.0.field = Some("group_by".into());
+        }
+        e
+    })?;
     let labels: BTreeMap<String, String> = match group_by {
         Some(Dimension::Team) => {
-            state.engine.store.teams().await?.into_iter().map(|t| (t.id.to_string(), t.slug)).collect()
+            state.engine.teams(principal).await?.into_iter().map(|t| (t.id.to_string(), t.slug)).collect()
         }
         Some(Dimension::Agent) => {
-            state.engine.store.users(None).await?.into_iter().map(|u| (u.id.to_string(), u.name)).collect()
+            state.engine.user_names(principal).await?.into_iter().map(|(id, name)| (id.to_string(), name)).collect()
         }
         _ => BTreeMap::new(),
     };
@@ -343,15 +331,12 @@ pub(crate) async fn rows(
 #[utoipa::path(get, path = "/metrics", tag = "metrics",
     responses((status = 200, body = String, content_type = "text/plain"), (status = 403, body = Problem)))]
 async fn prometheus(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
-    auth.require(Role::Manager)?;
-    let store = &state.engine.store;
     let now = state.engine.now();
-    let by_status = store.cases_by_status().await?;
-    let timers = store.armed_timers().await?;
-    let stats = store.stats().await?;
+    let (by_status, timers, stats) = state.engine.operational_figures(&auth.0).await?;
     let to = today(now);
     let from = to.checked_sub(jiff::Span::new().days(DEFAULT_DAYS - 1)).unwrap_or(to);
-    let recent = store.metrics(from, to, None).await?.into_iter().next().map(|r| r.counters).unwrap_or_default();
+    let recent =
+        state.engine.metrics(&auth.0, from, to, None).await?.into_iter().next().map(|r| r.counters).unwrap_or_default();
     let rates = recent.rates(now);
     let mut out = String::new();
     let mut gauge = |name: &str, help: &str, samples: &[(String, f64)]| {

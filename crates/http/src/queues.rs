@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use ladder_core::Role;
 use ladder_core::routing::PriorityFactors;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -64,14 +63,10 @@ pub struct QueueDto {
     pub items: Vec<QueuedDto>,
 }
 
-/// Only the team's members, and managers and admins, see and take from its queue.
-async fn team_of(state: &AppState, auth: &Auth, key: &str) -> ApiResult<ladder_core::directory::Team> {
-    let team =
-        state.engine.resolve_team("team", key).await.map_err(|_| ApiError::not_found(format!("team '{key}'")))?;
-    if auth.0.role < Role::Manager && !auth.0.teams.contains(&team.id) {
-        return Err(ApiError::forbidden(format!("you are not in team '{}'", team.slug)));
-    }
-    Ok(team)
+/// The team named in the path (404 when there is none). Who may see and take from its
+/// queue is the engine's to say.
+async fn team_of(state: &AppState, key: &str) -> ApiResult<ladder_core::directory::Team> {
+    state.engine.resolve_team("team", key).await.map_err(|_| ApiError::not_found(format!("team '{key}'")))
 }
 
 /// The team's queue: cases waiting for someone, in the order they should be worked.
@@ -87,9 +82,8 @@ async fn queue(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit", "must be between 1 and 1000"));
     }
-    let team = team_of(&state, &auth, &team).await?;
-    let queued = state.engine.store.queue(team.id, limit).await?;
-    let length = state.engine.store.queue_len(team.id).await?;
+    let team = team_of(&state, &team).await?;
+    let (queued, length) = state.engine.queue(&auth.0, &team, limit).await?;
     let items = queued
         .iter()
         .enumerate()
@@ -110,7 +104,7 @@ async fn queue(
     responses((status = 200, body = CaseDto), (status = 204, description = "The queue is empty"),
         (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn next(State(state): State<AppState>, auth: Auth, Path(team): Path<String>) -> ApiResult<Response> {
-    let team = team_of(&state, &auth, &team).await?;
+    let team = team_of(&state, &team).await?;
     match state.engine.claim_next(&auth.0, team.id, state.engine.now()).await? {
         Some(outcome) => Ok(Json(state.case_dto(&outcome.case)).into_response()),
         None => Ok(StatusCode::NO_CONTENT.into_response()),

@@ -4,6 +4,8 @@
 //! server (a second is refused with 409); the last [`KEPT`] are remembered in memory (a
 //! restart forgets them: run it again, it is deterministic).
 
+use ladder_core::access::Action;
+use ladder_core::access::Principal;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -13,7 +15,6 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use ladder_core::Role;
 use ladder_engine::rules::MatrixError;
 use ladder_engine::simulate::{Progress, SimulationReport, day_span};
 use serde::{Deserialize, Serialize};
@@ -115,18 +116,14 @@ pub struct SimulationDto {
     responses((status = 202, body = SimulationDto), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn start(State(state): State<AppState>, auth: Auth, req: Write<SimulationRequest>) -> ApiResult<Response> {
-    let principal = auth.require(Role::Manager)?;
+    state.engine.check(&auth.0, &Action::Simulate)?;
+    let principal = &auth.0;
     let body = req.body;
     let (from, to) = crate::metrics::period(Some(&body.from), Some(&body.to), state.engine.now())?;
     let (source, name) = match (body.matrix, body.draft) {
         (Some(source), None) => (source, "candidate".to_string()),
         (None, Some(draft)) => {
-            let d = state
-                .engine
-                .store
-                .matrix_draft(draft.clone())
-                .await?
-                .ok_or_else(|| ApiError::not_found(format!("matrix draft '{draft}'")))?;
+            let d = state.engine.matrix_draft(principal, &draft).await?;
             (d.source, d.name)
         }
         _ => {
@@ -136,7 +133,7 @@ async fn start(State(state): State<AppState>, auth: Auth, req: Write<SimulationR
             ));
         }
     };
-    let id = start_job(&state, principal.name.clone(), &source, name, from, to).await?;
+    let id = start_job(&state, principal, &source, name, from, to).await?;
     let dto = job(&state, &id);
     let location = format!("/api/v1/simulations/{id}");
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(dto)).into_response())
@@ -147,13 +144,14 @@ async fn start(State(state): State<AppState>, auth: Auth, req: Write<SimulationR
 /// invalid matrix (422). The console's "simulate this draft" starts one through this too.
 pub(crate) async fn start_job(
     state: &AppState,
-    requested_by: String,
+    principal: &Principal,
     source: &str,
     name: String,
     from: jiff::civil::Date,
     to: jiff::civil::Date,
 ) -> ApiResult<String> {
-    let candidate = state.engine.candidate_matrix(source, &name).await.map_err(|e| match e {
+    let requested_by = principal.name.clone();
+    let candidate = state.engine.candidate_matrix(principal, source, &name).await.map_err(|e| match e {
         MatrixError::Invalid(d) => ApiError::invalid_matrix(&d),
         MatrixError::Store(s) => s.into(),
     })?;
@@ -208,7 +206,7 @@ pub(crate) fn job(state: &AppState, id: &str) -> Option<SimulationDto> {
 #[utoipa::path(get, path = "/api/v1/simulations", tag = "metrics",
     responses((status = 200, body = Vec<SimulationDto>), (status = 403, body = Problem)))]
 async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<SimulationDto>>> {
-    auth.require(Role::Manager)?;
+    state.engine.check(&auth.0, &Action::Simulate)?;
     let jobs = state.simulations.jobs.lock().expect("simulations lock");
     Ok(Json(jobs.iter().rev().map(|j| j.dto(false)).collect()))
 }
@@ -218,7 +216,7 @@ async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<S
     params(("id" = String, Path, description = "The simulation's id")),
     responses((status = 200, body = SimulationDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn show(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<SimulationDto>> {
-    auth.require(Role::Manager)?;
+    state.engine.check(&auth.0, &Action::Simulate)?;
     let jobs = state.simulations.jobs.lock().expect("simulations lock");
     let job = jobs.iter().find(|j| j.id == id).ok_or_else(|| ApiError::not_found(format!("simulation {id}")))?;
     Ok(Json(job.dto(true)))

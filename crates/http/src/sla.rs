@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use ladder_core::Role;
 use ladder_core::matrix::model::parse_duration;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -75,7 +74,7 @@ async fn at_risk(
         ),
     };
     let standings = vec!["breached".to_string(), "at_risk".to_string()];
-    let cases = state.engine.store.sla_cases(standings, due_before, auth.0.case_scope(), limit).await?;
+    let cases = state.engine.sla_cases(&auth.0, standings, due_before, limit).await?;
     Ok(Json(AtRiskDto { items: cases.iter().map(|c| state.case_dto(c)).collect() }))
 }
 
@@ -98,12 +97,10 @@ pub struct TimersDto {
 #[utoipa::path(get, path = "/api/v1/sla/timers", tag = "sla",
     responses((status = 200, body = TimersDto), (status = 403, body = Problem), (status = 401, body = Problem)))]
 async fn timers(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<TimersDto>> {
-    if auth.0.role < Role::Supervisor {
-        return Err(ApiError::forbidden("only supervisors, managers and admins see the timer engine"));
-    }
+    let armed = state.engine.armed_timers(&auth.0).await?;
     let status = state.engine.timer_status();
     Ok(Json(TimersDto {
-        armed: state.engine.store.armed_timers().await?,
+        armed,
         next_fire_at: status.next_fire_at,
         sweeps: status.sweeps,
         last_sweep_at: status.last_sweep_at,

@@ -110,7 +110,9 @@ async fn timers_sla_lists_approvals_and_histories_answer() {
 
     let principal = |role: Role| Principal { user_id: AGENT, name: "p".into(), role, teams: vec![FRONT] };
     for role in [Role::Agent, Role::Supervisor, Role::Manager] {
-        assert!(store.approval_inbox(principal(role), 10).await.unwrap().is_empty(), "{role:?}");
+        let (roles, teams) = principal(role).approval_scope();
+        let inbox = store.approval_inbox(roles, teams, 10, Box::new(|_, _| true)).await.unwrap();
+        assert!(inbox.is_empty(), "{role:?}");
     }
 
     assert_eq!(store.count_opened(at(0), at(6)).await.unwrap(), 2);

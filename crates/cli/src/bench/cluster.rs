@@ -6,6 +6,7 @@
 //! Every run works in a PostgreSQL schema of its own (see [`BenchSchema`]), so node counts
 //! start from the same empty store and nothing is left behind.
 
+use ladder_engine::command_line_principal;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -82,7 +83,8 @@ struct Throughput {
 async fn throughput(config: &ClusterConfig, n: usize) -> anyhow::Result<Throughput> {
     let schema = BenchSchema::create(&config.database)?;
     let (engine, admin) = bench_world_at(&schema.location()).await?;
-    let token = engine.create_token(admin.id, "bench".into(), None, Timestamp::now()).await?.secret;
+    let token =
+        engine.mint_token(&command_line_principal(), admin.id, "bench".into(), None, Timestamp::now()).await?.secret;
     let nodes = Node::start_all(&schema.url(), n, &[]).await?;
     let bases: Vec<String> = nodes.iter().map(|node| node.base.clone()).collect();
     println!(

@@ -10,6 +10,7 @@
 //! line is added for the queue page. The case pages are random seeded cases; the bench says
 //! how long their histories are.
 
+use ladder_engine::command_line_principal;
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
@@ -112,8 +113,10 @@ pub async fn bench_console(cases: usize, data_dir: std::path::PathBuf, requests:
     );
 
     // Console sessions are tokens; the cookie carries the secret, as after a sign-in.
-    let admin_session = engine.create_token(admin.id, "web session".into(), None, now).await?.secret;
-    let agent_session = engine.create_token(agent.id, "web session".into(), None, now).await?.secret;
+    let admin_session =
+        engine.mint_token(&command_line_principal(), admin.id, "web session".into(), None, now).await?.secret;
+    let agent_session =
+        engine.mint_token(&command_line_principal(), agent.id, "web session".into(), None, now).await?.secret;
     let (base, stop) = start_server(engine.clone()).await?;
     let client = reqwest::Client::new();
     let get = |path: String, session: &str| {

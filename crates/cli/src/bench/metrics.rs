@@ -5,6 +5,7 @@
 //! and `Store::metrics` directly, for a day, a month, a quarter and a year, ungrouped and by
 //! every dimension.
 
+use ladder_engine::command_line_principal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -77,7 +78,10 @@ pub async fn bench_metrics(n_events: usize, data: PathBuf, queries: usize) -> an
     let stats = engine.store.stats().await?;
     println!("metrics bench: {} cases, {} events in {}", stats.n_cases, stats.n_events, data.display());
 
-    let token = engine.create_token(world.admin.user_id, "bench".into(), None, Timestamp::now()).await?.secret;
+    let token = engine
+        .mint_token(&command_line_principal(), world.admin.user_id, "bench".into(), None, Timestamp::now())
+        .await?
+        .secret;
     let (base, stop) = start_server(engine.clone()).await?;
     let client = reqwest::Client::new();
     let yesterday = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date().yesterday()?;
@@ -255,15 +259,15 @@ async fn world(engine: &Engine, data: &Path) -> anyhow::Result<World> {
     std::fs::write(&customers_file, customers.iter().map(|c| format!("{c}\n")).collect::<String>())?;
     engine
         .put_matrix_draft(
+            &command_line_principal(),
             "contact-center".into(),
             include_str!("../../../../examples/contact-center.toml").into(),
-            "bench-admin".into(),
             now,
         )
         .await
         .map_err(|e| anyhow::anyhow!("example matrix: {e:?}"))?;
     engine
-        .activate_matrix("contact-center".into(), "bench-admin".into(), now)
+        .activate_matrix(&command_line_principal(), "contact-center".into(), now)
         .await
         .map_err(|e| anyhow::anyhow!("activating the example matrix: {e:?}"))?;
     Ok(World { admin: principal_of(&admin), staff, customers })

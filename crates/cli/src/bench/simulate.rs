@@ -6,6 +6,7 @@
 //! them all under a candidate with a shorter first-response target and a rule that sends
 //! billing cases to L2 at once, printing the throughput and the report's totals.
 
+use ladder_engine::command_line_principal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -84,8 +85,11 @@ pub async fn bench_simulate(cases: usize, data_dir: std::path::PathBuf) -> anyho
         ladder_engine::rules::MatrixError::Store(e) => anyhow::anyhow!("{e}"),
     };
     if engine.store.active_matrix().await?.is_none_or(|v| v.source != SIM_MATRIX) {
-        engine.put_matrix_draft("bench-sim".into(), SIM_MATRIX.into(), "bench".into(), now).await.map_err(invalid)?;
-        engine.activate_matrix("bench-sim".into(), "bench".into(), now).await.map_err(invalid)?;
+        engine
+            .put_matrix_draft(&command_line_principal(), "bench-sim".into(), SIM_MATRIX.into(), now)
+            .await
+            .map_err(invalid)?;
+        engine.activate_matrix(&command_line_principal(), "bench-sim".into(), now).await.map_err(invalid)?;
     }
     engine.load_matrix().await?;
     let start = now - SignedDuration::from_hours(90 * 24);
@@ -110,7 +114,8 @@ pub async fn bench_simulate(cases: usize, data_dir: std::path::PathBuf) -> anyho
     let took = read_started.elapsed().as_secs_f64();
     println!("reading alone: {read} cases, {events} events in {took:.1}s = {:.0} cases/s", read as f64 / took);
 
-    let candidate = engine.candidate_matrix(&candidate(), "candidate.toml").await.map_err(invalid)?;
+    let candidate =
+        engine.candidate_matrix(&command_line_principal(), &candidate(), "candidate.toml").await.map_err(invalid)?;
     let progress = Arc::new(Progress::default());
     let started = Instant::now();
     let job = {
@@ -251,8 +256,11 @@ pub(super) async fn ensure_matrix(engine: &ladder_engine::Engine, now: Timestamp
         ladder_engine::rules::MatrixError::Store(e) => anyhow::anyhow!("{e}"),
     };
     if engine.store.active_matrix().await?.is_none_or(|v| v.source != SIM_MATRIX) {
-        engine.put_matrix_draft("bench-sim".into(), SIM_MATRIX.into(), "bench".into(), now).await.map_err(invalid)?;
-        engine.activate_matrix("bench-sim".into(), "bench".into(), now).await.map_err(invalid)?;
+        engine
+            .put_matrix_draft(&command_line_principal(), "bench-sim".into(), SIM_MATRIX.into(), now)
+            .await
+            .map_err(invalid)?;
+        engine.activate_matrix(&command_line_principal(), "bench-sim".into(), now).await.map_err(invalid)?;
     }
     engine.load_matrix().await?;
     Ok(())

@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use jiff::civil::Weekday;
 use ladder_core::Role;
+use ladder_core::access::Action;
 use ladder_core::directory::{TeamKind, User, validate_team};
 use ladder_core::ids::{TeamId, UserId};
 use maud::{Markup, html};
@@ -16,7 +17,7 @@ use serde::Deserialize;
 
 use super::layout::{self, csrf_field};
 use super::session::{Flash, Posted, Session, redirect_with};
-use super::{WebResult, require};
+use super::{WebResult, allow};
 use crate::AppState;
 use crate::dto::{TeamBody, UserBody};
 use crate::error::ApiError;
@@ -58,9 +59,9 @@ fn refused(e: ApiError) -> Response {
 }
 
 async fn admin_page(State(state): State<AppState>, session: Session) -> WebResult<Markup> {
-    require(&session, Role::Admin)?;
-    let teams = state.engine.store.teams().await?;
-    let users = state.engine.store.users(None).await?;
+    allow(&state, &session, &Action::ManageUsers)?;
+    let teams = state.engine.teams(&session.principal).await?;
+    let users = state.engine.users(&session.principal, None).await?;
     let active = state.engine.active_matrix();
     let levels: Vec<String> = state.engine.ladder().levels.iter().map(|l| l.0.clone()).collect();
     let team_slugs = |u: &User| {
@@ -188,7 +189,8 @@ fn role_of(raw: &str) -> Result<Role, ApiError> {
 }
 
 async fn create_user(State(state): State<AppState>, posted: Posted<NewUserForm>) -> WebResult<Response> {
-    require(&posted.session, Role::Admin)?;
+    allow(&state, &posted.session, &Action::ManageUsers)?;
+    let principal = &posted.session.principal;
     let f = posted.form;
     let result = async {
         let body = UserBody {
@@ -204,8 +206,8 @@ async fn create_user(State(state): State<AppState>, posted: Posted<NewUserForm>)
         };
         crate::directory::check_password(&f.password)?;
         let user = crate::directory::user_from(&state, &body, UserId::new_v7(), state.engine.now()).await?;
-        let hash = state.engine.hash_password(f.password.clone()).await?;
-        Ok::<_, ApiError>(state.engine.store.create_user(user, Some(hash), None).await?)
+        let now = state.engine.now();
+        Ok::<_, ApiError>(state.engine.create_user(principal, user, Some(f.password.clone()), None, now).await?)
     }
     .await;
     Ok(match result {
@@ -228,7 +230,7 @@ async fn update_user(
     posted: Posted<UserForm>,
 ) -> WebResult<Response> {
     let session = posted.session;
-    require(&session, Role::Admin)?;
+    allow(&state, &session, &Action::ManageUsers)?;
     let result = async {
         let existing = state.engine.resolve_user("user", &name).await?;
         let role = role_of(&posted.form.role)?;
@@ -247,9 +249,7 @@ async fn update_user(
         if existing.id == session.principal.user_id && user.role < Role::Admin {
             return Err(ApiError::validation("role", "you cannot demote yourself; ask another admin"));
         }
-        let u = state.engine.store.update_user(user).await?;
-        state.engine.forget_cached_tokens();
-        Ok::<_, ApiError>(u)
+        Ok::<_, ApiError>(state.engine.update_user(&session.principal, user, state.engine.now()).await?)
     }
     .await;
     Ok(match result {
@@ -268,16 +268,14 @@ async fn deactivate_user(
     posted: Posted<NoFields>,
 ) -> WebResult<Response> {
     let session = posted.session;
-    require(&session, Role::Admin)?;
+    allow(&state, &session, &Action::ManageUsers)?;
     let result = async {
         let mut user = state.engine.resolve_user("user", &name).await?;
         if user.id == session.principal.user_id {
             return Err(ApiError::validation("user", "you cannot deactivate yourself; ask another admin"));
         }
         user.active = false;
-        let u = state.engine.store.update_user(user).await?;
-        state.engine.forget_cached_tokens();
-        Ok::<_, ApiError>(u)
+        Ok::<_, ApiError>(state.engine.update_user(&session.principal, user, state.engine.now()).await?)
     }
     .await;
     Ok(match result {
@@ -297,7 +295,8 @@ pub struct TeamForm {
 }
 
 async fn create_team(State(state): State<AppState>, posted: Posted<TeamForm>) -> WebResult<Response> {
-    require(&posted.session, Role::Admin)?;
+    allow(&state, &posted.session, &Action::ManageTeams)?;
+    let principal = &posted.session.principal;
     let f = posted.form;
     let result = async {
         let kind = KINDS.iter().find(|(n, _)| *n == f.kind).map(|(_, k)| *k).ok_or_else(|| {
@@ -312,7 +311,7 @@ async fn create_team(State(state): State<AppState>, posted: Posted<TeamForm>) ->
         };
         let team = crate::directory::team_from(body, TeamId::new_v7(), state.engine.now());
         validate_team(&team, &state.engine.ladder())?;
-        Ok::<_, ApiError>(state.engine.store.create_team(team, None).await?)
+        Ok::<_, ApiError>(state.engine.create_team(principal, team, None, state.engine.now()).await?)
     }
     .await;
     Ok(match result {

@@ -5,13 +5,13 @@
 //! Every form runs the engine command of the API (`POST /api/v1/cases/{id}/approvals/{n}`,
 //! `POST /api/v1/cases/{id}/actions`).
 
+use ladder_core::access::Action;
 use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use ladder_core::Role;
 use ladder_core::access::Principal;
 use ladder_core::case::{Approval, Case};
 use ladder_core::command::Decision;
@@ -24,7 +24,7 @@ use super::board::run_command;
 use super::case::visible_case;
 use super::layout::{self, csrf_field, time};
 use super::session::{Flash, Posted, Session, redirect_with};
-use super::{WebError, WebResult, require};
+use super::{WebError, WebResult, allow};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -43,23 +43,14 @@ input[type=number] { font: inherit; padding: .4rem .5rem; border: 1px solid #767
 /// How many pending approvals the inbox shows (oldest first).
 const INBOX_LIMIT: u32 = 100;
 
-/// Whether the principal may decide this approval, as far as showing the forms goes: the
-/// inbox's rule (role, team, not their own request). The engine checks limits on decision.
-fn may_decide(p: &Principal, case: &Case, a: &Approval) -> bool {
-    p.role >= Role::Supervisor
-        && p.role >= a.approver_role
-        && (p.role >= Role::Manager || case.team.is_some_and(|t| p.teams.contains(&t)))
-        && a.requested_by.user_id() != Some(p.user_id)
-}
-
-async fn user_names(state: &AppState) -> WebResult<BTreeMap<UserId, String>> {
-    Ok(state.engine.store.users(None).await?.into_iter().map(|u| (u.id, u.name)).collect())
+async fn user_names(state: &AppState, p: &Principal) -> WebResult<BTreeMap<UserId, String>> {
+    Ok(state.engine.user_names(p).await?)
 }
 
 async fn inbox_page(State(state): State<AppState>, session: Session) -> WebResult<Markup> {
-    require(&session, Role::Supervisor)?;
-    let inbox = state.engine.store.approval_inbox(session.principal.clone(), INBOX_LIMIT).await?;
-    let users = user_names(&state).await?;
+    allow(&state, &session, &Action::ApprovalsInbox)?;
+    let inbox = state.engine.approval_inbox(&session.principal, INBOX_LIMIT).await?;
+    let users = user_names(&state, &session.principal).await?;
     let body = html! {
         style { (maud::PreEscaped(APPROVALS_CSS)) }
         h1 { "Approvals " span.count { "(" (inbox.len()) " waiting)" } }
@@ -136,7 +127,7 @@ pub async fn case_panel(state: &AppState, session: &Session, case: &Case) -> Web
         return Ok(html! {});
     }
     let p = &session.principal;
-    let users = user_names(state).await?;
+    let users = user_names(state, p).await?;
     let actions: Vec<String> = state
         .engine
         .active_matrix()
@@ -151,7 +142,7 @@ pub async fn case_panel(state: &AppState, session: &Session, case: &Case) -> Web
                 h2 #approvals-title { "Approvals waiting" }
                 @for (n, a) in &pending {
                     div.approval {
-                        @if may_decide(p, case, a) {
+                        @if p.allows(&Action::SeeApproval { case, approval: a }).is_ok() {
                             (approval_card(session, case, *n, a, &users, &back))
                         } @else {
                             p.request {
@@ -279,7 +270,7 @@ async fn apply_action(
             }
         }
         Ok(_) => Flash { ok: true, message: format!("{} of {amount:.2} applied.", f.action) },
-        Err(ladder_store::StoreError::Forbidden(m)) => return Err(WebError::forbidden(m)),
+        Err(ladder_engine::StoreError::Forbidden(m)) => return Err(WebError::forbidden(m)),
         Err(e) => Flash { ok: false, message: format!("Not done: {}", crate::error::ApiError::from(e).0.detail) },
     };
     Ok(redirect_with(&back, Some(flash)))

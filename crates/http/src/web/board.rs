@@ -6,6 +6,7 @@
 //! `/assets/board.js` listens to `/board/stream` (Server-Sent Events fed by the engine's
 //! `subscribe()`, filtered by the session's scope) and inserts each row the server rendered.
 
+use ladder_core::access::Action;
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 
@@ -16,13 +17,12 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::{Stream, StreamExt};
-use ladder_core::Role;
 use ladder_core::access::Principal;
 use ladder_core::case::{Case, Status};
 use ladder_core::directory::Team;
 use ladder_core::ids::{TeamId, UserId};
 use ladder_engine::CaseRequest;
-use ladder_store::{CaseFilter, PageRequest};
+use ladder_engine::{CaseFilter, PageRequest};
 use maud::{Markup, html};
 use serde::Deserialize;
 use tokio_stream::wrappers::BroadcastStream;
@@ -30,7 +30,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use super::case::visible_case;
 use super::layout::{self, badge, countdown, csrf_field, next_clock};
 use super::session::{Flash, Posted, Session, redirect_with};
-use super::{WebError, WebResult, require};
+use super::{WebError, WebResult, allow};
 use crate::AppState;
 use crate::dto::CaseDto;
 
@@ -48,10 +48,9 @@ const ESCALATED_LIMIT: u32 = 25;
 const AT_RISK_LIMIT: u32 = 25;
 const APPROVALS_LIMIT: u32 = 25;
 
-/// Whether a case belongs on this principal's board: managers and admins see every team,
-/// supervisors their own teams.
+/// Whether a case belongs on this principal's board (`core::access`'s rule).
 pub fn in_scope(p: &Principal, case: &Case) -> bool {
-    p.role >= Role::Manager || case.team.is_some_and(|t| p.teams.contains(&t))
+    p.allows(&Action::SuperviseCase(case)).is_ok()
 }
 
 /// Why an active case needs a supervisor's eye; empty when it does not.
@@ -81,11 +80,8 @@ struct Names {
 }
 
 impl Names {
-    async fn load(state: &AppState) -> WebResult<Names> {
-        Ok(Names {
-            users: state.engine.store.users(None).await?.into_iter().map(|u| (u.id, u.name)).collect(),
-            teams: state.engine.store.teams().await?.into_iter().map(|t| (t.id, t)).collect(),
-        })
+    async fn load(state: &AppState, p: &Principal) -> WebResult<Names> {
+        Ok(Names { users: state.engine.user_names(p).await?, teams: state.engine.teams_by_id(p).await? })
     }
     fn user(&self, id: Option<UserId>) -> &str {
         id.and_then(|id| self.users.get(&id)).map_or("nobody", String::as_str)
@@ -149,35 +145,33 @@ fn board_table(rows: Markup, empty: bool) -> Markup {
 }
 
 async fn board_page(State(state): State<AppState>, session: Session) -> WebResult<Markup> {
-    require(&session, Role::Supervisor)?;
+    allow(&state, &session, &Action::Supervise)?;
     let p = &session.principal;
-    let store = &state.engine.store;
-    let names = Names::load(&state).await?;
+    let engine = &state.engine;
+    let names = Names::load(&state, p).await?;
+    let scope = p.team_scope();
     let teams: Vec<&Team> =
-        names.teams.values().filter(|t| p.role >= Role::Manager || p.teams.contains(&t.id)).collect();
-    let team_ids: Vec<TeamId> = if p.role >= Role::Manager { Vec::new() } else { p.teams.clone() };
+        names.teams.values().filter(|t| scope.as_ref().is_none_or(|mine| mine.contains(&t.id))).collect();
 
     // Three indexed reads, each limited: clocks breached or at risk (due soonest first),
     // approvals waiting (oldest first), and escalated cases above the bottom rung (newest
     // first). A case in more than one appears once, with every reason.
     let mut cases: Vec<Case> = Vec::new();
-    let at_risk =
-        store.sla_cases(vec!["breached".into(), "at_risk".into()], None, p.case_scope(), AT_RISK_LIMIT).await?;
+    let at_risk = engine.sla_cases(p, vec!["breached".into(), "at_risk".into()], None, AT_RISK_LIMIT).await?;
     cases.extend(at_risk);
-    cases.extend(store.approval_inbox(p.clone(), APPROVALS_LIMIT).await?.into_iter().map(|a| a.case));
-    if team_ids.is_empty() && p.role < Role::Manager {
+    cases.extend(engine.approval_inbox(p, APPROVALS_LIMIT).await?.into_iter().map(|a| a.case));
+    if scope.as_ref().is_some_and(Vec::is_empty) {
         // A supervisor in no team has nothing on the board.
     } else {
         let ladder = state.engine.ladder();
         let filter = CaseFilter {
             status: Status::ALL.into_iter().filter(|s| s.is_active()).collect(),
             level: ladder.levels.iter().skip(1).cloned().collect(),
-            team: team_ids.clone(),
+            team: scope.clone().unwrap_or_default(),
             ..Default::default()
         };
         if !filter.level.is_empty() {
-            let page =
-                store.list_cases(filter, p.case_scope(), PageRequest { before: None, limit: ESCALATED_LIMIT }).await?;
+            let page = engine.list_cases(p, filter, PageRequest { before: None, limit: ESCALATED_LIMIT }).await?;
             cases.extend(page.cases);
         }
     }
@@ -206,9 +200,9 @@ async fn board_page(State(state): State<AppState>, session: Session) -> WebResul
     // Team load: the queue's length and each agent's presence and open cases.
     let mut load = Vec::new();
     for team in &teams {
-        let waiting = store.queue_len(team.id).await?;
-        let agents = store.team_agents(team.id).await?;
-        let loads = store.agent_loads(agents.iter().map(|(u, _)| u.id).collect()).await?;
+        let waiting = engine.queue_length(p, team).await?;
+        let agents = engine.agents(p, Some(team)).await?;
+        let loads = engine.agent_loads(p, agents.iter().map(|(u, _)| u.id).collect()).await?;
         let agents: Vec<(String, &'static str, u32)> = agents
             .iter()
             .map(|(u, profile)| (u.name.clone(), profile.presence.as_str(), loads.get(&u.id).map_or(0, |l| l.total())))
@@ -224,7 +218,7 @@ async fn board_page(State(state): State<AppState>, session: Session) -> WebResul
         section aria-labelledby="attention-title" {
             h2 #attention-title { "Needs attention " span.count { "(" span #board-count { (rows.len()) } ")" } }
             p.muted { "Escalations, clocks at risk or breached and approvals waiting"
-                @if p.role >= Role::Manager { ", in every team." } @else { ", in your teams." }
+                @if scope.is_none() { ", in every team." } @else { ", in your teams." }
                 " New ones appear at the top as they happen." }
             (board_table(html! { @for (c, dto, why) in &rows { (board_row(&session, c, dto, why, &names)) } }, rows.is_empty()))
         }
@@ -276,7 +270,7 @@ async fn board_stream(
     State(state): State<AppState>,
     session: Session,
 ) -> WebResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    require(&session, Role::Supervisor)?;
+    allow(&state, &session, &Action::Supervise)?;
     let mut shutting_down = state.shutting_down.clone();
     let ended = async move {
         let _ = shutting_down.wait_for(|down| *down).await;
@@ -285,7 +279,7 @@ async fn board_stream(
         let (state, session) = (state.clone(), session.clone());
         async move {
             let case = change.ok()?;
-            if !in_scope(&session.principal, &case) || !session.principal.can_view(&case) {
+            if !in_scope(&session.principal, &case) || session.principal.allows(&Action::ReadCase(&case)).is_err() {
                 return None;
             }
             let dto = state.case_dto(&case);
@@ -293,7 +287,7 @@ async fn board_stream(
             let html = if why.is_empty() {
                 None
             } else {
-                let names = Names::load(&state).await.ok()?;
+                let names = Names::load(&state, &session.principal).await.ok()?;
                 Some(board_row(&session, &case, &dto, &why, &names).into_string())
             };
             Event::default().event("case").json_data(LiveRow { number: case.number, html }).ok().map(Ok)
@@ -333,11 +327,18 @@ async fn board_js() -> Response {
 /// it over. Empty for agents, and for resolved or closed cases.
 pub async fn case_controls(state: &AppState, session: &Session, case: &Case) -> WebResult<Markup> {
     let p = &session.principal;
-    if p.role < Role::Supervisor || !case.status.is_active() {
+    if p.allows(&Action::Supervise).is_err() || !case.status.is_active() {
         return Ok(html! {});
     }
     let agents = match case.team {
-        Some(team) => state.engine.store.team_agents(team).await?,
+        // Only a supervisor who sees the team's agents can pick one of them.
+        Some(team) if p.allows(&Action::ListAgents { team: Some(team) }).is_ok() => {
+            match state.engine.teams_by_id(p).await?.remove(&team) {
+                Some(team) => state.engine.agents(p, Some(&team)).await?,
+                None => Vec::new(),
+            }
+        }
+        Some(_) => Vec::new(),
         None => Vec::new(),
     };
     let back = format!("/cases/{}", case.number);
@@ -380,7 +381,7 @@ async fn reassign(
     Path(number): Path<String>,
     posted: Posted<ReassignForm>,
 ) -> WebResult<Response> {
-    require(&posted.session, Role::Supervisor)?;
+    allow(&state, &posted.session, &Action::Supervise)?;
     let assignee = posted.form.assignee.trim().to_string();
     if assignee.is_empty() {
         return Err(WebError::status(
@@ -406,7 +407,7 @@ async fn take_over(
     Path(number): Path<String>,
     posted: Posted<TakeOverForm>,
 ) -> WebResult<Response> {
-    require(&posted.session, Role::Supervisor)?;
+    allow(&state, &posted.session, &Action::Supervise)?;
     let me = posted.session.principal.name.clone();
     // Only the board is another place to return to; anything else goes back to the case.
     let back = posted.form.back.filter(|b| b == "/board");
@@ -431,7 +432,7 @@ pub(super) async fn run_command(
     let now = state.engine.now();
     let flash = match state.engine.run(&session.principal, case.id, request, None, None, now).await {
         Ok(_) => Flash { ok: true, message: done.to_string() },
-        Err(ladder_store::StoreError::Forbidden(m)) => return Err(WebError::forbidden(m)),
+        Err(ladder_engine::StoreError::Forbidden(m)) => return Err(WebError::forbidden(m)),
         Err(e) => Flash { ok: false, message: format!("Not done: {}", crate::error::ApiError::from(e).0.detail) },
     };
     Ok(redirect_with(&back, Some(flash)))

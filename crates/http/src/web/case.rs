@@ -14,8 +14,8 @@ use ladder_core::command::{AddMessage, RequestInfo, Resolve};
 use ladder_core::directory::{LevelId, Team};
 use ladder_core::event::{CaseEvent, EscalationKind, InfoSource, Initiator};
 use ladder_core::ids::{TeamId, UserId};
+use ladder_engine::{CaseFilter, PageRequest, StoredEvent};
 use ladder_engine::{CaseRequest, Escalation};
-use ladder_store::{CaseFilter, PageRequest, StoredEvent};
 use maud::{Markup, html};
 use serde::{Deserialize, Deserializer};
 
@@ -37,7 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{number}/resolve", post(resolve))
 }
 
-/// Loads a case by number for a principal with the API's rule (`Principal::can_view`).
+/// Loads a case by number, if the principal may see it (the engine asks `core::access`).
 pub(super) async fn visible_case(
     state: &AppState,
     principal: &ladder_core::access::Principal,
@@ -47,16 +47,13 @@ pub(super) async fn visible_case(
         .trim_start_matches('#')
         .parse()
         .map_err(|_| WebError::not_found(format!("'{number}' is not a case number")))?;
-    let case = state
-        .engine
-        .store
-        .case_by_number(n)
-        .await?
-        .ok_or_else(|| WebError::not_found(format!("case #{n} does not exist")))?;
-    if !principal.can_view(&case) {
-        return Err(WebError::forbidden(format!("case #{n} belongs to a team you are not part of")));
-    }
-    Ok(case)
+    state.engine.case_by_number(principal, n).await.map_err(|e| match e {
+        ladder_engine::StoreError::NotFound(_) => WebError::not_found(format!("case #{n} does not exist")),
+        ladder_engine::StoreError::Forbidden(_) => {
+            WebError::forbidden(format!("case #{n} belongs to a team you are not part of"))
+        }
+        other => other.into(),
+    })
 }
 
 /// Names for ids on the page; the directory tables are small.
@@ -66,11 +63,8 @@ struct Names {
 }
 
 impl Names {
-    async fn load(state: &AppState) -> WebResult<Names> {
-        Ok(Names {
-            users: state.engine.store.users(None).await?.into_iter().map(|u| (u.id, u.name)).collect(),
-            teams: state.engine.store.teams().await?.into_iter().map(|t| (t.id, t)).collect(),
-        })
+    async fn load(state: &AppState, p: &ladder_core::access::Principal) -> WebResult<Names> {
+        Ok(Names { users: state.engine.user_names(p).await?, teams: state.engine.teams_by_id(p).await? })
     }
     fn user(&self, id: Option<UserId>) -> String {
         id.map_or("nobody".into(), |id| self.users.get(&id).cloned().unwrap_or_else(|| id.to_string()))
@@ -93,10 +87,10 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
     let p = &session.principal;
     let case = visible_case(&state, p, &number).await?;
     let dto = state.case_dto(&case);
-    let names = Names::load(&state).await?;
-    let events = state.engine.store.events(case.id).await?;
+    let names = Names::load(&state, p).await?;
+    let events = state.engine.case_events(p, &case).await?;
     let customer = match case.customer {
-        Some(id) => state.engine.store.customer(id).await?,
+        Some(id) => state.engine.customer(p, id).await?,
         None => None,
     };
     let past = match case.customer {
@@ -326,11 +320,7 @@ async fn related(
     filter: CaseFilter,
     this: &Case,
 ) -> WebResult<Vec<Case>> {
-    let page = state
-        .engine
-        .store
-        .list_cases(filter, p.case_scope(), PageRequest { before: None, limit: RELATED_LIMIT })
-        .await?;
+    let page = state.engine.list_cases(p, filter, PageRequest { before: None, limit: RELATED_LIMIT }).await?;
     Ok(page.cases.into_iter().filter(|c| c.id != this.id).collect())
 }
 
@@ -517,7 +507,7 @@ async fn run_and_return(
     let now = state.engine.now();
     let flash = match state.engine.run(&session.principal, case.id, request, None, None, now).await {
         Ok(_) => Flash { ok: true, message: done.to_string() },
-        Err(ladder_store::StoreError::Forbidden(m)) => return Err(WebError::forbidden(m)),
+        Err(ladder_engine::StoreError::Forbidden(m)) => return Err(WebError::forbidden(m)),
         Err(e) => Flash { ok: false, message: format!("Not done: {}", ApiError::from(e).0.detail) },
     };
     Ok(redirect_with(&back, Some(flash)))

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use jiff::civil::Date;
-use ladder_core::Role;
+use ladder_core::access::Action;
 use ladder_core::metrics::Dimension;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::charts::{self, Point, Unit};
 use super::layout;
 use super::session::Session;
-use super::{WebResult, require};
+use super::{WebResult, allow};
 use crate::AppState;
 use crate::metrics::MetricsRowDto;
 
@@ -71,7 +71,7 @@ async fn dashboard_page(
     session: Session,
     Query(q): Query<PeriodQuery>,
 ) -> WebResult<Markup> {
-    require(&session, Role::Manager)?;
+    allow(&state, &session, &Action::ReadAllMetrics)?;
     let now = state.engine.now();
     let blank = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
     let (from, to) = crate::metrics::period(blank(q.from).as_deref(), blank(q.to).as_deref(), now)?;
@@ -92,7 +92,7 @@ async fn dashboard_page(
         over_time.push(Point::new(label, row.and_then(|r| r.escalation_rate)));
     }
     let (agents, teams) = (crate::insights::peers(&by_agent), crate::insights::peers(&by_team));
-    let suggestions = crate::insights::suggestions(&state, from, to, &agents, &teams).await?;
+    let suggestions = crate::insights::suggestions(&state, &session.principal, from, to, &agents, &teams).await?;
 
     let pct = |v: Option<f64>| Unit::Percent.format(v);
     let t = total.as_ref();

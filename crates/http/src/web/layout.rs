@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use jiff::Timestamp;
-use ladder_core::Role;
+use ladder_core::access::Action;
 use maud::{DOCTYPE, Markup, html};
 
 use super::session::{CSRF_FIELD, Session};
@@ -13,18 +13,19 @@ pub struct NavEntry {
     pub path: &'static str,
     pub label: &'static str,
     /// The lowest role that sees (and may open) the page.
-    pub min_role: Role,
+    /// What the page does: the entry shows when the user may do it (`core::access`).
+    pub action: Action<'static>,
 }
 
 /// The navigation, in order. A later phase adds its pages here (e.g. the supervisor board
 /// with `min_role: Role::Supervisor`).
 pub const NAV: &[NavEntry] = &[
-    NavEntry { path: "/queue", label: "My queue", min_role: Role::Agent },
-    NavEntry { path: "/board", label: "Board", min_role: Role::Supervisor },
-    NavEntry { path: "/approvals", label: "Approvals", min_role: Role::Supervisor },
-    NavEntry { path: "/dashboard", label: "Dashboard", min_role: Role::Manager },
-    NavEntry { path: "/matrix", label: "Matrix", min_role: Role::Manager },
-    NavEntry { path: "/admin", label: "Admin", min_role: Role::Admin },
+    NavEntry { path: "/queue", label: "My queue", action: Action::ListCases },
+    NavEntry { path: "/board", label: "Board", action: Action::Supervise },
+    NavEntry { path: "/approvals", label: "Approvals", action: Action::ApprovalsInbox },
+    NavEntry { path: "/dashboard", label: "Dashboard", action: Action::ReadAllMetrics },
+    NavEntry { path: "/matrix", label: "Matrix", action: Action::ReadMatrixDrafts },
+    NavEntry { path: "/admin", label: "Admin", action: Action::ManageUsers },
 ];
 
 /// A full page: skip link, header with navigation and sign-out, the flash message, `main`.
@@ -41,7 +42,7 @@ pub fn page(session: &Session, title: &str, current: &str, main: Markup) -> Mark
                     a.brand href="/queue" { "Ladder" }
                     nav aria-label="Main" {
                         ul {
-                            @for entry in NAV.iter().filter(|e| p.role >= e.min_role) {
+                            @for entry in NAV.iter().filter(|e| p.allows(&e.action).is_ok()) {
                                 li {
                                     @if entry.path == current {
                                         a href=(entry.path) aria-current="page" { (entry.label) }

@@ -65,7 +65,7 @@ async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> We
     };
     let now = state.engine.now();
     let expires_at = now + SignedDuration::from_hours(SESSION_HOURS);
-    let token = state.engine.create_token(user.id, SESSION_TOKEN_NAME.into(), Some(expires_at), now).await?;
+    let token = state.engine.sign_in_token(&user, SESSION_TOKEN_NAME.into(), Some(expires_at), now).await?;
     tracing::info!(user = %user.name, "console sign-in");
     let mut response = Redirect::to("/queue").into_response();
     response.headers_mut().append(header::SET_COOKIE, session::session_cookie(&token.secret));
@@ -77,7 +77,7 @@ struct Empty {}
 
 /// Revokes the session's token and forgets the cookie.
 async fn logout(State(state): State<AppState>, posted: Posted<Empty>) -> WebResult<Response> {
-    state.engine.revoke_token_by_secret(posted.session.secret(), state.engine.now()).await?;
+    state.engine.sign_out(&posted.session.principal, posted.session.secret(), state.engine.now()).await?;
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().append(header::SET_COOKIE, session::clear_session_cookie());
     Ok(response)

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use ladder_core::Role;
+use ladder_core::access::Action;
 use ladder_core::matrix::{Diagnostic, diff};
 use ladder_engine::rules::MatrixError;
 use maud::{Markup, html};
@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::layout::{self, csrf_field};
 use super::session::{Flash, Posted, Session, redirect_with};
-use super::{WebError, WebResult, require};
+use super::{WebError, WebResult, allow};
 use crate::AppState;
 use crate::error::DiagnosticDto;
 
@@ -117,17 +117,17 @@ fn diagnostics_list(diagnostics: &[Diagnostic]) -> Markup {
 }
 
 async fn overview(State(state): State<AppState>, session: Session) -> WebResult<Markup> {
-    require(&session, Role::Manager)?;
-    let store = &state.engine.store;
-    let active = store.active_matrix().await?;
-    let drafts = store.matrix_drafts().await?;
-    let versions = store.matrix_versions().await?;
-    let activations = store.matrix_activations().await?;
-    let admin = session.principal.role >= Role::Admin;
+    allow(&state, &session, &Action::ReadMatrixDrafts)?;
+    let (engine, p) = (&state.engine, &session.principal);
+    let active = engine.matrix_in_force(p).await?;
+    let drafts = engine.matrix_drafts(p).await?;
+    let versions = engine.matrix_versions(p).await?;
+    let activations = engine.matrix_activations(p).await?;
+    let admin = p.allows(&Action::ChangeMatrix).is_ok();
     let body = html! {
         (stylesheet())
         h1 { "Escalation matrix" }
-        @if !admin { p.hint { "You may read the matrix and simulate drafts; admins edit, activate and roll back." } }
+        @if !admin { p.hint { "You may read the matrix; managers and admins simulate, edit, activate and roll back." } }
         section aria-labelledby="active-title" {
             h2 #active-title { "In force" }
             @match &active {
@@ -187,20 +187,17 @@ pub struct EditQuery {
 
 /// The editor page: a saved draft (or, for a new draft, the version in force as a start).
 async fn editor(State(state): State<AppState>, session: Session, Query(q): Query<EditQuery>) -> WebResult<Markup> {
-    require(&session, Role::Manager)?;
-    let store = &state.engine.store;
-    let active = store.active_matrix().await?;
+    allow(&state, &session, &Action::ReadMatrixDrafts)?;
+    let (engine, p) = (&state.engine, &session.principal);
+    let active = engine.matrix_in_force(p).await?;
     let (name, source, saved) = match q.draft.filter(|d| !d.is_empty()) {
         Some(name) => {
-            let d = store
-                .matrix_draft(name.clone())
-                .await?
-                .ok_or_else(|| WebError::not_found(format!("matrix draft '{name}'")))?;
+            let d = engine.matrix_draft(p, &name).await?;
             (d.name, d.source, true)
         }
         None => (String::new(), active.as_ref().map(|a| a.source.clone()).unwrap_or_default(), false),
     };
-    let diagnostics = state.engine.check_matrix(&source, "draft").await?;
+    let diagnostics = engine.check_matrix(p, &source, "draft").await?;
     Ok(editor_page(&state, &session, &name, &source, saved, &diagnostics, active.as_ref().map(|a| a.source.as_str())))
 }
 
@@ -213,7 +210,8 @@ fn editor_page(
     diagnostics: &[Diagnostic],
     active: Option<&str>,
 ) -> Markup {
-    let admin = session.principal.role >= Role::Admin;
+    let admin = session.principal.allows(&Action::ChangeMatrix).is_ok();
+    let may_simulate = session.principal.allows(&Action::Simulate).is_ok();
     let today = state.engine.now().to_zoned(jiff::tz::TimeZone::UTC).date();
     let month_ago = today.checked_sub(jiff::Span::new().days(29)).unwrap_or(today);
     let body = html! {
@@ -239,7 +237,7 @@ fn editor_page(
                 button type="submit" { "Activate " (name) }
             }
         }
-        @if saved {
+        @if saved && may_simulate {
             form.simulate method="post" action=(format!("/matrix/drafts/{name}/simulate")) {
                 (csrf_field(session))
                 label for="sim-from" { "From" } input #sim-from type="date" name="from" value=(month_ago.to_string());
@@ -261,8 +259,7 @@ pub struct SourceForm {
 /// Live lint: the diagnostics of the text, with line and column, as JSON (the editor's
 /// script calls this as the admin types).
 async fn check(State(state): State<AppState>, posted: Posted<SourceForm>) -> WebResult<Response> {
-    require(&posted.session, Role::Manager)?;
-    let diagnostics = state.engine.check_matrix(&posted.form.source, "draft").await?;
+    let diagnostics = state.engine.check_matrix(&posted.session.principal, &posted.form.source, "draft").await?;
     let dtos: Vec<DiagnosticDto> = diagnostics.iter().map(DiagnosticDto::from).collect();
     Ok(axum::Json(dtos).into_response())
 }
@@ -277,14 +274,15 @@ pub struct DraftForm {
 /// every problem listed with its line and column.
 async fn save_draft(State(state): State<AppState>, posted: Posted<DraftForm>) -> WebResult<Response> {
     let session = posted.session;
-    require(&session, Role::Admin)?;
+    allow(&state, &session, &Action::ChangeMatrix)?;
+    let p = session.principal.clone();
     let DraftForm { name, source } = posted.form;
     let name = name.trim().to_string();
     if let Err(e) = ladder_core::validate::handle("name", &name) {
         let mut session = session;
         session.flash = refused(format!("{e}"));
-        let diagnostics = state.engine.check_matrix(&source, "draft").await?;
-        let active = state.engine.store.active_matrix().await?;
+        let diagnostics = state.engine.check_matrix(&p, &source, "draft").await?;
+        let active = state.engine.matrix_in_force(&p).await?;
         let page = editor_page(
             &state,
             &session,
@@ -297,7 +295,7 @@ async fn save_draft(State(state): State<AppState>, posted: Posted<DraftForm>) ->
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let now = state.engine.now();
-    match state.engine.put_matrix_draft(name.clone(), source.clone(), session.principal.name.clone(), now).await {
+    match state.engine.put_matrix_draft(&p, name.clone(), source.clone(), now).await {
         Ok((_, warnings)) => Ok(redirect_with(
             &format!("/matrix/edit?draft={name}"),
             ok(format!("Draft {name} saved ({} warning(s)).", warnings.len())),
@@ -306,7 +304,7 @@ async fn save_draft(State(state): State<AppState>, posted: Posted<DraftForm>) ->
             let errors = diagnostics.iter().filter(|d| d.is_error()).count();
             let mut session = session;
             session.flash = refused(format!("Draft not saved: {errors} error(s) (listed under the text)."));
-            let active = state.engine.store.active_matrix().await?;
+            let active = state.engine.matrix_in_force(&p).await?;
             let page = editor_page(
                 &state,
                 &session,
@@ -328,9 +326,9 @@ async fn activate(
     posted: Posted<NoFields>,
 ) -> WebResult<Response> {
     let session = posted.session;
-    require(&session, Role::Admin)?;
+    allow(&state, &session, &Action::ChangeMatrix)?;
     let now = state.engine.now();
-    match state.engine.activate_matrix(name.clone(), session.principal.name.clone(), now).await {
+    match state.engine.activate_matrix(&session.principal, name.clone(), now).await {
         Ok(v) => {
             tracing::info!(version = v.version, by = %session.principal.name, "matrix activated (console)");
             reevaluate(&state);
@@ -354,7 +352,7 @@ pub struct RollbackForm {
 
 async fn rollback(State(state): State<AppState>, posted: Posted<RollbackForm>) -> WebResult<Response> {
     let session = posted.session;
-    require(&session, Role::Admin)?;
+    allow(&state, &session, &Action::ChangeMatrix)?;
     let to = match posted.form.to_version.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(raw) => match raw.parse::<u32>() {
@@ -363,7 +361,7 @@ async fn rollback(State(state): State<AppState>, posted: Posted<RollbackForm>) -
         },
     };
     let now = state.engine.now();
-    match state.engine.rollback_matrix(to, session.principal.name.clone(), now).await {
+    match state.engine.rollback_matrix(&session.principal, to, now).await {
         Ok(v) => {
             tracing::info!(version = v.version, by = %session.principal.name, "matrix rolled back (console)");
             reevaluate(&state);
@@ -396,21 +394,14 @@ async fn simulate(
     posted: Posted<PeriodForm>,
 ) -> WebResult<Response> {
     let session = posted.session;
-    require(&session, Role::Manager)?;
+    allow(&state, &session, &Action::Simulate)?;
     let back = format!("/matrix/edit?draft={name}");
     let (from, to) = match crate::metrics::period(Some(&posted.form.from), Some(&posted.form.to), state.engine.now()) {
         Ok(p) => p,
         Err(e) => return Ok(redirect_with(&back, refused(e.0.detail))),
     };
-    let draft = state
-        .engine
-        .store
-        .matrix_draft(name.clone())
-        .await?
-        .ok_or_else(|| WebError::not_found(format!("matrix draft '{name}'")))?;
-    match crate::simulations::start_job(&state, session.principal.name.clone(), &draft.source, draft.name, from, to)
-        .await
-    {
+    let draft = state.engine.matrix_draft(&session.principal, &name).await?;
+    match crate::simulations::start_job(&state, &session.principal, &draft.source, draft.name, from, to).await {
         Ok(id) => Ok(redirect_with(&format!("/matrix/simulations/{id}"), ok("Simulation started."))),
         Err(e) => Ok(redirect_with(&back, refused(format!("Not started: {}", e.0.detail)))),
     }
@@ -421,7 +412,7 @@ async fn simulation_page(
     session: Session,
     Path(id): Path<String>,
 ) -> WebResult<Response> {
-    require(&session, Role::Manager)?;
+    allow(&state, &session, &Action::Simulate)?;
     let job = crate::simulations::job(&state, &id).ok_or_else(|| WebError::not_found(format!("simulation {id}")))?;
     let running = job.status == "running";
     let body = html! {
@@ -480,11 +471,9 @@ fn compared_table(id: &str, title: &str, rows: &[ladder_engine::simulate::Compar
 }
 
 async fn version_page(State(state): State<AppState>, session: Session, Path(version): Path<u32>) -> WebResult<Markup> {
-    require(&session, Role::Manager)?;
-    let store = &state.engine.store;
-    let v =
-        store.matrix_version(version).await?.ok_or_else(|| WebError::not_found(format!("matrix version {version}")))?;
-    let active = store.active_matrix().await?;
+    allow(&state, &session, &Action::ReadMatrixDrafts)?;
+    let v = state.engine.matrix_version(&session.principal, version).await?;
+    let active = state.engine.matrix_in_force(&session.principal).await?;
     let body = html! {
         (stylesheet())
         h1 { "Matrix version " (v.version) }

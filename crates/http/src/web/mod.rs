@@ -34,7 +34,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use ladder_core::Role;
+use ladder_core::access::Action;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -118,17 +118,13 @@ impl WebError {
     }
 }
 
-/// Refuses unless the session's role is at least `role` (the API's `Auth::require` rule).
-pub fn require(session: &session::Session, role: Role) -> WebResult<()> {
-    if session.principal.role >= role {
-        Ok(())
-    } else {
-        Err(WebError::forbidden(format!(
-            "this page needs the {} role or higher; you are {}",
-            role.as_str(),
-            session.principal.role.as_str()
-        )))
-    }
+/// Refuses unless the session's principal may do `action`: the rule is `core::access`'s,
+/// asked through the engine like every API request's.
+pub fn allow(state: &AppState, session: &session::Session, action: &Action) -> WebResult<()> {
+    state.engine.check(&session.principal, action).map_err(|e| match e {
+        ladder_engine::StoreError::Forbidden(m) => WebError::forbidden(m),
+        other => other.into(),
+    })
 }
 
 impl From<ApiError> for WebError {
@@ -145,8 +141,8 @@ impl From<ApiError> for WebError {
     }
 }
 
-impl From<ladder_store::StoreError> for WebError {
-    fn from(e: ladder_store::StoreError) -> Self {
+impl From<ladder_engine::StoreError> for WebError {
+    fn from(e: ladder_engine::StoreError) -> Self {
         ApiError::from(e).into()
     }
 }

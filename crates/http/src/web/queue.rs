@@ -7,10 +7,9 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use ladder_core::Role;
 use ladder_core::case::Status;
 use ladder_core::directory::Team;
-use ladder_store::{AssigneeFilter, CaseFilter, PageRequest};
+use ladder_engine::{AssigneeFilter, CaseFilter, PageRequest};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -30,14 +29,13 @@ const QUEUE_LIMIT: u32 = 25;
 
 async fn queue_page(State(state): State<AppState>, session: Session) -> WebResult<Markup> {
     let p = &session.principal;
-    let teams: BTreeMap<_, Team> = state.engine.store.teams().await?.into_iter().map(|t| (t.id, t)).collect();
+    let teams: BTreeMap<_, Team> = state.engine.teams_by_id(p).await?;
     let filter = CaseFilter {
         status: Status::ALL.into_iter().filter(|s| s.is_active()).collect(),
         assignee: Some(AssigneeFilter::User(p.user_id)),
         ..Default::default()
     };
-    let page =
-        state.engine.store.list_cases(filter, p.case_scope(), PageRequest { before: None, limit: MINE_LIMIT }).await?;
+    let page = state.engine.list_cases(p, filter, PageRequest { before: None, limit: MINE_LIMIT }).await?;
     let mut mine: Vec<CaseDto> = page.cases.iter().map(|c| state.case_dto(c)).collect();
     // Most urgent first: the live clock due soonest, then priority.
     mine.sort_by_key(|c| {
@@ -47,8 +45,7 @@ async fn queue_page(State(state): State<AppState>, session: Session) -> WebResul
     let mut queues = Vec::new();
     for team_id in &p.teams {
         let Some(team) = teams.get(team_id) else { continue };
-        let queued = state.engine.store.queue(team.id, QUEUE_LIMIT).await?;
-        let length = state.engine.store.queue_len(team.id).await?;
+        let (queued, length) = state.engine.queue(p, team, QUEUE_LIMIT).await?;
         let rows: Vec<(u32, CaseDto)> = queued.iter().map(|q| (q.score, state.case_dto(&q.case))).collect();
         queues.push((team, length, rows));
     }
@@ -60,7 +57,7 @@ async fn queue_page(State(state): State<AppState>, session: Session) -> WebResul
     }
     for id in on_page {
         if let std::collections::btree_map::Entry::Vacant(slot) = customers.entry(id)
-            && let Some(customer) = state.engine.store.customer(ladder_core::ids::CustomerId(id)).await?
+            && let Some(customer) = state.engine.customer(p, ladder_core::ids::CustomerId(id)).await?
         {
             slot.insert(format!(
                 "{}{}",
@@ -81,7 +78,7 @@ async fn queue_page(State(state): State<AppState>, session: Session) -> WebResul
                 (case_table("Cases assigned to me", &mine, None, &names))
             }
         }
-        @if queues.is_empty() && p.role < Role::Manager {
+        @if queues.is_empty() && p.team_scope().is_some() {
             p.empty { "You are not in any team, so you have no team queue." }
         }
         @for (team, length, rows) in &queues {
@@ -189,7 +186,7 @@ async fn take_next(
         Ok(None) => {
             Ok(redirect_with("/queue", Some(Flash { ok: true, message: format!("The {} queue is empty.", team.name) })))
         }
-        Err(ladder_store::StoreError::Forbidden(m)) => Err(WebError::forbidden(m)),
+        Err(ladder_engine::StoreError::Forbidden(m)) => Err(WebError::forbidden(m)),
         Err(e) => Ok(redirect_with(
             "/queue",
             Some(Flash { ok: false, message: crate::error::ApiError::from(e).0.detail.clone() }),

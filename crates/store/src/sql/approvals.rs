@@ -2,9 +2,9 @@
 //! first, read through the `approval_role` / `approval_since_ns` projection of `cases`.
 
 use jiff::Timestamp;
-use ladder_core::access::Principal;
 use ladder_core::case::{Approval, Case};
 use ladder_core::directory::Role;
+use ladder_core::ids::TeamId;
 
 use super::Store;
 use super::cases::load_case_doc;
@@ -34,14 +34,9 @@ pub(crate) fn approval_columns(case: &Case) -> Option<(&'static str, Timestamp)>
     Some((role.as_str(), since))
 }
 
-/// Whether `principal` may decide approval `n` of `case`, as far as the inbox goes: their
-/// role reaches the approver role, a supervisor's teams include the case's, and it is not
-/// their own request (the full check, limits included, is `Principal::may`).
-fn may_decide(principal: &Principal, case: &Case, approval: &Approval) -> bool {
-    principal.role >= approval.approver_role
-        && (principal.role >= Role::Manager || case.team.is_some_and(|t| principal.teams.contains(&t)))
-        && approval.requested_by.user_id() != Some(principal.user_id)
-}
+/// Which pending approvals to keep: the caller's rule (`core::access`), asked of each
+/// candidate the indexed reads found.
+pub type ApprovalKeep = Box<dyn Fn(&Case, &Approval) -> bool + Send>;
 
 /// Case numbers with a pending approval for one of `roles`, optionally of one team.
 fn candidates(db: &mut Db, roles: &[&str], team: Option<String>, limit: i64) -> StoreResult<Vec<i64>> {
@@ -57,34 +52,38 @@ fn candidates(db: &mut Db, roles: &[&str], team: Option<String>, limit: i64) -> 
 }
 
 impl Store {
-    /// Pending approvals `principal` may decide, oldest request first, at most `limit`.
-    /// Agents have none.
-    pub async fn approval_inbox(&self, principal: Principal, limit: u32) -> StoreResult<Vec<PendingApproval>> {
+    /// Pending approvals for one of `roles` (the approver roles asked for), of the cases
+    /// of `teams` (`None`: every team), that `keep` keeps; oldest request first, at most
+    /// `limit`.
+    pub async fn approval_inbox(
+        &self,
+        roles: Vec<Role>,
+        teams: Option<Vec<TeamId>>,
+        limit: u32,
+        keep: ApprovalKeep,
+    ) -> StoreResult<Vec<PendingApproval>> {
         self.read(move |db| {
-            let roles: Vec<&str> = [Role::Supervisor, Role::Manager, Role::Admin]
-                .into_iter()
-                .filter(|r| *r <= principal.role)
-                .map(Role::as_str)
-                .collect();
+            let roles: Vec<&str> = roles.into_iter().map(Role::as_str).collect();
             if roles.is_empty() {
                 return Ok(Vec::new());
             }
             let limit = i64::from(limit.clamp(1, 1000));
             let mut numbers = Vec::new();
-            if principal.role >= Role::Manager {
-                numbers = candidates(db, &roles, None, limit)?;
-            } else {
-                for team in &principal.teams {
-                    numbers.extend(candidates(db, &roles, Some(team.to_string()), limit)?);
+            match teams {
+                None => numbers = candidates(db, &roles, None, limit)?,
+                Some(teams) => {
+                    for team in &teams {
+                        numbers.extend(candidates(db, &roles, Some(team.to_string()), limit)?);
+                    }
+                    numbers.sort_unstable();
+                    numbers.dedup();
                 }
-                numbers.sort_unstable();
-                numbers.dedup();
             }
             let mut inbox = Vec::new();
             for n in numbers {
                 let case = load_case_doc(db, n)?;
                 for (i, a) in case.pending_approvals() {
-                    if may_decide(&principal, &case, a) {
+                    if keep(&case, a) {
                         inbox.push(PendingApproval { case: case.clone(), approval: i });
                     }
                 }

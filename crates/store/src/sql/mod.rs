@@ -5,6 +5,7 @@
 
 mod agents;
 mod approvals;
+mod audit;
 pub mod backup;
 mod cases;
 mod directory;
@@ -28,7 +29,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::db::{Db, PgConn};
 use crate::{StoreConfig, StoreError, StoreResult};
 
-pub use approvals::PendingApproval;
+pub use approvals::{ApprovalKeep, PendingApproval};
+pub use audit::{AuditEntry, AuditFilter};
 pub use history::CaseHistory;
 pub use insights::{ApprovalFact, InsightFacts};
 pub use metrics::{MetricsRow, TeamGrouping};
@@ -49,6 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sqlite/0008_rule_activity.sql"),
     include_str!("sqlite/0009_timer_leases.sql"),
     include_str!("sqlite/0010_insights.sql"),
+    include_str!("sqlite/0011_audit.sql"),
 ];
 
 /// The PostgreSQL twins of [`MIGRATIONS`], one for one; `ladder_schema` records how many ran.
@@ -63,6 +66,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("postgres/0008_rule_activity.sql"),
     include_str!("postgres/0009_timer_leases.sql"),
     include_str!("postgres/0010_insights.sql"),
+    include_str!("postgres/0011_audit.sql"),
 ];
 
 /// The migration that created the metrics tables: a database migrated across it has its
@@ -300,6 +304,8 @@ pub fn redact_url(url: &str) -> String {
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
+    /// Written with every write made through this handle (see [`Store::audited`]).
+    audit: Option<Arc<audit::AuditEntry>>,
 }
 
 #[allow(clippy::large_enum_variant)] // a handful live per process
@@ -514,6 +520,7 @@ impl Store {
                 config,
                 teams_cache: Mutex::new(None),
             }),
+            audit: None,
         })
     }
 
@@ -545,9 +552,16 @@ impl Store {
         f: impl FnOnce(&mut Tx) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
         let (tx, rx) = oneshot::channel::<StoreResult<T>>();
+        let audit = self.audit.clone();
         let job: Job = Box::new(move |conn: Option<&mut Tx>| {
             let result = match conn {
-                Some(conn) => run_in_savepoint(conn, f),
+                Some(conn) => run_in_savepoint(conn, move |conn| {
+                    let value = f(conn)?;
+                    if let Some(entry) = &audit {
+                        audit::record(conn, entry)?;
+                    }
+                    Ok(value)
+                }),
                 None => Err(StoreError::Internal("the write transaction failed".into())),
             };
             Box::new(move |commit: Result<(), StoreError>| {

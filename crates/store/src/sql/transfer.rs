@@ -29,6 +29,7 @@ const TABLES: &[(&str, &str)] = &[
     ("matrix_versions", "version"),
     ("matrix_activations", "seq"),
     ("rule_activity", "day, trigger, rule"),
+    ("audit_log", "seq"),
     ("events", "seq"),
 ];
 
@@ -141,7 +142,8 @@ impl Store {
                 // Rows came with their own numbers: move the counters past them.
                 tx.batch(
                     "SELECT setval(pg_get_serial_sequence('events', 'seq'), coalesce((SELECT max(seq) FROM events), 0) + 1, false);
-                     SELECT setval(pg_get_serial_sequence('matrix_activations', 'seq'), coalesce((SELECT max(seq) FROM matrix_activations), 0) + 1, false);",
+                     SELECT setval(pg_get_serial_sequence('matrix_activations', 'seq'), coalesce((SELECT max(seq) FROM matrix_activations), 0) + 1, false);
+                     SELECT setval(pg_get_serial_sequence('audit_log', 'seq'), coalesce((SELECT max(seq) FROM audit_log), 0) + 1, false);",
                 )?;
             }
             Ok(())

@@ -1,0 +1,251 @@
+//! Directory commands: teams, users, passwords, customers, tokens, agents' profiles and
+//! presence. Each is checked against `core::access` for the principal and recorded in the
+//! audit history in the same transaction as the change (see `Store::audited`).
+
+use jiff::Timestamp;
+use ladder_core::DomainError;
+use ladder_core::access::{Action, Principal};
+use ladder_core::agents::{AgentProfile, Presence};
+use ladder_core::directory::{Customer, Role, Team, User};
+use ladder_core::ids::{CustomerId, TeamId, UserId};
+use ladder_store::{AuditEntry, Idempotency, Store, StoreError, TokenInfo};
+use serde_json::json;
+
+use crate::Engine;
+use crate::credentials::NewToken;
+
+/// The principal of the operator at the command line (`ladder admin …`), who may do
+/// everything because they hold the data directory or the database URL.
+pub fn command_line_principal() -> Principal {
+    Principal { user_id: UserId(uuid::Uuid::nil()), name: "command line".into(), role: Role::Admin, teams: Vec::new() }
+}
+
+impl Engine {
+    /// The store, recording `action` on `target` by `principal` with this write.
+    fn audited(
+        &self,
+        principal: &Principal,
+        action: &str,
+        target: impl ToString,
+        detail: serde_json::Value,
+        now: Timestamp,
+    ) -> Store {
+        let actor_id = (principal.user_id.0 != uuid::Uuid::nil()).then_some(principal.user_id);
+        self.store.audited(AuditEntry {
+            seq: 0,
+            at: now,
+            actor_id,
+            actor_name: principal.name.clone(),
+            action: action.to_string(),
+            target: target.to_string(),
+            detail,
+        })
+    }
+
+    // ---- customers ----
+
+    pub async fn create_customer(
+        &self,
+        principal: &Principal,
+        customer: Customer,
+        idempotency: Option<Idempotency>,
+        now: Timestamp,
+    ) -> Result<Customer, StoreError> {
+        self.check(principal, &Action::WriteCustomer)?;
+        let detail = json!({ "name": customer.name, "segment": customer.segment });
+        self.audited(principal, "customer.create", customer.id, detail, now)
+            .create_customer(customer, idempotency)
+            .await
+    }
+
+    pub async fn update_customer(
+        &self,
+        principal: &Principal,
+        customer: Customer,
+        now: Timestamp,
+    ) -> Result<Customer, StoreError> {
+        self.check(principal, &Action::WriteCustomer)?;
+        let detail = json!({ "name": customer.name, "segment": customer.segment, "status": customer.status });
+        self.audited(principal, "customer.update", customer.id, detail, now).update_customer(customer).await
+    }
+
+    pub async fn delete_customer(
+        &self,
+        principal: &Principal,
+        id: CustomerId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.check(principal, &Action::DeleteCustomer)?;
+        self.audited(principal, "customer.delete", id, json!({}), now).delete_customer(id).await
+    }
+
+    // ---- teams ----
+
+    pub async fn create_team(
+        &self,
+        principal: &Principal,
+        team: Team,
+        idempotency: Option<Idempotency>,
+        now: Timestamp,
+    ) -> Result<Team, StoreError> {
+        self.check(principal, &Action::ManageTeams)?;
+        let detail =
+            json!({ "slug": team.slug, "level": team.level.as_str(), "kind": team.kind, "skills": team.skills });
+        self.audited(principal, "team.create", team.id, detail, now).create_team(team, idempotency).await
+    }
+
+    pub async fn update_team(&self, principal: &Principal, team: Team, now: Timestamp) -> Result<Team, StoreError> {
+        self.check(principal, &Action::ManageTeams)?;
+        let detail =
+            json!({ "slug": team.slug, "level": team.level.as_str(), "kind": team.kind, "skills": team.skills });
+        self.audited(principal, "team.update", team.id, detail, now).update_team(team).await
+    }
+
+    pub async fn delete_team(&self, principal: &Principal, id: TeamId, now: Timestamp) -> Result<(), StoreError> {
+        self.check(principal, &Action::ManageTeams)?;
+        self.audited(principal, "team.delete", id, json!({}), now).delete_team(id).await
+    }
+
+    // ---- users ----
+
+    /// Creates a user, with a password (hashed off the async workers) or none.
+    pub async fn create_user(
+        &self,
+        principal: &Principal,
+        user: User,
+        password: Option<String>,
+        idempotency: Option<Idempotency>,
+        now: Timestamp,
+    ) -> Result<User, StoreError> {
+        self.check(principal, &Action::ManageUsers)?;
+        let hash = match password {
+            Some(p) => Some(self.hash_password(p).await?),
+            None => None,
+        };
+        let detail = user_detail(&user);
+        self.audited(principal, "user.create", user.id, detail, now).create_user(user, hash, idempotency).await
+    }
+
+    /// Replaces a user's profile, role, teams and state. Nobody demotes or deactivates
+    /// themselves (an admin would lock themselves out). Deactivating revokes their tokens.
+    pub async fn update_user(&self, principal: &Principal, user: User, now: Timestamp) -> Result<User, StoreError> {
+        self.check(principal, &Action::ManageUsers)?;
+        if user.id == principal.user_id && (user.role < principal.role || !user.active) {
+            return Err(
+                DomainError::invalid("role", "you cannot demote or deactivate yourself; ask another admin").into()
+            );
+        }
+        let action = if user.active { "user.update" } else { "user.deactivate" };
+        let detail = user_detail(&user);
+        let updated = self.audited(principal, action, user.id, detail, now).update_user(user).await?;
+        self.forget_cached_tokens();
+        Ok(updated)
+    }
+
+    /// Sets a user's password (hashed off the async workers).
+    pub async fn set_password(
+        &self,
+        principal: &Principal,
+        user: UserId,
+        password: String,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.check(principal, &Action::SetPassword { user })?;
+        let hash = self.hash_password(password).await?;
+        self.audited(principal, "user.password", user, json!({}), now).set_password(user, hash).await
+    }
+
+    // ---- tokens ----
+
+    /// Mints a token for `owner` on `principal`'s behalf; the secret is in the answer once.
+    pub async fn mint_token(
+        &self,
+        principal: &Principal,
+        owner: UserId,
+        name: String,
+        expires_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<NewToken, StoreError> {
+        self.check(principal, &Action::MintToken { owner })?;
+        self.store_token(principal, owner, name, expires_at, now).await
+    }
+
+    pub(crate) async fn store_token(
+        &self,
+        principal: &Principal,
+        owner: UserId,
+        name: String,
+        expires_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<NewToken, StoreError> {
+        let (secret, info) = crate::credentials::new_token(owner, name, expires_at, now);
+        let detail = json!({ "owner": owner.to_string(), "name": info.name, "expires_at": info.expires_at });
+        let info = self
+            .audited(principal, "token.create", &info.id, detail, now)
+            .create_token(info.clone(), crate::credentials::token_hash(&secret))
+            .await?;
+        Ok(NewToken { secret, info })
+    }
+
+    /// Revokes a token the principal may manage (their own; an admin's anyone's).
+    pub async fn revoke_token(&self, principal: &Principal, id: &str, now: Timestamp) -> Result<TokenInfo, StoreError> {
+        let token = self.token(principal, id).await?;
+        self.audited(principal, "token.revoke", id, json!({ "owner": token.user_id.to_string() }), now)
+            .revoke_token(id.to_string(), now)
+            .await?;
+        self.forget_cached_tokens();
+        Ok(token)
+    }
+
+    /// Revokes the token with this secret (signing out of it).
+    pub async fn sign_out(&self, principal: &Principal, secret: &str, now: Timestamp) -> Result<(), StoreError> {
+        let hash = crate::credentials::token_hash(secret);
+        self.audited(principal, "token.revoke", "(signed out)", json!({ "owner": principal.user_id.to_string() }), now)
+            .revoke_token_by_hash(hash, now)
+            .await?;
+        self.forget_cached_tokens();
+        Ok(())
+    }
+
+    // ---- agents ----
+
+    /// Changes an agent's skills, languages and capacity in one write (see
+    /// `Store::edit_agent_profile`).
+    pub async fn edit_agent_profile<F>(
+        &self,
+        principal: &Principal,
+        user: &User,
+        now: Timestamp,
+        edit: F,
+    ) -> Result<AgentProfile, StoreError>
+    where
+        F: FnOnce(&User, &mut AgentProfile) -> Result<(), StoreError> + Send + 'static,
+    {
+        self.check(principal, &Action::EditAgentProfile { user })?;
+        let store = self.audited(principal, "agent.profile", user.id, json!({}), now);
+        store.edit_agent_profile(user.id, now, edit).await
+    }
+
+    /// Sets an agent's presence.
+    pub async fn set_presence(
+        &self,
+        principal: &Principal,
+        user: &User,
+        presence: Presence,
+        now: Timestamp,
+    ) -> Result<AgentProfile, StoreError> {
+        self.check(principal, &Action::SetPresence { user })?;
+        let detail = json!({ "presence": presence.as_str() });
+        self.audited(principal, "agent.presence", user.id, detail, now).set_presence(user.id, presence, now).await
+    }
+}
+
+/// What the audit history records of a user: never a password.
+fn user_detail(user: &User) -> serde_json::Value {
+    json!({
+        "name": user.name,
+        "role": user.role.as_str(),
+        "teams": user.teams.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+        "active": user.active,
+    })
+}

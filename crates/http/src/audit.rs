@@ -1,0 +1,141 @@
+//! `/api/v1/audit`: the history of directory changes (teams, users, passwords, customers,
+//! tokens, agents' profiles and presence), for admins.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use jiff::Timestamp;
+use ladder_engine::{AuditEntry, AuditFilter};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::Auth;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(audit_log))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only changes made by this user (id or name).
+    actor: Option<String>,
+    /// Only this action (`user.create`), or every action on one kind of entry (`user`).
+    action: Option<String>,
+    /// Only changes at or after this instant (RFC 3339).
+    from: Option<String>,
+    /// Only changes before this instant (RFC 3339).
+    to: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Entries per page, 1 to 500 (default 100).
+    limit: Option<u32>,
+}
+
+/// One directory change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntryDto {
+    /// Its place in the history: later changes have larger numbers.
+    pub seq: i64,
+    pub at: Timestamp,
+    /// The user who made the change; `null` for `ladder admin` at the command line.
+    pub actor_id: Option<uuid::Uuid>,
+    pub actor_name: String,
+    /// `entity.verb`: `customer.create|update|delete`, `team.create|update|delete`,
+    /// `user.create|update|deactivate|password`, `token.create|revoke`,
+    /// `agent.profile|presence`.
+    pub action: String,
+    /// The id of the entry changed (a customer, team, user or token).
+    pub target: String,
+    /// What the change set: names, roles, teams, status, presence … never a secret.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+impl From<AuditEntry> for AuditEntryDto {
+    fn from(e: AuditEntry) -> Self {
+        AuditEntryDto {
+            seq: e.seq,
+            at: e.at,
+            actor_id: e.actor_id.map(|u| u.0),
+            actor_name: e.actor_name,
+            action: e.action,
+            target: e.target,
+            detail: e.detail,
+        }
+    }
+}
+
+/// A page of the audit history, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPageDto {
+    pub items: Vec<AuditEntryDto>,
+    /// Pass as `cursor` for the next (older) page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn instant(field: &str, raw: Option<&str>) -> ApiResult<Option<Timestamp>> {
+    raw.map(|r| {
+        r.parse::<Timestamp>().map_err(|_| {
+            ApiError::bad_request(field, format!("'{r}' is not an RFC 3339 instant, e.g. 2026-12-01T00:00:00Z"))
+        })
+    })
+    .transpose()
+}
+
+/// Who changed which team, user, password, customer, token or agent profile, and when
+/// (admins). Filter by `actor`, `action` and time; newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = AuditPageDto), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem)))]
+async fn audit_log(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<AuditPageDto>> {
+    state.engine.check(&auth.0, &ladder_core::access::Action::ReadAudit)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request("limit", "must be between 1 and 500"));
+    }
+    let actor = match &q.actor {
+        Some(key) => Some(
+            state
+                .engine
+                .resolve_user("actor", key)
+                .await
+                .map_err(|_| ApiError::bad_request("actor", format!("no user '{key}'")))?
+                .id,
+        ),
+        None => None,
+    };
+    if let Some(action) = &q.action
+        && (action.is_empty() || action.len() > 64 || !action.chars().all(|c| c.is_ascii_lowercase() || c == '.'))
+    {
+        return Err(ApiError::bad_request("action", "an action like user.create, or an entity like user"));
+    }
+    let before = match &q.cursor {
+        None => None,
+        Some(c) => Some(c.strip_prefix('a').and_then(|n| n.parse::<i64>().ok()).ok_or_else(|| {
+            ApiError::bad_request("cursor", "not a cursor from this API; pass next_cursor unchanged")
+        })?),
+    };
+    let filter = AuditFilter {
+        actor,
+        action: q.action.clone(),
+        from: instant("from", q.from.as_deref())?,
+        to: instant("to", q.to.as_deref())?,
+        before,
+        limit: limit + 1,
+    };
+    let mut entries = state.engine.audit_log(&auth.0, filter).await?;
+    let next_cursor = if entries.len() > limit as usize {
+        entries.truncate(limit as usize);
+        entries.last().map(|e| format!("a{}", e.seq))
+    } else {
+        None
+    };
+    Ok(Json(AuditPageDto { items: entries.into_iter().map(AuditEntryDto::from).collect(), next_cursor }))
+}
