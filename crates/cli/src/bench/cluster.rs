@@ -14,10 +14,9 @@ use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
 use tokio::io::AsyncBufReadExt;
 
+use super::common::{bench_world_at, case_load, percentile};
 use super::pg_schema::BenchSchema;
-use super::{
-    BreachTally, TIMERS_TARGET, bench_world_at, breach_tally, case_load, percentile, seed_clocks, timers_world_at,
-};
+use super::timers::{BreachTally, TIMERS_TARGET, breach_tally, seed_clocks, timers_world_at};
 
 /// What `bench cluster` runs.
 pub struct ClusterConfig {

@@ -19,7 +19,7 @@ use ladder_core::ids::UserId;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::{bench_world, report, start_server};
+use super::common::{bench_world, report, start_server};
 
 /// Open cases waiting in the front line's queue while the pages are timed.
 const QUEUED: u64 = 5_000;

@@ -25,7 +25,7 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 
-use super::{percentile, start_server};
+use super::common::{percentile, start_server};
 
 /// Teams of the populated center: three front-line teams, back office, specialists,
 /// supervisors and management (the contact-center example's slugs, so its rules apply).

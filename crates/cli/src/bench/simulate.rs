@@ -20,7 +20,7 @@ use ladder_engine::{CaseRequest, Escalation, OpenRequest};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::bench_world;
+use super::common::bench_world;
 
 const SIM_MATRIX: &str = r#"
 [sla]
