@@ -7,16 +7,18 @@ use std::time::Duration;
 mod api;
 mod calendar;
 mod cluster;
-mod common;
 mod console;
 mod matrix;
+mod measure;
 mod metrics;
 mod pg_schema;
 mod read;
 mod routing;
+mod server;
 mod simulate;
 mod store;
 mod timers;
+mod world;
 
 #[derive(clap::Subcommand)]
 pub enum BenchCommand {

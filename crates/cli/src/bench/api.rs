@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::common::{bench_world, case_load, start_server, tempfile_dir};
+use super::server::{case_load, start_server};
+use super::world::{BenchWorld, bench_world, tempfile_dir};
 
 pub(super) async fn bench_api(concurrency: usize, duration: Duration) -> anyhow::Result<()> {
     let dir = tempfile_dir("api")?;
-    let (engine, admin) = bench_world(&dir).await?;
+    let BenchWorld { engine, admin, .. } = bench_world(&dir).await?;
     let token = engine.create_token(admin.id, "bench".into(), None, Timestamp::now()).await?.secret;
     let (base, stop) = start_server(engine).await?;
     println!(

@@ -1,14 +1,14 @@
 //! `ladder bench calendar`: business-time deadlines on the contact-center example's
 //! `support` calendar from many starting instants.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use jiff::Timestamp;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::common::percentile;
+use super::measure::{percentile, slowest, us};
 
 pub(super) fn bench_calendar(n: usize) -> anyhow::Result<()> {
     use ladder_core::matrix;
@@ -25,7 +25,6 @@ pub(super) fn bench_calendar(n: usize) -> anyhow::Result<()> {
     let starts: Vec<Timestamp> = (0..n)
         .map(|_| Timestamp::from_second(year_start + rng.random_range(0..365 * 86_400)))
         .collect::<Result<_, _>>()?;
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
     let mut samples = Vec::with_capacity(n);
     let mut last = Timestamp::UNIX_EPOCH;
     for (i, from) in starts.iter().chain(starts.iter().take(n / 10)).enumerate() {
@@ -43,7 +42,7 @@ pub(super) fn bench_calendar(n: usize) -> anyhow::Result<()> {
         samples.len(),
         us(percentile(&samples, 0.50)),
         us(percentile(&samples, 0.99)),
-        us(*samples.last().unwrap_or(&Duration::ZERO)),
+        us(slowest(&samples)),
     );
     let started = Instant::now();
     for from in &starts {

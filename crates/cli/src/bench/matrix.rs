@@ -1,12 +1,12 @@
 //! `ladder bench matrix`: evaluating a generated many-rule matrix against a case (with and
 //! without the rule index), and `matrix check` on a large generated file.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::common::percentile;
+use super::measure::{ms, percentile, slowest, us};
 
 /// A matrix of `n` rules shaped like a large contact center's: most rules test the case's
 /// category (25 of them), channel or priority first, some only the customer. With
@@ -68,7 +68,6 @@ pub(super) fn bench_matrix(n_rules: usize, evaluations: usize, check_rules: usiz
         event: json!({"type": "opened", "version": 1}),
         now: Timestamp::now(),
     };
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
     for (label, functions) in [("simple tests", false), ("every condition also calls a function", true)] {
         let source = generated_matrix(n_rules, functions);
         let (parsed, _) = matrix::parse(&source, "bench.toml").map_err(|e| anyhow::anyhow!("{}", e[0]))?;
@@ -92,7 +91,7 @@ pub(super) fn bench_matrix(n_rules: usize, evaluations: usize, check_rules: usiz
             samples.len(),
             us(percentile(&samples, 0.50)),
             us(percentile(&samples, 0.99)),
-            us(*samples.last().unwrap_or(&Duration::ZERO)),
+            us(slowest(&samples)),
         );
         let mut unindexed = Vec::with_capacity(1000);
         for _ in 0..1000 {
@@ -120,9 +119,9 @@ pub(super) fn bench_matrix(n_rules: usize, evaluations: usize, check_rules: usiz
     println!(
         "matrix check: {check_rules} rules, {} KiB, {n_diagnostics} diagnostics; 5 runs, best {:.0}ms median {:.0}ms worst {:.0}ms",
         big.len() / 1024,
-        runs[0].as_secs_f64() * 1000.0,
-        runs[2].as_secs_f64() * 1000.0,
-        runs[4].as_secs_f64() * 1000.0,
+        ms(runs[0]),
+        ms(runs[2]),
+        ms(runs[4]),
     );
     Ok(())
 }

@@ -2,28 +2,28 @@
 //! through the command path and reused): a case by id and filtered lists; p50/p95/p99.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use jiff::Timestamp;
-use ladder_core::Priority;
 use ladder_core::directory::User;
 use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::CaseId;
+use ladder_engine::Engine;
 use ladder_engine::credentials::principal_of;
-use ladder_engine::{CaseRequest, Engine, Escalation};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::common::{bench_world, open_request, report, start_server};
+use super::measure::report;
+use super::server::start_server;
+use super::world::{BenchWorld, bench_world, escalation, random_open, resolve, seed_in_parallel};
 
 pub(super) async fn bench_read(n_cases: usize, data_dir: PathBuf, requests: usize) -> anyhow::Result<()> {
-    let (engine, admin) = bench_world(&data_dir).await?;
-    let have = engine.store.stats().await?.n_cases as usize;
+    let BenchWorld { store, engine, admin } = bench_world(&data_dir).await?;
+    let have = store.stats().await?.n_cases as usize;
     if have < n_cases {
         seed_cases(&engine, &admin, have, n_cases).await?;
     }
-    let stats = engine.store.stats().await?;
+    let stats = store.stats().await?;
     println!("read bench: {} cases, {} events in {}", stats.n_cases, stats.n_events, data_dir.display());
     let token = engine.create_token(admin.id, "bench".into(), None, Timestamp::now()).await?.secret;
     let (base, stop) = start_server(engine.clone()).await?;
@@ -33,7 +33,7 @@ pub(super) async fn bench_read(n_cases: usize, data_dir: PathBuf, requests: usiz
     let mut ids = Vec::new();
     for _ in 0..requests {
         let n = rng.random_range(1..=max_number);
-        if let Some(c) = engine.store.case_by_number(n).await? {
+        if let Some(c) = store.case_by_number(n).await? {
             ids.push(c.id);
         }
     }
@@ -85,52 +85,29 @@ async fn seed_cases(engine: &Engine, admin: &User, from: usize, to: usize) -> an
     let principal = principal_of(admin);
     println!("seeding cases {from}..{to} (reused on later runs) …");
     let started = Instant::now();
-    let concurrency = 512;
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(from));
-    let mut tasks = Vec::new();
-    for w in 0..concurrency {
-        let (engine, principal, next) = (engine.clone(), principal.clone(), next.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut rng = StdRng::seed_from_u64(w as u64);
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= to {
-                    break;
-                }
-                let team = if rng.random_bool(0.7) { "frontline" } else { "specialists" };
-                let priority = [Priority::Low, Priority::Normal, Priority::Normal, Priority::High, Priority::Urgent]
-                    [rng.random_range(0..5)];
-                let channel = ladder_core::Channel::ALL[rng.random_range(0..7)];
-                let id = CaseId::new_v7();
-                engine
-                    .run(&principal, id, open_request(i, Some(team), priority, channel), None, None, Timestamp::now())
-                    .await?;
-                if rng.random_bool(0.6) {
-                    let resolve =
-                        CaseRequest::Resolve(ladder_core::command::Resolve { code: "fixed".into(), note: None });
-                    engine.run(&principal, id, resolve, None, None, Timestamp::now()).await?;
-                } else if team == "frontline" && rng.random_bool(0.2) {
-                    let esc = CaseRequest::Escalate(Escalation {
-                        kind: EscalationKind::Hierarchical,
-                        initiator: Initiator::Agent,
-                        to_level: None,
-                        to_team: Some("specialists".into()),
-                        to_user: None,
-                        reason: "needs a specialist".into(),
-                        tried: Some("script".into()),
-                    });
-                    engine.run(&principal, id, esc, None, None, Timestamp::now()).await?;
-                }
-                if i % 100_000 == 0 && i > from {
-                    println!("  {i} cases after {:.0}s", started.elapsed().as_secs_f64());
-                }
+    let engine = engine.clone();
+    seed_in_parallel(from..to, 100_000, started, move |i, mut rng| {
+        let (engine, principal) = (engine.clone(), principal.clone());
+        async move {
+            let (team, open) = random_open(i, &mut rng);
+            let id = CaseId::new_v7();
+            engine.run(&principal, id, open, None, None, Timestamp::now()).await?;
+            if rng.random_bool(0.6) {
+                engine.run(&principal, id, resolve("fixed"), None, None, Timestamp::now()).await?;
+            } else if team == "frontline" && rng.random_bool(0.2) {
+                let esc = escalation(
+                    EscalationKind::Hierarchical,
+                    Initiator::Agent,
+                    "specialists",
+                    "needs a specialist",
+                    "script",
+                );
+                engine.run(&principal, id, esc, None, None, Timestamp::now()).await?;
             }
-            anyhow::Ok(())
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
+            Ok(rng)
+        }
+    })
+    .await?;
     println!("seeded {} cases in {:.1}s", to - from, started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -9,13 +9,15 @@ use jiff::Timestamp;
 use ladder_core::directory::{LevelId, Team, TeamKind, User};
 use ladder_core::ids::{CaseId, TeamId, UserId};
 use ladder_core::{Channel, Priority, Role};
-use ladder_engine::Engine;
 use ladder_engine::credentials::principal_of;
+use ladder_store::Store;
 
-use super::common::{bench_world, open_request, report, start_server, tempfile_dir};
+use super::measure::report;
+use super::server::start_server;
+use super::world::{BenchWorld, bench_world, open_request, tempfile_dir};
 
 /// Creates `n` agents in `team`, returning them.
-async fn bench_agents(engine: &Engine, team: TeamId, prefix: &str, n: usize) -> anyhow::Result<Vec<User>> {
+async fn bench_agents(store: &Store, team: TeamId, prefix: &str, n: usize) -> anyhow::Result<Vec<User>> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let user = User {
@@ -30,7 +32,7 @@ async fn bench_agents(engine: &Engine, team: TeamId, prefix: &str, n: usize) -> 
             active: true,
             created_at: Timestamp::now(),
         };
-        out.push(engine.store.create_user(user, None, None).await?);
+        out.push(store.create_user(user, None, None).await?);
     }
     Ok(out)
 }
@@ -45,7 +47,7 @@ pub(super) async fn bench_routing(
 ) -> anyhow::Result<()> {
     use ladder_core::agents::Presence;
     let dir = tempfile_dir("routing")?;
-    let (engine, admin) = bench_world(&dir).await?;
+    let BenchWorld { store, engine, admin } = bench_world(&dir).await?;
     let principal = principal_of(&admin);
     let now = Timestamp::now();
     // One team holds the big queue and the pullers; the other agents are spread over 19 teams.
@@ -60,13 +62,13 @@ pub(super) async fn bench_routing(
             skills: vec!["technical".into()],
             created_at: now,
         };
-        teams.push(engine.store.create_team(team, None).await?);
+        teams.push(store.create_team(team, None).await?);
     }
-    let pullers = bench_agents(&engine, teams[0].id, "puller", n_pullers).await?;
+    let pullers = bench_agents(&store, teams[0].id, "puller", n_pullers).await?;
     let per_team = n_agents.saturating_sub(n_pullers) / 19;
     let mut routed_teams = Vec::new();
     for team in &teams[1..] {
-        routed_teams.push((team.clone(), bench_agents(&engine, team.id, &format!("{}-a", team.slug), per_team).await?));
+        routed_teams.push((team.clone(), bench_agents(&store, team.id, &format!("{}-a", team.slug), per_team).await?));
     }
     println!(
         "routing bench: {} agents ({} pullers in t0, {per_team} in each of 19 teams), {n_queued} cases queued in t0",
@@ -103,7 +105,7 @@ pub(super) async fn bench_routing(
         decision_cases.push(id);
     }
     for user in pullers.iter().chain(routed_teams.iter().flat_map(|(_, a)| a.iter())) {
-        engine.store.set_presence(user.id, Presence::Available, now).await?;
+        store.set_presence(user.id, Presence::Available, now).await?;
     }
 
     // The pure choice among the agents of one team, and among all 2,000 as one team.
@@ -147,7 +149,7 @@ pub(super) async fn bench_routing(
     let t0 = Instant::now();
     for id in &decision_cases {
         let t = Instant::now();
-        let case = engine.store.case(*id).await?.context("a seeded case")?;
+        let case = store.case(*id).await?.context("a seeded case")?;
         engine.route_case(&case, false, Timestamp::now()).await?;
         samples.push(t.elapsed());
     }
@@ -237,7 +239,7 @@ pub(super) async fn bench_routing(
             "cases handed out: {} (distinct: {}), left in the queue: {}",
             got.len(),
             distinct.len(),
-            engine.store.queue_len(teams[0].id).await?
+            store.queue_len(teams[0].id).await?
         );
     }
     let _ = stop.send(());

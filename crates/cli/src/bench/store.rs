@@ -11,8 +11,9 @@ use ladder_engine::CaseRequest;
 use ladder_engine::credentials::principal_of;
 use ladder_store::Location;
 
-use super::common::{bench_world_at, open_request, report, tempfile_dir};
+use super::measure::report;
 use super::pg_schema;
+use super::world::{BenchWorld, bench_world_at, open_request, tempfile_dir};
 
 pub(super) async fn bench_store(n_events: usize, concurrency: usize, database: Option<String>) -> anyhow::Result<()> {
     let dir = tempfile_dir("store")?;
@@ -22,7 +23,7 @@ pub(super) async fn bench_store(n_events: usize, concurrency: usize, database: O
         Some(schema) => schema.location(),
         None => Location::Sqlite(dir.clone()),
     };
-    let (engine, admin) = bench_world_at(&location).await?;
+    let BenchWorld { store, engine, admin } = bench_world_at(&location).await?;
     let principal = principal_of(&admin);
     let durability = match &schema {
         Some(_) => "PostgreSQL with synchronous_commit as the server has it",
@@ -75,7 +76,7 @@ pub(super) async fn bench_store(n_events: usize, concurrency: usize, database: O
     }
     let elapsed = started.elapsed();
     report("store commands (1 event each)", samples, elapsed);
-    let stats = engine.store.stats().await?;
+    let stats = store.stats().await?;
     println!(
         "events written: {} in {:.2}s = {:.0} events/s",
         stats.n_events,

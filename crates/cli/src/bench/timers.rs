@@ -11,33 +11,32 @@ use anyhow::Context;
 use jiff::Timestamp;
 use ladder_core::directory::User;
 use ladder_core::ids::CaseId;
-use ladder_core::{Channel, Priority};
 use ladder_engine::Engine;
 use ladder_engine::credentials::principal_of;
-use ladder_store::Location;
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use ladder_store::{Location, Store};
 
-use super::common::{bench_world_at, open_request, percentile, tempfile_dir};
+use super::measure::{ms, percentile, slowest, us};
+use super::server::ServeProcess;
+use super::world::{BenchWorld, bench_world_at, random_open, seed_in_parallel, tempfile_dir};
 
 /// How the breaches of some cases' clocks went.
 pub(super) struct BreachTally {
     /// Each breach's lag (event time − due instant), sorted; a breach recorded early counts 0.
-    pub(super) lags: Vec<Duration>,
+    lags: Vec<Duration>,
     /// Cases with no breach.
-    pub(super) missing: usize,
+    missing: usize,
     /// Breaches beyond one per case.
-    pub(super) duplicates: usize,
+    duplicates: usize,
     /// Breaches recorded before their due instant.
-    pub(super) early: usize,
+    early: usize,
 }
 
 /// Reads the `clock_breached` events of `ids` (cases with one clock that should breach once).
-pub(super) async fn breach_tally(engine: &Engine, ids: &[ladder_core::ids::CaseId]) -> anyhow::Result<BreachTally> {
+pub(super) async fn breach_tally(store: &Store, ids: &[CaseId]) -> anyhow::Result<BreachTally> {
     let mut tally = BreachTally { lags: Vec::with_capacity(ids.len()), missing: 0, duplicates: 0, early: 0 };
     for id in ids {
         let mut breaches = 0;
-        for e in engine.store.events(*id).await? {
+        for e in store.events(*id).await? {
             if let ladder_core::event::CaseEvent::ClockBreached(b) = &e.recorded.event {
                 breaches += 1;
                 let lag = e.recorded.at.duration_since(b.due_at);
@@ -57,6 +56,22 @@ pub(super) async fn breach_tally(engine: &Engine, ids: &[ladder_core::ids::CaseI
     Ok(tally)
 }
 
+impl BreachTally {
+    /// Prints the lag line: `breach lag (event time − due instant){context}: fired …`, of
+    /// `expected` clocks.
+    pub(super) fn print(&self, context: &str, expected: usize) {
+        let BreachTally { lags, missing, duplicates, early } = self;
+        println!(
+            "breach lag (event time − due instant){context}: fired {} of {expected}, p50={:.1}ms p95={:.1}ms p99={:.1}ms max={:.1}ms; missing {missing}, duplicates {duplicates}, early {early}",
+            lags.len(),
+            ms(percentile(lags, 0.50)),
+            ms(percentile(lags, 0.95)),
+            ms(percentile(lags, 0.99)),
+            ms(slowest(lags)),
+        );
+    }
+}
+
 /// The matrix `bench timers` runs under: one resolve target per level, every hour counts,
 /// no warnings, so a clock's only fire is its breach.
 const TIMERS_MATRIX: &str = "[sla]\nwarn_at = []\n\n\
@@ -66,35 +81,16 @@ const TIMERS_MATRIX: &str = "[sla]\nwarn_at = []\n\n\
 /// The resolve target of [`TIMERS_MATRIX`]: a case opened at `t` breaches at `t + this`.
 pub(super) const TIMERS_TARGET: jiff::SignedDuration = jiff::SignedDuration::from_hours(90 * 24);
 
-/// [`bench_world`] with [`TIMERS_MATRIX`] in force.
-async fn timers_world(data_dir: &std::path::Path) -> anyhow::Result<(Engine, User)> {
+/// The bench world with [`TIMERS_MATRIX`] in force.
+async fn timers_world(data_dir: &std::path::Path) -> anyhow::Result<BenchWorld> {
     timers_world_at(&Location::Sqlite(data_dir.to_path_buf())).await
 }
 
 /// [`timers_world`] at any location.
-pub(super) async fn timers_world_at(location: &Location) -> anyhow::Result<(Engine, User)> {
-    let (engine, admin) = bench_world_at(location).await?;
-    match engine.store.active_matrix().await? {
-        Some(v) if v.source == TIMERS_MATRIX => engine.load_matrix().await?,
-        _ => {
-            let now = Timestamp::now();
-            let invalid = |e| match e {
-                ladder_engine::rules::MatrixError::Invalid(d) => {
-                    anyhow::anyhow!(
-                        "the bench matrix is invalid: {}",
-                        d.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("; ")
-                    )
-                }
-                ladder_engine::rules::MatrixError::Store(e) => anyhow::anyhow!("{e}"),
-            };
-            engine
-                .put_matrix_draft("bench-timers".into(), TIMERS_MATRIX.into(), "bench".into(), now)
-                .await
-                .map_err(invalid)?;
-            engine.activate_matrix("bench-timers".into(), "bench".into(), now).await.map_err(invalid)?;
-        }
-    }
-    Ok((engine, admin))
+pub(super) async fn timers_world_at(location: &Location) -> anyhow::Result<BenchWorld> {
+    let world = bench_world_at(location).await?;
+    world.put_matrix_in_force("bench-timers", TIMERS_MATRIX, Timestamp::now()).await?;
+    Ok(world)
 }
 
 /// Opens `opened_at.len()` cases through the real command path (512 writers), case `i`
@@ -110,43 +106,25 @@ pub(super) async fn seed_clocks(
     let opened_at = Arc::new(opened_at);
     let ids: Arc<Vec<CaseId>> = Arc::new((0..n).map(|_| CaseId::new_v7()).collect());
     let started = Instant::now();
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for w in 0..512 {
-        let (engine, principal, next, ids, opened_at) =
-            (engine.clone(), principal.clone(), next.clone(), ids.clone(), opened_at.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut rng = StdRng::seed_from_u64(w as u64);
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= n {
-                    break;
-                }
-                let team = if rng.random_bool(0.7) { "frontline" } else { "specialists" };
-                let priority = [Priority::Low, Priority::Normal, Priority::Normal, Priority::High, Priority::Urgent]
-                    [rng.random_range(0..5)];
-                let channel = Channel::ALL[rng.random_range(0..7)];
-                engine
-                    .run(&principal, ids[i], open_request(i, Some(team), priority, channel), None, None, opened_at[i])
-                    .await?;
-                if i % 100_000 == 0 && i > 0 {
-                    println!("  {i} cases after {:.0}s", started.elapsed().as_secs_f64());
-                }
-            }
-            anyhow::Ok(())
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
+    let (engine, seeded_ids) = (engine.clone(), ids.clone());
+    seed_in_parallel(0..n, 100_000, started, move |i, mut rng| {
+        let (engine, principal, ids, opened_at) =
+            (engine.clone(), principal.clone(), seeded_ids.clone(), opened_at.clone());
+        async move {
+            let (_, open) = random_open(i, &mut rng);
+            engine.run(&principal, ids[i], open, None, None, opened_at[i]).await?;
+            Ok(rng)
+        }
+    })
+    .await?;
     let took = started.elapsed().as_secs_f64();
     println!("  seeded {n} cases with an armed resolve clock in {took:.1}s = {:.0} cases/s", n as f64 / took);
     Ok(Arc::try_unwrap(ids).unwrap_or_else(|a| (*a).clone()))
 }
 
 /// Far-future clocks (due 90 days from now), topped up to `n` armed timers.
-async fn seed_far_clocks(engine: &Engine, admin: &User, n: usize) -> anyhow::Result<()> {
-    let armed = engine.store.armed_timers().await? as usize;
+async fn seed_far_clocks(world: &BenchWorld, n: usize) -> anyhow::Result<()> {
+    let armed = world.store.armed_timers().await? as usize;
     if armed < n {
         let todo = n - armed;
         println!("seeding {todo} far-future clocks ({armed} armed already; reused on later runs) …");
@@ -154,7 +132,7 @@ async fn seed_far_clocks(engine: &Engine, admin: &User, n: usize) -> anyhow::Res
         let now = Timestamp::now();
         let span_ns = 30 * 86_400 * 1_000_000_000_i64 / todo as i64;
         let opened = (0..todo).map(|i| now - jiff::SignedDuration::from_nanos(i as i64 * span_ns)).collect();
-        seed_clocks(engine, admin, opened).await?;
+        seed_clocks(&world.engine, &world.admin, opened).await?;
     }
     Ok(())
 }
@@ -183,15 +161,16 @@ pub(super) async fn bench_timers(
         "timers bench: {clocks} armed clocks in {} ({n_far} due in 60–90 days, seeded once; {n_window} due at {due_rate}/s for {seconds}s, added on each run)",
         data_dir.display()
     );
-    let (engine, admin) = timers_world(&data_dir).await?;
+    let world = timers_world(&data_dir).await?;
+    let BenchWorld { store, engine, admin } = &world;
     // Timers an interrupted earlier run left armed in the past would be caught up at start.
-    if let Some(next) = engine.store.next_timer_at().await?
+    if let Some(next) = store.next_timer_at().await?
         && next < Timestamp::now() + jiff::SignedDuration::from_hours(24)
     {
         let r = engine.fire_due(Timestamp::now() + jiff::SignedDuration::from_hours(24)).await?;
         println!("fired {} timers an earlier run left due ({} stale)", r.fired, r.stale);
     }
-    seed_far_clocks(&engine, &admin, n_far).await?;
+    seed_far_clocks(&world, n_far).await?;
 
     // The window: clock i falls due at window_start + i/due_rate. The server is spawned 5 s
     // before the window opens; the allowance covers seeding the window at ≥ 1,500 cases/s.
@@ -201,10 +180,11 @@ pub(super) async fn bench_timers(
     let due: Vec<Timestamp> =
         (0..n_window).map(|i| window_start + jiff::SignedDuration::from_nanos(i as i64 * step_ns)).collect();
     println!("seeding the due window ({n_window} cases opened 90 days before their clock falls due) …");
-    let window_ids = seed_clocks(&engine, &admin, due.iter().map(|d| *d - TIMERS_TARGET).collect()).await?;
-    let armed = engine.store.armed_timers().await?;
+    let window_ids = seed_clocks(engine, admin, due.iter().map(|d| *d - TIMERS_TARGET).collect()).await?;
+    let armed = store.armed_timers().await?;
     println!("armed timers before the restart: {armed}");
-    drop(engine);
+    // The store is closed before the server opens it.
+    drop(world);
 
     // Restart: the real binary on the data dir.
     let spawn_at = window_start - jiff::SignedDuration::from_secs(5);
@@ -217,27 +197,11 @@ pub(super) async fn bench_timers(
     let log_path = std::env::temp_dir().join(format!("ladder-bench-timers-server-{}.log", std::process::id()));
     let spawned_at = Timestamp::now();
     let spawned = Instant::now();
-    // A rebuild while the bench ran replaces the file; /proc/self/exe still runs this build.
-    let exe = std::env::current_exe().ok().filter(|p| p.exists()).unwrap_or_else(|| "/proc/self/exe".into());
-    let mut child = tokio::process::Command::new(exe)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data_dir)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(&log_path)?)
-        .kill_on_drop(true)
-        .spawn()?;
-    let pid = child.id().context("server pid")?;
-    let mut lines =
-        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().context("stdout")?));
-    let base = loop {
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .context("the server did not announce itself within 60 s")??
-            .with_context(|| format!("the server exited; see {}", log_path.display()))?;
-        if let Some(addr) = line.strip_prefix("ladder listening on ") {
-            break addr.trim().to_string();
-        }
-    };
+    let server = ServeProcess::spawn(log_path, |command| {
+        command.arg("--data-dir").arg(&data_dir);
+    })
+    .await?;
+    let (pid, base) = (server.pid, server.base.clone());
     let listening = spawned.elapsed();
     let client = reqwest::Client::new();
     loop {
@@ -252,8 +216,8 @@ pub(super) async fn bench_timers(
     let ready = spawned.elapsed();
     println!(
         "restart on {armed} armed clocks: listening after {:.0}ms, /readyz 200 after {:.0}ms (spawn to ready)",
-        listening.as_secs_f64() * 1000.0,
-        ready.as_secs_f64() * 1000.0
+        ms(listening),
+        ms(ready)
     );
     let window_end = *due.last().unwrap_or(&window_start);
     println!(
@@ -275,26 +239,13 @@ pub(super) async fn bench_timers(
     println!(
         "RSS after the window: VmRSS {rss_after:.0} MiB (max sampled {rss_max:.0} MiB), VmHWM {hwm:.0} MiB (peak since spawn)"
     );
-    // Stop it as an operator would (SIGTERM), then make sure.
-    let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-    if tokio::time::timeout(Duration::from_secs(15), child.wait()).await.is_err() {
-        println!("warning: the server did not stop within 15 s of SIGTERM; killing it");
-        child.kill().await?;
-    }
+    let log_path = server.log_path.clone();
+    server.stop("the server").await?;
     std::fs::remove_file(&log_path).ok();
 
     // The lag, from the events the server recorded.
-    let (engine, _) = timers_world(&data_dir).await?;
-    let BreachTally { lags, missing, duplicates, early } = breach_tally(&engine, &window_ids).await?;
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "breach lag (event time − due instant) at {due_rate}/s: fired {} of {n_window}, p50={:.1}ms p95={:.1}ms p99={:.1}ms max={:.1}ms; missing {missing}, duplicates {duplicates}, early {early}",
-        lags.len(),
-        ms(percentile(&lags, 0.50)),
-        ms(percentile(&lags, 0.95)),
-        ms(percentile(&lags, 0.99)),
-        ms(*lags.last().unwrap_or(&Duration::ZERO)),
-    );
+    let world = timers_world(&data_dir).await?;
+    breach_tally(&world.store, &window_ids).await?.print(&format!(" at {due_rate}/s"), n_window);
 
     // Sweep cost with nothing due, by number of armed clocks.
     let mut rows = Vec::new();
@@ -303,22 +254,22 @@ pub(super) async fn bench_timers(
             continue;
         }
         let dir = tempfile_dir(&format!("timers-{n}"))?;
-        let (small, small_admin) = timers_world(&dir).await?;
-        seed_far_clocks(&small, &small_admin, n).await?;
+        let small = timers_world(&dir).await?;
+        seed_far_clocks(&small, n).await?;
         rows.push(sweep_cost(&small, sweeps).await?);
         drop(small);
         std::fs::remove_dir_all(&dir).ok();
     }
-    rows.push(sweep_cost(&engine, sweeps).await?);
+    rows.push(sweep_cost(&world, sweeps).await?);
     println!("idle sweep (nothing due), {sweeps} calls each:");
     println!("  armed clocks | fire_due p50 | fire_due p99 | next_timer_at p50 | next_timer_at p99");
     for (armed, fire, next) in rows {
         println!(
             "  {armed:>12} | {:>10.1}µs | {:>10.1}µs | {:>15.1}µs | {:>15.1}µs",
-            percentile(&fire, 0.5).as_secs_f64() * 1e6,
-            percentile(&fire, 0.99).as_secs_f64() * 1e6,
-            percentile(&next, 0.5).as_secs_f64() * 1e6,
-            percentile(&next, 0.99).as_secs_f64() * 1e6,
+            us(percentile(&fire, 0.5)),
+            us(percentile(&fire, 0.99)),
+            us(percentile(&next, 0.5)),
+            us(percentile(&next, 0.99)),
         );
     }
     Ok(())
@@ -326,8 +277,9 @@ pub(super) async fn bench_timers(
 
 /// Times `fire_due(now)` and `next_timer_at()` with nothing due: (armed, sorted fire_due
 /// samples, sorted next_timer_at samples).
-async fn sweep_cost(engine: &Engine, sweeps: usize) -> anyhow::Result<(u64, Vec<Duration>, Vec<Duration>)> {
-    let armed = engine.store.armed_timers().await?;
+async fn sweep_cost(world: &BenchWorld, sweeps: usize) -> anyhow::Result<(u64, Vec<Duration>, Vec<Duration>)> {
+    let BenchWorld { store, engine, .. } = world;
+    let armed = store.armed_timers().await?;
     let (mut fire, mut next) = (Vec::with_capacity(sweeps), Vec::with_capacity(sweeps));
     for i in 0..sweeps + sweeps / 10 {
         let t = Instant::now();
@@ -335,7 +287,7 @@ async fn sweep_cost(engine: &Engine, sweeps: usize) -> anyhow::Result<(u64, Vec<
         let took = t.elapsed();
         anyhow::ensure!(r.fired == 0 && r.stale == 0, "an idle sweep fired {} timers", r.fired + r.stale);
         let t = Instant::now();
-        std::hint::black_box(engine.store.next_timer_at().await?);
+        std::hint::black_box(store.next_timer_at().await?);
         // The first tenth warms caches up and is not counted.
         if i >= sweeps / 10 {
             fire.push(took);

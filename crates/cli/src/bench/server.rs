@@ -1,101 +1,18 @@
-//! What the benchmarks share: the store they start from, a server in this process, the
-//! HTTP load of `bench api` and `bench cluster`, and how latencies are summed up and printed.
+//! Servers to measure, and the load put on them: a server in this process, `ladder serve`
+//! processes of this build, and the HTTP case load of `bench api` and `bench cluster`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use jiff::Timestamp;
-use ladder_core::directory::{LevelId, Team, TeamKind, User};
-use ladder_core::ids::{TeamId, UserId};
-use ladder_core::{Channel, Priority, Role};
-use ladder_engine::{CaseRequest, Engine, OpenRequest};
-use ladder_store::{Location, Store, StoreConfig};
+use ladder_engine::Engine;
 use serde_json::json;
+use tokio::io::AsyncBufReadExt;
 
-pub(super) fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
+use super::measure::report;
 
-pub(super) fn report(label: &str, mut samples: Vec<Duration>, elapsed: Duration) {
-    samples.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{label}: n={} throughput={:.0}/s p50={:.2}ms p95={:.2}ms p99={:.2}ms max={:.2}ms",
-        samples.len(),
-        samples.len() as f64 / elapsed.as_secs_f64(),
-        ms(percentile(&samples, 0.50)),
-        ms(percentile(&samples, 0.95)),
-        ms(percentile(&samples, 0.99)),
-        ms(*samples.last().unwrap_or(&Duration::ZERO)),
-    );
-}
-
-/// A store with one front-line and one L2 team and an admin; returns the engine and the admin.
-pub(super) async fn bench_world(data_dir: &std::path::Path) -> anyhow::Result<(Engine, User)> {
-    bench_world_at(&Location::Sqlite(data_dir.to_path_buf())).await
-}
-
-/// [`bench_world`] at any location (a SQLite data directory or a PostgreSQL database).
-pub(super) async fn bench_world_at(location: &Location) -> anyhow::Result<(Engine, User)> {
-    let engine = Engine::new(Store::open_at(location, StoreConfig::default())?);
-    if let Some(admin) = engine.store.user_credentials("bench-admin".into()).await? {
-        return Ok((engine, admin.user));
-    }
-    for (slug, level, kind) in [("frontline", "L1", TeamKind::FrontLine), ("specialists", "L2", TeamKind::Specialist)] {
-        let team = Team {
-            id: TeamId::new_v7(),
-            slug: slug.into(),
-            name: slug.into(),
-            level: LevelId::new(level),
-            kind,
-            skills: vec![],
-            created_at: Timestamp::now(),
-        };
-        engine.store.create_team(team, None).await?;
-    }
-    let admin = User {
-        id: UserId::new_v7(),
-        name: "bench-admin".into(),
-        display_name: "Bench admin".into(),
-        email: None,
-        role: Role::Admin,
-        teams: vec![],
-        skills: vec![],
-        levels: vec![],
-        active: true,
-        created_at: Timestamp::now(),
-    };
-    let admin = engine.store.create_user(admin, None, None).await?;
-    Ok((engine, admin))
-}
-
-pub(super) fn open_request(i: usize, team: Option<&str>, priority: Priority, channel: Channel) -> CaseRequest {
-    CaseRequest::Open(OpenRequest {
-        subject: format!("Bench case {i}: router drops connection"),
-        description: "The customer reports the connection drops every evening.".into(),
-        category: Some("technical".into()),
-        channel,
-        priority,
-        level: None,
-        team: team.map(str::to_string),
-        assignee: None,
-        customer: None,
-        tags: Default::default(),
-        custom_fields: Default::default(),
-    })
-}
-
-pub(super) fn tempfile_dir(name: &str) -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("ladder-bench-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
+/// Serves `engine` on a port of its own in this process; returns its base URL and what
+/// stops it.
 pub(super) async fn start_server(engine: Engine) -> anyhow::Result<(String, tokio::sync::oneshot::Sender<()>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -104,6 +21,59 @@ pub(super) async fn start_server(engine: Engine) -> anyhow::Result<(String, toki
         let _ = stopped.await;
     }));
     Ok((format!("http://{addr}"), stop))
+}
+
+/// A `ladder serve` process of this build, its log in a file.
+pub(super) struct ServeProcess {
+    child: tokio::process::Child,
+    pub(super) pid: u32,
+    /// `http://127.0.0.1:PORT`, as it announced.
+    pub(super) base: String,
+    pub(super) log_path: PathBuf,
+}
+
+impl ServeProcess {
+    /// Spawns `ladder serve --listen 127.0.0.1:0` with the arguments and environment
+    /// `configure` adds (where its data is), its log going to `log_path`, and reads the
+    /// address it announces.
+    pub(super) async fn spawn(
+        log_path: PathBuf,
+        configure: impl FnOnce(&mut tokio::process::Command),
+    ) -> anyhow::Result<ServeProcess> {
+        // A rebuild while the bench runs replaces the file; /proc/self/exe still runs this build.
+        let exe = std::env::current_exe().ok().filter(|p| p.exists()).unwrap_or_else(|| "/proc/self/exe".into());
+        let mut command = tokio::process::Command::new(exe);
+        command.args(["serve", "--listen", "127.0.0.1:0"]);
+        configure(&mut command);
+        command.stdout(std::process::Stdio::piped()).stderr(std::fs::File::create(&log_path)?).kill_on_drop(true);
+        let mut child = command.spawn()?;
+        let pid = child.id().context("server pid")?;
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().context("stdout")?).lines();
+        let base = loop {
+            let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+                .await
+                .context("the server did not announce itself within 60 s")??
+                .with_context(|| format!("the server exited; see {}", log_path.display()))?;
+            if let Some(addr) = line.strip_prefix("ladder listening on ") {
+                break addr.trim().to_string();
+            }
+        };
+        // Keep reading its standard output, so the server never writes to a closed pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(ServeProcess { child, pid, base, log_path })
+    }
+
+    /// Stops the server as an operator would (SIGTERM: it finishes in-flight requests and
+    /// gives its timer claims back), killing it if it has not stopped within 15 s; `name`
+    /// says which server in the warning.
+    pub(super) async fn stop(mut self, name: &str) -> anyhow::Result<()> {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.pid.to_string()]).status();
+        if tokio::time::timeout(Duration::from_secs(15), self.child.wait()).await.is_err() {
+            println!("warning: {name} did not stop within 15 s of SIGTERM; killing it");
+            self.child.kill().await?;
+        }
+        Ok(())
+    }
 }
 
 /// What [`case_load`] measured.
@@ -130,7 +100,7 @@ impl CaseLoad {
 }
 
 /// `concurrency` clients loop `POST /cases` then `POST /cases/{id}/escalate` (to the
-/// specialists team of [`bench_world`]) for `duration`; client `c` talks to server
+/// specialists team of the bench world) for `duration`; client `c` talks to server
 /// `bases[c % bases.len()]`.
 pub(super) async fn case_load(
     bases: &[String],
