@@ -72,14 +72,17 @@ pub(super) async fn bench_world_at(location: &Location) -> anyhow::Result<BenchW
 }
 
 impl BenchWorld {
-    /// Puts `source` in force as the matrix `name` unless it already is, and loads it.
+    /// Puts `source` in force as the matrix `name` (activating it puts it in force in the
+    /// engine too), or, when it already is in the store, loads it into the engine.
     pub(super) async fn put_matrix_in_force(&self, name: &str, source: &str, now: Timestamp) -> anyhow::Result<()> {
-        if self.store.active_matrix().await?.is_none_or(|v| v.source != source) {
-            let engine = &self.engine;
-            engine.put_matrix_draft(name.into(), source.into(), "bench".into(), now).await.map_err(matrix_error)?;
-            engine.activate_matrix(name.into(), "bench".into(), now).await.map_err(matrix_error)?;
+        let engine = &self.engine;
+        match self.store.active_matrix().await? {
+            Some(active) if active.source == source => engine.load_matrix().await?,
+            _ => {
+                engine.put_matrix_draft(name.into(), source.into(), "bench".into(), now).await.map_err(matrix_error)?;
+                engine.activate_matrix(name.into(), "bench".into(), now).await.map_err(matrix_error)?;
+            }
         }
-        self.engine.load_matrix().await?;
         Ok(())
     }
 }
