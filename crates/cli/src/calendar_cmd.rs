@@ -9,10 +9,10 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, Zoned};
 use ladder_core::matrix::model::{format_duration, parse_duration};
-use ladder_core::matrix::{self, Calendar, Diagnostic, Matrix};
+use ladder_core::matrix::{self, Calendar, Diagnostic};
 use ladder_core::sla::BusinessCalendar;
 
-use crate::matrix_cmd::{print_diagnostic, read};
+use crate::matrix_cmd::{load, print_diagnostic, read};
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -139,19 +139,6 @@ fn describe(name: &str, cal: &Calendar, since: Date, next: usize) {
         .collect();
     if !overrides.is_empty() {
         println!("  next overrides: {}", overrides.join("; "));
-    }
-}
-
-fn load(path: &Path) -> anyhow::Result<Matrix> {
-    let source = read(path)?;
-    match matrix::parse(&source, &path.display().to_string()) {
-        Ok((m, _)) => Ok(m),
-        Err(diagnostics) => {
-            for d in &diagnostics {
-                print_diagnostic(d, &source);
-            }
-            anyhow::bail!("{} does not parse: run `ladder matrix check` on it", path.display())
-        }
     }
 }
 

@@ -122,7 +122,7 @@ pub(crate) fn print_diagnostic(d: &Diagnostic, source: &str) {
 }
 
 /// Parses a file, printing its diagnostics and failing when it has errors.
-fn load(path: &Path) -> anyhow::Result<Matrix> {
+pub(crate) fn load(path: &Path) -> anyhow::Result<Matrix> {
     let source = read(path)?;
     match matrix::parse(&source, &path.display().to_string()) {
         Ok((m, _)) => Ok(m),

@@ -8,17 +8,16 @@
 
 use ladder_engine::command_line_principal;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
-use tokio::io::AsyncBufReadExt;
 
+use super::measure::{ms, percentile};
 use super::pg_schema::BenchSchema;
-use super::{
-    BreachTally, TIMERS_TARGET, bench_world_at, breach_tally, case_load, percentile, seed_clocks, timers_world_at,
-};
+use super::server::{ServeProcess, case_load};
+use super::timers::{TIMERS_TARGET, breach_tally, seed_clocks, timers_world_at};
+use super::world::{BenchWorld, bench_world_at};
 
 /// What `bench cluster` runs.
 pub struct ClusterConfig {
@@ -82,10 +81,10 @@ struct Throughput {
 /// `n` nodes on a fresh schema, `clients` HTTP clients spread over them round-robin.
 async fn throughput(config: &ClusterConfig, n: usize) -> anyhow::Result<Throughput> {
     let schema = BenchSchema::create(&config.database)?;
-    let (engine, admin) = bench_world_at(&schema.location()).await?;
+    let BenchWorld { engine, admin, .. } = bench_world_at(&schema.location()).await?;
     let token =
         engine.mint_token(&command_line_principal(), admin.id, "bench".into(), None, Timestamp::now()).await?.secret;
-    let nodes = Node::start_all(&schema.url(), n, &[]).await?;
+    let nodes = start_nodes(&schema.url(), n, &[]).await?;
     let bases: Vec<String> = nodes.iter().map(|node| node.base.clone()).collect();
     println!(
         "{n} node(s): {} clients for {}s, each looping POST /cases then POST /cases/{{id}}/escalate, client c on node c mod {n}; load average {}",
@@ -96,7 +95,8 @@ async fn throughput(config: &ClusterConfig, n: usize) -> anyhow::Result<Throughp
     let load = case_load(&bases, &token, config.clients, config.load_for).await?;
     load.report();
     for node in nodes {
-        node.stop().await?;
+        let name = format!("node {}", node.base);
+        node.stop(&name).await?;
     }
     let mut all = load.all();
     all.sort();
@@ -115,7 +115,7 @@ async fn throughput(config: &ClusterConfig, n: usize) -> anyhow::Result<Throughp
 /// exactly once, and how many each node fired (from its debug log).
 async fn timer_lag(config: &ClusterConfig, n: usize) -> anyhow::Result<()> {
     let schema = BenchSchema::create(&config.database)?;
-    let (engine, admin) = timers_world_at(&schema.location()).await?;
+    let BenchWorld { store, engine, admin } = timers_world_at(&schema.location()).await?;
     let n_window = config.due_rate * config.due_for.as_secs() as usize;
     // Clock i falls due at window_start + i / due_rate; the allowance covers seeding the
     // window at ≥ 250 cases/s (a fresh schema on a busy machine) and starting the nodes.
@@ -132,7 +132,7 @@ async fn timer_lag(config: &ClusterConfig, n: usize) -> anyhow::Result<()> {
     let ids = seed_clocks(&engine, &admin, due.iter().map(|d| *d - TIMERS_TARGET).collect()).await?;
     // The nodes log each sweep's fires at debug level, as JSON lines.
     let env = [("LADDER_LOG", "info,tower_http=warn,ladder_engine::timers=debug"), ("LADDER_LOG_JSON", "true")];
-    let nodes = Node::start_all(&schema.url(), n, &env).await?;
+    let nodes = start_nodes(&schema.url(), n, &env).await?;
     let opens_in = window_start.duration_since(Timestamp::now());
     if opens_in.is_negative() {
         println!(
@@ -147,10 +147,10 @@ async fn timer_lag(config: &ClusterConfig, n: usize) -> anyhow::Result<()> {
     let wait = window_end.duration_since(Timestamp::now());
     tokio::time::sleep(Duration::try_from(wait).unwrap_or(Duration::ZERO)).await;
     println!("load average at the end of the window: {}", load_average());
-    let mut armed = engine.store.armed_timers().await?;
+    let mut armed = store.armed_timers().await?;
     while armed > 0 && Timestamp::now() < window_end + SignedDuration::from_secs(120) {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        armed = engine.store.armed_timers().await?;
+        armed = store.armed_timers().await?;
     }
     let drained = Timestamp::now().duration_since(window_end);
     println!(
@@ -160,8 +160,8 @@ async fn timer_lag(config: &ClusterConfig, n: usize) -> anyhow::Result<()> {
     );
     let mut fired_by_node = Vec::new();
     for node in nodes {
-        let log = node.log_path.clone();
-        node.stop().await?;
+        let (log, name) = (node.log_path.clone(), format!("node {}", node.base));
+        node.stop(&name).await?;
         let (fired, failed) = fired_in_log(&log)?;
         if failed == 0 {
             std::fs::remove_file(&log).ok();
@@ -169,16 +169,7 @@ async fn timer_lag(config: &ClusterConfig, n: usize) -> anyhow::Result<()> {
         fired_by_node.push(format!("{fired} ({failed} failed sweeps)"));
     }
 
-    let BreachTally { lags, missing, duplicates, early } = breach_tally(&engine, &ids).await?;
-    println!(
-        "breach lag (event time − due instant), {n} nodes, {}/s: fired {} of {n_window}, p50={:.1}ms p95={:.1}ms p99={:.1}ms max={:.1}ms; missing {missing}, duplicates {duplicates}, early {early}",
-        config.due_rate,
-        lags.len(),
-        ms(percentile(&lags, 0.50)),
-        ms(percentile(&lags, 0.95)),
-        ms(percentile(&lags, 0.99)),
-        ms(*lags.last().unwrap_or(&Duration::ZERO)),
-    );
+    breach_tally(&store, &ids).await?.print(&format!(", {n} nodes, {}/s", config.due_rate), n_window);
     let shares: Vec<String> = fired_by_node.iter().enumerate().map(|(i, f)| format!("node {}: {f}", i + 1)).collect();
     println!(
         "fired per node (from each node's `timers fired` log lines; a sweep that failed logs no count, its log is kept in {}): {}",
@@ -188,85 +179,36 @@ async fn timer_lag(config: &ClusterConfig, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A `ladder serve` process of this build on the bench's database.
-struct Node {
-    child: tokio::process::Child,
-    pid: u32,
-    base: String,
-    log_path: PathBuf,
-}
-
-impl Node {
-    /// Starts `n` nodes at once and waits until each answers `/readyz`.
-    async fn start_all(url: &str, n: usize, env: &[(&str, &str)]) -> anyhow::Result<Vec<Node>> {
-        let started = Instant::now();
-        let mut nodes = Vec::with_capacity(n);
-        for i in 0..n {
-            nodes.push(Node::spawn(url, i, env).await?);
-        }
-        let client = reqwest::Client::new();
-        for node in &nodes {
-            loop {
-                if let Ok(resp) = client.get(format!("{}/readyz", node.base)).send().await
-                    && resp.status().as_u16() == 200
-                {
-                    break;
-                }
-                anyhow::ensure!(
-                    started.elapsed() < Duration::from_secs(120),
-                    "node {} not ready after 120 s",
-                    node.base
-                );
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-        Ok(nodes)
-    }
-
-    /// Spawns `ladder serve --database URL --listen 127.0.0.1:0` and reads the address it
-    /// announces; its log goes to a file in the temporary directory.
-    async fn spawn(url: &str, index: usize, env: &[(&str, &str)]) -> anyhow::Result<Node> {
+/// Starts `n` nodes (`ladder serve --database URL`, with `env`) at once and waits until
+/// each answers `/readyz`.
+async fn start_nodes(url: &str, n: usize, env: &[(&str, &str)]) -> anyhow::Result<Vec<ServeProcess>> {
+    let started = Instant::now();
+    let mut nodes = Vec::with_capacity(n);
+    for i in 0..n {
         let log_path =
-            std::env::temp_dir().join(format!("ladder-bench-cluster-{}-node{}.log", std::process::id(), index + 1));
-        // A rebuild while the bench runs replaces the file; /proc/self/exe still runs this build.
-        let exe = std::env::current_exe().ok().filter(|p| p.exists()).unwrap_or_else(|| "/proc/self/exe".into());
-        let mut command = tokio::process::Command::new(exe);
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
-            .env_remove("LADDER_DATA_DIR")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::fs::File::create(&log_path)?)
-            .kill_on_drop(true);
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn()?;
-        let pid = child.id().context("server pid")?;
-        let mut lines = tokio::io::BufReader::new(child.stdout.take().context("stdout")?).lines();
-        let base = loop {
-            let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-                .await
-                .context("the server did not announce itself within 60 s")??
-                .with_context(|| format!("the server exited; see {}", log_path.display()))?;
-            if let Some(addr) = line.strip_prefix("ladder listening on ") {
-                break addr.trim().to_string();
+            std::env::temp_dir().join(format!("ladder-bench-cluster-{}-node{}.log", std::process::id(), i + 1));
+        let node = ServeProcess::spawn(log_path, |command| {
+            command.args(["--database", url]).env_remove("LADDER_DATA_DIR");
+            for (key, value) in env {
+                command.env(key, value);
             }
-        };
-        // Keep reading its standard output, so the server never writes to a closed pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Node { child, pid, base, log_path })
+        })
+        .await?;
+        nodes.push(node);
     }
-
-    /// Stops the node as an operator would (SIGTERM: it finishes in-flight requests and gives
-    /// its timer claims back), killing it if it has not stopped within 15 s.
-    async fn stop(mut self) -> anyhow::Result<()> {
-        let _ = std::process::Command::new("kill").args(["-TERM", &self.pid.to_string()]).status();
-        if tokio::time::timeout(Duration::from_secs(15), self.child.wait()).await.is_err() {
-            println!("warning: node {} did not stop within 15 s of SIGTERM; killing it", self.base);
-            self.child.kill().await?;
+    let client = reqwest::Client::new();
+    for node in &nodes {
+        loop {
+            if let Ok(resp) = client.get(format!("{}/readyz", node.base)).send().await
+                && resp.status().as_u16() == 200
+            {
+                break;
+            }
+            anyhow::ensure!(started.elapsed() < Duration::from_secs(120), "node {} not ready after 120 s", node.base);
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        Ok(())
     }
+    Ok(nodes)
 }
 
 /// From a node's JSON log: the sum of `fired` over its `timers fired` lines, and how many
@@ -291,8 +233,4 @@ fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }

@@ -20,7 +20,9 @@ use ladder_core::ids::UserId;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::{bench_world, report, start_server};
+use super::measure::report;
+use super::server::start_server;
+use super::world::{BenchWorld, bench_world, frontline_open};
 
 /// Open cases waiting in the front line's queue while the pages are timed.
 const QUEUED: u64 = 5_000;
@@ -29,36 +31,17 @@ const QUEUED: u64 = 5_000;
 /// path. Clocks that fell due since an earlier run fire first (their rules may move earlier
 /// queued cases up to L2), so the server's timer task has nothing to catch up on while the
 /// pages are timed.
-async fn fill_queue(
-    engine: &ladder_engine::Engine,
-    admin: &User,
-    frontline: ladder_core::ids::TeamId,
-    now: Timestamp,
-) -> anyhow::Result<u64> {
+async fn fill_queue(world: &BenchWorld, frontline: ladder_core::ids::TeamId, now: Timestamp) -> anyhow::Result<u64> {
     use ladder_core::ids::CaseId;
-    use ladder_core::{Channel, Priority};
-    use ladder_engine::{CaseRequest, OpenRequest};
+    let BenchWorld { store, engine, admin } = world;
     engine.fire_due(now).await?;
-    let waiting = engine.store.queue_len(frontline).await?;
+    let waiting = store.queue_len(frontline).await?;
     let principal = ladder_engine::credentials::principal_of(admin);
     let mut rng = StdRng::seed_from_u64(waiting);
     let mut tasks = Vec::new();
     for w in 0..QUEUED.saturating_sub(waiting) {
         let (engine, principal) = (engine.clone(), principal.clone());
-        let category = ["billing", "technical", "technical", "account", "delivery"][rng.random_range(0..5)];
-        let open = CaseRequest::Open(OpenRequest {
-            subject: format!("Waiting {w}"),
-            description: "The customer writes in and waits for an answer.".into(),
-            category: Some(category.into()),
-            channel: Channel::ALL[rng.random_range(0..7)],
-            priority: [Priority::Low, Priority::Normal, Priority::Normal, Priority::High][rng.random_range(0..4)],
-            level: None,
-            team: Some("frontline".into()),
-            assignee: None,
-            customer: None,
-            tags: Default::default(),
-            custom_fields: Default::default(),
-        });
+        let open = frontline_open(&mut rng, format!("Waiting {w}"), "The customer writes in and waits for an answer.");
         // Spread over the last minutes, so the queue's ranks differ.
         let at = now - SignedDuration::from_millis(rng.random_range(0..600_000));
         tasks.push(tokio::spawn(async move { engine.run(&principal, CaseId::new_v7(), open, None, None, at).await }));
@@ -66,26 +49,26 @@ async fn fill_queue(
     for t in tasks {
         t.await??;
     }
-    Ok(engine.store.queue_len(frontline).await?)
+    Ok(store.queue_len(frontline).await?)
 }
 
 pub async fn bench_console(cases: usize, data_dir: std::path::PathBuf, requests: usize) -> anyhow::Result<()> {
-    let (engine, admin) = bench_world(&data_dir).await?;
+    let world = bench_world(&data_dir).await?;
+    let BenchWorld { store, engine, admin } = &world;
     let now = Timestamp::now();
-    super::simulate::ensure_matrix(&engine, now).await?;
+    super::simulate::ensure_matrix(&world, now).await?;
     let start = now - SignedDuration::from_hours(90 * 24);
-    let have = engine.store.stats().await?.n_cases as usize;
+    let have = store.stats().await?.n_cases as usize;
     if have < cases {
-        super::simulate::seed(&engine, &admin, have, cases, start).await?;
+        super::simulate::seed(engine, admin, have, cases, start).await?;
     }
-    let frontline = engine
-        .store
+    let frontline = store
         .teams()
         .await?
         .into_iter()
         .find(|t| t.slug == "frontline")
         .ok_or_else(|| anyhow::anyhow!("the bench store has no front-line team"))?;
-    let agent = match engine.store.user_credentials("bench-agent".into()).await? {
+    let agent = match store.user_credentials("bench-agent".into()).await? {
         Some(c) => c.user,
         None => {
             let user = User {
@@ -100,11 +83,11 @@ pub async fn bench_console(cases: usize, data_dir: std::path::PathBuf, requests:
                 active: true,
                 created_at: now,
             };
-            engine.store.create_user(user, None, None).await?
+            store.create_user(user, None, None).await?
         }
     };
-    let queued = fill_queue(&engine, &admin, frontline.id, now).await?;
-    let stats = engine.store.stats().await?;
+    let queued = fill_queue(&world, frontline.id, now).await?;
+    let stats = store.stats().await?;
     println!(
         "console bench: {} cases, {} events in {}; {queued} cases waiting in the front line's queue",
         stats.n_cases,
@@ -158,7 +141,7 @@ pub async fn bench_console(cases: usize, data_dir: std::path::PathBuf, requests:
     time("GET /cases/{number} (random seeded case, admin)", samples, started, bytes);
     let mut lengths = Vec::new();
     for n in numbers.iter().take(200) {
-        lengths.extend(engine.store.case_by_number(*n).await?.map(|c| c.version));
+        lengths.extend(store.case_by_number(*n).await?.map(|c| c.version));
     }
     println!(
         "  their histories (first 200 sampled): {:.1} events on average, {} to {}",

@@ -14,19 +14,22 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
 use ladder_core::access::Principal;
-use ladder_core::command::{AddMessage, RecordCsat, Reopen, Resolve};
+use ladder_core::command::{RecordCsat, Reopen};
 use ladder_core::directory::{Customer, LevelId, Team, TeamKind, User};
 use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
 use ladder_core::metrics::Dimension;
-use ladder_core::{Channel, Priority, Role, Visibility};
+use ladder_core::{Channel, Priority, Role};
 use ladder_engine::credentials::principal_of;
-use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest};
+use ladder_engine::{CaseRequest, Engine, OpenRequest};
+use ladder_store::{Store, StoreConfig};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 
-use super::{percentile, start_server};
+use super::measure::{ms, percentile};
+use super::server::start_server;
+use super::world::{escalation, public_message, resolve};
 
 /// Teams of the populated center: three front-line teams, back office, specialists,
 /// supervisors and management (the contact-center example's slugs, so its rules apply).
@@ -42,16 +45,6 @@ const TEAMS: &[(&str, &str, TeamKind, usize)] = &[
 ];
 const N_CUSTOMERS: usize = 20_000;
 const CATEGORIES: &[&str] = &["billing", "technical", "account", "shipping", "general", "sales", "returns"];
-const CHANNELS: &[Channel] = &[
-    Channel::Phone,
-    Channel::Phone,
-    Channel::Email,
-    Channel::Chat,
-    Channel::Chat,
-    Channel::Sms,
-    Channel::Social,
-    Channel::Web,
-];
 
 /// The people of the populated center, by team slug.
 struct World {
@@ -68,14 +61,15 @@ impl World {
 
 pub async fn bench_metrics(n_events: usize, data: PathBuf, queries: usize) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data)?;
-    let engine = Engine::new(ladder_store::Store::open(&data, ladder_store::StoreConfig::default())?);
+    let store = Store::open(&data, StoreConfig::default())?;
+    let engine = Engine::new(store.clone());
     engine.load_matrix().await?;
-    let world = Arc::new(world(&engine, &data).await?);
-    let have = engine.store.stats().await?.n_events as usize;
+    let world = Arc::new(world(&store, &engine, &data).await?);
+    let have = store.stats().await?.n_events as usize;
     if have < n_events {
-        populate(&engine, &world, have, n_events).await?;
+        populate(&store, &engine, &world, have, n_events).await?;
     }
-    let stats = engine.store.stats().await?;
+    let stats = store.stats().await?;
     println!("metrics bench: {} cases, {} events in {}", stats.n_cases, stats.n_events, data.display());
 
     let token = engine
@@ -89,7 +83,6 @@ pub async fn bench_metrics(n_events: usize, data: PathBuf, queries: usize) -> an
     let groupings: Vec<Option<Dimension>> = std::iter::once(None)
         .chain(Dimension::ALL.into_iter().filter(|d| !matches!(d, Dimension::All | Dimension::TeamAgent)).map(Some))
         .collect();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let (mut worst_store, mut worst_http) = ((Duration::ZERO, String::new()), (Duration::ZERO, String::new()));
     println!("{queries} queries per line, the period ending on one of the last 30 days in turn (ragged months)");
     println!(
@@ -105,7 +98,7 @@ pub async fn bench_metrics(n_events: usize, data: PathBuf, queries: usize) -> an
                 let to = yesterday.checked_sub(jiff::Span::new().days((i % 30) as i64))?;
                 let from = to.checked_sub(jiff::Span::new().days(days - 1))?;
                 let t = Instant::now();
-                let result = engine.store.metrics(from, to, *group_by).await?;
+                let result = store.metrics(from, to, *group_by).await?;
                 direct.push(t.elapsed());
                 if i == 0 {
                     rows = result.len();
@@ -154,13 +147,13 @@ pub async fn bench_metrics(n_events: usize, data: PathBuf, queries: usize) -> an
 }
 
 /// The teams, staff and customers, created on the first run and read back on later ones.
-async fn world(engine: &Engine, data: &Path) -> anyhow::Result<World> {
+async fn world(store: &Store, engine: &Engine, data: &Path) -> anyhow::Result<World> {
     let customers_file = data.join("bench-customers.txt");
-    if let Some(admin) = engine.store.user_credentials("bench-admin".into()).await? {
-        let teams = engine.store.teams().await?;
+    if let Some(admin) = store.user_credentials("bench-admin".into()).await? {
+        let teams = store.teams().await?;
         let mut staff = Vec::new();
         for team in teams {
-            let members = engine.store.users(Some(team.id)).await?;
+            let members = store.users(Some(team.id)).await?;
             staff.push((team.slug, members.into_iter().filter(|u| u.role == Role::Agent).map(|u| u.name).collect()));
         }
         let customers = std::fs::read_to_string(&customers_file)
@@ -184,7 +177,7 @@ async fn world(engine: &Engine, data: &Path) -> anyhow::Result<World> {
             skills: vec![],
             created_at: now,
         };
-        team_ids.push(engine.store.create_team(team, None).await?.id);
+        team_ids.push(store.create_team(team, None).await?.id);
     }
     let person = |name: String, role: Role, teams: Vec<TeamId>, levels: Vec<LevelId>| User {
         id: UserId::new_v7(),
@@ -198,7 +191,7 @@ async fn world(engine: &Engine, data: &Path) -> anyhow::Result<World> {
         active: true,
         created_at: now,
     };
-    let admin = engine.store.create_user(person("bench-admin".into(), Role::Admin, vec![], vec![]), None, None).await?;
+    let admin = store.create_user(person("bench-admin".into(), Role::Admin, vec![], vec![]), None, None).await?;
     for (i, (slug, level, _, n)) in TEAMS.iter().enumerate() {
         let role = match *slug {
             "supervisors" => Role::Supervisor,
@@ -209,7 +202,7 @@ async fn world(engine: &Engine, data: &Path) -> anyhow::Result<World> {
         for k in 0..*n {
             let name = format!("{slug}-{k:03}");
             let user = person(name.clone(), role, vec![team_ids[i]], vec![LevelId::new(*level)]);
-            engine.store.create_user(user, None, None).await?;
+            store.create_user(user, None, None).await?;
             members.push(name);
         }
         staff.push((slug.to_string(), members));
@@ -217,7 +210,7 @@ async fn world(engine: &Engine, data: &Path) -> anyhow::Result<World> {
     let mut rng = StdRng::seed_from_u64(11);
     let mut tasks = Vec::new();
     for chunk in 0..N_CUSTOMERS / 250 {
-        let engine = engine.clone();
+        let store = store.clone();
         let seed = rng.random::<u64>();
         tasks.push(tokio::spawn(async move {
             let mut rng = StdRng::seed_from_u64(seed);
@@ -247,7 +240,7 @@ async fn world(engine: &Engine, data: &Path) -> anyhow::Result<World> {
                     status: Default::default(),
                     status_changed_at: None,
                 };
-                ids.push(engine.store.create_customer(customer, None).await?.id);
+                ids.push(store.create_customer(customer, None).await?.id);
             }
             anyhow::Ok(ids)
         }));
@@ -276,7 +269,13 @@ async fn world(engine: &Engine, data: &Path) -> anyhow::Result<World> {
 /// Plays case histories (opened over the last 365 days) until the store holds `target`
 /// events; 512 cases at a time, so commits carry many writes. Then fires the clocks that fell
 /// due and marks some customers churned.
-async fn populate(engine: &Engine, world: &Arc<World>, have: usize, target: usize) -> anyhow::Result<()> {
+async fn populate(
+    store: &Store,
+    engine: &Engine,
+    world: &Arc<World>,
+    have: usize,
+    target: usize,
+) -> anyhow::Result<()> {
     println!("populating {have} → {target} events through Engine::run (reused on later runs) …");
     let started = Instant::now();
     let written = Arc::new(AtomicUsize::new(have));
@@ -332,12 +331,12 @@ async fn populate(engine: &Engine, world: &Arc<World>, have: usize, target: usiz
     let mut churned = 0;
     for id in world.customers.iter() {
         if rng.random_range(0..100) < 5
-            && let Some(mut customer) = engine.store.customer(*id).await?
+            && let Some(mut customer) = store.customer(*id).await?
             && customer.status != ladder_core::directory::CustomerStatus::Churned
         {
             customer.status = ladder_core::directory::CustomerStatus::Churned;
             customer.status_changed_at = Some(Timestamp::now());
-            engine.store.update_customer(customer).await?;
+            store.update_customer(customer).await?;
             churned += 1;
         }
     }
@@ -361,7 +360,7 @@ async fn one_case(engine: &Engine, world: &World, rng: &mut StdRng, now: Timesta
         ["frontline", "frontline", "frontline-west", "frontline-night"].choose(rng).copied().unwrap_or("frontline");
     let agent = world.members(team).choose(rng).cloned();
     let category = CATEGORIES.choose(rng).copied().unwrap_or("general");
-    let channel = *CHANNELS.choose(rng).unwrap_or(&Channel::Phone);
+    let channel = *crate::demo::CHANNEL_MIX.choose(rng).unwrap_or(&Channel::Phone);
     let priority =
         [Priority::Low, Priority::Normal, Priority::Normal, Priority::Normal, Priority::High, Priority::Urgent]
             .choose(rng)
@@ -386,27 +385,9 @@ async fn one_case(engine: &Engine, world: &World, rng: &mut StdRng, now: Timesta
             Err(e) => Err(e.into()),
         }
     };
-    let message = |body: &str, from_customer: bool| {
-        CaseRequest::AddMessage(AddMessage {
-            visibility: Visibility::Public,
-            channel: None,
-            body: body.to_string(),
-            from_customer,
-            resume: false,
-        })
-    };
-    let resolve = |code: &str| CaseRequest::Resolve(Resolve { code: code.into(), note: None });
-    let escalate = |kind, initiator, team: &str, reason: &str| {
-        CaseRequest::Escalate(Escalation {
-            kind,
-            initiator,
-            to_level: None,
-            to_team: Some(team.into()),
-            to_user: None,
-            reason: reason.into(),
-            tried: Some("The standard script.".into()),
-        })
-    };
+    let message = public_message;
+    let escalate =
+        |kind, initiator, team: &str, reason: &str| escalation(kind, initiator, team, reason, "The standard script.");
     let open = CaseRequest::Open(OpenRequest {
         subject: format!("{category} question"),
         description: "The customer describes the problem.".into(),

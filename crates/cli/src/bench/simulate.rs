@@ -8,20 +8,20 @@
 
 use ladder_engine::command_line_principal;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
-use ladder_core::command::{AddMessage, Resolve};
 use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::CaseId;
-use ladder_core::{Channel, Priority, Visibility};
+use ladder_engine::CaseRequest;
 use ladder_engine::simulate::Progress;
-use ladder_engine::{CaseRequest, Escalation, OpenRequest};
+use rand::RngExt;
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 
-use super::bench_world;
+use super::world::{
+    BenchWorld, bench_world, escalation, frontline_open, matrix_error, public_message, resolve, seed_in_parallel,
+};
 
 const SIM_MATRIX: &str = r#"
 [sla]
@@ -76,36 +76,23 @@ fn candidate() -> String {
 }
 
 pub async fn bench_simulate(cases: usize, data_dir: std::path::PathBuf) -> anyhow::Result<()> {
-    let (engine, admin) = bench_world(&data_dir).await?;
+    let world = bench_world(&data_dir).await?;
+    let BenchWorld { store, engine, admin } = &world;
     let now = Timestamp::now();
-    let invalid = |e| match e {
-        ladder_engine::rules::MatrixError::Invalid(d) => {
-            anyhow::anyhow!("invalid bench matrix: {}", d.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("; "))
-        }
-        ladder_engine::rules::MatrixError::Store(e) => anyhow::anyhow!("{e}"),
-    };
-    if engine.store.active_matrix().await?.is_none_or(|v| v.source != SIM_MATRIX) {
-        engine
-            .put_matrix_draft(&command_line_principal(), "bench-sim".into(), SIM_MATRIX.into(), now)
-            .await
-            .map_err(invalid)?;
-        engine.activate_matrix(&command_line_principal(), "bench-sim".into(), now).await.map_err(invalid)?;
-    }
-    engine.load_matrix().await?;
+    ensure_matrix(&world, now).await?;
     let start = now - SignedDuration::from_hours(90 * 24);
-    let have = engine.store.count_opened(start - SignedDuration::from_hours(24 * 365), now).await? as usize;
+    let have = store.count_opened(start - SignedDuration::from_hours(24 * 365), now).await? as usize;
     if have < cases {
-        seed(&engine, &admin, have, cases, start).await?;
+        seed(engine, admin, have, cases, start).await?;
     }
-    let stats = engine.store.stats().await?;
+    let stats = store.stats().await?;
     println!("history: {} cases, {} events", stats.n_cases, stats.n_events);
 
     // Reading alone, to see how the replay's time divides.
     let (from, read_started) = (start - SignedDuration::from_hours(24 * 365), Instant::now());
     let (mut after, mut read, mut events) = (0, 0, 0);
     loop {
-        let batch =
-            engine.store.histories(from, now, after, 2_000, ladder_engine::rules::REPEAT_CONTACT_WINDOW).await?;
+        let batch = store.histories(from, now, after, 2_000, ladder_engine::rules::REPEAT_CONTACT_WINDOW).await?;
         let Some(last) = batch.last() else { break };
         after = last.number;
         read += batch.len();
@@ -114,8 +101,10 @@ pub async fn bench_simulate(cases: usize, data_dir: std::path::PathBuf) -> anyho
     let took = read_started.elapsed().as_secs_f64();
     println!("reading alone: {read} cases, {events} events in {took:.1}s = {:.0} cases/s", read as f64 / took);
 
-    let candidate =
-        engine.candidate_matrix(&command_line_principal(), &candidate(), "candidate.toml").await.map_err(invalid)?;
+    let candidate = engine
+        .candidate_matrix(&command_line_principal(), &candidate(), "candidate.toml")
+        .await
+        .map_err(matrix_error)?;
     let progress = Arc::new(Progress::default());
     let started = Instant::now();
     let job = {
@@ -158,110 +147,53 @@ pub(super) async fn seed(
 ) -> anyhow::Result<()> {
     println!("seeding cases {from}..{to} with their histories (kept in the data directory for later runs) …");
     let principal = ladder_engine::credentials::principal_of(admin);
-    let next = Arc::new(AtomicUsize::new(from));
     let started = Instant::now();
     let span = 90 * 86_400 / (to as i64).max(1);
-    let mut tasks = Vec::new();
-    for w in 0..512u64 {
-        let (engine, principal, next) = (engine.clone(), principal.clone(), next.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut rng = StdRng::seed_from_u64(w);
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= to {
-                    break;
-                }
-                let id = CaseId::new_v7();
-                let mut t = start + SignedDuration::from_secs(i as i64 * span + rng.random_range(0..span.max(1)));
-                let category = ["billing", "technical", "technical", "account", "delivery"][rng.random_range(0..5)];
-                let open = CaseRequest::Open(OpenRequest {
-                    subject: format!("Case {i}"),
-                    description: "The customer writes in.".into(),
-                    category: Some(category.into()),
-                    channel: Channel::ALL[rng.random_range(0..7)],
-                    priority: [Priority::Low, Priority::Normal, Priority::Normal, Priority::High]
-                        [rng.random_range(0..4)],
-                    level: None,
-                    team: Some("frontline".into()),
-                    assignee: None,
-                    customer: None,
-                    tags: Default::default(),
-                    custom_fields: Default::default(),
-                });
-                engine.run(&principal, id, open, None, None, t).await?;
-                let mut step = |rng: &mut StdRng, max_min: i64| {
-                    t += SignedDuration::from_mins(rng.random_range(1..max_min));
-                    t
-                };
-                let lawyer = rng.random_bool(0.02);
-                let body = if lawyer { "My lawyer will call you." } else { "Any news?" };
-                let message = CaseRequest::AddMessage(AddMessage {
-                    visibility: Visibility::Public,
-                    channel: None,
-                    body: body.into(),
-                    from_customer: true,
-                    resume: false,
-                });
-                engine.run(&principal, id, message, None, None, step(&mut rng, 60)).await?;
-                let reply = CaseRequest::AddMessage(AddMessage {
-                    visibility: Visibility::Public,
-                    channel: None,
-                    body: "We are on it.".into(),
-                    from_customer: false,
-                    resume: false,
-                });
-                engine.run(&principal, id, reply, None, None, step(&mut rng, 180)).await?;
-                if !lawyer && rng.random_bool(0.3) {
-                    let escalate = CaseRequest::Escalate(Escalation {
-                        kind: EscalationKind::Hierarchical,
-                        initiator: Initiator::Agent,
-                        to_level: None,
-                        to_team: Some("specialists".into()),
-                        to_user: None,
-                        reason: "needs a specialist".into(),
-                        tried: Some("the usual checks".into()),
-                    });
-                    engine.run(&principal, id, escalate, None, None, step(&mut rng, 240)).await?;
-                }
-                if rng.random_bool(0.1) {
-                    let credit = CaseRequest::ApplyAction {
-                        action: "credit".into(),
-                        amount: rng.random_range(10..200) as f64,
-                        note: None,
-                    };
-                    engine.run(&principal, id, credit, None, None, step(&mut rng, 60)).await?;
-                }
-                let resolve = CaseRequest::Resolve(Resolve { code: "solved".into(), note: None });
-                engine.run(&principal, id, resolve, None, None, step(&mut rng, 600)).await?;
-                if i % 50_000 == 0 && i > from {
-                    println!("  {i} cases after {:.0}s", started.elapsed().as_secs_f64());
-                }
+    let engine = engine.clone();
+    seed_in_parallel(from..to, 50_000, started, move |i, mut rng| {
+        let (engine, principal) = (engine.clone(), principal.clone());
+        async move {
+            let id = CaseId::new_v7();
+            let mut t = start + SignedDuration::from_secs(i as i64 * span + rng.random_range(0..span.max(1)));
+            let open = frontline_open(&mut rng, format!("Case {i}"), "The customer writes in.");
+            engine.run(&principal, id, open, None, None, t).await?;
+            let mut step = |rng: &mut StdRng, max_min: i64| {
+                t += SignedDuration::from_mins(rng.random_range(1..max_min));
+                t
+            };
+            let lawyer = rng.random_bool(0.02);
+            let body = if lawyer { "My lawyer will call you." } else { "Any news?" };
+            engine.run(&principal, id, public_message(body, true), None, None, step(&mut rng, 60)).await?;
+            let reply = public_message("We are on it.", false);
+            engine.run(&principal, id, reply, None, None, step(&mut rng, 180)).await?;
+            if !lawyer && rng.random_bool(0.3) {
+                let escalate = escalation(
+                    EscalationKind::Hierarchical,
+                    Initiator::Agent,
+                    "specialists",
+                    "needs a specialist",
+                    "the usual checks",
+                );
+                engine.run(&principal, id, escalate, None, None, step(&mut rng, 240)).await?;
             }
-            anyhow::Ok(())
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
+            if rng.random_bool(0.1) {
+                let credit = CaseRequest::ApplyAction {
+                    action: "credit".into(),
+                    amount: rng.random_range(10..200) as f64,
+                    note: None,
+                };
+                engine.run(&principal, id, credit, None, None, step(&mut rng, 60)).await?;
+            }
+            engine.run(&principal, id, resolve("solved"), None, None, step(&mut rng, 600)).await?;
+            Ok(rng)
+        }
+    })
+    .await?;
     println!("  seeded {} cases in {:.0}s", to - from, started.elapsed().as_secs_f64());
     Ok(())
 }
 
 /// Puts [`SIM_MATRIX`] in force unless it already is (`bench console` seeds the same store).
-pub(super) async fn ensure_matrix(engine: &ladder_engine::Engine, now: Timestamp) -> anyhow::Result<()> {
-    let invalid = |e| match e {
-        ladder_engine::rules::MatrixError::Invalid(d) => {
-            anyhow::anyhow!("invalid bench matrix: {}", d.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("; "))
-        }
-        ladder_engine::rules::MatrixError::Store(e) => anyhow::anyhow!("{e}"),
-    };
-    if engine.store.active_matrix().await?.is_none_or(|v| v.source != SIM_MATRIX) {
-        engine
-            .put_matrix_draft(&command_line_principal(), "bench-sim".into(), SIM_MATRIX.into(), now)
-            .await
-            .map_err(invalid)?;
-        engine.activate_matrix(&command_line_principal(), "bench-sim".into(), now).await.map_err(invalid)?;
-    }
-    engine.load_matrix().await?;
-    Ok(())
+pub(super) async fn ensure_matrix(world: &BenchWorld, now: Timestamp) -> anyhow::Result<()> {
+    world.put_matrix_in_force("bench-sim", SIM_MATRIX, now).await
 }

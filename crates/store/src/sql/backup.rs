@@ -58,11 +58,11 @@ pub fn inspect(path: &Path) -> BackupResult<BackupSummary> {
             .map_err(|_| BackupError(format!("{}: not a Ladder database (no {table} table)", path.display())))
     };
     let (events, cases) = (count("events")?, count("cases")?);
-    if schema as usize > super::MIGRATIONS.len() {
+    if schema as usize > super::migrate::MIGRATIONS.len() {
         return Err(BackupError(format!(
             "{}: written by a newer Ladder (schema {schema}, this build knows {})",
             path.display(),
-            super::MIGRATIONS.len()
+            super::migrate::MIGRATIONS.len()
         )));
     }
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);

@@ -86,7 +86,7 @@ impl Store {
             let mut out = out;
             let snapshot = if db.is_postgres() { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" } else { "BEGIN" };
             db.batch(snapshot)?;
-            let result = export_tables(db, &mut out, super::MIGRATIONS.len() as u32);
+            let result = export_tables(db, &mut out, super::migrate::MIGRATIONS.len() as u32);
             let _ = db.batch("COMMIT");
             out.flush().map_err(io)?;
             result
