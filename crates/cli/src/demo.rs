@@ -3,7 +3,6 @@
 //! customers; about 2,000 cases over the last 30 days with every kind of escalation.
 //! Seeded once per data directory, deterministically, through the same commands the API runs.
 
-use ladder_engine::command_line_principal;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
@@ -17,7 +16,7 @@ use ladder_core::event::{EscalationKind, InfoSource, Initiator};
 use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
 use ladder_core::{Channel, Priority, Role, Visibility};
 use ladder_engine::credentials::principal_of;
-use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest};
+use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest, command_line_principal};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
@@ -138,7 +137,8 @@ impl Demo {
 
 /// Seeds the demo data unless the directory already has teams.
 pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
-    if !engine.store.teams().await?.is_empty() {
+    let operator = command_line_principal();
+    if !engine.teams(&operator).await?.is_empty() {
         tracing::info!("demo data already present; not seeding again");
         return Ok(());
     }
@@ -156,9 +156,8 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
             skills: skills.iter().map(|s| s.to_string()).collect(),
             created_at: now,
         };
-        team_ids.insert(slug, engine.store.create_team(team, None).await?.id);
+        team_ids.insert(slug, engine.create_team(&operator, team, None, now).await?.id);
     }
-    let hash = engine.hash_password(DEMO_PASSWORD.to_string()).await?;
     let mut users = BTreeMap::new();
     for (name, display, role, teams) in USERS {
         let mut levels: Vec<LevelId> = Vec::new();
@@ -179,7 +178,7 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
             active: true,
             created_at: now,
         };
-        let user = engine.store.create_user(user, Some(hash.clone()), None).await?;
+        let user = engine.create_user(&operator, user, Some(DEMO_PASSWORD.to_string()), None, now).await?;
         users.insert(*name, principal_of(&user));
     }
     let mut customers = Vec::new();
@@ -215,7 +214,7 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
             status: Default::default(),
             status_changed_at: None,
         };
-        customers.push(engine.store.create_customer(customer, None).await?);
+        customers.push(engine.create_customer(&operator, customer, None, now).await?);
     }
     let demo = Demo { users, customers };
     // Cases are independent, so seed them a few at a time.
@@ -238,11 +237,10 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
     // Some customers left: more of those whose problems had to be escalated.
     for customer in &demo.customers {
         let cases = engine
-            .store
             .list_cases(
-                ladder_store::CaseFilter { customer: Some(customer.id), ..Default::default() },
-                ladder_core::access::CaseScope::All,
-                ladder_store::PageRequest { before: None, limit: 50 },
+                &operator,
+                ladder_engine::CaseFilter { customer: Some(customer.id), ..Default::default() },
+                ladder_engine::PageRequest { before: None, limit: 50 },
             )
             .await?
             .cases;
@@ -252,7 +250,7 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
             let mut c = customer.clone();
             c.status = ladder_core::directory::CustomerStatus::Churned;
             c.status_changed_at = Some(now);
-            engine.store.update_customer(c).await?;
+            engine.update_customer(&operator, c, now).await?;
         }
     }
     tracing::info!(cases = N_CASES, seconds = started.elapsed().as_secs_f32(), "demo data seeded");
@@ -271,11 +269,10 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
         ("sam", Presence::Available, &["en"]),
         ("tara", Presence::Available, &["en", "es"]),
     ] {
-        let id = demo.users[name].user_id;
+        let user = engine.user(&operator, &demo.users[name].user_id.to_string()).await?;
         let langs: Vec<String> = languages.iter().map(|l| l.to_string()).collect();
         engine
-            .store
-            .edit_agent_profile(id, now, move |_, p| {
+            .edit_agent_profile(&operator, &user, now, move |_, p| {
                 p.languages = langs;
                 p.set_presence(presence, now);
                 Ok(())
@@ -546,7 +543,7 @@ async fn one_case(
     }
     // Six in ten customers answer the satisfaction survey; escalated ones are less happy.
     if rng.random_range(0..10) < 6 {
-        let escalated = engine.store.case(id).await?.is_some_and(|c| c.n_escalations > 0);
+        let escalated = engine.case(&command_line_principal(), id).await?.n_escalations > 0;
         let score = if escalated { [2, 3, 3, 4, 4, 5] } else { [3, 4, 4, 5, 5, 5] }[rng.random_range(0..6)];
         let when = clock.step(30..720, &mut rng);
         let csat = CaseRequest::RecordCsat(ladder_core::command::RecordCsat { score, comment: None, on_behalf: true });

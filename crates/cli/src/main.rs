@@ -8,7 +8,6 @@ mod demo;
 mod matrix_cmd;
 mod simulate_cmd;
 
-use ladder_engine::command_line_principal;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,7 +15,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ladder_core::Role;
-use ladder_engine::Engine;
+use ladder_engine::{Engine, command_line_principal};
 use ladder_store::{Location, Store, StoreConfig};
 
 #[derive(Parser)]

@@ -1,6 +1,5 @@
 //! `ladder simulate`: what a candidate matrix would have done with recorded history.
 
-use ladder_engine::command_line_principal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -8,9 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use jiff::civil::Date;
-use ladder_engine::Engine;
 use ladder_engine::rules::MatrixError;
 use ladder_engine::simulate::{Compared, Figures, Progress, SimulationReport, day_span};
+use ladder_engine::{Engine, command_line_principal};
 
 use crate::DataArgs;
 

@@ -7,8 +7,7 @@ use common::{ts, user};
 use ladder_core::directory::Role;
 use ladder_core::ids::CaseId;
 use ladder_core::{Channel, Priority};
-use ladder_engine::command_line_principal;
-use ladder_engine::{CaseRequest, OpenRequest};
+use ladder_engine::{CaseRequest, OpenRequest, command_line_principal};
 
 const MATRIX: &str = r#"
 [[levels]]

@@ -4,7 +4,6 @@
 
 mod common;
 
-use ladder_engine::command_line_principal;
 use std::collections::HashSet;
 
 use common::{ts, user};
@@ -14,7 +13,7 @@ use ladder_core::directory::{Customer, Role};
 use ladder_core::event::{CaseEvent, EscalationKind, Initiator};
 use ladder_core::ids::{CaseId, CustomerId, TeamId};
 use ladder_core::{Channel, Priority};
-use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest};
+use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest, command_line_principal};
 use ladder_store::StoreError;
 
 const NOW: &str = "2026-11-23T15:00:00Z";

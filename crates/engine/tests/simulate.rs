@@ -14,7 +14,6 @@
 
 mod common;
 
-use ladder_engine::command_line_principal;
 use std::sync::Arc;
 
 use common::{ts, user};
@@ -27,7 +26,7 @@ use ladder_core::matrix::{self, CompiledMatrix};
 use ladder_core::{Channel, Priority, Role, Visibility};
 use ladder_engine::rules::ActiveMatrix;
 use ladder_engine::simulate::{Progress, Replay, SimulationReport};
-use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest};
+use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest, command_line_principal};
 
 const MATRIX: &str = r#"
 [sla]

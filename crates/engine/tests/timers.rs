@@ -7,7 +7,6 @@
 mod common;
 
 use common::{team as make_team, ts, user};
-use ladder_engine::command_line_principal;
 
 use jiff::Timestamp;
 use ladder_core::access::{CaseScope, Principal};
@@ -15,7 +14,7 @@ use ladder_core::command::{AddMessage, Resolve};
 use ladder_core::directory::{Customer, LevelId};
 use ladder_core::ids::{CaseId, CustomerId};
 use ladder_core::{Channel, Priority, Role, Visibility};
-use ladder_engine::{CaseRequest, Engine, OpenRequest};
+use ladder_engine::{CaseRequest, Engine, OpenRequest, command_line_principal};
 use ladder_store::{CaseFilter, PageRequest, Store, StoreConfig};
 
 const MATRIX: &str = r#"

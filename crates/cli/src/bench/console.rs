@@ -10,13 +10,13 @@
 //! line is added for the queue page. The case pages are random seeded cases; the bench says
 //! how long their histories are.
 
-use ladder_engine::command_line_principal;
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use ladder_core::Role;
 use ladder_core::directory::User;
 use ladder_core::ids::UserId;
+use ladder_engine::command_line_principal;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 

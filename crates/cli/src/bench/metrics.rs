@@ -5,7 +5,6 @@
 //! and `Store::metrics` directly, for a day, a month, a quarter and a year, ungrouped and by
 //! every dimension.
 
-use ladder_engine::command_line_principal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,7 +20,7 @@ use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
 use ladder_core::metrics::Dimension;
 use ladder_core::{Channel, Priority, Role};
 use ladder_engine::credentials::principal_of;
-use ladder_engine::{CaseRequest, Engine, OpenRequest};
+use ladder_engine::{CaseRequest, Engine, OpenRequest, command_line_principal};
 use ladder_store::{Store, StoreConfig};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;

@@ -1,7 +1,6 @@
 //! `ladder bench read`: HTTP reads with a large store (seeded once into the data directory
 //! through the command path and reused): a case by id and filtered lists; p50/p95/p99.
 
-use ladder_engine::command_line_principal;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -9,8 +8,8 @@ use jiff::Timestamp;
 use ladder_core::directory::User;
 use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::CaseId;
-use ladder_engine::Engine;
 use ladder_engine::credentials::principal_of;
+use ladder_engine::{Engine, command_line_principal};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 

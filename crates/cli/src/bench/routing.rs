@@ -2,7 +2,6 @@
 //! the whole decision with its reads and write), then agents taking cases from one team's
 //! queue at once, in process and over HTTP.
 
-use ladder_engine::command_line_principal;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -10,6 +9,7 @@ use jiff::Timestamp;
 use ladder_core::directory::{LevelId, Team, TeamKind, User};
 use ladder_core::ids::{CaseId, TeamId, UserId};
 use ladder_core::{Channel, Priority, Role};
+use ladder_engine::command_line_principal;
 use ladder_engine::credentials::principal_of;
 use ladder_store::Store;
 

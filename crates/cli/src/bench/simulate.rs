@@ -6,7 +6,6 @@
 //! them all under a candidate with a shorter first-response target and a rule that sends
 //! billing cases to L2 at once, printing the throughput and the report's totals.
 
-use ladder_engine::command_line_principal;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -14,8 +13,8 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::CaseId;
-use ladder_engine::CaseRequest;
 use ladder_engine::simulate::Progress;
+use ladder_engine::{CaseRequest, command_line_principal};
 use rand::RngExt;
 use rand::rngs::StdRng;
 

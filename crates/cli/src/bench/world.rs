@@ -2,7 +2,6 @@
 //! benchmarks open, a matrix put in force, and the loop that seeds many cases at once
 //! through the command path.
 
-use ladder_engine::command_line_principal;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -16,7 +15,7 @@ use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::{TeamId, UserId};
 use ladder_core::{Channel, Priority, Role, Visibility};
 use ladder_engine::rules::MatrixError;
-use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest};
+use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest, command_line_principal};
 use ladder_store::{Location, Store, StoreConfig};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
