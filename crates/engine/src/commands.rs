@@ -9,6 +9,7 @@ use ladder_core::command::*;
 use ladder_core::directory::{LevelId, Role, Team, User};
 use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::{CaseId, CustomerId};
+use ladder_core::matrix::{Surroundings, follow_up};
 use ladder_core::{Actor, Channel, DomainError, Priority, decide, record};
 use ladder_store::{CaseOutcome, CaseWrite, Decided, Idempotency, StoreError};
 
@@ -161,7 +162,7 @@ impl Engine {
     /// When a move to `level` names neither team nor person and exactly one team works that
     /// level, the case goes to that team (routing by skill comes with the routing rules).
     async fn only_team_at(&self, level: Option<&LevelId>) -> Result<Option<TeamRef>, StoreError> {
-        Ok(crate::rules::only_team_at(&self.team_refs().await?, level))
+        Ok(ladder_core::matrix::apply::only_team_at(&self.team_refs().await?, level))
     }
 
     /// Resolves names to directory entries and builds the domain command.
@@ -380,7 +381,7 @@ impl Engine {
                 // A new case from a customer who opened others lately is a repeat contact.
                 let repeat_contacts = match (&command, customer_id) {
                     (CaseCommand::Open(_), Some(id)) => {
-                        let since = now - crate::rules::REPEAT_CONTACT_WINDOW;
+                        let since = now - ladder_core::matrix::REPEAT_CONTACT_WINDOW;
                         let filter = ladder_store::CaseFilter { customer: Some(id), ..Default::default() };
                         let page = ladder_store::PageRequest { before: None, limit: 100 };
                         let recent = self.store.list_cases(filter, ladder_core::access::CaseScope::All, page).await?;
@@ -410,18 +411,8 @@ impl Engine {
             let mut recorded = record(case_id, case.map_or(0, |c| c.version), &cx, events);
             let mut triggers = Vec::new();
             if let Some(active) = &active {
-                let customer = customer.as_ref();
-                triggers = crate::rules::follow_up(
-                    active,
-                    case,
-                    &mut recorded,
-                    customer,
-                    &teams,
-                    &ladder,
-                    repeat_contacts,
-                    now,
-                    uuid::Uuid::now_v7,
-                );
+                let around = Surroundings { customer: customer.as_ref(), teams: &teams, ladder: &ladder };
+                triggers = follow_up(active, case, &mut recorded, &around, repeat_contacts, now, uuid::Uuid::now_v7);
             }
             Ok(Decided { events: recorded, triggers })
         };

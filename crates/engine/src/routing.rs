@@ -15,7 +15,9 @@ use ladder_core::command::{Assign, CaseCommand};
 use ladder_core::directory::Role;
 use ladder_core::event::{CaseEvent, EscalationKind, Initiator, RecordedEvent, Routed};
 use ladder_core::ids::TeamId;
+use ladder_core::matrix::{Surroundings, follow_up};
 use ladder_core::routing::{self, Candidate, RouteNeeds};
+use ladder_core::sla;
 use ladder_core::{decide, record};
 use ladder_store::{CaseFilter, CaseOutcome, CaseWrite, Decided, PageRequest, StoreError};
 
@@ -114,8 +116,8 @@ impl Engine {
             }
             let mut recorded = record(current.id, current.version, &cx, events);
             if let Some(active) = &active {
-                recorded.extend(crate::timers::clock_events(
-                    active,
+                recorded.extend(sla::clock_events(
+                    &active.sla,
                     Some(current),
                     &recorded,
                     customer.as_ref(),
@@ -182,17 +184,8 @@ impl Engine {
             let mut recorded = record(case.id, case.version, &cx, events);
             let mut triggers = Vec::new();
             if let Some(active) = &active {
-                triggers = crate::rules::follow_up(
-                    active,
-                    Some(case),
-                    &mut recorded,
-                    customer,
-                    &teams,
-                    &ladder,
-                    0,
-                    now,
-                    uuid::Uuid::now_v7,
-                );
+                let around = Surroundings { customer, teams: &teams, ladder: &ladder };
+                triggers = follow_up(active, Some(case), &mut recorded, &around, 0, now, uuid::Uuid::now_v7);
             }
             Ok(Decided { events: recorded, triggers })
         };
@@ -243,8 +236,8 @@ impl Engine {
                         CaseCommand::Transfer(ladder_core::command::Transfer { to_team, to_user: None, reason });
                     let events = decide(Some(current), &transfer, &cx).map_err(StoreError::Domain)?;
                     let mut recorded = record(current.id, current.version, &cx, events);
-                    recorded.extend(crate::timers::clock_events(
-                        &active,
+                    recorded.extend(sla::clock_events(
+                        &active.sla,
                         Some(current),
                         &recorded,
                         customer.as_ref(),

@@ -42,15 +42,14 @@ use ladder_core::command::{ApplyAction, CaseCommand, TeamRef};
 use ladder_core::directory::{Customer, Ladder, LevelId, Role};
 use ladder_core::event::{CaseEvent, Initiator, RecordedEvent};
 use ladder_core::ids::{TeamId, UserId};
-use ladder_core::sla;
+use ladder_core::matrix::apply::{self, ActiveMatrix, MATRIX_ACTOR, REPEAT_CONTACT_WINDOW, Surroundings};
+use ladder_core::sla::{self, SLA_ACTOR};
 use ladder_core::{Context, decide, record};
 use ladder_store::{CaseHistory, StoreError};
 use serde::Serialize;
 
 use crate::Engine;
 use crate::routing::ROUTER_ACTOR;
-use crate::rules::{ActiveMatrix, MATRIX_ACTOR, REPEAT_CONTACT_WINDOW, follow_up};
-use crate::timers::{SLA_ACTOR, clock_events};
 
 /// Cases read and replayed per step.
 const BATCH: u32 = 2_000;
@@ -199,16 +198,13 @@ impl Run<'_, '_> {
             if at > bound || (at == bound && !inclusive) {
                 return;
             }
-            let events = sla::fire(&r.matrix.sla, case, index, generation, at);
-            if events.is_empty() {
+            let (recorded, _) = apply::fire_timer(r.matrix, case, index, generation, &self.around(), at, replay_id);
+            if recorded.is_empty() {
                 // As the engine does: try again a second later, a few times at most.
                 let tries = self.retry.get(&(index, generation)).map_or(0, |(_, n)| *n);
                 self.retry.insert((index, generation), (at + SignedDuration::from_secs(1), tries + 1));
                 continue;
             }
-            let actor = Actor::System { name: SLA_ACTOR.into() };
-            let mut recorded = record(case.id, case.version, &r.context(&actor, at), events);
-            follow_up(r.matrix, Some(case), &mut recorded, self.customer, r.teams, r.ladder, 0, at, replay_id);
             self.commit(recorded);
         }
     }
@@ -256,24 +252,18 @@ impl Run<'_, '_> {
         // A command's write runs the rules, then the clocks; the router's only the clocks.
         if kind == Source::Command {
             let repeat_contacts = self.repeat_contacts_for(&recorded);
-            let (customer, at) = (self.customer, at);
-            follow_up(
-                r.matrix,
-                before.as_ref(),
-                &mut recorded,
-                customer,
-                r.teams,
-                r.ladder,
-                repeat_contacts,
-                at,
-                replay_id,
-            );
+            apply::follow_up(r.matrix, before.as_ref(), &mut recorded, &self.around(), repeat_contacts, at, replay_id);
         } else {
-            let clocks = clock_events(r.matrix, before.as_ref(), &recorded, self.customer, r.ladder, at);
+            let clocks = sla::clock_events(&r.matrix.sla, before.as_ref(), &recorded, self.customer, r.ladder, at);
             recorded.extend(clocks);
         }
         self.case = before;
         self.commit(recorded);
+    }
+
+    /// What the rules know of the case besides itself.
+    fn around(&self) -> Surroundings<'_> {
+        Surroundings { customer: self.customer, teams: self.r.teams, ladder: self.r.ladder }
     }
 
     /// The repeat-contact count the engine passed with this write: only opening counts.
