@@ -8,8 +8,7 @@ use cel::common::ast::{Expr, IdedExpr, LiteralValue};
 use cel::{Context, Env, Value as CelValue};
 
 use super::eval::{VARIABLES, case_equality, cel_env, equalities, free_variables, selections, walk};
-use super::model::{Action, Matrix, Recipient, TargetKind, Trigger, format_duration};
-use super::parse::PRIORITY_NAMES;
+use super::model::{Action, Matrix, Named, Recipient, TargetKind, Trigger, format_duration};
 use super::{Diagnostic, Severity, SourceMap, diagnostic_at, did_you_mean, hint_for};
 use crate::case::{Channel, Priority, Status};
 use crate::directory::{LevelId, Role};
@@ -390,7 +389,7 @@ impl<'a> Linter<'a> {
         walk(expr, &mut Vec::new(), &mut |e, _| {
             if let Some((f, v)) = case_equality(e, &["priority", "channel", "status", "level"]) {
                 let valid: Vec<&str> = match f {
-                    0 => PRIORITY_NAMES.to_vec(),
+                    0 => Priority::names(),
                     1 => Channel::ALL.iter().map(|c| c.as_str()).collect(),
                     2 => Status::ALL.iter().map(|s| s.as_str()).collect(),
                     _ => level_ids.clone(),

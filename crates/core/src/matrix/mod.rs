@@ -14,7 +14,7 @@
 //! - [`apply`]: the matrix in force applied to a case's write: triggers, facts, what the
 //!   fired actions become ([`apply_rules`]), then the clock changes ([`follow_up`]).
 //! - [`diff`](mod@diff): what changed between two versions, in words.
-//! - [`schema`]: the JSON Schema of the file format, for editors.
+//! - [`schema`]: the JSON Schema of the file format, for editors, derived from the model.
 //!
 //! [`check`] is parse then lint: what `ladder matrix check` prints.
 
