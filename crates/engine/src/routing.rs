@@ -16,15 +16,12 @@ use ladder_core::directory::Role;
 use ladder_core::event::{CaseEvent, EscalationKind, Initiator, RecordedEvent, Routed};
 use ladder_core::ids::TeamId;
 use ladder_core::matrix::{Surroundings, follow_up};
-use ladder_core::routing::{self, Candidate, RouteNeeds};
+use ladder_core::routing::{self, Candidate, ROUTER_ACTOR, RouteNeeds};
 use ladder_core::sla;
 use ladder_core::{decide, record};
 use ladder_store::{CaseFilter, CaseOutcome, CaseWrite, Decided, PageRequest, StoreError};
 
 use crate::Engine;
-
-/// The name routing decisions carry as their actor.
-pub const ROUTER_ACTOR: &str = "router";
 
 /// Whether these events move the case to a team in a way that calls for routing, and
 /// whether a supervisor is needed (the customer asked for one).
