@@ -431,8 +431,6 @@ impl Engine {
         Ok(outcome)
     }
 
-    /// What follows every case write: wake the timer loop if a sooner timer was armed, and
-    /// tell live views.
     /// With several servers on one PostgreSQL database: what the others change reaches this
     /// server's live views, wakes its timer loop when they armed a sooner timer, and a
     /// matrix version another server put in force is loaded here too. Ends
@@ -468,6 +466,21 @@ impl Engine {
         }
     }
 
+    /// A write the engine makes on its own (the router, the timers, re-evaluation): no
+    /// version to match, no idempotency key; followed by [`Engine::after_write`].
+    pub(crate) async fn system_write(
+        &self,
+        case_id: CaseId,
+        decide: ladder_store::Decider,
+    ) -> Result<CaseOutcome, StoreError> {
+        let outcome =
+            self.store.execute(CaseWrite { case_id, expected_version: None, idempotency: None, decide }).await?;
+        self.after_write(&outcome);
+        Ok(outcome)
+    }
+
+    /// What follows every case write that recorded something: wake the timer loop if a
+    /// sooner timer was armed, and tell live views.
     pub(crate) fn after_write(&self, outcome: &CaseOutcome) {
         if !outcome.events.is_empty() {
             self.timers_armed(&outcome.case);

@@ -22,7 +22,7 @@ use jiff::{SignedDuration, Timestamp};
 use ladder_core::case::Case;
 use ladder_core::matrix::apply::{self, Surroundings};
 use ladder_core::sla::{self, SlaPolicy};
-use ladder_store::{CaseWrite, Decided, DueTimer, StoreError};
+use ladder_store::{Decided, DueTimer, StoreError};
 use tokio::sync::{Notify, watch};
 
 use crate::Engine;
@@ -192,20 +192,11 @@ impl Engine {
             };
             Ok(Decided { events, triggers })
         };
-        let outcome = self
-            .store
-            .execute(CaseWrite {
-                case_id: case.id,
-                expected_version: None,
-                idempotency: None,
-                decide: Box::new(decide),
-            })
-            .await?;
+        let outcome = self.system_write(case.id, Box::new(decide)).await?;
         if outcome.events.is_empty() {
             self.store.reset_timers(case.id, now + SignedDuration::from_secs(1)).await?;
             return Ok(false);
         }
-        self.after_write(&outcome);
         Ok(true)
     }
 
@@ -233,16 +224,9 @@ impl Engine {
                     let Some(case) = case else { return Ok(Vec::new()) };
                     Ok(sla::clock_events(&active.sla, Some(case), &[], customer.as_ref(), &ladder, now))
                 };
-                let write = CaseWrite {
-                    case_id: case.id,
-                    expected_version: None,
-                    idempotency: None,
-                    decide: crate::decided(decide),
-                };
-                let outcome = self.store.execute(write).await?;
+                let outcome = self.system_write(case.id, crate::decided(decide)).await?;
                 if !outcome.events.is_empty() {
                     changed += 1;
-                    self.after_write(&outcome);
                 }
             }
         }
