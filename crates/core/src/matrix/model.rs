@@ -39,19 +39,19 @@ pub(crate) trait Named: Copy + Sized + 'static {
     }
 }
 
-impl Named for Role {
-    const ALL: &'static [Role] = &Role::ALL;
-    fn name(self) -> &'static str {
-        self.as_str()
-    }
+/// The sets whose names are their `as_str`, listed in their `ALL`.
+macro_rules! named_by_as_str {
+    ($($t:ty),*) => {$(
+        impl Named for $t {
+            const ALL: &'static [$t] = &<$t>::ALL;
+            fn name(self) -> &'static str {
+                self.as_str()
+            }
+        }
+    )*};
 }
 
-impl Named for Priority {
-    const ALL: &'static [Priority] = &Priority::ALL;
-    fn name(self) -> &'static str {
-        self.as_str()
-    }
-}
+named_by_as_str!(Role, Priority, Trigger, NotifyChannel, IncidentSeverity);
 
 impl Named for EscalationKind {
     const ALL: &'static [EscalationKind] = &[EscalationKind::Functional, EscalationKind::Hierarchical];
@@ -376,13 +376,6 @@ impl Trigger {
     }
 }
 
-impl Named for Trigger {
-    const ALL: &'static [Trigger] = &Trigger::ALL;
-    fn name(self) -> &'static str {
-        self.as_str()
-    }
-}
-
 impl fmt::Display for Trigger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -582,13 +575,6 @@ impl NotifyChannel {
     }
 }
 
-impl Named for NotifyChannel {
-    const ALL: &'static [NotifyChannel] = &NotifyChannel::ALL;
-    fn name(self) -> &'static str {
-        self.as_str()
-    }
-}
-
 /// Limits for one kind of action (credit, refund, fee_waiver, replacement …): what each
 /// role may grant without approval.
 #[derive(Debug, Clone, PartialEq, JsonSchema)]
@@ -631,13 +617,6 @@ impl IncidentSeverity {
     /// Accepts `SEV1` … `SEV4` in any case.
     pub fn parse(s: &str) -> Option<IncidentSeverity> {
         IncidentSeverity::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s))
-    }
-}
-
-impl Named for IncidentSeverity {
-    const ALL: &'static [IncidentSeverity] = &IncidentSeverity::ALL;
-    fn name(self) -> &'static str {
-        self.as_str()
     }
 }
 

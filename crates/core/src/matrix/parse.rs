@@ -331,6 +331,24 @@ impl Parser<'_> {
         }
     }
 
+    /// A name or an array of names of one set (roles, channels): each unknown one is
+    /// reported at its item, with a hint.
+    fn named_list<T: Named>(&mut self, path: &str, v: &Value<'_>, what: &str) -> Vec<T> {
+        let mut out = Vec::new();
+        for (i, name) in self.strings(path, v).iter().enumerate() {
+            match T::from_name(name) {
+                Some(x) => out.push(x),
+                None => {
+                    let ip = if matches!(v.get_ref(), DeValue::Array(_)) { index(path, i) } else { path.to_string() };
+                    let span = self.map.span(&ip).unwrap_or(v.span());
+                    self.error_span(span, &ip, format!("unknown {what} '{name}'")).hint =
+                        Some(hint_for(name, &T::names()));
+                }
+            }
+        }
+        out
+    }
+
     fn date(&mut self, path: &str, v: &Value<'_>) -> Option<Date> {
         let parsed = match v.get_ref() {
             DeValue::String(s) => s.trim().parse::<Date>().map_err(|_| s.to_string()),
@@ -398,18 +416,7 @@ impl Parser<'_> {
                         }
                     }
                 }
-                "levels" => {
-                    let mut kept = Vec::new();
-                    let tables = self.tables(&path, v);
-                    let n = tables.len();
-                    for (i, (p, item, t)) in tables.into_iter().enumerate() {
-                        if let Some(l) = self.level(&p, item, t) {
-                            m.levels.push(l);
-                            kept.push(i);
-                        }
-                    }
-                    self.renumber(&path, &kept, n);
-                }
+                "levels" => m.levels.extend(self.kept_tables(&path, v, Self::level)),
                 "rules" => {
                     for (i, (p, item, t)) in self.tables(&path, v).into_iter().enumerate() {
                         if let Some(r) = self.rule(&p, item, t, i) {
@@ -417,47 +424,14 @@ impl Parser<'_> {
                         }
                     }
                 }
-                "authority" => {
-                    let mut kept = Vec::new();
-                    let tables = self.tables(&path, v);
-                    let n = tables.len();
-                    for (i, (p, item, t)) in tables.into_iter().enumerate() {
-                        if let Some(a) = self.authority(&p, item, t) {
-                            m.authority.push(a);
-                            kept.push(i);
-                        }
-                    }
-                    self.renumber(&path, &kept, n);
-                }
-                "incident_policies" => {
-                    let mut kept = Vec::new();
-                    let tables = self.tables(&path, v);
-                    let n = tables.len();
-                    for (i, (p, item, t)) in tables.into_iter().enumerate() {
-                        if let Some(a) = self.incident_policy(&p, item, t) {
-                            m.incident_policies.push(a);
-                            kept.push(i);
-                        }
-                    }
-                    self.renumber(&path, &kept, n);
-                }
+                "authority" => m.authority.extend(self.kept_tables(&path, v, Self::authority)),
+                "incident_policies" => m.incident_policies.extend(self.kept_tables(&path, v, Self::incident_policy)),
                 "sla" => {
                     if let Some(t) = self.table(&path, v) {
                         m.sla = self.sla(&path, t);
                     }
                 }
-                "queues" => {
-                    let mut kept = Vec::new();
-                    let tables = self.tables(&path, v);
-                    let n = tables.len();
-                    for (i, (p, item, t)) in tables.into_iter().enumerate() {
-                        if let Some(q) = self.queue(&p, item, t) {
-                            m.queues.push(q);
-                            kept.push(i);
-                        }
-                    }
-                    self.renumber(&path, &kept, n);
-                }
+                "queues" => m.queues.extend(self.kept_tables(&path, v, Self::queue)),
                 _ => unreachable!("entries() filters keys"),
             }
         }
@@ -538,6 +512,28 @@ impl Parser<'_> {
             }
         }
         sla
+    }
+
+    /// An array of tables, each read by `read`; the ones that do not read are left out, and
+    /// the source map's indices follow the kept ones.
+    fn kept_tables<T>(
+        &mut self,
+        path: &str,
+        v: &Value<'_>,
+        read: impl Fn(&mut Self, &str, &Value<'_>, &DeTable<'_>) -> Option<T>,
+    ) -> Vec<T> {
+        let tables = self.tables(path, v);
+        let n = tables.len();
+        let mut kept = Vec::new();
+        let mut out = Vec::new();
+        for (i, (p, item, t)) in tables.into_iter().enumerate() {
+            if let Some(x) = read(self, &p, item, t) {
+                out.push(x);
+                kept.push(i);
+            }
+        }
+        self.renumber(path, &kept, n);
+        out
     }
 
     /// Keeps the source map's indices in step with the model when items were dropped.
@@ -662,21 +658,7 @@ impl Parser<'_> {
                 "name" => name = self.name(&p, val),
                 "criteria" => criteria = self.string(&p, val),
                 "teams" => teams = self.strings(&p, val),
-                "roles" => {
-                    let names = self.strings(&p, val);
-                    for (i, r) in names.iter().enumerate() {
-                        match Role::parse(r) {
-                            Some(r) => roles.push(r),
-                            None => {
-                                let ip =
-                                    if matches!(val.get_ref(), DeValue::Array(_)) { index(&p, i) } else { p.clone() };
-                                let span = self.map.span(&ip).unwrap_or(val.span());
-                                self.error_span(span, &ip, format!("unknown role '{r}'")).hint =
-                                    Some(hint_for(r, &Role::names()));
-                            }
-                        }
-                    }
-                }
+                "roles" => roles = self.named_list(&p, val, "role"),
                 "respond" | "update" | "resolve" => self.targets(key, &p, val, &mut targets),
                 "by_priority" => {
                     let Some(pt) = self.table(&p, val) else { continue };
@@ -1030,18 +1012,7 @@ impl Parser<'_> {
                     severity = self.choice(&p, val, "severity", &IncidentSeverity::names(), IncidentSeverity::parse);
                 }
                 "repeat" => repeat = self.count(&p, val).unwrap_or(0),
-                "steps" => {
-                    let mut kept = Vec::new();
-                    let tables = self.tables(&p, val);
-                    let n = tables.len();
-                    for (i, (sp, item, st)) in tables.into_iter().enumerate() {
-                        if let Some(s) = self.step(&sp, item, st) {
-                            steps.push(s);
-                            kept.push(i);
-                        }
-                    }
-                    self.renumber(&p, &kept, n);
-                }
+                "steps" => steps.extend(self.kept_tables(&p, val, Self::step)),
                 _ => unreachable!(),
             }
         }
@@ -1071,21 +1042,7 @@ impl Parser<'_> {
                     }
                     _ => notify.extend(self.recipient(&p, val)),
                 },
-                "channels" => {
-                    let names = self.strings(&p, val);
-                    for (i, c) in names.iter().enumerate() {
-                        match NotifyChannel::parse(c) {
-                            Some(c) => channels.push(c),
-                            None => {
-                                let ip =
-                                    if matches!(val.get_ref(), DeValue::Array(_)) { index(&p, i) } else { p.clone() };
-                                let span = self.map.span(&ip).unwrap_or(val.span());
-                                self.error_span(span, &ip, format!("unknown channel '{c}'")).hint =
-                                    Some(hint_for(c, &NotifyChannel::names()));
-                            }
-                        }
-                    }
-                }
+                "channels" => channels = self.named_list(&p, val, "channel"),
                 "ack_timeout" => ack_timeout = self.duration(&p, val),
                 _ => unreachable!(),
             }
