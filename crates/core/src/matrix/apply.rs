@@ -222,7 +222,7 @@ pub fn consequence(
 
 /// The amount a `require_approval` action asks about: a number at `amount_field`, a path
 /// `case.custom_fields.NAME` (a number or a numeric string).
-pub fn approval_amount(case: &Case, amount_field: Option<&str>) -> Result<f64, String> {
+fn approval_amount(case: &Case, amount_field: Option<&str>) -> Result<f64, String> {
     let Some(path) = amount_field else {
         return Err("require_approval needs amount_field to know the amount".into());
     };
@@ -239,7 +239,7 @@ pub fn approval_amount(case: &Case, amount_field: Option<&str>) -> Result<f64, S
 
 /// Splits a rule's actions: its priority and tag actions become one update (so the case
 /// history shows one `updated` event per rule, not one per field); the rest stay in order.
-pub fn split_updates(actions: &[Action]) -> (Vec<Action>, Option<UpdateCase>) {
+fn split_updates(actions: &[Action]) -> (Vec<Action>, Option<UpdateCase>) {
     let mut others = Vec::with_capacity(actions.len());
     let mut update = UpdateCase::default();
     for action in actions {
