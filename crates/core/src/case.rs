@@ -325,6 +325,18 @@ impl Case {
     }
 }
 
+/// A case escalated or de-escalated to `level`: it is there now, with `team` and `user`
+/// (who has worked it from then on), and open again unless nobody has touched it yet.
+fn moved_to(case: &mut Case, level: &LevelId, team: Option<TeamId>, user: Option<UserId>) {
+    case.level = level.clone();
+    case.team = team;
+    case.assignee = user;
+    case.worked_by.extend(user);
+    if case.status != Status::New {
+        case.status = Status::Open;
+    }
+}
+
 /// Applies one recorded event. Applying is total: events are facts and never fail.
 pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
     let at = recorded.at;
@@ -404,27 +416,15 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
                 team: e.from_team,
                 assignee: e.from_assignee,
             });
-            case.level = e.to_level.clone();
-            case.team = e.to_team;
-            case.assignee = e.to_user;
-            case.worked_by.extend(e.to_user);
+            moved_to(&mut case, &e.to_level, e.to_team, e.to_user);
             case.n_escalations += 1;
-            if case.status != Status::New {
-                case.status = Status::Open;
-            }
         }
         CaseEvent::DeEscalated(d) => {
             if let Some(pos) = case.escalation_path.iter().rposition(|s| s.level == d.to_level) {
                 case.escalation_path.truncate(pos);
             }
-            case.level = d.to_level.clone();
-            case.team = d.to_team;
-            case.assignee = d.to_user;
-            case.worked_by.extend(d.to_user);
+            moved_to(&mut case, &d.to_level, d.to_team, d.to_user);
             case.n_de_escalations += 1;
-            if case.status != Status::New {
-                case.status = Status::Open;
-            }
         }
         CaseEvent::InfoRequested(r) => {
             case.status = match r.from {

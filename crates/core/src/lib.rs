@@ -15,6 +15,7 @@
 //! - [`routing`]: queue priority and the choice of agent for a case.
 //! - [`metrics`]: escalation metrics per case and their additive daily aggregate.
 //! - [`insights`]: "revise the rules" suggestions from facts about a period.
+//! - [`simulate`]: the what-if replay of recorded cases under a candidate matrix.
 
 pub mod access;
 pub mod agents;
@@ -29,6 +30,7 @@ pub mod insights;
 pub mod matrix;
 pub mod metrics;
 pub mod routing;
+pub mod simulate;
 pub mod sla;
 pub mod validate;
 

@@ -23,6 +23,9 @@ use crate::case::{Case, Priority, Status};
 use crate::directory::{Customer, Role};
 use crate::ids::UserId;
 
+/// The name routing decisions (and the router's transfers on queue overflow) carry as their actor.
+pub const ROUTER_ACTOR: &str = "router";
+
 /// Words that make a customer's message read as unhappy, and as happy. Matched on
 /// lower-cased whole words; stems end with `*`.
 const NEGATIVE: &[&str] = &[

@@ -9,6 +9,7 @@ use ladder_core::command::*;
 use ladder_core::directory::{LevelId, Role, Team, User};
 use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::{CaseId, CustomerId};
+use ladder_core::matrix::{Surroundings, follow_up};
 use ladder_core::{Actor, Channel, DomainError, Priority, decide, record};
 use ladder_store::{CaseOutcome, CaseWrite, Decided, Idempotency, StoreError};
 
@@ -161,7 +162,7 @@ impl Engine {
     /// When a move to `level` names neither team nor person and exactly one team works that
     /// level, the case goes to that team (routing by skill comes with the routing rules).
     async fn only_team_at(&self, level: Option<&LevelId>) -> Result<Option<TeamRef>, StoreError> {
-        Ok(crate::rules::only_team_at(&self.team_refs().await?, level))
+        Ok(ladder_core::matrix::apply::only_team_at(&self.team_refs().await?, level))
     }
 
     /// Resolves names to directory entries and builds the domain command.
@@ -380,7 +381,7 @@ impl Engine {
                 // A new case from a customer who opened others lately is a repeat contact.
                 let repeat_contacts = match (&command, customer_id) {
                     (CaseCommand::Open(_), Some(id)) => {
-                        let since = now - crate::rules::REPEAT_CONTACT_WINDOW;
+                        let since = now - ladder_core::matrix::REPEAT_CONTACT_WINDOW;
                         let filter = ladder_store::CaseFilter { customer: Some(id), ..Default::default() };
                         let page = ladder_store::PageRequest { before: None, limit: 100 };
                         let recent = self.store.list_cases(filter, ladder_core::access::CaseScope::All, page).await?;
@@ -410,18 +411,8 @@ impl Engine {
             let mut recorded = record(case_id, case.map_or(0, |c| c.version), &cx, events);
             let mut triggers = Vec::new();
             if let Some(active) = &active {
-                let customer = customer.as_ref();
-                triggers = crate::rules::follow_up(
-                    active,
-                    case,
-                    &mut recorded,
-                    customer,
-                    &teams,
-                    &ladder,
-                    repeat_contacts,
-                    now,
-                    uuid::Uuid::now_v7,
-                );
+                let around = Surroundings { customer: customer.as_ref(), teams: &teams, ladder: &ladder };
+                triggers = follow_up(active, case, &mut recorded, &around, repeat_contacts, now, uuid::Uuid::now_v7);
             }
             Ok(Decided { events: recorded, triggers })
         };
@@ -440,8 +431,6 @@ impl Engine {
         Ok(outcome)
     }
 
-    /// What follows every case write: wake the timer loop if a sooner timer was armed, and
-    /// tell live views.
     /// With several servers on one PostgreSQL database: what the others change reaches this
     /// server's live views, wakes its timer loop when they armed a sooner timer, and a
     /// matrix version another server put in force is loaded here too. Ends
@@ -477,6 +466,21 @@ impl Engine {
         }
     }
 
+    /// A write the engine makes on its own (the router, the timers, re-evaluation): no
+    /// version to match, no idempotency key; followed by [`Engine::after_write`].
+    pub(crate) async fn system_write(
+        &self,
+        case_id: CaseId,
+        decide: ladder_store::Decider,
+    ) -> Result<CaseOutcome, StoreError> {
+        let outcome =
+            self.store.execute(CaseWrite { case_id, expected_version: None, idempotency: None, decide }).await?;
+        self.after_write(&outcome);
+        Ok(outcome)
+    }
+
+    /// What follows every case write that recorded something: wake the timer loop if a
+    /// sooner timer was armed, and tell live views.
     pub(crate) fn after_write(&self, outcome: &CaseOutcome) {
         if !outcome.events.is_empty() {
             self.timers_armed(&outcome.case);

@@ -6,8 +6,9 @@
 //! - [`commands`]: [`CaseRequest`] (ids and names as the API gives them) → resolved
 //!   [`ladder_core::command::CaseCommand`] → store write.
 //! - [`credentials`]: password hashing, token minting and authentication with a small cache.
-//! - [`rules`]: the escalation matrix's lifecycle and its rules applied to case events.
-//! - [`timers`]: SLA clock events on every write, and the durable timer engine.
+//! - [`rules`]: the escalation matrix's lifecycle and the version in force (applying its
+//!   rules to a write's events is [`ladder_core::matrix::apply`]).
+//! - [`timers`]: the durable timer engine (the clock arithmetic is [`ladder_core::sla`]).
 //! - [`routing`]: choosing the agent for a case, and handing out the next queued case.
 
 pub mod commands;

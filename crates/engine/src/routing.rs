@@ -12,17 +12,16 @@ use jiff::Timestamp;
 use ladder_core::access::{CaseScope, Principal};
 use ladder_core::case::{Actor, Case};
 use ladder_core::command::{Assign, CaseCommand};
-use ladder_core::directory::Role;
+use ladder_core::directory::{Customer, Ladder, Role};
 use ladder_core::event::{CaseEvent, EscalationKind, Initiator, RecordedEvent, Routed};
 use ladder_core::ids::TeamId;
-use ladder_core::routing::{self, Candidate, RouteNeeds};
-use ladder_core::{decide, record};
-use ladder_store::{CaseFilter, CaseOutcome, CaseWrite, Decided, PageRequest, StoreError};
+use ladder_core::matrix::{ActiveMatrix, Surroundings, follow_up};
+use ladder_core::routing::{self, Candidate, ROUTER_ACTOR, RouteNeeds};
+use ladder_core::sla;
+use ladder_core::{Context, decide, record};
+use ladder_store::{CaseFilter, CaseOutcome, Decided, PageRequest, StoreError};
 
 use crate::Engine;
-
-/// The name routing decisions carry as their actor.
-pub const ROUTER_ACTOR: &str = "router";
 
 /// Whether these events move the case to a team in a way that calls for routing, and
 /// whether a supervisor is needed (the customer asked for one).
@@ -38,6 +37,32 @@ pub(crate) fn routing_cause(events: &[RecordedEvent]) -> Option<bool> {
         }
     }
     cause
+}
+
+/// What the router records on a case that still waits unassigned at `team` (nothing when
+/// it moved meanwhile): the events `make` decides in the router's context, then the clock
+/// changes they call for under the matrix in force.
+fn router_write(
+    current: Option<&Case>,
+    team: TeamId,
+    active: Option<&ActiveMatrix>,
+    customer: Option<&Customer>,
+    ladder: &Ladder,
+    now: Timestamp,
+    make: impl FnOnce(&Case, &Context) -> Result<Vec<CaseEvent>, StoreError>,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let Some(current) = current else { return Ok(Vec::new()) };
+    if !routing::is_queued(current) || current.team != Some(team) {
+        return Ok(Vec::new());
+    }
+    let actor = Actor::System { name: ROUTER_ACTOR.into() };
+    let cx = crate::write_context(&actor, ladder, active.map(|a| a.version), now);
+    let events = make(current, &cx)?;
+    let mut recorded = record(current.id, current.version, &cx, events);
+    if let Some(active) = active {
+        recorded.extend(sla::clock_events(&active.sla, Some(current), &recorded, customer, ladder, now));
+    }
+    Ok(recorded)
 }
 
 impl Engine {
@@ -95,44 +120,23 @@ impl Engine {
         let active = self.active_matrix();
         let ladder = self.ladder();
         let decide_fn = move |current: Option<&Case>, _next: u64| {
-            let Some(current) = current else { return Ok(Vec::new()) };
-            if !routing::is_queued(current) || current.team != Some(team_id) {
-                return Ok(Vec::new());
-            }
-            let actor = Actor::System { name: ROUTER_ACTOR.into() };
-            let cx = crate::write_context(&actor, &ladder, active.as_ref().map(|a| a.version), now);
-            let mut events = vec![CaseEvent::Routed(Routed {
-                team: Some(team_id),
-                to_user: chosen.as_ref().map(|u| u.id),
-                reason: decision.reason.clone(),
-                candidates: decision.candidates.clone(),
-                others: decision.others.clone(),
-            })];
-            if let Some(user) = &chosen {
-                let assign = CaseCommand::Assign(Assign { assignee: Some(user.clone()) });
-                events.extend(decide(Some(current), &assign, &cx).map_err(StoreError::Domain)?);
-            }
-            let mut recorded = record(current.id, current.version, &cx, events);
-            if let Some(active) = &active {
-                recorded.extend(crate::timers::clock_events(
-                    active,
-                    Some(current),
-                    &recorded,
-                    customer.as_ref(),
-                    &ladder,
-                    now,
-                ));
-            }
-            Ok(recorded)
+            router_write(current, team_id, active.as_deref(), customer.as_ref(), &ladder, now, |current, cx| {
+                let mut events = vec![CaseEvent::Routed(Routed {
+                    team: Some(team_id),
+                    to_user: chosen.as_ref().map(|u| u.id),
+                    reason: decision.reason.clone(),
+                    candidates: decision.candidates.clone(),
+                    others: decision.others.clone(),
+                })];
+                if let Some(user) = &chosen {
+                    let assign = CaseCommand::Assign(Assign { assignee: Some(user.clone()) });
+                    events.extend(decide(Some(current), &assign, cx).map_err(StoreError::Domain)?);
+                }
+                Ok(events)
+            })
         };
-        let write =
-            CaseWrite { case_id: id, expected_version: None, idempotency: None, decide: crate::decided(decide_fn) };
-        let outcome = self.store.execute(write).await?;
-        if outcome.events.is_empty() {
-            return Ok(None);
-        }
-        self.after_write(&outcome);
-        Ok(Some(outcome.case))
+        let outcome = self.system_write(id, crate::decided(decide_fn)).await?;
+        Ok((!outcome.events.is_empty()).then_some(outcome.case))
     }
 
     /// Who worked the customer's most recent other case (for continuity).
@@ -180,17 +184,8 @@ impl Engine {
             let mut recorded = record(case.id, case.version, &cx, events);
             let mut triggers = Vec::new();
             if let Some(active) = &active {
-                triggers = crate::rules::follow_up(
-                    active,
-                    Some(case),
-                    &mut recorded,
-                    customer,
-                    &teams,
-                    &ladder,
-                    0,
-                    now,
-                    uuid::Uuid::now_v7,
-                );
+                let around = Surroundings { customer, teams: &teams, ladder: &ladder };
+                triggers = follow_up(active, Some(case), &mut recorded, &around, 0, now, uuid::Uuid::now_v7);
             }
             Ok(Decided { events: recorded, triggers })
         };
@@ -231,38 +226,17 @@ impl Engine {
                 };
                 let (active, ladder, from_id) = (active.clone(), self.ladder(), from.id);
                 let decide_fn = move |current: Option<&Case>, _next: u64| {
-                    let Some(current) = current else { return Ok(Vec::new()) };
-                    if !routing::is_queued(current) || current.team != Some(from_id) {
-                        return Ok(Vec::new());
-                    }
-                    let actor = Actor::System { name: ROUTER_ACTOR.into() };
-                    let cx = crate::write_context(&actor, &ladder, Some(active.version), now);
-                    let transfer =
-                        CaseCommand::Transfer(ladder_core::command::Transfer { to_team, to_user: None, reason });
-                    let events = decide(Some(current), &transfer, &cx).map_err(StoreError::Domain)?;
-                    let mut recorded = record(current.id, current.version, &cx, events);
-                    recorded.extend(crate::timers::clock_events(
-                        &active,
-                        Some(current),
-                        &recorded,
-                        customer.as_ref(),
-                        &ladder,
-                        now,
-                    ));
-                    Ok(recorded)
+                    router_write(current, from_id, Some(&active), customer.as_ref(), &ladder, now, |current, cx| {
+                        let transfer =
+                            CaseCommand::Transfer(ladder_core::command::Transfer { to_team, to_user: None, reason });
+                        decide(Some(current), &transfer, cx).map_err(StoreError::Domain)
+                    })
                 };
-                let write = CaseWrite {
-                    case_id: case.id,
-                    expected_version: None,
-                    idempotency: None,
-                    decide: crate::decided(decide_fn),
-                };
-                let outcome = self.store.execute(write).await?;
+                let outcome = self.system_write(case.id, crate::decided(decide_fn)).await?;
                 if outcome.events.is_empty() {
                     continue;
                 }
                 moved += 1;
-                self.after_write(&outcome);
                 self.route_case(&outcome.case, false, now).await?;
             }
         }

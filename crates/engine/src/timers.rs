@@ -1,5 +1,6 @@
-//! SLA clocks at work: clock events recorded with every case write, and the durable timer
-//! engine that fires warnings and breaches.
+//! SLA clocks at work: the durable timer engine that fires warnings and breaches, and the
+//! re-evaluation of live clocks after a matrix change. The clock arithmetic itself (what a
+//! write or a timer does to a case's clocks) is pure and lives in [`ladder_core::sla`].
 //!
 //! # The timer engine
 //!
@@ -18,19 +19,13 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use ladder_core::case::{Actor, Case};
-use ladder_core::directory::{Customer, Ladder};
-use ladder_core::event::RecordedEvent;
-use ladder_core::record;
+use ladder_core::case::Case;
+use ladder_core::matrix::apply::{self, Surroundings};
 use ladder_core::sla::{self, SlaPolicy};
-use ladder_store::{CaseWrite, Decided, DueTimer, StoreError};
+use ladder_store::{Decided, DueTimer, StoreError};
 use tokio::sync::{Notify, watch};
 
 use crate::Engine;
-use crate::rules::ActiveMatrix;
-
-/// The name clock events carry as their actor.
-pub const SLA_ACTOR: &str = "sla";
 
 /// Timers fired per sweep step; the rest follow in the next step.
 const BATCH: u32 = 256;
@@ -72,30 +67,6 @@ pub struct FireReport {
     pub stale: usize,
     /// For each fired timer, how late it fired (fire time − the instant it was armed for).
     pub lags: Vec<SignedDuration>,
-}
-
-/// The clock events that bring a case's clocks in line after `recorded` (a command's events
-/// and what the rules made of them), numbered after them.
-pub(crate) fn clock_events(
-    active: &ActiveMatrix,
-    before: Option<&Case>,
-    recorded: &[RecordedEvent],
-    customer: Option<&Customer>,
-    ladder: &Ladder,
-    now: Timestamp,
-) -> Vec<RecordedEvent> {
-    let mut after = before.cloned();
-    for e in recorded {
-        after = Some(ladder_core::case::apply(after, e));
-    }
-    let Some(after) = after else { return Vec::new() };
-    let segment = customer.and_then(|c| c.segment.as_deref());
-    let events = sla::reconcile(&active.sla, before, recorded, &after, segment, now);
-    record(after.id, after.version, &crate::write_context(&actor(), ladder, Some(active.version), now), events)
-}
-
-fn actor() -> Actor {
-    Actor::System { name: SLA_ACTOR.into() }
 }
 
 impl Engine {
@@ -207,54 +178,25 @@ impl Engine {
         let (index, generation) = (timer.clock_index as usize, timer.generation);
         let decide = move |case: Option<&Case>, _next: u64| {
             let Some(case) = case else { return Ok(Decided::default()) };
-            let fallback;
-            let policy = match &active {
-                Some(a) => &a.sla,
+            let (events, triggers) = match &active {
+                Some(active) => {
+                    let around = Surroundings { customer: customer.as_ref(), teams: &teams, ladder: &ladder };
+                    apply::fire_timer(active, case, index, generation, &around, now, uuid::Uuid::now_v7)
+                }
+                // Without a matrix in force, only the clocks' own warnings and breach.
                 None => {
-                    fallback =
+                    let policy =
                         SlaPolicy::new(&Default::default(), None).map_err(|e| StoreError::Internal(e.to_string()))?;
-                    &fallback
+                    (sla::fire_recorded(&policy, case, index, generation, &ladder, now), Vec::new())
                 }
             };
-            let events = sla::fire(policy, case, index, generation, now);
-            if events.is_empty() {
-                return Ok(Decided::default());
-            }
-            let actor = actor();
-            let version = active.as_ref().map(|a| a.version);
-            let mut recorded =
-                record(case.id, case.version, &crate::write_context(&actor, &ladder, version, now), events);
-            let mut triggers = Vec::new();
-            if let Some(active) = &active {
-                let customer = customer.as_ref();
-                triggers = crate::rules::follow_up(
-                    active,
-                    Some(case),
-                    &mut recorded,
-                    customer,
-                    &teams,
-                    &ladder,
-                    0,
-                    now,
-                    uuid::Uuid::now_v7,
-                );
-            }
-            Ok(Decided { events: recorded, triggers })
+            Ok(Decided { events, triggers })
         };
-        let outcome = self
-            .store
-            .execute(CaseWrite {
-                case_id: case.id,
-                expected_version: None,
-                idempotency: None,
-                decide: Box::new(decide),
-            })
-            .await?;
+        let outcome = self.system_write(case.id, Box::new(decide)).await?;
         if outcome.events.is_empty() {
             self.store.reset_timers(case.id, now + SignedDuration::from_secs(1)).await?;
             return Ok(false);
         }
-        self.after_write(&outcome);
         Ok(true)
     }
 
@@ -280,18 +222,11 @@ impl Engine {
                 let (active, ladder) = (active.clone(), ladder.clone());
                 let decide = move |case: Option<&Case>, _next: u64| {
                     let Some(case) = case else { return Ok(Vec::new()) };
-                    Ok(clock_events(&active, Some(case), &[], customer.as_ref(), &ladder, now))
+                    Ok(sla::clock_events(&active.sla, Some(case), &[], customer.as_ref(), &ladder, now))
                 };
-                let write = CaseWrite {
-                    case_id: case.id,
-                    expected_version: None,
-                    idempotency: None,
-                    decide: crate::decided(decide),
-                };
-                let outcome = self.store.execute(write).await?;
+                let outcome = self.system_write(case.id, crate::decided(decide)).await?;
                 if !outcome.events.is_empty() {
                     changed += 1;
-                    self.after_write(&outcome);
                 }
             }
         }

@@ -99,32 +99,12 @@ impl fmt::Display for Change {
 pub fn diff(old: &Matrix, new: &Matrix) -> Vec<Change> {
     let mut d = Differ { out: Vec::new() };
     d.keyed(Item::Calendar, old.calendars.iter().collect(), new.calendars.iter().collect(), Differ::calendar);
-    d.keyed(
-        Item::Level,
-        old.levels.iter().map(|l| (l.id.as_str(), l)).collect(),
-        new.levels.iter().map(|l| (l.id.as_str(), l)).collect(),
-        Differ::level,
-    );
+    d.listed(Item::Level, &old.levels, &new.levels, |l| l.id.as_str(), Differ::level);
     d.order(Item::Level, old.levels.iter().map(|l| l.id.as_str()), new.levels.iter().map(|l| l.id.as_str()));
-    d.keyed(
-        Item::Rule,
-        old.rules.iter().map(|r| (r.name.as_str(), r)).collect(),
-        new.rules.iter().map(|r| (r.name.as_str(), r)).collect(),
-        Differ::rule,
-    );
+    d.listed(Item::Rule, &old.rules, &new.rules, |r| r.name.as_str(), Differ::rule);
     d.order(Item::Rule, old.rules.iter().map(|r| r.name.as_str()), new.rules.iter().map(|r| r.name.as_str()));
-    d.keyed(
-        Item::Authority,
-        old.authority.iter().map(|a| (a.action.as_str(), a)).collect(),
-        new.authority.iter().map(|a| (a.action.as_str(), a)).collect(),
-        Differ::authority,
-    );
-    d.keyed(
-        Item::IncidentPolicy,
-        old.incident_policies.iter().map(|p| (p.id.as_str(), p)).collect(),
-        new.incident_policies.iter().map(|p| (p.id.as_str(), p)).collect(),
-        Differ::policy,
-    );
+    d.listed(Item::Authority, &old.authority, &new.authority, |a| a.action.as_str(), Differ::authority);
+    d.listed(Item::IncidentPolicy, &old.incident_policies, &new.incident_policies, |p| p.id.as_str(), Differ::policy);
     let statuses = |m: &Matrix| m.sla.pause_on.iter().map(|s| s.as_str().to_string()).collect::<BTreeSet<_>>();
     d.members(Item::Sla, "settings", "pause on", statuses(old), statuses(new));
     let queues = |m: &Matrix| {
@@ -170,6 +150,20 @@ impl Differ {
                 None => self.out.push(Change::Added { item, name: k.as_ref().to_string() }),
             }
         }
+    }
+
+    /// [`Differ::keyed`] for two lists of items, each named by `name`.
+    fn listed<T>(
+        &mut self,
+        item: Item,
+        old: &[T],
+        new: &[T],
+        name: fn(&T) -> &str,
+        compare: fn(&mut Self, &str, &T, &T),
+    ) {
+        let old = old.iter().map(|t| (name(t), t)).collect();
+        let new = new.iter().map(|t| (name(t), t)).collect();
+        self.keyed(item, old, new, compare);
     }
 
     /// Reports items that kept their name but changed place relative to the others.

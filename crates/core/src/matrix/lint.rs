@@ -1,15 +1,14 @@
 //! Whether the parts of a parsed matrix fit together. Every problem is reported with its
 //! position; nothing stops at the first one. Each message is listed in `docs/matrix.md`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use cel::common::ast::{Expr, IdedExpr, LiteralValue};
 use cel::{Context, Env, Value as CelValue};
 
 use super::eval::{VARIABLES, case_equality, cel_env, equalities, free_variables, selections, walk};
-use super::model::{Action, Matrix, Recipient, TargetKind, Trigger, format_duration};
-use super::parse::PRIORITY_NAMES;
+use super::model::{Action, Matrix, Named, Recipient, TargetKind, Trigger, format_duration};
 use super::{Diagnostic, Severity, SourceMap, diagnostic_at, did_you_mean, hint_for};
 use crate::case::{Channel, Priority, Status};
 use crate::directory::{LevelId, Role};
@@ -113,6 +112,24 @@ impl<'a> Linter<'a> {
 
     fn line_of(&self, path: &str) -> usize {
         self.map.position(path).0
+    }
+
+    /// The line of the item of `array` where `key` was first seen, when item `index` repeats
+    /// it; the first time, remembers `index` and gives `None`.
+    fn seen_before<K: Eq + std::hash::Hash>(
+        &self,
+        seen: &mut HashMap<K, usize>,
+        key: K,
+        array: &str,
+        index: usize,
+    ) -> Option<usize> {
+        match seen.get(&key) {
+            Some(first) => Some(self.line_of(&format!("{array}[{first}]"))),
+            None => {
+                seen.insert(key, index);
+                None
+            }
+        }
     }
 
     /// Checks a team slug against the directory, if there is one.
@@ -230,15 +247,12 @@ impl<'a> Linter<'a> {
         let mut team_level: HashMap<&str, &LevelId> = HashMap::new();
         for (i, level) in levels.iter().enumerate() {
             let path = format!("levels[{i}]");
-            if let Some(j) = first.get(level.id.as_str()) {
-                let line = self.line_of(&format!("levels[{j}]"));
+            if let Some(line) = self.seen_before(&mut first, level.id.as_str(), "levels", i) {
                 self.error(
                     &format!("{path}.id"),
                     format!("duplicate level id '{}' (first defined on line {line})", level.id),
                     "give every level its own id".to_string(),
                 );
-            } else {
-                first.insert(level.id.as_str(), i);
             }
             if let Some(cal) = &level.calendar
                 && !self.matrix.calendars.contains_key(cal)
@@ -390,7 +404,7 @@ impl<'a> Linter<'a> {
         walk(expr, &mut Vec::new(), &mut |e, _| {
             if let Some((f, v)) = case_equality(e, &["priority", "channel", "status", "level"]) {
                 let valid: Vec<&str> = match f {
-                    0 => PRIORITY_NAMES.to_vec(),
+                    0 => Priority::names(),
                     1 => Channel::ALL.iter().map(|c| c.as_str()).collect(),
                     2 => Status::ALL.iter().map(|s| s.as_str()).collect(),
                     _ => level_ids.clone(),
@@ -489,15 +503,12 @@ impl<'a> Linter<'a> {
         let authority: Vec<&str> = matrix.authority.iter().map(|a| a.action.as_str()).collect();
         for rule in &matrix.rules {
             let path = format!("rules[{}]", rule.order);
-            if let Some(first) = names.get(rule.name.as_str()) {
-                let line = self.line_of(&format!("rules[{first}]"));
+            if let Some(line) = self.seen_before(&mut names, rule.name.as_str(), "rules", rule.order) {
                 self.error(
                     &format!("{path}.name"),
                     format!("duplicate rule name '{}' (first used on line {line})", rule.name),
                     "rule names are recorded as the reason for what they do: make each one unique".to_string(),
                 );
-            } else {
-                names.insert(&rule.name, rule.order);
             }
             let condition = match &rule.when {
                 Some(w) => self.condition(&format!("{path}.when"), w),
@@ -698,15 +709,12 @@ impl<'a> Linter<'a> {
         let mut first: HashMap<&str, usize> = HashMap::new();
         for (i, a) in self.matrix.authority.iter().enumerate() {
             let path = format!("authority[{i}]");
-            if let Some(j) = first.get(a.action.as_str()) {
-                let line = self.line_of(&format!("authority[{j}]"));
+            if let Some(line) = self.seen_before(&mut first, a.action.as_str(), "authority", i) {
                 self.error(
                     &format!("{path}.action"),
                     format!("authority for '{}' is defined twice (first on line {line})", a.action),
                     None,
                 );
-            } else {
-                first.insert(&a.action, i);
             }
             if a.limits.is_empty() {
                 self.warning(
@@ -755,21 +763,17 @@ impl<'a> Linter<'a> {
 
     fn incident_policies(&mut self) {
         let mut ids: HashMap<&str, usize> = HashMap::new();
-        let mut severities: BTreeMap<super::IncidentSeverity, usize> = BTreeMap::new();
+        let mut severities: HashMap<super::IncidentSeverity, usize> = HashMap::new();
         for (i, policy) in self.matrix.incident_policies.iter().enumerate() {
             let path = format!("incident_policies[{i}]");
-            if let Some(j) = ids.get(policy.id.as_str()) {
-                let line = self.line_of(&format!("incident_policies[{j}]"));
+            if let Some(line) = self.seen_before(&mut ids, policy.id.as_str(), "incident_policies", i) {
                 self.error(
                     &format!("{path}.id"),
                     format!("duplicate incident policy id '{}' (first on line {line})", policy.id),
                     None,
                 );
-            } else {
-                ids.insert(&policy.id, i);
             }
-            if let Some(j) = severities.get(&policy.severity) {
-                let line = self.line_of(&format!("incident_policies[{j}]"));
+            if let Some(line) = self.seen_before(&mut severities, policy.severity, "incident_policies", i) {
                 self.warning(
                     &format!("{path}.severity"),
                     format!(
@@ -778,8 +782,6 @@ impl<'a> Linter<'a> {
                     ),
                     None,
                 );
-            } else {
-                severities.insert(policy.severity, i);
             }
             if policy.steps.is_empty() {
                 self.error(

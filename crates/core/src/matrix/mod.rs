@@ -11,11 +11,14 @@
 //!   unreachable rules, impossible calendars …).
 //! - [`eval`]: [`CompiledMatrix`], the rules compiled once and indexed by trigger, evaluated
 //!   against a case's [`Facts`].
+//! - [`apply`]: the matrix in force applied to a case's write: triggers, facts, what the
+//!   fired actions become ([`apply_rules`]), then the clock changes ([`follow_up`]).
 //! - [`diff`](mod@diff): what changed between two versions, in words.
-//! - [`schema`]: the JSON Schema of the file format, for editors.
+//! - [`schema`]: the JSON Schema of the file format, for editors, derived from the model.
 //!
 //! [`check`] is parse then lint: what `ladder matrix check` prints.
 
+pub mod apply;
 pub mod diff;
 pub mod eval;
 pub mod lint;
@@ -27,6 +30,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 
+pub use apply::{ActiveMatrix, MATRIX_ACTOR, REPEAT_CONTACT_WINDOW, Surroundings, apply_rules, follow_up};
 pub use diff::{Change, Item, diff};
 pub use eval::{CompiledMatrix, Evaluation, Facts, Fired, TriggerFired};
 pub use lint::{Directory, lint};

@@ -2,28 +2,81 @@
 //! what [`lint`](super::lint), [`CompiledMatrix`](super::CompiledMatrix) and
 //! [`diff`](super::diff) read. Every value here is already well-formed (a duration is a
 //! duration, a window has valid times); whether the parts fit together is the linter's job.
+//!
+//! These types are also the one description of the file's shape: the JSON Schema
+//! ([`json_schema`](super::json_schema)) is derived from them, their field names and doc
+//! comments; where the file writes a value differently from how it is kept here (a
+//! duration as text, actions as keys of a table), a `schemars(with = …)` attribute names
+//! the written form, from [`schema`](super::schema). The sets of names the file may use
+//! (triggers, roles, priorities, channels, severities) are listed once, by `Named`.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use jiff::SignedDuration;
 use jiff::civil::{Date, Time, Weekday};
+use schemars::JsonSchema;
 
-use crate::case::Priority;
+use super::schema::{DateText, DurationText, OneOrMany, PauseStatus, RecipientText, RuleActions, Windows};
+use crate::case::{Priority, Status};
 use crate::directory::{Ladder, LevelId, Role};
 use crate::event::EscalationKind;
 
-/// A whole escalation matrix: calendars, the ladder of levels, rules, authority limits and
-/// incident policies.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// A closed set of names a matrix file may use for a value: every value in order, and the
+/// name of each. The parser reads and suggests these names and the schema lists them.
+pub(crate) trait Named: Copy + Sized + 'static {
+    const ALL: &'static [Self];
+    fn name(self) -> &'static str;
+
+    /// Every name, in order.
+    fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|v| v.name()).collect()
+    }
+
+    /// The value of a name, exactly as written.
+    fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.name() == s)
+    }
+}
+
+/// The sets whose names are their `as_str`, listed in their `ALL`.
+macro_rules! named_by_as_str {
+    ($($t:ty),*) => {$(
+        impl Named for $t {
+            const ALL: &'static [$t] = &<$t>::ALL;
+            fn name(self) -> &'static str {
+                self.as_str()
+            }
+        }
+    )*};
+}
+
+named_by_as_str!(Role, Priority, Trigger, NotifyChannel, IncidentSeverity);
+
+impl Named for EscalationKind {
+    const ALL: &'static [EscalationKind] = &[EscalationKind::Functional, EscalationKind::Hierarchical];
+    fn name(self) -> &'static str {
+        match self {
+            EscalationKind::Functional => "functional",
+            EscalationKind::Hierarchical => "hierarchical",
+        }
+    }
+}
+
+/// A Ladder escalation matrix: calendars, the ladder of levels with their targets, rules,
+/// authority limits and IT incident policies.
+#[derive(Debug, Clone, Default, PartialEq, JsonSchema)]
+#[schemars(title = "Ladder escalation matrix", deny_unknown_fields, default)]
 pub struct Matrix {
     /// Business calendars by name (`support`, `24x7` …), referenced by levels.
     pub calendars: BTreeMap<String, Calendar>,
     /// The ladder, lowest level first.
     pub levels: Vec<LevelSpec>,
-    /// Rules in file order; that order is the evaluation order.
+    /// Rules, evaluated in file order.
     pub rules: Vec<Rule>,
+    /// What each role may grant without approval, per kind of action.
     pub authority: Vec<AuthorityRule>,
+    /// IT incident policies by severity.
     pub incident_policies: Vec<IncidentPolicy>,
     /// How SLA clocks behave: the statuses they pause in and when they warn.
     pub sla: SlaSettings,
@@ -33,26 +86,33 @@ pub struct Matrix {
 
 /// One `[[queues]]` entry: cases waiting unassigned in `team`'s queue for `after` move to
 /// `overflow_to` (a team at the same level).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct QueueSpec {
     pub team: String,
     pub overflow_to: String,
+    #[schemars(with = "DurationText")]
     pub after: jiff::SignedDuration,
 }
 
-/// The matrix's `[sla]` table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The matrix's `[sla]` table: how SLA clocks pause and warn.
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
+#[schemars(deny_unknown_fields, default)]
 pub struct SlaSettings {
-    /// Case statuses in which every clock pauses (waiting on someone outside the team).
-    pub pause_on: Vec<crate::case::Status>,
-    /// Percentages of a target at which a clock warns (`clock_at_risk`), each below 100.
+    /// Statuses in which every clock pauses (waiting on someone outside the team):
+    /// "pending_customer", "pending_internal". Default ["pending_customer"].
+    #[schemars(with = "Vec<PauseStatus>")]
+    pub pause_on: Vec<Status>,
+    /// Percentages of a target (1-99) at which a clock warns (`clock_at_risk`). Default [75].
     pub warn_at: Vec<u8>,
 }
 
 impl SlaSettings {
     /// Clocks pause while the case waits on the customer, and warn at 75 %.
-    pub const DEFAULT_PAUSE_ON: [crate::case::Status; 1] = [crate::case::Status::PendingCustomer];
+    pub const DEFAULT_PAUSE_ON: [Status; 1] = [Status::PendingCustomer];
     pub const DEFAULT_WARN_AT: [u8; 1] = [75];
+    /// The statuses `pause_on` may name: those that wait on someone outside the team.
+    pub const PAUSABLE: [Status; 2] = [Status::PendingCustomer, Status::PendingInternal];
 }
 
 impl Default for SlaSettings {
@@ -87,14 +147,21 @@ impl Matrix {
 }
 
 /// When a team is at work: a time zone, weekly hours, holidays and one-off overrides.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Calendar {
-    /// IANA time zone name, checked with `jiff::tz::TimeZone::get`.
+    /// IANA time zone, e.g. "America/New_York".
     pub timezone: String,
+    /// Opening windows by days: keys such as "mon-fri", "sat", "sat,sun", "daily"; values a
+    /// window "08:00-20:00", several ["08:00-12:00", "13:00-17:00"], or "closed". A window
+    /// ending before it starts runs overnight ("22:00-06:00").
+    #[schemars(default, with = "BTreeMap<String, Windows>")]
     pub hours: WeeklyHours,
-    /// Whole days off.
+    /// Whole days off, "YYYY-MM-DD".
+    #[schemars(default, with = "Vec<DateText>")]
     pub holidays: Vec<Date>,
-    /// Dates whose hours differ from the week's: the windows of that day, or none (closed).
+    /// One-off hours for a date ("YYYY-MM-DD" keys): windows, or "closed".
+    #[schemars(default, with = "BTreeMap<String, Windows>")]
     pub overrides: BTreeMap<Date, Vec<Window>>,
 }
 
@@ -160,22 +227,33 @@ impl fmt::Display for Window {
 }
 
 /// One rung of the ladder and how fast it must act.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct LevelSpec {
+    /// Short unique id, e.g. "L2".
+    #[schemars(with = "String")]
     pub id: LevelId,
+    /// Defaults to the id.
+    #[schemars(default)]
     pub name: String,
-    /// When a case belongs here, in words (the seeds' "criteria" column).
+    /// When a case belongs at this level, in words (the seeds' "criteria" column).
     pub criteria: Option<String>,
     /// Slugs of the teams that work this level.
+    #[schemars(default, with = "OneOrMany<String>")]
     pub teams: Vec<String>,
     /// Roles that work this level.
+    #[schemars(default, with = "OneOrMany<Role>")]
     pub roles: Vec<Role>,
+    /// The level's own targets, written on the level: `respond`, `update`, `resolve`.
+    #[schemars(flatten)]
     pub targets: Targets,
-    /// Targets that differ for a priority; unset fields fall back to [`LevelSpec::targets`].
+    /// Targets that differ by priority; unset fields fall back to the level's own.
+    #[schemars(default)]
     pub by_priority: BTreeMap<Priority, Targets>,
-    /// Targets that differ for a customer segment (`vip` …); they win over `by_priority`.
+    /// Targets that differ by customer segment (`vip` …); they win over `by_priority`.
+    #[schemars(default)]
     pub by_segment: BTreeMap<String, Targets>,
-    /// The calendar the targets count in; `None` counts every hour (24×7).
+    /// The calendar the targets count in; none counts every hour (24×7).
     pub calendar: Option<String>,
 }
 
@@ -194,14 +272,19 @@ impl LevelSpec {
     }
 }
 
-/// Response, update and resolution targets. `None` means no target.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Response, update and resolution targets: "0m", "90s", "15m", "1h30m", "8h", "5d". A
+/// target left out is no target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Targets {
     /// First response after the case reaches the level.
+    #[schemars(with = "Option<DurationText>")]
     pub respond: Option<SignedDuration>,
     /// Longest silence towards the customer while the case is worked.
+    #[schemars(with = "Option<DurationText>")]
     pub update: Option<SignedDuration>,
-    /// Resolution.
+    /// Resolution target.
+    #[schemars(with = "Option<DurationText>")]
     pub resolve: Option<SignedDuration>,
 }
 
@@ -299,20 +382,28 @@ impl fmt::Display for Trigger {
     }
 }
 
-/// A rule: on a trigger, when a condition holds, do these actions.
-#[derive(Debug, Clone, PartialEq)]
+/// A rule: on a trigger, when the CEL condition holds, do the actions. Actions go in
+/// `then` or directly on the rule.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Rule {
-    /// Unique; the reason recorded on what the rule does.
+    /// Unique; recorded as the reason for what the rule does.
     pub name: String,
     /// Why the rule exists, in words.
     pub description: Option<String>,
+    /// Default case_opened.
+    #[schemars(default)]
     pub trigger: Trigger,
-    /// CEL source; `None` always holds.
+    /// CEL over case, customer, contact, event and now, e.g.
+    /// 'case.category == "billing" && customer.value >= 10000'. None always holds.
     pub when: Option<String>,
+    #[schemars(flatten, with = "RuleActions")]
     pub actions: Vec<Action>,
-    /// When the rule fires, later rules of the same trigger are not evaluated.
+    /// When the rule fires, later rules of the same trigger are skipped.
+    #[schemars(default)]
     pub stop: bool,
     /// Position in the file (0-based); rules are evaluated in this order.
+    #[schemars(skip)]
     pub order: usize,
 }
 
@@ -353,11 +444,7 @@ impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Action::Escalate { kind, to_level, to_team, role } => {
-                let kind = match kind {
-                    EscalationKind::Functional => "functional",
-                    EscalationKind::Hierarchical => "hierarchical",
-                };
-                write!(f, "escalate ({kind})")?;
+                write!(f, "escalate ({})", kind.name())?;
                 match to_level {
                     Some(l) => write!(f, " to {l}")?,
                     None if to_team.is_none() => write!(f, " one level up")?,
@@ -488,16 +575,22 @@ impl NotifyChannel {
     }
 }
 
-/// What each role may grant for one kind of action without approval.
-#[derive(Debug, Clone, PartialEq)]
+/// Limits for one kind of action (credit, refund, fee_waiver, replacement …): what each
+/// role may grant without approval.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct AuthorityRule {
     /// `credit`, `refund`, `fee_waiver`, `replacement` …
     pub action: String,
+    /// The most each role may grant without approval.
+    #[schemars(default)]
     pub limits: BTreeMap<Role, f64>,
     /// Per-user limits by login name; they replace the role's limit for that user.
+    #[schemars(default, rename = "users")]
     pub user_overrides: BTreeMap<String, f64>,
-    /// How long an approval request for this action may wait for a decision (an SLA clock
-    /// counted 24x7); `None`: no clock.
+    /// How long an approval request for this action may wait for a decision, e.g. "2h" (an
+    /// SLA clock counted 24x7); none: no clock.
+    #[schemars(with = "Option<DurationText>")]
     pub approve_within: Option<jiff::SignedDuration>,
 }
 
@@ -534,24 +627,33 @@ impl fmt::Display for IncidentSeverity {
 }
 
 /// How an IT incident of one severity pages people until someone acknowledges.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct IncidentPolicy {
     pub id: String,
+    /// Defaults to the id.
+    #[schemars(default)]
     pub name: String,
     pub severity: IncidentSeverity,
     /// Followed in order; each waits `ack_timeout` for an acknowledgement before the next.
     pub steps: Vec<IncidentStep>,
-    /// How many more times the whole sequence runs when nobody acknowledged it.
+    /// How many more times the steps run when nobody acknowledged.
+    #[schemars(default)]
     pub repeat: u32,
 }
 
 /// One step of an incident policy.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct IncidentStep {
+    /// Recipients: on_call:SLUG, team:SLUG, role:ROLE, user:NAME …
+    #[schemars(with = "OneOrMany<RecipientText>")]
     pub notify: Vec<Recipient>,
     /// Channels tried for every recipient; email when not given.
+    #[schemars(default, with = "OneOrMany<NotifyChannel>")]
     pub channels: Vec<NotifyChannel>,
     /// How long to wait for an acknowledgement before the next step.
+    #[schemars(with = "DurationText")]
     pub ack_timeout: SignedDuration,
 }
 

@@ -12,9 +12,9 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::model::{
-    Action, AuthorityRule, Calendar, IncidentPolicy, IncidentSeverity, IncidentStep, LevelSpec, Matrix, NotifyChannel,
-    QueueSpec, Recipient, Rule, SlaSettings, Targets, Trigger, WeeklyHours, Window, parse_days, parse_duration,
-    parse_window,
+    Action, AuthorityRule, Calendar, IncidentPolicy, IncidentSeverity, IncidentStep, LevelSpec, Matrix, Named,
+    NotifyChannel, QueueSpec, Recipient, Rule, SlaSettings, Targets, Trigger, WeeklyHours, Window, parse_days,
+    parse_duration, parse_window,
 };
 use super::{Diagnostic, Severity, SourceMap, hint_for};
 use crate::case::{Priority, Status};
@@ -23,34 +23,39 @@ use crate::event::EscalationKind;
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
-const TOP_KEYS: &[&str] = &["calendars", "levels", "rules", "authority", "incident_policies", "sla", "queues"];
-const QUEUE_KEYS: &[&str] = &["team", "overflow_to", "after"];
-const SLA_KEYS: &[&str] = &["pause_on", "warn_at"];
-const PAUSE_STATUSES: [&str; 2] = ["pending_customer", "pending_internal"];
-const CALENDAR_KEYS: &[&str] = &["timezone", "hours", "holidays", "overrides"];
-const LEVEL_KEYS: &[&str] = &[
-    "id",
-    "name",
-    "criteria",
-    "teams",
-    "roles",
-    "respond",
-    "update",
-    "resolve",
-    "by_priority",
-    "by_segment",
-    "calendar",
-];
-const TARGET_KEYS: &[&str] = &["respond", "update", "resolve"];
-/// Keys that describe actions, on a rule or in its `then`.
-const ACTION_KEYS: &[&str] =
-    &["escalate", "kind", "team", "role", "priority", "tags", "route", "notify", "require_approval"];
-const RULE_KEYS: &[&str] = &["name", "description", "trigger", "when", "stop", "then"];
-const NOTIFY_KEYS: &[&str] = &["who", "channel", "template", "within_hours"];
-const APPROVAL_KEYS: &[&str] = &["action", "amount_field"];
-const AUTHORITY_KEYS: &[&str] = &["action", "limits", "users", "approve_within"];
-const POLICY_KEYS: &[&str] = &["id", "name", "severity", "steps", "repeat"];
-const STEP_KEYS: &[&str] = &["notify", "channels", "ack_timeout"];
+/// The keys each table of the file may have, in the order an "expected one of" hint lists
+/// them (the model's field order). The schema derived from the model has the same keys; a
+/// test in [`schema`](super::schema) keeps the two in step.
+pub(crate) mod keys {
+    pub(crate) const TOP: &[&str] =
+        &["calendars", "levels", "rules", "authority", "incident_policies", "sla", "queues"];
+    pub(crate) const QUEUE: &[&str] = &["team", "overflow_to", "after"];
+    pub(crate) const SLA: &[&str] = &["pause_on", "warn_at"];
+    pub(crate) const CALENDAR: &[&str] = &["timezone", "hours", "holidays", "overrides"];
+    pub(crate) const LEVEL: &[&str] = &[
+        "id",
+        "name",
+        "criteria",
+        "teams",
+        "roles",
+        "respond",
+        "update",
+        "resolve",
+        "by_priority",
+        "by_segment",
+        "calendar",
+    ];
+    pub(crate) const TARGET: &[&str] = &["respond", "update", "resolve"];
+    /// Keys that describe actions, on a rule or in its `then`.
+    pub(crate) const ACTION: &[&str] =
+        &["escalate", "kind", "team", "role", "priority", "tags", "route", "notify", "require_approval"];
+    pub(crate) const RULE: &[&str] = &["name", "description", "trigger", "when", "stop", "then"];
+    pub(crate) const NOTIFY: &[&str] = &["who", "channel", "template", "within_hours"];
+    pub(crate) const APPROVAL: &[&str] = &["action", "amount_field"];
+    pub(crate) const AUTHORITY: &[&str] = &["action", "limits", "users", "approve_within"];
+    pub(crate) const POLICY: &[&str] = &["id", "name", "severity", "steps", "repeat"];
+    pub(crate) const STEP: &[&str] = &["notify", "channels", "ack_timeout"];
+}
 
 const DURATION_HINT: &str = "write a number and a unit: 90s, 15m, 1h30m, 8h, 5d";
 const WINDOW_HINT: &str =
@@ -326,6 +331,24 @@ impl Parser<'_> {
         }
     }
 
+    /// A name or an array of names of one set (roles, channels): each unknown one is
+    /// reported at its item, with a hint.
+    fn named_list<T: Named>(&mut self, path: &str, v: &Value<'_>, what: &str) -> Vec<T> {
+        let mut out = Vec::new();
+        for (i, name) in self.strings(path, v).iter().enumerate() {
+            match T::from_name(name) {
+                Some(x) => out.push(x),
+                None => {
+                    let ip = if matches!(v.get_ref(), DeValue::Array(_)) { index(path, i) } else { path.to_string() };
+                    let span = self.map.span(&ip).unwrap_or(v.span());
+                    self.error_span(span, &ip, format!("unknown {what} '{name}'")).hint =
+                        Some(hint_for(name, &T::names()));
+                }
+            }
+        }
+        out
+    }
+
     fn date(&mut self, path: &str, v: &Value<'_>) -> Option<Date> {
         let parsed = match v.get_ref() {
             DeValue::String(s) => s.trim().parse::<Date>().map_err(|_| s.to_string()),
@@ -383,7 +406,7 @@ impl Parser<'_> {
 
     fn document(&mut self, root: &DeTable<'_>) -> Matrix {
         let mut m = Matrix::default();
-        for (key, path, v) in self.entries("", root, TOP_KEYS) {
+        for (key, path, v) in self.entries("", root, keys::TOP) {
             match key {
                 "calendars" => {
                     let Some(t) = self.table(&path, v) else { continue };
@@ -393,18 +416,7 @@ impl Parser<'_> {
                         }
                     }
                 }
-                "levels" => {
-                    let mut kept = Vec::new();
-                    let tables = self.tables(&path, v);
-                    let n = tables.len();
-                    for (i, (p, item, t)) in tables.into_iter().enumerate() {
-                        if let Some(l) = self.level(&p, item, t) {
-                            m.levels.push(l);
-                            kept.push(i);
-                        }
-                    }
-                    self.renumber(&path, &kept, n);
-                }
+                "levels" => m.levels.extend(self.kept_tables(&path, v, Self::level)),
                 "rules" => {
                     for (i, (p, item, t)) in self.tables(&path, v).into_iter().enumerate() {
                         if let Some(r) = self.rule(&p, item, t, i) {
@@ -412,47 +424,14 @@ impl Parser<'_> {
                         }
                     }
                 }
-                "authority" => {
-                    let mut kept = Vec::new();
-                    let tables = self.tables(&path, v);
-                    let n = tables.len();
-                    for (i, (p, item, t)) in tables.into_iter().enumerate() {
-                        if let Some(a) = self.authority(&p, item, t) {
-                            m.authority.push(a);
-                            kept.push(i);
-                        }
-                    }
-                    self.renumber(&path, &kept, n);
-                }
-                "incident_policies" => {
-                    let mut kept = Vec::new();
-                    let tables = self.tables(&path, v);
-                    let n = tables.len();
-                    for (i, (p, item, t)) in tables.into_iter().enumerate() {
-                        if let Some(a) = self.incident_policy(&p, item, t) {
-                            m.incident_policies.push(a);
-                            kept.push(i);
-                        }
-                    }
-                    self.renumber(&path, &kept, n);
-                }
+                "authority" => m.authority.extend(self.kept_tables(&path, v, Self::authority)),
+                "incident_policies" => m.incident_policies.extend(self.kept_tables(&path, v, Self::incident_policy)),
                 "sla" => {
                     if let Some(t) = self.table(&path, v) {
                         m.sla = self.sla(&path, t);
                     }
                 }
-                "queues" => {
-                    let mut kept = Vec::new();
-                    let tables = self.tables(&path, v);
-                    let n = tables.len();
-                    for (i, (p, item, t)) in tables.into_iter().enumerate() {
-                        if let Some(q) = self.queue(&p, item, t) {
-                            m.queues.push(q);
-                            kept.push(i);
-                        }
-                    }
-                    self.renumber(&path, &kept, n);
-                }
+                "queues" => m.queues.extend(self.kept_tables(&path, v, Self::queue)),
                 _ => unreachable!("entries() filters keys"),
             }
         }
@@ -462,7 +441,7 @@ impl Parser<'_> {
     /// One `[[queues]]` table: every key is required.
     fn queue(&mut self, path: &str, v: &Value<'_>, t: &DeTable<'_>) -> Option<QueueSpec> {
         let (mut team, mut overflow_to, mut after) = (None, None, None);
-        for (key, p, val) in self.entries(path, t, QUEUE_KEYS) {
+        for (key, p, val) in self.entries(path, t, keys::QUEUE) {
             match key {
                 "team" => team = self.name(&p, val),
                 "overflow_to" => overflow_to = self.name(&p, val),
@@ -485,7 +464,7 @@ impl Parser<'_> {
     /// The `[sla]` table; what it leaves out keeps its default.
     fn sla(&mut self, path: &str, t: &DeTable<'_>) -> SlaSettings {
         let mut sla = SlaSettings::default();
-        for (key, p, val) in self.entries(path, t, SLA_KEYS) {
+        for (key, p, val) in self.entries(path, t, keys::SLA) {
             match key {
                 "pause_on" => {
                     let DeValue::Array(items) = val.get_ref() else {
@@ -496,13 +475,9 @@ impl Parser<'_> {
                     for (i, item) in items.iter().enumerate() {
                         let ip = index(&p, i);
                         self.record(&ip, item);
-                        let parse = |s: &str| {
-                            PAUSE_STATUSES
-                                .contains(&s)
-                                .then(|| Status::ALL.into_iter().find(|x| x.as_str() == s))
-                                .flatten()
-                        };
-                        if let Some(s) = self.choice(&ip, item, "pausing status", &PAUSE_STATUSES, parse)
+                        let pausable = SlaSettings::PAUSABLE.map(Status::as_str);
+                        let parse = |s: &str| SlaSettings::PAUSABLE.into_iter().find(|x| x.as_str() == s);
+                        if let Some(s) = self.choice(&ip, item, "pausing status", &pausable, parse)
                             && !statuses.contains(&s)
                         {
                             statuses.push(s);
@@ -539,6 +514,28 @@ impl Parser<'_> {
         sla
     }
 
+    /// An array of tables, each read by `read`; the ones that do not read are left out, and
+    /// the source map's indices follow the kept ones.
+    fn kept_tables<T>(
+        &mut self,
+        path: &str,
+        v: &Value<'_>,
+        read: impl Fn(&mut Self, &str, &Value<'_>, &DeTable<'_>) -> Option<T>,
+    ) -> Vec<T> {
+        let tables = self.tables(path, v);
+        let n = tables.len();
+        let mut kept = Vec::new();
+        let mut out = Vec::new();
+        for (i, (p, item, t)) in tables.into_iter().enumerate() {
+            if let Some(x) = read(self, &p, item, t) {
+                out.push(x);
+                kept.push(i);
+            }
+        }
+        self.renumber(path, &kept, n);
+        out
+    }
+
     /// Keeps the source map's indices in step with the model when items were dropped.
     fn renumber(&mut self, array: &str, kept: &[usize], total: usize) {
         if kept.len() != total {
@@ -556,7 +553,7 @@ impl Parser<'_> {
         let mut hours = WeeklyHours::default();
         let mut holidays = Vec::new();
         let mut overrides = BTreeMap::new();
-        for (key, p, val) in self.entries(path, t, CALENDAR_KEYS) {
+        for (key, p, val) in self.entries(path, t, keys::CALENDAR) {
             match key {
                 "timezone" => {
                     let Some(tz) = self.string(&p, val) else { continue };
@@ -639,7 +636,7 @@ impl Parser<'_> {
     fn target_table(&mut self, path: &str, v: &Value<'_>) -> Option<Targets> {
         let t = self.table(path, v)?;
         let mut targets = Targets::default();
-        for (key, p, val) in self.entries(path, t, TARGET_KEYS) {
+        for (key, p, val) in self.entries(path, t, keys::TARGET) {
             self.targets(key, &p, val, &mut targets);
         }
         Some(targets)
@@ -655,32 +652,18 @@ impl Parser<'_> {
         let mut by_priority = BTreeMap::new();
         let mut by_segment = BTreeMap::new();
         let mut calendar = None;
-        for (key, p, val) in self.entries(path, t, LEVEL_KEYS) {
+        for (key, p, val) in self.entries(path, t, keys::LEVEL) {
             match key {
                 "id" => id = self.name(&p, val),
                 "name" => name = self.name(&p, val),
                 "criteria" => criteria = self.string(&p, val),
                 "teams" => teams = self.strings(&p, val),
-                "roles" => {
-                    let names = self.strings(&p, val);
-                    for (i, r) in names.iter().enumerate() {
-                        match Role::parse(r) {
-                            Some(r) => roles.push(r),
-                            None => {
-                                let ip =
-                                    if matches!(val.get_ref(), DeValue::Array(_)) { index(&p, i) } else { p.clone() };
-                                let span = self.map.span(&ip).unwrap_or(val.span());
-                                self.error_span(span, &ip, format!("unknown role '{r}'")).hint =
-                                    Some(hint_for(r, &ROLE_NAMES));
-                            }
-                        }
-                    }
-                }
+                "roles" => roles = self.named_list(&p, val, "role"),
                 "respond" | "update" | "resolve" => self.targets(key, &p, val, &mut targets),
                 "by_priority" => {
                     let Some(pt) = self.table(&p, val) else { continue };
-                    for (prio, pp, pv) in self.entries(&p, pt, &PRIORITY_NAMES) {
-                        let prio = parse_priority(prio).expect("entries() allowed only priorities");
+                    for (prio, pp, pv) in self.entries(&p, pt, &Priority::names()) {
+                        let prio = Priority::from_name(prio).expect("entries() allowed only priorities");
                         if let Some(t) = self.target_table(&pp, pv) {
                             by_priority.insert(prio, t);
                         }
@@ -718,8 +701,8 @@ impl Parser<'_> {
     }
 
     fn rule(&mut self, path: &str, v: &Value<'_>, t: &DeTable<'_>, order: usize) -> Option<Rule> {
-        let mut allowed: Vec<&str> = RULE_KEYS.to_vec();
-        allowed.extend_from_slice(ACTION_KEYS);
+        let mut allowed: Vec<&str> = keys::RULE.to_vec();
+        allowed.extend_from_slice(keys::ACTION);
         let mut name = None;
         let mut description = None;
         let mut trigger = Trigger::default();
@@ -733,7 +716,7 @@ impl Parser<'_> {
                 "name" => name = self.name(&p, val),
                 "description" => description = self.string(&p, val),
                 "trigger" => {
-                    if let Some(tr) = self.choice(&p, val, "trigger", &TRIGGER_NAMES, Trigger::parse) {
+                    if let Some(tr) = self.choice(&p, val, "trigger", &Trigger::names(), Trigger::parse) {
                         trigger = tr;
                     }
                 }
@@ -762,7 +745,7 @@ impl Parser<'_> {
         } else if let Some((tp, tv)) = then {
             match tv.get_ref() {
                 DeValue::Table(tt) => {
-                    let keys = self.entries(&tp, tt, ACTION_KEYS);
+                    let keys = self.entries(&tp, tt, keys::ACTION);
                     actions = self.actions(keys);
                 }
                 DeValue::Array(items) => {
@@ -770,7 +753,7 @@ impl Parser<'_> {
                         let ip = index(&tp, i);
                         self.record(&ip, item);
                         let Some(it) = self.table(&ip, item) else { continue };
-                        let keys = self.entries(&ip, it, ACTION_KEYS);
+                        let keys = self.entries(&ip, it, keys::ACTION);
                         actions.extend(self.actions(keys));
                     }
                 }
@@ -815,13 +798,8 @@ impl Parser<'_> {
                     }
                 },
                 "kind" => {
-                    if let Some(k) =
-                        self.choice(&p, val, "escalation kind", &["functional", "hierarchical"], |s| match s {
-                            "functional" => Some(EscalationKind::Functional),
-                            "hierarchical" => Some(EscalationKind::Hierarchical),
-                            _ => None,
-                        })
-                    {
+                    let kinds = EscalationKind::names();
+                    if let Some(k) = self.choice(&p, val, "escalation kind", &kinds, EscalationKind::from_name) {
                         kind = Some((k, p, val));
                     }
                 }
@@ -831,7 +809,7 @@ impl Parser<'_> {
                     }
                 }
                 "role" => {
-                    if let Some(r) = self.choice(&p, val, "role", &ROLE_NAMES, Role::parse) {
+                    if let Some(r) = self.choice(&p, val, "role", &Role::names(), Role::parse) {
                         role = Some((r, p, val));
                     }
                 }
@@ -885,7 +863,7 @@ impl Parser<'_> {
         for (key, p, val) in rest {
             match key {
                 "priority" => {
-                    if let Some(pr) = self.choice(&p, val, "priority", &PRIORITY_NAMES, parse_priority) {
+                    if let Some(pr) = self.choice(&p, val, "priority", &Priority::names(), Priority::from_name) {
                         out.push((Action::SetPriority(pr), p));
                     }
                 }
@@ -944,13 +922,13 @@ impl Parser<'_> {
         let mut template = None;
         let mut within_hours = false;
         let mut ok = true;
-        for (key, p, val) in self.entries(path, t, NOTIFY_KEYS) {
+        for (key, p, val) in self.entries(path, t, keys::NOTIFY) {
             match key {
                 "who" => {
                     who = self.recipient(&p, val);
                     ok &= who.is_some();
                 }
-                "channel" => match self.choice(&p, val, "channel", &CHANNEL_NAMES, NotifyChannel::parse) {
+                "channel" => match self.choice(&p, val, "channel", &NotifyChannel::names(), NotifyChannel::parse) {
                     Some(c) => channel = c,
                     None => ok = false,
                 },
@@ -973,7 +951,7 @@ impl Parser<'_> {
         let t = self.table(path, v)?;
         let mut action = None;
         let mut amount_field = None;
-        for (key, p, val) in self.entries(path, t, APPROVAL_KEYS) {
+        for (key, p, val) in self.entries(path, t, keys::APPROVAL) {
             match key {
                 "action" => action = self.name(&p, val),
                 "amount_field" => amount_field = self.name(&p, val),
@@ -991,13 +969,13 @@ impl Parser<'_> {
         let mut limits = BTreeMap::new();
         let mut user_overrides = BTreeMap::new();
         let mut approve_within = None;
-        for (key, p, val) in self.entries(path, t, AUTHORITY_KEYS) {
+        for (key, p, val) in self.entries(path, t, keys::AUTHORITY) {
             match key {
                 "action" => action = self.name(&p, val),
                 "approve_within" => approve_within = self.duration(&p, val),
                 "limits" => {
                     let Some(lt) = self.table(&p, val) else { continue };
-                    for (role, rp, rv) in self.entries(&p, lt, &ROLE_NAMES) {
+                    for (role, rp, rv) in self.entries(&p, lt, &Role::names()) {
                         if let Some(n) = self.number(&rp, rv) {
                             limits.insert(Role::parse(role).expect("entries() allowed only roles"), n);
                         }
@@ -1026,26 +1004,15 @@ impl Parser<'_> {
         let mut severity = None;
         let mut steps = Vec::new();
         let mut repeat = 0;
-        for (key, p, val) in self.entries(path, t, POLICY_KEYS) {
+        for (key, p, val) in self.entries(path, t, keys::POLICY) {
             match key {
                 "id" => id = self.name(&p, val),
                 "name" => name = self.name(&p, val),
                 "severity" => {
-                    severity = self.choice(&p, val, "severity", &SEVERITY_NAMES, IncidentSeverity::parse);
+                    severity = self.choice(&p, val, "severity", &IncidentSeverity::names(), IncidentSeverity::parse);
                 }
                 "repeat" => repeat = self.count(&p, val).unwrap_or(0),
-                "steps" => {
-                    let mut kept = Vec::new();
-                    let tables = self.tables(&p, val);
-                    let n = tables.len();
-                    for (i, (sp, item, st)) in tables.into_iter().enumerate() {
-                        if let Some(s) = self.step(&sp, item, st) {
-                            steps.push(s);
-                            kept.push(i);
-                        }
-                    }
-                    self.renumber(&p, &kept, n);
-                }
+                "steps" => steps.extend(self.kept_tables(&p, val, Self::step)),
                 _ => unreachable!(),
             }
         }
@@ -1063,7 +1030,7 @@ impl Parser<'_> {
         let mut notify = Vec::new();
         let mut channels = Vec::new();
         let mut ack_timeout = None;
-        for (key, p, val) in self.entries(path, t, STEP_KEYS) {
+        for (key, p, val) in self.entries(path, t, keys::STEP) {
             match key {
                 "notify" => match val.get_ref() {
                     DeValue::Array(items) => {
@@ -1075,21 +1042,7 @@ impl Parser<'_> {
                     }
                     _ => notify.extend(self.recipient(&p, val)),
                 },
-                "channels" => {
-                    let names = self.strings(&p, val);
-                    for (i, c) in names.iter().enumerate() {
-                        match NotifyChannel::parse(c) {
-                            Some(c) => channels.push(c),
-                            None => {
-                                let ip =
-                                    if matches!(val.get_ref(), DeValue::Array(_)) { index(&p, i) } else { p.clone() };
-                                let span = self.map.span(&ip).unwrap_or(val.span());
-                                self.error_span(span, &ip, format!("unknown channel '{c}'")).hint =
-                                    Some(hint_for(c, &CHANNEL_NAMES));
-                            }
-                        }
-                    }
-                }
+                "channels" => channels = self.named_list(&p, val, "channel"),
                 "ack_timeout" => ack_timeout = self.duration(&p, val),
                 _ => unreachable!(),
             }
@@ -1105,25 +1058,6 @@ impl Parser<'_> {
         }
         Some(IncidentStep { notify, channels, ack_timeout: ack_timeout? })
     }
-}
-
-pub(crate) const ROLE_NAMES: [&str; 4] = ["agent", "supervisor", "manager", "admin"];
-pub(crate) const PRIORITY_NAMES: [&str; 4] = ["low", "normal", "high", "urgent"];
-pub(crate) const TRIGGER_NAMES: [&str; 8] = [
-    "case_opened",
-    "message_received",
-    "status_changed",
-    "customer_requested_supervisor",
-    "clock_at_risk",
-    "clock_breached",
-    "reopened",
-    "repeat_contact",
-];
-const CHANNEL_NAMES: [&str; 6] = ["email", "sms", "voice", "chat", "push", "webhook"];
-const SEVERITY_NAMES: [&str; 4] = ["SEV1", "SEV2", "SEV3", "SEV4"];
-
-pub(crate) fn parse_priority(s: &str) -> Option<Priority> {
-    Priority::ALL.into_iter().find(|p| p.as_str() == s)
 }
 
 /// Where the content of a string value starts when the file holds it verbatim: always for

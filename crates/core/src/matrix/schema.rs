@@ -1,226 +1,123 @@
 //! The JSON Schema of the matrix file, for editor completion (`ladder matrix schema`;
-//! TOML editors such as Taplo and Even Better TOML read JSON Schemas). The types here only
-//! describe the file's shape for schemars: the parser in [`parse`](super::parse) is what
-//! reads files, and the tests keep the two in step on the example files.
+//! TOML editors such as Taplo and Even Better TOML read JSON Schemas).
+//!
+//! The schema is derived from the model types ([`Matrix`] and its parts): their fields are
+//! the file's keys and their doc comments the descriptions. This module holds only how the
+//! file writes what the model keeps parsed — durations, windows and dates as text, a string
+//! or a list of them, a rule's actions as keys of a table — and the schemas of the sets of
+//! names, listed by `Named`. The parser in [`parse`](super::parse) is what reads files;
+//! a test below checks that its key tables are the schema's properties.
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use std::borrow::Cow;
 
-use schemars::JsonSchema;
+use super::model::{IncidentSeverity, Matrix, Named, NotifyChannel, SlaSettings, Trigger};
+use crate::case::Priority;
+use crate::directory::Role;
+use crate::event::EscalationKind;
 
 const DURATION: &str = r"^(0|([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?)$";
 const WINDOW: &str = r"^(closed|[0-2]?[0-9]:[0-5][0-9]-[0-2]?[0-9]:[0-5][0-9])$";
 const DATE: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
 
-/// A Ladder escalation matrix: calendars, the ladder of levels with their targets, rules,
-/// authority limits and IT incident policies.
-#[derive(JsonSchema)]
-#[schemars(title = "Ladder escalation matrix", deny_unknown_fields)]
-struct MatrixFile {
-    /// Business calendars by name, referenced by levels.
-    calendars: Option<BTreeMap<String, CalendarFile>>,
-    /// The ladder, lowest level first.
-    levels: Option<Vec<LevelFile>>,
-    /// Rules, evaluated in file order.
-    rules: Option<Vec<RuleFile>>,
-    /// What each role may grant without approval, per kind of action.
-    authority: Option<Vec<AuthorityFile>>,
-    /// IT incident policies by severity.
-    incident_policies: Option<Vec<IncidentPolicyFile>>,
-    /// How SLA clocks pause and warn.
-    sla: Option<SlaFile>,
-    /// Queue overflow between teams of one level.
-    queues: Option<Vec<QueueFile>>,
+/// A set of names as a schema: a string, one of the names.
+macro_rules! named_schema {
+    ($($t:ty),*) => {$(
+        impl JsonSchema for $t {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($t).into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({ "type": "string", "enum": <$t as Named>::names() })
+            }
+        }
+    )*};
 }
 
-/// Cases waiting unassigned in `team`'s queue for `after` move to `overflow_to`.
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct QueueFile {
-    team: String,
-    overflow_to: String,
-    after: Duration,
-}
+named_schema!(Trigger, Role, Priority, NotifyChannel, IncidentSeverity, EscalationKind);
 
-/// When a team is at work.
+/// A duration: "0m", "90s", "15m", "1h30m", "8h", "5d".
 #[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct CalendarFile {
-    /// IANA time zone, e.g. "America/New_York".
-    timezone: String,
-    /// Opening windows by days: keys such as "mon-fri", "sat", "sat,sun", "daily"; values a
-    /// window "08:00-20:00", several ["08:00-12:00", "13:00-17:00"], or "closed". A window
-    /// ending before it starts runs overnight ("22:00-06:00").
-    hours: Option<BTreeMap<String, Windows>>,
-    /// Whole days off, "YYYY-MM-DD".
-    holidays: Option<Vec<Date>>,
-    /// One-off hours for a date ("YYYY-MM-DD" keys): windows, or "closed".
-    overrides: Option<BTreeMap<String, Windows>>,
-}
+#[schemars(transparent)]
+pub(crate) struct DurationText(#[schemars(pattern(DURATION))] String);
 
+/// A calendar date, "YYYY-MM-DD".
+#[derive(JsonSchema)]
+#[schemars(transparent)]
+pub(crate) struct DateText(#[schemars(pattern(DATE))] String);
+
+/// An opening window, "08:00-20:00".
+#[derive(JsonSchema)]
+#[schemars(transparent)]
+pub(crate) struct WindowText(#[schemars(pattern(WINDOW))] String);
+
+/// A day's windows: one window, several, or "closed".
 #[derive(JsonSchema)]
 #[schemars(untagged)]
-enum Windows {
+pub(crate) enum Windows {
     One(#[schemars(pattern(WINDOW))] String),
-    Several(Vec<Window>),
+    Several(Vec<WindowText>),
 }
 
-#[derive(JsonSchema)]
-#[schemars(transparent)]
-struct Window(#[schemars(pattern(WINDOW))] String);
-
-#[derive(JsonSchema)]
-#[schemars(transparent)]
-struct Date(#[schemars(pattern(DATE))] String);
-
-#[derive(JsonSchema)]
-#[schemars(transparent)]
-struct Duration(#[schemars(pattern(DURATION))] String);
-
-/// One rung of the ladder.
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct LevelFile {
-    /// Short unique id, e.g. "L2".
-    id: String,
-    name: Option<String>,
-    /// When a case belongs at this level, in words.
-    criteria: Option<String>,
-    /// Slugs of the teams that work this level.
-    teams: Option<OneOrMany<String>>,
-    /// Roles that work this level.
-    roles: Option<OneOrMany<RoleName>>,
-    /// First response target: "0m", "90s", "15m", "1h30m", "8h", "5d".
-    respond: Option<Duration>,
-    /// Longest silence towards the customer while the case is worked.
-    update: Option<Duration>,
-    /// Resolution target.
-    resolve: Option<Duration>,
-    /// Targets that differ by priority.
-    by_priority: Option<ByPriority>,
-    /// Targets that differ by customer segment (they win over by_priority).
-    by_segment: Option<BTreeMap<String, TargetsFile>>,
-    /// The calendar targets count in; none counts every hour.
-    calendar: Option<String>,
-}
-
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct ByPriority {
-    low: Option<TargetsFile>,
-    normal: Option<TargetsFile>,
-    high: Option<TargetsFile>,
-    urgent: Option<TargetsFile>,
-}
-
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct TargetsFile {
-    respond: Option<Duration>,
-    update: Option<Duration>,
-    resolve: Option<Duration>,
-}
-
+/// One value, or an array of them.
 #[derive(JsonSchema)]
 #[schemars(untagged)]
-enum OneOrMany<T> {
+pub(crate) enum OneOrMany<T> {
     One(T),
     Many(Vec<T>),
 }
 
+/// A recipient: assignee, customer, team, team:SLUG, role:ROLE, user:NAME or on_call:SLUG.
 #[derive(JsonSchema)]
-#[schemars(rename_all = "snake_case")]
-enum RoleName {
-    Agent,
-    Supervisor,
-    Manager,
-    Admin,
+#[schemars(transparent)]
+pub(crate) struct RecipientText(String);
+
+/// A status `[sla] pause_on` may name.
+pub(crate) struct PauseStatus;
+
+impl JsonSchema for PauseStatus {
+    fn schema_name() -> Cow<'static, str> {
+        "PauseStatus".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<&str> = SlaSettings::PAUSABLE.iter().map(|s| s.as_str()).collect();
+        json_schema!({ "type": "string", "enum": names })
+    }
 }
 
+/// A rule's actions as the file writes them: in `then`, or directly on the rule.
 #[derive(JsonSchema)]
-#[schemars(rename_all = "snake_case")]
-enum PriorityName {
-    Low,
-    Normal,
-    High,
-    Urgent,
-}
-
-#[derive(JsonSchema)]
-#[schemars(rename_all = "snake_case")]
-enum TriggerName {
-    CaseOpened,
-    MessageReceived,
-    StatusChanged,
-    CustomerRequestedSupervisor,
-    ClockAtRisk,
-    ClockBreached,
-    Reopened,
-    RepeatContact,
-}
-
-#[derive(JsonSchema)]
-#[schemars(rename_all = "snake_case")]
-enum EscalationKindName {
-    Functional,
-    Hierarchical,
-}
-
-#[derive(JsonSchema)]
-#[schemars(rename_all = "snake_case")]
-enum ChannelName {
-    Email,
-    Sms,
-    Voice,
-    Chat,
-    Push,
-    Webhook,
-}
-
-/// A rule: on a trigger, when the CEL condition holds, do the actions. Actions go in
-/// `then` or directly on the rule.
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct RuleFile {
-    /// Unique; recorded as the reason for what the rule does.
-    name: String,
-    description: Option<String>,
-    /// Default case_opened.
-    trigger: Option<TriggerName>,
-    /// CEL over case, customer, contact, event and now, e.g.
-    /// 'case.category == "billing" && customer.value >= 10000'.
-    when: Option<String>,
-    /// When the rule fires, later rules of the same trigger are skipped.
-    stop: Option<bool>,
+pub(crate) struct RuleActions {
     /// The actions: one table or an array of tables.
-    then: Option<OneOrMany<ActionsFile>>,
+    then: Option<OneOrMany<ActionTable>>,
     #[schemars(flatten)]
-    actions: ActionsFile,
+    actions: ActionTable,
 }
 
 /// Actions. `escalate` with `kind`, `team` and `role` is one escalation; every other key is
 /// an action of its own.
 #[derive(JsonSchema)]
-struct ActionsFile {
+pub(crate) struct ActionTable {
     /// Escalate to a level id ("L2"), or "next" / true for one level up.
     escalate: Option<EscalateTarget>,
     /// Functional (to a team with the skill; the default with a team) or hierarchical.
-    kind: Option<EscalationKindName>,
+    kind: Option<EscalationKind>,
     /// The team to escalate to (needs escalate).
     team: Option<String>,
     /// The role to escalate to (needs escalate).
-    role: Option<RoleName>,
+    role: Option<Role>,
     /// Set the case's priority.
-    priority: Option<PriorityName>,
+    priority: Option<Priority>,
     /// Add tags.
     tags: Option<OneOrMany<String>>,
     /// Hand the case to a team without escalating.
     route: Option<String>,
     /// Notify someone: a recipient string, a table, or several tables.
-    notify: Option<OneOrMany<NotifyFile>>,
+    notify: Option<OneOrMany<NotifyForm>>,
     /// The authority action that needs approval, or a table with amount_field.
-    require_approval: Option<ApprovalFile>,
+    require_approval: Option<ApprovalForm>,
 }
 
 #[derive(JsonSchema)]
@@ -232,101 +129,103 @@ enum EscalateTarget {
 
 #[derive(JsonSchema)]
 #[schemars(untagged)]
-enum NotifyFile {
-    /// assignee, customer, team, team:SLUG, role:ROLE, user:NAME or on_call:SLUG.
-    Who(String),
-    Table {
-        who: String,
-        channel: Option<ChannelName>,
-        template: Option<String>,
-        /// Hold the notification until the recipient's working hours begin.
-        within_hours: Option<bool>,
-    },
+enum NotifyForm {
+    Who(RecipientText),
+    Table(NotifyTable),
 }
 
-/// How SLA clocks behave.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
-struct SlaFile {
-    /// Statuses in which every clock pauses: "pending_customer", "pending_internal".
-    /// Default ["pending_customer"].
-    pause_on: Option<Vec<PauseStatus>>,
-    /// Percentages of a target (1-99) at which a clock warns. Default [75].
-    warn_at: Option<Vec<u8>>,
-}
-
-#[derive(JsonSchema)]
-#[schemars(rename_all = "snake_case")]
-enum PauseStatus {
-    PendingCustomer,
-    PendingInternal,
+pub(crate) struct NotifyTable {
+    who: RecipientText,
+    channel: Option<NotifyChannel>,
+    template: Option<String>,
+    /// Hold the notification until the recipient's working hours begin.
+    within_hours: Option<bool>,
 }
 
 #[derive(JsonSchema)]
 #[schemars(untagged)]
-enum ApprovalFile {
+enum ApprovalForm {
     Action(String),
-    Table { action: String, amount_field: Option<String> },
+    Table(ApprovalTable),
 }
 
-/// Limits for one kind of action (credit, refund, fee_waiver, replacement …).
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
-struct AuthorityFile {
+pub(crate) struct ApprovalTable {
     action: String,
-    /// The most each role may grant without approval.
-    limits: Option<Limits>,
-    /// Per-user limits by login name; they replace the role's.
-    users: Option<BTreeMap<String, f64>>,
-    /// How long an approval request may wait for a decision, e.g. "2h".
-    approve_within: Option<Duration>,
-}
-
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct Limits {
-    agent: Option<f64>,
-    supervisor: Option<f64>,
-    manager: Option<f64>,
-    admin: Option<f64>,
-}
-
-/// How an incident of one severity pages people until someone acknowledges.
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct IncidentPolicyFile {
-    id: String,
-    name: Option<String>,
-    severity: SeverityName,
-    steps: Vec<StepFile>,
-    /// How many more times the steps run when nobody acknowledged.
-    repeat: Option<u32>,
-}
-
-#[derive(JsonSchema)]
-enum SeverityName {
-    #[schemars(rename = "SEV1")]
-    Sev1,
-    #[schemars(rename = "SEV2")]
-    Sev2,
-    #[schemars(rename = "SEV3")]
-    Sev3,
-    #[schemars(rename = "SEV4")]
-    Sev4,
-}
-
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct StepFile {
-    /// Recipients: on_call:SLUG, team:SLUG, role:ROLE, user:NAME …
-    notify: OneOrMany<String>,
-    /// Default email.
-    channels: Option<OneOrMany<ChannelName>>,
-    /// How long to wait for an acknowledgement before the next step.
-    ack_timeout: Duration,
+    amount_field: Option<String>,
 }
 
 /// The JSON Schema (draft 2020-12) of the matrix file.
 pub fn json_schema() -> serde_json::Value {
-    schemars::schema_for!(MatrixFile).to_value()
+    schemars::schema_for!(Matrix).to_value()
+}
+
+/// The keys of one table of the file, as the schema gives them (sorted).
+#[cfg(test)]
+fn schema_keys<T: JsonSchema>() -> Vec<String> {
+    let schema = schemars::schema_for!(T).to_value();
+    let mut keys: Vec<String> = schema["properties"].as_object().expect("an object").keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matrix::model::{
+        AuthorityRule, Calendar, IncidentPolicy, IncidentStep, LevelSpec, QueueSpec, Rule, Targets,
+    };
+    use crate::matrix::parse::keys;
+
+    fn sorted(keys: &[&str]) -> Vec<String> {
+        let mut keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn the_parser_reads_the_keys_the_schema_describes() {
+        assert_eq!(sorted(keys::TOP), schema_keys::<Matrix>());
+        assert_eq!(sorted(keys::QUEUE), schema_keys::<QueueSpec>());
+        assert_eq!(sorted(keys::SLA), schema_keys::<SlaSettings>());
+        assert_eq!(sorted(keys::CALENDAR), schema_keys::<Calendar>());
+        assert_eq!(sorted(keys::LEVEL), schema_keys::<LevelSpec>());
+        assert_eq!(sorted(keys::TARGET), schema_keys::<Targets>());
+        assert_eq!(sorted(keys::ACTION), schema_keys::<ActionTable>());
+        let mut rule = keys::RULE.to_vec();
+        rule.extend_from_slice(keys::ACTION);
+        assert_eq!(sorted(&rule), schema_keys::<Rule>());
+        assert_eq!(sorted(keys::NOTIFY), schema_keys::<NotifyTable>());
+        assert_eq!(sorted(keys::APPROVAL), schema_keys::<ApprovalTable>());
+        assert_eq!(sorted(keys::AUTHORITY), schema_keys::<AuthorityRule>());
+        assert_eq!(sorted(keys::POLICY), schema_keys::<IncidentPolicy>());
+        assert_eq!(sorted(keys::STEP), schema_keys::<IncidentStep>());
+    }
+
+    #[test]
+    fn names_come_from_the_model() {
+        let schema = json_schema();
+        let text = schema.to_string();
+        for name in Trigger::names().into_iter().chain(IncidentSeverity::names()).chain(NotifyChannel::names()) {
+            assert!(text.contains(&format!("\"{name}\"")), "{name} missing from the schema");
+        }
+        assert_eq!(schema["additionalProperties"], false);
+    }
+
+    #[test]
+    fn tables_keyed_by_names_list_them() {
+        let schema = json_schema();
+        let level = &schema["$defs"]["LevelSpec"]["properties"]["by_priority"]["properties"];
+        let authority = &schema["$defs"]["AuthorityRule"]["properties"]["limits"]["properties"];
+        for (table, names) in [(level, Priority::names()), (authority, Role::names())] {
+            let mut keys: Vec<&str> = table.as_object().expect("a table").keys().map(String::as_str).collect();
+            let mut names = names;
+            keys.sort_unstable();
+            names.sort_unstable();
+            assert_eq!(keys, names);
+        }
+    }
 }

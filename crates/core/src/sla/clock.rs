@@ -379,25 +379,28 @@ impl Clock {
     /// The target was met at `now` (e.g. the first public reply meets Respond). Final; a
     /// met clock never fires. No-op on a met or cancelled clock.
     pub fn meet(&mut self, now: Timestamp) {
-        if self.state.is_final() {
-            return;
-        }
-        self.close_pause(now);
-        self.state = ClockState::Met;
-        self.met_at = Some(now);
-        self.next_fire = None;
-        self.generation += 1;
+        self.finish(ClockState::Met, now);
     }
 
     /// The clock no longer applies (e.g. the case was resolved). Final; never fires. No-op on
     /// a met or cancelled clock.
     pub fn cancel(&mut self, now: Timestamp) {
+        self.finish(ClockState::Cancelled, now);
+    }
+
+    /// Ends the clock at `now` in a final `state` (met or cancelled), so no timer of it
+    /// fires any more. No-op on a clock already ended.
+    fn finish(&mut self, state: ClockState, now: Timestamp) {
         if self.state.is_final() {
             return;
         }
         self.close_pause(now);
-        self.state = ClockState::Cancelled;
-        self.cancelled_at = Some(now);
+        self.state = state;
+        if state == ClockState::Met {
+            self.met_at = Some(now);
+        } else {
+            self.cancelled_at = Some(now);
+        }
         self.next_fire = None;
         self.generation += 1;
     }

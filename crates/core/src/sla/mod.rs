@@ -10,7 +10,9 @@
 //!   pause, resume, re-evaluation, warnings, breach, met, cancelled) with generations so a
 //!   stale timer fires nothing; [`clocks_after_status`] applies a case status change.
 //! - [`policy`]: [`SlaPolicy`] (a matrix's targets, calendars and `[sla]` settings) and the
-//!   clock events a case change ([`reconcile`]) or a timer ([`fire`]) produces.
+//!   clock events a case change ([`reconcile`]) or a timer ([`fire`]) produces;
+//!   [`clock_events`] and [`fire_recorded`] record them as the clocks (actor [`SLA_ACTOR`])
+//!   after a write's events, as every write and the timer engine append them.
 
 pub mod business_time;
 pub mod clock;
@@ -21,4 +23,4 @@ pub use business_time::{
     business_time_between, is_open, next_open,
 };
 pub use clock::{Clock, ClockFiring, ClockKind, ClockState, apply_clock_event, clocks_after_status};
-pub use policy::{SlaPolicy, fire, reconcile, standing};
+pub use policy::{SLA_ACTOR, SlaPolicy, clock_events, fire, fire_recorded, reconcile, standing};

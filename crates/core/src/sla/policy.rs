@@ -27,7 +27,8 @@ use jiff::{SignedDuration, Timestamp};
 use super::business_time::{BusinessCalendar, SlaError};
 use super::clock::{Clock, ClockFiring, ClockKind, ClockState};
 use crate::case::{Actor, Case, Priority, Visibility};
-use crate::directory::LevelId;
+use crate::decide::{Context, record};
+use crate::directory::{Customer, Ladder, LevelId};
 use crate::event::{
     CaseEvent, ClockAtRisk, ClockBreached, ClockCancelled, ClockMet, ClockPaused, ClockResumed, ClockRetargeted,
     ClockStarted, RecordedEvent,
@@ -346,6 +347,69 @@ pub fn reconcile(
     }
     check_mirror(&after.clocks, &r.out, &r.clocks, now);
     r.out
+}
+
+/// The name clock events carry as their actor.
+pub const SLA_ACTOR: &str = "sla";
+
+/// Records clock events as the clocks ([`SLA_ACTOR`]), numbered after `case`'s version,
+/// naming the policy's matrix version.
+fn record_as_clocks(
+    policy: &SlaPolicy,
+    case: &Case,
+    ladder: &Ladder,
+    now: Timestamp,
+    events: Vec<CaseEvent>,
+) -> Vec<RecordedEvent> {
+    let actor = Actor::System { name: SLA_ACTOR.into() };
+    // Clock events create nothing that needs an id.
+    let cx = Context {
+        now,
+        actor: &actor,
+        ladder,
+        next_number: 0,
+        new_id: uuid::Uuid::nil(),
+        matrix_version: policy.version,
+    };
+    record(case.id, case.version, &cx, events)
+}
+
+/// The clock events that bring a case's clocks in line after `recorded` (a write's events
+/// so far, folded onto `before`), recorded as the clocks and numbered after them: what
+/// [`reconcile`] says for the case as it ends up, with the customer's segment.
+pub fn clock_events(
+    policy: &SlaPolicy,
+    before: Option<&Case>,
+    recorded: &[RecordedEvent],
+    customer: Option<&Customer>,
+    ladder: &Ladder,
+    now: Timestamp,
+) -> Vec<RecordedEvent> {
+    let mut after = before.cloned();
+    for e in recorded {
+        after = Some(crate::case::apply(after, e));
+    }
+    let Some(after) = after else { return Vec::new() };
+    let segment = customer.and_then(|c| c.segment.as_deref());
+    let events = reconcile(policy, before, recorded, &after, segment, now);
+    record_as_clocks(policy, &after, ladder, now, events)
+}
+
+/// [`fire`], recorded as the clocks: the warnings and breach due on clock `index` at
+/// `generation`, numbered after the case's version. Empty for a stale timer.
+pub fn fire_recorded(
+    policy: &SlaPolicy,
+    case: &Case,
+    index: usize,
+    generation: u64,
+    ladder: &Ladder,
+    now: Timestamp,
+) -> Vec<RecordedEvent> {
+    let events = fire(policy, case, index, generation, now);
+    if events.is_empty() {
+        return Vec::new();
+    }
+    record_as_clocks(policy, case, ladder, now, events)
 }
 
 /// In debug builds: folding `events` onto `clocks` must give `expected` exactly.

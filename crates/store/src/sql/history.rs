@@ -7,20 +7,9 @@ use crate::StoreResult;
 use crate::db::args;
 use jiff::Timestamp;
 use ladder_core::directory::Customer;
-use ladder_core::event::RecordedEvent;
 use ladder_core::ids::CustomerId;
-
-/// One case's recorded stream, with what replaying it needs to know about its customer.
-#[derive(Debug, Clone)]
-pub struct CaseHistory {
-    pub number: u64,
-    /// The whole stream, oldest first.
-    pub events: Vec<RecordedEvent>,
-    pub customer: Option<Customer>,
-    /// Cases the customer opened in the `window` before this one, this one included (1 for
-    /// a case without a customer).
-    pub repeat_contacts: u32,
-}
+/// What the replay reads: defined with it in core.
+pub use ladder_core::simulate::CaseHistory;
 
 impl Store {
     /// How many cases were opened in `[from, to)`.
