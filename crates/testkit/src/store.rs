@@ -1,7 +1,7 @@
 //! A fresh store on the test backend, and case commands as store writes: each is decided by
 //! `ladder_core::decide` + `record` as DESK on simulated time ([`at`]), so the store's tests
 //! never read the clock for an assertion. The fixture teams and people here are the store
-//! tests' own: front and billing at L1, tech at L2.
+//! tests' own: front and billing at L1, tech at L2 (with the ids of [`crate::domain`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
