@@ -1,7 +1,7 @@
 //! The real `ladder` binary, run on test worlds. The binary is the caller's to name: only
 //! the cli crate's own tests know where cargo put it, as `env!("CARGO_BIN_EXE_ladder")`:
 //!
-//! ```ignore
+//! ```text
 //! const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
 //! let Running { dir, world, server, api } = Running::start(LADDER);
 //! ```
