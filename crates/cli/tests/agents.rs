@@ -1,19 +1,10 @@
 //! `/api/v1/agents` over HTTP: presence, profiles, who may change what and see whom, and
 //! loads counted from assigned cases.
 
-mod common;
-
-use common::*;
+use ladder_testkit::server::*;
 use serde_json::{Value, json};
 
-/// Starts a server on the seeded world: ana (agent, frontline), erin (agent, billing), sam
-/// (supervisor, supervisors + frontline), tara (supervisor, billing), maria (manager), root.
-fn start() -> (tempfile::TempDir, World, Server) {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    (dir, world, server)
-}
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
 
 fn names(list: &Value) -> Vec<&str> {
     list.as_array().expect("a list").iter().map(|a| a["name"].as_str().unwrap()).collect()
@@ -21,8 +12,7 @@ fn names(list: &Value) -> Vec<&str> {
 
 #[tokio::test]
 async fn an_agent_sets_their_own_presence_and_presence_since_moves_only_on_change() {
-    let (_dir, world, server) = start();
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
     let ana = &world.tokens["ana"];
 
     let (s, a) = api.call(ana, "GET", "/api/v1/agents/me", None).await;
@@ -52,8 +42,7 @@ async fn an_agent_sets_their_own_presence_and_presence_since_moves_only_on_chang
 
 #[tokio::test]
 async fn a_supervisor_of_the_agents_team_changes_their_profile() {
-    let (_dir, world, server) = start();
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
     let (ana, sam, maria) = (&world.tokens["ana"], &world.tokens["sam"], &world.tokens["maria"]);
 
     let body =
@@ -85,8 +74,7 @@ async fn a_supervisor_of_the_agents_team_changes_their_profile() {
 
 #[tokio::test]
 async fn changes_outside_ones_authority_are_refused() {
-    let (_dir, world, server) = start();
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
     let (ana, erin, sam, tara) =
         (&world.tokens["ana"], &world.tokens["erin"], &world.tokens["sam"], &world.tokens["tara"]);
 
@@ -126,8 +114,7 @@ async fn changes_outside_ones_authority_are_refused() {
 
 #[tokio::test]
 async fn invalid_values_are_refused_naming_the_field() {
-    let (_dir, world, server) = start();
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
     let (ana, sam) = (&world.tokens["ana"], &world.tokens["sam"]);
 
     let cases: &[(Value, &str)] = &[
@@ -168,8 +155,7 @@ async fn invalid_values_are_refused_naming_the_field() {
 
 #[tokio::test]
 async fn each_role_sees_the_agents_of_its_teams_and_managers_see_all() {
-    let (_dir, world, server) = start();
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
     let (ana, erin, sam, maria) =
         (&world.tokens["ana"], &world.tokens["erin"], &world.tokens["sam"], &world.tokens["maria"]);
 
@@ -209,18 +195,14 @@ async fn each_role_sees_the_agents_of_its_teams_and_managers_see_all() {
 
 #[tokio::test]
 async fn load_counts_the_agents_active_assigned_cases_per_channel() {
-    let (_dir, world, server) = start();
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
     let (ana, sam) = (&world.tokens["ana"], &world.tokens["sam"]);
 
     let mut ids = Vec::new();
     for channel in ["chat", "chat", "email"] {
-        let (s, c) = api.call(ana, "POST", "/api/v1/cases", Some(json!({"subject": "Help", "channel": channel}))).await;
-        assert_eq!(s, 201, "{c}");
+        let c = api.open_case(ana, json!({"subject": "Help", "channel": channel})).await;
         let id = c["id"].as_str().unwrap().to_string();
-        let (s, c) =
-            api.call(ana, "POST", &format!("/api/v1/cases/{id}/assign"), Some(json!({"assignee": "me"}))).await;
-        assert_eq!(s, 200, "{c}");
+        api.post_ok(ana, &format!("/api/v1/cases/{id}/assign"), json!({"assignee": "me"})).await;
         ids.push(id);
     }
     let (_, a) = api.call(ana, "GET", "/api/v1/agents/me", None).await;
@@ -231,9 +213,7 @@ async fn load_counts_the_agents_active_assigned_cases_per_channel() {
     );
 
     // A resolved case no longer counts; the list shows the same load.
-    let (s, c) =
-        api.call(ana, "POST", &format!("/api/v1/cases/{}/resolve", ids[2]), Some(json!({"code": "fixed"}))).await;
-    assert_eq!(s, 200, "{c}");
+    api.post_ok(ana, &format!("/api/v1/cases/{}/resolve", ids[2]), json!({"code": "fixed"})).await;
     let (_, list) = api.call(sam, "GET", "/api/v1/agents?team=frontline", None).await;
     let ana_row = list.as_array().unwrap().iter().find(|a| a["name"] == "ana").expect("ana is listed");
     assert_eq!((&ana_row["load"]["chat"], &ana_row["load"]["email"]), (&json!(2), &json!(0)), "{ana_row}");
@@ -243,7 +223,7 @@ async fn load_counts_the_agents_active_assigned_cases_per_channel() {
 
 #[tokio::test]
 async fn the_openapi_document_describes_the_agent_endpoints() {
-    let (_dir, _world, server) = start();
+    let Running { dir: _dir, world: _world, server, api: _api } = Running::start(LADDER);
     let doc: Value = reqwest::get(server.url("/openapi.json")).await.unwrap().json().await.unwrap();
     for path in
         ["/api/v1/agents", "/api/v1/agents/{user}", "/api/v1/agents/{user}/profile", "/api/v1/agents/{user}/presence"]

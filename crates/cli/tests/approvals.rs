@@ -2,30 +2,16 @@
 //! requests routed to the lowest role with enough authority, the approval inbox, decisions,
 //! refusals, the case history and the approval's own SLA clock.
 
-mod common;
-
-use common::*;
+use ladder_testkit::matrix::{CREDIT_LIMITS, SEEDED_LEVELS};
+use ladder_testkit::server::*;
 use serde_json::{Value, json};
 
-const MATRIX: &str = r#"
-[[levels]]
-id = "L1"
-teams = ["frontline"]
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
 
-[[levels]]
-id = "L2"
-teams = ["billing", "supervisors"]
-
-[[levels]]
-id = "L3"
-teams = ["management"]
-
-[[authority]]
-action = "credit"
-limits = { agent = 50, supervisor = 500, manager = 5000 }
-users = { ana = 100 }
-approve_within = "2h"
-"#;
+/// The seeded ladder, with credit limits, a higher one for ana, and two hours to decide.
+fn matrix() -> String {
+    [SEEDED_LEVELS, CREDIT_LIMITS, "users = { ana = 100 }\napprove_within = \"2h\"\n"].concat()
+}
 
 fn kinds(events: &Value) -> Vec<String> {
     events.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_string()).collect()
@@ -33,15 +19,11 @@ fn kinds(events: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authority_limits_and_approvals() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
     let t = |name: &str| world.tokens[name].clone();
     let (ana, sam, tara, maria, erin) = (t("ana"), t("sam"), t("tara"), t("maria"), t("erin"));
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
 
-    let (s, case) = api.call(&ana, "POST", "/api/v1/cases", Some(json!({"subject": "Billed twice"}))).await;
-    assert_eq!(s, 201, "{case}");
+    let case = api.open_case(&ana, json!({"subject": "Billed twice"})).await;
     let id = case["id"].as_str().unwrap().to_string();
     let actions = format!("/api/v1/cases/{id}/actions");
     let approval = |n: u32| format!("/api/v1/cases/{id}/approvals/{n}");
@@ -49,19 +31,16 @@ async fn authority_limits_and_approvals() {
     // Without a matrix in force nobody has any authority.
     let (s, p) = api.call(&ana, "POST", &actions, Some(json!({"action": "credit", "amount": 5}))).await;
     assert_eq!((s, p["field"].as_str()), (422, Some("amount")), "{p}");
-    api.activate_matrix(&maria, MATRIX).await;
+    api.activate_matrix(&maria, &matrix()).await;
 
     // Ana's own override (100): exactly at it applies at once.
-    let (s, c) =
-        api.call(&ana, "POST", &actions, Some(json!({"action": "credit", "amount": 100, "note": "sorry"}))).await;
-    assert_eq!(s, 200, "{c}");
+    let c = api.post_ok(&ana, &actions, json!({"action": "credit", "amount": 100, "note": "sorry"})).await;
     assert_eq!(c["applied_actions"][0]["amount"], 100.0, "{c}");
     assert_eq!(c["applied_actions"][0]["approval"], Value::Null, "{c}");
     assert_eq!(c["approvals"], json!([]), "{c}");
 
     // One cent over: an approval request to a supervisor, with its own clock.
-    let (s, c) = api.call(&ana, "POST", &actions, Some(json!({"action": "credit", "amount": 100.01}))).await;
-    assert_eq!(s, 200, "{c}");
+    let c = api.post_ok(&ana, &actions, json!({"action": "credit", "amount": 100.01})).await;
     let a = &c["approvals"][0];
     assert_eq!(
         (a["approval"].as_u64(), a["state"].as_str(), a["approver_role"].as_str()),
@@ -106,8 +85,7 @@ async fn authority_limits_and_approvals() {
     }
 
     // Sam approves: applied with the approval's number; the clock is met.
-    let (s, c) = api.call(&sam, "POST", &approval(0), Some(json!({"decision": "approve", "comment": "ok"}))).await;
-    assert_eq!(s, 200, "{c}");
+    let c = api.post_ok(&sam, &approval(0), json!({"decision": "approve", "comment": "ok"})).await;
     assert_eq!(
         (c["approvals"][0]["state"].as_str(), c["approvals"][0]["final_amount"].as_f64()),
         (Some("approved"), Some(100.01)),

@@ -1,10 +1,10 @@
 //! The audit history: every directory change made over the API, the console or `ladder
 //! admin` is recorded with its actor, in order, and only admins read it.
 
-mod common;
-
-use common::*;
+use ladder_testkit::server::*;
 use serde_json::{Value, json};
+
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
 
 fn actions(page: &Value) -> Vec<String> {
     page["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect()
@@ -12,10 +12,7 @@ fn actions(page: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn directory_changes_are_recorded_with_their_actor_and_only_admins_read_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
     let (root, ana, sam, maria) =
         (&world.tokens["root"], &world.tokens["ana"], &world.tokens["sam"], &world.tokens["maria"]);
 
@@ -111,10 +108,7 @@ async fn directory_changes_are_recorded_with_their_actor_and_only_admins_read_th
 
 #[tokio::test]
 async fn a_refused_change_leaves_no_audit_entry() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
     let root = &world.tokens["root"];
     let (_, before) = api.call(root, "GET", "/api/v1/audit?limit=500", None).await;
     // A duplicate team slug is refused by the store inside the write: the audit row goes too.

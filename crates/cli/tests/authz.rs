@@ -1,22 +1,19 @@
 //! Every endpoint is authorised: these tests prove the denials.
 
-mod common;
-
-use common::*;
+use ladder_testkit::http::*;
+use ladder_testkit::server::*;
 use serde_json::json;
 
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
+
 async fn open(api: &Api, token: &str, body: serde_json::Value) -> String {
-    let (s, c) = api.call(token, "POST", "/api/v1/cases", Some(body)).await;
-    assert_eq!(s, 201, "{c}");
+    let c = api.open_case(token, body).await;
     c["id"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]
 async fn requests_without_valid_credentials_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
     let client = reqwest::Client::new();
 
     let resp = client.get(server.url("/api/v1/cases")).send().await.unwrap();
@@ -51,10 +48,7 @@ async fn requests_without_valid_credentials_are_refused() {
 
 #[tokio::test]
 async fn agents_see_only_their_teams_and_their_own_cases() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
     let (ana, erin, tara, sam, maria) = (
         &world.tokens["ana"],
         &world.tokens["erin"],
@@ -108,10 +102,7 @@ async fn agents_see_only_their_teams_and_their_own_cases() {
 
 #[tokio::test]
 async fn roles_limit_what_each_user_may_do() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
     let (ana, sam, root) = (&world.tokens["ana"], &world.tokens["sam"], &world.tokens["root"]);
     let case = open(&api, ana, json!({"subject": "Broken phone"})).await;
 
@@ -180,10 +171,7 @@ async fn roles_limit_what_each_user_may_do() {
 
 #[tokio::test]
 async fn deactivated_users_lose_access_and_login_checks_passwords() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
     let client = reqwest::Client::new();
 
     let login = |name: &str, password: &str| {

@@ -1,30 +1,25 @@
 //! `ladder calendar …` on the contact-center example: fixed instants, no store.
 
-use std::process::Command;
+use ladder_testkit::server::Ladder;
+
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
+
+/// The example, relative to the repository root, where `ladder` runs.
+const EXAMPLE: &str = "examples/contact-center.toml";
 
 fn ladder(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ladder"))
-        .args(args)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-        .output()
-        .expect("run ladder");
+    let out = LADDER.command(args).output().expect("run ladder");
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// `ladder calendar add` on the example's `calendar`.
+fn add(calendar: &str, from: &str, duration: &str) -> (bool, String) {
+    ladder(&["calendar", "add", "--matrix", EXAMPLE, "--calendar", calendar, "--from", from, "--duration", duration])
 }
 
 #[test]
 fn calendar_add_prints_the_deadline_and_the_windows_crossed() {
-    let (ok, out) = ladder(&[
-        "calendar",
-        "add",
-        "--matrix",
-        "examples/contact-center.toml",
-        "--calendar",
-        "support",
-        "--from",
-        "2026-11-27T17:00:00-05:00",
-        "--duration",
-        "8h",
-    ]);
+    let (ok, out) = add("support", "2026-11-27T17:00:00-05:00", "8h");
     assert!(ok, "{out}");
     assert!(out.contains("deadline  Mon 2026-11-30 09:00:00 -05:00 (America/New_York)"), "{out}");
     assert!(out.contains("Mon 2026-11-30 14:00:00 UTC"), "{out}");
@@ -33,40 +28,18 @@ fn calendar_add_prints_the_deadline_and_the_windows_crossed() {
     assert!(out.contains("Mon 2026-11-30 08:00:00 -05:00 – 09:00:00  1h"), "{out}");
 
     // A local start in the calendar's zone, across Thanksgiving.
-    let (ok, out) = ladder(&[
-        "calendar",
-        "add",
-        "--matrix",
-        "examples/contact-center.toml",
-        "--calendar",
-        "support",
-        "--from",
-        "2026-11-25T17:00",
-        "--duration",
-        "8h",
-    ]);
+    let (ok, out) = add("support", "2026-11-25T17:00", "8h");
     assert!(ok, "{out}");
     assert!(out.contains("deadline  Fri 2026-11-27 13:00:00 -05:00"), "{out}");
 
-    let (ok, out) = ladder(&[
-        "calendar",
-        "add",
-        "--matrix",
-        "examples/contact-center.toml",
-        "--calendar",
-        "suport",
-        "--from",
-        "2026-11-25T17:00",
-        "--duration",
-        "8h",
-    ]);
+    let (ok, out) = add("suport", "2026-11-25T17:00", "8h");
     assert!(!ok);
     assert!(out.contains("the calendars are: back-office, management, support"), "{out}");
 }
 
 #[test]
 fn calendar_check_prints_weekly_hours_and_next_holidays() {
-    let (ok, out) = ladder(&["calendar", "check", "examples/contact-center.toml", "--since", "2026-11-23"]);
+    let (ok, out) = ladder(&["calendar", "check", EXAMPLE, "--since", "2026-11-23"]);
     assert!(ok, "{out}");
     assert!(out.contains("calendar support (America/New_York): 64h open a week"), "{out}");
     assert!(out.contains("next holidays from 2026-11-23: Thu 2026-11-26, Fri 2026-12-25"), "{out}");

@@ -3,15 +3,16 @@
 //! write is in the log exactly once, and every SLA breach fired exactly once, whichever
 //! server claimed its timer (a dead server's claims are taken over when their lease ends).
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
 use ladder_store::{Location, Store, StoreConfig};
+use ladder_testkit::http::*;
+use ladder_testkit::server::*;
 use serde_json::json;
+
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
 
 /// L1's first response is due 20 s after a case opens, around the clock.
 const MATRIX: &str = r#"
@@ -76,17 +77,17 @@ async fn client(n: usize, bases: Arc<Mutex<Vec<String>>>, token: String, acked: 
 async fn three_servers_lose_no_acknowledged_write_and_fire_every_breach_once_across_a_kill() {
     let Location::Postgres(url) = ladder_store::test_postgres_location() else { unreachable!("PostgreSQL") };
     let dirs = on_database(&url, 3);
-    admin(dirs[0].path(), &["team", "create", "--slug", "frontline", "--level", "L1"], None);
-    admin(
+    LADDER.admin(dirs[0].path(), &["team", "create", "--slug", "frontline", "--level", "L1"], None);
+    LADDER.admin(
         dirs[0].path(),
         &["user", "create", "--name", "root", "--role", "admin", "--password-stdin"],
         Some("correct horse battery\n"),
     );
-    admin(dirs[0].path(), &["user", "create", "--name", "ana", "--role", "agent", "--team", "frontline"], None);
-    let root = admin(dirs[0].path(), &["token", "create", "--user", "root"], None);
-    let ana = admin(dirs[0].path(), &["token", "create", "--user", "ana"], None);
+    LADDER.admin(dirs[0].path(), &["user", "create", "--name", "ana", "--role", "agent", "--team", "frontline"], None);
+    let root = LADDER.admin(dirs[0].path(), &["token", "create", "--user", "root"], None);
+    let ana = LADDER.admin(dirs[0].path(), &["token", "create", "--user", "ana"], None);
 
-    let mut servers: Vec<Server> = dirs.iter().map(|d| Server::start(d.path())).collect();
+    let mut servers: Vec<Server> = dirs.iter().map(|d| Server::start(LADDER, d.path())).collect();
     // The matrix goes in force on one server; the others hear of it.
     let api = Api::new(&servers[0]);
     assert_eq!(api.upload_matrix(&root, "main", MATRIX).await.0, 200);
@@ -106,7 +107,7 @@ async fn three_servers_lose_no_acknowledged_write_and_fire_every_breach_once_acr
     tokio::time::sleep(RUN / 3).await;
     servers[1].kill_hard();
     tokio::time::sleep(Duration::from_secs(10)).await;
-    servers[1] = Server::start(dirs[1].path());
+    servers[1] = Server::start(LADDER, dirs[1].path());
     bases.lock().unwrap()[1] = servers[1].base.clone();
     for c in clients {
         c.await.expect("a client");
@@ -176,16 +177,15 @@ async fn readyz_reports_a_lost_database_connection_and_the_server_reconnects() {
     let url = format!("{url}&application_name={app}");
     let dirs = on_database(&url, 1);
     let dir = &dirs[0];
-    admin(dir.path(), &["team", "create", "--slug", "frontline", "--level", "L1"], None);
-    admin(dir.path(), &["user", "create", "--name", "ana", "--role", "agent", "--team", "frontline"], None);
-    let ana = admin(dir.path(), &["token", "create", "--user", "ana"], None);
-    let server = Server::start(dir.path());
+    LADDER.admin(dir.path(), &["team", "create", "--slug", "frontline", "--level", "L1"], None);
+    LADDER.admin(dir.path(), &["user", "create", "--name", "ana", "--role", "agent", "--team", "frontline"], None);
+    let ana = LADDER.admin(dir.path(), &["token", "create", "--user", "ana"], None);
+    let server = Server::start(LADDER, dir.path());
     let http = reqwest::Client::new();
     let ready = || async { http.get(server.url("/readyz")).send().await.unwrap().status().as_u16() };
     assert_eq!(ready().await, 200);
     let api = Api::new(&server);
-    let (s, before) = api.call(&ana, "POST", "/api/v1/cases", Some(json!({"subject": "before the cut"}))).await;
-    assert_eq!(s, 201, "{before}");
+    let before = api.open_case(&ana, json!({"subject": "before the cut"})).await;
 
     // The database drops every connection of this server (a failover, a restart).
     // (The blocking client runs its own runtime: on a thread of its own.)

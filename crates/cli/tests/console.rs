@@ -1,24 +1,22 @@
 //! The web console over HTTP, as a browser without JavaScript uses it: sessions, CSRF,
 //! role checks, and every page rendering for the roles that may see it.
 
-mod common;
-
-use common::*;
+use ladder_testkit::http::*;
+use ladder_testkit::server::*;
 use serde_json::json;
 
-const PASSWORD: &str = "correct horse battery";
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
 
 async fn open(api: &Api, token: &str, body: serde_json::Value) -> u64 {
-    let (s, c) = api.call(token, "POST", "/api/v1/cases", Some(body)).await;
-    assert_eq!(s, 201, "{c}");
+    let c = api.open_case(token, body).await;
     c["number"].as_u64().unwrap()
 }
 
 #[tokio::test]
 async fn login_sets_a_strict_http_only_session_that_logout_revokes() {
     let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
+    let world = LADDER.seed_world(dir.path());
+    let server = Server::start(LADDER, dir.path());
     let web = Console::new(&server);
 
     let r = web.get(None, "/").await;
@@ -62,10 +60,7 @@ async fn login_sets_a_strict_http_only_session_that_logout_revokes() {
 
 #[tokio::test]
 async fn posts_without_the_session_csrf_token_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
     let web = Console::new(&server);
     let n = open(&api, &world.tokens["ana"], json!({"subject": "Printer on fire"})).await;
     let ana = web.login("ana", PASSWORD).await;
@@ -90,10 +85,7 @@ async fn posts_without_the_session_csrf_token_are_refused() {
 
 #[tokio::test]
 async fn agents_are_refused_other_teams_cases_and_admin_pages() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
     let web = Console::new(&server);
     let billing = open(&api, &world.tokens["erin"], json!({"subject": "Refund", "team": "billing"})).await;
     let front = open(&api, &world.tokens["ana"], json!({"subject": "Password reset"})).await;
@@ -129,10 +121,7 @@ async fn agents_are_refused_other_teams_cases_and_admin_pages() {
 
 #[tokio::test]
 async fn an_agent_takes_the_next_case_and_works_it_from_the_case_page() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
     let web = Console::new(&server);
     let sam = &world.tokens["sam"];
     let n = open(&api, sam, json!({"subject": "Router keeps dropping", "team": "frontline", "priority": "high"})).await;

@@ -2,36 +2,22 @@
 //! teams) and its Server-Sent Events stream, the approvals inbox and its decisions, reassign
 //! and take over — and the refusals an agent meets for each.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use ladder_testkit::http::*;
+use ladder_testkit::matrix::{CREDIT_LIMITS, SEEDED_LEVELS};
+use ladder_testkit::server::*;
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery";
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
 
-const MATRIX: &str = r#"
-[[levels]]
-id = "L1"
-teams = ["frontline"]
-
-[[levels]]
-id = "L2"
-teams = ["billing", "supervisors"]
-
-[[levels]]
-id = "L3"
-teams = ["management"]
-
-[[authority]]
-action = "credit"
-limits = { agent = 50, supervisor = 500, manager = 5000 }
-"#;
+/// The seeded ladder, with credit limits.
+fn matrix() -> String {
+    [SEEDED_LEVELS, CREDIT_LIMITS].concat()
+}
 
 async fn open(api: &Api, token: &str, body: Value) -> (u64, String) {
-    let (s, c) = api.call(token, "POST", "/api/v1/cases", Some(body)).await;
-    assert_eq!(s, 201, "{c}");
+    let c = api.open_case(token, body).await;
     (c["number"].as_u64().unwrap(), c["id"].as_str().unwrap().to_string())
 }
 
@@ -43,37 +29,24 @@ async fn case(api: &Api, token: &str, id: &str) -> Value {
 
 /// Ana asks for a credit above her limit (50) on a case of hers: it waits for a supervisor.
 async fn credit_request(api: &Api, ana: &str, id: &str, amount: u32) {
-    let (s, c) = api
-        .call(ana, "POST", &format!("/api/v1/cases/{id}/actions"), Some(json!({"action": "credit", "amount": amount})))
-        .await;
-    assert_eq!(s, 200, "{c}");
+    let c =
+        api.post_ok(ana, &format!("/api/v1/cases/{id}/actions"), json!({"action": "credit", "amount": amount})).await;
     assert_eq!(c["approvals"].as_array().unwrap().last().unwrap()["state"], "pending", "{c}");
 }
 
 #[tokio::test]
 async fn the_board_is_scoped_to_the_supervisors_teams_and_refused_to_agents() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
     let web = Console::new(&server);
     let ana = &world.tokens["ana"];
-    api.activate_matrix(&world.tokens["maria"], MATRIX).await;
+    api.activate_matrix(&world.tokens["maria"], &matrix()).await;
 
     // On frontline (sam's team): a credit waiting for approval.
     let (front, front_id) = open(&api, ana, json!({"subject": "Billed twice for May", "assignee": "me"})).await;
     credit_request(&api, ana, &front_id, 120).await;
     // Escalated to billing (tara's team, not sam's).
     let (escalated, escalated_id) = open(&api, ana, json!({"subject": "Invoice shows the wrong plan"})).await;
-    let (s, c) = api
-        .call(
-            ana,
-            "POST",
-            &format!("/api/v1/cases/{escalated_id}/escalate"),
-            Some(json!({"kind": "functional", "initiator": "agent", "to_team": "billing", "reason": "billing must fix it", "tried": "checked the plan"})),
-        )
-        .await;
-    assert_eq!(s, 200, "{c}");
+    api.post_ok(ana, &format!("/api/v1/cases/{escalated_id}/escalate"), json!({"kind": "functional", "initiator": "agent", "to_team": "billing", "reason": "billing must fix it", "tried": "checked the plan"})).await;
     // Quiet: a frontline case with nothing to look at.
     let (quiet, _) = open(&api, ana, json!({"subject": "Change of address"})).await;
 
@@ -133,10 +106,7 @@ async fn wait_for_event(resp: &mut reqwest::Response, needle: &str) -> (String, 
 
 #[tokio::test]
 async fn the_board_stream_needs_a_supervisor_session_and_sends_an_escalation_as_it_happens() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
     let web = Console::new(&server);
     let ana = &world.tokens["ana"];
     let (n, id) = open(&api, ana, json!({"subject": "Card charged in the wrong currency"})).await;
@@ -162,18 +132,8 @@ async fn the_board_stream_needs_a_supervisor_session_and_sends_an_escalation_as_
     );
 
     // A frontline case changing is not on tara's board: only the escalation into billing is.
-    let (s, c) =
-        api.call(ana, "POST", &format!("/api/v1/cases/{id}/messages"), Some(json!({"body": "Looking into it"}))).await;
-    assert_eq!(s, 200, "{c}");
-    let (s, c) = api
-        .call(
-            ana,
-            "POST",
-            &format!("/api/v1/cases/{id}/escalate"),
-            Some(json!({"kind": "functional", "initiator": "agent", "to_team": "billing", "reason": "wrong currency", "tried": "checked the card"})),
-        )
-        .await;
-    assert_eq!(s, 200, "{c}");
+    api.post_ok(ana, &format!("/api/v1/cases/{id}/messages"), json!({"body": "Looking into it"})).await;
+    api.post_ok(ana, &format!("/api/v1/cases/{id}/escalate"), json!({"kind": "functional", "initiator": "agent", "to_team": "billing", "reason": "wrong currency", "tried": "checked the card"})).await;
     let (event, seen) = wait_for_event(&mut stream, "why-escalated").await;
     assert!(event.contains(&format!("\"number\":{n}")), "{event}");
     assert!(event.contains(&format!("board-{n}")), "the row to insert: {event}");
@@ -185,13 +145,10 @@ async fn the_board_stream_needs_a_supervisor_session_and_sends_an_escalation_as_
 
 #[tokio::test]
 async fn a_supervisor_approves_denies_and_counters_from_the_inbox_and_the_case_page() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
     let web = Console::new(&server);
     let ana = &world.tokens["ana"];
-    api.activate_matrix(&world.tokens["maria"], MATRIX).await;
+    api.activate_matrix(&world.tokens["maria"], &matrix()).await;
     let ana_web = web.login("ana", PASSWORD).await;
 
     // Ana grants credits from the case page: within her limit it applies, above it it asks.
@@ -300,17 +257,17 @@ async fn a_supervisor_approves_denies_and_counters_from_the_inbox_and_the_case_p
 #[tokio::test]
 async fn supervisors_reassign_and_take_over_and_an_agents_forged_posts_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    admin(
+    let world = LADDER.seed_world(dir.path());
+    LADDER.admin(
         dir.path(),
         &["user", "create", "--name", "bob", "--role", "agent", "--team", "frontline", "--password-stdin"],
         Some("correct horse battery\n"),
     );
-    let server = Server::start(dir.path());
+    let server = Server::start(LADDER, dir.path());
     let api = Api::new(&server);
     let web = Console::new(&server);
     let ana = &world.tokens["ana"];
-    api.activate_matrix(&world.tokens["maria"], MATRIX).await;
+    api.activate_matrix(&world.tokens["maria"], &matrix()).await;
     let (n, id) = open(&api, ana, json!({"subject": "Modem keeps rebooting", "assignee": "me"})).await;
     let assignee = |c: &Value| c["assignee_id"].as_str().map(str::to_string);
     let (_, users) = api.call(&world.tokens["root"], "GET", "/api/v1/users", None).await;

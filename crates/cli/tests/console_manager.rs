@@ -2,46 +2,15 @@
 //! figures follow the cases), the matrix editor (lint with line and column, drafts, diff,
 //! activation, rollback), a simulation started from a draft, and who may open them.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use ladder_testkit::http::*;
+use ladder_testkit::matrix::{BILLING_RULE as RULE, SEEDED_LEVELS_FOR_SIMULATIONS as MATRIX};
+use ladder_testkit::period_around_today;
+use ladder_testkit::server::*;
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery";
-
-const MATRIX: &str = r#"
-[[levels]]
-id = "L1"
-teams = ["frontline"]
-respond = "4h"
-resolve = "2d"
-
-[[levels]]
-id = "L2"
-teams = ["billing", "supervisors"]
-respond = "4h"
-resolve = "2d"
-
-[[levels]]
-id = "L3"
-teams = ["management"]
-"#;
-
-const RULE: &str = r#"
-[[rules]]
-name = "Billing goes straight to the back office"
-trigger = "case_opened"
-when = 'case.category == "billing"'
-then = { escalate = "L2", team = "billing", kind = "functional" }
-"#;
-
-async fn post(api: &Api, token: &str, path: String, body: Value) -> Value {
-    let (s, v) = api.call(token, "POST", &path, Some(body)).await;
-    assert_eq!(s, 200, "{path}: {v}");
-    v
-}
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
 
 /// The text of the element with this id (its first text, tags stripped).
 fn text_of(html: &str, id: &str) -> String {
@@ -52,26 +21,15 @@ fn text_of(html: &str, id: &str) -> String {
     rest[start..end].to_string()
 }
 
-/// The period around today, so a run near midnight UTC still covers the cases.
-fn period() -> (String, String) {
-    let today = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::UTC).date();
-    (today.yesterday().unwrap().to_string(), today.tomorrow().unwrap().to_string())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_draws_svg_charts_whose_figures_follow_the_cases() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
     let web = Console::new(&server);
     let (ana, maria) = (&world.tokens["ana"], &world.tokens["maria"]);
-    let (from, to) = period();
+    let (from, to) = period_around_today();
     let page = format!("/dashboard?from={from}&to={to}");
 
-    let (s, case) =
-        api.call(ana, "POST", "/api/v1/cases", Some(json!({"subject": "Billed twice", "channel": "email"}))).await;
-    assert_eq!(s, 201, "{case}");
+    let case = api.open_case(ana, json!({"subject": "Billed twice", "channel": "email"})).await;
     let manager = web.login("maria", PASSWORD).await;
     let before = web.get(Some(&manager), &page).await;
     assert_eq!(before.status, 200, "{}", before.body);
@@ -102,15 +60,14 @@ async fn the_dashboard_draws_svg_charts_whose_figures_follow_the_cases() {
 
     // The case is escalated to the manager, who resolves it: the figures change.
     let id = case["id"].as_str().unwrap();
-    post(
-        &api,
+    api.post_ok(
         ana,
-        format!("/api/v1/cases/{id}/escalate"),
+        &format!("/api/v1/cases/{id}/escalate"),
         json!({"kind": "hierarchical", "to_level": "L3", "to_team": "management", "to_user": "maria",
                "initiator": "customer", "reason": "customer asked for a manager"}),
     )
     .await;
-    post(&api, maria, format!("/api/v1/cases/{id}/resolve"), json!({"code": "refunded"})).await;
+    api.post_ok(maria, &format!("/api/v1/cases/{id}/resolve"), json!({"code": "refunded"})).await;
     let after = web.get(Some(&manager), &page).await;
     assert_eq!(text_of(&after.body, "stat-escalation-rate"), "100.0 %");
     assert_eq!(text_of(&after.body, "stat-supervisor-rate"), "100.0 %");
@@ -125,10 +82,7 @@ async fn the_dashboard_draws_svg_charts_whose_figures_follow_the_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_may_not_open_the_dashboard_or_the_matrix_supervisors_read_the_matrix_and_managers_change_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
     api.activate_matrix(&world.tokens["root"], MATRIX).await;
     let web = Console::new(&server);
     for name in ["ana", "sam"] {
@@ -174,10 +128,7 @@ async fn agents_may_not_open_the_dashboard_or_the_matrix_supervisors_read_the_ma
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_editor_lints_saves_diffs_activates_and_rolls_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
     api.activate_matrix(&world.tokens["root"], MATRIX).await;
     let web = Console::new(&server);
     let admin = web.login("root", PASSWORD).await;
@@ -244,17 +195,11 @@ async fn the_editor_lints_saves_diffs_activates_and_rolls_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_simulation_started_from_a_draft_finishes_and_shows_its_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
     let root = &world.tokens["root"];
     api.activate_matrix(root, MATRIX).await;
     for category in ["billing", "billing", "network"] {
-        let (s, c) = api
-            .call(&world.tokens["ana"], "POST", "/api/v1/cases", Some(json!({"subject": "Help", "category": category})))
-            .await;
-        assert_eq!(s, 201, "{c}");
+        api.open_case(&world.tokens["ana"], json!({"subject": "Help", "category": category})).await;
     }
     let (s, d) = api.upload_matrix(root, "billing", &format!("{MATRIX}{RULE}")).await;
     assert_eq!(s, 200, "{d}");
@@ -265,7 +210,7 @@ async fn a_simulation_started_from_a_draft_finishes_and_shows_its_report() {
     assert!(editor.body.contains("Simulate this draft"));
     assert!(editor.body.contains("Save draft"), "managers edit drafts");
     let csrf = csrf_of(&editor.body);
-    let (from, to) = period();
+    let (from, to) = period_around_today();
     let r = web
         .post(Some(&manager), "/matrix/drafts/billing/simulate", &[("csrf", &csrf), ("from", &from), ("to", &to)])
         .await;
@@ -292,10 +237,7 @@ async fn a_simulation_started_from_a_draft_finishes_and_shows_its_report() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_manage_users_and_teams_and_see_the_calendars_of_the_matrix() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
     let calendar = "[calendars.support]\ntimezone = \"Europe/Berlin\"\nhours = { \"mon-fri\" = \"08:00-18:00\" }\nholidays = [\"2026-12-25\"]\n";
     api.activate_matrix(&world.tokens["root"], &format!("{calendar}{MATRIX}")).await;
     let web = Console::new(&server);

@@ -1,18 +1,19 @@
 //! `kill -9` in the middle of a write load loses no acknowledged write.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use ladder_testkit::http::*;
+use ladder_testkit::server::*;
 use serde_json::json;
+
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_under_load_loses_no_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let mut server = Server::start(dir.path());
+    let world = LADDER.seed_world(dir.path());
+    let mut server = Server::start(LADDER, dir.path());
     let api = Arc::new(Api::new(&server));
     let token = world.tokens["ana"].clone();
     let acknowledged: Arc<Mutex<Vec<(String, u64)>>> = Arc::default();
@@ -65,7 +66,7 @@ async fn kill_9_under_load_loses_no_acknowledged_write() {
     let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(acknowledged.len() >= 300);
 
-    let server = Server::start(dir.path());
+    let server = Server::start(LADDER, dir.path());
     let api = Api::new(&server);
     let mut missing = Vec::new();
     for (id, version) in &acknowledged {

@@ -2,31 +2,27 @@
 //! resolved at once at L2 with the same code make a `move_down` suggestion; bad dates and
 //! who may read them.
 
-mod common;
-
-use common::*;
+use ladder_testkit::http::*;
+use ladder_testkit::matrix::SEEDED_LEVELS;
+use ladder_testkit::server::*;
 use serde_json::json;
+
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn insights_suggest_moving_a_category_down() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
     let t = |name: &str| world.tokens[name].clone();
     let (ana, erin, maria, root) = (t("ana"), t("erin"), t("maria"), t("root"));
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
 
     let mut numbers = Vec::new();
     for _ in 0..5 {
-        let (s, case) = api
-            .call(
+        let case = api
+            .open_case(
                 &ana,
-                "POST",
-                "/api/v1/cases",
-                Some(json!({"subject": "Charged twice", "category": "billing", "channel": "phone", "assignee": "ana"})),
+                json!({"subject": "Charged twice", "category": "billing", "channel": "phone", "assignee": "ana"}),
             )
             .await;
-        assert_eq!(s, 201, "{case}");
         let id = case["id"].as_str().unwrap().to_string();
         numbers.push(case["number"].as_u64().unwrap());
         let (s, case) = api
@@ -85,19 +81,8 @@ async fn insights_suggest_moving_a_category_down() {
     assert_eq!(s, 403, "{p}");
 }
 
+/// Rules of three triggers after the seeded ladder.
 const RULES: &str = r#"
-[[levels]]
-id = "L1"
-teams = ["frontline"]
-
-[[levels]]
-id = "L2"
-teams = ["billing", "supervisors"]
-
-[[levels]]
-id = "L3"
-teams = ["management"]
-
 [[rules]]
 name = "Legal threat"
 trigger = "message_received"
@@ -117,22 +102,16 @@ then = { notify = "role:supervisor" }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_of_every_trigger_that_never_or_always_fire() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
+    let Running { dir, world, server, api } = Running::start(LADDER);
     let t = |name: &str| world.tokens[name].clone();
     let (ana, maria) = (t("ana"), t("maria"));
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
-    api.activate_matrix(&maria, RULES).await;
+    api.activate_matrix(&maria, &[SEEDED_LEVELS, RULES].concat()).await;
 
     // 20 cases: the customer writes (never about a lawyer), the agent resolves; two are
     // reopened (too few for a verdict on that rule).
     let mut numbers = Vec::new();
     for i in 0..20 {
-        let (s, case) = api
-            .call(&ana, "POST", "/api/v1/cases", Some(json!({"subject": "Slow internet", "channel": "email"})))
-            .await;
-        assert_eq!(s, 201, "{case}");
+        let case = api.open_case(&ana, json!({"subject": "Slow internet", "channel": "email"})).await;
         let id = case["id"].as_str().unwrap().to_string();
         numbers.push(case["number"].as_u64().unwrap());
         let message = json!({"body": "It is still slow in the evening.", "from_customer": true});
@@ -142,10 +121,7 @@ async fn rules_of_every_trigger_that_never_or_always_fire() {
             api.call(&ana, "POST", &format!("/api/v1/cases/{id}/resolve"), Some(json!({"code": "fixed"}))).await;
         assert_eq!(s, 200, "{v}");
         if i < 2 {
-            let (s, v) = api
-                .call(&ana, "POST", &format!("/api/v1/cases/{id}/reopen"), Some(json!({"reason": "slow again"})))
-                .await;
-            assert_eq!(s, 200, "{v}");
+            api.post_ok(&ana, &format!("/api/v1/cases/{id}/reopen"), json!({"reason": "slow again"})).await;
         }
     }
 
@@ -182,7 +158,7 @@ async fn rules_of_every_trigger_that_never_or_always_fire() {
 
     // The counts survive a restart (they are rows, not memory).
     drop(server);
-    let server = Server::start(dir.path());
+    let server = Server::start(LADDER, dir.path());
     let api = Api::new(&server);
     let (_, again) = api.call(&maria, "GET", "/api/v1/insights", None).await;
     let kinds: Vec<&str> =

@@ -1,9 +1,10 @@
 //! The escalation matrix over the API: upload, check, activate, rules at work, rollback.
 
-mod common;
-
-use common::*;
+use ladder_testkit::http::*;
+use ladder_testkit::server::*;
 use serde_json::json;
+
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
 
 const MATRIX: &str = r#"
 [[levels]]
@@ -31,15 +32,8 @@ then = { escalate = "L2", team = "billing", priority = "high" }
 "#;
 
 async fn open_vip_billing_case(api: &Api, token: &str, customer: &str) -> (serde_json::Value, serde_json::Value) {
-    let (s, case) = api
-        .call(
-            token,
-            "POST",
-            "/api/v1/cases",
-            Some(json!({"subject": "Charged twice", "category": "billing", "customer_id": customer})),
-        )
-        .await;
-    assert_eq!(s, 201, "{case}");
+    let case =
+        api.open_case(token, json!({"subject": "Charged twice", "category": "billing", "customer_id": customer})).await;
     let (_, events) =
         api.call(token, "GET", &format!("/api/v1/cases/{}/events", case["id"].as_str().unwrap()), None).await;
     (case, events)
@@ -47,10 +41,7 @@ async fn open_vip_billing_case(api: &Api, token: &str, customer: &str) -> (serde
 
 #[tokio::test]
 async fn a_matrix_is_checked_activated_applied_to_cases_and_rolled_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
     let (ana, maria) = (&world.tokens["ana"], &world.tokens["maria"]);
 
     // Only managers and admins may upload.
@@ -123,15 +114,15 @@ async fn a_matrix_is_checked_activated_applied_to_cases_and_rolled_back() {
 #[tokio::test]
 async fn the_active_matrix_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
+    let world = LADDER.seed_world(dir.path());
     let maria = &world.tokens["maria"];
     {
-        let server = Server::start(dir.path());
+        let server = Server::start(LADDER, dir.path());
         let api = Api::new(&server);
         assert_eq!(api.upload_matrix(maria, "main", MATRIX).await.0, 200);
         assert_eq!(api.call(maria, "POST", "/api/v1/matrix/drafts/main/activate", None).await.0, 201);
     }
-    let server = Server::start(dir.path());
+    let server = Server::start(LADDER, dir.path());
     let api = Api::new(&server);
     let (_, vip) =
         api.call(maria, "POST", "/api/v1/customers", Some(json!({"name": "Vera Vip", "value": 25000}))).await;
@@ -141,10 +132,7 @@ async fn the_active_matrix_survives_a_restart() {
 
 #[tokio::test]
 async fn repeat_contacts_and_failing_rules_are_visible_in_the_history() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
     let (ana, maria) = (&world.tokens["ana"], &world.tokens["maria"]);
     let rules = format!(
         "{}{}",

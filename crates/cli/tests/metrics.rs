@@ -2,38 +2,23 @@
 //! as JSON and CSV (grouped and not), bad parameters, the Prometheus endpoint, and who may
 //! read them.
 
-mod common;
-
-use common::*;
+use ladder_testkit::http::*;
+use ladder_testkit::server::*;
 use serde_json::{Value, json};
 
-async fn open(api: &Api, token: &str, customer: &str, channel: &str) -> String {
-    let (s, case) = api
-        .call(
-            token,
-            "POST",
-            "/api/v1/cases",
-            Some(json!({"subject": "Billed twice", "channel": channel, "customer_id": customer})),
-        )
-        .await;
-    assert_eq!(s, 201, "{case}");
-    case["id"].as_str().unwrap().to_string()
-}
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
 
-async fn post(api: &Api, token: &str, path: String, body: Value) -> Value {
-    let (s, v) = api.call(token, "POST", &path, Some(body)).await;
-    assert_eq!(s, 200, "{path}: {v}");
-    v
+async fn open(api: &Api, token: &str, customer: &str, channel: &str) -> String {
+    let case =
+        api.open_case(token, json!({"subject": "Billed twice", "channel": channel, "customer_id": customer})).await;
+    case["id"].as_str().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn csat_customer_status_and_metrics() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
+    let Running { dir, world, server, api } = Running::start(LADDER);
     let t = |name: &str| world.tokens[name].clone();
     let (ana, sam, maria, root) = (t("ana"), t("sam"), t("maria"), t("root"));
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
 
     let (s, customer) =
         api.call(&ana, "POST", "/api/v1/customers", Some(json!({"name": "Kim Lee", "segment": "gold"}))).await;
@@ -43,13 +28,13 @@ async fn csat_customer_status_and_metrics() {
 
     // Case 1: resolved on the first contact; CSAT on the resolved case, then on the closed one.
     let first = open(&api, &ana, &customer, "phone").await;
-    post(&api, &ana, format!("/api/v1/cases/{first}/resolve"), json!({"code": "fixed"})).await;
+    api.post_ok(&ana, &format!("/api/v1/cases/{first}/resolve"), json!({"code": "fixed"})).await;
     let (s, p) = api.call(&ana, "POST", &format!("/api/v1/cases/{first}/csat"), Some(json!({"score": 7}))).await;
     assert_eq!((s, p["field"].as_str()), (422, Some("score")), "{p}");
-    let case = post(&api, &ana, format!("/api/v1/cases/{first}/csat"), json!({"score": 3, "comment": "slow"})).await;
+    let case = api.post_ok(&ana, &format!("/api/v1/cases/{first}/csat"), json!({"score": 3, "comment": "slow"})).await;
     assert_eq!((case["csat"]["score"].as_u64(), case["csat"]["by_customer"].as_bool()), (Some(3), Some(false)));
-    post(&api, &sam, format!("/api/v1/cases/{first}/close"), json!({})).await;
-    let case = post(&api, &ana, format!("/api/v1/cases/{first}/csat"), json!({"score": 4})).await;
+    api.post_ok(&sam, &format!("/api/v1/cases/{first}/close"), json!({})).await;
+    let case = api.post_ok(&ana, &format!("/api/v1/cases/{first}/csat"), json!({"score": 4})).await;
     assert_eq!((case["status"].as_str(), case["csat"]["score"].as_u64()), (Some("closed"), Some(4)));
     let (_, events) = api.call(&ana, "GET", &format!("/api/v1/cases/{first}/events"), None).await;
     let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
@@ -57,16 +42,15 @@ async fn csat_customer_status_and_metrics() {
 
     // Case 2: the customer asks for a manager; resolved there; CSAT 2.
     let second = open(&api, &ana, &customer, "email").await;
-    post(
-        &api,
+    api.post_ok(
         &ana,
-        format!("/api/v1/cases/{second}/escalate"),
+        &format!("/api/v1/cases/{second}/escalate"),
         json!({"kind": "hierarchical", "to_level": "L3", "to_team": "management", "to_user": "maria",
                "initiator": "customer", "reason": "customer asked for a manager"}),
     )
     .await;
-    post(&api, &maria, format!("/api/v1/cases/{second}/resolve"), json!({"code": "refunded"})).await;
-    post(&api, &maria, format!("/api/v1/cases/{second}/csat"), json!({"score": 2})).await;
+    api.post_ok(&maria, &format!("/api/v1/cases/{second}/resolve"), json!({"code": "refunded"})).await;
+    api.post_ok(&maria, &format!("/api/v1/cases/{second}/csat"), json!({"score": 2})).await;
 
     // Case 3: still open.
     open(&api, &ana, &customer, "phone").await;
@@ -215,8 +199,8 @@ async fn csat_customer_status_and_metrics() {
     // Rebuilding the projections from the event log gives the same figures.
     let (_, before) = api.call(&maria, "GET", "/api/v1/metrics?group_by=level", None).await;
     drop(server);
-    admin(dir.path(), &["rebuild"], None);
-    let server = Server::start(dir.path());
+    LADDER.admin(dir.path(), &["rebuild"], None);
+    let server = Server::start(LADDER, dir.path());
     let api = Api::new(&server);
     let (_, after) = api.call(&maria, "GET", "/api/v1/metrics?group_by=level", None).await;
     assert_eq!(strip_ages(before), strip_ages(after));
@@ -234,18 +218,14 @@ fn cases_by_value(m: &Value) -> Vec<(String, i64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supervisors_see_only_their_teams_figures() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
     let t = |name: &str| world.tokens[name].clone();
     // sam supervises `supervisors` and `frontline`; tara supervises `billing`.
     let (ana, sam, tara, maria, root) = (t("ana"), t("sam"), t("tara"), t("maria"), t("root"));
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
     let open = async |team: &str, level: &str, assignee: Option<&str>, channel: &str| {
         let body = json!({"subject": "Billed twice", "channel": channel, "team": team, "level": level,
                           "assignee": assignee});
-        let (s, case) = api.call(&root, "POST", "/api/v1/cases", Some(body)).await;
-        assert_eq!(s, 201, "{case}");
+        let case = api.open_case(&root, body).await;
         case["id"].as_str().unwrap().to_string()
     };
     // Front line: two cases (one assigned to ana, escalated to billing afterwards), billing: three.
@@ -254,10 +234,7 @@ async fn supervisors_see_only_their_teams_figures() {
     for _ in 0..3 {
         open("billing", "L2", Some("erin"), "chat").await;
     }
-    post(
-        &api,
-        &root,
-        format!("/api/v1/cases/{escalated}/escalate"),
+    api.post_ok(&root, &format!("/api/v1/cases/{escalated}/escalate"),
         json!({"kind": "functional", "to_team": "billing", "to_user": "erin", "reason": "a refund", "tried": "the script"}),
     )
     .await;

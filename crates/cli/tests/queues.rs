@@ -1,14 +1,13 @@
 //! Team queues, taking the next case, back-office tasks and call-backs over HTTP.
 
-mod common;
-
-use common::*;
+use ladder_testkit::http::*;
+use ladder_testkit::server::*;
 use serde_json::{Value, json};
 
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
+
 async fn open(api: &Api, token: &str, subject: &str, priority: &str) -> String {
-    let (s, case) =
-        api.call(token, "POST", "/api/v1/cases", Some(json!({"subject": subject, "priority": priority}))).await;
-    assert_eq!(s, 201, "{case}");
+    let case = api.open_case(token, json!({"subject": subject, "priority": priority})).await;
     case["id"].as_str().unwrap().to_string()
 }
 
@@ -19,15 +18,15 @@ fn ids(queue: &Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queues_next_tasks_and_callbacks() {
     let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
-    admin(dir.path(), &["team", "create", "--slug", "outbound", "--level", "L1", "--kind", "outbound"], None);
-    admin(
+    let world = LADDER.seed_world(dir.path());
+    LADDER.admin(dir.path(), &["team", "create", "--slug", "outbound", "--level", "L1", "--kind", "outbound"], None);
+    LADDER.admin(
         dir.path(),
         &["user", "create", "--name", "olga", "--role", "agent", "--team", "outbound", "--password-stdin"],
         Some("correct horse battery\n"),
     );
-    let olga = admin(dir.path(), &["token", "create", "--user", "olga"], None);
-    let server = Server::start(dir.path());
+    let olga = LADDER.admin(dir.path(), &["token", "create", "--user", "olga"], None);
+    let server = Server::start(LADDER, dir.path());
     let api = Api::new(&server);
     let (ana, erin, root) = (&world.tokens["ana"], &world.tokens["erin"], &world.tokens["root"]);
 
@@ -61,26 +60,16 @@ async fn queues_next_tasks_and_callbacks() {
 
     // Billing asks the front line to get something from the customer: the task goes to Ana,
     // who escalated the case; the case waits until she answers.
-    let (s, c) = api
-        .call(
-            ana,
-            "POST",
-            &format!("/api/v1/cases/{urgent}/escalate"),
-            Some(json!({"kind": "functional", "to_team": "billing", "reason": "billing dispute", "tried": "checked the invoice"})),
-        )
-        .await;
-    assert_eq!(s, 200, "{c}");
+    api.post_ok(ana, &format!("/api/v1/cases/{urgent}/escalate"), json!({"kind": "functional", "to_team": "billing", "reason": "billing dispute", "tried": "checked the invoice"})).await;
     let ask = format!("/api/v1/cases/{urgent}/ask-front-line");
-    let (s, c) = api.call(erin, "POST", &ask, Some(json!({"question": "Ask for the last four card digits"}))).await;
-    assert_eq!(s, 200, "{c}");
+    let c = api.post_ok(erin, &ask, json!({"question": "Ask for the last four card digits"})).await;
     assert_eq!(c["status"], "pending_internal");
     assert_eq!(c["tasks"][0]["question"], "Ask for the last four card digits");
     assert!(c["tasks"][0]["to_user_id"].is_string(), "{c}");
     let answer = format!("/api/v1/cases/{urgent}/tasks/0/answer");
     let (s, p) = api.call(ana, "POST", &answer, Some(json!({"answer": ""}))).await;
     assert_eq!((s, p["field"].as_str()), (422, Some("answer")), "{p}");
-    let (s, c) = api.call(ana, "POST", &answer, Some(json!({"answer": "4242"}))).await;
-    assert_eq!(s, 200, "{c}");
+    let c = api.post_ok(ana, &answer, json!({"answer": "4242"})).await;
     assert_eq!((c["status"].as_str(), c["tasks"][0]["answer"].as_str()), (Some("open"), Some("4242")));
     // Once answered, Ana's part is done (the case belongs to billing again); billing cannot
     // answer the same task twice.
@@ -102,8 +91,7 @@ async fn queues_next_tasks_and_callbacks() {
         "time_zone": "America/New_York",
         "note": "call about the refund",
     });
-    let (s, c) = api.call(root, "POST", &format!("/api/v1/cases/{normal}/callbacks"), Some(body)).await;
-    assert_eq!(s, 200, "{c}");
+    let c = api.post_ok(root, &format!("/api/v1/cases/{normal}/callbacks"), body).await;
     let start: jiff::Timestamp = c["callbacks"][0]["window_start"].as_str().unwrap().parse().unwrap();
     let local = start.to_zoned(jiff::tz::TimeZone::get("America/New_York").unwrap());
     assert_eq!((local.date(), local.hour()), (tomorrow, 14));

@@ -2,44 +2,15 @@
 //! the matrix in force changes nothing, a candidate with a new rule predicts its
 //! escalations, and who may ask.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use ladder_testkit::http::*;
+use ladder_testkit::matrix::{BILLING_RULE as RULE, SEEDED_LEVELS_FOR_SIMULATIONS as MATRIX};
+use ladder_testkit::period_around_today;
+use ladder_testkit::server::*;
 use serde_json::{Value, json};
 
-const MATRIX: &str = r#"
-[[levels]]
-id = "L1"
-teams = ["frontline"]
-respond = "4h"
-resolve = "2d"
-
-[[levels]]
-id = "L2"
-teams = ["billing", "supervisors"]
-respond = "4h"
-resolve = "2d"
-
-[[levels]]
-id = "L3"
-teams = ["management"]
-"#;
-
-const RULE: &str = r#"
-[[rules]]
-name = "Billing goes straight to the back office"
-trigger = "case_opened"
-when = 'case.category == "billing"'
-then = { escalate = "L2", team = "billing", kind = "functional" }
-"#;
-
-/// The period around today, so a run near midnight UTC still covers the cases.
-fn period() -> (String, String) {
-    let today = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::UTC).date();
-    (today.yesterday().unwrap().to_string(), today.tomorrow().unwrap().to_string())
-}
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
 
 /// Starts a simulation and waits for its report.
 async fn simulate(api: &Api, token: &str, body: Value) -> Value {
@@ -60,25 +31,15 @@ async fn simulate(api: &Api, token: &str, body: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_candidate_rule_predicts_its_escalations_and_the_matrix_in_force_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
+    let Running { dir, world, server: _server, api } = Running::start(LADDER);
     let t = |name: &str| world.tokens[name].clone();
     let (ana, sam, maria) = (t("ana"), t("sam"), t("maria"));
-    let server = Server::start(dir.path());
-    let api = Api::new(&server);
     api.activate_matrix(&maria, MATRIX).await;
     for category in ["billing", "billing", "login"] {
-        let (s, case) = api
-            .call(
-                &ana,
-                "POST",
-                "/api/v1/cases",
-                Some(json!({"subject": "Help", "category": category, "channel": "email", "assignee": "ana"})),
-            )
+        api.open_case(&ana, json!({"subject": "Help", "category": category, "channel": "email", "assignee": "ana"}))
             .await;
-        assert_eq!(s, 201, "{case}");
     }
-    let (from, to) = period();
+    let (from, to) = period_around_today();
 
     // The matrix in force: every stream replays as recorded.
     let sim = simulate(&api, &maria, json!({"matrix": MATRIX, "from": from, "to": to})).await;
@@ -119,16 +80,15 @@ async fn a_candidate_rule_predicts_its_escalations_and_the_matrix_in_force_chang
     // From the command line, on the same data directory while the server runs.
     let file = dir.path().join("candidate.toml");
     std::fs::write(&file, &candidate).unwrap();
-    let out = ladder_on(
-        dir.path(),
-        &["simulate", "--matrix", file.to_str().unwrap(), "--from", &from, "--to", &to, "--json"],
-    )
-    .output()
-    .unwrap();
+    let out = LADDER
+        .on(dir.path(), &["simulate", "--matrix", file.to_str().unwrap(), "--from", &from, "--to", &to, "--json"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(cli["totals"], sim["report"]["totals"]);
-    let table = ladder_on(dir.path(), &["simulate", "--matrix", file.to_str().unwrap(), "--from", &from, "--to", &to])
+    let table = LADDER
+        .on(dir.path(), &["simulate", "--matrix", file.to_str().unwrap(), "--from", &from, "--to", &to])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&table.stdout);

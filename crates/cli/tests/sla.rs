@@ -1,35 +1,22 @@
 //! SLA clocks over HTTP, and `kill -9` with clocks falling due while the server is down.
 //! The server's clock is moved forward with `LADDER_CLOCK_OFFSET` instead of waiting.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
 use jiff::Timestamp;
+use ladder_testkit::http::*;
+use ladder_testkit::matrix::SEEDED_LEVELS_WITH_TARGETS;
+use ladder_testkit::server::*;
 use serde_json::{Value, json};
 
-const MATRIX: &str = r#"
-[sla]
-warn_at = [50]
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
 
-[[levels]]
-id = "L1"
-teams = ["frontline"]
-respond = "1h"
-resolve = "8h"
+/// Warnings at 50 %, the seeded ladder with targets, and a rule for a missed first response.
+fn matrix() -> String {
+    ["\n[sla]\nwarn_at = [50]\n", SEEDED_LEVELS_WITH_TARGETS, BREACH_RULE].concat()
+}
 
-[[levels]]
-id = "L2"
-teams = ["billing", "supervisors"]
-respond = "4h"
-resolve = "24h"
-
-[[levels]]
-id = "L3"
-teams = ["management"]
-respond = "24h"
-
+const BREACH_RULE: &str = r#"
 [[rules]]
 name = "Missed first response goes to billing"
 trigger = "clock_breached"
@@ -64,18 +51,14 @@ async fn caught_up(api: &Api, token: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clocks_over_http_and_breaches_during_downtime_fire_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
+    let Running { dir, world, mut server, api } = Running::start(LADDER);
     let (ana, sam, maria) = (&world.tokens["ana"], &world.tokens["sam"], &world.tokens["maria"]);
-    let mut server = Server::start(dir.path());
-    let api = Api::new(&server);
-    api.activate_matrix(maria, MATRIX).await;
+    api.activate_matrix(maria, &matrix()).await;
 
     // Cases get their clocks; the case shows time left in business time.
     let mut ids = Vec::new();
     for i in 0..5 {
-        let (s, case) = api.call(ana, "POST", "/api/v1/cases", Some(json!({"subject": format!("Case {i}")}))).await;
-        assert_eq!(s, 201, "{case}");
+        let case = api.open_case(ana, json!({"subject": format!("Case {i}")})).await;
         ids.push(case["id"].as_str().unwrap().to_string());
     }
     let (_, case) = api.call(ana, "GET", &format!("/api/v1/cases/{}", ids[0]), None).await;
@@ -107,7 +90,7 @@ async fn clocks_over_http_and_breaches_during_downtime_fire_once() {
     // while it was down. Each breach fires once, records its true due time, and the rule
     // escalates each case once.
     server.kill_hard();
-    let mut server = Server::start_with(dir.path(), &[("LADDER_CLOCK_OFFSET", "3h")]);
+    let mut server = Server::start_with(LADDER, dir.path(), &[("LADDER_CLOCK_OFFSET", "3h")]);
     let api = Api::new(&server);
     caught_up(&api, sam).await;
     for id in &ids {
@@ -145,7 +128,7 @@ async fn clocks_over_http_and_breaches_during_downtime_fire_once() {
         v
     };
     server.kill_hard();
-    let server = Server::start_with(dir.path(), &[("LADDER_CLOCK_OFFSET", "3h")]);
+    let server = Server::start_with(LADDER, dir.path(), &[("LADDER_CLOCK_OFFSET", "3h")]);
     let api = Api::new(&server);
     caught_up(&api, sam).await;
     for (id, n) in ids.iter().zip(before) {
@@ -154,8 +137,7 @@ async fn clocks_over_http_and_breaches_during_downtime_fire_once() {
 
     // Waiting on the customer pauses the clocks; the pause shows on the case.
     let path = format!("/api/v1/cases/{}/request-info", ids[0]);
-    let (s, case) = api.call(tara, "POST", &path, Some(json!({"question": "Which card was charged?"}))).await;
-    assert_eq!(s, 200, "{case}");
+    let case = api.post_ok(tara, &path, json!({"question": "Which card was charged?"})).await;
     assert_eq!(case["sla"], "paused", "{case}");
     let live: Vec<&Value> = case["clocks"].as_array().unwrap().iter().filter(|c| c["level"] == "L2").collect();
     assert!(!live.is_empty());

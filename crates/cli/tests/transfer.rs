@@ -2,12 +2,13 @@
 //! directory) serves the same case histories, logins and tokens afterwards. The store moved
 //! is on the test backend: SQLite, or PostgreSQL with `LADDER_TEST_BACKEND=postgres`.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use ladder_testkit::http::*;
+use ladder_testkit::server::*;
 use serde_json::{Value, json};
+
+const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
 
 /// What a client sees of every case: the list, and each case's document and events.
 async fn histories(api: &Api, token: &str) -> Vec<(Value, Value)> {
@@ -29,15 +30,9 @@ async fn histories(api: &Api, token: &str) -> Vec<(Value, Value)> {
 async fn activity(api: &Api, world: &World) {
     let (ana, tara) = (&world.tokens["ana"], &world.tokens["tara"]);
     for i in 0..4 {
-        let (s, case) = api
-            .call(
-                ana,
-                "POST",
-                "/api/v1/cases",
-                Some(json!({"subject": format!("Refund for order {i}"), "description": "charged twice"})),
-            )
+        let case = api
+            .open_case(ana, json!({"subject": format!("Refund for order {i}"), "description": "charged twice"}))
             .await;
-        assert_eq!(s, 201, "{case}");
         let id = case["id"].as_str().unwrap().to_string();
         let (s, b) = api
             .call(ana, "POST", &format!("/api/v1/cases/{id}/messages"), Some(json!({"body": "Looking into it"})))
@@ -72,10 +67,10 @@ async fn activity(api: &Api, world: &World) {
 async fn moves_to(target_dir: &Path, target_db: Option<&str>) {
     use_database(target_dir, target_db);
     let dir = tempfile::tempdir().unwrap();
-    let world = seed_world(dir.path());
+    let world = LADDER.seed_world(dir.path());
     let root = world.tokens["root"].clone();
     let before = {
-        let server = Server::start(dir.path());
+        let server = Server::start(LADDER, dir.path());
         let api = Api::new(&server);
         activity(&api, &world).await;
         histories(&api, &root).await
@@ -84,25 +79,23 @@ async fn moves_to(target_dir: &Path, target_db: Option<&str>) {
 
     let file = dir.path().join("export.jsonl");
     let file_s = file.to_str().unwrap();
-    let (ok, _, err) = admin_result(dir.path(), &["export", "--to", file_s]);
+    let (ok, _, err) = LADDER.admin_result(dir.path(), &["export", "--to", file_s]);
     assert!(ok, "{err}");
     assert!(err.contains("4 teams") && err.contains("6 users"), "{err}");
-    let (ok, _, err) = admin_result(dir.path(), &["export", "--to", file_s]);
+    let (ok, _, err) = LADDER.admin_result(dir.path(), &["export", "--to", file_s]);
     assert!(!ok && err.contains("must not exist"), "an export never overwrites: {err}");
 
-    let (ok, out, err) = admin_result(target_dir, &["import", "--from", file_s]);
+    let (ok, out, err) = LADDER.admin_result(target_dir, &["import", "--from", file_s]);
     assert!(ok, "{err}");
     assert!(out.contains("rebuilt 4 cases"), "{out}");
-    let (ok, _, err) = admin_result(target_dir, &["import", "--from", file_s]);
+    let (ok, _, err) = LADDER.admin_result(target_dir, &["import", "--from", file_s]);
     assert!(!ok && err.contains("not empty"), "a second import is refused: {err}");
 
-    let server = Server::start(target_dir);
+    let server = Server::start(LADDER, target_dir);
     let api = Api::new(&server);
     assert_eq!(histories(&api, &root).await, before, "the same cases, documents and events");
     // The imported tokens and passwords work; new writes continue the numbering.
-    let (s, case) =
-        api.call(&world.tokens["ana"], "POST", "/api/v1/cases", Some(json!({"subject": "After the move"}))).await;
-    assert_eq!(s, 201, "{case}");
+    let case = api.open_case(&world.tokens["ana"], json!({"subject": "After the move"})).await;
     let numbers: Vec<u64> = before.iter().map(|(c, _)| c["number"].as_u64().unwrap()).collect();
     assert_eq!(case["number"].as_u64(), numbers.iter().max().map(|n| n + 1), "{case}");
     // The password hash moved too: signing in works (`login` checks the redirect).
@@ -134,7 +127,7 @@ fn a_damaged_stream_is_refused_with_its_line_and_column() {
     )
     .unwrap();
     let target = tempfile::tempdir().unwrap();
-    let (ok, _, err) = admin_result(target.path(), &["import", "--from", file.to_str().unwrap()]);
+    let (ok, _, err) = LADDER.admin_result(target.path(), &["import", "--from", file.to_str().unwrap()]);
     assert!(!ok);
     assert!(err.contains("line 2, column 30: expected value"), "{err}");
 }

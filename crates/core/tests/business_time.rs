@@ -13,6 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use ladder_core::matrix::model::{parse_duration, parse_window};
 use ladder_core::matrix::{self, Calendar, WeeklyHours};
 use ladder_core::sla::{self, BusinessCalendar, SlaError};
+use ladder_testkit::ts;
 use proptest::prelude::*;
 
 /// A calendar from the body of a `[calendars.c]` table.
@@ -20,10 +21,6 @@ fn calendar(body: &str) -> Calendar {
     let source = format!("[calendars.c]\n{body}\n");
     let (m, _) = matrix::parse(&source, "test.toml").unwrap_or_else(|d| panic!("{body}: {d:?}"));
     m.calendars["c"].clone()
-}
-
-fn ts(s: &str) -> Timestamp {
-    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
 /// `from + duration` in `calendar`'s business time must be `expected`, through the free

@@ -13,6 +13,7 @@ use ladder_core::ids::{CaseId, UserId};
 use ladder_core::matrix;
 use ladder_core::sla::{self, ClockKind, ClockState, SlaPolicy};
 use ladder_core::{Channel, Context, decide, record};
+use ladder_testkit::ts;
 
 const MATRIX: &str = r#"
 [sla]
@@ -42,10 +43,6 @@ resolve = "4h"
 fn policy(source: &str, version: u32) -> SlaPolicy {
     let (m, _) = matrix::parse(source, "test.toml").unwrap_or_else(|d| panic!("{d:?}"));
     SlaPolicy::new(&m, Some(version)).unwrap()
-}
-
-fn ts(s: &str) -> Timestamp {
-    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
 fn hours(h: i64) -> SignedDuration {

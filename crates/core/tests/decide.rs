@@ -13,34 +13,17 @@ use ladder_core::command::{
     UpdateCase, UserRef,
 };
 use ladder_core::event::{EscalationKind, InfoSource, Initiator, Updated};
-use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
+use ladder_core::ids::{TeamId, UserId};
 use ladder_core::{
     Actor, Case, CaseEvent, Channel, Context, DomainError, Ladder, LevelId, Priority, RecordedEvent, Role, Status,
     Visibility, decide, record,
 };
+use ladder_testkit::domain::*;
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------
 // Fixtures
 // ---------------------------------------------------------------------------------------
-
-const CASE: CaseId = CaseId(Uuid::from_u128(0xCA5E));
-const CUSTOMER: CustomerId = CustomerId(Uuid::from_u128(0xC0570));
-
-const FRONT_LINE: TeamId = TeamId(Uuid::from_u128(0x7E01));
-const BILLING: TeamId = TeamId(Uuid::from_u128(0x7E02));
-const TECH: TeamId = TeamId(Uuid::from_u128(0x7E03));
-const MANAGERS: TeamId = TeamId(Uuid::from_u128(0x7E04));
-
-const AGENT: UserId = UserId(Uuid::from_u128(0xA1));
-const SUPERVISOR: UserId = UserId(Uuid::from_u128(0xA2));
-const MANAGER: UserId = UserId(Uuid::from_u128(0xA3));
-const SPECIALIST: UserId = UserId(Uuid::from_u128(0xA4));
-
-/// Simulated "now" of the first command.
-fn t0() -> Timestamp {
-    Timestamp::from_second(1_750_000_000).unwrap()
-}
 
 /// Simulated time of the `step`-th command (0-based).
 fn at(step: i64) -> Timestamp {
@@ -54,66 +37,6 @@ fn lvl(s: &str) -> LevelId {
 /// L1, L2, L3.
 fn ladder() -> Ladder {
     Ladder::default()
-}
-
-fn team(id: TeamId, slug: &str, level: &str) -> TeamRef {
-    TeamRef { id, slug: slug.into(), level: lvl(level) }
-}
-
-/// The fixture team with this id.
-fn team_by_id(id: TeamId) -> TeamRef {
-    [front_line(), billing(), tech(), managers()].into_iter().find(|t| t.id == id).expect("a fixture team")
-}
-
-/// Front line, L1.
-fn front_line() -> TeamRef {
-    team(FRONT_LINE, "front-line", "L1")
-}
-
-/// Billing back office, L2.
-fn billing() -> TeamRef {
-    team(BILLING, "billing", "L2")
-}
-
-/// Technical specialists, L2.
-fn tech() -> TeamRef {
-    team(TECH, "tech", "L2")
-}
-
-/// Managers, L3.
-fn managers() -> TeamRef {
-    team(MANAGERS, "managers", "L3")
-}
-
-fn user(id: UserId, name: &str, role: Role, teams: &[TeamId], levels: &[&str]) -> UserRef {
-    UserRef {
-        id,
-        name: name.into(),
-        role,
-        teams: teams.iter().map(|id| team_by_id(*id)).collect(),
-        levels: levels.iter().map(|l| lvl(l)).collect(),
-        active: true,
-    }
-}
-
-/// A front-line agent (L1).
-fn agent() -> UserRef {
-    user(AGENT, "alice", Role::Agent, &[FRONT_LINE], &["L1"])
-}
-
-/// A supervisor of both L2 teams.
-fn supervisor() -> UserRef {
-    user(SUPERVISOR, "sam", Role::Supervisor, &[BILLING, TECH], &["L2"])
-}
-
-/// A manager (L3).
-fn manager() -> UserRef {
-    user(MANAGER, "maria", Role::Manager, &[MANAGERS], &["L3"])
-}
-
-/// An agent on the tech team (L2).
-fn specialist() -> UserRef {
-    user(SPECIALIST, "tom", Role::Agent, &[TECH], &["L2"])
 }
 
 fn staff(u: &UserRef) -> Actor {

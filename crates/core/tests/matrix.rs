@@ -5,24 +5,11 @@
 use jiff::Timestamp;
 use ladder_core::directory::LevelId;
 use ladder_core::matrix::{self, Action, CompiledMatrix, Directory, Facts, Trigger};
+use ladder_testkit::matrix::{EXAMPLE, example_directory};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-const CONTACT_CENTER: &str = include_str!("../../../examples/contact-center.toml");
 const IT_OPS: &str = include_str!("../../../examples/it-ops.toml");
-
-/// The demo seeder's teams.
-fn demo_directory() -> Directory {
-    let teams = [
-        ("frontline", "L1"),
-        ("outbound", "L1"),
-        ("billing", "L2"),
-        ("tech", "L2"),
-        ("supervisors", "L2"),
-        ("management", "L3"),
-    ];
-    Directory { teams: teams.iter().map(|(s, l)| (s.to_string(), LevelId::new(*l))).collect() }
-}
 
 /// A three-level ladder to put in front of rules that need levels.
 const LEVELS: &str = r#"
@@ -203,10 +190,10 @@ fn unknown_calendar() {
 fn unknown_team_with_a_directory_only() {
     let source = "[[levels]]\nid = \"L1\"\nteams = [\"frontline\", \"frontlien\"]\n";
     check(source, &[]);
-    check_with(source, Some(&demo_directory()), &["3:23: error: unknown team 'frontlien'"]);
+    check_with(source, Some(&example_directory()), &["3:23: error: unknown team 'frontlien'"]);
     check_with(
         "[[levels]]\nid = \"L1\"\nteams = [\"billing\"]\n",
-        Some(&demo_directory()),
+        Some(&example_directory()),
         &["3:10: warning: team 'billing' works level L2 in the directory, not L1"],
     );
 }
@@ -427,7 +414,7 @@ fn escalation_targets() {
 #[test]
 fn escalation_teams() {
     let source = rules("[[rules]]\nname = \"r\"\nthen = { escalate = \"L3\", team = \"billing\" }\n");
-    check_with(&source, Some(&demo_directory()), &["16:34: error: team 'billing' works level L2, not L3"]);
+    check_with(&source, Some(&example_directory()), &["16:34: error: team 'billing' works level L2, not L3"]);
     // Without a directory, the levels' team lists tell where a team works.
     check(
         "[[levels]]\nid = \"L1\"\n[[levels]]\nid = \"L2\"\nteams = [\"billing\"]\n[[levels]]\nid = \"L3\"\n[[rules]]\nname = \"r\"\nthen = { escalate = \"L3\", team = \"billing\" }\n",
@@ -435,7 +422,7 @@ fn escalation_teams() {
     );
     check_with(
         &rules("[[rules]]\nname = \"r\"\nroute = \"outbnd\"\nnotify = \"on_call:ops\"\n"),
-        Some(&demo_directory()),
+        Some(&example_directory()),
         &["16:9: error: unknown team 'outbnd'", "17:10: error: unknown team 'ops'"],
     );
 }
@@ -504,7 +491,7 @@ fn incident_policies() {
     );
     check_with(
         &policy("p", "SEV1", "notify = [\"on_call:tech\", \"on_call:dba\"]\nack_timeout = \"5m\""),
-        Some(&demo_directory()),
+        Some(&example_directory()),
         &["5:27: error: unknown team 'dba'"],
     );
 }
@@ -531,9 +518,9 @@ fn parse_fails_on_errors_and_reports_all_of_them() {
 
 #[test]
 fn examples_parse_and_lint_clean() {
-    for (name, source) in [("contact-center.toml", CONTACT_CENTER), ("it-ops.toml", IT_OPS)] {
+    for (name, source) in [("contact-center.toml", EXAMPLE), ("it-ops.toml", IT_OPS)] {
         let (m, map) = matrix::parse(source, name).unwrap_or_else(|e| panic!("{name}: {e:#?}"));
-        let diagnostics = matrix::lint(&m, &map, name, Some(&demo_directory()));
+        let diagnostics = matrix::lint(&m, &map, name, Some(&example_directory()));
         assert!(diagnostics.is_empty(), "{name}: {diagnostics:#?}");
         CompiledMatrix::compile(m, 1).unwrap_or_else(|e| panic!("{name}: {e:#?}"));
     }
@@ -541,7 +528,7 @@ fn examples_parse_and_lint_clean() {
 
 #[test]
 fn contact_center_example_has_the_seeds_ladder() {
-    let (m, _) = matrix::parse(CONTACT_CENTER, "cc").unwrap();
+    let (m, _) = matrix::parse(EXAMPLE, "cc").unwrap();
     let ids: Vec<&str> = m.levels.iter().map(|l| l.id.as_str()).collect();
     assert_eq!(ids, ["L1", "L2", "L3"]);
     let respond: Vec<String> =
@@ -684,7 +671,7 @@ fn compiled_matrix_is_shareable_between_threads() {
 
 #[test]
 fn contact_center_rules_on_a_vip_billing_case() {
-    let m = compiled(CONTACT_CENTER);
+    let m = compiled(EXAMPLE);
     let input: Value = serde_json::from_str(include_str!("../../../examples/case-vip-billing.json")).unwrap();
     let f = Facts {
         case: input["case"].clone(),
@@ -841,7 +828,7 @@ proptest! {
 
     #[test]
     fn parse_never_panics_on_mutated_examples(
-        example in prop::sample::select(vec![CONTACT_CENTER, IT_OPS]),
+        example in prop::sample::select(vec![EXAMPLE, IT_OPS]),
         edits in prop::collection::vec((any::<prop::sample::Index>(), 0..4usize, "[ -~\n]{0,6}"), 1..6),
     ) {
         let mut text = example.to_string();
@@ -856,7 +843,7 @@ proptest! {
             }
             text.replace_range(i..end, &insert);
         }
-        let diagnostics = matrix::check(&text, "fuzz.toml", Some(&demo_directory()));
+        let diagnostics = matrix::check(&text, "fuzz.toml", Some(&example_directory()));
         for d in diagnostics {
             prop_assert!(d.line >= 1 && d.column >= 1, "{d:?}");
         }
@@ -874,12 +861,12 @@ fn diff(old: &str, new: &str) -> Vec<String> {
 
 #[test]
 fn diff_of_identical_matrices_is_empty() {
-    assert!(diff(CONTACT_CENTER, CONTACT_CENTER).is_empty());
+    assert!(diff(EXAMPLE, EXAMPLE).is_empty());
 }
 
 #[test]
 fn diff_reports_semantic_changes() {
-    let new = CONTACT_CENTER
+    let new = EXAMPLE
         .replace("id = \"L2\"\nname = \"Supervisor or specialist\"", "id = \"L2\"\nname = \"Specialist\"")
         .replace(
             "respond = \"1h\"\nupdate = \"4h\"\nresolve = \"16h\"",
@@ -896,7 +883,7 @@ fn diff_reports_semantic_changes() {
         )
         + "\n[[rules]]\nname = \"VIP billing dispute\"\nwhen = 'case.category == \"billing\"'\ntags = \"x\"\n";
     assert_eq!(
-        diff(CONTACT_CENTER, &new),
+        diff(EXAMPLE, &new),
         [
             "calendar support: holiday 2026-12-25 removed",
             "level L2 name: Supervisor or specialist → Specialist",

@@ -7,18 +7,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use ladder_core::case::apply;
 use ladder_core::command::{
     AddMessage, Assign, CaseCommand, DeEscalate, Escalate, OpenCase, Reopen, RequestInfo, Resolve, TeamRef, Transfer,
     UpdateCase, UserRef,
 };
 use ladder_core::event::{EscalationKind, InfoSource, Initiator};
-use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
+use ladder_core::ids::TeamId;
 use ladder_core::{
     Actor, Case, CaseEvent, Channel, Context, DomainError, Ladder, LevelId, Priority, RecordedEvent, Role, Status,
     Visibility, decide, record,
 };
+use ladder_testkit::domain::{self, CASE, CUSTOMER, t0};
 use proptest::prelude::*;
 use proptest::sample::select;
 use uuid::Uuid;
@@ -27,61 +28,17 @@ use uuid::Uuid;
 // Fixtures
 // ---------------------------------------------------------------------------------------
 
-const CASE: CaseId = CaseId(Uuid::from_u128(0xCA5E));
-const CUSTOMER: CustomerId = CustomerId(Uuid::from_u128(0xC0570));
-
-const FRONT_LINE: TeamId = TeamId(Uuid::from_u128(0x7E01));
-const BILLING: TeamId = TeamId(Uuid::from_u128(0x7E02));
-const TECH: TeamId = TeamId(Uuid::from_u128(0x7E03));
-const MANAGERS: TeamId = TeamId(Uuid::from_u128(0x7E04));
-
 fn lvl(s: &str) -> LevelId {
     LevelId::new(s)
 }
 
-fn t0() -> Timestamp {
-    Timestamp::from_second(1_750_000_000).unwrap()
-}
-
-/// Front line at L1, billing back office and tech specialists at L2, managers at L3.
-fn teams_fixture() -> Vec<TeamRef> {
-    teams()
-}
-
-fn teams() -> Vec<TeamRef> {
-    [(FRONT_LINE, "front-line", "L1"), (BILLING, "billing", "L2"), (TECH, "tech", "L2"), (MANAGERS, "managers", "L3")]
-        .into_iter()
-        .map(|(id, slug, level)| TeamRef { id, slug: slug.into(), level: lvl(level) })
-        .collect()
-}
-
 /// The level each fixture team works.
 fn team_levels() -> BTreeMap<TeamId, LevelId> {
-    teams().into_iter().map(|t| (t.id, t.level)).collect()
-}
-
-fn users() -> Vec<UserRef> {
-    let user = |n: u128, name: &str, role, teams: &[TeamId], levels: &[&str]| UserRef {
-        id: UserId(Uuid::from_u128(n)),
-        name: name.into(),
-        role,
-        teams: teams
-            .iter()
-            .map(|id| teams_fixture().into_iter().find(|t| t.id == *id).expect("fixture team"))
-            .collect(),
-        levels: levels.iter().map(|l| lvl(l)).collect(),
-        active: true,
-    };
-    vec![
-        user(0xA1, "alice", Role::Agent, &[FRONT_LINE], &["L1"]),
-        user(0xA2, "sam", Role::Supervisor, &[BILLING, TECH], &["L2"]),
-        user(0xA3, "maria", Role::Manager, &[MANAGERS], &["L3"]),
-        user(0xA4, "tom", Role::Agent, &[TECH], &["L2"]),
-    ]
+    domain::teams().into_iter().map(|t| (t.id, t.level)).collect()
 }
 
 fn actors() -> Vec<Actor> {
-    let mut a: Vec<Actor> = users().into_iter().map(|u| Actor::User { id: u.id }).collect();
+    let mut a: Vec<Actor> = domain::users().into_iter().map(|u| Actor::User { id: u.id }).collect();
     a.push(Actor::Customer { id: Some(CUSTOMER) });
     a.push(Actor::System { name: "sla-timer".into() });
     a
@@ -92,11 +49,11 @@ fn actors() -> Vec<Actor> {
 // ---------------------------------------------------------------------------------------
 
 fn team() -> impl Strategy<Value = TeamRef> {
-    select(teams())
+    select(domain::teams())
 }
 
 fn user() -> impl Strategy<Value = UserRef> {
-    select(users())
+    select(domain::users())
 }
 
 /// Mostly rungs of the ladder, now and then one that is not.

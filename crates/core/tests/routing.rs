@@ -3,16 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use ladder_core::case::{Case, Channel, Priority, Status};
 use ladder_core::directory::{Customer, LevelId, Role};
 use ladder_core::event::{CaseEvent, Opened, RecordedEvent};
 use ladder_core::ids::{CaseId, CustomerId, UserId};
 use ladder_core::routing::{Candidate, RouteNeeds, choose, is_queued, priority_factors, queue_rank, sentiment};
-
-fn ts(s: &str) -> Timestamp {
-    s.parse().unwrap()
-}
+use ladder_testkit::{directory, ts};
 
 fn agent(n: u8, name: &str) -> Candidate {
     Candidate {
@@ -238,17 +235,9 @@ fn case(priority: Priority, sentiment: Option<i8>) -> Case {
 
 fn customer(value: f64, segment: &str) -> Customer {
     Customer {
-        id: CustomerId(uuid::Uuid::nil()),
-        name: "c".into(),
-        identities: vec![],
         value,
         segment: Some(segment.into()),
-        language: None,
-        time_zone: None,
-        custom_fields: Default::default(),
-        created_at: ts("2026-01-01T00:00:00Z"),
-        status: Default::default(),
-        status_changed_at: None,
+        ..directory::customer(CustomerId(uuid::Uuid::nil()), "c", ts("2026-01-01T00:00:00Z"))
     }
 }
 

@@ -51,7 +51,7 @@ pub(crate) fn write_context<'a>(
 /// Everything a request handler needs. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
-    pub store: Store,
+    store: Store,
     inner: Arc<EngineInner>,
 }
 

@@ -1,13 +1,12 @@
 //! The matrix's `require_approval` action: a rule asks for an approval, which goes to the
 //! lowest role with enough authority.
 
-mod common;
-
-use common::{ts, user};
 use ladder_core::directory::Role;
 use ladder_core::ids::CaseId;
 use ladder_core::{Channel, Priority};
-use ladder_engine::{CaseRequest, OpenRequest, command_line_principal};
+use ladder_engine::{CaseRequest, OpenRequest};
+use ladder_testkit::engine::{TestEngine, activate_matrix, team, user};
+use ladder_testkit::ts;
 
 const MATRIX: &str = r#"
 [[levels]]
@@ -43,20 +42,18 @@ fn open(amount: serde_json::Value) -> CaseRequest {
 
 #[tokio::test]
 async fn a_rule_requests_an_approval_from_the_lowest_sufficient_role() {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = common::engine(&dir);
-    let frontline = common::team(&engine, "frontline", "L1", &[]).await;
-    let ana = user(&engine, "ana", Role::Agent, vec![frontline.id]).await;
+    let TestEngine { dir: _dir, store, engine } = TestEngine::new();
+    let frontline = team(&store, "frontline", "L1", &[]).await;
+    let ana = user(&store, "ana", Role::Agent, vec![frontline.id]).await;
     let now = ts("2026-11-23T10:00:00Z");
-    engine.put_matrix_draft(&command_line_principal(), "m".into(), MATRIX.into(), now).await.unwrap();
-    engine.activate_matrix(&command_line_principal(), "m".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    activate_matrix(&engine, "m", MATRIX, "ana", now).await;
 
     let id = CaseId::new_v7();
     let case = engine.run(&ana, id, open(serde_json::json!(300)), None, None, now).await.unwrap().case;
     assert_eq!(case.approvals.len(), 1, "{case:?}");
     assert_eq!(case.approvals[0].approver_role, Role::Supervisor);
     assert_eq!(case.approvals[0].amount, 300.0);
-    let events = engine.store.events(id).await.unwrap();
+    let events = store.events(id).await.unwrap();
     let requested = events.iter().find(|e| e.recorded.event.kind() == "approval_requested").unwrap();
     assert!(matches!(&requested.recorded.actor, ladder_core::Actor::System { name } if name == "matrix"));
 
@@ -65,7 +62,7 @@ async fn a_rule_requests_an_approval_from_the_lowest_sufficient_role() {
     let id = CaseId::new_v7();
     let case = engine.run(&ana, id, open(serde_json::json!("lots")), None, None, now).await.unwrap().case;
     assert!(case.approvals.is_empty());
-    let events = engine.store.events(id).await.unwrap();
+    let events = store.events(id).await.unwrap();
     let failed = events.iter().find(|e| e.recorded.event.kind() == "rule_failed").expect("rule_failed");
     let data = serde_json::to_value(&failed.recorded.event).unwrap();
     assert!(data["error"].as_str().unwrap().contains("not a number"), "{data}");
@@ -73,18 +70,16 @@ async fn a_rule_requests_an_approval_from_the_lowest_sufficient_role() {
 
 #[tokio::test]
 async fn an_undecided_approval_breaches_its_clock_once_and_rebuild_keeps_the_inbox() {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = common::engine(&dir);
-    let frontline = common::team(&engine, "frontline", "L1", &[]).await;
-    let ana = user(&engine, "ana", Role::Agent, vec![frontline.id]).await;
-    let sam = user(&engine, "sam", Role::Supervisor, vec![frontline.id]).await;
+    let TestEngine { dir: _dir, store, engine } = TestEngine::new();
+    let frontline = team(&store, "frontline", "L1", &[]).await;
+    let ana = user(&store, "ana", Role::Agent, vec![frontline.id]).await;
+    let sam = user(&store, "sam", Role::Supervisor, vec![frontline.id]).await;
     let now = ts("2026-11-23T10:00:00Z");
     let matrix = MATRIX.replace(
         "limits = { agent = 50, supervisor = 500, manager = 5000 }",
         "limits = { agent = 50, supervisor = 500, manager = 5000 }\napprove_within = \"2h\"",
     );
-    engine.put_matrix_draft(&command_line_principal(), "m".into(), matrix, now).await.unwrap();
-    engine.activate_matrix(&command_line_principal(), "m".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    activate_matrix(&engine, "m", &matrix, "ana", now).await;
     let id = CaseId::new_v7();
     let case = engine.run(&ana, id, open(serde_json::json!(300)), None, None, now).await.unwrap().case;
     let approval =
@@ -95,7 +90,7 @@ async fn an_undecided_approval_breaches_its_clock_once_and_rebuild_keeps_the_inb
     // Nobody decides within two hours: the approval clock breaches, once.
     engine.fire_due(ts("2026-11-23T12:00:01Z")).await.unwrap();
     engine.fire_due(ts("2026-11-23T13:00:00Z")).await.unwrap();
-    let events = engine.store.events(id).await.unwrap();
+    let events = store.events(id).await.unwrap();
     let breaches: Vec<_> = events
         .iter()
         .filter_map(|e| match &e.recorded.event {
@@ -106,6 +101,6 @@ async fn an_undecided_approval_breaches_its_clock_once_and_rebuild_keeps_the_inb
     assert_eq!(breaches, vec![ladder_core::sla::ClockKind::Approval]);
 
     // The inbox is a projection: rebuilding it from the events gives the same.
-    engine.store.rebuild_projections().await.unwrap();
+    store.rebuild_projections().await.unwrap();
     assert_eq!(engine.approval_inbox(&sam, 10).await.unwrap().len(), 1);
 }

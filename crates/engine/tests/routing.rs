@@ -2,24 +2,24 @@
 //! decision recorded, wait in priority order when nobody is available, and `claim_next`
 //! never hands one case to two agents.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{ts, user};
 use ladder_core::access::Principal;
 use ladder_core::agents::Presence;
 use ladder_core::directory::{Customer, Role};
 use ladder_core::event::{CaseEvent, EscalationKind, Initiator};
 use ladder_core::ids::{CaseId, CustomerId, TeamId};
 use ladder_core::{Channel, Priority};
-use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest, command_line_principal};
-use ladder_store::StoreError;
+use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest};
+use ladder_store::{Store, StoreError};
+use ladder_testkit::engine::{TestEngine, activate_matrix, team, user};
+use ladder_testkit::{directory, matrix, ts};
 
 const NOW: &str = "2026-11-23T15:00:00Z";
 
 struct World {
     engine: Engine,
+    store: Store,
     frontline: TeamId,
     ana: Principal,
     ben: Principal,
@@ -29,16 +29,15 @@ struct World {
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = common::engine(&dir);
-    let frontline = common::team(&engine, "frontline", "L1", &["billing"]).await.id;
-    let other = common::team(&engine, "tech", "L1", &[]).await.id;
-    let ana = user(&engine, "ana", Role::Agent, vec![frontline]).await;
-    let ben = user(&engine, "ben", Role::Agent, vec![frontline]).await;
-    let sam = user(&engine, "sam", Role::Supervisor, vec![frontline]).await;
-    user(&engine, "tess", Role::Agent, vec![other]).await;
-    let root = user(&engine, "root", Role::Admin, vec![]).await;
-    World { engine, frontline, ana, ben, sam, root, _dir: dir }
+    let TestEngine { dir, store, engine } = TestEngine::new();
+    let frontline = team(&store, "frontline", "L1", &["billing"]).await.id;
+    let other = team(&store, "tech", "L1", &[]).await.id;
+    let ana = user(&store, "ana", Role::Agent, vec![frontline]).await;
+    let ben = user(&store, "ben", Role::Agent, vec![frontline]).await;
+    let sam = user(&store, "sam", Role::Supervisor, vec![frontline]).await;
+    user(&store, "tess", Role::Agent, vec![other]).await;
+    let root = user(&store, "root", Role::Admin, vec![]).await;
+    World { engine, store, frontline, ana, ben, sam, root, _dir: dir }
 }
 
 fn open(priority: Priority, customer: Option<CustomerId>, category: Option<&str>) -> CaseRequest {
@@ -59,7 +58,7 @@ fn open(priority: Priority, customer: Option<CustomerId>, category: Option<&str>
 
 impl World {
     async fn available(&self, who: &Principal) {
-        self.engine.store.set_presence(who.user_id, Presence::Available, ts(NOW)).await.unwrap();
+        self.store.set_presence(who.user_id, Presence::Available, ts(NOW)).await.unwrap();
     }
 
     async fn open(&self, priority: Priority, customer: Option<CustomerId>) -> CaseId {
@@ -70,23 +69,15 @@ impl World {
 
     async fn customer(&self, value: f64, segment: &str) -> CustomerId {
         let c = Customer {
-            id: CustomerId::new_v7(),
-            name: segment.into(),
-            identities: vec![],
             value,
             segment: Some(segment.into()),
-            language: None,
-            time_zone: None,
-            custom_fields: Default::default(),
-            created_at: ts("2026-01-01T00:00:00Z"),
-            status: Default::default(),
-            status_changed_at: None,
+            ..directory::customer(CustomerId::new_v7(), segment, ts("2026-01-01T00:00:00Z"))
         };
-        self.engine.store.create_customer(c, None).await.unwrap().id
+        ladder_testkit::engine::customer(&self.store, c).await.id
     }
 
     async fn routed(&self, id: CaseId) -> Vec<ladder_core::event::Routed> {
-        let events = self.engine.store.events(id).await.unwrap();
+        let events = self.store.events(id).await.unwrap();
         events
             .into_iter()
             .filter_map(|e| match e.recorded.event {
@@ -104,16 +95,16 @@ async fn a_new_case_goes_to_the_best_available_agent_with_the_decision_recorded(
     w.available(&w.ben).await;
     // Ben is busy on chat already: Ana has more room.
     let first = w.open(Priority::Normal, None).await;
-    let case = w.engine.store.case(first).await.unwrap().unwrap();
+    let case = w.store.case(first).await.unwrap().unwrap();
     let chosen = case.assignee.expect("assigned");
     let second = w.open(Priority::Normal, None).await;
-    let other = w.engine.store.case(second).await.unwrap().unwrap().assignee.expect("assigned");
+    let other = w.store.case(second).await.unwrap().unwrap().assignee.expect("assigned");
     assert_ne!(chosen, other, "the second goes to the agent with more room");
     let routed = w.routed(second).await;
     assert_eq!(routed.len(), 1);
     assert_eq!(routed[0].to_user, Some(other));
     assert!(routed[0].candidates.len() >= 2, "{:?}", routed[0]);
-    let events = w.engine.store.events(second).await.unwrap();
+    let events = w.store.events(second).await.unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.recorded.event.kind()).collect();
     assert_eq!(kinds, ["opened", "routed", "assigned"]);
     assert!(matches!(&events[1].recorded.actor, ladder_core::Actor::System { name } if name == "router"));
@@ -127,16 +118,16 @@ async fn with_nobody_available_cases_wait_in_priority_order() {
     let vip = w.open(Priority::High, Some(vip_customer)).await;
     let low = w.open(Priority::Low, None).await;
     assert!(w.routed(plain).await.is_empty(), "nobody available: nothing to explain, the case is queued");
-    let queue = w.engine.store.queue(w.frontline, 10).await.unwrap();
+    let queue = w.store.queue(w.frontline, 10).await.unwrap();
     let order: Vec<CaseId> = queue.iter().map(|q| q.case.id).collect();
     assert_eq!(order, vec![vip, plain, low]);
     assert_eq!(queue[0].score, 25 + 18 + 15);
-    assert_eq!(w.engine.store.queue_len(w.frontline).await.unwrap(), 3);
+    assert_eq!(w.store.queue_len(w.frontline).await.unwrap(), 3);
 
     // Ana takes the next one: the VIP case.
     let got = w.engine.claim_next(&w.ana, w.frontline, ts(NOW)).await.unwrap().expect("a case");
     assert_eq!((got.case.id, got.case.assignee), (vip, Some(w.ana.user_id)));
-    assert_eq!(w.engine.store.queue_len(w.frontline).await.unwrap(), 2);
+    assert_eq!(w.store.queue_len(w.frontline).await.unwrap(), 2);
     w.engine.claim_next(&w.ben, w.frontline, ts(NOW)).await.unwrap().unwrap();
     w.engine.claim_next(&w.ben, w.frontline, ts(NOW)).await.unwrap().unwrap();
     assert!(w.engine.claim_next(&w.ana, w.frontline, ts(NOW)).await.unwrap().is_none(), "empty queue");
@@ -146,7 +137,7 @@ async fn with_nobody_available_cases_wait_in_priority_order() {
 async fn only_members_take_from_a_queue() {
     let w = world().await;
     w.open(Priority::Normal, None).await;
-    let tess = w.engine.store.user_credentials("tess".into()).await.unwrap().unwrap().user;
+    let tess = w.store.user_credentials("tess".into()).await.unwrap().unwrap().user;
     let tess = ladder_engine::credentials::principal_of(&tess);
     let err = w.engine.claim_next(&tess, w.frontline, ts(NOW)).await.unwrap_err();
     assert!(matches!(err, StoreError::Forbidden(_)), "{err:?}");
@@ -160,7 +151,7 @@ async fn many_agents_pulling_at_once_never_get_the_same_case() {
     let w = world().await;
     let mut agents = Vec::new();
     for i in 0..40 {
-        agents.push(user(&w.engine, &format!("agent{i}"), Role::Agent, vec![w.frontline]).await);
+        agents.push(user(&w.store, &format!("agent{i}"), Role::Agent, vec![w.frontline]).await);
     }
     let mut ids = HashSet::new();
     for _ in 0..150 {
@@ -188,7 +179,7 @@ async fn many_agents_pulling_at_once_never_get_the_same_case() {
     assert_eq!(distinct, ids, "each exactly once");
     for id in ids {
         let assigned =
-            w.engine.store.events(id).await.unwrap().iter().filter(|e| e.recorded.event.kind() == "assigned").count();
+            w.store.events(id).await.unwrap().iter().filter(|e| e.recorded.event.kind() == "assigned").count();
         assert_eq!(assigned, 1);
     }
 }
@@ -198,14 +189,14 @@ async fn a_customer_asking_for_a_supervisor_gets_one() {
     let w = world().await;
     w.available(&w.ana).await;
     let id = w.open(Priority::Normal, None).await;
-    assert_eq!(w.engine.store.case(id).await.unwrap().unwrap().assignee, Some(w.ana.user_id));
+    assert_eq!(w.store.case(id).await.unwrap().unwrap().assignee, Some(w.ana.user_id));
     w.available(&w.sam).await;
     // The customer asks for a supervisor: a hierarchical escalation by the customer, to the
     // same team's supervisor (the front line's supervisors work L1 here).
-    let l2 = common::team(&w.engine, "supervisors", "L2", &[]).await;
-    let mut sam = w.engine.store.user(w.sam.user_id).await.unwrap().unwrap();
+    let l2 = team(&w.store, "supervisors", "L2", &[]).await;
+    let mut sam = w.store.user(w.sam.user_id).await.unwrap().unwrap();
     sam.teams.push(l2.id);
-    w.engine.store.update_user(sam).await.unwrap();
+    w.store.update_user(sam).await.unwrap();
     let escalate = CaseRequest::Escalate(Escalation {
         kind: EscalationKind::Hierarchical,
         initiator: Initiator::Customer,
@@ -216,7 +207,7 @@ async fn a_customer_asking_for_a_supervisor_gets_one() {
         tried: None,
     });
     w.engine.run(&w.root, id, escalate, None, None, ts(NOW)).await.unwrap();
-    let case = w.engine.store.case(id).await.unwrap().unwrap();
+    let case = w.store.case(id).await.unwrap().unwrap();
     assert_eq!(case.assignee, Some(w.sam.user_id), "routed to the available supervisor");
     let routed = w.routed(id).await;
     assert_eq!(routed.last().unwrap().to_user, Some(w.sam.user_id));
@@ -227,8 +218,7 @@ async fn language_and_skill_steer_the_choice() {
     let w = world().await;
     w.available(&w.ana).await;
     w.available(&w.ben).await;
-    w.engine
-        .store
+    w.store
         .edit_agent_profile(w.ben.user_id, ts(NOW), |_, p| {
             p.skills.insert("billing".into(), 5);
             p.languages = vec!["es".into()];
@@ -236,8 +226,7 @@ async fn language_and_skill_steer_the_choice() {
         })
         .await
         .unwrap();
-    w.engine
-        .store
+    w.store
         .edit_agent_profile(w.ana.user_id, ts(NOW), |_, p| {
             p.languages = vec!["en".into()];
             Ok(())
@@ -246,7 +235,7 @@ async fn language_and_skill_steer_the_choice() {
         .unwrap();
     let id = CaseId::new_v7();
     w.engine.run(&w.root, id, open(Priority::Normal, None, Some("billing")), None, None, ts(NOW)).await.unwrap();
-    let case = w.engine.store.case(id).await.unwrap().unwrap();
+    let case = w.store.case(id).await.unwrap().unwrap();
     assert_eq!(case.assignee, Some(w.ben.user_id), "the billing specialist");
     let why = &w.routed(id).await[0];
     assert!(why.reason.contains("skill billing at 5"), "{why:?}");
@@ -257,20 +246,13 @@ async fn language_and_skill_steer_the_choice() {
 #[tokio::test]
 async fn a_call_back_surfaces_in_the_outbound_queue_when_its_window_opens() {
     let w = world().await;
-    let outbound = w.engine.store.create_team(
-        ladder_core::directory::Team {
-            id: TeamId::new_v7(),
-            slug: "outbound".into(),
-            name: "Outbound".into(),
-            level: ladder_core::LevelId::new("L1"),
-            kind: ladder_core::directory::TeamKind::Outbound,
-            skills: vec![],
-            created_at: ts(NOW),
-        },
-        None,
-    );
-    let outbound = outbound.await.unwrap().id;
-    let olga = user(&w.engine, "olga", Role::Agent, vec![outbound]).await;
+    let outbound = ladder_core::directory::Team {
+        name: "Outbound".into(),
+        kind: ladder_core::directory::TeamKind::Outbound,
+        ..directory::team(TeamId::new_v7(), "outbound", "L1", ts(NOW))
+    };
+    let outbound = w.store.create_team(outbound, None).await.unwrap().id;
+    let olga = user(&w.store, "olga", Role::Agent, vec![outbound]).await;
     let id = w.open(Priority::Normal, None).await;
     let callback = CaseRequest::ScheduleCallback {
         team: None,
@@ -303,8 +285,7 @@ overflow_to = "tech"
 after = "10m"
 "#;
     let at = ts(NOW);
-    w.engine.put_matrix_draft(&command_line_principal(), "q".into(), matrix.into(), at).await.unwrap();
-    w.engine.activate_matrix(&command_line_principal(), "q".into(), at).await.map_err(|e| format!("{e:?}")).unwrap();
+    activate_matrix(&w.engine, "q", matrix, "root", at).await;
     let old = CaseId::new_v7();
     w.engine.run(&w.root, old, open(Priority::Normal, None, None), None, None, at).await.unwrap();
     let young = CaseId::new_v7();
@@ -320,19 +301,19 @@ after = "10m"
     });
     w.engine.run(&w.root, old, nudge, None, None, later).await.unwrap();
     // 10 minutes after the first: only it overflows, and tess (tech, available) gets it.
-    let tess = w.engine.store.user_credentials("tess".into()).await.unwrap().unwrap().user;
-    w.engine.store.set_presence(tess.id, Presence::Available, at).await.unwrap();
+    let tess = w.store.user_credentials("tess".into()).await.unwrap().unwrap().user;
+    w.store.set_presence(tess.id, Presence::Available, at).await.unwrap();
     let moved = w.engine.overflow_queues(at + jiff::SignedDuration::from_mins(10)).await.unwrap();
     assert_eq!(moved, 1);
-    let case = w.engine.store.case(old).await.unwrap().unwrap();
-    let tech = w.engine.store.team_by_slug("tech".into()).await.unwrap().unwrap();
+    let case = w.store.case(old).await.unwrap().unwrap();
+    let tech = w.store.team_by_slug("tech".into()).await.unwrap().unwrap();
     assert_eq!(case.team, Some(tech.id));
     assert_eq!(case.assignee, Some(tess.id), "offered to the overflow team's available agent");
-    let events = w.engine.store.events(old).await.unwrap();
+    let events = w.store.events(old).await.unwrap();
     let transfer = events.iter().find(|e| e.recorded.event.kind() == "transferred").unwrap();
     let data = serde_json::to_value(&transfer.recorded.event).unwrap();
     assert_eq!(data["reason"], "waited more than 10m in the queue of frontline");
-    assert_eq!(w.engine.store.case(young).await.unwrap().unwrap().team, Some(w.frontline));
+    assert_eq!(w.store.case(young).await.unwrap().unwrap().team, Some(w.frontline));
     assert_eq!(w.engine.overflow_queues(at + jiff::SignedDuration::from_mins(10)).await.unwrap(), 0, "once");
 }
 
@@ -341,29 +322,15 @@ after = "10m"
 #[tokio::test]
 async fn a_customer_asking_for_a_supervisor_goes_one_step_at_a_time_in_the_example_matrix() {
     use ladder_core::event::{EscalationKind, Initiator};
-    let dir = tempfile::tempdir().unwrap();
-    let engine = common::engine(&dir);
+    let TestEngine { dir: _dir, store, engine } = TestEngine::new();
     let mut teams = std::collections::HashMap::new();
-    for (slug, level) in [
-        ("frontline", "L1"),
-        ("outbound", "L1"),
-        ("billing", "L2"),
-        ("tech", "L2"),
-        ("supervisors", "L2"),
-        ("management", "L3"),
-    ] {
-        teams.insert(slug, common::team(&engine, slug, level, &[]).await);
+    for (slug, level) in matrix::EXAMPLE_TEAMS {
+        teams.insert(slug, team(&store, slug, level, &[]).await);
     }
-    let ana = common::user(&engine, "ana", ladder_core::Role::Agent, vec![teams["frontline"].id]).await;
-    let root = common::user(&engine, "root", ladder_core::Role::Admin, vec![]).await;
-    let now = common::ts("2026-11-23T15:00:00Z");
-    let source = include_str!("../../../examples/contact-center.toml");
-    engine
-        .put_matrix_draft(&command_line_principal(), "cc".into(), source.into(), now)
-        .await
-        .map_err(|e| format!("{e:?}"))
-        .unwrap();
-    engine.activate_matrix(&command_line_principal(), "cc".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
+    let ana = user(&store, "ana", ladder_core::Role::Agent, vec![teams["frontline"].id]).await;
+    let root = user(&store, "root", ladder_core::Role::Admin, vec![]).await;
+    let now = ts("2026-11-23T15:00:00Z");
+    activate_matrix(&engine, "cc", matrix::EXAMPLE, "root", now).await;
     let id = ladder_core::ids::CaseId::new_v7();
     let open = ladder_engine::CaseRequest::Open(ladder_engine::OpenRequest {
         subject: "Wrong plan".into(),
@@ -396,6 +363,6 @@ async fn a_customer_asking_for_a_supervisor_goes_one_step_at_a_time_in_the_examp
     let case = engine.run(&root, id, ask(), None, None, now + jiff::SignedDuration::from_mins(30)).await.unwrap().case;
     assert_eq!(case.level.as_str(), "L3");
     assert_eq!(case.team, Some(teams["management"].id));
-    let events = engine.store.events(id).await.unwrap();
+    let events = store.events(id).await.unwrap();
     assert!(events.iter().all(|e| e.recorded.event.kind() != "rule_failed"), "{events:#?}");
 }

@@ -12,11 +12,8 @@
 //! - Case C (10:10): ana answers at 10:20, applies a credit of 80 at 10:25 (above her limit
 //!   of 50: an approval request), sue approves at 10:50, ana resolves at 11:00.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{ts, user};
 use jiff::Timestamp;
 use ladder_core::access::Principal;
 use ladder_core::command::{AddMessage, Decision, Resolve};
@@ -26,29 +23,18 @@ use ladder_core::matrix::{self, CompiledMatrix};
 use ladder_core::{Channel, Priority, Role, Visibility};
 use ladder_engine::rules::ActiveMatrix;
 use ladder_engine::simulate::{Progress, Replay, SimulationReport};
-use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest, command_line_principal};
+use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest};
+use ladder_store::Store;
+use ladder_testkit::engine::{TestEngine, activate_matrix, team, user};
+use ladder_testkit::matrix::SUPPORT_HOURS;
+use ladder_testkit::ts;
 
-const MATRIX: &str = r#"
-[sla]
-warn_at = [50]
+/// Business hours, a credit limit, and two rules.
+fn matrix() -> String {
+    [SUPPORT_HOURS, CREDIT_AND_RULES].concat()
+}
 
-[calendars.support]
-timezone = "America/New_York"
-hours = { "mon-fri" = "08:00-20:00" }
-
-[[levels]]
-id = "L1"
-teams = ["frontline"]
-calendar = "support"
-respond = "1h"
-resolve = "8h"
-
-[[levels]]
-id = "L2"
-teams = ["billing"]
-respond = "1h"
-resolve = "8h"
-
+const CREDIT_AND_RULES: &str = r#"
 [[authority]]
 action = "credit"
 limits = { agent = 50, supervisor = 500, manager = 5000 }
@@ -67,6 +53,7 @@ then = { notify = [{ who = "team", channel = "chat" }] }
 
 struct World {
     engine: Engine,
+    store: Store,
     ana: Principal,
     bob: Principal,
     sue: Principal,
@@ -74,17 +61,14 @@ struct World {
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = common::engine(&dir);
-    let frontline = common::team(&engine, "frontline", "L1", &[]).await;
-    let billing = common::team(&engine, "billing", "L2", &[]).await;
-    let ana = user(&engine, "ana", Role::Agent, vec![frontline.id]).await;
-    let bob = user(&engine, "bob", Role::Agent, vec![billing.id]).await;
-    let sue = user(&engine, "sue", Role::Supervisor, vec![frontline.id, billing.id]).await;
-    let now = ts("2026-11-01T00:00:00Z");
-    engine.put_matrix_draft(&command_line_principal(), "main".into(), MATRIX.into(), now).await.unwrap();
-    engine.activate_matrix(&command_line_principal(), "main".into(), now).await.map_err(|e| format!("{e:?}")).unwrap();
-    World { engine, ana, bob, sue, _dir: dir }
+    let TestEngine { dir, store, engine } = TestEngine::new();
+    let frontline = team(&store, "frontline", "L1", &[]).await;
+    let billing = team(&store, "billing", "L2", &[]).await;
+    let ana = user(&store, "ana", Role::Agent, vec![frontline.id]).await;
+    let bob = user(&store, "bob", Role::Agent, vec![billing.id]).await;
+    let sue = user(&store, "sue", Role::Supervisor, vec![frontline.id, billing.id]).await;
+    activate_matrix(&engine, "main", &matrix(), "sue", ts("2026-11-01T00:00:00Z")).await;
+    World { engine, store, ana, bob, sue, _dir: dir }
 }
 
 fn at(time: &str) -> Timestamp {
@@ -124,7 +108,7 @@ fn resolve() -> CaseRequest {
 impl World {
     /// Fires every timer due up to `to`, each at its own instant, as a punctual server would.
     async fn advance(&self, to: Timestamp) {
-        while let Some(next) = self.engine.store.next_timer_at().await.unwrap() {
+        while let Some(next) = self.store.next_timer_at().await.unwrap() {
             if next > to {
                 break;
             }
@@ -193,11 +177,9 @@ async fn replaying_under_the_matrix_in_force_reproduces_every_stream() {
     let w = world().await;
     w.record_the_day().await;
     let active = w.engine.active_matrix().unwrap();
-    let histories =
-        w.engine.store.histories(from(), to(), 0, 100, ladder_engine::rules::REPEAT_CONTACT_WINDOW).await.unwrap();
+    let histories = w.store.histories(from(), to(), 0, 100, ladder_engine::rules::REPEAT_CONTACT_WINDOW).await.unwrap();
     assert_eq!(histories.len(), 3);
     let teams: Vec<_> = w
-        .engine
         .store
         .teams()
         .await
@@ -205,7 +187,7 @@ async fn replaying_under_the_matrix_in_force_reproduces_every_stream() {
         .iter()
         .map(|t| ladder_core::command::TeamRef { id: t.id, slug: t.slug.clone(), level: t.level.clone() })
         .collect();
-    let users = w.engine.store.users(None).await.unwrap().into_iter().map(|u| (u.id, (u.role, u.name))).collect();
+    let users = w.store.users(None).await.unwrap().into_iter().map(|u| (u.id, (u.role, u.name))).collect();
     let ladder = w.engine.ladder();
     let replay = Replay { matrix: &active, teams: &teams, ladder: &ladder, users: &users, until: until() };
     for h in &histories {
@@ -215,7 +197,7 @@ async fn replaying_under_the_matrix_in_force_reproduces_every_stream() {
     }
 
     // The same through the engine, and as figures: no case changed, both columns equal.
-    let report = w.simulate(MATRIX).await;
+    let report = w.simulate(&matrix()).await;
     assert_eq!(report.cases, 3);
     assert_eq!(report.cases_changed, 0);
     assert_eq!(report.totals.actual, report.totals.predicted);
@@ -233,7 +215,7 @@ async fn replaying_under_the_matrix_in_force_reproduces_every_stream() {
 async fn a_shorter_first_response_target_moves_breaches_and_escalations_as_expected() {
     let w = world().await;
     w.record_the_day().await;
-    let candidate = MATRIX.replacen("respond = \"1h\"", "respond = \"30m\"", 1);
+    let candidate = matrix().replacen("respond = \"1h\"", "respond = \"30m\"", 1);
     let report = w.simulate(&candidate).await;
     assert_eq!(report.cases, 3);
     let level = |name: &str| report.levels.iter().find(|l| l.name == name).unwrap().clone();
@@ -264,7 +246,7 @@ async fn a_shorter_first_response_target_moves_breaches_and_escalations_as_expec
 async fn a_higher_agent_limit_removes_the_approval_and_the_report_is_deterministic() {
     let w = world().await;
     w.record_the_day().await;
-    let candidate = MATRIX.replacen("agent = 50,", "agent = 100,", 1);
+    let candidate = matrix().replacen("agent = 50,", "agent = 100,", 1);
     let report = w.simulate(&candidate).await;
     let t = &report.totals;
     assert_eq!((t.actual.approvals, t.predicted.approvals), (1, 0));

@@ -1,66 +1,40 @@
 //! Agents' working state in the SQLite store: profiles, presence, loads counted from the
 //! case projection, and a team's agents. Simulated time throughout.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use ladder_core::agents::{AgentLoad, AgentProfile, Presence};
 use ladder_core::command::{Assign, CaseCommand, OpenCase, Resolve, UserRef};
-use ladder_core::directory::{Team, TeamKind, User};
+use ladder_core::directory::{Team, User};
 use ladder_core::ids::{CaseId, TeamId, UserId};
-use ladder_core::{Actor, Channel, Context, DomainError, Ladder, LevelId, Priority, Role, decide, record};
-use ladder_store::{CaseWrite, Store, StoreConfig, StoreError};
+use ladder_core::{Channel, DomainError, LevelId, Role};
+use ladder_store::{Store, StoreConfig, StoreError};
+use ladder_testkit::directory;
+use ladder_testkit::store::{BILLING, FRONT, at, new_case, open_store, run, t0, write};
 use tempfile::TempDir;
 use uuid::Uuid;
 
-const FRONT: TeamId = TeamId(Uuid::from_u128(0x7E01));
-const BILLING: TeamId = TeamId(Uuid::from_u128(0x7E02));
 const ANA: UserId = UserId(Uuid::from_u128(0xA1));
 const BEN: UserId = UserId(Uuid::from_u128(0xA2));
 const GONE: UserId = UserId(Uuid::from_u128(0xA3));
-const DESK: UserId = UserId(Uuid::from_u128(0xD5));
-
-fn t0() -> Timestamp {
-    "2026-11-23T09:30:00.123456789Z".parse().expect("a valid timestamp")
-}
-
-fn at(minutes: i64) -> Timestamp {
-    t0() + SignedDuration::from_mins(minutes)
-}
 
 fn team(id: TeamId, slug: &str) -> Team {
-    Team {
-        id,
-        slug: slug.into(),
-        name: slug.into(),
-        level: LevelId::new("L1"),
-        kind: TeamKind::FrontLine,
-        skills: vec![],
-        created_at: t0(),
-    }
+    directory::team(id, slug, "L1", t0())
 }
 
 fn user(id: UserId, name: &str, teams: &[TeamId], skills: &[&str]) -> User {
     User {
-        id,
-        name: name.into(),
-        display_name: name.into(),
-        email: None,
-        role: Role::Agent,
-        teams: teams.to_vec(),
         skills: skills.iter().map(|s| s.to_string()).collect(),
         levels: vec![LevelId::new("L1")],
-        active: true,
-        created_at: t0(),
+        ..directory::user(id, name, Role::Agent, teams, t0())
     }
 }
 
 /// A store with two teams: ana (front, skills billing), ben (front and billing) and gone
 /// (front, deactivated).
 async fn world() -> (TempDir, Store) {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let store =
-        Store::open_at(&ladder_store::test_location(dir.path()), StoreConfig::default()).expect("the store opens");
+    let (dir, store) = open_store();
     store.create_team(team(FRONT, "front"), None).await.unwrap();
     store.create_team(team(BILLING, "billing"), None).await.unwrap();
     store.create_user(user(ANA, "ana", &[FRONT], &["billing"]), None, None).await.unwrap();
@@ -76,37 +50,11 @@ fn assignee(id: UserId, name: &str) -> UserRef {
     UserRef { id, name: name.into(), role: Role::Agent, teams: vec![], levels: vec![], active: true }
 }
 
-/// Runs `command` on `case_id` as DESK at `now`; it must succeed.
-async fn run(store: &Store, case_id: CaseId, command: CaseCommand, now: Timestamp) {
-    let decide_at = move |case: Option<&ladder_core::Case>, next_number| {
-        let ladder = Ladder::default();
-        let actor = Actor::User { id: DESK };
-        let cx =
-            Context { now, actor: &actor, ladder: &ladder, next_number, new_id: Uuid::now_v7(), matrix_version: None };
-        let events = decide(case, &command, &cx)?;
-        Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events).into())
-    };
-    let write = CaseWrite { case_id, expected_version: None, idempotency: None, decide: Box::new(decide_at) };
-    store.execute(write).await.unwrap_or_else(|e| panic!("write to case {case_id} failed: {e}"));
-}
-
 /// Opens a case on `channel`, assigned to `to` (or nobody).
 async fn open_assigned(store: &Store, channel: Channel, to: Option<(UserId, &str)>, now: Timestamp) -> CaseId {
     let id = CaseId::new_v7();
-    let spec = OpenCase {
-        subject: "Cannot log in".into(),
-        description: String::new(),
-        category: None,
-        channel,
-        priority: Priority::Normal,
-        level: None,
-        team: None,
-        assignee: to.map(|(id, name)| assignee(id, name)),
-        customer: None,
-        tags: BTreeSet::new(),
-        custom_fields: BTreeMap::new(),
-    };
-    run(store, id, CaseCommand::Open(spec), now).await;
+    let spec = OpenCase { channel, assignee: to.map(|(id, name)| assignee(id, name)), ..new_case("Cannot log in", "") };
+    run(store, write(id, CaseCommand::Open(spec), now)).await;
     id
 }
 
@@ -236,8 +184,8 @@ async fn loads_count_active_assigned_cases_per_channel() {
     assert_eq!(loads[&GONE], AgentLoad::default());
 
     // A resolved case no longer counts; a reassigned one counts for its new assignee.
-    run(&store, email, CaseCommand::Resolve(Resolve { code: "fixed".into(), note: None }), at(6)).await;
-    run(&store, phone, CaseCommand::Assign(Assign { assignee: Some(assignee(ANA, "ana")) }), at(7)).await;
+    run(&store, write(email, CaseCommand::Resolve(Resolve { code: "fixed".into(), note: None }), at(6))).await;
+    run(&store, write(phone, CaseCommand::Assign(Assign { assignee: Some(assignee(ANA, "ana")) }), at(7))).await;
     let loads = store.agent_loads(vec![ANA, BEN]).await.unwrap();
     assert_eq!(loads[&ANA], load(&[(Channel::Chat, 2), (Channel::Phone, 1)]));
     assert_eq!(loads[&BEN], AgentLoad::default());

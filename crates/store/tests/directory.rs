@@ -3,66 +3,28 @@
 
 use jiff::{SignedDuration, Timestamp};
 use ladder_core::agents::Presence;
-use ladder_core::directory::{Customer, Identity, Team, TeamKind, User};
+use ladder_core::directory::{Customer, Identity, Team, User};
 use ladder_core::ids::{CustomerId, TeamId, UserId};
 use ladder_core::{Channel, LevelId, Role};
 use ladder_store::{CustomerFilter, Idempotency, MatrixDraft, Store, StoreError, TokenInfo};
+use ladder_testkit::directory;
+use ladder_testkit::store::{AGENT as ANA, FRONT, at, open_store, t0};
 use uuid::Uuid;
 
-mod support;
-use support::open_store;
-
-const FRONT: TeamId = TeamId(Uuid::from_u128(0x7E01));
-const ANA: UserId = UserId(Uuid::from_u128(0xA1));
-
-fn t0() -> Timestamp {
-    "2026-11-23T09:30:00.123456789Z".parse().expect("a valid timestamp")
-}
-
-fn at(minutes: i64) -> Timestamp {
-    t0() + SignedDuration::from_mins(minutes)
-}
-
 fn team(id: TeamId, slug: &str) -> Team {
-    Team {
-        id,
-        slug: slug.into(),
-        name: slug.into(),
-        level: LevelId::new("L1"),
-        kind: TeamKind::FrontLine,
-        skills: vec![],
-        created_at: t0(),
-    }
+    directory::team(id, slug, "L1", t0())
 }
 
 fn user(id: UserId, name: &str, teams: &[TeamId]) -> User {
-    User {
-        id,
-        name: name.into(),
-        display_name: name.into(),
-        email: None,
-        role: Role::Agent,
-        teams: teams.to_vec(),
-        skills: vec![],
-        levels: vec![LevelId::new("L1")],
-        active: true,
-        created_at: t0(),
-    }
+    User { levels: vec![LevelId::new("L1")], ..directory::user(id, name, Role::Agent, teams, t0()) }
 }
 
 fn customer(n: u128, name: &str, segment: &str) -> Customer {
     Customer {
-        id: CustomerId(Uuid::from_u128(0xC000 + n)),
-        name: name.into(),
         identities: vec![Identity { channel: Channel::Email, value: format!("c{n}@example.com") }],
         value: 10.0,
         segment: Some(segment.into()),
-        language: None,
-        time_zone: None,
-        custom_fields: Default::default(),
-        created_at: t0(),
-        status: Default::default(),
-        status_changed_at: None,
+        ..directory::customer(CustomerId(Uuid::from_u128(0xC000 + n)), name, t0())
     }
 }
 

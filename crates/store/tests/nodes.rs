@@ -2,14 +2,12 @@
 //! numbers and versions never collide, and each announces the cases it changed to the
 //! others. Always on PostgreSQL (a fresh schema in the test database).
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use ladder_core::ids::CaseId;
 use ladder_store::{Change, Store, StoreConfig};
-use support::*;
+use ladder_testkit::store::*;
 
 fn two_servers() -> (Store, Store) {
     let location = ladder_store::test_postgres_location();

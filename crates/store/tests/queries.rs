@@ -9,22 +9,10 @@ use jiff::{SignedDuration, Timestamp};
 use ladder_core::access::{CaseScope, Principal};
 use ladder_core::command::{AddMessage, Assign, CaseCommand, OpenCase, TeamRef, UserRef};
 use ladder_core::ids::{CaseId, CustomerId};
-use ladder_core::{Actor, Channel, Context, Ladder, LevelId, Priority, Role, Visibility, decide, record};
-use ladder_store::{CaseFilter, Decided, PageRequest, Store};
-use uuid::Uuid;
+use ladder_core::{Channel, LevelId, Priority, Role, Visibility};
+use ladder_store::{CaseFilter, PageRequest, Store};
 
-mod support;
-use support::{ADA, AGENT, DESK, FRONT, at, front, open_store, write};
-
-/// The events `command` makes of `case` as DESK at `now`.
-fn decided(case_id: CaseId, case: Option<&ladder_core::Case>, command: &CaseCommand, now: Timestamp) -> Decided {
-    let ladder = Ladder::default();
-    let actor = Actor::User { id: DESK };
-    let next_number = 0;
-    let cx = Context { now, actor: &actor, ladder: &ladder, next_number, new_id: Uuid::now_v7(), matrix_version: None };
-    let events = decide(case, command, &cx).expect("the domain accepts the command");
-    record(case_id, case.map_or(0, |c| c.version), &cx, events).into()
-}
+use ladder_testkit::store::{ADA, AGENT, FRONT, at, decided, front, open_store, write};
 
 fn new_case(subject: &str, team: Option<TeamRef>, customer: Option<CustomerId>) -> OpenCase {
     OpenCase {

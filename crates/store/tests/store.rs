@@ -2,7 +2,7 @@
 //! idempotency, search and the directory.
 //!
 //! Every case command is decided by `ladder_core::decide` + `record` on simulated time
-//! ([`support::at`]); nothing here reads the clock for an assertion. The simulated clock
+//! ([`ladder_testkit::store::at`]); nothing here reads the clock for an assertion. The simulated clock
 //! deliberately has nanoseconds, as `Timestamp::now()` does on the server.
 
 use std::collections::BTreeSet;
@@ -10,15 +10,14 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use ladder_core::access::CaseScope;
-use ladder_core::directory::{Customer, Identity, Team, TeamKind, User};
+use ladder_core::directory::{Customer, Identity, Team, User};
 use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
 use ladder_core::{Case, Channel, DomainError, LevelId, Priority, Role, Status};
 use ladder_store::{
     AssigneeFilter, CaseFilter, CasePage, CustomerFilter, Idempotency, PageRequest, Store, StoreError, TokenInfo,
 };
-use support::*;
-
-mod support;
+use ladder_testkit::directory;
+use ladder_testkit::store::*;
 
 fn all() -> PageRequest {
     PageRequest { before: None, limit: 500 }
@@ -824,25 +823,6 @@ async fn metrics_kept_while_writing_equal_the_log_recomputed_and_are_backfilled_
 // Insight facts
 // ---------------------------------------------------------------------------------------
 
-/// A write whose events are given as they are (for facts no command of this test makes
-/// alone: approval requests, 24x7 clocks and their breaches).
-fn events_write(case_id: CaseId, now: Timestamp, events: Vec<ladder_core::CaseEvent>) -> ladder_store::CaseWrite {
-    use ladder_core::{Actor, Context, Ladder, record};
-    let decide: ladder_store::Decider = Box::new(move |case, next_number| {
-        let (ladder, actor) = (Ladder::default(), Actor::User { id: DESK });
-        let cx = Context {
-            now,
-            actor: &actor,
-            ladder: &ladder,
-            next_number,
-            new_id: uuid::Uuid::now_v7(),
-            matrix_version: None,
-        };
-        Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events).into())
-    });
-    ladder_store::CaseWrite { case_id, expected_version: None, idempotency: None, decide }
-}
-
 /// The insight facts of a period as they were read before the insight tables: every case
 /// opened in the period, from its folded state and the last `escalated` event of its log.
 /// The categories are those whose counts may make a suggestion, as the store answers.
@@ -1058,45 +1038,24 @@ async fn insight_facts_kept_while_writing_equal_every_case_read_and_are_backfill
 // ---------------------------------------------------------------------------------------
 
 fn team_entity(id: TeamId, slug: &str, level: &str) -> Team {
-    Team {
-        id,
-        slug: slug.into(),
-        name: format!("Team {slug}"),
-        level: LevelId::new(level),
-        kind: TeamKind::FrontLine,
-        skills: vec![],
-        created_at: t0(),
-    }
+    Team { name: format!("Team {slug}"), ..directory::team(id, slug, level, t0()) }
 }
 
 fn user_entity(id: UserId, name: &str, teams: &[TeamId]) -> User {
     User {
-        id,
-        name: name.into(),
         display_name: name.to_uppercase(),
         email: Some(format!("{name}@ladder.test")),
-        role: Role::Agent,
-        teams: teams.to_vec(),
-        skills: vec![],
         levels: vec![LevelId::new("L1")],
-        active: true,
-        created_at: t0(),
+        ..directory::user(id, name, Role::Agent, teams, t0())
     }
 }
 
 fn customer_entity(id: CustomerId, name: &str, email: &str) -> Customer {
     Customer {
-        id,
-        name: name.into(),
         identities: vec![Identity { channel: Channel::Email, value: email.into() }],
         value: 100.0,
         segment: Some("smb".into()),
-        language: None,
-        time_zone: None,
-        custom_fields: Default::default(),
-        created_at: t0(),
-        status: Default::default(),
-        status_changed_at: None,
+        ..directory::customer(id, name, t0())
     }
 }
 

@@ -1,7 +1,7 @@
-//! Builders of case commands as store deciders, fixtures and small helpers, shared by
-//! the store's test files.
-
-#![allow(dead_code)]
+//! A fresh store on the test backend, and case commands as store writes: each is decided by
+//! `ladder_core::decide` + `record` as DESK on simulated time ([`at`]), so the store's tests
+//! never read the clock for an assertion. The fixture teams and people here are the store
+//! tests' own: front and billing at L1, tech at L2 (with the ids of [`crate::domain`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,16 +9,16 @@ use jiff::{SignedDuration, Timestamp};
 use ladder_core::command::{AddMessage, CaseCommand, Escalate, OpenCase, Resolve, TeamRef, UserRef};
 use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
-use ladder_core::{Actor, Channel, Context, Ladder, LevelId, Priority, Role, Visibility, decide, record};
-use ladder_store::{CaseOutcome, CaseWrite, Decider, Store, StoreConfig};
+use ladder_core::{
+    Actor, Case, CaseEvent, Channel, Context, DomainError, Ladder, LevelId, Priority, Role, Visibility, decide, record,
+};
+use ladder_store::{CaseOutcome, CaseWrite, Decided, Decider, Store, StoreConfig};
 use tempfile::TempDir;
 use uuid::Uuid;
 
-pub const FRONT: TeamId = TeamId(Uuid::from_u128(0x7E01));
-pub const BILLING: TeamId = TeamId(Uuid::from_u128(0x7E02));
-pub const TECH: TeamId = TeamId(Uuid::from_u128(0x7E03));
+pub use crate::domain::{AGENT, BILLING, TECH};
+pub const FRONT: TeamId = crate::domain::FRONT_LINE;
 
-pub const AGENT: UserId = UserId(Uuid::from_u128(0xA1));
 pub const OTHER_AGENT: UserId = UserId(Uuid::from_u128(0xA2));
 /// The staff member at the desk who runs the test commands (not one whose scope is tested).
 pub const DESK: UserId = UserId(Uuid::from_u128(0xD5));
@@ -67,7 +67,8 @@ pub fn agent_on(id: UserId, name: &str, teams: &[TeamId]) -> UserRef {
     }
 }
 
-/// A store in a fresh temporary directory (kept alive by the returned guard).
+/// A store in a fresh temporary directory (kept alive by the returned guard), or in a schema
+/// of its own in the test PostgreSQL database (see [`ladder_store::test_location`]).
 pub fn open_store() -> (TempDir, Store) {
     let dir = tempfile::tempdir().expect("a temp dir");
     let store =
@@ -78,19 +79,37 @@ pub fn open_store() -> (TempDir, Store) {
 /// A decider that runs `command` through the domain as DESK at `now`.
 pub fn decider(case_id: CaseId, command: CaseCommand, now: Timestamp) -> Decider {
     Box::new(move |case, next_number| {
-        let ladder = Ladder::default();
-        let actor = Actor::User { id: DESK };
-        let cx = Context {
-            now,
-            actor: &actor,
-            ladder: &ladder,
-            next_number,
-            new_id: uuid::Uuid::now_v7(),
-            matrix_version: None,
-        };
-        let events = decide(case, &command, &cx)?;
-        Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events).into())
+        desk_records(case_id, case, next_number, now, |cx| decide(case, &command, cx)).map_err(Into::into)
     })
+}
+
+/// The events `command` makes of `case` as DESK at `now`, recorded; the domain must accept
+/// the command.
+pub fn decided(case_id: CaseId, case: Option<&Case>, command: &CaseCommand, now: Timestamp) -> Decided {
+    desk_records(case_id, case, 0, now, |cx| decide(case, command, cx)).expect("the domain accepts the command")
+}
+
+/// A write whose events are given as they are, recorded as DESK at `now` (for facts no
+/// command makes alone: approval requests, 24x7 clocks and their breaches).
+pub fn events_write(case_id: CaseId, now: Timestamp, events: Vec<CaseEvent>) -> CaseWrite {
+    let decide: Decider =
+        Box::new(move |case, next_number| Ok(desk_records(case_id, case, next_number, now, |_| Ok(events))?));
+    CaseWrite { case_id, expected_version: None, idempotency: None, decide }
+}
+
+/// Records what `events` makes of `case` in the context of DESK at `now`.
+fn desk_records(
+    case_id: CaseId,
+    case: Option<&Case>,
+    next_number: u64,
+    now: Timestamp,
+    events: impl FnOnce(&Context) -> Result<Vec<CaseEvent>, DomainError>,
+) -> Result<Decided, DomainError> {
+    let ladder = Ladder::default();
+    let actor = Actor::User { id: DESK };
+    let cx = Context { now, actor: &actor, ladder: &ladder, next_number, new_id: Uuid::now_v7(), matrix_version: None };
+    let events = events(&cx)?;
+    Ok(record(case_id, case.map_or(0, |c| c.version), &cx, events).into())
 }
 
 /// A write with no `If-Match` and no idempotency key.
