@@ -293,7 +293,7 @@ async fn admins_manage_users_and_teams_and_see_the_calendars_of_the_matrix() {
     let (_, user) = api.call(&world.tokens["root"], "GET", "/api/v1/users/vera", None).await;
     assert_eq!((user["role"].as_str(), user["teams"].as_array().unwrap().len()), (Some("supervisor"), 2), "{user}");
     let r = web.post(Some(&admin), "/admin/users/root", &[("csrf", &csrf), ("role", "agent"), ("teams", "")]).await;
-    assert!(web.follow(Some(&admin), &r).await.body.contains("you cannot demote yourself"));
+    assert!(web.follow(Some(&admin), &r).await.body.contains("you cannot demote or deactivate yourself"));
     let r = web.post(Some(&admin), "/admin/users/vera/deactivate", &[("csrf", &csrf)]).await;
     assert!(web.follow(Some(&admin), &r).await.body.contains("User vera deactivated."));
     let r = web.get(Some(&vera), "/queue").await;

@@ -89,16 +89,12 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Team, StoreError> {
         self.check(principal, &Action::ManageTeams)?;
-        let detail =
-            json!({ "slug": team.slug, "level": team.level.as_str(), "kind": team.kind, "skills": team.skills });
-        self.audited(principal, "team.create", team.id, detail, now).create_team(team, idempotency).await
+        self.audited(principal, "team.create", team.id, team_detail(&team), now).create_team(team, idempotency).await
     }
 
     pub async fn update_team(&self, principal: &Principal, team: Team, now: Timestamp) -> Result<Team, StoreError> {
         self.check(principal, &Action::ManageTeams)?;
-        let detail =
-            json!({ "slug": team.slug, "level": team.level.as_str(), "kind": team.kind, "skills": team.skills });
-        self.audited(principal, "team.update", team.id, detail, now).update_team(team).await
+        self.audited(principal, "team.update", team.id, team_detail(&team), now).update_team(team).await
     }
 
     pub async fn delete_team(&self, principal: &Principal, id: TeamId, now: Timestamp) -> Result<(), StoreError> {
@@ -238,6 +234,11 @@ impl Engine {
         let detail = json!({ "presence": presence.as_str() });
         self.audited(principal, "agent.presence", user.id, detail, now).set_presence(user.id, presence, now).await
     }
+}
+
+/// What the audit history records of a team.
+fn team_detail(team: &Team) -> serde_json::Value {
+    json!({ "slug": team.slug, "level": team.level.as_str(), "kind": team.kind, "skills": team.skills })
 }
 
 /// What the audit history records of a user: never a password.

@@ -246,9 +246,6 @@ async fn update_user(
             active: existing.active,
         };
         let user = crate::directory::user_from(&state, &body, existing.id, existing.created_at).await?;
-        if existing.id == session.principal.user_id && user.role < Role::Admin {
-            return Err(ApiError::validation("role", "you cannot demote yourself; ask another admin"));
-        }
         Ok::<_, ApiError>(state.engine.update_user(&session.principal, user, state.engine.now()).await?)
     }
     .await;

@@ -17,8 +17,7 @@ pub struct NavEntry {
     pub action: Action<'static>,
 }
 
-/// The navigation, in order. A later phase adds its pages here (e.g. the supervisor board
-/// with `min_role: Role::Supervisor`).
+/// The navigation, in order: a new page adds its entry here, with the `Action` that opens it.
 pub const NAV: &[NavEntry] = &[
     NavEntry { path: "/queue", label: "My queue", action: Action::ListCases },
     NavEntry { path: "/board", label: "Board", action: Action::Supervise },
