@@ -270,6 +270,23 @@ pub struct DraftForm {
     source: String,
 }
 
+/// The editor shown again after a refused save (422): the text kept, why in the flash, and
+/// every problem listed under the text.
+async fn refused_draft(
+    state: &AppState,
+    mut session: Session,
+    why: String,
+    name: &str,
+    source: &str,
+    diagnostics: &[Diagnostic],
+) -> WebResult<Response> {
+    session.flash = refused(why);
+    let active = state.engine.matrix_in_force(&session.principal).await?;
+    let page =
+        editor_page(state, &session, name, source, false, diagnostics, active.as_ref().map(|a| a.source.as_str()));
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
 /// Saves a draft; an invalid one is refused with the editor shown again, the text kept and
 /// every problem listed with its line and column.
 async fn save_draft(State(state): State<AppState>, posted: Posted<DraftForm>) -> WebResult<Response> {
@@ -279,20 +296,8 @@ async fn save_draft(State(state): State<AppState>, posted: Posted<DraftForm>) ->
     let DraftForm { name, source } = posted.form;
     let name = name.trim().to_string();
     if let Err(e) = ladder_core::validate::handle("name", &name) {
-        let mut session = session;
-        session.flash = refused(format!("{e}"));
         let diagnostics = state.engine.check_matrix(&p, &source, "draft").await?;
-        let active = state.engine.matrix_in_force(&p).await?;
-        let page = editor_page(
-            &state,
-            &session,
-            &name,
-            &source,
-            false,
-            &diagnostics,
-            active.as_ref().map(|a| a.source.as_str()),
-        );
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        return refused_draft(&state, session, format!("{e}"), &name, &source, &diagnostics).await;
     }
     let now = state.engine.now();
     match state.engine.put_matrix_draft(&p, name.clone(), source.clone(), now).await {
@@ -302,19 +307,8 @@ async fn save_draft(State(state): State<AppState>, posted: Posted<DraftForm>) ->
         )),
         Err(MatrixError::Invalid(diagnostics)) => {
             let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-            let mut session = session;
-            session.flash = refused(format!("Draft not saved: {errors} error(s) (listed under the text)."));
-            let active = state.engine.matrix_in_force(&p).await?;
-            let page = editor_page(
-                &state,
-                &session,
-                &name,
-                &source,
-                false,
-                &diagnostics,
-                active.as_ref().map(|a| a.source.as_str()),
-            );
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+            let why = format!("Draft not saved: {errors} error(s) (listed under the text).");
+            refused_draft(&state, session, why, &name, &source, &diagnostics).await
         }
         Err(MatrixError::Store(e)) => Err(e.into()),
     }
