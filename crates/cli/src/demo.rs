@@ -272,11 +272,17 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
         let user = engine.user(&operator, &demo.users[name].user_id.to_string()).await?;
         let langs: Vec<String> = languages.iter().map(|l| l.to_string()).collect();
         engine
-            .edit_agent_profile(&operator, &user, now, move |_, p| {
-                p.languages = langs;
-                p.set_presence(presence, now);
-                Ok(())
-            })
+            .edit_agent_profile(
+                &operator,
+                &user,
+                serde_json::json!({ "languages": langs, "presence": presence.as_str() }),
+                now,
+                move |_, p| {
+                    p.languages = langs;
+                    p.set_presence(presence, now);
+                    Ok(())
+                },
+            )
             .await?;
     }
     Ok(())

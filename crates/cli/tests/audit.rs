@@ -73,9 +73,17 @@ async fn directory_changes_are_recorded_with_their_actor_and_only_admins_read_th
     let seqs: Vec<i64> = items.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[0] > w[1]), "{seqs:?}");
 
+    // A supervisor changes an agent's skills: what was asked is in the detail.
+    let (s, p) = api.call(sam, "PUT", "/api/v1/agents/ana/profile", Some(json!({"skills": {"refunds": 3}}))).await;
+    assert_eq!(s, 200, "{p}");
+    let (_, profile) = api.call(root, "GET", "/api/v1/audit?action=agent.profile", None).await;
+    assert_eq!(actions(&profile), vec!["agent.profile"]);
+    assert_eq!(profile["items"][0]["actor_name"], "sam");
+    assert_eq!(profile["items"][0]["detail"]["skills"], json!({"refunds": 3}));
+
     // Filters and pages.
     let (_, by_sam) = api.call(root, "GET", "/api/v1/audit?actor=sam", None).await;
-    assert_eq!(actions(&by_sam), vec!["customer.update"]);
+    assert_eq!(actions(&by_sam), vec!["agent.profile", "customer.update"]);
     let (_, one) = api.call(root, "GET", "/api/v1/audit?action=user.create&limit=1", None).await;
     assert_eq!(actions(&one), vec!["user.create"]);
     let cursor = one["next_cursor"].as_str().expect("more user.create entries").to_string();

@@ -206,11 +206,12 @@ impl Engine {
     // ---- agents ----
 
     /// Changes an agent's skills, languages and capacity in one write (see
-    /// `Store::edit_agent_profile`).
+    /// `Store::edit_agent_profile`); `changes` says what was asked, for the audit history.
     pub async fn edit_agent_profile<F>(
         &self,
         principal: &Principal,
         user: &User,
+        changes: serde_json::Value,
         now: Timestamp,
         edit: F,
     ) -> Result<AgentProfile, StoreError>
@@ -218,7 +219,7 @@ impl Engine {
         F: FnOnce(&User, &mut AgentProfile) -> Result<(), StoreError> + Send + 'static,
     {
         self.check(principal, &Action::EditAgentProfile { user })?;
-        let store = self.audited(principal, "agent.profile", user.id, json!({}), now);
+        let store = self.audited(principal, "agent.profile", user.id, changes, now);
         store.edit_agent_profile(user.id, now, edit).await
     }
 

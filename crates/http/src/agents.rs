@@ -200,9 +200,10 @@ async fn put_profile(
     s.engine.check(&auth.0, &Action::EditAgentProfile { user: &user })?;
     let body = write.body;
     let capacity = body.capacity.map(parse_capacity).transpose()?;
+    let changes = serde_json::json!({ "skills": body.skills, "languages": body.languages, "capacity": capacity });
     let profile = s
         .engine
-        .edit_agent_profile(&auth.0, &user, s.engine.now(), move |_, profile| {
+        .edit_agent_profile(&auth.0, &user, changes, s.engine.now(), move |_, profile| {
             if let Some(skills) = body.skills {
                 profile.skills = skills;
             }
