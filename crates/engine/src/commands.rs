@@ -2,18 +2,64 @@
 //! and run through the store.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use ladder_core::access::Principal;
 use ladder_core::command::*;
-use ladder_core::directory::{LevelId, Role, Team, User};
+use ladder_core::directory::{Customer, Ladder, LevelId, Role, Team, User};
 use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::{CaseId, CustomerId};
-use ladder_core::matrix::{Surroundings, follow_up};
+use ladder_core::matrix::{ActiveMatrix, Surroundings, follow_up};
 use ladder_core::{Actor, Channel, DomainError, Priority, decide, record};
 use ladder_store::{CaseOutcome, CaseWrite, Decided, Idempotency, StoreError};
 
 use crate::Engine;
+
+/// A user's command as a write decides it, inside the store's transaction: access, then
+/// [`decide`], then the matrix's rules on what it produced and the clock changes that
+/// follow ([`follow_up`]). Every write a user makes goes through [`UserCommand::apply`]
+/// (`Engine::run`, `Engine::claim_next`); the engine's own writes (router, timers) decide
+/// as the system through [`Engine::system_write`].
+pub(crate) struct UserCommand {
+    pub principal: Principal,
+    pub command: CaseCommand,
+    pub ladder: Arc<Ladder>,
+    /// The matrix in force when the command was resolved.
+    pub active: Option<Arc<ActiveMatrix>>,
+    /// The directory's teams, for the rules (read before the write; empty without a matrix).
+    pub teams: Vec<TeamRef>,
+    pub now: Timestamp,
+}
+
+impl UserCommand {
+    /// Decides the command against `case` (`None`: the case does not exist yet and gets
+    /// `next_number`), with the customer and the number of their recent cases the rules see.
+    pub(crate) fn apply(
+        &self,
+        case_id: CaseId,
+        case: Option<&ladder_core::Case>,
+        next_number: u64,
+        customer: Option<&Customer>,
+        repeat_contacts: u32,
+    ) -> Result<Decided, StoreError> {
+        self.principal.may(case, &self.command).map_err(StoreError::Forbidden)?;
+        let actor = Actor::User { id: self.principal.user_id };
+        let version = self.active.as_ref().map(|m| m.version);
+        let cx = ladder_core::Context { next_number, ..crate::write_context(&actor, &self.ladder, version, self.now) };
+        let events = decide(case, &self.command, &cx).map_err(|e| match (case, e) {
+            (None, DomainError::NoSuchCase(_)) => StoreError::NotFound(format!("case {case_id}")),
+            (_, e) => StoreError::Domain(e),
+        })?;
+        let mut recorded = record(case_id, case.map_or(0, |c| c.version), &cx, events);
+        let mut triggers = Vec::new();
+        if let Some(active) = &self.active {
+            let around = Surroundings { customer, teams: &self.teams, ladder: &self.ladder };
+            triggers = follow_up(active, case, &mut recorded, &around, repeat_contacts, self.now, uuid::Uuid::now_v7);
+        }
+        Ok(Decided { events: recorded, triggers })
+    }
+}
 
 /// Opening a case, with the team and people named as the API names them.
 #[derive(Debug, Clone)]
@@ -364,7 +410,6 @@ impl Engine {
         now: Timestamp,
     ) -> Result<CaseOutcome, StoreError> {
         let command = self.resolve(principal, case_id, request).await?;
-        let principal = principal.clone();
         let ladder = self.ladder();
         // What the matrix's rules need to know, read before the write so the writer never waits on I/O.
         let active = self.active_matrix();
@@ -393,28 +438,9 @@ impl Engine {
             }
             None => (None, Vec::new(), 0),
         };
+        let write = UserCommand { principal: principal.clone(), command, ladder, active, teams, now };
         let decide_fn = move |case: Option<&ladder_core::Case>, next_number: u64| {
-            principal.may(case, &command).map_err(StoreError::Forbidden)?;
-            let actor = Actor::User { id: principal.user_id };
-            let cx = ladder_core::Context {
-                now,
-                actor: &actor,
-                ladder: &ladder,
-                next_number,
-                new_id: uuid::Uuid::now_v7(),
-                matrix_version: active.as_ref().map(|m| m.version),
-            };
-            let events = decide(case, &command, &cx).map_err(|e| match (case, e) {
-                (None, DomainError::NoSuchCase(_)) => StoreError::NotFound(format!("case {case_id}")),
-                (_, e) => StoreError::Domain(e),
-            })?;
-            let mut recorded = record(case_id, case.map_or(0, |c| c.version), &cx, events);
-            let mut triggers = Vec::new();
-            if let Some(active) = &active {
-                let around = Surroundings { customer: customer.as_ref(), teams: &teams, ladder: &ladder };
-                triggers = follow_up(active, case, &mut recorded, &around, repeat_contacts, now, uuid::Uuid::now_v7);
-            }
-            Ok(Decided { events: recorded, triggers })
+            write.apply(case_id, case, next_number, customer.as_ref(), repeat_contacts)
         };
         let mut outcome = self
             .store

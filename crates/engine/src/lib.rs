@@ -37,8 +37,8 @@ pub use ladder_store::{
 };
 pub use timers::{FireReport, TimerStatus};
 
-/// The context a write made by the engine itself (router, timers, rules' follow-ups) is
-/// decided and recorded in: no new case number, a fresh id, the matrix version in force.
+/// The context a write is decided and recorded in: no new case number (a command that
+/// opens a case sets its own), a fresh id, the matrix version in force.
 pub(crate) fn write_context<'a>(
     actor: &'a ladder_core::Actor,
     ladder: &'a Ladder,
