@@ -16,7 +16,7 @@ use ladder_core::event::{EscalationKind, InfoSource, Initiator};
 use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
 use ladder_core::{Channel, Priority, Role, Visibility};
 use ladder_engine::credentials::principal_of;
-use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest, command_line_principal};
+use ladder_engine::{CaseRequest, DeEscalation, Engine, Escalation, OpenRequest, command_line_principal};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
@@ -451,12 +451,12 @@ async fn one_case(
                 let when = clock.step(10..120, &mut rng);
                 run(
                     specialist,
-                    CaseRequest::DeEscalate {
+                    CaseRequest::DeEscalate(DeEscalation {
                         to_level: None,
                         to_team: None,
                         to_user: None,
                         guidance: "Fixed on our side; please confirm with the customer and resolve.".into(),
-                    },
+                    }),
                     when,
                 )
                 .await?;

@@ -13,6 +13,7 @@ use ladder_core::ids::{CaseId, CustomerId};
 use ladder_core::matrix::{ActiveMatrix, Surroundings, follow_up};
 use ladder_core::{Actor, Channel, DomainError, Priority, decide, record};
 use ladder_store::{CaseOutcome, CaseWrite, Decided, Idempotency, StoreError};
+use serde::Deserialize;
 
 use crate::Engine;
 
@@ -79,15 +80,48 @@ pub struct OpenRequest {
     pub custom_fields: BTreeMap<String, serde_json::Value>,
 }
 
-#[derive(Debug, Clone)]
+// The request types below are the one shape of their command as callers send it: the
+// JSON API deserialises its body into them (their doc comments describe that body in the
+// OpenAPI document, under the body's name there), and the console's forms post the same
+// field names.
+
+/// Escalate: functional (to a team with the skill) or hierarchical (to more authority).
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = EscalateBody))]
+#[serde(deny_unknown_fields)]
 pub struct Escalation {
     pub kind: EscalationKind,
+    /// For hierarchical escalation; defaults to the next level up.
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>))]
+    pub to_level: Option<LevelId>,
+    /// Team slug or id; required for functional escalation.
+    pub to_team: Option<String>,
+    /// A named supervisor or manager (user name or id).
+    pub to_user: Option<String>,
+    /// `agent` (default), `customer` ("let me speak to a supervisor") or `system`.
+    #[serde(default = "agent")]
     pub initiator: Initiator,
+    pub reason: String,
+    /// What was already tried; required when an agent escalates.
+    pub tried: Option<String>,
+}
+
+fn agent() -> Initiator {
+    Initiator::Agent
+}
+
+/// Hand the case back down the ladder.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = DeEscalateBody))]
+#[serde(deny_unknown_fields)]
+pub struct DeEscalation {
+    /// Defaults to the level the case came from.
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>))]
     pub to_level: Option<LevelId>,
     pub to_team: Option<String>,
     pub to_user: Option<String>,
-    pub reason: String,
-    pub tried: Option<String>,
+    /// What the lower level should do next.
+    pub guidance: String,
 }
 
 /// Every case command, before names are resolved.
@@ -105,12 +139,7 @@ pub enum CaseRequest {
         reason: String,
     },
     Escalate(Escalation),
-    DeEscalate {
-        to_level: Option<LevelId>,
-        to_team: Option<String>,
-        to_user: Option<String>,
-        guidance: String,
-    },
+    DeEscalate(DeEscalation),
     RequestInfo(RequestInfo),
     Update(UpdateCase),
     Resolve(Resolve),
@@ -297,7 +326,7 @@ impl Engine {
                     tried: e.tried,
                 })
             }
-            CaseRequest::DeEscalate { to_level, to_team, to_user, guidance } => {
+            CaseRequest::DeEscalate(DeEscalation { to_level, to_team, to_user, guidance }) => {
                 let mut to_team = self.resolve_team_opt("to_team", to_team.as_deref()).await?;
                 let to_user = self.person(principal, "to_user", to_user.as_deref()).await?;
                 if to_team.is_none()

@@ -20,7 +20,7 @@ use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
 use ladder_core::metrics::Dimension;
 use ladder_core::{Channel, Priority, Role};
 use ladder_engine::credentials::principal_of;
-use ladder_engine::{CaseRequest, Engine, OpenRequest, command_line_principal};
+use ladder_engine::{CaseRequest, DeEscalation, Engine, OpenRequest, command_line_principal};
 use ladder_store::{Store, StoreConfig};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -430,7 +430,11 @@ async fn one_case(engine: &Engine, world: &World, rng: &mut StdRng, now: Timesta
             if rng.random_bool(0.25) {
                 let when = step(rng, 10..240);
                 let guidance = "Fixed on our side; confirm with the customer.".to_string();
-                run(CaseRequest::DeEscalate { to_level: None, to_team: None, to_user: None, guidance }, when).await?;
+                run(
+                    CaseRequest::DeEscalate(DeEscalation { to_level: None, to_team: None, to_user: None, guidance }),
+                    when,
+                )
+                .await?;
             }
             "fixed"
         }

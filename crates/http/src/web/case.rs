@@ -15,7 +15,7 @@ use ladder_core::directory::{LevelId, Team};
 use ladder_core::event::{CaseEvent, EscalationKind, InfoSource, Initiator};
 use ladder_core::ids::{TeamId, UserId};
 use ladder_engine::{CaseFilter, PageRequest, StoredEvent};
-use ladder_engine::{CaseRequest, Escalation};
+use ladder_engine::{CaseRequest, DeEscalation, Escalation};
 use maud::{Markup, html};
 use serde::{Deserialize, Deserializer};
 
@@ -513,10 +513,20 @@ async fn run_and_return(
     Ok(redirect_with(&back, Some(flash)))
 }
 
-/// An empty form field is an absent one.
+/// A form sends every field, filled in or not: an empty one is an absent one, and what was
+/// typed is trimmed. The request types shared with the JSON API keep `""` as sent (the API
+/// refuses it where it names something), so the form handlers apply this to their fields.
+fn given(field: Option<String>) -> Option<String> {
+    field.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn given_level(level: Option<LevelId>) -> Option<LevelId> {
+    given(level.map(|l| l.0)).map(LevelId)
+}
+
+/// [`given`] for a form-only type's field.
 fn blank_is_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let s: Option<String> = Option::deserialize(d)?;
-    Ok(s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
+    Ok(given(Option::deserialize(d)?))
 }
 
 #[derive(Deserialize)]
@@ -554,58 +564,29 @@ async fn note(
     run_and_return(&state, &posted.session, &number, request, "Note added.").await
 }
 
-#[derive(Deserialize)]
-struct EscalateForm {
-    kind: EscalationKind,
-    initiator: Initiator,
-    #[serde(default, deserialize_with = "blank_is_none")]
-    to_level: Option<String>,
-    #[serde(default, deserialize_with = "blank_is_none")]
-    to_team: Option<String>,
-    #[serde(default, deserialize_with = "blank_is_none")]
-    to_user: Option<String>,
-    reason: String,
-    #[serde(default, deserialize_with = "blank_is_none")]
-    tried: Option<String>,
-}
-
 async fn escalate(
     State(state): State<AppState>,
     Path(number): Path<String>,
-    posted: Posted<EscalateForm>,
+    posted: Posted<Escalation>,
 ) -> WebResult<Response> {
     let f = posted.form;
     let request = CaseRequest::Escalate(Escalation {
-        kind: f.kind,
-        initiator: f.initiator,
-        to_level: f.to_level.map(LevelId::new),
-        to_team: f.to_team,
-        to_user: f.to_user,
-        reason: f.reason,
-        tried: f.tried,
+        to_level: given_level(f.to_level),
+        to_team: given(f.to_team),
+        to_user: given(f.to_user),
+        tried: given(f.tried),
+        ..f
     });
     run_and_return(&state, &posted.session, &number, request, "Escalated.").await
-}
-
-#[derive(Deserialize)]
-struct DeEscalateForm {
-    #[serde(default, deserialize_with = "blank_is_none")]
-    to_level: Option<String>,
-    guidance: String,
 }
 
 async fn de_escalate(
     State(state): State<AppState>,
     Path(number): Path<String>,
-    posted: Posted<DeEscalateForm>,
+    posted: Posted<DeEscalation>,
 ) -> WebResult<Response> {
     let f = posted.form;
-    let request = CaseRequest::DeEscalate {
-        to_level: f.to_level.map(LevelId::new),
-        to_team: None,
-        to_user: None,
-        guidance: f.guidance,
-    };
+    let request = CaseRequest::DeEscalate(DeEscalation { to_level: given_level(f.to_level), ..f });
     run_and_return(&state, &posted.session, &number, request, "De-escalated.").await
 }
 
