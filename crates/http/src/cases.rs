@@ -354,18 +354,14 @@ command_endpoint!(
 command_endpoint!(
     request_info,
     "/api/v1/cases/{id}/request-info",
-    RequestInfoBody,
+    RequestInfo,
     "Ask the customer (or another team) for information; the case waits in a pending status.",
-    |b| CaseRequest::RequestInfo(RequestInfo { from: b.from, question: b.question.clone() })
+    |b| CaseRequest::RequestInfo(b.clone())
 );
 
-command_endpoint!(
-    resolve,
-    "/api/v1/cases/{id}/resolve",
-    ResolveBody,
-    "Resolve the case with a resolution code.",
-    |b| CaseRequest::Resolve(Resolve { code: b.code.clone(), note: b.note.clone() })
-);
+command_endpoint!(resolve, "/api/v1/cases/{id}/resolve", Resolve, "Resolve the case with a resolution code.", |b| {
+    CaseRequest::Resolve(b.clone())
+});
 
 command_endpoint!(reopen, "/api/v1/cases/{id}/reopen", ReopenBody, "Reopen a resolved case.", |b| CaseRequest::Reopen(
     Reopen { reason: b.reason.clone() }

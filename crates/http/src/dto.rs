@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use ladder_core::case::{Actor, Case, Channel, Priority, Status, Visibility};
 use ladder_core::directory::{Customer, CustomerStatus, Identity, Role, Team, TeamKind, User};
-use ladder_core::event::InfoSource;
 use ladder_engine::{StoredEvent, StoredMessage, TokenInfo};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -368,9 +367,6 @@ fn default_priority() -> Priority {
 fn default_visibility() -> Visibility {
     Visibility::Public
 }
-fn default_info_source() -> InfoSource {
-    InfoSource::Customer
-}
 
 /// Open a case.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -440,24 +436,6 @@ pub struct TransferBody {
     pub to_user: Option<String>,
     #[serde(default)]
     pub reason: String,
-}
-
-/// Ask the customer (or another team) for information; the case waits.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RequestInfoBody {
-    pub question: String,
-    /// `customer` (default; status `pending_customer`) or `internal` (`pending_internal`).
-    #[serde(default = "default_info_source")]
-    pub from: InfoSource,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResolveBody {
-    /// Resolution code, e.g. `refund_issued`, `known_issue`, `duplicate`.
-    pub code: String,
-    pub note: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,5 +1,7 @@
 //! Request information from the customer or from inside, putting the case on hold.
 
+use serde::Deserialize;
+
 use super::{MAX_TEXT, require_active};
 use crate::case::{Case, Status, Visibility};
 use crate::decide::Context;
@@ -8,10 +10,20 @@ use crate::event::{CaseEvent, InfoRequested, InfoSource, MessageAdded};
 use crate::ids::MessageId;
 use crate::validate::non_empty;
 
-#[derive(Debug, Clone, PartialEq)]
+/// Ask the customer (or another team) for information; the case waits.
+// Also the JSON API's body and the console's form (it needs no resolving).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = RequestInfoBody))]
+#[serde(deny_unknown_fields)]
 pub struct RequestInfo {
-    pub from: InfoSource,
     pub question: String,
+    /// `customer` (default; status `pending_customer`) or `internal` (`pending_internal`).
+    #[serde(default = "customer")]
+    pub from: InfoSource,
+}
+
+fn customer() -> InfoSource {
+    InfoSource::Customer
 }
 
 pub(crate) fn decide(

@@ -17,7 +17,7 @@ use ladder_core::ids::{TeamId, UserId};
 use ladder_engine::{CaseFilter, PageRequest, StoredEvent};
 use ladder_engine::{CaseRequest, DeEscalation, Escalation};
 use maud::{Markup, html};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::layout::{self, badge, countdown, csrf_field, paragraphs, time};
 use super::session::{Flash, Posted, Session, redirect_with};
@@ -524,11 +524,6 @@ fn given_level(level: Option<LevelId>) -> Option<LevelId> {
     given(level.map(|l| l.0)).map(LevelId)
 }
 
-/// [`given`] for a form-only type's field.
-fn blank_is_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(given(Option::deserialize(d)?))
-}
-
 #[derive(Deserialize)]
 struct MessageForm {
     body: String,
@@ -590,36 +585,22 @@ async fn de_escalate(
     run_and_return(&state, &posted.session, &number, request, "De-escalated.").await
 }
 
-#[derive(Deserialize)]
-struct RequestInfoForm {
-    from: InfoSource,
-    question: String,
-}
-
 async fn request_info(
     State(state): State<AppState>,
     Path(number): Path<String>,
-    posted: Posted<RequestInfoForm>,
+    posted: Posted<RequestInfo>,
 ) -> WebResult<Response> {
-    let f = posted.form;
-    let request = CaseRequest::RequestInfo(RequestInfo { from: f.from, question: f.question });
+    let request = CaseRequest::RequestInfo(posted.form);
     run_and_return(&state, &posted.session, &number, request, "Question sent; the case waits for the answer.").await
-}
-
-#[derive(Deserialize)]
-struct ResolveForm {
-    code: String,
-    #[serde(default, deserialize_with = "blank_is_none")]
-    note: Option<String>,
 }
 
 async fn resolve(
     State(state): State<AppState>,
     Path(number): Path<String>,
-    posted: Posted<ResolveForm>,
+    posted: Posted<Resolve>,
 ) -> WebResult<Response> {
     let f = posted.form;
-    let request = CaseRequest::Resolve(Resolve { code: f.code.trim().to_string(), note: f.note });
+    let request = CaseRequest::Resolve(Resolve { code: f.code.trim().to_string(), note: given(f.note) });
     run_and_return(&state, &posted.session, &number, request, "Resolved.").await
 }
 
