@@ -1,6 +1,6 @@
 //! De-escalate a case: hand it down the ladder with guidance.
 
-use super::{MAX_TEXT, check_member, check_team_level, require_active, team_of_user_at};
+use super::{MAX_TEXT, check_target_user, check_team_level, require_active, team_of_user_at};
 use crate::case::Case;
 use crate::command::{TeamRef, UserRef};
 use crate::decide::Context;
@@ -60,10 +60,7 @@ pub(crate) fn decide(
         check_team_level("to_team", t, &target)?;
     }
     if let Some(u) = &d.to_user {
-        check_member("to_user", u, d.to_team.as_ref())?;
-        if !u.levels.is_empty() && !u.levels.contains(&target) {
-            return Err(DomainError::invalid("to_user", format!("user '{}' does not work level {target}", u.name)));
-        }
+        check_target_user(u, d.to_team.as_ref(), &target)?;
     }
     // Without an explicit target, hand the case back to where it came from at that level.
     let stop = case.escalation_path.iter().rev().find(|s| s.level == target);

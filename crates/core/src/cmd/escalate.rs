@@ -1,6 +1,6 @@
 //! Escalate a case: up the ladder (hierarchical) or to a team with the skill (functional).
 
-use super::{MAX_LINE, MAX_TEXT, check_member, check_team_level, require_active, team_of_user_at};
+use super::{MAX_LINE, MAX_TEXT, check_target_user, check_team_level, require_active, team_of_user_at};
 use crate::case::Case;
 use crate::command::{TeamRef, UserRef};
 use crate::decide::Context;
@@ -118,10 +118,7 @@ pub(crate) fn decide(
         }
     };
     if let Some(u) = &e.to_user {
-        check_member("to_user", u, e.to_team.as_ref())?;
-        if !u.levels.is_empty() && !u.levels.contains(&to_level) {
-            return Err(DomainError::invalid("to_user", format!("user '{}' does not work level {to_level}", u.name)));
-        }
+        check_target_user(u, e.to_team.as_ref(), &to_level)?;
     }
     let to_team = match (&e.to_team, &e.to_user) {
         (Some(t), _) => Some(t.id),

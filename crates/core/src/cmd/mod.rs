@@ -82,6 +82,16 @@ pub(crate) fn check_team_level(field: &str, team: &TeamRef, level: &LevelId) -> 
     Ok(())
 }
 
+/// The person an escalation or de-escalation names (`to_user`): a member of the named team
+/// (see [`check_member`]) who works the level the case goes to.
+pub(crate) fn check_target_user(user: &UserRef, team: Option<&TeamRef>, level: &LevelId) -> Result<(), DomainError> {
+    check_member("to_user", user, team)?;
+    if !user.levels.is_empty() && !user.levels.contains(level) {
+        return Err(DomainError::invalid("to_user", format!("user '{}' does not work level {level}", user.name)));
+    }
+    Ok(())
+}
+
 /// The team through which a named user works `level`: their first team at that level.
 pub(crate) fn team_of_user_at(user: &UserRef, level: &LevelId) -> Option<TeamId> {
     user.teams.iter().find(|t| &t.level == level).map(|t| t.id)

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use super::layout::{self, badge, countdown, csrf_field, paragraphs, time};
 use super::session::{Flash, Posted, Session, redirect_with};
-use super::{WebError, WebResult};
+use super::{WebError, WebResult, given};
 use crate::AppState;
 use crate::dto::CaseDto;
 use crate::error::ApiError;
@@ -511,13 +511,6 @@ async fn run_and_return(
         Err(e) => Flash { ok: false, message: format!("Not done: {}", ApiError::from(e).0.detail) },
     };
     Ok(redirect_with(&back, Some(flash)))
-}
-
-/// A form sends every field, filled in or not: an empty one is an absent one, and what was
-/// typed is trimmed. The request types shared with the JSON API keep `""` as sent (the API
-/// refuses it where it names something), so the form handlers apply this to their fields.
-fn given(field: Option<String>) -> Option<String> {
-    field.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 fn given_level(level: Option<LevelId>) -> Option<LevelId> {
