@@ -110,6 +110,20 @@ fn agent() -> Initiator {
     Initiator::Agent
 }
 
+/// Assign (or, with `assignee: null`, unassign) the case.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = AssignBody))]
+#[serde(deny_unknown_fields)]
+pub struct Assignment {
+    /// User name, id or `me`; `null` unassigns. Required, so an empty body never unassigns by accident.
+    #[serde(deserialize_with = "required_nullable")]
+    pub assignee: Option<String>,
+}
+
+fn required_nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
+}
+
 /// Hand the case back down the ladder.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = DeEscalateBody))]
@@ -129,10 +143,7 @@ pub struct DeEscalation {
 pub enum CaseRequest {
     Open(OpenRequest),
     AddMessage(AddMessage),
-    /// `None` unassigns.
-    Assign {
-        assignee: Option<String>,
-    },
+    Assign(Assignment),
     Transfer {
         to_team: String,
         to_user: Option<String>,
@@ -292,7 +303,7 @@ impl Engine {
                 })
             }
             CaseRequest::AddMessage(m) => CaseCommand::AddMessage(m),
-            CaseRequest::Assign { assignee } => {
+            CaseRequest::Assign(Assignment { assignee }) => {
                 CaseCommand::Assign(Assign { assignee: self.person(principal, "assignee", assignee.as_deref()).await? })
             }
             CaseRequest::Transfer { to_team, to_user, reason } => CaseCommand::Transfer(Transfer {

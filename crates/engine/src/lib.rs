@@ -25,7 +25,7 @@ use std::sync::{Arc, RwLock};
 use ladder_core::Ladder;
 use ladder_store::Store;
 
-pub use commands::{CaseRequest, DeEscalation, Escalation, OpenRequest};
+pub use commands::{Assignment, CaseRequest, DeEscalation, Escalation, OpenRequest};
 pub use credentials::{AuthError, NewToken};
 pub use directory::command_line_principal;
 /// The store's plain data types that queries answer with and filters are written in, so

@@ -11,7 +11,7 @@ use ladder_core::command::{AddMessage, Reopen, RequestInfo, Resolve, UpdateCase}
 use ladder_core::directory::LevelId;
 use ladder_core::ids::CaseId;
 use ladder_engine::{AssigneeFilter, CaseFilter, PageRequest};
-use ladder_engine::{CaseRequest, DeEscalation, Escalation, OpenRequest};
+use ladder_engine::{Assignment, CaseRequest, DeEscalation, Escalation, OpenRequest};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -322,9 +322,9 @@ command_endpoint!(
 command_endpoint!(
     assign,
     "/api/v1/cases/{id}/assign",
-    AssignBody,
+    Assignment,
     "Assign the case to a user, or unassign it with `assignee: null`.",
-    |b| CaseRequest::Assign { assignee: b.assignee.clone() }
+    |b| CaseRequest::Assign(b.clone())
 );
 
 command_endpoint!(

@@ -414,19 +414,6 @@ pub struct MessageBody {
     pub resume: bool,
 }
 
-/// Assign (or, with `assignee: null`, unassign) the case.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AssignBody {
-    /// User name, id or `me`; `null` unassigns. Required, so an empty body never unassigns by accident.
-    #[serde(deserialize_with = "required_nullable")]
-    pub assignee: Option<String>,
-}
-
-fn required_nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Option::<String>::deserialize(d)
-}
-
 /// Move the case to another team on the same level.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
