@@ -16,7 +16,7 @@ use ladder_core::event::{EscalationKind, InfoSource, Initiator};
 use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
 use ladder_core::{Channel, Priority, Role, Visibility};
 use ladder_engine::credentials::principal_of;
-use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest, command_line_principal};
+use ladder_engine::{Assignment, CaseRequest, DeEscalation, Engine, Escalation, OpenRequest, command_line_principal};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
@@ -449,7 +449,7 @@ async fn one_case(
                 return Ok(()); // waiting in the specialists' queue
             }
             let when = clock.step(20..240, &mut rng);
-            run(specialist, CaseRequest::Assign { assignee: Some(specialist.into()) }, when).await?;
+            run(specialist, CaseRequest::Assign(Assignment { assignee: Some(specialist.into()) }), when).await?;
             let when = clock.step(10..180, &mut rng);
             run(specialist, note("Found the cause; fixing it on our side."), when).await?;
             if roll.is_multiple_of(4) {
@@ -457,12 +457,12 @@ async fn one_case(
                 let when = clock.step(10..120, &mut rng);
                 run(
                     specialist,
-                    CaseRequest::DeEscalate {
+                    CaseRequest::DeEscalate(DeEscalation {
                         to_level: None,
                         to_team: None,
                         to_user: None,
                         guidance: "Fixed on our side; please confirm with the customer and resolve.".into(),
-                    },
+                    }),
                     when,
                 )
                 .await?;

@@ -7,7 +7,8 @@
 //! - [`directory`]: customers, users, roles, teams, the ladder of levels.
 //! - [`case`]: the case state and [`case::apply`], the fold from events.
 //! - [`command`] and [`event`]: what may be asked, what happened.
-//! - [`decide`]: the one function that turns a command into events or a refusal.
+//! - [`decide`]: the one function that turns a command into events or a refusal; it
+//!   dispatches to one file per command under `cmd/` (the command's type and rules).
 //! - [`access`]: who may see and do what.
 //! - [`agents`]: agents' presence, skills, languages, capacity and load.
 //! - [`matrix`]: the escalation matrix as code: parse, lint, evaluate and diff.
@@ -20,6 +21,7 @@
 pub mod access;
 pub mod agents;
 pub mod case;
+mod cmd;
 pub mod command;
 pub mod decide;
 pub mod directory;

@@ -2,18 +2,65 @@
 //! and run through the store.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use ladder_core::access::Principal;
 use ladder_core::command::*;
-use ladder_core::directory::{LevelId, Role, Team, User};
+use ladder_core::directory::{Customer, Ladder, LevelId, Role, Team, User};
 use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::{CaseId, CustomerId};
-use ladder_core::matrix::{Surroundings, follow_up};
+use ladder_core::matrix::{ActiveMatrix, Surroundings, follow_up};
 use ladder_core::{Actor, Channel, DomainError, Priority, decide, record};
 use ladder_store::{CaseOutcome, CaseWrite, Decided, Idempotency, StoreError};
+use serde::Deserialize;
 
 use crate::Engine;
+
+/// A user's command as a write decides it, inside the store's transaction: access, then
+/// [`decide`], then the matrix's rules on what it produced and the clock changes that
+/// follow ([`follow_up`]). Every write a user makes goes through [`UserCommand::apply`]
+/// (`Engine::run`, `Engine::claim_next`); the engine's own writes (router, timers) decide
+/// as the system through [`Engine::system_write`].
+pub(crate) struct UserCommand {
+    pub principal: Principal,
+    pub command: CaseCommand,
+    pub ladder: Arc<Ladder>,
+    /// The matrix in force when the command was resolved.
+    pub active: Option<Arc<ActiveMatrix>>,
+    /// The directory's teams, for the rules (read before the write; empty without a matrix).
+    pub teams: Vec<TeamRef>,
+    pub now: Timestamp,
+}
+
+impl UserCommand {
+    /// Decides the command against `case` (`None`: the case does not exist yet and gets
+    /// `next_number`), with the customer and the number of their recent cases the rules see.
+    pub(crate) fn apply(
+        &self,
+        case_id: CaseId,
+        case: Option<&ladder_core::Case>,
+        next_number: u64,
+        customer: Option<&Customer>,
+        repeat_contacts: u32,
+    ) -> Result<Decided, StoreError> {
+        self.principal.may(case, &self.command).map_err(StoreError::Forbidden)?;
+        let actor = Actor::User { id: self.principal.user_id };
+        let version = self.active.as_ref().map(|m| m.version);
+        let cx = ladder_core::Context { next_number, ..crate::write_context(&actor, &self.ladder, version, self.now) };
+        let events = decide(case, &self.command, &cx).map_err(|e| match (case, e) {
+            (None, DomainError::NoSuchCase(_)) => StoreError::NotFound(format!("case {case_id}")),
+            (_, e) => StoreError::Domain(e),
+        })?;
+        let mut recorded = record(case_id, case.map_or(0, |c| c.version), &cx, events);
+        let mut triggers = Vec::new();
+        if let Some(active) = &self.active {
+            let around = Surroundings { customer, teams: &self.teams, ladder: &self.ladder };
+            triggers = follow_up(active, case, &mut recorded, &around, repeat_contacts, self.now, uuid::Uuid::now_v7);
+        }
+        Ok(Decided { events: recorded, triggers })
+    }
+}
 
 /// Opening a case, with the team and people named as the API names them.
 #[derive(Debug, Clone)]
@@ -33,15 +80,62 @@ pub struct OpenRequest {
     pub custom_fields: BTreeMap<String, serde_json::Value>,
 }
 
-#[derive(Debug, Clone)]
+// The request types below are the one shape of their command as callers send it: the
+// JSON API deserialises its body into them (their doc comments describe that body in the
+// OpenAPI document, under the body's name there), and the console's forms post the same
+// field names.
+
+/// Escalate: functional (to a team with the skill) or hierarchical (to more authority).
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = EscalateBody))]
+#[serde(deny_unknown_fields)]
 pub struct Escalation {
     pub kind: EscalationKind,
+    /// For hierarchical escalation; defaults to the next level up.
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>))]
+    pub to_level: Option<LevelId>,
+    /// Team slug or id; required for functional escalation.
+    pub to_team: Option<String>,
+    /// A named supervisor or manager (user name or id).
+    pub to_user: Option<String>,
+    /// `agent` (default), `customer` ("let me speak to a supervisor") or `system`.
+    #[serde(default = "agent")]
     pub initiator: Initiator,
+    pub reason: String,
+    /// What was already tried; required when an agent escalates.
+    pub tried: Option<String>,
+}
+
+fn agent() -> Initiator {
+    Initiator::Agent
+}
+
+/// Assign (or, with `assignee: null`, unassign) the case.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = AssignBody))]
+#[serde(deny_unknown_fields)]
+pub struct Assignment {
+    /// User name, id or `me`; `null` unassigns. Required, so an empty body never unassigns by accident.
+    #[serde(deserialize_with = "required_nullable")]
+    pub assignee: Option<String>,
+}
+
+fn required_nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
+}
+
+/// Hand the case back down the ladder.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = DeEscalateBody))]
+#[serde(deny_unknown_fields)]
+pub struct DeEscalation {
+    /// Defaults to the level the case came from.
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>))]
     pub to_level: Option<LevelId>,
     pub to_team: Option<String>,
     pub to_user: Option<String>,
-    pub reason: String,
-    pub tried: Option<String>,
+    /// What the lower level should do next.
+    pub guidance: String,
 }
 
 /// Every case command, before names are resolved.
@@ -49,22 +143,14 @@ pub struct Escalation {
 pub enum CaseRequest {
     Open(OpenRequest),
     AddMessage(AddMessage),
-    /// `None` unassigns.
-    Assign {
-        assignee: Option<String>,
-    },
+    Assign(Assignment),
     Transfer {
         to_team: String,
         to_user: Option<String>,
         reason: String,
     },
     Escalate(Escalation),
-    DeEscalate {
-        to_level: Option<LevelId>,
-        to_team: Option<String>,
-        to_user: Option<String>,
-        guidance: String,
-    },
+    DeEscalate(DeEscalation),
     RequestInfo(RequestInfo),
     Update(UpdateCase),
     Resolve(Resolve),
@@ -217,7 +303,7 @@ impl Engine {
                 })
             }
             CaseRequest::AddMessage(m) => CaseCommand::AddMessage(m),
-            CaseRequest::Assign { assignee } => {
+            CaseRequest::Assign(Assignment { assignee }) => {
                 CaseCommand::Assign(Assign { assignee: self.person(principal, "assignee", assignee.as_deref()).await? })
             }
             CaseRequest::Transfer { to_team, to_user, reason } => CaseCommand::Transfer(Transfer {
@@ -251,7 +337,7 @@ impl Engine {
                     tried: e.tried,
                 })
             }
-            CaseRequest::DeEscalate { to_level, to_team, to_user, guidance } => {
+            CaseRequest::DeEscalate(DeEscalation { to_level, to_team, to_user, guidance }) => {
                 let mut to_team = self.resolve_team_opt("to_team", to_team.as_deref()).await?;
                 let to_user = self.person(principal, "to_user", to_user.as_deref()).await?;
                 if to_team.is_none()
@@ -364,7 +450,6 @@ impl Engine {
         now: Timestamp,
     ) -> Result<CaseOutcome, StoreError> {
         let command = self.resolve(principal, case_id, request).await?;
-        let principal = principal.clone();
         let ladder = self.ladder();
         // What the matrix's rules need to know, read before the write so the writer never waits on I/O.
         let active = self.active_matrix();
@@ -393,28 +478,9 @@ impl Engine {
             }
             None => (None, Vec::new(), 0),
         };
+        let write = UserCommand { principal: principal.clone(), command, ladder, active, teams, now };
         let decide_fn = move |case: Option<&ladder_core::Case>, next_number: u64| {
-            principal.may(case, &command).map_err(StoreError::Forbidden)?;
-            let actor = Actor::User { id: principal.user_id };
-            let cx = ladder_core::Context {
-                now,
-                actor: &actor,
-                ladder: &ladder,
-                next_number,
-                new_id: uuid::Uuid::now_v7(),
-                matrix_version: active.as_ref().map(|m| m.version),
-            };
-            let events = decide(case, &command, &cx).map_err(|e| match (case, e) {
-                (None, DomainError::NoSuchCase(_)) => StoreError::NotFound(format!("case {case_id}")),
-                (_, e) => StoreError::Domain(e),
-            })?;
-            let mut recorded = record(case_id, case.map_or(0, |c| c.version), &cx, events);
-            let mut triggers = Vec::new();
-            if let Some(active) = &active {
-                let around = Surroundings { customer: customer.as_ref(), teams: &teams, ladder: &ladder };
-                triggers = follow_up(active, case, &mut recorded, &around, repeat_contacts, now, uuid::Uuid::now_v7);
-            }
-            Ok(Decided { events: recorded, triggers })
+            write.apply(case_id, case, next_number, customer.as_ref(), repeat_contacts)
         };
         let mut outcome = self
             .store

@@ -25,7 +25,7 @@ use std::sync::{Arc, RwLock};
 use ladder_core::Ladder;
 use ladder_store::Store;
 
-pub use commands::{CaseRequest, Escalation, OpenRequest};
+pub use commands::{Assignment, CaseRequest, DeEscalation, Escalation, OpenRequest};
 pub use credentials::{AuthError, NewToken};
 pub use directory::command_line_principal;
 /// The store's plain data types that queries answer with and filters are written in, so
@@ -37,8 +37,8 @@ pub use ladder_store::{
 };
 pub use timers::{FireReport, TimerStatus};
 
-/// The context a write made by the engine itself (router, timers, rules' follow-ups) is
-/// decided and recorded in: no new case number, a fresh id, the matrix version in force.
+/// The context a write is decided and recorded in: no new case number (a command that
+/// opens a case sets its own), a fresh id, the matrix version in force.
 pub(crate) fn write_context<'a>(
     actor: &'a ladder_core::Actor,
     ladder: &'a Ladder,

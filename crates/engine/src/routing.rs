@@ -15,11 +15,11 @@ use ladder_core::command::{Assign, CaseCommand};
 use ladder_core::directory::{Customer, Ladder, Role};
 use ladder_core::event::{CaseEvent, EscalationKind, Initiator, RecordedEvent, Routed};
 use ladder_core::ids::TeamId;
-use ladder_core::matrix::{ActiveMatrix, Surroundings, follow_up};
+use ladder_core::matrix::ActiveMatrix;
 use ladder_core::routing::{self, Candidate, ROUTER_ACTOR, RouteNeeds};
 use ladder_core::sla;
 use ladder_core::{Context, decide, record};
-use ladder_store::{CaseFilter, CaseOutcome, Decided, PageRequest, StoreError};
+use ladder_store::{CaseFilter, CaseOutcome, PageRequest, StoreError};
 
 use crate::Engine;
 
@@ -171,24 +171,15 @@ impl Engine {
         if !me.teams.iter().any(|t| t.id == team) {
             return Err(StoreError::Forbidden("you can take a case only from a queue of a team you are in".into()));
         }
-        let principal = principal.clone();
-        let active = self.active_matrix();
-        let ladder = self.ladder();
-        let teams = self.team_refs().await?;
-        let claim = move |case: &Case, customer: Option<&ladder_core::directory::Customer>| {
-            let command = CaseCommand::Assign(Assign { assignee: Some(me) });
-            principal.may(Some(case), &command).map_err(StoreError::Forbidden)?;
-            let actor = Actor::User { id: principal.user_id };
-            let cx = crate::write_context(&actor, &ladder, active.as_ref().map(|a| a.version), now);
-            let events = decide(Some(case), &command, &cx).map_err(StoreError::Domain)?;
-            let mut recorded = record(case.id, case.version, &cx, events);
-            let mut triggers = Vec::new();
-            if let Some(active) = &active {
-                let around = Surroundings { customer, teams: &teams, ladder: &ladder };
-                triggers = follow_up(active, Some(case), &mut recorded, &around, 0, now, uuid::Uuid::now_v7);
-            }
-            Ok(Decided { events: recorded, triggers })
+        let write = crate::commands::UserCommand {
+            principal: principal.clone(),
+            command: CaseCommand::Assign(Assign { assignee: Some(me) }),
+            ladder: self.ladder(),
+            active: self.active_matrix(),
+            teams: self.team_refs().await?,
+            now,
         };
+        let claim = move |case: &Case, customer: Option<&Customer>| write.apply(case.id, Some(case), 0, customer, 0);
         let outcome = self.store.claim_next(team, now, Box::new(claim)).await?;
         if let Some(outcome) = &outcome {
             self.after_write(outcome);

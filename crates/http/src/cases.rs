@@ -11,7 +11,7 @@ use ladder_core::command::{AddMessage, Reopen, RequestInfo, Resolve, UpdateCase}
 use ladder_core::directory::LevelId;
 use ladder_core::ids::CaseId;
 use ladder_engine::{AssigneeFilter, CaseFilter, PageRequest};
-use ladder_engine::{CaseRequest, Escalation, OpenRequest};
+use ladder_engine::{Assignment, CaseRequest, DeEscalation, Escalation, OpenRequest};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -322,9 +322,9 @@ command_endpoint!(
 command_endpoint!(
     assign,
     "/api/v1/cases/{id}/assign",
-    AssignBody,
+    Assignment,
     "Assign the case to a user, or unassign it with `assignee: null`.",
-    |b| CaseRequest::Assign { assignee: b.assignee.clone() }
+    |b| CaseRequest::Assign(b.clone())
 );
 
 command_endpoint!(
@@ -338,47 +338,30 @@ command_endpoint!(
 command_endpoint!(
     escalate,
     "/api/v1/cases/{id}/escalate",
-    EscalateBody,
+    Escalation,
     "Escalate: functional (to a team with the skill) or hierarchical (to a higher level or a named supervisor).",
-    |b| CaseRequest::Escalate(Escalation {
-        kind: b.kind,
-        initiator: b.initiator,
-        to_level: b.to_level.clone().map(LevelId::new),
-        to_team: b.to_team.clone(),
-        to_user: b.to_user.clone(),
-        reason: b.reason.clone(),
-        tried: b.tried.clone(),
-    })
+    |b| CaseRequest::Escalate(b.clone())
 );
 
 command_endpoint!(
     de_escalate,
     "/api/v1/cases/{id}/de-escalate",
-    DeEscalateBody,
+    DeEscalation,
     "Hand the case back down the ladder with guidance.",
-    |b| CaseRequest::DeEscalate {
-        to_level: b.to_level.clone().map(LevelId::new),
-        to_team: b.to_team.clone(),
-        to_user: b.to_user.clone(),
-        guidance: b.guidance.clone(),
-    }
+    |b| CaseRequest::DeEscalate(b.clone())
 );
 
 command_endpoint!(
     request_info,
     "/api/v1/cases/{id}/request-info",
-    RequestInfoBody,
+    RequestInfo,
     "Ask the customer (or another team) for information; the case waits in a pending status.",
-    |b| CaseRequest::RequestInfo(RequestInfo { from: b.from, question: b.question.clone() })
+    |b| CaseRequest::RequestInfo(b.clone())
 );
 
-command_endpoint!(
-    resolve,
-    "/api/v1/cases/{id}/resolve",
-    ResolveBody,
-    "Resolve the case with a resolution code.",
-    |b| CaseRequest::Resolve(Resolve { code: b.code.clone(), note: b.note.clone() })
-);
+command_endpoint!(resolve, "/api/v1/cases/{id}/resolve", Resolve, "Resolve the case with a resolution code.", |b| {
+    CaseRequest::Resolve(b.clone())
+});
 
 command_endpoint!(reopen, "/api/v1/cases/{id}/reopen", ReopenBody, "Reopen a resolved case.", |b| CaseRequest::Reopen(
     Reopen { reason: b.reason.clone() }

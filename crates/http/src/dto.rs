@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use ladder_core::case::{Actor, Case, Channel, Priority, Status, Visibility};
 use ladder_core::directory::{Customer, CustomerStatus, Identity, Role, Team, TeamKind, User};
-use ladder_core::event::{EscalationKind, InfoSource, Initiator};
 use ladder_engine::{StoredEvent, StoredMessage, TokenInfo};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -368,12 +367,6 @@ fn default_priority() -> Priority {
 fn default_visibility() -> Visibility {
     Visibility::Public
 }
-fn default_initiator() -> Initiator {
-    Initiator::Agent
-}
-fn default_info_source() -> InfoSource {
-    InfoSource::Customer
-}
 
 /// Open a case.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -421,19 +414,6 @@ pub struct MessageBody {
     pub resume: bool,
 }
 
-/// Assign (or, with `assignee: null`, unassign) the case.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AssignBody {
-    /// User name, id or `me`; `null` unassigns. Required, so an empty body never unassigns by accident.
-    #[serde(deserialize_with = "required_nullable")]
-    pub assignee: Option<String>,
-}
-
-fn required_nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Option::<String>::deserialize(d)
-}
-
 /// Move the case to another team on the same level.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -443,55 +423,6 @@ pub struct TransferBody {
     pub to_user: Option<String>,
     #[serde(default)]
     pub reason: String,
-}
-
-/// Escalate: functional (to a team with the skill) or hierarchical (to more authority).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EscalateBody {
-    pub kind: EscalationKind,
-    /// For hierarchical escalation; defaults to the next level up.
-    pub to_level: Option<String>,
-    /// Team slug or id; required for functional escalation.
-    pub to_team: Option<String>,
-    /// A named supervisor or manager (user name or id).
-    pub to_user: Option<String>,
-    /// `agent` (default), `customer` ("let me speak to a supervisor") or `system`.
-    #[serde(default = "default_initiator")]
-    pub initiator: Initiator,
-    pub reason: String,
-    /// What was already tried; required when an agent escalates.
-    pub tried: Option<String>,
-}
-
-/// Hand the case back down the ladder.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeEscalateBody {
-    /// Defaults to the level the case came from.
-    pub to_level: Option<String>,
-    pub to_team: Option<String>,
-    pub to_user: Option<String>,
-    /// What the lower level should do next.
-    pub guidance: String,
-}
-
-/// Ask the customer (or another team) for information; the case waits.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RequestInfoBody {
-    pub question: String,
-    /// `customer` (default; status `pending_customer`) or `internal` (`pending_internal`).
-    #[serde(default = "default_info_source")]
-    pub from: InfoSource,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResolveBody {
-    /// Resolution code, e.g. `refund_issued`, `known_issue`, `duplicate`.
-    pub code: String,
-    pub note: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -20,7 +20,7 @@ use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
 use ladder_core::metrics::Dimension;
 use ladder_core::{Channel, Priority, Role};
 use ladder_engine::credentials::principal_of;
-use ladder_engine::{CaseRequest, Engine, OpenRequest, command_line_principal};
+use ladder_engine::{Assignment, CaseRequest, DeEscalation, Engine, OpenRequest, command_line_principal};
 use ladder_store::{Store, StoreConfig};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -424,13 +424,17 @@ async fn one_case(engine: &Engine, world: &World, rng: &mut StdRng, now: Timesta
                 .await?;
             let when = step(rng, 20..600);
             let specialist = world.members(specialists).choose(rng).cloned();
-            run(CaseRequest::Assign { assignee: specialist }, when).await?;
+            run(CaseRequest::Assign(Assignment { assignee: specialist }), when).await?;
             let when = step(rng, 10..300);
             run(message("Our specialists are on it.", false), when).await?;
             if rng.random_bool(0.25) {
                 let when = step(rng, 10..240);
                 let guidance = "Fixed on our side; confirm with the customer.".to_string();
-                run(CaseRequest::DeEscalate { to_level: None, to_team: None, to_user: None, guidance }, when).await?;
+                run(
+                    CaseRequest::DeEscalate(DeEscalation { to_level: None, to_team: None, to_user: None, guidance }),
+                    when,
+                )
+                .await?;
             }
             "fixed"
         }

@@ -24,7 +24,7 @@ use super::board::run_command;
 use super::case::visible_case;
 use super::layout::{self, csrf_field, time};
 use super::session::{Flash, Posted, Session, redirect_with};
-use super::{WebError, WebResult, allow};
+use super::{WebError, WebResult, allow, given};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -175,11 +175,6 @@ pub async fn case_panel(state: &AppState, session: &Session, case: &Case) -> Web
     })
 }
 
-/// An empty form field is an absent one.
-fn blank_is_none(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum DecisionKind {
@@ -208,7 +203,7 @@ async fn decide(
     posted: Posted<DecideForm>,
 ) -> WebResult<Response> {
     let f = posted.form;
-    let comment = blank_is_none(f.comment);
+    let comment = given(f.comment);
     let back = f.back.filter(|b| b == "/approvals");
     let refuse = |message: String| {
         let to = back.clone().unwrap_or_else(|| format!("/cases/{}", number.trim_start_matches('#')));
@@ -220,7 +215,7 @@ async fn decide(
             return refuse("Not done: a denial needs a comment saying why.".into());
         }
         DecisionKind::Deny => (Decision::Deny, "Denied."),
-        DecisionKind::Counter => match blank_is_none(f.amount).map(|a| a.parse::<f64>()) {
+        DecisionKind::Counter => match given(f.amount).map(|a| a.parse::<f64>()) {
             Some(Ok(amount)) if amount.is_finite() => (Decision::Counter { amount }, "Counter-offer granted."),
             _ => return refuse("Not done: a counter-offer needs the amount to grant, e.g. 50.".into()),
         },
@@ -256,7 +251,7 @@ async fn apply_action(
             Some(Flash { ok: false, message: format!("Not done: '{}' is not an amount; write e.g. 120", f.amount) }),
         ));
     };
-    let request = CaseRequest::ApplyAction { action: f.action.clone(), amount, note: blank_is_none(f.note) };
+    let request = CaseRequest::ApplyAction { action: f.action.clone(), amount, note: given(f.note) };
     let flash = match state.engine.run(&session.principal, case.id, request, None, None, state.engine.now()).await {
         Ok(outcome) if outcome.case.approvals.len() > case.approvals.len() => {
             let a = outcome.case.approvals.last().expect("a new approval");

@@ -21,7 +21,7 @@ use ladder_core::access::Principal;
 use ladder_core::case::{Case, Status};
 use ladder_core::directory::Team;
 use ladder_core::ids::{TeamId, UserId};
-use ladder_engine::CaseRequest;
+use ladder_engine::{Assignment, CaseRequest};
 use ladder_engine::{CaseFilter, PageRequest};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -30,7 +30,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use super::case::visible_case;
 use super::layout::{self, badge, countdown, csrf_field, next_clock};
 use super::session::{Flash, Posted, Session, redirect_with};
-use super::{WebError, WebResult, allow};
+use super::{WebError, WebResult, allow, given};
 use crate::AppState;
 use crate::dto::CaseDto;
 
@@ -368,30 +368,33 @@ pub async fn case_controls(state: &AppState, session: &Session, case: &Case) -> 
     })
 }
 
-#[derive(Deserialize)]
-struct ReassignForm {
-    assignee: String,
-}
-
 /// Reassigns the case to a user (the engine's Assign command, as `POST
 /// /api/v1/cases/{id}/assign`). Supervisors and above: an agent's post is refused here even
 /// where the engine would let them assign to themselves.
 async fn reassign(
     State(state): State<AppState>,
     Path(number): Path<String>,
-    posted: Posted<ReassignForm>,
+    posted: Posted<Assignment>,
 ) -> WebResult<Response> {
     allow(&state, &posted.session, &Action::Supervise)?;
-    let assignee = posted.form.assignee.trim().to_string();
-    if assignee.is_empty() {
+    // The form names someone: a blank field is not the API's unassigning `null`.
+    let Some(assignee) = given(posted.form.assignee) else {
         return Err(WebError::status(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             "Invalid form",
             "choose the agent to reassign the case to",
         ));
-    }
+    };
     let done = format!("Reassigned to {assignee}.");
-    run_command(&state, &posted.session, &number, CaseRequest::Assign { assignee: Some(assignee) }, &done, None).await
+    run_command(
+        &state,
+        &posted.session,
+        &number,
+        CaseRequest::Assign(Assignment { assignee: Some(assignee) }),
+        &done,
+        None,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -413,8 +416,15 @@ async fn take_over(
     let back = posted.form.back.filter(|b| b == "/board");
     let case = visible_case(&state, &posted.session.principal, &number).await?;
     let done = format!("You took over case #{}.", case.number);
-    run_command(&state, &posted.session, &number, CaseRequest::Assign { assignee: Some(me) }, &done, back.as_deref())
-        .await
+    run_command(
+        &state,
+        &posted.session,
+        &number,
+        CaseRequest::Assign(Assignment { assignee: Some(me) }),
+        &done,
+        back.as_deref(),
+    )
+    .await
 }
 
 /// Runs a command on a case the way the API does and goes back to `back` (the case page by

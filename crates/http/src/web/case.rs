@@ -15,13 +15,13 @@ use ladder_core::directory::{LevelId, Team};
 use ladder_core::event::{CaseEvent, EscalationKind, InfoSource, Initiator};
 use ladder_core::ids::{TeamId, UserId};
 use ladder_engine::{CaseFilter, PageRequest, StoredEvent};
-use ladder_engine::{CaseRequest, Escalation};
+use ladder_engine::{CaseRequest, DeEscalation, Escalation};
 use maud::{Markup, html};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::layout::{self, badge, countdown, csrf_field, paragraphs, time};
 use super::session::{Flash, Posted, Session, redirect_with};
-use super::{WebError, WebResult};
+use super::{WebError, WebResult, given};
 use crate::AppState;
 use crate::dto::CaseDto;
 use crate::error::ApiError;
@@ -513,10 +513,8 @@ async fn run_and_return(
     Ok(redirect_with(&back, Some(flash)))
 }
 
-/// An empty form field is an absent one.
-fn blank_is_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let s: Option<String> = Option::deserialize(d)?;
-    Ok(s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
+fn given_level(level: Option<LevelId>) -> Option<LevelId> {
+    given(level.map(|l| l.0)).map(LevelId)
 }
 
 #[derive(Deserialize)]
@@ -554,91 +552,48 @@ async fn note(
     run_and_return(&state, &posted.session, &number, request, "Note added.").await
 }
 
-#[derive(Deserialize)]
-struct EscalateForm {
-    kind: EscalationKind,
-    initiator: Initiator,
-    #[serde(default, deserialize_with = "blank_is_none")]
-    to_level: Option<String>,
-    #[serde(default, deserialize_with = "blank_is_none")]
-    to_team: Option<String>,
-    #[serde(default, deserialize_with = "blank_is_none")]
-    to_user: Option<String>,
-    reason: String,
-    #[serde(default, deserialize_with = "blank_is_none")]
-    tried: Option<String>,
-}
-
 async fn escalate(
     State(state): State<AppState>,
     Path(number): Path<String>,
-    posted: Posted<EscalateForm>,
+    posted: Posted<Escalation>,
 ) -> WebResult<Response> {
     let f = posted.form;
     let request = CaseRequest::Escalate(Escalation {
-        kind: f.kind,
-        initiator: f.initiator,
-        to_level: f.to_level.map(LevelId::new),
-        to_team: f.to_team,
-        to_user: f.to_user,
-        reason: f.reason,
-        tried: f.tried,
+        to_level: given_level(f.to_level),
+        to_team: given(f.to_team),
+        to_user: given(f.to_user),
+        tried: given(f.tried),
+        ..f
     });
     run_and_return(&state, &posted.session, &number, request, "Escalated.").await
-}
-
-#[derive(Deserialize)]
-struct DeEscalateForm {
-    #[serde(default, deserialize_with = "blank_is_none")]
-    to_level: Option<String>,
-    guidance: String,
 }
 
 async fn de_escalate(
     State(state): State<AppState>,
     Path(number): Path<String>,
-    posted: Posted<DeEscalateForm>,
+    posted: Posted<DeEscalation>,
 ) -> WebResult<Response> {
     let f = posted.form;
-    let request = CaseRequest::DeEscalate {
-        to_level: f.to_level.map(LevelId::new),
-        to_team: None,
-        to_user: None,
-        guidance: f.guidance,
-    };
+    let request = CaseRequest::DeEscalate(DeEscalation { to_level: given_level(f.to_level), ..f });
     run_and_return(&state, &posted.session, &number, request, "De-escalated.").await
-}
-
-#[derive(Deserialize)]
-struct RequestInfoForm {
-    from: InfoSource,
-    question: String,
 }
 
 async fn request_info(
     State(state): State<AppState>,
     Path(number): Path<String>,
-    posted: Posted<RequestInfoForm>,
+    posted: Posted<RequestInfo>,
 ) -> WebResult<Response> {
-    let f = posted.form;
-    let request = CaseRequest::RequestInfo(RequestInfo { from: f.from, question: f.question });
+    let request = CaseRequest::RequestInfo(posted.form);
     run_and_return(&state, &posted.session, &number, request, "Question sent; the case waits for the answer.").await
-}
-
-#[derive(Deserialize)]
-struct ResolveForm {
-    code: String,
-    #[serde(default, deserialize_with = "blank_is_none")]
-    note: Option<String>,
 }
 
 async fn resolve(
     State(state): State<AppState>,
     Path(number): Path<String>,
-    posted: Posted<ResolveForm>,
+    posted: Posted<Resolve>,
 ) -> WebResult<Response> {
     let f = posted.form;
-    let request = CaseRequest::Resolve(Resolve { code: f.code.trim().to_string(), note: f.note });
+    let request = CaseRequest::Resolve(Resolve { code: f.code.trim().to_string(), note: given(f.note) });
     run_and_return(&state, &posted.session, &number, request, "Resolved.").await
 }
 

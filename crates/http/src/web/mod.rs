@@ -118,6 +118,13 @@ impl WebError {
     }
 }
 
+/// A form sends every field, filled in or not: an empty one is an absent one, and what was
+/// typed is trimmed. The request types shared with the JSON API keep `""` as sent (the API
+/// refuses it where it names something), so the form handlers apply this to their fields.
+pub(crate) fn given(field: Option<String>) -> Option<String> {
+    field.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
 /// Refuses unless the session's principal may do `action`: the rule is `core::access`'s,
 /// asked through the engine like every API request's.
 pub fn allow(state: &AppState, session: &session::Session, action: &Action) -> WebResult<()> {

@@ -161,7 +161,12 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
                 "the form did not carry this session's security token (CSRF); reload the page and send it again",
             ));
         }
-        let form = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+        // The token is this extractor's, not the form's: the form's type sees only its own
+        // fields, so a request type shared with the JSON API may refuse unknown ones.
+        let own: Vec<&(String, String)> = fields.iter().filter(|(k, _)| k != CSRF_FIELD).collect();
+        // Pairs of strings always encode.
+        let own = serde_urlencoded::to_string(own).unwrap_or_default();
+        let form = serde_urlencoded::from_str(&own).map_err(|e| {
             WebError::status(StatusCode::UNPROCESSABLE_ENTITY, "Invalid form", format!("the form is incomplete: {e}"))
         })?;
         Ok(Posted { session, form })

@@ -1,0 +1,56 @@
+//! Add a message to a case (a reply, an internal note, the customer's own words).
+
+use super::MAX_TEXT;
+use crate::case::{Actor, Case, Channel, Status, Visibility};
+use crate::decide::Context;
+use crate::error::DomainError;
+use crate::event::{CaseEvent, MessageAdded, Reopened, Resumed};
+use crate::ids::MessageId;
+use crate::validate::non_empty;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddMessage {
+    pub visibility: Visibility,
+    /// Defaults to the case's channel.
+    pub channel: Option<Channel>,
+    pub body: String,
+    /// Record the customer's own words (an inbound email, a call transcript).
+    pub from_customer: bool,
+    /// Take the case out of a pending status.
+    pub resume: bool,
+}
+
+pub(crate) fn decide(case: &Case, m: &AddMessage, cx: &Context) -> Result<Vec<CaseEvent>, DomainError> {
+    non_empty("body", &m.body, MAX_TEXT)?;
+    let customer_voice = m.from_customer || matches!(cx.actor, Actor::Customer { .. });
+    if customer_voice && m.visibility == Visibility::Internal {
+        return Err(DomainError::invalid("visibility", "a customer's message is always public"));
+    }
+    let author = if customer_voice { Actor::Customer { id: case.customer } } else { cx.actor.clone() };
+    let mut events = Vec::new();
+    match case.status {
+        Status::Resolved if customer_voice => {
+            events.push(CaseEvent::Reopened(Reopened { reason: "the customer replied".into() }))
+        }
+        Status::PendingCustomer if customer_voice || m.resume => {
+            events.push(CaseEvent::Resumed(Resumed { from_status: case.status }))
+        }
+        Status::PendingInternal if m.resume => events.push(CaseEvent::Resumed(Resumed { from_status: case.status })),
+        _ if m.resume && !case.status.is_pending() => {
+            return Err(DomainError::transition(
+                "resume",
+                case.status,
+                "only a pending_customer or pending_internal case can be resumed",
+            ));
+        }
+        _ => {}
+    }
+    events.push(CaseEvent::MessageAdded(MessageAdded {
+        message_id: MessageId(cx.new_id),
+        author,
+        visibility: m.visibility,
+        channel: m.channel.unwrap_or(case.channel),
+        body: m.body.clone(),
+    }));
+    Ok(events)
+}

@@ -1,0 +1,28 @@
+//! Resolve a case with a resolution code.
+
+use serde::Deserialize;
+
+use super::{MAX_TEXT, require_active};
+use crate::case::Case;
+use crate::error::DomainError;
+use crate::event::{CaseEvent, Resolved};
+use crate::validate::{handle, non_empty};
+
+// Also the JSON API's body and the console's form (it needs no resolving).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = ResolveBody))]
+#[serde(deny_unknown_fields)]
+pub struct Resolve {
+    /// Resolution code, e.g. `refund_issued`, `known_issue`, `duplicate`.
+    pub code: String,
+    pub note: Option<String>,
+}
+
+pub(crate) fn decide(case: &Case, r: &Resolve, action: &'static str) -> Result<Vec<CaseEvent>, DomainError> {
+    require_active(case, action)?;
+    handle("code", &r.code)?;
+    if let Some(note) = &r.note {
+        non_empty("note", note, MAX_TEXT)?;
+    }
+    Ok(vec![CaseEvent::Resolved(Resolved { code: r.code.clone(), note: r.note.clone() })])
+}
