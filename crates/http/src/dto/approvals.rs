@@ -1,0 +1,103 @@
+//! Approval requests, granted actions and the approvals inbox.
+
+use jiff::Timestamp;
+use ladder_core::case::Actor;
+use ladder_core::directory::Role;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A request to grant an action above the requester's authority.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalDto {
+    /// Its number on the case, for `/approvals/{approval}`.
+    pub approval: u32,
+    pub action: String,
+    pub amount: f64,
+    pub note: Option<String>,
+    pub requested_by_id: Option<Uuid>,
+    pub requested_at: Timestamp,
+    /// The lowest role that may decide it.
+    pub approver_role: Role,
+    /// `pending`, `approved`, `denied` or `countered`.
+    pub state: String,
+    pub decided_by_id: Option<Uuid>,
+    pub decided_at: Option<Timestamp>,
+    pub comment: Option<String>,
+    /// What was granted: the amount or the counter-offer; absent while pending or denied.
+    pub final_amount: Option<f64>,
+}
+
+impl ApprovalDto {
+    pub fn new(n: u32, a: &ladder_core::case::Approval) -> Self {
+        ApprovalDto {
+            approval: n,
+            action: a.action.clone(),
+            amount: a.amount,
+            note: a.note.clone(),
+            requested_by_id: a.requested_by.user_id().map(|u| u.0),
+            requested_at: a.requested_at,
+            approver_role: a.approver_role,
+            state: a.state.as_str().to_string(),
+            decided_by_id: a.decided_by.as_ref().and_then(Actor::user_id).map(|u| u.0),
+            decided_at: a.decided_at,
+            comment: a.comment.clone(),
+            final_amount: a.final_amount,
+        }
+    }
+}
+
+/// An action with a value that was granted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppliedActionDto {
+    pub action: String,
+    pub amount: f64,
+    pub note: Option<String>,
+    /// Who granted it (the approver, when it went through an approval).
+    pub by_id: Option<Uuid>,
+    pub at: Timestamp,
+    /// The approval it went through; absent when within the requester's own limit.
+    pub approval: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    /// An action of the matrix's `[[authority]]` rules: `credit`, `refund`, `fee_waiver` …
+    pub action: String,
+    /// Above 0. Within your limit it applies at once; above it an approval is requested.
+    pub amount: f64,
+    pub note: Option<String>,
+}
+
+/// What an approver decides.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    Approve,
+    Deny,
+    /// Grant a smaller `amount` instead.
+    Counter,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecideApprovalBody {
+    pub decision: DecisionKind,
+    /// The counter-offer (only with `counter`): above 0, below the amount requested and
+    /// within your own limit.
+    pub amount: Option<f64>,
+    /// Required to deny.
+    pub comment: Option<String>,
+}
+
+/// A pending approval the caller may decide, with its case.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalInboxItemDto {
+    pub case_id: Uuid,
+    pub case_number: u64,
+    pub subject: String,
+    pub team_id: Option<Uuid>,
+    #[serde(flatten)]
+    pub approval: ApprovalDto,
+}

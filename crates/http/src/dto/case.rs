@@ -1,0 +1,359 @@
+//! How a case, its clocks, history and messages are shown.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use ladder_core::case::{Actor, Case, Channel, Priority, Status, Visibility};
+use ladder_engine::{StoredEvent, StoredMessage};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::*;
+
+/// A case.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseDto {
+    pub id: Uuid,
+    /// Human-friendly number, unique and increasing.
+    pub number: u64,
+    pub subject: String,
+    pub description: String,
+    pub category: Option<String>,
+    pub channel: Channel,
+    pub priority: Priority,
+    pub status: Status,
+    /// The rung of the ladder the case is on, e.g. `L2`.
+    pub level: String,
+    pub team_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    pub customer_id: Option<Uuid>,
+    pub tags: Vec<String>,
+    #[schema(value_type = Object)]
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+    /// Levels the case came up through, most recent last.
+    pub escalation_path: Vec<LevelStopDto>,
+    pub n_messages: u32,
+    pub n_escalations: u32,
+    pub n_de_escalations: u32,
+    pub n_reopens: u32,
+    pub first_response_at: Option<Timestamp>,
+    pub resolution: Option<ResolutionDto>,
+    /// The worst standing of the live SLA clocks: `breached`, `at_risk`, `running`,
+    /// `paused`; absent without live clocks.
+    pub sla: Option<String>,
+    /// SLA clocks, oldest first: every level the case has been at.
+    pub clocks: Vec<ClockDto>,
+    /// Tasks the back office gave the front line.
+    pub tasks: Vec<TaskDto>,
+    /// Call-backs booked.
+    pub callbacks: Vec<CallbackDto>,
+    /// Approval requests for actions above the requester's authority, oldest first.
+    pub approvals: Vec<ApprovalDto>,
+    /// Actions with a value that were granted, oldest first.
+    pub applied_actions: Vec<AppliedActionDto>,
+    /// The customer's satisfaction score, the latest recorded.
+    pub csat: Option<CsatDto>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Send as `If-Match` to make a write conditional on nothing having changed.
+    pub version: u64,
+}
+
+/// One SLA clock of a case, as of the moment of the answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClockDto {
+    /// `respond`, `update` or `resolve`.
+    pub kind: String,
+    pub level: String,
+    /// `running`, `paused`, `at_risk`, `breached`, `met` or `cancelled`.
+    pub state: String,
+    /// The target in business time, ISO 8601 (`PT1H`).
+    #[schema(value_type = String)]
+    pub target: jiff::SignedDuration,
+    pub target_seconds: i64,
+    /// The calendar it counts in; absent = every hour (24x7).
+    pub calendar: Option<String>,
+    pub started_at: Timestamp,
+    /// When the target falls due; absent while paused or once ended.
+    pub due_at: Option<Timestamp>,
+    /// Business time left, in seconds; negative once overdue.
+    pub remaining_seconds: i64,
+    /// Business time spent paused, in seconds.
+    pub paused_seconds: i64,
+    /// When the clock was paused and resumed (`to` absent while still paused).
+    pub paused_spans: Vec<PausedSpanDto>,
+    /// Share of the target spent, in percent.
+    pub elapsed_percent: f64,
+    /// Warning percentages already fired.
+    pub warnings: Vec<u8>,
+    pub breached_at: Option<Timestamp>,
+    pub met_at: Option<Timestamp>,
+    pub cancelled_at: Option<Timestamp>,
+    /// Earlier targets, oldest first.
+    pub revisions: Vec<ClockRevisionDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PausedSpanDto {
+    pub from: Timestamp,
+    pub to: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClockRevisionDto {
+    /// When the target was replaced.
+    pub at: Timestamp,
+    /// The target it had until then, ISO 8601.
+    #[schema(value_type = String)]
+    pub target: jiff::SignedDuration,
+}
+
+impl ClockDto {
+    /// The clock at `now`, measured in its calendar (`sla` resolves calendar names; without
+    /// a matrix in force, clocks count 24x7).
+    pub fn new(c: &ladder_core::sla::Clock, sla: Option<&ladder_core::sla::SlaPolicy>, now: Timestamp) -> ClockDto {
+        let cal = sla.and_then(|p| p.calendar_of(c));
+        let state = serde_json::to_value(c.state).ok().and_then(|v| v.as_str().map(str::to_string));
+        ClockDto {
+            kind: c.kind.as_str().to_string(),
+            level: c.level.0.clone(),
+            state: state.unwrap_or_default(),
+            target: c.target,
+            target_seconds: c.target.as_secs(),
+            calendar: c.calendar.clone(),
+            started_at: c.started_at,
+            due_at: if c.state.is_final() { None } else { c.due_at },
+            remaining_seconds: c.remaining(cal, now).as_secs(),
+            paused_seconds: c.paused_time(cal, now).as_secs(),
+            paused_spans: c.paused_spans.iter().map(|&(from, to)| PausedSpanDto { from, to }).collect(),
+            elapsed_percent: (c.elapsed_fraction(cal, now) * 1000.0).round() / 10.0,
+            warnings: c.warnings_sent.clone(),
+            breached_at: c.breached_at,
+            met_at: c.met_at,
+            cancelled_at: c.cancelled_at,
+            revisions: c.revisions.iter().map(|(at, target)| ClockRevisionDto { at: *at, target: *target }).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LevelStopDto {
+    pub level: String,
+    pub team_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+}
+
+/// A customer satisfaction score.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CsatDto {
+    /// 1 (very dissatisfied) to 5 (very satisfied).
+    pub score: u8,
+    pub comment: Option<String>,
+    /// Given by the customer; `false` when an agent recorded it on their behalf.
+    pub by_customer: bool,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResolutionDto {
+    pub code: String,
+    pub note: Option<String>,
+    pub at: Timestamp,
+}
+
+impl CaseDto {
+    /// The case as of `now`; `sla` measures its clocks in their calendars.
+    pub fn new(c: &Case, sla: Option<&ladder_core::sla::SlaPolicy>, now: Timestamp) -> Self {
+        CaseDto {
+            id: c.id.0,
+            number: c.number,
+            subject: c.subject.clone(),
+            description: c.description.clone(),
+            category: c.category.clone(),
+            channel: c.channel,
+            priority: c.priority,
+            status: c.status,
+            level: c.level.0.clone(),
+            team_id: c.team.map(|t| t.0),
+            assignee_id: c.assignee.map(|u| u.0),
+            customer_id: c.customer.map(|u| u.0),
+            tags: c.tags.iter().cloned().collect(),
+            custom_fields: c.custom_fields.clone(),
+            escalation_path: c
+                .escalation_path
+                .iter()
+                .map(|s| LevelStopDto {
+                    level: s.level.0.clone(),
+                    team_id: s.team.map(|t| t.0),
+                    assignee_id: s.assignee.map(|u| u.0),
+                })
+                .collect(),
+            n_messages: c.n_messages,
+            n_escalations: c.n_escalations,
+            n_de_escalations: c.n_de_escalations,
+            n_reopens: c.n_reopens,
+            first_response_at: c.first_response_at,
+            resolution: c.resolution.as_ref().map(|r| ResolutionDto {
+                code: r.code.clone(),
+                note: r.note.clone(),
+                at: r.at,
+            }),
+            sla: ladder_core::sla::standing(c).0.map(str::to_string),
+            clocks: c.clocks.iter().map(|k| ClockDto::new(k, sla, now)).collect(),
+            tasks: c
+                .tasks
+                .iter()
+                .enumerate()
+                .map(|(i, t)| TaskDto {
+                    task: i as u32,
+                    question: t.question.clone(),
+                    to_team_id: t.to_team.map(|x| x.0),
+                    to_user_id: t.to_user.map(|x| x.0),
+                    asked_at: t.asked_at,
+                    answer: t.answer.clone(),
+                    answered_at: t.answered_at,
+                })
+                .collect(),
+            callbacks: c
+                .callbacks
+                .iter()
+                .map(|cb| CallbackDto {
+                    team_id: cb.team.0,
+                    window_start: cb.window_start,
+                    window_end: cb.window_end,
+                    time_zone: cb.time_zone.clone(),
+                    note: cb.note.clone(),
+                    taken_at: cb.taken_at,
+                })
+                .collect(),
+            approvals: c.approvals.iter().enumerate().map(|(i, a)| ApprovalDto::new(i as u32, a)).collect(),
+            applied_actions: c
+                .applied_actions
+                .iter()
+                .map(|a| AppliedActionDto {
+                    action: a.action.clone(),
+                    amount: a.amount,
+                    note: a.note.clone(),
+                    by_id: a.by.user_id().map(|u| u.0),
+                    at: a.at,
+                    approval: a.approval,
+                })
+                .collect(),
+            csat: c.csat.as_ref().map(|s| CsatDto {
+                score: s.score,
+                comment: s.comment.clone(),
+                by_customer: s.by_customer,
+                at: s.at,
+            }),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            version: c.version,
+        }
+    }
+}
+
+/// A page of cases.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CasePageDto {
+    pub items: Vec<CaseDto>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Who did something.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActorDto {
+    /// `user`, `customer` or `system`.
+    pub kind: String,
+    pub id: Option<String>,
+    /// The user's login name, or the system component's name.
+    pub name: Option<String>,
+}
+
+impl ActorDto {
+    pub fn from_actor(a: &Actor, user_names: &BTreeMap<Uuid, String>) -> Self {
+        match a {
+            Actor::User { id } => {
+                ActorDto { kind: "user".into(), id: Some(id.to_string()), name: user_names.get(&id.0).cloned() }
+            }
+            Actor::Customer { id } => ActorDto { kind: "customer".into(), id: id.map(|i| i.to_string()), name: None },
+            Actor::System { name } => ActorDto { kind: "system".into(), id: None, name: Some(name.clone()) },
+        }
+    }
+}
+
+/// One entry of a case's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDto {
+    /// Global position in the event log.
+    pub seq: i64,
+    /// Position in the case's stream (1 = opened).
+    pub version: u64,
+    /// `opened`, `message_added`, `assigned`, `escalated`, `de_escalated`, `resolved` …
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub at: Timestamp,
+    pub actor: ActorDto,
+    /// The event's facts (see the API guide for each type's fields).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    pub status_before: Option<Status>,
+    pub status_after: Status,
+    /// The escalation matrix version in force when this was decided.
+    pub matrix_version: Option<u32>,
+}
+
+impl EventDto {
+    pub fn list(events: &[StoredEvent], user_names: &BTreeMap<Uuid, String>) -> Vec<EventDto> {
+        let mut state: Option<Case> = None;
+        events
+            .iter()
+            .map(|e| {
+                let before = state.as_ref().map(|c| c.status);
+                let next = ladder_core::case::apply(state.take(), &e.recorded);
+                let after = next.status;
+                state = Some(next);
+                let mut data = serde_json::to_value(&e.recorded.event).unwrap_or_default();
+                if let Some(obj) = data.as_object_mut() {
+                    obj.remove("type");
+                }
+                EventDto {
+                    seq: e.seq,
+                    version: e.recorded.version,
+                    kind: e.recorded.event.kind().to_string(),
+                    at: e.recorded.at,
+                    actor: ActorDto::from_actor(&e.recorded.actor, user_names),
+                    data,
+                    status_before: before,
+                    status_after: after,
+                    matrix_version: e.recorded.matrix_version,
+                }
+            })
+            .collect()
+    }
+}
+
+/// A message (contact) on a case.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageDto {
+    pub id: String,
+    pub author: ActorDto,
+    pub visibility: Visibility,
+    pub channel: Channel,
+    pub body: String,
+    pub at: Timestamp,
+}
+
+impl MessageDto {
+    pub fn from_stored(m: &StoredMessage, user_names: &BTreeMap<Uuid, String>) -> Self {
+        MessageDto {
+            id: m.id.clone(),
+            author: ActorDto::from_actor(&m.author, user_names),
+            visibility: m.visibility,
+            channel: m.channel,
+            body: m.body.clone(),
+            at: m.at,
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The request bodies of case commands, and the task and call-back views.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use ladder_core::case::{Channel, Priority, Visibility};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+fn default_channel() -> Channel {
+    Channel::Api
+}
+fn default_priority() -> Priority {
+    Priority::Normal
+}
+fn default_visibility() -> Visibility {
+    Visibility::Public
+}
+
+/// Open a case.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenCaseBody {
+    pub subject: String,
+    #[serde(default)]
+    pub description: String,
+    pub category: Option<String>,
+    /// Defaults to `api`.
+    #[serde(default = "default_channel")]
+    pub channel: Channel,
+    /// Defaults to `normal`.
+    #[serde(default = "default_priority")]
+    pub priority: Priority,
+    /// Defaults to the team's level, else the front line.
+    pub level: Option<String>,
+    /// Team slug or id. Defaults to the caller's team at that level.
+    pub team: Option<String>,
+    /// User name or id.
+    pub assignee: Option<String>,
+    pub customer_id: Option<Uuid>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// Add a public reply or an internal note.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageBody {
+    pub body: String,
+    /// `public` (default; the customer sees it) or `internal` (a note for staff).
+    #[serde(default = "default_visibility")]
+    pub visibility: Visibility,
+    /// Defaults to the case's channel.
+    pub channel: Option<Channel>,
+    /// Record the customer's own words (a call transcript, an inbound email).
+    #[serde(default)]
+    pub from_customer: bool,
+    /// Take the case out of `pending_customer` / `pending_internal`.
+    #[serde(default)]
+    pub resume: bool,
+}
+
+/// Move the case to another team on the same level.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBody {
+    /// Team slug or id.
+    pub to_team: String,
+    pub to_user: Option<String>,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenBody {
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyBody {}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AskFrontLineBody {
+    /// What the front line should get from the customer.
+    pub question: String,
+}
+
+/// A satisfaction score the customer gave, recorded by an agent on their behalf.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsatBody {
+    /// 1 (very dissatisfied) to 5 (very satisfied).
+    pub score: u8,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerTaskBody {
+    pub answer: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackBody {
+    /// Local date and time the window opens, e.g. `2026-11-24T14:00`.
+    #[schema(value_type = String)]
+    pub window_start: jiff::civil::DateTime,
+    /// Local date and time it closes.
+    #[schema(value_type = String)]
+    pub window_end: jiff::civil::DateTime,
+    /// IANA time zone of those times; default: the customer's, else UTC.
+    pub time_zone: Option<String>,
+    /// The outbound team (slug or id); default: the team of kind `outbound`.
+    pub team: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A task the back office gave the front line.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskDto {
+    /// Its number on the case, for `/tasks/{task}/answer`.
+    pub task: u32,
+    pub question: String,
+    pub to_team_id: Option<Uuid>,
+    pub to_user_id: Option<Uuid>,
+    pub asked_at: Timestamp,
+    pub answer: Option<String>,
+    pub answered_at: Option<Timestamp>,
+}
+
+/// A booked call-back.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallbackDto {
+    pub team_id: Uuid,
+    pub window_start: Timestamp,
+    pub window_end: Timestamp,
+    pub time_zone: String,
+    pub note: Option<String>,
+    /// When someone took the case for the call.
+    pub taken_at: Option<Timestamp>,
+}
+
+/// Change descriptive fields; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCaseBody {
+    pub subject: Option<String>,
+    pub priority: Option<Priority>,
+    /// A string sets the category, `null` clears it; leave it out to keep it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub category: Option<Option<String>>,
+    #[serde(default)]
+    pub add_tags: Vec<String>,
+    #[serde(default)]
+    pub remove_tags: Vec<String>,
+    /// A `null` value removes the field.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}

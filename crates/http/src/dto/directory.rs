@@ -1,0 +1,258 @@
+//! Customers, teams, users, tokens and sign-in.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use ladder_core::case::Channel;
+use ladder_core::directory::{Customer, CustomerStatus, Identity, Role, Team, TeamKind, User};
+use ladder_engine::TokenInfo;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityDto {
+    pub channel: Channel,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerDto {
+    pub id: Uuid,
+    pub name: String,
+    pub identities: Vec<IdentityDto>,
+    pub value: f64,
+    pub segment: Option<String>,
+    pub language: Option<String>,
+    pub time_zone: Option<String>,
+    #[schema(value_type = Object)]
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+    pub created_at: Timestamp,
+    /// `active` or `churned`.
+    pub status: CustomerStatus,
+    /// When the status last changed; absent if it never did.
+    pub status_changed_at: Option<Timestamp>,
+}
+
+impl From<&Customer> for CustomerDto {
+    fn from(c: &Customer) -> Self {
+        CustomerDto {
+            id: c.id.0,
+            name: c.name.clone(),
+            identities: c
+                .identities
+                .iter()
+                .map(|i| IdentityDto { channel: i.channel, value: i.value.clone() })
+                .collect(),
+            value: c.value,
+            segment: c.segment.clone(),
+            language: c.language.clone(),
+            time_zone: c.time_zone.clone(),
+            custom_fields: c.custom_fields.clone(),
+            created_at: c.created_at,
+            status: c.status,
+            status_changed_at: c.status_changed_at,
+        }
+    }
+}
+
+/// Set whether a customer still does business with the company.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerStatusBody {
+    /// `active` or `churned`.
+    pub status: CustomerStatus,
+}
+
+/// Create or replace a customer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerBody {
+    pub name: String,
+    #[serde(default)]
+    pub identities: Vec<IdentityDto>,
+    /// Lifetime value.
+    #[serde(default)]
+    pub value: f64,
+    pub segment: Option<String>,
+    pub language: Option<String>,
+    /// IANA time zone, e.g. `America/New_York`.
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+impl CustomerBody {
+    pub fn into_customer(self, id: ladder_core::ids::CustomerId, created_at: Timestamp) -> Customer {
+        Customer {
+            id,
+            name: self.name,
+            identities: self.identities.into_iter().map(|i| Identity { channel: i.channel, value: i.value }).collect(),
+            value: self.value,
+            segment: self.segment,
+            language: self.language,
+            time_zone: self.time_zone,
+            custom_fields: self.custom_fields,
+            created_at,
+            status: Default::default(),
+            status_changed_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamDto {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub level: String,
+    pub kind: TeamKind,
+    pub skills: Vec<String>,
+    pub created_at: Timestamp,
+}
+
+impl From<&Team> for TeamDto {
+    fn from(t: &Team) -> Self {
+        TeamDto {
+            id: t.id.0,
+            slug: t.slug.clone(),
+            name: t.name.clone(),
+            level: t.level.0.clone(),
+            kind: t.kind,
+            skills: t.skills.clone(),
+            created_at: t.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamBody {
+    /// Short unique handle, e.g. `billing`.
+    pub slug: String,
+    pub name: String,
+    pub level: String,
+    pub kind: TeamKind,
+    #[serde(default)]
+    pub skills: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserDto {
+    pub id: Uuid,
+    pub name: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub teams: Vec<Uuid>,
+    pub skills: Vec<String>,
+    pub levels: Vec<String>,
+    pub active: bool,
+    pub created_at: Timestamp,
+}
+
+impl From<&User> for UserDto {
+    fn from(u: &User) -> Self {
+        UserDto {
+            id: u.id.0,
+            name: u.name.clone(),
+            display_name: u.display_name.clone(),
+            email: u.email.clone(),
+            role: u.role,
+            teams: u.teams.iter().map(|t| t.0).collect(),
+            skills: u.skills.clone(),
+            levels: u.levels.iter().map(|l| l.0.clone()).collect(),
+            active: u.active,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// Create or replace a user. Teams by slug or id.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserBody {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub role: Role,
+    #[serde(default)]
+    pub teams: Vec<String>,
+    #[serde(default)]
+    pub skills: Vec<String>,
+    #[serde(default)]
+    pub levels: Vec<String>,
+    /// Only on create; change it later with `POST /users/{id}/password`.
+    pub password: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenDto {
+    pub id: String,
+    pub user_id: Uuid,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl From<&TokenInfo> for TokenDto {
+    fn from(t: &TokenInfo) -> Self {
+        TokenDto {
+            id: t.id.clone(),
+            user_id: t.user_id.0,
+            name: t.name.clone(),
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}
+
+/// A new token. `token` is shown once and cannot be recovered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewTokenDto {
+    pub token: String,
+    #[serde(flatten)]
+    pub info: TokenDto,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenBody {
+    pub name: String,
+    /// Admins may mint tokens for another user (name or id).
+    pub user: Option<String>,
+    /// Lifetime in seconds; absent means no expiry.
+    pub expires_in_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginDto {
+    /// A bearer token valid for 12 hours. `POST /api/v1/auth/logout` revokes it.
+    pub token: String,
+    pub token_id: String,
+    pub expires_at: Timestamp,
+    pub user: UserDto,
+}

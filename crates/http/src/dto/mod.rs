@@ -1,0 +1,18 @@
+//! Wire types of the API. They convert to and from domain types explicitly, so a change
+//! in the domain is never silently a change of the API.
+//!
+//! # Layout
+//! - [`case`]: a case, its clocks, history and messages as the API shows them.
+//! - [`commands`]: the request bodies of case commands.
+//! - [`directory`]: customers, teams, users, tokens and sign-in.
+//! - [`approvals`]: approval requests and granted actions.
+
+mod approvals;
+mod case;
+mod commands;
+mod directory;
+
+pub use approvals::*;
+pub use case::*;
+pub use commands::*;
+pub use directory::*;
