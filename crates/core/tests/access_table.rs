@@ -12,7 +12,8 @@ use ladder_core::command::{
 };
 use ladder_core::directory::{LevelId, User};
 use ladder_core::ids::{TeamId, UserId};
-use ladder_core::{Channel, Context, Ladder, Priority, Role, Visibility, decide, record};
+use ladder_core::{Context, Ladder, Role, Visibility, decide, record};
+use ladder_testkit::domain::open_case;
 use uuid::Uuid;
 
 const ROLES: [Role; 4] = [Role::Agent, Role::Supervisor, Role::Manager, Role::Admin];
@@ -80,19 +81,7 @@ fn case_in(scope: &str) -> Case {
         new_id: Uuid::from_u128(99),
         matrix_version: None,
     };
-    let open = CaseCommand::Open(OpenCase {
-        subject: "A case".into(),
-        description: "What happened".into(),
-        category: None,
-        channel: Channel::Email,
-        priority: Priority::Normal,
-        level: None,
-        team: None,
-        assignee: None,
-        customer: None,
-        tags: Default::default(),
-        custom_fields: Default::default(),
-    });
+    let open = CaseCommand::Open(open_case());
     let events = decide(None, &open, &cx).expect("the case opens");
     let mut case = record(ladder_core::ids::CaseId(Uuid::from_u128(99)), 0, &cx, events)
         .iter()
@@ -186,22 +175,9 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
             command(&case_in(scope), CaseCommand::Assign(Assign { assignee: Some(user_ref(SOMEONE)) }))
         }
         "close" => command(&case_in(scope), CaseCommand::Close),
-        "open-for-team" => principal.may(
-            None,
-            &CaseCommand::Open(OpenCase {
-                subject: "s".into(),
-                description: "d".into(),
-                category: None,
-                channel: Channel::Email,
-                priority: Priority::Normal,
-                level: None,
-                team: Some(team_ref(team_in(scope))),
-                assignee: None,
-                customer: None,
-                tags: Default::default(),
-                custom_fields: Default::default(),
-            }),
-        ),
+        "open-for-team" => {
+            principal.may(None, &CaseCommand::Open(OpenCase { team: Some(team_ref(team_in(scope))), ..open_case() }))
+        }
         "decide-approval" => command(
             &case_in(scope),
             CaseCommand::DecideApproval(DecideApproval {

@@ -12,7 +12,7 @@ use ladder_core::event::{CaseEvent, EscalationKind, InfoSource, Initiator, Recor
 use ladder_core::ids::{CaseId, UserId};
 use ladder_core::matrix;
 use ladder_core::sla::{self, ClockKind, ClockState, SlaPolicy};
-use ladder_core::{Channel, Context, decide, record};
+use ladder_core::{Context, decide, record};
 use ladder_testkit::ts;
 
 const MATRIX: &str = r#"
@@ -147,19 +147,7 @@ impl Sim {
 }
 
 fn open(priority: Priority) -> CaseCommand {
-    CaseCommand::Open(OpenCase {
-        subject: "Card charged twice".into(),
-        description: "Two charges for one order".into(),
-        category: Some("billing".into()),
-        channel: Channel::Email,
-        priority,
-        level: None,
-        team: None,
-        assignee: None,
-        customer: None,
-        tags: Default::default(),
-        custom_fields: Default::default(),
-    })
+    CaseCommand::Open(OpenCase { priority, ..ladder_testkit::domain::open_case() })
 }
 
 fn reply() -> CaseCommand {

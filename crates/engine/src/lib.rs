@@ -111,6 +111,24 @@ impl Engine {
         }
     }
 
+    /// Whether the database answers (readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.store.ping().await
+    }
+
+    /// Hourly upkeep: forget idempotency records older than `keep`, refresh the planner's
+    /// statistics. Failures are logged; the next round tries again.
+    pub async fn housekeep(&self, now: jiff::Timestamp, keep: jiff::SignedDuration) {
+        match self.store.expire_idempotency(now - keep).await {
+            Ok(n) if n > 0 => tracing::info!(expired = n, "forgot old idempotency keys"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not expire idempotency keys"),
+        }
+        if let Err(e) = self.store.optimize().await {
+            tracing::warn!(error = %e, "could not refresh planner statistics");
+        }
+    }
+
     /// The ladder of levels in force.
     pub fn ladder(&self) -> Arc<Ladder> {
         self.inner.ladder.read().expect("ladder lock").clone()

@@ -27,24 +27,6 @@ impl Engine {
         principal.allows(action).map_err(StoreError::Forbidden)
     }
 
-    /// Whether the database answers (readiness).
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.store.ping().await
-    }
-
-    /// Hourly upkeep: forget idempotency records older than `keep`, refresh the planner's
-    /// statistics. Failures are logged; the next round tries again.
-    pub async fn housekeep(&self, now: Timestamp, keep: jiff::SignedDuration) {
-        match self.store.expire_idempotency(now - keep).await {
-            Ok(n) if n > 0 => tracing::info!(expired = n, "forgot old idempotency keys"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not expire idempotency keys"),
-        }
-        if let Err(e) = self.store.optimize().await {
-            tracing::warn!(error = %e, "could not refresh planner statistics");
-        }
-    }
-
     // ---- cases ----
 
     /// A case by id, if the principal may see it (404 when there is none, 403 when not theirs).
@@ -219,11 +201,11 @@ impl Engine {
     pub async fn agents(
         &self,
         principal: &Principal,
-        team: Option<&Team>,
+        team: Option<TeamId>,
     ) -> Result<Vec<(User, AgentProfile)>, StoreError> {
-        self.check(principal, &Action::ListAgents { team: team.map(|t| t.id) })?;
+        self.check(principal, &Action::ListAgents { team })?;
         if let Some(team) = team {
-            return self.store.team_agents(team.id).await;
+            return self.store.team_agents(team).await;
         }
         let Some(teams) = principal.team_scope() else { return self.store.agents(None).await };
         let mut agents = self.store.agents(Some(teams)).await?;

@@ -21,6 +21,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::directory::find_user;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Auth, Write};
 
@@ -128,11 +129,6 @@ fn parse_capacity(raw: BTreeMap<String, u32>) -> ApiResult<BTreeMap<Channel, u32
 
 // ---- handlers ----
 
-/// The user named in the path: an id, a name, or `me`.
-async fn find_user(s: &AppState, auth: &Auth, key: &str) -> ApiResult<User> {
-    Ok(s.engine.user(&auth.0, key).await?)
-}
-
 /// One agent as the API shows them, with their load now.
 async fn agent_dto(s: &AppState, auth: &Auth, user: &User, profile: &AgentProfile) -> ApiResult<AgentDto> {
     let loads = s.engine.agent_loads(&auth.0, vec![user.id]).await?;
@@ -160,11 +156,12 @@ async fn list_agents(
             s.engine
                 .resolve_team("team", key)
                 .await
-                .map_err(|_| ApiError::bad_request("team", format!("no team '{key}'")))?,
+                .map_err(|_| ApiError::bad_request("team", format!("no team '{key}'")))?
+                .id,
         ),
         None => None,
     };
-    let mut agents = s.engine.agents(&auth.0, team.as_ref()).await?;
+    let mut agents = s.engine.agents(&auth.0, team).await?;
     if let Some(presence) = presence {
         agents.retain(|(_, p)| p.presence == presence);
     }

@@ -289,7 +289,8 @@ async fn list_users(
     Ok(Json(s.engine.users(&auth.0, team).await?.iter().map(UserDto::from).collect()))
 }
 
-async fn find_user(s: &AppState, auth: &Auth, key: &str) -> ApiResult<User> {
+/// The user named in the path: an id, a name, or `me` (404 when there is none).
+pub(crate) async fn find_user(s: &AppState, auth: &Auth, key: &str) -> ApiResult<User> {
     Ok(s.engine.user(&auth.0, key).await?)
 }
 

@@ -3,9 +3,9 @@
 //! line), sam (supervisor of billing and tech), maria (manager), tom (agent, tech).
 
 use jiff::Timestamp;
-use ladder_core::command::{TeamRef, UserRef};
+use ladder_core::command::{OpenCase, TeamRef, UserRef};
 use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
-use ladder_core::{LevelId, Role};
+use ladder_core::{Channel, LevelId, Priority, Role};
 use uuid::Uuid;
 
 pub const CASE: CaseId = CaseId(Uuid::from_u128(0xCA5E));
@@ -95,4 +95,22 @@ pub fn specialist() -> UserRef {
 /// Every fixture user.
 pub fn users() -> Vec<UserRef> {
     vec![agent(), supervisor(), manager(), specialist()]
+}
+
+/// A billing case by email at normal priority, for no team and no customer yet: tests set
+/// what they need with struct update syntax (`OpenCase { priority, ..open_case() }`).
+pub fn open_case() -> OpenCase {
+    OpenCase {
+        subject: "Card charged twice".into(),
+        description: "Two charges for one order".into(),
+        category: Some("billing".into()),
+        channel: Channel::Email,
+        priority: Priority::Normal,
+        level: None,
+        team: None,
+        assignee: None,
+        customer: None,
+        tags: Default::default(),
+        custom_fields: Default::default(),
+    }
 }

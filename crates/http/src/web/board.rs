@@ -201,7 +201,7 @@ async fn board_page(State(state): State<AppState>, session: Session) -> WebResul
     let mut load = Vec::new();
     for team in &teams {
         let waiting = engine.queue_length(p, team).await?;
-        let agents = engine.agents(p, Some(team)).await?;
+        let agents = engine.agents(p, Some(team.id)).await?;
         let loads = engine.agent_loads(p, agents.iter().map(|(u, _)| u.id).collect()).await?;
         let agents: Vec<(String, &'static str, u32)> = agents
             .iter()
@@ -333,13 +333,9 @@ pub async fn case_controls(state: &AppState, session: &Session, case: &Case) -> 
     let agents = match case.team {
         // Only a supervisor who sees the team's agents can pick one of them.
         Some(team) if p.allows(&Action::ListAgents { team: Some(team) }).is_ok() => {
-            match state.engine.teams_by_id(p).await?.remove(&team) {
-                Some(team) => state.engine.agents(p, Some(&team)).await?,
-                None => Vec::new(),
-            }
+            state.engine.agents(p, Some(team)).await?
         }
-        Some(_) => Vec::new(),
-        None => Vec::new(),
+        _ => Vec::new(),
     };
     let back = format!("/cases/{}", case.number);
     Ok(html! {
