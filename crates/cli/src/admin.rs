@@ -5,7 +5,7 @@ use anyhow::{Context, bail};
 use ladder_core::Role;
 use ladder_core::directory::{LevelId, Team, TeamKind, User, validate_team, validate_user};
 use ladder_core::ids::{TeamId, UserId};
-use ladder_engine::{Engine, command_line_principal};
+use ladder_engine::{Engine, Password, command_line_principal};
 
 pub async fn create_user(
     engine: &Engine,
@@ -40,7 +40,10 @@ pub async fn create_user(
         bail!("the password must be at least 8 characters");
     }
     let now = jiff::Timestamp::now();
-    engine.create_user(&command_line_principal(), user, password, None, now).await.context("creating the user")
+    engine
+        .create_user(&command_line_principal(), user, password.map(Password::Plain), None, now)
+        .await
+        .context("creating the user")
 }
 
 pub fn parse_kind(kind: &str) -> anyhow::Result<TeamKind> {

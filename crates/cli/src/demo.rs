@@ -16,7 +16,9 @@ use ladder_core::event::{EscalationKind, InfoSource, Initiator};
 use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
 use ladder_core::{Channel, Priority, Role, Visibility};
 use ladder_engine::credentials::principal_of;
-use ladder_engine::{Assignment, CaseRequest, DeEscalation, Engine, Escalation, OpenRequest, command_line_principal};
+use ladder_engine::{
+    Assignment, CaseRequest, DeEscalation, Engine, Escalation, OpenRequest, Password, command_line_principal,
+};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
@@ -158,6 +160,8 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
         };
         team_ids.insert(slug, engine.create_team(&operator, team, None, now).await?.id);
     }
+    // Every demo login has the same password: hashed once.
+    let hash = engine.hash_password(DEMO_PASSWORD.to_string()).await?;
     let mut users = BTreeMap::new();
     for (name, display, role, teams) in USERS {
         let mut levels: Vec<LevelId> = Vec::new();
@@ -178,7 +182,7 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
             active: true,
             created_at: now,
         };
-        let user = engine.create_user(&operator, user, Some(DEMO_PASSWORD.to_string()), None, now).await?;
+        let user = engine.create_user(&operator, user, Some(Password::Hashed(hash.clone())), None, now).await?;
         users.insert(*name, principal_of(&user));
     }
     let mut customers = Vec::new();

@@ -14,6 +14,14 @@ use serde_json::json;
 use crate::Engine;
 use crate::credentials::NewToken;
 
+/// A new user's password: as typed (hashed by the engine), or already hashed with
+/// [`Engine::hash_password`] — so a seeder giving many users one password hashes it once.
+#[derive(Debug, Clone)]
+pub enum Password {
+    Plain(String),
+    Hashed(String),
+}
+
 /// The principal of the operator at the command line (`ladder admin …`), who may do
 /// everything because they hold the data directory or the database URL.
 pub fn command_line_principal() -> Principal {
@@ -21,6 +29,21 @@ pub fn command_line_principal() -> Principal {
 }
 
 impl Engine {
+    /// Refuses unless `principal` may do `allowed`; else the store, recording `action` on
+    /// `target` with the write: a directory command's permission and record in one step.
+    fn permitted(
+        &self,
+        principal: &Principal,
+        allowed: &Action,
+        action: &str,
+        target: impl ToString,
+        detail: serde_json::Value,
+        now: Timestamp,
+    ) -> Result<Store, StoreError> {
+        self.check(principal, allowed)?;
+        Ok(self.audited(principal, action, target, detail, now))
+    }
+
     /// The store, recording `action` on `target` by `principal` with this write.
     fn audited(
         &self,
@@ -51,9 +74,8 @@ impl Engine {
         idempotency: Option<Idempotency>,
         now: Timestamp,
     ) -> Result<Customer, StoreError> {
-        self.check(principal, &Action::WriteCustomer)?;
         let detail = json!({ "name": customer.name, "segment": customer.segment });
-        self.audited(principal, "customer.create", customer.id, detail, now)
+        self.permitted(principal, &Action::WriteCustomer, "customer.create", customer.id, detail, now)?
             .create_customer(customer, idempotency)
             .await
     }
@@ -64,9 +86,10 @@ impl Engine {
         customer: Customer,
         now: Timestamp,
     ) -> Result<Customer, StoreError> {
-        self.check(principal, &Action::WriteCustomer)?;
         let detail = json!({ "name": customer.name, "segment": customer.segment, "status": customer.status });
-        self.audited(principal, "customer.update", customer.id, detail, now).update_customer(customer).await
+        self.permitted(principal, &Action::WriteCustomer, "customer.update", customer.id, detail, now)?
+            .update_customer(customer)
+            .await
     }
 
     pub async fn delete_customer(
@@ -75,8 +98,9 @@ impl Engine {
         id: CustomerId,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        self.check(principal, &Action::DeleteCustomer)?;
-        self.audited(principal, "customer.delete", id, json!({}), now).delete_customer(id).await
+        self.permitted(principal, &Action::DeleteCustomer, "customer.delete", id, json!({}), now)?
+            .delete_customer(id)
+            .await
     }
 
     // ---- teams ----
@@ -88,18 +112,19 @@ impl Engine {
         idempotency: Option<Idempotency>,
         now: Timestamp,
     ) -> Result<Team, StoreError> {
-        self.check(principal, &Action::ManageTeams)?;
-        self.audited(principal, "team.create", team.id, team_detail(&team), now).create_team(team, idempotency).await
+        self.permitted(principal, &Action::ManageTeams, "team.create", team.id, team_detail(&team), now)?
+            .create_team(team, idempotency)
+            .await
     }
 
     pub async fn update_team(&self, principal: &Principal, team: Team, now: Timestamp) -> Result<Team, StoreError> {
-        self.check(principal, &Action::ManageTeams)?;
-        self.audited(principal, "team.update", team.id, team_detail(&team), now).update_team(team).await
+        self.permitted(principal, &Action::ManageTeams, "team.update", team.id, team_detail(&team), now)?
+            .update_team(team)
+            .await
     }
 
     pub async fn delete_team(&self, principal: &Principal, id: TeamId, now: Timestamp) -> Result<(), StoreError> {
-        self.check(principal, &Action::ManageTeams)?;
-        self.audited(principal, "team.delete", id, json!({}), now).delete_team(id).await
+        self.permitted(principal, &Action::ManageTeams, "team.delete", id, json!({}), now)?.delete_team(id).await
     }
 
     // ---- users ----
@@ -109,31 +134,30 @@ impl Engine {
         &self,
         principal: &Principal,
         user: User,
-        password: Option<String>,
+        password: Option<Password>,
         idempotency: Option<Idempotency>,
         now: Timestamp,
     ) -> Result<User, StoreError> {
-        self.check(principal, &Action::ManageUsers)?;
+        let store = self.permitted(principal, &Action::ManageUsers, "user.create", user.id, user_detail(&user), now)?;
         let hash = match password {
-            Some(p) => Some(self.hash_password(p).await?),
+            Some(Password::Plain(p)) => Some(self.hash_password(p).await?),
+            Some(Password::Hashed(h)) => Some(h),
             None => None,
         };
-        let detail = user_detail(&user);
-        self.audited(principal, "user.create", user.id, detail, now).create_user(user, hash, idempotency).await
+        store.create_user(user, hash, idempotency).await
     }
 
     /// Replaces a user's profile, role, teams and state. Nobody demotes or deactivates
     /// themselves (an admin would lock themselves out). Deactivating revokes their tokens.
     pub async fn update_user(&self, principal: &Principal, user: User, now: Timestamp) -> Result<User, StoreError> {
-        self.check(principal, &Action::ManageUsers)?;
+        let action = if user.active { "user.update" } else { "user.deactivate" };
+        let store = self.permitted(principal, &Action::ManageUsers, action, user.id, user_detail(&user), now)?;
         if user.id == principal.user_id && (user.role < principal.role || !user.active) {
             return Err(
                 DomainError::invalid("role", "you cannot demote or deactivate yourself; ask another admin").into()
             );
         }
-        let action = if user.active { "user.update" } else { "user.deactivate" };
-        let detail = user_detail(&user);
-        let updated = self.audited(principal, action, user.id, detail, now).update_user(user).await?;
+        let updated = store.update_user(user).await?;
         self.forget_cached_tokens();
         Ok(updated)
     }
@@ -146,9 +170,9 @@ impl Engine {
         password: String,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        self.check(principal, &Action::SetPassword { user })?;
+        let store = self.permitted(principal, &Action::SetPassword { user }, "user.password", user, json!({}), now)?;
         let hash = self.hash_password(password).await?;
-        self.audited(principal, "user.password", user, json!({}), now).set_password(user, hash).await
+        store.set_password(user, hash).await
     }
 
     // ---- tokens ----
@@ -218,8 +242,8 @@ impl Engine {
     where
         F: FnOnce(&User, &mut AgentProfile) -> Result<(), StoreError> + Send + 'static,
     {
-        self.check(principal, &Action::EditAgentProfile { user })?;
-        let store = self.audited(principal, "agent.profile", user.id, changes, now);
+        let store =
+            self.permitted(principal, &Action::EditAgentProfile { user }, "agent.profile", user.id, changes, now)?;
         store.edit_agent_profile(user.id, now, edit).await
     }
 
@@ -231,9 +255,10 @@ impl Engine {
         presence: Presence,
         now: Timestamp,
     ) -> Result<AgentProfile, StoreError> {
-        self.check(principal, &Action::SetPresence { user })?;
         let detail = json!({ "presence": presence.as_str() });
-        self.audited(principal, "agent.presence", user.id, detail, now).set_presence(user.id, presence, now).await
+        self.permitted(principal, &Action::SetPresence { user }, "agent.presence", user.id, detail, now)?
+            .set_presence(user.id, presence, now)
+            .await
     }
 }
 

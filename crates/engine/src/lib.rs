@@ -27,7 +27,7 @@ use ladder_store::Store;
 
 pub use commands::{Assignment, CaseRequest, DeEscalation, Escalation, OpenRequest};
 pub use credentials::{AuthError, NewToken};
-pub use directory::command_line_principal;
+pub use directory::{Password, command_line_principal};
 /// The store's plain data types that queries answer with and filters are written in, so
 /// callers above the engine need no dependency on the store.
 pub use ladder_store::{

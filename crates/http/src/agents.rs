@@ -152,13 +152,7 @@ async fn list_agents(
         })?),
     };
     let team = match &q.team {
-        Some(key) => Some(
-            s.engine
-                .resolve_team("team", key)
-                .await
-                .map_err(|_| ApiError::bad_request("team", format!("no team '{key}'")))?
-                .id,
-        ),
+        Some(key) => Some(crate::extract::team_param(&s, key).await?),
         None => None,
     };
     let mut agents = s.engine.agents(&auth.0, team).await?;

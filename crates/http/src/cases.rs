@@ -183,14 +183,7 @@ async fn list_cases(
     }
     if let Some(teams) = &q.team {
         for t in teams.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            filter.team.push(
-                state
-                    .engine
-                    .resolve_team("team", t)
-                    .await
-                    .map_err(|_| ApiError::bad_request("team", format!("no team '{t}'")))?
-                    .id,
-            );
+            filter.team.push(crate::extract::team_param(&state, t).await?);
         }
     }
     filter.assignee = match q.assignee.as_deref() {

@@ -7,8 +7,8 @@ use jiff::{SignedDuration, Timestamp};
 use ladder_core::access::Action;
 use ladder_core::directory::{Customer, LevelId, Team, User, validate_customer, validate_team, validate_user};
 use ladder_core::ids::{CustomerId, TeamId, UserId};
-use ladder_engine::CustomerFilter;
 use ladder_engine::credentials::principal_of;
+use ladder_engine::{CustomerFilter, Password};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -259,7 +259,10 @@ async fn create_user(State(s): State<AppState>, auth: Auth, write: Write<UserBod
         check_password(p)?;
     }
     let idem = write.idempotency(&auth.0);
-    let u = s.engine.create_user(&auth.0, user, write.body.password.clone(), idem, s.engine.now()).await?;
+    let u = s
+        .engine
+        .create_user(&auth.0, user, write.body.password.clone().map(Password::Plain), idem, s.engine.now())
+        .await?;
     Ok((StatusCode::CREATED, Json(UserDto::from(&u))))
 }
 
@@ -277,13 +280,7 @@ async fn list_users(
     Query(q): Query<UserQuery>,
 ) -> ApiResult<Json<Vec<UserDto>>> {
     let team = match &q.team {
-        Some(t) => Some(
-            s.engine
-                .resolve_team("team", t)
-                .await
-                .map_err(|_| ApiError::bad_request("team", format!("no team '{t}'")))?
-                .id,
-        ),
+        Some(t) => Some(crate::extract::team_param(&s, t).await?),
         None => None,
     };
     Ok(Json(s.engine.users(&auth.0, team).await?.iter().map(UserDto::from).collect()))

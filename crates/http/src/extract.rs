@@ -157,3 +157,14 @@ fn syntax_error(e: &serde_json::Error) -> ApiError {
     p.0.column = Some(e.column());
     p
 }
+
+/// A team named in the `team` query parameter (slug or id); an unknown one is a 400 naming
+/// the parameter.
+pub async fn team_param(state: &AppState, key: &str) -> Result<ladder_core::ids::TeamId, ApiError> {
+    Ok(state
+        .engine
+        .resolve_team("team", key)
+        .await
+        .map_err(|_| ApiError::bad_request("team", format!("no team '{key}'")))?
+        .id)
+}

@@ -12,6 +12,7 @@ use ladder_core::Role;
 use ladder_core::access::Action;
 use ladder_core::directory::{TeamKind, User, validate_team};
 use ladder_core::ids::{TeamId, UserId};
+use ladder_engine::Password;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -207,7 +208,9 @@ async fn create_user(State(state): State<AppState>, posted: Posted<NewUserForm>)
         crate::directory::check_password(&f.password)?;
         let user = crate::directory::user_from(&state, &body, UserId::new_v7(), state.engine.now()).await?;
         let now = state.engine.now();
-        Ok::<_, ApiError>(state.engine.create_user(principal, user, Some(f.password.clone()), None, now).await?)
+        Ok::<_, ApiError>(
+            state.engine.create_user(principal, user, Some(Password::Plain(f.password.clone())), None, now).await?,
+        )
     }
     .await;
     Ok(match result {
