@@ -133,7 +133,7 @@ try {
 
   if (foreignCase) {
     const r = await page.goto(`${base}/cases/${foreignCase}`);
-    check(r.status() === 403, `another team's case #${foreignCase} is refused (403)`);
+    check(r.status() === 404, `another team's case #${foreignCase} is answered as not found (404)`);
   }
   const admin = await page.goto(base + "/admin");
   check(admin.status() === 403, "an admin page is refused (403)");
