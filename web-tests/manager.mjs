@@ -42,13 +42,28 @@ async function signIn(page, user, password) {
   await page.waitForURL("**/queue");
 }
 
+// Every page runs under the console's Content-Security-Policy: anything it blocks (an inline
+// script, style or handler) is reported here and fails the walk.
+const violations = [];
+async function watchPolicy(context) {
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) =>
+      console.error(`Content Security Policy violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`));
+  });
+}
+function watchConsole(p) {
+  p.on("console", (m) => { if (/Content.Security.Policy/i.test(m.text())) violations.push(m.text()); });
+}
+
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
 });
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await watchPolicy(context);
   const page = await context.newPage();
+  watchConsole(page);
   const outside = [];
   page.on("request", (r) => { if (!r.url().startsWith(base)) outside.push(r.url()); });
 
@@ -98,6 +113,7 @@ try {
   await page.screenshot({ path: path.join(out, "matrix.png"), fullPage: true });
 
   check(outside.length === 0, `no request left the server (${outside.join(", ")})`);
+  check(violations.length === 0, `no Content-Security-Policy violation (${violations.join("; ")})`);
 } finally {
   await browser.close();
 }
