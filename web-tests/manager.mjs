@@ -103,7 +103,8 @@ try {
 
   await source.fill(valid + '\n[[rules]]\nname = "Billing to L2"\ntrigger = "case_opened"\n' +
     "when = 'case.category == \"billing\"'\nthen = { escalate = \"L2\", team = \"billing\", kind = \"functional\" }\n");
-  await page.waitForFunction(() => document.querySelectorAll("#lint li.error").length === 0);
+  // (A selector wait, not waitForFunction: that evaluates a string, which the CSP forbids.)
+  await page.waitForSelector("#lint li.error", { state: "detached" });
   check(await page.locator("#lint-summary").textContent() === "0 error(s), 0 warning(s)", "the fixed text lints clean");
   await page.getByLabel("Draft name").fill("billing");
   await page.getByRole("button", { name: "Save draft" }).click();

@@ -238,7 +238,11 @@ async fn console_pages_forbid_inline_script_and_framing_and_never_sniff() {
     }
     for asset in ["/assets/console.css", "/assets/board.css", "/assets/approvals.css", "/assets/console.js"] {
         let r = raw_get(&server, None, asset, &[]).await;
-        assert_eq!((r.status(), r.headers()["x-content-type-options"].to_str().unwrap()), (200, "nosniff"), "{asset}");
+        assert_eq!(
+            (r.status().as_u16(), r.headers()["x-content-type-options"].to_str().unwrap()),
+            (200, "nosniff"),
+            "{asset}"
+        );
     }
 }
 
