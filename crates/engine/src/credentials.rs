@@ -87,10 +87,13 @@ pub struct NewToken {
     pub info: TokenInfo,
 }
 
+/// A cached token: its principal, when it was read, and when the token expires.
+type CachedToken = (Principal, Instant, Option<Timestamp>);
+
 #[derive(Default)]
 pub(crate) struct TokenCache {
-    /// By token hash: the principal, when it was read, and when the token expires.
-    entries: Mutex<HashMap<String, (Principal, Instant, Option<Timestamp>)>>,
+    /// By token hash.
+    entries: Mutex<HashMap<String, CachedToken>>,
 }
 
 pub fn principal_of(user: &User) -> Principal {
