@@ -47,7 +47,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
             }
             anyhow::bail!("{} is not a valid matrix", args.matrix.display());
         }
-        Err(MatrixError::Store(e)) => return Err(e.into()),
+        Err(e) => anyhow::bail!("{e}"),
     };
     let (from, to) = day_span(args.from, args.to);
     let progress = Arc::new(Progress::default());

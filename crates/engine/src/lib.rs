@@ -10,7 +10,10 @@
 //!   rules to a write's events is [`ladder_core::matrix::apply`]).
 //! - [`timers`]: the durable timer engine (the clock arithmetic is [`ladder_core::sla`]).
 //! - [`routing`]: choosing the agent for a case, and handing out the next queued case.
+//! - [`budget`]: CPU-bound work for a caller (a matrix's lint and compilation) on worker
+//!   threads with a large stack, one per core, within a wall-clock budget.
 
+pub mod budget;
 pub mod commands;
 pub mod credentials;
 pub mod directory;
@@ -67,6 +70,8 @@ struct EngineInner {
     changes: tokio::sync::broadcast::Sender<ladder_core::Case>,
     /// This server's name among the servers sharing a database (timer claims).
     node: String,
+    /// Where a matrix is linted and compiled: off the async workers, within a budget.
+    workers: budget::Workers,
 }
 
 impl Engine {
@@ -89,6 +94,7 @@ impl Engine {
                 clock_offset: offset,
                 changes: tokio::sync::broadcast::channel(1024).0,
                 node: node_name(),
+                workers: budget::Workers::new(budget::Budget::default()),
             }),
         }
     }

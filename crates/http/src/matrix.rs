@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use jiff::Timestamp;
 use ladder_core::access::Action;
 use ladder_core::matrix::Diagnostic;
-use ladder_engine::rules::MatrixError;
 use ladder_engine::{MatrixDraft, MatrixVersion};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -90,13 +89,6 @@ fn draft_dto(d: MatrixDraft, warnings: &[Diagnostic]) -> DraftDto {
     }
 }
 
-fn matrix_error(e: MatrixError) -> ApiError {
-    match e {
-        MatrixError::Invalid(diagnostics) => ApiError::invalid_matrix(&diagnostics),
-        MatrixError::Store(s) => s.into(),
-    }
-}
-
 /// The TOML text of an upload: the raw body, or `{"source": …}` when it is JSON.
 fn source_of(headers: &HeaderMap, body: &Bytes) -> ApiResult<String> {
     let is_json = headers
@@ -146,7 +138,7 @@ async fn put_draft(
     check_name(&name)?;
     let source = source_of(&headers, &body)?;
     let (draft, diagnostics) =
-        s.engine.put_matrix_draft(&auth.0, name, source, s.engine.now()).await.map_err(matrix_error)?;
+        s.engine.put_matrix_draft(&auth.0, name, source, s.engine.now()).await.map_err(ApiError::from)?;
     Ok(Json(draft_dto(draft, &diagnostics)))
 }
 
@@ -166,7 +158,7 @@ async fn activate(
     auth: Auth,
     Path(name): Path<String>,
 ) -> ApiResult<(StatusCode, Json<VersionDto>)> {
-    let v = s.engine.activate_matrix(&auth.0, name, s.engine.now()).await.map_err(matrix_error)?;
+    let v = s.engine.activate_matrix(&auth.0, name, s.engine.now()).await.map_err(ApiError::from)?;
     tracing::info!(version = v.version, by = %auth.0.name, "matrix activated");
     reevaluate_in_background(&s);
     Ok((StatusCode::CREATED, Json(version_dto(&v, Some(v.version), false))))
@@ -225,7 +217,7 @@ async fn active(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Version
 #[utoipa::path(post, path = "/api/v1/matrix/rollback", tag = "matrix", request_body = RollbackBody,
     responses((status = 200, body = VersionDto), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn rollback(State(s): State<AppState>, auth: Auth, write: Write<RollbackBody>) -> ApiResult<Json<VersionDto>> {
-    let v = s.engine.rollback_matrix(&auth.0, write.body.to_version, s.engine.now()).await.map_err(matrix_error)?;
+    let v = s.engine.rollback_matrix(&auth.0, write.body.to_version, s.engine.now()).await.map_err(ApiError::from)?;
     tracing::info!(version = v.version, by = %auth.0.name, "matrix rolled back");
     reevaluate_in_background(&s);
     Ok(Json(version_dto(&v, Some(v.version), false)))

@@ -15,7 +15,6 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use ladder_engine::rules::MatrixError;
 use ladder_engine::simulate::{Progress, SimulationReport, day_span};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -151,10 +150,7 @@ pub(crate) async fn start_job(
     to: jiff::civil::Date,
 ) -> ApiResult<String> {
     let requested_by = principal.name.clone();
-    let candidate = state.engine.candidate_matrix(principal, source, &name).await.map_err(|e| match e {
-        MatrixError::Invalid(d) => ApiError::invalid_matrix(&d),
-        MatrixError::Store(s) => s.into(),
-    })?;
+    let candidate = state.engine.candidate_matrix(principal, source, &name).await?;
     let now = state.engine.now();
     let progress = Arc::new(Progress::default());
     let id = uuid::Uuid::now_v7().to_string();

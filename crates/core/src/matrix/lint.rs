@@ -8,6 +8,7 @@ use cel::common::ast::{Expr, IdedExpr, LiteralValue};
 use cel::{Context, Env, Value as CelValue};
 
 use super::eval::{VARIABLES, case_equality, cel_env, equalities, free_variables, selections, walk};
+use super::limits::{self, CompileError};
 use super::model::{Action, Matrix, Named, Recipient, TargetKind, Trigger, format_duration};
 use super::{Diagnostic, Severity, SourceMap, diagnostic_at, did_you_mean, hint_for};
 use crate::case::{Channel, Priority, Status};
@@ -343,9 +344,15 @@ impl<'a> Linter<'a> {
     }
 
     fn condition(&mut self, path: &str, source: &str) -> Condition {
-        let program = match self.env.compile(source) {
+        let program = match limits::compile(&self.env, source) {
             Ok(p) => p,
-            Err(errors) => {
+            Err(CompileError::Limit(over)) => {
+                let offset = source[..over.offset.min(source.len())].chars().count();
+                let d = self.cel_diagnostic(path, source, None, Some(offset));
+                self.out.push(Diagnostic { message: over.message, hint: Some(over.hint), ..d });
+                return Condition { never: true, ..Default::default() };
+            }
+            Err(CompileError::Syntax(errors)) => {
                 for e in &errors.errors {
                     let message = e.msg.trim_start_matches("Syntax error: ");
                     let d = self.cel_diagnostic(path, source, Some((e.pos.0, e.pos.1)), None);
@@ -681,7 +688,7 @@ impl<'a> Linter<'a> {
                 }
                 if let Some(field) = amount_field {
                     let fpath = format!("{path}.amount_field");
-                    match self.env.compile(field) {
+                    match limits::compile(&self.env, field) {
                         Ok(p) => {
                             for (name, _) in free_variables(p.expression()) {
                                 if !VARIABLES.contains(&name.as_str()) {
@@ -693,7 +700,10 @@ impl<'a> Linter<'a> {
                                 }
                             }
                         }
-                        Err(_) => self.error(
+                        Err(CompileError::Limit(over)) => {
+                            self.error(&fpath, format!("amount_field: {}", over.message), over.hint)
+                        }
+                        Err(CompileError::Syntax(_)) => self.error(
                             &fpath,
                             format!("amount_field '{field}' is not a CEL expression"),
                             "write a path such as case.custom_fields.amount".to_string(),
