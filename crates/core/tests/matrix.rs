@@ -1022,3 +1022,31 @@ fn queue_overflow_entries() {
         ],
     );
 }
+
+#[test]
+fn a_matrix_of_many_costly_rules_is_refused_once_at_the_rule_over_the_total() {
+    let list = format!("[{}]", (0..200).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+    let rule = |i: usize| {
+        format!(
+            "[[rules]]\nname = \"r{i}\"\nwhen = '{list}.exists(x, {list}.exists(y, x * y == case.number - {i}))'\ntags = \"a\"\n\n"
+        )
+    };
+    let source = rules(&(0..40).map(rule).collect::<String>());
+    let errors: Vec<_> = matrix::check(&source, "m.toml", None).into_iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(errors[0].message.contains("over the limit of 10000000"), "{errors:#?}");
+    let (parsed, _) = matrix::parse(&source, "m.toml").unwrap();
+    let over = errors[0].path.trim_start_matches("rules[").trim_end_matches("].when").parse::<usize>().unwrap();
+    assert!(over > 0 && over < 40 && parsed.rules.len() == 40, "{errors:#?}");
+    // A constant condition that costly is not evaluated while linting (it would hold).
+    let constant =
+        rules(&format!("[[rules]]\nname = \"c\"\nwhen = '{list}.all(x, {list}.all(y, x + y >= 0))'\ntags = \"a\"\n"));
+    assert_eq!(matrix::check(&constant, "m.toml", None), vec![]);
+}
+
+#[test]
+fn deeply_nested_toml_is_an_error_not_a_crash() {
+    let source = format!("x = {}1{}\n", "[".repeat(5000), "]".repeat(5000));
+    let d = matrix::check(&source, "m.toml", None);
+    assert!(d.iter().any(|d| d.is_error()), "{d:#?}");
+}

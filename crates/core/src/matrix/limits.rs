@@ -31,6 +31,14 @@ pub const MAX_NESTING: usize = 64;
 /// (elements or bytes) it may be estimated to build.
 pub const MAX_COST: u64 = 1_000_000;
 
+/// The most evaluation steps all the conditions of a matrix may be estimated to take
+/// together: what one write evaluates at worst.
+pub const MAX_MATRIX_COST: u64 = 10_000_000;
+
+/// A condition without variables is evaluated while linting (to say it always or never
+/// holds) only when it is estimated to take at most this many steps.
+pub const MAX_CONSTANT_COST: u64 = 10_000;
+
 /// How many elements (or bytes) a list, map or text read from the facts is assumed to hold.
 pub const FACT_ELEMENTS: u64 = 1_000;
 
@@ -73,6 +81,19 @@ pub fn compile(env: &Env, source: &str) -> Result<Program, CompileError> {
         return Err(CompileError::Limit(LimitError { offset, message, hint }));
     }
     Ok(program)
+}
+
+/// The estimated evaluation cost of an expression, in steps, after the other checks of
+/// [`compile`] (for benchmarks and tools).
+pub fn estimated_cost(source: &str) -> Result<u64, CompileError> {
+    let env = super::eval::cel_env();
+    Ok(cost(compile(&env, source)?.expression()))
+}
+
+/// The estimated evaluation cost of a compiled expression, in steps.
+pub fn cost(expr: &IdedExpr) -> u64 {
+    let mut over = None;
+    estimate(expr, &mut Vec::new(), &mut over).work
 }
 
 /// The size and nesting limits, by a flat scan: no recursion, linear in the text.
@@ -387,12 +408,14 @@ fn estimate(e: &IdedExpr, scope: &mut Scope, over: &mut Option<(u64, String, Str
                     _ => (deepest.max(32), deepest),
                 }
             };
-            // Building a list costs its elements; `in` looks through one. Other functions
-            // work on texts or numbers, where a byte is not a step.
+            // Building a list costs its elements; `in` looks through one. Joining values
+            // copies them, which is cheaper than a step per element or byte (and their
+            // length is bounded on its own); other functions work on texts or numbers, where
+            // a byte is not a step.
             let steps = match name {
                 _ if range => len,
-                "_+_" | "sort" | "sortBy" | "distinct" | "reverse" | "flatten" | "slice" | "split" | "join"
-                | "format" => len,
+                "sort" | "sortBy" | "distinct" | "reverse" | "flatten" | "slice" => len,
+                "_+_" | "split" | "join" | "format" => len / 8,
                 "@in" => args.get(1).map_or(1, |a| a.len),
                 _ => 1,
             };

@@ -94,6 +94,8 @@ struct Condition {
     always: bool,
     /// Known never to hold, or broken: the rule is already reported.
     never: bool,
+    /// The estimated evaluation cost, in steps.
+    cost: u64,
 }
 
 impl<'a> Linter<'a> {
@@ -443,8 +445,8 @@ impl<'a> Linter<'a> {
             );
             broken = true;
         }
-        let mut condition = Condition::default();
-        if !broken && free_variables(expr).is_empty() {
+        let mut condition = Condition { cost: limits::cost(expr), ..Default::default() };
+        if !broken && free_variables(expr).is_empty() && condition.cost <= limits::MAX_CONSTANT_COST {
             // A constant: evaluate it now.
             let context = Context::with_env(Arc::clone(&self.env));
             match program.execute(&context) {
@@ -508,6 +510,7 @@ impl<'a> Linter<'a> {
         let mut names: HashMap<&str, usize> = HashMap::new();
         let mut conditions: Vec<Condition> = Vec::with_capacity(matrix.rules.len());
         let authority: Vec<&str> = matrix.authority.iter().map(|a| a.action.as_str()).collect();
+        let (mut total_cost, mut over_budget) = (0u64, false);
         for rule in &matrix.rules {
             let path = format!("rules[{}]", rule.order);
             if let Some(line) = self.seen_before(&mut names, rule.name.as_str(), "rules", rule.order) {
@@ -527,6 +530,19 @@ impl<'a> Linter<'a> {
             for (k, action) in rule.actions.iter().enumerate() {
                 let apath = self.map.action_path(rule.order, k).map_or_else(|| path.clone(), str::to_string);
                 self.action(&apath, action, &condition, &authority);
+            }
+            total_cost = total_cost.saturating_add(condition.cost);
+            if total_cost > limits::MAX_MATRIX_COST && !over_budget {
+                over_budget = true;
+                self.error(
+                    &format!("{path}.when"),
+                    format!(
+                        "with this rule, the conditions could take about {total_cost} steps to evaluate on one \
+                         change of a case, over the limit of {}",
+                        limits::MAX_MATRIX_COST
+                    ),
+                    "make the costliest conditions cheaper (see the limits in the matrix reference)".to_string(),
+                );
             }
             conditions.push(condition);
         }

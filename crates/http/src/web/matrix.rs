@@ -408,7 +408,7 @@ async fn simulation_page(
 ) -> WebResult<Response> {
     allow(&state, &session, &Action::Simulate)?;
     let job = crate::simulations::job(&state, &id).ok_or_else(|| WebError::not_found(format!("simulation {id}")))?;
-    let running = job.status == "running";
+    let running = matches!(job.status.as_str(), "queued" | "running" | "cancelling");
     let body = html! {
         (stylesheet())
         h1 { "Simulation of " (job.matrix) }
