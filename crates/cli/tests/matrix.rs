@@ -193,7 +193,7 @@ async fn hostile_conditions_are_reported_at_their_position_and_the_server_stays_
         (format!("{}true{}", "(".repeat(3000), ")".repeat(3000)), "nests too deeply"),
         (format!("{}1{} == [1]", "[".repeat(3000), "]".repeat(3000)), "nests too deeply"),
         ("lists.range(100000).all(x, lists.range(100000).all(y, x + y >= 0))".to_string(), "over the limit of 1000000"),
-        (format!("case.subject == '{}'", "x".repeat(10_000)), "bytes long"),
+        (format!("case.subject == \"{}\"", "x".repeat(10_000)), "bytes long"),
     ];
     for (when, message) in &hostile {
         let source = rule_when(when);

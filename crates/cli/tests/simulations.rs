@@ -21,7 +21,7 @@ async fn simulate(api: &Api, token: &str, body: Value) -> Value {
         let (s, sim) = api.call(token, "GET", &format!("/api/v1/simulations/{id}"), None).await;
         assert_eq!(s, 200, "{sim}");
         match sim["status"].as_str() {
-            Some("running") => tokio::time::sleep(Duration::from_millis(25)).await,
+            Some("queued" | "running") => tokio::time::sleep(Duration::from_millis(25)).await,
             Some("done") => return sim,
             _ => panic!("the simulation did not finish: {sim}"),
         }
@@ -212,4 +212,9 @@ async fn one_simulation_per_user_queued_for_a_slot_cancelled_with_delete_and_per
     let (s, p) = api.call(root, "POST", "/api/v1/simulations", Some(body)).await;
     assert_eq!((s, p["field"].as_str()), (422, Some("from")), "{p}");
     assert!(p["detail"].as_str().unwrap().contains("holds 3 cases, more than the 2"), "{p}");
+
+    // The OpenAPI document describes the cancel.
+    let doc: Value = reqwest::get(server.url("/openapi.json")).await.unwrap().json().await.unwrap();
+    let delete = &doc["paths"]["/api/v1/simulations/{id}"]["delete"]["responses"];
+    assert!(delete.get("202").is_some() && delete.get("204").is_some(), "{delete}");
 }
