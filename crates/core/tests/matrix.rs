@@ -350,10 +350,10 @@ fn sum_of(n: usize) -> String {
 
 #[test]
 fn an_amount_field_has_the_same_limits() {
+    let members = ".a".repeat(3000);
     let source = format!(
         "{LEVELS}\n[[authority]]\naction = \"refund\"\nlimits = {{ agent = 50 }}\n\n[[rules]]\nname = \"r\"\n\
-         then = {{ require_approval = {{ action = \"refund\", amount_field = \"{}\" }} }}\n",
-        format!("case{}", ".a".repeat(3000))
+         then = {{ require_approval = {{ action = \"refund\", amount_field = \"case{members}\" }} }}\n"
     );
     let d = matrix::check(&source, "m.toml", None);
     assert!(

@@ -73,7 +73,7 @@ impl Default for Simulations {
 }
 
 enum Outcome {
-    Done(SimulationReport),
+    Done(Box<SimulationReport>),
     Cancelled,
     Failed(String),
 }
@@ -98,7 +98,7 @@ impl Job {
             None if self.progress.is_cancelled() => ("cancelling", None, None),
             None if !self.started => ("queued", None, None),
             None => ("running", None, None),
-            Some(Outcome::Done(r)) => ("done", with_report.then(|| r.clone()), None),
+            Some(Outcome::Done(r)) => ("done", with_report.then(|| (**r).clone()), None),
             Some(Outcome::Cancelled) => ("cancelled", None, None),
             Some(Outcome::Failed(e)) => ("failed", None, Some(e.clone())),
         };
@@ -297,7 +297,7 @@ pub(crate) async fn start_job(
         };
         set(None, true);
         let outcome = match engine.simulate(candidate, start, end, now, progress, budget).await {
-            Ok(report) => Outcome::Done(report),
+            Ok(report) => Outcome::Done(Box::new(report)),
             Err(SimulationError::Cancelled) => Outcome::Cancelled,
             Err(e) => {
                 tracing::warn!(error = %e, "simulation failed");
