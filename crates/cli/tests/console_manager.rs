@@ -220,7 +220,7 @@ async fn a_simulation_started_from_a_draft_finishes_and_shows_its_report() {
 
     let mut page = web.follow(Some(&manager), &r).await;
     for _ in 0..400 {
-        if !page.body.contains("<strong>running</strong>") {
+        if !(page.body.contains("<strong>running</strong>") || page.body.contains("<strong>queued</strong>")) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;

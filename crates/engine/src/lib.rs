@@ -10,7 +10,10 @@
 //!   rules to a write's events is [`ladder_core::matrix::apply`]).
 //! - [`timers`]: the durable timer engine (the clock arithmetic is [`ladder_core::sla`]).
 //! - [`routing`]: choosing the agent for a case, and handing out the next queued case.
+//! - [`budget`]: CPU-bound work for a caller (a matrix's lint and compilation) on worker
+//!   threads with a large stack, one per core, within a wall-clock budget.
 
+pub mod budget;
 pub mod commands;
 pub mod credentials;
 pub mod directory;
@@ -72,6 +75,8 @@ struct EngineInner {
     credentials: tokio::sync::watch::Sender<u64>,
     /// How long new API tokens live.
     token_policy: RwLock<credentials::TokenPolicy>,
+    /// Where a matrix is linted and compiled: off the async workers, within a budget.
+    workers: budget::Workers,
 }
 
 impl Engine {
@@ -96,6 +101,7 @@ impl Engine {
                 node: node_name(),
                 credentials: tokio::sync::watch::channel(0).0,
                 token_policy: RwLock::new(credentials::TokenPolicy::default()),
+                workers: budget::Workers::new(budget::Budget::default()),
             }),
         }
     }

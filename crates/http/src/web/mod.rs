@@ -213,6 +213,12 @@ impl From<ApiError> for WebError {
     }
 }
 
+impl From<ladder_engine::rules::MatrixError> for WebError {
+    fn from(e: ladder_engine::rules::MatrixError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
 impl From<ladder_engine::StoreError> for WebError {
     fn from(e: ladder_engine::StoreError) -> Self {
         ApiError::from(e).into()
