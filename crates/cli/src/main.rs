@@ -6,6 +6,7 @@ mod bench;
 mod calendar_cmd;
 mod demo;
 mod matrix_cmd;
+mod serve_limits;
 mod simulate_cmd;
 
 use std::io::Read;
@@ -76,6 +77,8 @@ enum Command {
         /// drills and restart tests of SLA timers. Never set it in production.
         #[arg(long, env = "LADDER_CLOCK_OFFSET", value_parser = parse_offset, hide = true)]
         clock_offset: Option<jiff::SignedDuration>,
+        #[command(flatten)]
+        limits: serve_limits::LimitArgs,
     },
     /// Administration on the data directory.
     Admin {
@@ -253,10 +256,10 @@ fn parse_offset(s: &str) -> Result<jiff::SignedDuration, String> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, data, demo, log_json, clock_offset } => {
+        Command::Serve { listen, data, demo, log_json, clock_offset, limits } => {
             init_logs(log_json);
             let store = data.open()?;
-            let engine = Engine::with_clock_offset(store, clock_offset.unwrap_or_default());
+            let engine = Engine::with_limits(store, clock_offset.unwrap_or_default(), limits.engine_limits());
             if let Some(offset) = clock_offset {
                 tracing::warn!(offset = %format!("{offset:#}"), "the server clock is shifted from the system clock");
             }
@@ -272,7 +275,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if demo {
                 demo::print_logins(&engine, addr).await?;
             }
-            ladder_http::serve(listener, engine, shutdown).await?;
+            ladder_http::serve_with(listener, engine, limits.serve_config(), shutdown).await?;
             Ok(())
         }
         Command::Admin { command } => {

@@ -17,6 +17,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 mod insights;
+pub mod limits;
 mod live;
 pub mod matrix;
 mod metrics;
@@ -36,6 +37,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use ladder_core::Case;
 use ladder_engine::Engine;
+use limits::LimitResponses;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -53,15 +55,40 @@ pub struct AppState {
     pub(crate) simulations: std::sync::Arc<simulations::Simulations>,
     /// Becomes `true` when the server shuts down, so long-lived streams end.
     shutting_down: watch::Receiver<bool>,
+    /// Request rates per address and per credential.
+    pub(crate) limits: std::sync::Arc<limits::RateLimiter>,
+    /// How long a request may take to be answered (a stream's body is not limited).
+    request_timeout: Duration,
+}
+
+/// How a server protects itself from load.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServeConfig {
+    pub rate_limits: limits::RateLimits,
+    /// How long a request may take before it is answered `503` (a stream, once answered,
+    /// runs on).
+    pub request_timeout: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig { rate_limits: limits::RateLimits::default(), request_timeout: Duration::from_secs(30) }
+    }
 }
 
 impl AppState {
     pub fn new(engine: Engine) -> Self {
-        Self::with_shutdown(engine, watch::channel(false).1)
+        Self::with_shutdown(engine, watch::channel(false).1, ServeConfig::default())
     }
 
-    fn with_shutdown(engine: Engine, shutting_down: watch::Receiver<bool>) -> Self {
-        AppState { engine, simulations: Default::default(), shutting_down }
+    fn with_shutdown(engine: Engine, shutting_down: watch::Receiver<bool>, config: ServeConfig) -> Self {
+        AppState {
+            engine,
+            simulations: Default::default(),
+            shutting_down,
+            limits: std::sync::Arc::new(limits::RateLimiter::new(config.rate_limits)),
+            request_timeout: config.request_timeout,
+        }
     }
 
     /// A case as the API shows it now, its clocks measured in the active matrix's calendars.
@@ -86,7 +113,7 @@ impl AppState {
         (name = "matrix", description = "The escalation matrix: drafts, versions, activation, rollback"),
         (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &LimitResponses),
     security(("bearer" = []))
 )]
 struct ApiDoc;
@@ -125,8 +152,10 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router(state.clone()))
         .fallback(|| async { error::ApiError::not_found("this path") })
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.request_timeout))
         .layer(CatchPanicLayer::custom(|_| error::ApiError::internal("a handler panicked").into_response()))
+        // Outside the timeout: a request over its rate costs no handler anything.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::rate_limit))
         // Outside the limit and timeout layers, so their answers become problem+json too.
         .layer(axum::middleware::map_response(error::problem_for_bare_errors))
         .layer(TraceLayer::new_for_http())
@@ -161,6 +190,16 @@ pub async fn serve(
     engine: Engine,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, engine, ServeConfig::default(), shutdown).await
+}
+
+/// [`serve`] with the given rate limits and request timeout.
+pub async fn serve_with(
+    listener: TcpListener,
+    engine: Engine,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (tell, shutting_down) = watch::channel(false);
     let housekeeper = engine.clone();
     let housekeeping = tokio::spawn(async move {
@@ -188,8 +227,9 @@ pub async fn serve(
             }
         }
     });
-    let app = router(AppState::with_shutdown(engine, shutting_down));
-    let result = axum::serve(listener, app)
+    let app = router(AppState::with_shutdown(engine, shutting_down, config));
+    // The peer's address reaches the rate limits and the login throttle.
+    let result = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = tell.send(true);

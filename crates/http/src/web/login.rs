@@ -13,6 +13,7 @@ use super::WebResult;
 use super::layout;
 use super::session::{self, Posted, SESSION_HOURS, SESSION_TOKEN_NAME, Session};
 use crate::AppState;
+use crate::limits::ClientIp;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/login", get(login_page).post(login)).route("/logout", post(logout))
@@ -53,17 +54,29 @@ struct LoginForm {
     password: String,
 }
 
-/// Checks the password (argon2id, as `POST /api/v1/auth/login` does) and starts a session.
-async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> WebResult<Response> {
-    let user = match state.engine.login(form.name.trim(), &form.password).await {
+/// Checks the password (argon2id, as `POST /api/v1/auth/login` does, throttled the same
+/// way) and starts a session.
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Form(form): Form<LoginForm>,
+) -> WebResult<Response> {
+    let now = state.engine.now();
+    let user = match state.engine.login(form.name.trim(), &form.password, ip, now).await {
         Ok(user) => user,
+        Err(ladder_engine::AuthError::Throttled { retry_after }) => {
+            let secs = crate::error::whole_seconds(retry_after);
+            let message = format!("Too many failed sign-ins. Try again in {secs} seconds.");
+            let mut response = (StatusCode::TOO_MANY_REQUESTS, login_form(&form.name, Some(&message))).into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, secs.into());
+            return Ok(response);
+        }
         Err(ladder_engine::AuthError::Store(e)) => return Err(e.into()),
         Err(_) => {
             let page = login_form(&form.name, Some("Wrong user name or password, or the account is inactive."));
             return Ok((StatusCode::UNAUTHORIZED, page).into_response());
         }
     };
-    let now = state.engine.now();
     let expires_at = now + SignedDuration::from_hours(SESSION_HOURS);
     let token = state.engine.sign_in_token(&user, SESSION_TOKEN_NAME.into(), Some(expires_at), now).await?;
     tracing::info!(user = %user.name, "console sign-in");
