@@ -67,19 +67,23 @@ pub(super) async fn bench_crash(
     );
     let mut rng = StdRng::seed_from_u64(seed);
     let acknowledged: Acknowledged = Arc::default();
+    let last_cycle: Acknowledged = Arc::default();
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
     let mut lost_total = 0;
     let mut writes_total = 0;
     for cycle in 0..cycles {
         let server = start(&dir, cycle as i64 * HOURS_PER_CYCLE, cycle).await?;
-        lost_total += verify(&client, &server.base, &token, &acknowledged).await?;
+        // The writes the last cycle acknowledged before its kill; the last server reads
+        // back every write of the run.
+        lost_total += verify(&client, &server.base, &token, &last_cycle).await?;
+        last_cycle.lock().expect("acks").clear();
         let before = acknowledged.lock().expect("acks").values().sum::<u64>();
         let load_for = Duration::from_millis(rng.random_range(100..=max_load_ms.max(100)));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut tasks = Vec::new();
         for c in 0..clients {
-            let (client, base, token, acks, stop) =
-                (client.clone(), server.base.clone(), token.clone(), acknowledged.clone(), stop.clone());
+            let (client, base, token, stop) = (client.clone(), server.base.clone(), token.clone(), stop.clone());
+            let acks = [acknowledged.clone(), last_cycle.clone()];
             let seed = rng.random::<u64>();
             tasks.push(tokio::spawn(async move { load(client, base, token, acks, stop, c, cycle, seed).await }));
         }
@@ -205,7 +209,7 @@ async fn load(
     client: reqwest::Client,
     base: String,
     token: String,
-    acks: Acknowledged,
+    acks: [Acknowledged; 2],
     stop: Arc<std::sync::atomic::AtomicBool>,
     c: usize,
     cycle: usize,
@@ -234,9 +238,11 @@ async fn load(
         let Some(id) = case["id"].as_str().map(str::to_string) else { return };
         let ack = |case: &Value| {
             if let Some(v) = case["version"].as_u64() {
-                let mut acks = acks.lock().expect("acks");
-                let e = acks.entry(id.clone()).or_default();
-                *e = (*e).max(v);
+                for acks in &acks {
+                    let mut acks = acks.lock().expect("acks");
+                    let e = acks.entry(id.clone()).or_default();
+                    *e = (*e).max(v);
+                }
             }
         };
         ack(&case);
