@@ -113,7 +113,7 @@ impl AppState {
         (name = "matrix", description = "The escalation matrix: drafts, versions, activation, rollback"),
         (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
     ),
-    modifiers(&BearerAuth, &LimitResponses),
+    modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
 struct ApiDoc;
@@ -147,6 +147,9 @@ pub fn router(state: AppState) -> Router {
         .routes(utoipa_axum::routes!(readyz))
         .routes(utoipa_axum::routes!(live::stream))
         .split_for_parts();
+    // After the merge, so every route's operation gets the load-protection answers.
+    let mut openapi = openapi;
+    utoipa::Modify::modify(&limits::LimitResponses, &mut openapi);
     let openapi_json = serde_json::to_value(&openapi).unwrap_or_default();
     api.route("/openapi.json", get(move || async move { Json(openapi_json.clone()) }))
         .merge(web::router(state.clone()))
