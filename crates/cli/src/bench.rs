@@ -8,7 +8,9 @@ mod api;
 mod calendar;
 mod cluster;
 mod console;
+mod crash;
 mod hostile;
+mod login;
 mod matrix;
 mod measure;
 mod metrics;
@@ -36,6 +38,33 @@ pub enum BenchCommand {
         /// temporary directory.
         #[arg(long = "database")]
         database: Option<String>,
+    },
+    /// Crash safety: cycles of mixed load against `ladder serve` on SQLite, killed with
+    /// SIGKILL at a random moment and restarted; checks every acknowledged write survived
+    /// and every due SLA clock fired exactly once. Exits non-zero on any loss.
+    Crash {
+        #[arg(long, default_value_t = 25)]
+        cycles: usize,
+        /// Concurrent clients driving the load.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Where the SQLite database lives (default: a new temporary directory).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Seed of the random kill moments and load mix.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The longest load before the kill, in milliseconds.
+        #[arg(long, default_value_t = 1500)]
+        max_load_ms: u64,
+    },
+    /// Memory under concurrent logins: RSS of `ladder serve` idle, at its peak and after
+    /// bursts of concurrent `POST /api/v1/auth/login`.
+    Login {
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
     },
     /// HTTP: POST a case then escalate it, from concurrent clients; throughput and latency.
     Api {
@@ -182,6 +211,10 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Store { events, concurrency, database } => {
             store::bench_store(events, concurrency, database).await
         }
+        BenchCommand::Crash { cycles, clients, data_dir, seed, max_load_ms } => {
+            crash::bench_crash(cycles, clients, data_dir, seed, max_load_ms).await
+        }
+        BenchCommand::Login { concurrency, rounds } => login::bench_login(concurrency, rounds).await,
         BenchCommand::Api { concurrency, seconds } => api::bench_api(concurrency, Duration::from_secs(seconds)).await,
         BenchCommand::Cluster { database, nodes, seconds, clients, due_rate, due_seconds } => {
             let config = cluster::ClusterConfig {

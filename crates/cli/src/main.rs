@@ -6,6 +6,7 @@ mod bench;
 mod calendar_cmd;
 mod demo;
 mod matrix_cmd;
+mod serve_limits;
 mod simulate_cmd;
 
 use std::io::Read;
@@ -90,6 +91,8 @@ enum Command {
         /// console's cookies are then `Secure`); repeat for several. Nobody else's is.
         #[arg(long, env = "LADDER_TRUSTED_PROXY", value_delimiter = ',')]
         trusted_proxy: Vec<std::net::IpAddr>,
+        #[command(flatten)]
+        limits: serve_limits::LimitArgs,
     },
     /// Administration on the data directory.
     Admin {
@@ -281,6 +284,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             token_expiry_max,
             public_url,
             trusted_proxy,
+            limits,
         } => {
             init_logs(log_json);
             if token_expiry_default > token_expiry_max || token_expiry_default <= jiff::SignedDuration::ZERO {
@@ -291,7 +295,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 trusted_proxies: trusted_proxy,
             };
             let store = data.open()?;
-            let engine = Engine::with_clock_offset(store, clock_offset.unwrap_or_default());
+            let engine = Engine::with_limits(store, clock_offset.unwrap_or_default(), limits.engine_limits());
             engine
                 .set_token_policy(ladder_engine::TokenPolicy { default: token_expiry_default, max: token_expiry_max });
             if let Some(offset) = clock_offset {
@@ -309,7 +313,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if demo {
                 demo::print_logins(&engine, addr).await?;
             }
-            ladder_http::serve_with(listener, engine, web, shutdown).await?;
+            ladder_http::serve_with(listener, engine, limits.serve_config(), web, shutdown).await?;
             Ok(())
         }
         Command::Admin { command } => {

@@ -1,11 +1,21 @@
 //! Passwords (argon2id) and API tokens (random secrets, stored as SHA-256 hashes).
+//!
+//! Argon2 is slow and memory-hard on purpose (19 MiB per hash), so the hashing in flight
+//! is bounded: [`PasswordWork`] hands out one permit per core, each with a block buffer
+//! reused from hash to hash. Memory for passwords is then `cores × 19 MiB` however many
+//! sign-ins arrive, and returns to nothing new after a burst (fresh 19 MiB allocations
+//! per attempt are what the allocator's arenas used to keep). Attempts beyond wait up to
+//! [`PasswordLimits::wait`], then get [`StoreError::Busy`]. Failed sign-ins are throttled
+//! per account and per client address ([`crate::login_throttle`]).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
-use jiff::Timestamp;
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
+use jiff::{SignedDuration, Timestamp};
 use ladder_core::access::Principal;
 use ladder_core::directory::User;
 use ladder_core::ids::UserId;
@@ -76,6 +86,9 @@ pub enum AuthError {
     BadToken,
     #[error("wrong user name or password")]
     BadPassword,
+    /// Too many failed sign-ins for this account or from this address.
+    #[error("too many failed sign-ins; try again in {} s", retry_after.as_secs().max(1))]
+    Throttled { retry_after: Duration },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -106,16 +119,115 @@ pub fn token_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// How much password hashing runs at once.
+#[derive(Debug, Clone)]
+pub struct PasswordLimits {
+    /// Hashes computed at once (each holds a 19 MiB buffer); by default one per core.
+    pub concurrent: usize,
+    /// How long an attempt beyond waits for a turn before it is refused as busy.
+    pub wait: Duration,
+}
+
+impl Default for PasswordLimits {
+    fn default() -> Self {
+        PasswordLimits {
+            concurrent: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            wait: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The permits for argon2 work, and a block buffer per permit, reused.
+pub(crate) struct PasswordWork {
+    permits: Arc<tokio::sync::Semaphore>,
+    buffers: Mutex<Vec<Vec<Block>>>,
+    wait: Duration,
+}
+
+impl PasswordWork {
+    pub(crate) fn new(limits: &PasswordLimits) -> Self {
+        PasswordWork {
+            permits: Arc::new(tokio::sync::Semaphore::new(limits.concurrent.max(1))),
+            buffers: Mutex::default(),
+            wait: limits.wait,
+        }
+    }
+
+    /// Runs argon2 work `f` off the async workers with a permit and a reused block buffer;
+    /// [`StoreError::Busy`] when no permit comes within the configured wait.
+    pub(crate) async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let work = self.clone();
+        let busy =
+            || StoreError::Busy { what: "too many password checks at once".into(), retry_after: BUSY_RETRY_AFTER };
+        let permit = match tokio::time::timeout(work.wait, work.permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(busy()),
+        };
+        tokio::task::spawn_blocking(move || {
+            // One buffer per permit at most: a holder of a permit takes one, or makes one.
+            let mut buffer = work.buffers.lock().expect("password buffers").pop().unwrap_or_default();
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut buffer)));
+            work.buffers.lock().expect("password buffers").push(buffer);
+            drop(permit);
+            result.map_err(|_| StoreError::Internal("password hashing panicked".into()))
+        })
+        .await
+        .map_err(|e| StoreError::Internal(e.to_string()))?
+    }
+}
+
+/// How long a client refused as busy is told to wait.
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// Hashes a password with argon2id (the default parameters) into `buffer`'s blocks.
+pub fn hash_password_with(password: &str, buffer: &mut Vec<Block>) -> Result<String, StoreError> {
+    let err = |e: &dyn std::fmt::Display| StoreError::Internal(format!("argon2: {e}"));
+    let params = Params::default();
+    let mut salt = [0u8; 16];
+    rand::rng().fill(&mut salt);
+    let salt = Salt::new(&salt).map_err(|e| err(&e))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    buffer.resize(params.block_count(), Block::new());
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, &mut buffer[..])
+        .map_err(|e| err(&e))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| err(&e))?,
+        salt: Some(salt),
+        hash: Some(Output::new(&out).map_err(|e| err(&e))?),
+    };
+    Ok(hash.to_string())
+}
+
 /// Hashes a password with argon2id (call from a blocking thread: it is slow on purpose).
 pub fn hash_password(password: &str) -> Result<String, StoreError> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| StoreError::Internal(format!("argon2: {e}")))
+    hash_password_with(password, &mut Vec::new())
+}
+
+/// Whether `password` matches the PHC string `hash`, computing in `buffer`'s blocks.
+pub fn verify_password_with(password: &str, hash: &str, buffer: &mut Vec<Block>) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else { return false };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else { return false };
+    let Ok(algorithm) = Algorithm::new(parsed.algorithm.as_str()) else { return false };
+    let Ok(version) = parsed.version.map(Version::try_from).transpose() else { return false };
+    let Ok(params) = Params::try_from(&parsed) else { return false };
+    let mut out = vec![0u8; expected.len()];
+    buffer.resize(params.block_count(), Block::new());
+    let argon = Argon2::new(algorithm, version.unwrap_or_default(), params);
+    if argon.hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut buffer[..]).is_err() {
+        return false;
+    }
+    // `Output` compares in constant time.
+    Output::new(&out).is_ok_and(|computed| &computed == expected)
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    verify_password_with(password, hash, &mut Vec::new())
 }
 
 impl Engine {
@@ -199,8 +311,19 @@ impl Engine {
         if ok { Ok(()) } else { Err(StoreError::Forbidden(format!("{field} is not your current password"))) }
     }
 
-    /// Checks a user name and password; the same error whether the name or the password is wrong.
-    pub async fn login(&self, name: &str, password: &str) -> Result<User, AuthError> {
+    /// Checks a user name and password from `client` (the peer's address, when known); the
+    /// same error whether the name or the password is wrong. Refused as
+    /// [`AuthError::Throttled`] — before any hashing — while the account or the address
+    /// is delayed for its failed attempts.
+    pub async fn login(
+        &self,
+        name: &str,
+        password: &str,
+        client: Option<IpAddr>,
+        now: Timestamp,
+    ) -> Result<User, AuthError> {
+        let throttle = &self.inner.login_throttle;
+        throttle.check(name, client, now).map_err(|wait| AuthError::Throttled { retry_after: whole_seconds(wait) })?;
         let creds = self.store.user_credentials(name.to_string()).await?;
         let password = password.to_string();
         let (user, hash) = match creds {
@@ -208,18 +331,29 @@ impl Engine {
             _ => (None, None),
         };
         // Verify against a dummy hash when the user is unknown so timing does not tell.
-        let ok = tokio::task::spawn_blocking(move || match hash {
-            Some(h) => verify_password(&password, &h),
-            None => {
-                let _ = verify_password(&password, DUMMY_HASH);
-                false
-            }
-        })
-        .await
-        .unwrap_or(false);
+        let ok = self
+            .inner
+            .password_work
+            .run(move |buffer| match hash {
+                Some(h) => verify_password_with(&password, &h, buffer),
+                None => {
+                    let _ = verify_password_with(&password, DUMMY_HASH, buffer);
+                    false
+                }
+            })
+            .await?;
         match (ok, user) {
-            (true, Some(u)) => Ok(u),
-            _ => Err(AuthError::BadPassword),
+            (true, Some(u)) => {
+                throttle.succeeded(name);
+                Ok(u)
+            }
+            _ => {
+                let wait = throttle.failed(name, client, now);
+                if wait.is_positive() {
+                    tracing::warn!(user = name, client = ?client, wait = %format!("{wait:#}"), "sign-ins throttled");
+                }
+                Err(AuthError::BadPassword)
+            }
         }
     }
 
@@ -235,11 +369,9 @@ impl Engine {
         self.store_token(&principal_of(user), user.id, name, expires_at, now).await
     }
 
-    /// Hashes off the async runtime.
+    /// Hashes off the async runtime, within the password work's bound.
     pub async fn hash_password(&self, password: String) -> Result<String, StoreError> {
-        tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| StoreError::Internal(e.to_string()))?
+        self.inner.password_work.run(move |buffer| hash_password_with(&password, buffer)).await?
     }
 }
 
@@ -248,6 +380,13 @@ pub fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill(&mut bytes);
     hex::encode(bytes)
+}
+
+/// A wait rounded up to whole seconds (what `Retry-After` can say).
+fn whole_seconds(wait: SignedDuration) -> Duration {
+    let wait = wait.unsigned_abs();
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    Duration::from_secs(secs.max(1))
 }
 
 /// A new token's secret and its metadata (the secret is never stored).
@@ -272,3 +411,51 @@ pub(crate) fn new_token(
 /// An argon2id hash of a random string nobody knows, used to equalise login timing.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2Qx1yrnKx/1JyQN9ic5WmRzB2vPVnWBsUH6ls7G4sG8";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_made_with_a_reused_buffer_verify_like_the_library_s_own() {
+        use argon2::PasswordVerifier;
+        let mut buffer = Vec::new();
+        let ours = hash_password_with("correct horse", &mut buffer).unwrap();
+        assert!(ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{ours}");
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password(b"correct horse", &parsed).is_ok());
+        // The same buffer again, for a hash the library made.
+        let theirs = argon2::PasswordHasher::hash_password(&Argon2::default(), b"battery staple").unwrap().to_string();
+        assert!(verify_password_with("battery staple", &theirs, &mut buffer));
+        assert!(!verify_password_with("battery stapler", &theirs, &mut buffer));
+        assert!(verify_password_with("correct horse", &ours, &mut buffer));
+        assert!(!verify_password_with("correct horse", "not a hash", &mut buffer));
+        assert!(!verify_password("anything", DUMMY_HASH));
+    }
+
+    #[tokio::test]
+    async fn password_work_beyond_the_permits_is_refused_as_busy_after_the_wait() {
+        let work = Arc::new(PasswordWork::new(&PasswordLimits { concurrent: 1, wait: Duration::ZERO }));
+        let held = work.permits.clone().try_acquire_owned().unwrap();
+        match work.run(|_| ()).await {
+            Err(StoreError::Busy { retry_after, .. }) => assert_eq!(retry_after, BUSY_RETRY_AFTER),
+            other => panic!("expected busy, got {other:?}"),
+        }
+        drop(held);
+        assert!(work.run(|_| ()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn password_work_keeps_one_buffer_per_permit_however_many_ask() {
+        let work = Arc::new(PasswordWork::new(&PasswordLimits { concurrent: 2, wait: Duration::from_secs(600) }));
+        let runs = (0..16).map(|_| {
+            let work = work.clone();
+            tokio::spawn(async move { work.run(|buffer| buffer.resize(1024, Block::new())).await })
+        });
+        for run in runs.collect::<Vec<_>>() {
+            run.await.unwrap().unwrap();
+        }
+        let buffers = work.buffers.lock().unwrap();
+        assert!(buffers.len() <= 2, "{} buffers kept for 2 permits", buffers.len());
+    }
+}

@@ -17,6 +17,7 @@ pub mod budget;
 pub mod commands;
 pub mod credentials;
 pub mod directory;
+pub mod login_throttle;
 pub mod query;
 pub mod routing;
 pub mod rules;
@@ -29,7 +30,7 @@ use ladder_core::Ladder;
 use ladder_store::Store;
 
 pub use commands::{Assignment, CaseRequest, DeEscalation, Escalation, OpenRequest};
-pub use credentials::{AuthError, NewToken, TokenPolicy};
+pub use credentials::{AuthError, NewToken, PasswordLimits, TokenPolicy};
 pub use directory::{Password, command_line_principal};
 /// The store's plain data types that queries answer with and filters are written in, so
 /// callers above the engine need no dependency on the store.
@@ -38,6 +39,7 @@ pub use ladder_store::{
     InsightFacts, MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval, QueuedCase,
     StoreError, StoreStats, StoredEvent, StoredMessage, TokenInfo,
 };
+pub use login_throttle::LoginThrottleConfig;
 pub use timers::{FireReport, TimerStatus};
 
 /// The context a write is decided and recorded in: no new case number (a command that
@@ -49,6 +51,13 @@ pub(crate) fn write_context<'a>(
     now: jiff::Timestamp,
 ) -> ladder_core::Context<'a> {
     ladder_core::Context { now, actor, ladder, next_number: 0, new_id: uuid::Uuid::now_v7(), matrix_version }
+}
+
+/// Bounds on the engine's expensive work for unauthenticated callers.
+#[derive(Debug, Clone, Default)]
+pub struct EngineLimits {
+    pub passwords: PasswordLimits,
+    pub login: LoginThrottleConfig,
 }
 
 /// Everything a request handler needs. Cheap to clone.
@@ -63,6 +72,10 @@ struct EngineInner {
     ladder: RwLock<Arc<Ladder>>,
     matrix: RwLock<Option<Arc<rules::ActiveMatrix>>>,
     tokens: credentials::TokenCache,
+    /// Argon2 work in flight, bounded, with its reused buffers.
+    password_work: Arc<credentials::PasswordWork>,
+    /// Failed sign-ins by account and address.
+    login_throttle: login_throttle::LoginThrottle,
     timers: timers::TimerState,
     /// Added to the system clock by [`Engine::now`].
     clock_offset: jiff::SignedDuration,
@@ -88,6 +101,12 @@ impl Engine {
     /// An engine whose [`Engine::now`] runs `offset` ahead of (or behind) the system clock:
     /// for drills and restart tests that need time to have passed.
     pub fn with_clock_offset(store: Store, offset: jiff::SignedDuration) -> Engine {
+        Engine::with_limits(store, offset, EngineLimits::default())
+    }
+
+    /// An engine with a clock offset (see [`Engine::with_clock_offset`]) and the given
+    /// bounds on password work and sign-in attempts.
+    pub fn with_limits(store: Store, offset: jiff::SignedDuration, limits: EngineLimits) -> Engine {
         let ladder = Arc::new(store.config().ladder.clone());
         Engine {
             store,
@@ -95,6 +114,8 @@ impl Engine {
                 ladder: RwLock::new(ladder),
                 matrix: RwLock::new(None),
                 tokens: credentials::TokenCache::default(),
+                password_work: Arc::new(credentials::PasswordWork::new(&limits.passwords)),
+                login_throttle: login_throttle::LoginThrottle::new(limits.login),
                 timers: timers::TimerState::default(),
                 clock_offset: offset,
                 changes: tokio::sync::broadcast::channel(1024).0,

@@ -17,6 +17,7 @@ use crate::AppState;
 use crate::dto::*;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Auth, Write};
+use crate::limits::ClientIp;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -417,12 +418,22 @@ async fn revoke_token(State(s): State<AppState>, auth: Auth, Path(id): Path<Stri
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Exchange a user name and password for a 12-hour bearer token.
+/// Exchange a user name and password for a 12-hour bearer token. Failed attempts are
+/// throttled per account and per client address (`429` with `Retry-After`); password checks
+/// at once are bounded (`503` with `Retry-After` when the server is saturated).
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody, security(()),
-    responses((status = 200, body = LoginDto), (status = 401, body = Problem)))]
-async fn login(State(s): State<AppState>, write: Write<LoginBody>) -> ApiResult<Json<LoginDto>> {
-    let user = s.engine.login(&write.body.name, &write.body.password).await?;
+    responses((status = 200, body = LoginDto), (status = 401, body = Problem),
+        (status = 429, body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
+async fn login(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    write: Write<LoginBody>,
+) -> ApiResult<Json<LoginDto>> {
     let now = s.engine.now();
+    let user = s.engine.login(&write.body.name, &write.body.password, ip, now).await?;
     let expires_at = now + SignedDuration::from_hours(12);
     let t =
         s.engine.sign_in_token(&user, ladder_engine::credentials::LOGIN_SESSION.into(), Some(expires_at), now).await?;

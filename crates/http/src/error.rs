@@ -37,6 +37,9 @@ pub struct Problem {
     /// For an invalid escalation matrix: every problem, with its line and column.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<DiagnosticDto>>,
+    /// For `429` and `503`: seconds to wait before retrying, as in the `Retry-After` header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 /// One problem in an escalation matrix file.
@@ -84,7 +87,20 @@ impl ApiError {
             column: None,
             error_id: None,
             errors: None,
+            retry_after: None,
         }))
+    }
+    /// `429 Too Many Requests`: the caller should wait `wait` (rounded up to whole seconds).
+    pub fn too_many_requests(detail: impl Into<String>, wait: std::time::Duration) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many requests", detail);
+        e.0.retry_after = Some(whole_seconds(wait));
+        e
+    }
+    /// `503 Service Unavailable` for a while: the caller may retry after `wait`.
+    pub fn unavailable(kind: &str, title: &str, detail: impl Into<String>, wait: std::time::Duration) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, kind, title, detail);
+        e.0.retry_after = Some(whole_seconds(wait));
+        e
     }
     pub fn validation(field: impl Into<String>, detail: impl Into<String>) -> Self {
         let field = field.into();
@@ -192,6 +208,13 @@ impl From<StoreError> for ApiError {
                 "Idempotency-Key reused",
                 "this Idempotency-Key was already used with a different request; use a new key for a new request",
             ),
+            StoreError::Busy { what, retry_after } => {
+                ApiError::unavailable("busy", "Server busy", format!("{what}; retry shortly"), retry_after)
+            }
+            StoreError::WritesUnavailable(m) => {
+                tracing::error!(error = %m, "a write was refused by the database");
+                ApiError::unavailable("writes-unavailable", "Writes unavailable", m, WRITES_RETRY_AFTER)
+            }
             StoreError::Internal(m) => ApiError::internal(m),
         }
     }
@@ -222,6 +245,13 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::Store(s) => s.into(),
+            AuthError::Throttled { retry_after } => ApiError::too_many_requests(
+                format!(
+                    "too many failed sign-ins for this account or from this address; try again in {} s",
+                    whole_seconds(retry_after)
+                ),
+                retry_after,
+            ),
             other => ApiError::unauthenticated(other.to_string()),
         }
     }
@@ -237,8 +267,19 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"ladder\""));
         }
+        if let Some(secs) = self.0.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         response
     }
+}
+
+/// How long a client refused because the database takes no writes is told to wait.
+const WRITES_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A wait in whole seconds, rounded up, at least one (what `Retry-After` can say).
+pub(crate) fn whole_seconds(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 /// Middleware: an error answered by the framework (405, 413, a rejected query string, a

@@ -17,6 +17,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 mod insights;
+pub mod limits;
 mod live;
 pub mod matrix;
 mod metrics;
@@ -55,15 +56,41 @@ pub struct AppState {
     shutting_down: watch::Receiver<bool>,
     /// How the console is reached (its cookies are `Secure` over HTTPS).
     pub(crate) web: std::sync::Arc<web::WebConfig>,
+    /// Request rates per address and per credential.
+    pub(crate) limits: std::sync::Arc<limits::RateLimiter>,
+    /// How long a request may take to be answered (a stream's body is not limited).
+    request_timeout: Duration,
+}
+
+/// How a server protects itself from load.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServeConfig {
+    pub rate_limits: limits::RateLimits,
+    /// How long a request may take before it is answered `503` (a stream, once answered,
+    /// runs on).
+    pub request_timeout: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig { rate_limits: limits::RateLimits::default(), request_timeout: Duration::from_secs(30) }
+    }
 }
 
 impl AppState {
     pub fn new(engine: Engine) -> Self {
-        Self::with_shutdown(engine, watch::channel(false).1)
+        Self::with_shutdown(engine, watch::channel(false).1, ServeConfig::default())
     }
 
-    fn with_shutdown(engine: Engine, shutting_down: watch::Receiver<bool>) -> Self {
-        AppState { engine, simulations: Default::default(), shutting_down, web: Default::default() }
+    fn with_shutdown(engine: Engine, shutting_down: watch::Receiver<bool>, config: ServeConfig) -> Self {
+        AppState {
+            engine,
+            simulations: Default::default(),
+            shutting_down,
+            web: Default::default(),
+            limits: std::sync::Arc::new(limits::RateLimiter::new(config.rate_limits)),
+            request_timeout: config.request_timeout,
+        }
     }
 
     /// A case as the API shows it now, its clocks measured in the active matrix's calendars.
@@ -122,13 +149,18 @@ pub fn router(state: AppState) -> Router {
         .routes(utoipa_axum::routes!(readyz))
         .routes(utoipa_axum::routes!(live::stream))
         .split_for_parts();
+    // After the merge, so every route's operation gets the load-protection answers.
+    let mut openapi = openapi;
+    utoipa::Modify::modify(&limits::LimitResponses, &mut openapi);
     let openapi_json = serde_json::to_value(&openapi).unwrap_or_default();
     api.route("/openapi.json", get(move || async move { Json(openapi_json.clone()) }))
         .merge(web::router(state.clone()))
         .fallback(|| async { error::ApiError::not_found("this path") })
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.request_timeout))
         .layer(CatchPanicLayer::custom(|_| error::ApiError::internal("a handler panicked").into_response()))
+        // Outside the timeout: a request over its rate costs no handler anything.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::rate_limit))
         // Outside the limit and timeout layers, so their answers become problem+json too.
         .layer(axum::middleware::map_response(error::problem_for_bare_errors))
         .layer(TraceLayer::new_for_http())
@@ -163,13 +195,15 @@ pub async fn serve(
     engine: Engine,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_with(listener, engine, web::WebConfig::default(), shutdown).await
+    serve_with(listener, engine, ServeConfig::default(), web::WebConfig::default(), shutdown).await
 }
 
-/// [`serve`], with the console reached as `web` says (HTTPS, trusted proxies).
+/// [`serve`] with the given rate limits and request timeout, and the console reached as
+/// `web` says (HTTPS, trusted proxies).
 pub async fn serve_with(
     listener: TcpListener,
     engine: Engine,
+    config: ServeConfig,
     web: web::WebConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -200,10 +234,12 @@ pub async fn serve_with(
             }
         }
     });
-    let mut state = AppState::with_shutdown(engine, shutting_down);
+    let mut state = AppState::with_shutdown(engine, shutting_down, config);
     state.web = std::sync::Arc::new(web);
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, app)
+    let app = router(state);
+    // The peer's address reaches the rate limits, the login throttle and the console's
+    // trusted-proxy check.
+    let result = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = tell.send(true);

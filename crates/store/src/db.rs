@@ -30,6 +30,10 @@ pub(crate) enum DbErrorKind {
     Unique,
     /// The connection is gone (PostgreSQL restarted, network): worth a reconnect.
     Connection,
+    /// The database refuses writes: read-only file, mount or transaction.
+    ReadOnly,
+    /// The disk, or the database's size limit, is full.
+    Full,
     Other,
 }
 
@@ -41,7 +45,11 @@ impl std::fmt::Display for DbError {
 
 impl From<DbError> for StoreError {
     fn from(e: DbError) -> Self {
-        StoreError::Internal(e.message)
+        match e.kind {
+            DbErrorKind::ReadOnly => StoreError::WritesUnavailable(crate::types::READ_ONLY.into()),
+            DbErrorKind::Full => StoreError::WritesUnavailable(crate::types::DISK_FULL.into()),
+            _ => StoreError::Internal(e.message),
+        }
     }
 }
 
@@ -53,6 +61,8 @@ impl From<rusqlite::Error> for DbError {
             {
                 DbErrorKind::Unique
             }
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ReadOnly => DbErrorKind::ReadOnly,
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => DbErrorKind::Full,
             _ => DbErrorKind::Other,
         };
         DbError { kind, message: e.to_string() }
@@ -73,7 +83,13 @@ impl From<postgres::Error> for DbError {
                     message: format!("UNIQUE constraint failed: {}", columns.join(", ")),
                 };
             }
-            return DbError { kind: DbErrorKind::Other, message: format!("{}: {}", db.code().code(), db.message()) };
+            use postgres::error::SqlState;
+            let kind = match db.code() {
+                c if *c == SqlState::READ_ONLY_SQL_TRANSACTION => DbErrorKind::ReadOnly,
+                c if *c == SqlState::DISK_FULL || *c == SqlState::INSUFFICIENT_RESOURCES => DbErrorKind::Full,
+                _ => DbErrorKind::Other,
+            };
+            return DbError { kind, message: format!("{}: {}", db.code().code(), db.message()) };
         }
         let kind = if e.is_closed() { DbErrorKind::Connection } else { DbErrorKind::Other };
         DbError { kind, message: e.to_string() }

@@ -32,6 +32,14 @@ pub enum StoreError {
     /// The Idempotency-Key was used before with a different request.
     #[error("the Idempotency-Key was already used for a different request")]
     IdempotencyMismatch,
+    /// The server is at capacity for this kind of work (readers, password hashing); the
+    /// caller may retry after `retry_after`.
+    #[error("the server is busy: {what}")]
+    Busy { what: String, retry_after: std::time::Duration },
+    /// The database refuses writes (read-only, or the disk or its size limit is full);
+    /// reads still work. The message says which, for the operator and the client.
+    #[error("{0}")]
+    WritesUnavailable(String),
     /// Storage failed; the message is for the log, not for the client.
     #[error("storage error: {0}")]
     Internal(String),
@@ -39,9 +47,16 @@ pub enum StoreError {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Internal(e.to_string())
+        crate::db::DbError::from(e).into()
     }
 }
+
+/// What a client and the log are told when the database refuses writes as read-only.
+pub(crate) const READ_ONLY: &str =
+    "the database is read-only (check the data directory's permissions and mount); reads still work";
+/// … and when its disk, or its size limit, is full.
+pub(crate) const DISK_FULL: &str =
+    "the database's disk (or its size limit) is full; free space, then retry; reads still work";
 
 impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
@@ -221,11 +236,21 @@ pub struct StoreConfig {
     pub max_batch: usize,
     /// `FULL` survives power loss; `NORMAL` survives process crashes only.
     pub synchronous_full: bool,
+    /// Reads in flight at once (each on its own connection); more wait for a turn.
+    pub max_readers: usize,
+    /// How long a read waits for a turn before it is refused as [`StoreError::Busy`].
+    pub read_wait: std::time::Duration,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { ladder: Ladder::default(), max_batch: 1024, synchronous_full: true }
+        Self {
+            ladder: Ladder::default(),
+            max_batch: 1024,
+            synchronous_full: true,
+            max_readers: 16,
+            read_wait: std::time::Duration::from_secs(5),
+        }
     }
 }
 

@@ -17,7 +17,13 @@ pub(super) async fn start_server(engine: Engine) -> anyhow::Result<(String, toki
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(ladder_http::serve(listener, engine, async move {
+    // A bench measures the server, not its rate limits.
+    let config = ladder_http::ServeConfig {
+        rate_limits: ladder_http::limits::RateLimits::UNLIMITED,
+        ..ladder_http::ServeConfig::default()
+    };
+    let web = ladder_http::web::WebConfig::default();
+    tokio::spawn(ladder_http::serve_with(listener, engine, config, web, async move {
         let _ = stopped.await;
     }));
     Ok((format!("http://{addr}"), stop))
@@ -44,6 +50,8 @@ impl ServeProcess {
         let exe = std::env::current_exe().ok().filter(|p| p.exists()).unwrap_or_else(|| "/proc/self/exe".into());
         let mut command = tokio::process::Command::new(exe);
         command.args(["serve", "--listen", "127.0.0.1:0"]);
+        // A bench measures the server, not its rate limits (a bench may set its own).
+        command.env("LADDER_RATE_PER_TOKEN", "0").env("LADDER_RATE_PER_IP", "0");
         configure(&mut command);
         command.stdout(std::process::Stdio::piped()).stderr(std::fs::File::create(&log_path)?).kill_on_drop(true);
         let mut child = command.spawn()?;

@@ -138,7 +138,7 @@ async fn seed_far_clocks(world: &BenchWorld, n: usize) -> anyhow::Result<()> {
 }
 
 /// `VmRSS` and `VmHWM` of a process, in MiB.
-fn rss_mib(pid: u32) -> anyhow::Result<(f64, f64)> {
+pub(super) fn rss_mib(pid: u32) -> anyhow::Result<(f64, f64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let field = |name: &str| -> anyhow::Result<f64> {
         let line = status.lines().find(|l| l.starts_with(name)).with_context(|| format!("no {name} in status"))?;

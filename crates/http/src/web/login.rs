@@ -13,6 +13,7 @@ use super::WebResult;
 use super::layout;
 use super::session::{self, Posted, SESSION_HOURS, SESSION_TOKEN_NAME, Session};
 use crate::AppState;
+use crate::limits::ClientIp;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/login", get(login_page).post(login)).route("/logout", post(logout))
@@ -67,22 +68,34 @@ struct LoginForm {
 }
 
 /// Checks the form's CSRF token and the password (argon2id, as `POST /api/v1/auth/login`
-/// does) and starts a session.
-async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> WebResult<Response> {
+/// does, throttled the same way) and starts a session.
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> WebResult<Response> {
     let expected = session::cookie(&headers, session::LOGIN_FORM_COOKIE).map(|secret| session::csrf_token(&secret));
     if !expected.is_some_and(|token| session::constant_time_eq(token.as_bytes(), form.csrf.as_bytes())) {
         let message = "The sign-in form expired or did not come from this site; sign in again.";
         return Ok(fresh_login_form(StatusCode::FORBIDDEN, &form.name, Some(message)));
     }
-    let user = match state.engine.login(form.name.trim(), &form.password).await {
+    let now = state.engine.now();
+    let user = match state.engine.login(form.name.trim(), &form.password, ip, now).await {
         Ok(user) => user,
+        Err(ladder_engine::AuthError::Throttled { retry_after }) => {
+            let secs = crate::error::whole_seconds(retry_after);
+            let message = format!("Too many failed sign-ins. Try again in {secs} seconds.");
+            let mut response = fresh_login_form(StatusCode::TOO_MANY_REQUESTS, &form.name, Some(&message));
+            response.headers_mut().insert(header::RETRY_AFTER, secs.into());
+            return Ok(response);
+        }
         Err(ladder_engine::AuthError::Store(e)) => return Err(e.into()),
         Err(_) => {
             let message = "Wrong user name or password, or the account is inactive.";
             return Ok(fresh_login_form(StatusCode::UNAUTHORIZED, &form.name, Some(message)));
         }
     };
-    let now = state.engine.now();
     let expires_at = now + SignedDuration::from_hours(SESSION_HOURS);
     let token = state.engine.sign_in_token(&user, SESSION_TOKEN_NAME.into(), Some(expires_at), now).await?;
     tracing::info!(user = %user.name, "console sign-in");

@@ -21,6 +21,8 @@ pub mod backup;
 mod cases;
 mod connect;
 mod directory;
+#[cfg(test)]
+mod faults_tests;
 mod history;
 mod insights;
 mod instants;
@@ -133,7 +135,7 @@ impl Store {
                 location: location.clone(),
                 origin,
                 jobs,
-                readers: readers::Readers::new(&backend),
+                readers: readers::Readers::new(&config),
                 backend,
                 config,
                 teams_cache: Mutex::new(None),

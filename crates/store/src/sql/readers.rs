@@ -1,5 +1,7 @@
 //! Pooled read connections: reads run on one of them off the async runtime and never wait
-//! for writes; on PostgreSQL the reads in flight (and so its connections) are capped.
+//! for writes. The reads in flight (and so the connections and blocking threads they hold)
+//! are capped at `StoreConfig::max_readers`; a read beyond waits `read_wait` for a turn,
+//! then is refused as busy (the API answers 503 with `Retry-After`).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
@@ -11,8 +13,8 @@ use super::{Backend, Store};
 use crate::db::{Db, PgConn};
 use crate::{StoreError, StoreResult};
 
-/// Reader connections the pool keeps; on PostgreSQL also the most reads in flight at once.
-const MAX_POOLED_READERS: usize = 16;
+/// How long a read refused as busy is told to wait.
+const BUSY_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A pooled reader of either backend.
 #[allow(clippy::large_enum_variant)] // a handful live per process
@@ -30,23 +32,23 @@ impl ReaderConn {
     }
 }
 
-/// The idle reader connections, and on PostgreSQL the permits for reads in flight.
+/// The idle reader connections, and the permits for reads in flight.
 pub(super) struct Readers {
     idle: Mutex<Vec<ReaderConn>>,
-    /// On PostgreSQL, reads at once (and so reader connections) are capped: every
-    /// connection is a server process, and the servers sharing a database share its
-    /// `max_connections`. A burst of reads (a timer sweep fires hundreds of cases at once)
-    /// would otherwise open a connection per read in flight.
-    permits: Option<tokio::sync::Semaphore>,
+    /// Reads at once (and so reader connections) are capped: a burst of reads (a timer
+    /// sweep fires hundreds of cases at once, a flood of requests) would otherwise open a
+    /// connection and hold a blocking thread per read in flight — on PostgreSQL each
+    /// connection is a server process, and servers sharing a database share its
+    /// `max_connections`.
+    permits: tokio::sync::Semaphore,
+    max: usize,
+    wait: std::time::Duration,
 }
 
 impl Readers {
-    pub(super) fn new(backend: &Backend) -> Readers {
-        Readers {
-            idle: Mutex::new(Vec::new()),
-            permits: matches!(backend, Backend::Postgres { .. })
-                .then(|| tokio::sync::Semaphore::new(MAX_POOLED_READERS)),
-        }
+    pub(super) fn new(config: &crate::StoreConfig) -> Readers {
+        let max = config.max_readers.max(1);
+        Readers { idle: Mutex::new(Vec::new()), permits: tokio::sync::Semaphore::new(max), max, wait: config.read_wait }
     }
 }
 
@@ -56,11 +58,16 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Db) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
-        let _permit = match &self.inner.readers.permits {
-            Some(permits) => {
-                Some(permits.acquire().await.map_err(|_| StoreError::Internal("the store is closed".into()))?)
+        let readers = &self.inner.readers;
+        let _permit = match tokio::time::timeout(readers.wait, readers.permits.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(StoreError::Internal("the store is closed".into())),
+            Err(_) => {
+                return Err(StoreError::Busy {
+                    what: format!("all {} database readers are in use", readers.max),
+                    retry_after: BUSY_RETRY_AFTER,
+                });
             }
-            None => None,
         };
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
@@ -78,7 +85,7 @@ impl Store {
                 .unwrap_or_else(|_| Err(StoreError::Internal("a read panicked".into())));
             let broken = matches!(&conn, ReaderConn::Pg(c) if c.is_closed());
             let mut pool = inner.readers.idle.lock().expect("reader pool poisoned");
-            if pool.len() < MAX_POOLED_READERS && !broken {
+            if pool.len() < inner.readers.max && !broken {
                 pool.push(conn);
             }
             result

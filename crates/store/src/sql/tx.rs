@@ -31,6 +31,9 @@ pub(crate) struct Tx<'c> {
     /// On PostgreSQL, the last write's savepoint is released together with the next write's
     /// `SAVEPOINT` (or by the commit): one round trip per write less.
     pub(super) release_pending: bool,
+    /// Why the database refused a write of the batch (read-only, full), when it did: SQLite
+    /// may then roll the whole transaction back, and every caller in the batch is told this.
+    pub(super) fault: Option<crate::StoreError>,
     /// On PostgreSQL, the event sequence number the batch assigns next: read once per batch
     /// (the writers' advisory lock keeps it ours), so an event's insert needs no answer and
     /// can be deferred. The identity sequence is moved past it at the batch's end.
@@ -74,6 +77,7 @@ impl Tx<'_> {
             pending_changed: Vec::new(),
             pending_matrix: false,
             release_pending: false,
+            fault: None,
             next_event_seq: None,
             origin,
             channel,

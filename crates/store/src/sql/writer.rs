@@ -130,9 +130,16 @@ fn run_in_savepoint<T>(conn: &mut Tx, f: impl FnOnce(&mut Tx) -> StoreResult<T>)
         // batch runs at its end then run inside it, and commit with it).
         Ok(_) if conn.is_postgres() => conn.release_pending = true,
         Ok(_) => conn.batch("RELEASE job")?,
-        Err(_) => {
+        Err(e) => {
+            if matches!(e, StoreError::WritesUnavailable(_)) {
+                conn.fault = Some(e.clone());
+            }
             conn.rewind(mark);
-            conn.batch("ROLLBACK TO job; RELEASE job")?
+            // After a full disk SQLite may have rolled the whole transaction back, savepoint
+            // and all: the write's own error is the one to tell.
+            if let Err(rollback) = conn.batch("ROLLBACK TO job; RELEASE job") {
+                tracing::warn!(error = %rollback, write_error = %e, "could not roll back a failed write's savepoint");
+            }
         }
     }
     result
@@ -180,7 +187,11 @@ fn writer_loop(mut conn: Writer, mut rx: mpsc::Receiver<Job>, max_batch: usize, 
                     if matches!(&tx.db, Db::Lite(c) if c.is_autocommit())
                         || matches!(&tx.db, Db::Pg(c) if c.is_closed())
                     {
-                        lost = Some(StoreError::Internal("the write transaction was lost".into()));
+                        lost = Some(
+                            tx.fault
+                                .clone()
+                                .unwrap_or_else(|| StoreError::Internal("the write transaction was lost".into())),
+                        );
                     }
                 }
                 if lost.is_none()
