@@ -426,6 +426,7 @@ impl Engine {
                     dt.to_zoned(zone.clone())
                         .map(|z| z.timestamp())
                         .map_err(|e| DomainError::invalid(field, format!("{dt} in {zone_name}: {e}")))
+                        .and_then(|t| ladder_core::instant::check(field, t))
                 };
                 CaseCommand::ScheduleCallback(ScheduleCallback {
                     team: team_ref(&team),
@@ -449,6 +450,8 @@ impl Engine {
         idempotency: Option<Idempotency>,
         now: Timestamp,
     ) -> Result<CaseOutcome, StoreError> {
+        // The store keeps instants to the microsecond; so do the events decided here.
+        let now = ladder_core::instant::truncate(now);
         let command = self.resolve(principal, case_id, request).await?;
         let ladder = self.ladder();
         // What the matrix's rules need to know, read before the write so the writer never waits on I/O.

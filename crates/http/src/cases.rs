@@ -205,10 +205,7 @@ async fn list_cases(
             ApiError::bad_request("cursor", "not a cursor from this API; pass next_cursor unchanged")
         })?),
     };
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request("limit", "must be between 1 and 500"));
-    }
+    let limit = crate::extract::limit_param("limit", q.limit, 50, 500)?;
     let page = state.engine.list_cases(&auth.0, filter, PageRequest { before, limit }).await?;
     Ok(Json(CasePageDto {
         items: page.cases.iter().map(|c| state.case_dto(c)).collect(),

@@ -78,10 +78,7 @@ async fn queue(
     Path(team): Path<String>,
     Query(q): Query<QueueQuery>,
 ) -> ApiResult<Json<QueueDto>> {
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("limit", "must be between 1 and 1000"));
-    }
+    let limit = crate::extract::limit_param("limit", q.limit, 50, 1000)?;
     let team = team_of(&state, &team).await?;
     let (queued, length) = state.engine.queue(&auth.0, &team, limit).await?;
     let items = queued

@@ -1,6 +1,6 @@
 //! Apply an action with a value (a credit, a refund …), or ask for approval above one's limit.
 
-use super::{MAX_TEXT, check_amount, require_active};
+use super::{check_amount, require_active};
 use crate::case::Case;
 use crate::directory::Role;
 use crate::error::DomainError;
@@ -63,7 +63,7 @@ pub(crate) fn decide(case: &Case, a: &ApplyAction, action: &'static str) -> Resu
     handle("action", &a.action)?;
     check_amount(a.amount)?;
     if let Some(note) = &a.note {
-        non_empty("note", note, MAX_TEXT)?;
+        non_empty("note", note, crate::limits::MAX_NOTE)?;
     }
     // Exactly at the limit is within it.
     if a.limit.is_some_and(|limit| a.amount <= limit) {

@@ -1,6 +1,5 @@
 //! Record the customer's satisfaction score (CSAT).
 
-use super::MAX_TEXT;
 use crate::error::DomainError;
 use crate::event::{CaseEvent, CsatRecorded};
 use crate::validate::non_empty;
@@ -23,7 +22,7 @@ pub(crate) fn decide(c: &RecordCsat) -> Result<Vec<CaseEvent>, DomainError> {
         ));
     }
     if let Some(comment) = &c.comment {
-        non_empty("comment", comment, MAX_TEXT)?;
+        non_empty("comment", comment, crate::limits::MAX_NOTE)?;
     }
     Ok(vec![CaseEvent::CsatRecorded(CsatRecorded {
         score: c.score,
