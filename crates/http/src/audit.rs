@@ -24,9 +24,9 @@ pub struct AuditQuery {
     actor: Option<String>,
     /// Only this action (`user.create`), or every action on one kind of entry (`user`).
     action: Option<String>,
-    /// Only changes at or after this instant (RFC 3339).
+    /// Only changes at or after this instant (RFC 3339, 1970 to 9999, to the microsecond).
     from: Option<String>,
-    /// Only changes before this instant (RFC 3339).
+    /// Only changes before this instant (RFC 3339, 1970 to 9999, to the microsecond).
     to: Option<String>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -80,6 +80,7 @@ pub struct AuditPageDto {
 /// (admins). Filter by `actor`, `action` and time; newest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = AuditPageDto), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 422, body = Problem),
         (status = 403, body = Problem)))]
 async fn audit_log(
     State(state): State<AppState>,

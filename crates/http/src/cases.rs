@@ -124,7 +124,8 @@ pub struct ListQuery {
     /// Customer id.
     customer: Option<Uuid>,
     category: Option<String>,
-    /// Full-text search over subjects, descriptions and messages.
+    /// Full-text search over subjects, descriptions and messages: at most 1,000 bytes and
+    /// 16 distinct words (English stop words not counted).
     q: Option<String>,
     /// SLA standing of the live clocks: `breached`, `at_risk`, `running`, `paused`.
     sla: Option<String>,
@@ -155,7 +156,7 @@ where
 
 /// List and search cases the caller may see, newest first.
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(ListQuery),
-    responses((status = 200, body = CasePageDto), (status = 400, body = Problem)))]
+    responses((status = 200, body = CasePageDto), (status = 400, body = Problem), (status = 422, body = Problem)))]
 async fn list_cases(
     State(state): State<AppState>,
     auth: Auth,

@@ -198,7 +198,7 @@ pub(crate) fn duration_param(
     raw: &str,
     max: jiff::SignedDuration,
 ) -> Result<jiff::SignedDuration, ApiError> {
-    let d = ladder_core::matrix::parse_duration(raw)
+    let d = ladder_core::matrix::model::parse_duration(raw)
         .ok_or_else(|| ApiError::bad_request(field, format!("'{raw}' is not a duration; write e.g. 30m, 1h, 2h30m")))?;
     if d.is_negative() || d > max {
         return Err(ApiError::validation(

@@ -233,7 +233,8 @@ pub(crate) fn period(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Ap
 /// sees the cases of their own teams (first team), ungrouped or grouped by `team` or
 /// `agent` only (other groupings are a 403); agents are refused.
 #[utoipa::path(get, path = "/api/v1/metrics", tag = "metrics", params(MetricsQuery),
-    responses((status = 200, body = MetricsDto), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = MetricsDto), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
 async fn metrics(
     State(state): State<AppState>,
     auth: Auth,

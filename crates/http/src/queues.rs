@@ -71,7 +71,8 @@ async fn team_of(state: &AppState, key: &str) -> ApiResult<ladder_core::director
 
 /// The team's queue: cases waiting for someone, in the order they should be worked.
 #[utoipa::path(get, path = "/api/v1/queues/{team}", tag = "queues", params(("team" = String, Path), QueueQuery),
-    responses((status = 200, body = QueueDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = QueueDto), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
 async fn queue(
     State(state): State<AppState>,
     auth: Auth,

@@ -57,7 +57,8 @@ pub struct AtRiskDto {
 /// Cases the caller may see with a breached or at-risk SLA clock (a warning has fired),
 /// ordered by time left: the most overdue first.
 #[utoipa::path(get, path = "/api/v1/sla/at-risk", tag = "sla", params(AtRiskQuery),
-    responses((status = 200, body = AtRiskDto), (status = 400, body = Problem), (status = 401, body = Problem)))]
+    responses((status = 200, body = AtRiskDto), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 422, body = Problem)))]
 async fn at_risk(
     State(state): State<AppState>,
     auth: Auth,
