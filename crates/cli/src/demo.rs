@@ -551,13 +551,15 @@ async fn one_case(
             run(agent, resolve("fixed"), when).await?;
         }
     }
-    // Six in ten customers answer the satisfaction survey; escalated ones are less happy.
-    if rng.random_range(0..10) < 6 {
-        let escalated = engine.case(&command_line_principal(), id).await?.n_escalations > 0;
+    // Six in ten customers answer the satisfaction survey about a resolution; escalated ones
+    // are less happy. The front-line agent records it, or a manager once the case moved on.
+    let case = engine.case(&command_line_principal(), id).await?;
+    if case.resolution.is_some() && rng.random_range(0..10) < 6 {
+        let escalated = case.n_escalations > 0;
         let score = if escalated { [2, 3, 3, 4, 4, 5] } else { [3, 4, 4, 5, 5, 5] }[rng.random_range(0..6)];
         let when = clock.step(30..720, &mut rng);
         let csat = CaseRequest::RecordCsat(ladder_core::command::RecordCsat { score, comment: None, on_behalf: true });
-        run(agent, csat, when).await?;
+        run(if escalated { "maria" } else { agent }, csat, when).await?;
     }
     // Resolved long enough ago: a supervisor closes it.
     if now.duration_since(clock.t) > SignedDuration::from_hours(96) {

@@ -78,10 +78,11 @@ async fn authority_limits_and_approvals() {
     let (_, inbox) = api.call(&maria, "GET", "/api/v1/approvals", None).await;
     assert_eq!(inbox.as_array().unwrap().len(), 1, "{inbox}");
 
-    // Denials: a supervisor of another team, an agent, the requester herself.
-    for who in [&tara, &ana, &erin] {
+    // Denials: a supervisor and an agent of another team (the case is outside their scope,
+    // so it is answered as one that does not exist), the requester herself.
+    for (who, status) in [(&tara, 404), (&erin, 404), (&ana, 403)] {
         let (s, p) = api.call(who, "POST", &approval(0), Some(json!({"decision": "approve"}))).await;
-        assert_eq!(s, 403, "{p}");
+        assert_eq!(s, status, "{p}");
     }
 
     // Sam approves: applied with the approval's number; the clock is met.
@@ -141,4 +142,36 @@ async fn authority_limits_and_approvals() {
         c["clocks"].as_array().unwrap().iter().filter(|k| k["kind"] == "approval").collect();
     assert_eq!(approval_clocks.len(), 2, "{c}");
     assert!(approval_clocks.iter().all(|k| k["state"] == "met"), "{c}");
+}
+
+/// The finding: at an agent limit of 50, five credits of 50 on the same case all passed
+/// without approval. Grants add up on the case; the one that crosses the limit goes to a
+/// supervisor, whose inbox says what it adds up with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_grants_add_up_against_the_limit() {
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
+    let t = |name: &str| world.tokens[name].clone();
+    let (ana, sam, maria) = (t("ana"), t("sam"), t("maria"));
+    api.activate_matrix(&maria, &[SEEDED_LEVELS, CREDIT_LIMITS].concat()).await;
+    let case = api.open_case(&ana, json!({"subject": "Billed five times"})).await;
+    let number = case["number"].as_u64().unwrap();
+    let actions = format!("/api/v1/cases/{}/actions", case["id"].as_str().unwrap());
+
+    let mut last = Value::Null;
+    for _ in 0..5 {
+        last = api.post_ok(&ana, &actions, json!({"action": "credit", "amount": 50})).await;
+    }
+    let applied = last["applied_actions"].as_array().unwrap();
+    assert_eq!(applied.len(), 1, "only the first 50 fits ana's limit of 50: {last}");
+    let approvals = last["approvals"].as_array().unwrap();
+    assert_eq!(approvals.len(), 4, "{last}");
+    for a in approvals {
+        assert_eq!((a["approver_role"].as_str(), a["window_total"].as_f64()), (Some("supervisor"), Some(100.0)), "{a}");
+        assert_eq!(a["earlier"], json!([{"case": number, "amount": 50.0, "at": applied[0]["at"]}]), "{a}");
+        let reason = a["reason"].as_str().unwrap();
+        assert!(reason.contains(&format!("50 on case {number}")), "the reason names the earlier amount: {reason}");
+    }
+    let (s, inbox) = api.call(&sam, "GET", "/api/v1/approvals", None).await;
+    assert_eq!(s, 200, "{inbox}");
+    assert_eq!(inbox[0]["window_total"], 100.0, "{inbox}");
 }

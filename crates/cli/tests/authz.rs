@@ -60,15 +60,25 @@ async fn agents_see_only_their_teams_and_their_own_cases() {
     let billing_case = open(&api, erin, json!({"subject": "Refund", "team": "billing"})).await;
     let front_case = open(&api, ana, json!({"subject": "Password reset"})).await;
 
-    assert_eq!(api.call(ana, "GET", &format!("/api/v1/cases/{billing_case}"), None).await.0, 403);
-    assert_eq!(api.call(ana, "GET", &format!("/api/v1/cases/{billing_case}/events"), None).await.0, 403);
-    assert_eq!(api.call(ana, "GET", &format!("/api/v1/cases/{billing_case}/messages"), None).await.0, 403);
-    let (s, p) =
-        api.call(ana, "POST", &format!("/api/v1/cases/{billing_case}/messages"), Some(json!({"body": "peek"}))).await;
-    assert_eq!(s, 403, "{p}");
+    // A case outside one's scope is answered exactly like one that does not exist: the same
+    // status and problem, only the id differs.
+    let missing = "01890000-0000-7000-8000-000000000000";
+    for (method, tail, body) in [
+        ("GET", "", None),
+        ("GET", "/events", None),
+        ("GET", "/messages", None),
+        ("POST", "/messages", Some(json!({"body": "peek"}))),
+        ("POST", "/assign", Some(json!({"assignee": "me"}))),
+    ] {
+        let (s, hidden) = api.call(ana, method, &format!("/api/v1/cases/{billing_case}{tail}"), body.clone()).await;
+        let (s2, absent) = api.call(ana, method, &format!("/api/v1/cases/{missing}{tail}"), body).await;
+        assert_eq!((s, s2), (404, 404), "{method} {tail}: {hidden} / {absent}");
+        let same = |p: &serde_json::Value, id: &str| p.to_string().replace(id, "ID");
+        assert_eq!(same(&hidden, &billing_case), same(&absent, missing), "{method} {tail}");
+    }
     assert_eq!(
         api.call(sam, "GET", &format!("/api/v1/cases/{billing_case}"), None).await.0,
-        403,
+        404,
         "supervisor of other teams"
     );
     assert_eq!(

@@ -310,9 +310,11 @@ async fn supervisors_reassign_and_take_over_and_an_agents_forged_posts_are_refus
     assert!(web.follow(Some(&sam), &r).await.body.contains(&format!("You took over case #{n}.")));
     assert_eq!(assignee(&case(&api, &world.tokens["sam"], &id).await), Some(user_id("sam")));
 
-    // A supervisor of another team is refused by the engine's rule.
+    // A supervisor of another team is refused by the engine's rule: the case is outside her
+    // scope, so it is answered as one that does not exist.
     let tara = web.login("tara", PASSWORD).await;
     let tara_csrf = csrf_of(&web.get(Some(&tara), "/board").await.body);
     let r = web.post(Some(&tara), &format!("/cases/{n}/take-over"), &[("csrf", &tara_csrf)]).await;
-    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert!(r.body.contains(&format!("case #{n} does not exist")), "{}", r.body);
 }

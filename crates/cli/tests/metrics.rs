@@ -26,19 +26,26 @@ async fn csat_customer_status_and_metrics() {
     assert_eq!(customer["status"], "active");
     let customer = customer["id"].as_str().unwrap().to_string();
 
-    // Case 1: resolved on the first contact; CSAT on the resolved case, then on the closed one.
+    // Case 1: resolved on the first contact. CSAT is refused before the resolution, given
+    // once after it, and not overwritten (not even once the case is closed).
     let first = open(&api, &ana, &customer, "phone").await;
+    let csat = format!("/api/v1/cases/{first}/csat");
+    let (s, p) = api.call(&ana, "POST", &csat, Some(json!({"score": 4}))).await;
+    assert_eq!(s, 409, "no satisfaction score before a resolution: {p}");
     api.post_ok(&ana, &format!("/api/v1/cases/{first}/resolve"), json!({"code": "fixed"})).await;
-    let (s, p) = api.call(&ana, "POST", &format!("/api/v1/cases/{first}/csat"), Some(json!({"score": 7}))).await;
+    let (s, p) = api.call(&ana, "POST", &csat, Some(json!({"score": 7}))).await;
     assert_eq!((s, p["field"].as_str()), (422, Some("score")), "{p}");
-    let case = api.post_ok(&ana, &format!("/api/v1/cases/{first}/csat"), json!({"score": 3, "comment": "slow"})).await;
-    assert_eq!((case["csat"]["score"].as_u64(), case["csat"]["by_customer"].as_bool()), (Some(3), Some(false)));
+    let case = api.post_ok(&ana, &csat, json!({"score": 4, "comment": "quick"})).await;
+    assert_eq!((case["csat"]["score"].as_u64(), case["csat"]["by_customer"].as_bool()), (Some(4), Some(false)));
     api.post_ok(&sam, &format!("/api/v1/cases/{first}/close"), json!({})).await;
-    let case = api.post_ok(&ana, &format!("/api/v1/cases/{first}/csat"), json!({"score": 4})).await;
+    let (s, p) = api.call(&ana, "POST", &csat, Some(json!({"score": 1}))).await;
+    assert_eq!(s, 409, "once per resolution: {p}");
+    assert!(p["detail"].as_str().unwrap().contains("already recorded for this resolution"), "{p}");
+    let (_, case) = api.call(&ana, "GET", &format!("/api/v1/cases/{first}"), None).await;
     assert_eq!((case["status"].as_str(), case["csat"]["score"].as_u64()), (Some("closed"), Some(4)));
     let (_, events) = api.call(&ana, "GET", &format!("/api/v1/cases/{first}/events"), None).await;
     let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "csat_recorded").count(), 2, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "csat_recorded").count(), 1, "{kinds:?}");
 
     // Case 2: the customer asks for a manager; resolved there; CSAT 2.
     let second = open(&api, &ana, &customer, "email").await;

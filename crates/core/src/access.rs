@@ -69,12 +69,13 @@ impl Principal {
             return Err("the case belongs to a team you are not part of".into());
         }
         // Having worked a case lets you follow it and add to it after it moved on, but
-        // deciding its course belongs to its current team and assignee.
+        // deciding its course (and recording what the customer thought of it) belongs to its
+        // current team and assignee.
         if let Some(case) = case
             && self.role < Role::Manager
             && !case.team.is_some_and(|t| self.teams.contains(&t))
             && case.assignee != Some(self.user_id)
-            && !matches!(command, CaseCommand::AddMessage(_) | CaseCommand::RecordCsat(_))
+            && !matches!(command, CaseCommand::AddMessage(_))
             && !(matches!(command, CaseCommand::AnswerTask(_)) && self.has_task_on(case))
         {
             return Err("the case has moved on to another team; you can still add messages to it".into());
@@ -132,8 +133,15 @@ impl Principal {
                 self.role.as_str()
             ));
         }
-        if d.decision == Decision::Approve && d.approver_limit.is_none_or(|limit| approval.amount > limit) {
+        // What the approver takes responsibility for: the whole window's total when earlier
+        // grants add up with this one.
+        let needed = approval.window_total.unwrap_or(approval.amount);
+        if d.decision == Decision::Approve && d.approver_limit.is_none_or(|limit| needed > limit) {
             return Err(match d.approver_limit {
+                Some(limit) if approval.window_total.is_some() => format!(
+                    "your limit for '{}' is {limit}, below the {needed} that granting this would make in the window; counter-offer within it or leave it to someone with more authority",
+                    approval.action
+                ),
                 Some(limit) => format!(
                     "your limit for '{}' is {limit}, below the {} requested; counter-offer within it or leave it to someone with more authority",
                     approval.action, approval.amount
@@ -145,6 +153,17 @@ impl Principal {
     }
 }
 
+/// How a customer stands to a principal's case scope: the store counts, [`Principal::allows`]
+/// decides. Below a manager, one reaches the customers of the cases one may see, and
+/// customers with no case yet (just created, about to get their first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CustomerReach {
+    /// The customer's cases.
+    pub cases: u64,
+    /// Those of them in the principal's [`CaseScope`].
+    pub cases_in_scope: u64,
+}
+
 /// Something a principal asks of Ladder besides a case command, with what it is done to.
 /// [`Principal::allows`] is the one place that says who may: the engine asks it before
 /// every query and directory command, and nothing else decides.
@@ -154,10 +173,15 @@ pub enum Action<'a> {
     ReadCase(&'a Case),
     /// List and search cases (the list is then cut to [`Principal::case_scope`]).
     ListCases,
-    /// List and read customers, teams and users.
+    /// List and read teams, users and matrix versions.
     ReadDirectory,
-    /// Create a customer or change one (including their status).
-    WriteCustomer,
+    /// Create a customer.
+    CreateCustomer,
+    /// Read this customer (a customer outside one's scope is answered as one that does not
+    /// exist); lists of customers are cut to the same rule.
+    ReadCustomer(&'a CustomerReach),
+    /// Change this customer (including their status).
+    WriteCustomer(&'a CustomerReach),
     /// Delete a customer who has no cases.
     DeleteCustomer,
     /// Create, change or delete teams.
@@ -213,7 +237,9 @@ impl Action<'_> {
             Action::ReadCase(_) => "read-case",
             Action::ListCases => "list-cases",
             Action::ReadDirectory => "read-directory",
-            Action::WriteCustomer => "write-customer",
+            Action::CreateCustomer => "create-customer",
+            Action::ReadCustomer(_) => "read-customer",
+            Action::WriteCustomer(_) => "write-customer",
             Action::DeleteCustomer => "delete-customer",
             Action::ManageTeams => "manage-teams",
             Action::ManageUsers => "manage-users",
@@ -252,7 +278,14 @@ impl Principal {
                     Err("the case belongs to a team you are not part of".into())
                 }
             }
-            Action::ListCases | Action::ReadDirectory | Action::WriteCustomer => Ok(()),
+            Action::ListCases | Action::ReadDirectory | Action::CreateCustomer => Ok(()),
+            Action::ReadCustomer(reach) | Action::WriteCustomer(reach) => {
+                if self.role >= Role::Manager || reach.cases == 0 || reach.cases_in_scope > 0 {
+                    Ok(())
+                } else {
+                    Err("the customer has no case you may see".into())
+                }
+            }
             Action::DeleteCustomer | Action::ManageTeams | Action::ManageUsers | Action::ListAllTokens => {
                 self.at_least(Role::Admin)
             }
@@ -355,10 +388,10 @@ impl Principal {
         user.teams.iter().any(|t| self.teams.contains(t))
     }
 
-    /// Managers and admins manage everyone; a supervisor the members of their teams up to
-    /// supervisors.
+    /// Managers and admins manage everyone; a supervisor the agents of their teams (not
+    /// their peers).
     fn manages(&self, user: &User) -> bool {
         self.role >= Role::Manager
-            || (self.role == Role::Supervisor && user.role <= Role::Supervisor && self.shares_team(user))
+            || (self.role == Role::Supervisor && user.role == Role::Agent && self.shares_team(user))
     }
 }

@@ -227,6 +227,12 @@ pub struct Approval {
     pub comment: Option<String>,
     /// What was granted: the amount or the counter-offer; `None` while pending or denied.
     pub final_amount: Option<f64>,
+    /// Earlier grants in the authority window this request adds up with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<crate::cmd::apply_action::EarlierGrant>,
+    /// The window's total with this amount; absent when nothing was granted before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_total: Option<f64>,
 }
 
 /// An action with a value that was granted.
@@ -239,6 +245,23 @@ pub struct AppliedAction {
     pub at: Timestamp,
     /// The approval it went through, if it needed one.
     pub approval: Option<u32>,
+}
+
+impl Approval {
+    /// Why the request needs approval, e.g. `credit of 50 with 100 granted earlier in the
+    /// window (50 on case 12, 50 on case 12): 150 in all`.
+    pub fn reason(&self) -> String {
+        match self.window_total {
+            Some(total) if !self.earlier.is_empty() => format!(
+                "{} of {} with {} granted earlier in the window ({}): {total} in all",
+                self.action,
+                self.amount,
+                total - self.amount,
+                crate::cmd::apply_action::amounts(&self.earlier)
+            ),
+            _ => format!("{} of {}", self.action, self.amount),
+        }
+    }
 }
 
 impl Case {
@@ -518,6 +541,8 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             decided_at: None,
             comment: None,
             final_amount: None,
+            earlier: r.earlier.clone(),
+            window_total: r.window_total,
         }),
         CaseEvent::ApprovalDecided(d) => {
             if let Some(a) = case.approvals.get_mut(d.approval as usize) {

@@ -39,7 +39,7 @@ pub fn decide(case: Option<&Case>, command: &CaseCommand, cx: &Context) -> Resul
     // Satisfaction is usually asked once the case is resolved, often after it is closed:
     // recording it changes nothing about the case's course, so a closed case takes it too.
     if let CaseCommand::RecordCsat(c) = command {
-        return cmd::csat::decide(c);
+        return cmd::csat::decide(case, c, action);
     }
     if case.status == Status::Closed {
         return Err(DomainError::transition(action, case.status, "a closed case is final; open a follow-up case"));
@@ -58,9 +58,9 @@ pub fn decide(case: Option<&Case>, command: &CaseCommand, cx: &Context) -> Resul
         CaseCommand::Close => cmd::close::decide(case, action),
         CaseCommand::AskFrontLine(a) => cmd::ask_front_line::decide(case, a, action),
         CaseCommand::AnswerTask(a) => cmd::answer_task::decide(case, a, action),
-        CaseCommand::ApplyAction(a) => cmd::apply_action::decide(case, a, action),
+        CaseCommand::ApplyAction(a) => cmd::apply_action::decide(case, a, cx.now, action),
         CaseCommand::DecideApproval(d) => cmd::approval::decide(case, d, action),
-        CaseCommand::RecordCsat(c) => cmd::csat::decide(c),
+        CaseCommand::RecordCsat(c) => cmd::csat::decide(case, c, action),
         CaseCommand::ScheduleCallback(c) => cmd::callback::decide(case, c, cx, action),
     }?;
     crate::limits::check_room(case, &events)?;

@@ -451,8 +451,15 @@ pub struct ApprovalRequested {
     pub action: String,
     pub amount: f64,
     pub note: Option<String>,
-    /// The lowest role with the authority to grant the amount.
+    /// The lowest role with the authority to grant the amount (with the window's earlier
+    /// grants, when there are any).
     pub approver_role: Role,
+    /// The earlier grants of the action in the authority window that this one adds up with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<crate::cmd::apply_action::EarlierGrant>,
+    /// The window's total with this amount; absent when nothing was granted before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_total: Option<f64>,
 }
 
 /// How an approval request ended.

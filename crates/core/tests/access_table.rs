@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use jiff::Timestamp;
-use ladder_core::access::{Action, Principal};
+use ladder_core::access::{Action, CustomerReach, Principal};
 use ladder_core::case::{Actor, Approval, ApprovalState, Case, apply};
 use ladder_core::command::{
-    AddMessage, Assign, CaseCommand, DecideApproval, Decision, OpenCase, TeamRef, UpdateCase, UserRef,
+    AddMessage, Assign, CaseCommand, DecideApproval, Decision, OpenCase, RecordCsat, TeamRef, UpdateCase, UserRef,
 };
 use ladder_core::directory::{LevelId, User};
 use ladder_core::ids::{TeamId, UserId};
@@ -116,6 +116,8 @@ fn case_in(scope: &str) -> Case {
         decided_at: None,
         comment: None,
         final_amount: None,
+        earlier: Vec::new(),
+        window_total: None,
     });
     case
 }
@@ -126,6 +128,7 @@ fn user_in(scope: &str, role: Role) -> User {
         "self" => (CALLER, role, vec![OWN_TEAM]),
         "own-team" => (SOMEONE, Role::Agent, vec![OWN_TEAM]),
         "other-team" => (SOMEONE, Role::Agent, vec![OTHER_TEAM]),
+        "own-team-supervisor" => (SOMEONE, Role::Supervisor, vec![OWN_TEAM]),
         "own-team-manager" => (SOMEONE, Role::Manager, vec![OWN_TEAM]),
         other => panic!("no user scope '{other}'"),
     };
@@ -140,6 +143,16 @@ fn user_in(scope: &str, role: Role) -> User {
         levels: vec![],
         active: true,
         created_at: Timestamp::UNIX_EPOCH,
+    }
+}
+
+/// How a customer in `scope` stands to the caller's cases.
+fn customer_in(scope: &str) -> CustomerReach {
+    match scope {
+        "own-case" => CustomerReach { cases: 3, cases_in_scope: 1 },
+        "no-cases" => CustomerReach { cases: 0, cases_in_scope: 0 },
+        "other-case" => CustomerReach { cases: 2, cases_in_scope: 0 },
+        other => panic!("no customer scope '{other}'"),
     }
 }
 
@@ -170,6 +183,11 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
                 resume: false,
             }),
         ),
+        "record-csat" => {
+            command(&case_in(scope), CaseCommand::RecordCsat(RecordCsat { score: 4, comment: None, on_behalf: true }))
+        }
+        "read-customer" => principal.allows(&Action::ReadCustomer(&customer_in(scope))),
+        "write-customer" => principal.allows(&Action::WriteCustomer(&customer_in(scope))),
         "work-case" => command(&case_in(scope), CaseCommand::Update(UpdateCase::default())),
         "assign-to-other" => {
             command(&case_in(scope), CaseCommand::Assign(Assign { assignee: Some(user_ref(SOMEONE)) }))
@@ -209,7 +227,7 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
             let action = match action {
                 "list-cases" => Action::ListCases,
                 "read-directory" => Action::ReadDirectory,
-                "write-customer" => Action::WriteCustomer,
+                "create-customer" => Action::CreateCustomer,
                 "delete-customer" => Action::DeleteCustomer,
                 "manage-teams" => Action::ManageTeams,
                 "manage-users" => Action::ManageUsers,
@@ -261,11 +279,14 @@ fn every_named_action_of_the_access_module_is_in_the_table() {
     let names: Vec<String> = sections().into_iter().map(|s| s.action).collect();
     let case = case_in("own-team");
     let user = user_in("self", Role::Agent);
+    let reach = customer_in("own-case");
     let actions = [
         Action::ReadCase(&case),
         Action::ListCases,
         Action::ReadDirectory,
-        Action::WriteCustomer,
+        Action::CreateCustomer,
+        Action::ReadCustomer(&reach),
+        Action::WriteCustomer(&reach),
         Action::DeleteCustomer,
         Action::ManageTeams,
         Action::ManageUsers,

@@ -353,3 +353,90 @@ fn an_approval_has_its_own_clock_met_by_the_decision() {
         w.case.clocks.iter().filter(|c| c.kind == ClockKind::Approval).map(|c| (c.approval, c.state)).collect();
     assert_eq!(states, [(Some(0), ClockState::Met), (Some(1), ClockState::Met)]);
 }
+
+/// The finding: at an agent limit of 50, five credits of 50 on one case all applied. Grants
+/// add up over the rule's window; the one that crosses the limit goes to approval and names
+/// the grants before it.
+#[test]
+fn grants_add_up_against_the_limit_on_a_case() {
+    let mut w = World::new();
+    let first = w.ask("bob", "credit", 50.0).map(|e| summary(&e));
+    check(first, "applied credit 50", "the first 50 is within bob's limit");
+    let second = w.ask("bob", "credit", 50.0).map(|e| summary(&e));
+    check(second, "approval 0 of credit 50 from supervisor", "50 more would make 100");
+    let approval = &w.case.approvals[0];
+    assert_eq!(approval.window_total, Some(100.0));
+    assert_eq!(approval.earlier.len(), 1);
+    assert_eq!((approval.earlier[0].case, approval.earlier[0].amount), (w.case.number, 50.0));
+    assert_eq!(approval.reason(), "credit of 50 with 50 granted earlier in the window (50 on case 1): 100 in all");
+    // Another agent's grants on the same case count too: the limit is the case's, not a person's.
+    let third = w.ask("ana", "credit", 1.0).map(|e| summary(&e));
+    check(third, "applied credit 1", "ana's own limit is 100: 50 + 1 fits");
+    let fourth = w.ask("ana", "credit", 49.99).map(|e| summary(&e));
+    check(fourth, "approval 1 of credit 49.99 from supervisor", "51 + 49.99 is above 100");
+}
+
+#[test]
+fn a_total_above_a_role_goes_to_the_next_role_and_binds_the_approver() {
+    let mut w = World::new();
+    check(w.ask("sam", "credit", 450.0).map(|e| summary(&e)), "applied credit 450", "within sam's 500");
+    // 450 + 100 = 550: above every supervisor's limit, so a manager decides.
+    check(
+        w.ask("bob", "credit", 100.0).map(|e| summary(&e)),
+        "approval 0 of credit 100 from manager",
+        "the window's total routes the request",
+    );
+    // Mo's own limit (300) covers the 100 asked but not the 550 in the window.
+    let mo = w.decide("mo", 0, Decision::Approve, None);
+    assert!(mo.as_ref().is_err_and(|e| e.contains("below the 550")), "mo answers for the window's total: {mo:?}");
+    // A counter-offer must fit the approver's limit with the earlier grants: 300 - 450 < 0.
+    let counter = w.decide("mo", 0, Decision::Counter { amount: 10.0 }, None);
+    assert!(counter.as_ref().is_err_and(|e| e.contains("granted earlier in the window")), "{counter:?}");
+    check(
+        w.decide("maria", 0, Decision::Approve, None),
+        "approved 100; applied credit 100 (approval 0)",
+        "maria's 5000",
+    );
+}
+
+#[test]
+fn a_customer_day_window_counts_other_cases_of_the_last_24_hours() {
+    let m = matrix::parse(
+        r#"
+[[authority]]
+action = "refund"
+limits = { agent = 50, supervisor = 500 }
+window = "customer_day"
+"#,
+        "window.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e:#?}"))
+    .0;
+    assert_eq!(m.authority[0].window, matrix::AuthorityWindow::CustomerDay);
+    let w = World::new();
+    let now = t0() + SignedDuration::from_hours(30);
+    let bob = person("bob");
+    let ask = |earlier: Vec<ladder_core::command::EarlierGrant>| {
+        let mut a = ApplyAction::resolve(Some(&m), bob.role, &bob.name, "refund".into(), 30.0, None);
+        a.earlier_elsewhere = earlier;
+        let actor = Actor::User { id: bob.user_id };
+        let cx = context(&actor, &w.ladder, now);
+        summary(&decide(Some(&w.case), &CaseCommand::ApplyAction(a), &cx).unwrap())
+    };
+    let grant = |case: u64, amount: f64, hours_ago: i64| ladder_core::command::EarlierGrant {
+        case,
+        amount,
+        at: now - SignedDuration::from_hours(hours_ago),
+    };
+    assert_eq!(ask(vec![]), "applied refund 30");
+    assert_eq!(ask(vec![grant(7, 20.0, 2)]), "applied refund 30", "20 + 30 is exactly the limit");
+    assert_eq!(ask(vec![grant(7, 20.0, 2), grant(9, 0.5, 23)]), "approval 0 of refund 30 from supervisor");
+    assert_eq!(ask(vec![grant(7, 40.0, 25)]), "applied refund 30", "a grant 25 hours ago is out of the window");
+}
+
+#[test]
+fn an_unknown_window_is_a_matrix_error_naming_the_choices() {
+    let err = matrix::parse("[[authority]]\naction = \"credit\"\nwindow = \"week\"\n", "w.toml").unwrap_err();
+    let text = format!("{err:?}");
+    assert!(text.contains("unknown window 'week'"), "{text}");
+}

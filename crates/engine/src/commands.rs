@@ -12,6 +12,9 @@ use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::{CaseId, CustomerId};
 use ladder_core::matrix::{ActiveMatrix, Surroundings, follow_up};
 use ladder_core::{Actor, Channel, DomainError, Priority, decide, record};
+
+/// How many of a customer's most recent cases a `customer_day` authority window reads.
+pub const GRANT_LOOKBACK_CASES: u32 = 1_000;
 use ladder_store::{CaseOutcome, CaseWrite, Decided, Idempotency, StoreError};
 use serde::Deserialize;
 
@@ -44,6 +47,12 @@ impl UserCommand {
         customer: Option<&Customer>,
         repeat_contacts: u32,
     ) -> Result<Decided, StoreError> {
+        // A case outside the principal's scope is answered as one that does not exist.
+        if let Some(c) = case
+            && self.principal.allows(&ladder_core::access::Action::ReadCase(c)).is_err()
+        {
+            return Err(StoreError::NotFound(format!("case {case_id}")));
+        }
         self.principal.may(case, &self.command).map_err(StoreError::Forbidden)?;
         let actor = Actor::User { id: self.principal.user_id };
         let version = self.active.as_ref().map(|m| m.version);
@@ -439,6 +448,41 @@ impl Engine {
         })
     }
 
+    /// The grants of `action` in the last 24 hours to the customer of `case_id`, on their
+    /// other cases (a `customer_day` authority window). Reads up to the customer's
+    /// [`GRANT_LOOKBACK_CASES`] most recent cases.
+    async fn grants_to_customer(
+        &self,
+        case_id: CaseId,
+        action: &str,
+        now: Timestamp,
+    ) -> Result<Vec<EarlierGrant>, StoreError> {
+        let Some(customer) = self.store.case(case_id).await?.and_then(|c| c.customer) else {
+            return Ok(Vec::new());
+        };
+        let window = ladder_core::matrix::AuthorityWindow::CustomerDay;
+        let mut grants = Vec::new();
+        let mut before = None;
+        for _ in 0..GRANT_LOOKBACK_CASES / 100 {
+            let filter = ladder_store::CaseFilter { customer: Some(customer), ..Default::default() };
+            let page = ladder_store::PageRequest { before, limit: 100 };
+            let page = self.store.list_cases(filter, ladder_core::access::CaseScope::All, page).await?;
+            for case in page.cases.iter().filter(|c| c.id != case_id && window.counts(c.updated_at, now)) {
+                grants.extend(
+                    case.applied_actions
+                        .iter()
+                        .filter(|g| g.action == action && window.counts(g.at, now))
+                        .map(|g| EarlierGrant { case: case.number, amount: g.amount, at: g.at }),
+                );
+            }
+            before = page.next_before;
+            if before.is_none() {
+                break;
+            }
+        }
+        Ok(grants)
+    }
+
     /// Runs one case command for `principal` at `now`: resolve, then — inside the write
     /// transaction — check access, decide, append and project.
     pub async fn run(
@@ -452,7 +496,12 @@ impl Engine {
     ) -> Result<CaseOutcome, StoreError> {
         // The store keeps instants to the microsecond; so do the events decided here.
         let now = ladder_core::instant::truncate(now);
-        let command = self.resolve(principal, case_id, request).await?;
+        let mut command = self.resolve(principal, case_id, request).await?;
+        if let CaseCommand::ApplyAction(a) = &mut command
+            && a.window == ladder_core::matrix::AuthorityWindow::CustomerDay
+        {
+            a.earlier_elsewhere = self.grants_to_customer(case_id, &a.action, now).await?;
+        }
         let ladder = self.ladder();
         // What the matrix's rules need to know, read before the write so the writer never waits on I/O.
         let active = self.active_matrix();

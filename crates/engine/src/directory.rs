@@ -75,7 +75,7 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Customer, StoreError> {
         let detail = json!({ "name": customer.name, "segment": customer.segment });
-        self.permitted(principal, &Action::WriteCustomer, "customer.create", customer.id, detail, now)?
+        self.permitted(principal, &Action::CreateCustomer, "customer.create", customer.id, detail, now)?
             .create_customer(customer, idempotency)
             .await
     }
@@ -87,7 +87,12 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Customer, StoreError> {
         let detail = json!({ "name": customer.name, "segment": customer.segment, "status": customer.status });
-        self.permitted(principal, &Action::WriteCustomer, "customer.update", customer.id, detail, now)?
+        // A customer outside the principal's scope is answered as one that does not exist.
+        let reach = self.customer_reach(principal, customer.id).await?;
+        if principal.allows(&Action::ReadCustomer(&reach)).is_err() {
+            return Err(StoreError::NotFound(format!("customer {}", customer.id)));
+        }
+        self.permitted(principal, &Action::WriteCustomer(&reach), "customer.update", customer.id, detail, now)?
             .update_customer(customer)
             .await
     }

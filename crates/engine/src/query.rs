@@ -21,6 +21,12 @@ use ladder_store::{
 
 use crate::Engine;
 
+/// The case, if there is one and the principal may read it: a case outside one's scope is
+/// treated as one that does not exist.
+pub(crate) fn seen(principal: &Principal, case: Option<Case>) -> Option<Case> {
+    case.filter(|c| principal.allows(&Action::ReadCase(c)).is_ok())
+}
+
 impl Engine {
     /// Refuses unless `principal` may do `action`: the one rule is `core::access`'s.
     pub fn check(&self, principal: &Principal, action: &Action) -> Result<(), StoreError> {
@@ -29,19 +35,17 @@ impl Engine {
 
     // ---- cases ----
 
-    /// A case by id, if the principal may see it (404 when there is none, 403 when not theirs).
+    /// A case by id, if the principal may see it. One they may not see is answered exactly
+    /// like one that does not exist (404), so its existence does not leak.
     pub async fn case(&self, principal: &Principal, id: CaseId) -> Result<Case, StoreError> {
-        let case = self.store.case(id).await?.ok_or_else(|| StoreError::NotFound(format!("case {id}")))?;
-        self.check(principal, &Action::ReadCase(&case))?;
-        Ok(case)
+        let case = self.store.case(id).await?;
+        seen(principal, case).ok_or_else(|| StoreError::NotFound(format!("case {id}")))
     }
 
-    /// A case by number, if the principal may see it.
+    /// A case by number, if the principal may see it (else 404, as [`Engine::case`]).
     pub async fn case_by_number(&self, principal: &Principal, number: u64) -> Result<Case, StoreError> {
-        let case =
-            self.store.case_by_number(number).await?.ok_or_else(|| StoreError::NotFound(format!("case #{number}")))?;
-        self.check(principal, &Action::ReadCase(&case))?;
-        Ok(case)
+        let case = self.store.case_by_number(number).await?;
+        seen(principal, case).ok_or_else(|| StoreError::NotFound(format!("case #{number}")))
     }
 
     /// A page of the cases the principal sees, newest first.
@@ -147,13 +151,26 @@ impl Engine {
         })
     }
 
-    /// A customer, if there is one with this id.
+    /// A customer, if there is one with this id that the principal reaches; one outside
+    /// their scope is answered as one that does not exist.
     pub async fn customer(&self, principal: &Principal, id: CustomerId) -> Result<Option<Customer>, StoreError> {
-        self.check(principal, &Action::ReadDirectory)?;
+        let reach = self.customer_reach(principal, id).await?;
+        if principal.allows(&Action::ReadCustomer(&reach)).is_err() {
+            return Ok(None);
+        }
         self.store.customer(id).await
     }
 
-    /// Customers matching `filter`, a page at a time.
+    /// How a customer stands to the principal's case scope.
+    pub(crate) async fn customer_reach(
+        &self,
+        principal: &Principal,
+        id: CustomerId,
+    ) -> Result<ladder_core::access::CustomerReach, StoreError> {
+        self.store.customer_reach(id, principal.case_scope()).await
+    }
+
+    /// Customers matching `filter` that the principal reaches, a page at a time.
     pub async fn customers(
         &self,
         principal: &Principal,
@@ -161,8 +178,13 @@ impl Engine {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<Customer>, StoreError> {
-        self.check(principal, &Action::ReadDirectory)?;
-        self.store.customers(filter, limit, offset).await
+        // Everyone may list; the list is cut to what `Action::ReadCustomer` allows: every
+        // customer for those whose case scope is everything.
+        let scope = match principal.case_scope() {
+            ladder_core::access::CaseScope::All => None,
+            scope => Some(scope),
+        };
+        self.store.customers(filter, scope, limit, offset).await
     }
 
     /// The principal's tokens; an admin's list has everyone's.

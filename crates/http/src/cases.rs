@@ -378,7 +378,7 @@ command_endpoint!(
     record_csat,
     "/api/v1/cases/{id}/csat",
     CsatBody,
-    "Record the customer's satisfaction score (1–5, with an optional comment), as an agent on the customer's behalf. Allowed on active, resolved and closed cases; a later score replaces an earlier one.",
+    "Record the customer's satisfaction score (1–5, with an optional comment), as a user the case belongs to (its team, its assignee, a manager) on the customer's behalf. Once per resolution: the case must be resolved (or closed after that); a second score for the same resolution is a 409, a reopened and resolved-again case takes a new one.",
     |b| CaseRequest::RecordCsat(ladder_core::command::RecordCsat {
         score: b.score,
         comment: b.comment.clone(),

@@ -978,6 +978,8 @@ async fn insight_facts_kept_while_writing_equal_every_case_read_and_are_backfill
             amount,
             note: None,
             approver_role: Role::Supervisor,
+            earlier: Vec::new(),
+            window_total: None,
         })
     };
     run(&store, events_write(ids[0], at(30), vec![requested(0, 55.0), requested(1, 120.5)])).await;
@@ -1103,22 +1105,22 @@ async fn customer_identities_are_unique_and_found_case_insensitively() {
         other => panic!("expected a duplicate identity, got {other:?}"),
     }
     assert_eq!(store.customer(BOB).await.unwrap(), None, "the refused customer left nothing behind");
-    assert_eq!(store.customers(CustomerFilter::default(), 100, 0).await.unwrap(), vec![ada.clone()]);
+    assert_eq!(store.customers(CustomerFilter::default(), None, 100, 0).await.unwrap(), vec![ada.clone()]);
 
     for identity in ["ada.lovelace@example.com", "ADA.LOVELACE@EXAMPLE.COM", "  Ada.Lovelace@example.com"] {
         let found = store
-            .customers(CustomerFilter { identity: Some(identity.into()), ..Default::default() }, 100, 0)
+            .customers(CustomerFilter { identity: Some(identity.into()), ..Default::default() }, None, 100, 0)
             .await
             .unwrap();
         assert_eq!(found, vec![ada.clone()], "identity {identity:?}");
     }
     let nobody = CustomerFilter { identity: Some("someone@example.com".into()), ..Default::default() };
-    assert!(store.customers(nobody, 100, 0).await.unwrap().is_empty());
+    assert!(store.customers(nobody, None, 100, 0).await.unwrap().is_empty());
 
     // A different address is a different customer.
     let bob = store.create_customer(customer_entity(BOB, "Bob", "bob@example.com"), None).await.unwrap();
     let by_name = CustomerFilter { name: Some("Bo".into()), ..Default::default() };
-    assert_eq!(store.customers(by_name, 100, 0).await.unwrap(), vec![bob]);
+    assert_eq!(store.customers(by_name, None, 100, 0).await.unwrap(), vec![bob]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

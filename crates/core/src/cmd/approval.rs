@@ -64,8 +64,19 @@ pub(crate) fn decide(case: &Case, d: &DecideApproval, action: &'static str) -> R
                     format!("a counter-offer is below the {} requested; to grant it all, approve", approval.amount),
                 ));
             }
+            // Earlier grants in the window count against the approver's limit too.
+            let earlier = approval.window_total.map_or(0.0, |total| total - approval.amount);
             match d.approver_limit {
-                Some(limit) if amount <= limit => {}
+                Some(limit) if amount + earlier <= limit + 1e-9 => {}
+                Some(limit) if earlier > 0.0 => {
+                    return Err(DomainError::invalid(
+                        "amount",
+                        format!(
+                            "{amount} with the {earlier} granted earlier in the window is above your limit of {limit} for '{}'",
+                            approval.action
+                        ),
+                    ));
+                }
                 Some(limit) => {
                     return Err(DomainError::invalid(
                         "amount",

@@ -1,5 +1,6 @@
 //! Record the customer's satisfaction score (CSAT).
 
+use crate::case::{Case, Status};
 use crate::error::DomainError;
 use crate::event::{CaseEvent, CsatRecorded};
 use crate::validate::non_empty;
@@ -14,7 +15,25 @@ pub struct RecordCsat {
     pub on_behalf: bool,
 }
 
-pub(crate) fn decide(c: &RecordCsat) -> Result<Vec<CaseEvent>, DomainError> {
+/// Satisfaction is asked about a resolution, once: the case must be resolved (or closed
+/// after that), and a score already recorded since the latest resolution stands — a
+/// reopened and resolved-again case takes a new one.
+pub(crate) fn decide(case: &Case, c: &RecordCsat, action: &'static str) -> Result<Vec<CaseEvent>, DomainError> {
+    let Some(resolution) =
+        case.resolution.as_ref().filter(|_| matches!(case.status, Status::Resolved | Status::Closed))
+    else {
+        return Err(DomainError::transition(action, case.status, "satisfaction is recorded once the case is resolved"));
+    };
+    if let Some(given) = case.csat.as_ref().filter(|given| given.at >= resolution.at) {
+        return Err(DomainError::transition(
+            action,
+            case.status,
+            format!(
+                "a score of {} was already recorded for this resolution at {}; it is recorded once per resolution",
+                given.score, given.at
+            ),
+        ));
+    }
     if !(1..=5).contains(&c.score) {
         return Err(DomainError::invalid(
             "score",

@@ -35,8 +35,8 @@ pub use diff::{Change, Item, diff};
 pub use eval::{CompiledMatrix, Evaluation, Facts, Fired, TriggerFired};
 pub use lint::{Directory, lint};
 pub use model::{
-    Action, AuthorityRule, Calendar, IncidentPolicy, IncidentSeverity, IncidentStep, LevelSpec, Matrix, NotifyChannel,
-    Recipient, Rule, TargetKind, Targets, Trigger, WeeklyHours, Window,
+    Action, AuthorityRule, AuthorityWindow, Calendar, IncidentPolicy, IncidentSeverity, IncidentStep, LevelSpec,
+    Matrix, NotifyChannel, Recipient, Rule, TargetKind, Targets, Trigger, WeeklyHours, Window,
 };
 pub use parse::parse;
 pub use schema::json_schema;

@@ -13,11 +13,14 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use jiff::SignedDuration;
 use jiff::civil::{Date, Time, Weekday};
+use jiff::{SignedDuration, Timestamp};
 use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-use super::schema::{DateText, DurationText, OneOrMany, PauseStatus, RecipientText, RuleActions, Windows};
+use super::schema::{
+    AuthorityWindowText, DateText, DurationText, OneOrMany, PauseStatus, RecipientText, RuleActions, Windows,
+};
 use crate::case::{Priority, Status};
 use crate::directory::{Ladder, LevelId, Role};
 use crate::event::EscalationKind;
@@ -592,6 +595,59 @@ pub struct AuthorityRule {
     /// SLA clock counted 24x7); none: no clock.
     #[schemars(with = "Option<DurationText>")]
     pub approve_within: Option<jiff::SignedDuration>,
+    /// Over what grants of the action add up against a limit: `case` (every grant on the
+    /// case, the default) or `customer_day` (every grant to the customer, on any of their
+    /// cases, in the 24 hours before). Granting in several small steps cannot get round it.
+    #[schemars(default, with = "AuthorityWindowText")]
+    pub window: AuthorityWindow,
+}
+
+/// Where an authority limit counts grants together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorityWindow {
+    /// Every grant of the action on the same case.
+    #[default]
+    Case,
+    /// Every grant of the action to the same customer, on any case, in the 24 hours before.
+    CustomerDay,
+}
+
+impl AuthorityWindow {
+    pub const ALL: [AuthorityWindow; 2] = [AuthorityWindow::Case, AuthorityWindow::CustomerDay];
+    /// How long back a `customer_day` window reaches.
+    pub const DAY: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthorityWindow::Case => "case",
+            AuthorityWindow::CustomerDay => "customer_day",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AuthorityWindow> {
+        AuthorityWindow::ALL.into_iter().find(|w| w.as_str() == s)
+    }
+
+    pub fn names() -> Vec<&'static str> {
+        AuthorityWindow::ALL.iter().map(|w| w.as_str()).collect()
+    }
+
+    /// "on this case", "to this customer in the last 24 hours".
+    pub fn describe(self) -> &'static str {
+        match self {
+            AuthorityWindow::Case => "on this case",
+            AuthorityWindow::CustomerDay => "to this customer in the last 24 hours",
+        }
+    }
+
+    /// Whether a grant made `at` still counts `now`.
+    pub fn counts(self, at: Timestamp, now: Timestamp) -> bool {
+        match self {
+            AuthorityWindow::Case => true,
+            AuthorityWindow::CustomerDay => now.duration_since(at) < Self::DAY,
+        }
+    }
 }
 
 /// IT incident severity, `SEV1` the worst.

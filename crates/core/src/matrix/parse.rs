@@ -12,9 +12,9 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::model::{
-    Action, AuthorityRule, Calendar, IncidentPolicy, IncidentSeverity, IncidentStep, LevelSpec, Matrix, Named,
-    NotifyChannel, QueueSpec, Recipient, Rule, SlaSettings, Targets, Trigger, WeeklyHours, Window, parse_days,
-    parse_duration, parse_window,
+    Action, AuthorityRule, AuthorityWindow, Calendar, IncidentPolicy, IncidentSeverity, IncidentStep, LevelSpec,
+    Matrix, Named, NotifyChannel, QueueSpec, Recipient, Rule, SlaSettings, Targets, Trigger, WeeklyHours, Window,
+    parse_days, parse_duration, parse_window,
 };
 use super::{Diagnostic, Severity, SourceMap, hint_for};
 use crate::case::{Priority, Status};
@@ -52,7 +52,7 @@ pub(crate) mod keys {
     pub(crate) const RULE: &[&str] = &["name", "description", "trigger", "when", "stop", "then"];
     pub(crate) const NOTIFY: &[&str] = &["who", "channel", "template", "within_hours"];
     pub(crate) const APPROVAL: &[&str] = &["action", "amount_field"];
-    pub(crate) const AUTHORITY: &[&str] = &["action", "limits", "users", "approve_within"];
+    pub(crate) const AUTHORITY: &[&str] = &["action", "limits", "users", "approve_within", "window"];
     pub(crate) const POLICY: &[&str] = &["id", "name", "severity", "steps", "repeat"];
     pub(crate) const STEP: &[&str] = &["notify", "channels", "ack_timeout"];
 }
@@ -969,10 +969,16 @@ impl Parser<'_> {
         let mut limits = BTreeMap::new();
         let mut user_overrides = BTreeMap::new();
         let mut approve_within = None;
+        let mut window = AuthorityWindow::default();
         for (key, p, val) in self.entries(path, t, keys::AUTHORITY) {
             match key {
                 "action" => action = self.name(&p, val),
                 "approve_within" => approve_within = self.duration(&p, val),
+                "window" => {
+                    window = self
+                        .choice(&p, val, "window", &AuthorityWindow::names(), AuthorityWindow::parse)
+                        .unwrap_or_default();
+                }
                 "limits" => {
                     let Some(lt) = self.table(&p, val) else { continue };
                     for (role, rp, rv) in self.entries(&p, lt, &Role::names()) {
@@ -995,7 +1001,7 @@ impl Parser<'_> {
         if !t.contains_key("action") {
             self.missing(v, path, "action", "what is granted, e.g. \"credit\" or \"refund\"");
         }
-        Some(AuthorityRule { action: action?, limits, user_overrides, approve_within })
+        Some(AuthorityRule { action: action?, limits, user_overrides, approve_within, window })
     }
 
     fn incident_policy(&mut self, path: &str, v: &Value<'_>, t: &DeTable<'_>) -> Option<IncidentPolicy> {

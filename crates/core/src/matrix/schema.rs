@@ -13,7 +13,7 @@
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use std::borrow::Cow;
 
-use super::model::{IncidentSeverity, Matrix, Named, NotifyChannel, SlaSettings, Trigger};
+use super::model::{AuthorityWindow, IncidentSeverity, Matrix, Named, NotifyChannel, SlaSettings, Trigger};
 use crate::case::Priority;
 use crate::directory::Role;
 use crate::event::EscalationKind;
@@ -84,6 +84,18 @@ impl JsonSchema for PauseStatus {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         let names: Vec<&str> = SlaSettings::PAUSABLE.iter().map(|s| s.as_str()).collect();
         json_schema!({ "type": "string", "enum": names })
+    }
+}
+
+/// An `[[authority]]` rule's `window`.
+pub(crate) struct AuthorityWindowText;
+
+impl JsonSchema for AuthorityWindowText {
+    fn schema_name() -> Cow<'static, str> {
+        "AuthorityWindow".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "enum": AuthorityWindow::names() })
     }
 }
 

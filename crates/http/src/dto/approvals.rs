@@ -26,6 +26,14 @@ pub struct ApprovalDto {
     pub comment: Option<String>,
     /// What was granted: the amount or the counter-offer; absent while pending or denied.
     pub final_amount: Option<f64>,
+    /// Earlier grants of the action in the authority window (the matrix's `window`) that
+    /// this request adds up with, oldest first; empty when there were none.
+    pub earlier: Vec<ladder_core::command::EarlierGrant>,
+    /// The window's total with this amount (what the approver answers for); absent when
+    /// nothing was granted before.
+    pub window_total: Option<f64>,
+    /// Why it needs approval, in words: the amount, and the earlier grants it adds up with.
+    pub reason: String,
 }
 
 impl ApprovalDto {
@@ -43,6 +51,9 @@ impl ApprovalDto {
             decided_at: a.decided_at,
             comment: a.comment.clone(),
             final_amount: a.final_amount,
+            earlier: a.earlier.clone(),
+            window_total: a.window_total,
+            reason: a.reason(),
         }
     }
 }

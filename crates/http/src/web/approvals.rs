@@ -90,6 +90,7 @@ fn approval_card(
             " · needs a " (a.approver_role.as_str()) " or above"
         }
         @if let Some(note) = &a.note { p.muted { "“" (note) "”" } }
+        @if !a.earlier.is_empty() { p.muted { "Adds up with earlier grants: " (a.reason()) } }
         div.decide {
             form method="post" action=(action) {
                 (csrf_field(session))
@@ -257,11 +258,19 @@ async fn apply_action(
             let a = outcome.case.approvals.last().expect("a new approval");
             Flash {
                 ok: true,
-                message: format!(
-                    "{} of {amount:.2} is above your authority: approval requested from a {}.",
-                    f.action,
-                    a.approver_role.as_str()
-                ),
+                message: if a.earlier.is_empty() {
+                    format!(
+                        "{} of {amount:.2} is above your authority: approval requested from a {}.",
+                        f.action,
+                        a.approver_role.as_str()
+                    )
+                } else {
+                    format!(
+                        "{} is above your authority: approval requested from a {}.",
+                        a.reason(),
+                        a.approver_role.as_str()
+                    )
+                },
             }
         }
         Ok(_) => Flash { ok: true, message: format!("{} of {amount:.2} applied.", f.action) },

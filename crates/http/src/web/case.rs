@@ -48,10 +48,8 @@ pub(super) async fn visible_case(
         .parse()
         .map_err(|_| WebError::not_found(format!("'{number}' is not a case number")))?;
     state.engine.case_by_number(principal, n).await.map_err(|e| match e {
+        // Also a case outside the principal's scope: its existence does not leak.
         ladder_engine::StoreError::NotFound(_) => WebError::not_found(format!("case #{n} does not exist")),
-        ladder_engine::StoreError::Forbidden(_) => {
-            WebError::forbidden(format!("case #{n} belongs to a team you are not part of"))
-        }
         other => other.into(),
     })
 }

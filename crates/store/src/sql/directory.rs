@@ -4,13 +4,14 @@ use ladder_core::directory::{Customer, Team, User};
 use ladder_core::ids::{CustomerId, TeamId, UserId};
 use std::sync::Arc;
 
-use super::cases::{remember_idempotency, replay_idempotent};
+use super::cases::{push_scope, remember_idempotency, replay_idempotent};
 use super::{Store, ts_to_us, us_to_ts};
 use crate::db::{Arg, Db, DbError, DbErrorKind, args};
 use crate::{
     CustomerFilter, Idempotency, StoreError, StoreResult, TokenInfo, UserCredentials, customer_identity_values,
     normalise_identity,
 };
+use ladder_core::access::{CaseScope, CustomerReach};
 
 /// Maps a UNIQUE violation to a [`StoreError::Duplicate`] saying which value is taken.
 fn unique(e: impl Into<DbError>, what: impl FnOnce(&str) -> String) -> StoreError {
@@ -317,13 +318,41 @@ impl Store {
         self.read(move |db| load_customer(db, id)).await
     }
 
-    /// Customers matching the filter, ordered by name, at most `limit`, skipping `offset`.
-    /// The name matches as a prefix, ignoring ASCII case on SQLite and any case on
-    /// PostgreSQL (whose `lower` folds beyond ASCII).
-    pub async fn customers(&self, filter: CustomerFilter, limit: u32, offset: u32) -> StoreResult<Vec<Customer>> {
+    /// How a customer stands to a case scope: their cases, and how many of them it sees.
+    pub async fn customer_reach(&self, id: CustomerId, scope: CaseScope) -> StoreResult<CustomerReach> {
+        self.read(move |db| {
+            let mut args: Vec<Arg<'static>> = vec![id.to_string().into()];
+            let mut in_scope = String::from("SELECT count(*) FROM cases c WHERE c.customer_id = ?1");
+            push_scope(&mut in_scope, &mut args, &scope);
+            let cases: i64 = db.value("SELECT count(*) FROM cases WHERE customer_id = ?1", args![id.to_string()])?;
+            let cases_in_scope: i64 = db.value(&in_scope, &args)?;
+            Ok(CustomerReach { cases: cases as u64, cases_in_scope: cases_in_scope as u64 })
+        })
+        .await
+    }
+
+    /// Customers matching the filter that `scope` reaches (those with a case it sees, and
+    /// those with no case yet; see `core::access::CustomerReach`), ordered by name, at most
+    /// `limit`, skipping `offset`. The name matches as a prefix, ignoring ASCII case on
+    /// SQLite and any case on PostgreSQL (whose `lower` folds beyond ASCII).
+    pub async fn customers(
+        &self,
+        filter: CustomerFilter,
+        scope: Option<CaseScope>,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<Vec<Customer>> {
         self.read(move |db| {
             let mut sql = String::from("SELECT doc FROM customers WHERE 1=1");
             let mut args: Vec<Arg> = Vec::new();
+            if let Some(scope) = &scope {
+                sql.push_str(
+                    " AND (NOT EXISTS (SELECT 1 FROM cases n WHERE n.customer_id = customers.id)
+                      OR EXISTS (SELECT 1 FROM cases c WHERE c.customer_id = customers.id",
+                );
+                push_scope(&mut sql, &mut args, scope);
+                sql.push_str("))");
+            }
             if let Some(identity) = &filter.identity {
                 args.push(normalise_identity(identity).into());
                 sql.push_str(&format!(
