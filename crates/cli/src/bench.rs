@@ -6,6 +6,7 @@ use std::time::Duration;
 
 mod api;
 mod calendar;
+mod case_size;
 mod cluster;
 mod console;
 mod crash;
@@ -203,6 +204,25 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1000)]
         requests: usize,
     },
+    /// A write (an internal note) on a case holding many messages next to the same write on
+    /// a new case: median ms per write of each, several runs.
+    CaseSize {
+        /// Messages the big case holds.
+        #[arg(long, default_value_t = 1000)]
+        messages: usize,
+        /// Characters per message of the big case (65,536 is the most a body takes).
+        #[arg(long, default_value_t = 65_536)]
+        body_chars: usize,
+        /// Writes of each kind per run.
+        #[arg(long, default_value_t = 200)]
+        writes: usize,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// A PostgreSQL database to run in (a schema of its own, dropped after); without
+        /// it, a new SQLite store in a temporary directory.
+        #[arg(long = "database")]
+        database: Option<String>,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -243,6 +263,9 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Simulate { cases, data_dir } => simulate::bench_simulate(cases, data_dir).await,
         BenchCommand::Console { cases, data_dir, requests } => console::bench_console(cases, data_dir, requests).await,
+        BenchCommand::CaseSize { messages, body_chars, writes, runs, database } => {
+            case_size::bench_case_size(messages, body_chars, writes, runs, database).await
+        }
     }
 }
 

@@ -47,7 +47,7 @@ async fn queues_next_tasks_and_callbacks() {
     assert_eq!(api.call(erin, "POST", "/api/v1/queues/frontline/next", None).await.0, 403);
     assert_eq!(api.call(ana, "GET", "/api/v1/queues/nowhere", None).await.0, 404);
     let (s, p) = api.call(ana, "GET", "/api/v1/queues/frontline?limit=0", None).await;
-    assert_eq!((s, p["field"].as_str()), (400, Some("limit")), "{p}");
+    assert_eq!((s, p["field"].as_str()), (422, Some("limit")), "{p}");
 
     // Ana takes them in order, then the queue is empty.
     for expected in [&urgent, &normal, &low] {

@@ -44,7 +44,7 @@ pub fn decide(case: Option<&Case>, command: &CaseCommand, cx: &Context) -> Resul
     if case.status == Status::Closed {
         return Err(DomainError::transition(action, case.status, "a closed case is final; open a follow-up case"));
     }
-    match command {
+    let events = match command {
         CaseCommand::Open(_) => Err(DomainError::transition("open", case.status, "the case is already open")),
         CaseCommand::AddMessage(m) => cmd::message::decide(case, m, cx),
         CaseCommand::Assign(a) => cmd::assign::decide(case, a),
@@ -62,7 +62,9 @@ pub fn decide(case: Option<&Case>, command: &CaseCommand, cx: &Context) -> Resul
         CaseCommand::DecideApproval(d) => cmd::approval::decide(case, d, action),
         CaseCommand::RecordCsat(c) => cmd::csat::decide(case, c, action),
         CaseCommand::ScheduleCallback(c) => cmd::callback::decide(case, c, cx, action),
-    }
+    }?;
+    crate::limits::check_room(case, &events)?;
+    Ok(events)
 }
 
 /// Turns decided events into recorded ones, numbered after the case's current version.

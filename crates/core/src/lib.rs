@@ -15,6 +15,8 @@
 //! - [`sla`]: business time and SLA clocks.
 //! - [`routing`]: queue priority and the choice of agent for a case.
 //! - [`metrics`]: escalation metrics per case and their additive daily aggregate.
+//! - [`instant`]: the instants Ladder accepts and keeps (to the microsecond, 1970–9999).
+//! - [`limits`]: how much one case may hold (messages, list entries, notes).
 //! - [`insights`]: "revise the rules" suggestions from facts about a period.
 //! - [`simulate`]: the what-if replay of recorded cases under a candidate matrix.
 
@@ -29,6 +31,8 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod insights;
+pub mod instant;
+pub mod limits;
 pub mod matrix;
 pub mod metrics;
 pub mod routing;

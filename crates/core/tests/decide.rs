@@ -1606,3 +1606,60 @@ fn an_agent_opening_a_case_may_assign_only_themselves() {
     assert!(alice.may(None, &for_someone_else).is_err());
     assert!(alice.may(None, &open_at(front_line(), Some(agent()))).is_ok());
 }
+
+// ---------------------------------------------------------------------------------------
+// How much one case may hold
+// ---------------------------------------------------------------------------------------
+
+fn callback_with_note(note: Option<String>) -> CaseCommand {
+    CaseCommand::ScheduleCallback(ladder_core::command::ScheduleCallback {
+        team: front_line(),
+        window_start: at(100),
+        window_end: at(160),
+        time_zone: "UTC".into(),
+        note,
+    })
+}
+
+#[test]
+fn a_case_holds_a_bounded_number_of_messages_and_list_entries_and_short_notes() {
+    use ladder_core::limits::{MAX_ENTRIES_PER_CASE, MAX_MESSAGES_PER_CASE, MAX_NOTE};
+    let ladder = ladder();
+    let actor = staff(&agent());
+    let decide_on = |case: &Case, command: &CaseCommand| decide(Some(case), command, &cx(&actor, &ladder, at(50)));
+
+    // Messages: the last one fits, one more is refused naming the case.
+    let mut case = run(&[open()]).unwrap();
+    case.n_messages = MAX_MESSAGES_PER_CASE - 1;
+    assert!(decide_on(&case, &note()).is_ok());
+    case.n_messages = MAX_MESSAGES_PER_CASE;
+    let e = decide_on(&case, &note()).unwrap_err();
+    assert_invalid(&e, "case");
+    assert!(e.to_string().contains("10000 messages"), "{e}");
+    // A request for information is a message too.
+    let ask = CaseCommand::RequestInfo(RequestInfo { question: "Which invoice?".into(), from: InfoSource::Customer });
+    assert_invalid(&decide_on(&case, &ask).unwrap_err(), "case");
+
+    // List entries: the hundredth call-back fits, the next is refused.
+    let mut case = run(&[open(), callback_with_note(None)]).unwrap();
+    let booked = case.callbacks[0].clone();
+    case.callbacks = vec![booked.clone(); MAX_ENTRIES_PER_CASE - 1];
+    assert!(decide_on(&case, &callback_with_note(None)).is_ok());
+    case.callbacks.push(booked);
+    let e = decide_on(&case, &callback_with_note(None)).unwrap_err();
+    assert_invalid(&e, "case");
+    assert!(e.to_string().contains("100 call-backs"), "{e}");
+
+    // Notes the case document keeps are short; message bodies may be long.
+    let case = run(&[open()]).unwrap();
+    assert!(decide_on(&case, &callback_with_note(Some("x".repeat(MAX_NOTE)))).is_ok());
+    assert_invalid(&decide_on(&case, &callback_with_note(Some("x".repeat(MAX_NOTE + 1)))).unwrap_err(), "note");
+    let long_body = CaseCommand::AddMessage(AddMessage {
+        visibility: Visibility::Internal,
+        channel: None,
+        body: "x".repeat(65_536),
+        from_customer: false,
+        resume: false,
+    });
+    assert!(decide_on(&case, &long_body).is_ok());
+}

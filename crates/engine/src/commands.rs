@@ -439,6 +439,7 @@ impl Engine {
                     dt.to_zoned(zone.clone())
                         .map(|z| z.timestamp())
                         .map_err(|e| DomainError::invalid(field, format!("{dt} in {zone_name}: {e}")))
+                        .and_then(|t| ladder_core::instant::check(field, t))
                 };
                 CaseCommand::ScheduleCallback(ScheduleCallback {
                     team: team_ref(&team),
@@ -515,6 +516,8 @@ impl Engine {
         idempotency: Option<Idempotency>,
         now: Timestamp,
     ) -> Result<CaseOutcome, StoreError> {
+        // The store keeps instants to the microsecond; so do the events decided here.
+        let now = ladder_core::instant::truncate(now);
         let mut command = self.resolve(principal, case_id, request).await?;
         if let CaseCommand::ApplyAction(a) = &mut command
             && a.window == ladder_core::matrix::AuthorityWindow::CustomerDay

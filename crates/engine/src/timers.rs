@@ -71,9 +71,10 @@ pub struct FireReport {
 
 impl Engine {
     /// The current time as this engine sees it: the system clock, shifted by the offset the
-    /// server was started with (for drills and restart tests; zero otherwise).
+    /// server was started with (for drills and restart tests; zero otherwise), to the
+    /// microsecond: the precision the store keeps (`ladder_core::instant`).
     pub fn now(&self) -> Timestamp {
-        Timestamp::now() + self.inner.clock_offset
+        ladder_core::instant::truncate(Timestamp::now() + self.inner.clock_offset)
     }
 
     /// How the timer loop is doing.

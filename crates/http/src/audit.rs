@@ -24,9 +24,9 @@ pub struct AuditQuery {
     actor: Option<String>,
     /// Only this action (`user.create`), or every action on one kind of entry (`user`).
     action: Option<String>,
-    /// Only changes at or after this instant (RFC 3339).
+    /// Only changes at or after this instant (RFC 3339, 1970 to 9999, to the microsecond).
     from: Option<String>,
-    /// Only changes before this instant (RFC 3339).
+    /// Only changes before this instant (RFC 3339, 1970 to 9999, to the microsecond).
     to: Option<String>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -76,19 +76,11 @@ pub struct AuditPageDto {
     pub next_cursor: Option<String>,
 }
 
-fn instant(field: &str, raw: Option<&str>) -> ApiResult<Option<Timestamp>> {
-    raw.map(|r| {
-        r.parse::<Timestamp>().map_err(|_| {
-            ApiError::bad_request(field, format!("'{r}' is not an RFC 3339 instant, e.g. 2026-12-01T00:00:00Z"))
-        })
-    })
-    .transpose()
-}
-
 /// Who changed which team, user, password, customer, token or agent profile, and when
 /// (admins). Filter by `actor`, `action` and time; newest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = AuditPageDto), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 422, body = Problem),
         (status = 403, body = Problem)))]
 async fn audit_log(
     State(state): State<AppState>,
@@ -96,10 +88,7 @@ async fn audit_log(
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<AuditPageDto>> {
     state.engine.check(&auth.0, &ladder_core::access::Action::ReadAudit)?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request("limit", "must be between 1 and 500"));
-    }
+    let limit = crate::extract::limit_param("limit", q.limit, 100, 500)?;
     let actor = match &q.actor {
         Some(key) => Some(
             state
@@ -125,8 +114,8 @@ async fn audit_log(
     let filter = AuditFilter {
         actor,
         action: q.action.clone(),
-        from: instant("from", q.from.as_deref())?,
-        to: instant("to", q.to.as_deref())?,
+        from: crate::extract::instant_param("from", q.from.as_deref())?,
+        to: crate::extract::instant_param("to", q.to.as_deref())?,
         before,
         limit: limit + 1,
     };

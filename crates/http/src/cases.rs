@@ -124,7 +124,8 @@ pub struct ListQuery {
     /// Customer id.
     customer: Option<Uuid>,
     category: Option<String>,
-    /// Full-text search over subjects, descriptions and messages.
+    /// Full-text search over subjects, descriptions and messages: at most 1,000 bytes and
+    /// 16 distinct words (English stop words not counted).
     q: Option<String>,
     /// SLA standing of the live clocks: `breached`, `at_risk`, `running`, `paused`.
     sla: Option<String>,
@@ -155,7 +156,7 @@ where
 
 /// List and search cases the caller may see, newest first.
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(ListQuery),
-    responses((status = 200, body = CasePageDto), (status = 400, body = Problem)))]
+    responses((status = 200, body = CasePageDto), (status = 400, body = Problem), (status = 422, body = Problem)))]
 async fn list_cases(
     State(state): State<AppState>,
     auth: Auth,
@@ -205,10 +206,7 @@ async fn list_cases(
             ApiError::bad_request("cursor", "not a cursor from this API; pass next_cursor unchanged")
         })?),
     };
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request("limit", "must be between 1 and 500"));
-    }
+    let limit = crate::extract::limit_param("limit", q.limit, 50, 500)?;
     let page = state.engine.list_cases(&auth.0, filter, PageRequest { before, limit }).await?;
     Ok(Json(CasePageDto {
         items: page.cases.iter().map(|c| state.case_dto(c)).collect(),

@@ -66,20 +66,33 @@ struct CustomerQuery {
     /// Name prefix.
     name: Option<String>,
     segment: Option<String>,
+    /// 1–500, default 50.
     limit: Option<u32>,
+    /// Customers to skip, 0–100000 (default 0).
     offset: Option<u32>,
 }
 
+/// The furthest `offset` into a customer list: deeper pages are found by filtering.
+const MAX_CUSTOMER_OFFSET: u32 = 100_000;
+
 /// Find customers by identity, name prefix or segment.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerQuery),
-    responses((status = 200, body = Vec<CustomerDto>)))]
+    responses((status = 200, body = Vec<CustomerDto>), (status = 422, body = Problem)))]
 async fn list_customers(
     State(s): State<AppState>,
     auth: Auth,
     Query(q): Query<CustomerQuery>,
 ) -> ApiResult<Json<Vec<CustomerDto>>> {
     let filter = CustomerFilter { identity: q.identity, name: q.name, segment: q.segment };
-    let list = s.engine.customers(&auth.0, filter, q.limit.unwrap_or(50), q.offset.unwrap_or(0)).await?;
+    let limit = crate::extract::limit_param("limit", q.limit, 50, 500)?;
+    let offset = q.offset.unwrap_or(0);
+    if offset > MAX_CUSTOMER_OFFSET {
+        return Err(ApiError::validation(
+            "offset",
+            format!("{offset} is out of range; give 0 to {MAX_CUSTOMER_OFFSET}, and filter to narrow the list"),
+        ));
+    }
+    let list = s.engine.customers(&auth.0, filter, limit, offset).await?;
     Ok(Json(list.iter().map(CustomerDto::from).collect()))
 }
 

@@ -168,3 +168,56 @@ pub async fn team_param(state: &AppState, key: &str) -> Result<ladder_core::ids:
         .map_err(|_| ApiError::bad_request("team", format!("no team '{key}'")))?
         .id)
 }
+
+// Query parameters. A value that does not parse is a 400 naming the parameter; one that
+// parses but is outside what the parameter accepts is a 422 naming it (docs/api.md,
+// "Parameters and limits").
+
+/// A page size or count: `default` when absent, else 1..=`max`.
+pub(crate) fn limit_param(field: &str, raw: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
+    let limit = raw.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::validation(field, format!("{limit} is out of range; give 1 to {max}")));
+    }
+    Ok(limit)
+}
+
+/// An instant (RFC 3339, e.g. `2026-12-01T09:00:00Z`), within the range and precision every
+/// instant of the API keeps ([`ladder_core::instant`]).
+pub(crate) fn instant_param(field: &str, raw: Option<&str>) -> Result<Option<jiff::Timestamp>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let t: jiff::Timestamp = raw.trim().parse().map_err(|_| {
+        ApiError::bad_request(field, format!("'{raw}' is not an RFC 3339 instant, e.g. 2026-12-01T00:00:00Z"))
+    })?;
+    Ok(Some(ladder_core::instant::check(field, t)?))
+}
+
+/// A span such as `30m`, `2h30m` or `7d`, from zero to `max`.
+pub(crate) fn duration_param(
+    field: &str,
+    raw: &str,
+    max: jiff::SignedDuration,
+) -> Result<jiff::SignedDuration, ApiError> {
+    let d = ladder_core::matrix::model::parse_duration(raw)
+        .ok_or_else(|| ApiError::bad_request(field, format!("'{raw}' is not a duration; write e.g. 30m, 1h, 2h30m")))?;
+    if d.is_negative() || d > max {
+        return Err(ApiError::validation(
+            field,
+            format!("{raw} is out of range; give at most {}d", max.as_secs() / 86_400),
+        ));
+    }
+    Ok(d)
+}
+
+/// `now` moved on by `span`, refused (naming `field`) past the latest instant the API
+/// keeps rather than overflowing.
+pub(crate) fn later(
+    field: &str,
+    now: jiff::Timestamp,
+    span: jiff::SignedDuration,
+) -> Result<jiff::Timestamp, ApiError> {
+    now.checked_add(span)
+        .ok()
+        .filter(|t| *t <= ladder_core::instant::max())
+        .ok_or_else(|| ApiError::validation(field, format!("{span:#} from now is past the latest instant kept")))
+}

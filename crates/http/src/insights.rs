@@ -78,7 +78,8 @@ impl From<Suggestion> for SuggestionDto {
 /// fire — counted over the days the triggers happened, not the cases' opening days — and
 /// levels whose 24x7 clocks breach mostly out of hours. Managers and admins.
 #[utoipa::path(get, path = "/api/v1/insights", tag = "metrics", params(InsightsQuery),
-    responses((status = 200, body = InsightsDto), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = InsightsDto), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
 async fn insights(
     State(state): State<AppState>,
     auth: Auth,

@@ -189,11 +189,17 @@ impl MetricsRowDto {
     }
 }
 
+/// A UTC day: a 400 when it is not `YYYY-MM-DD`, a 422 outside the days whose instants the
+/// API keeps (1970-01-01 to 9999-12-30, [`ladder_core::instant`]).
 fn parse_day(field: &str, raw: &str) -> ApiResult<Date> {
-    raw.parse::<Date>()
-        .ok()
-        .filter(|d| (1..=9000).contains(&d.year()))
-        .ok_or_else(|| ApiError::bad_request(field, format!("'{raw}' is not a date; use YYYY-MM-DD (years 1–9000)")))
+    let day = raw
+        .parse::<Date>()
+        .map_err(|_| ApiError::bad_request(field, format!("'{raw}' is not a date; use YYYY-MM-DD")))?;
+    let (first, last) = (jiff::civil::date(1970, 1, 1), jiff::civil::date(9999, 12, 30));
+    if !(first..=last).contains(&day) {
+        return Err(ApiError::validation(field, format!("{day} is out of range; give {first} to {last}")));
+    }
+    Ok(day)
 }
 
 fn today(now: Timestamp) -> Date {
@@ -227,7 +233,8 @@ pub(crate) fn period(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Ap
 /// sees the cases of their own teams (first team), ungrouped or grouped by `team` or
 /// `agent` only (other groupings are a 403); agents are refused.
 #[utoipa::path(get, path = "/api/v1/metrics", tag = "metrics", params(MetricsQuery),
-    responses((status = 200, body = MetricsDto), (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = MetricsDto), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
 async fn metrics(
     State(state): State<AppState>,
     auth: Auth,

@@ -71,17 +71,15 @@ async fn team_of(state: &AppState, key: &str) -> ApiResult<ladder_core::director
 
 /// The team's queue: cases waiting for someone, in the order they should be worked.
 #[utoipa::path(get, path = "/api/v1/queues/{team}", tag = "queues", params(("team" = String, Path), QueueQuery),
-    responses((status = 200, body = QueueDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = QueueDto), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
 async fn queue(
     State(state): State<AppState>,
     auth: Auth,
     Path(team): Path<String>,
     Query(q): Query<QueueQuery>,
 ) -> ApiResult<Json<QueueDto>> {
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("limit", "must be between 1 and 1000"));
-    }
+    let limit = crate::extract::limit_param("limit", q.limit, 50, 1000)?;
     let team = team_of(&state, &team).await?;
     let (queued, length) = state.engine.queue(&auth.0, &team, limit).await?;
     let items = queued

@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use ladder_core::matrix::model::parse_duration;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -35,9 +34,13 @@ pub(crate) fn parse_standings(raw: Option<&str>) -> ApiResult<Vec<String>> {
         .collect()
 }
 
+/// The longest `within` of `/sla/at-risk`: a year.
+const MAX_WITHIN: jiff::SignedDuration = jiff::SignedDuration::from_hours(366 * 24);
+
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AtRiskQuery {
-    /// Also list cases whose earliest running clock falls due within this span, e.g. `1h`.
+    /// Also list cases whose earliest running clock falls due within this span, e.g. `1h`
+    /// (at most `366d`).
     within: Option<String>,
     /// 1–1000, default 100.
     limit: Option<u32>,
@@ -54,24 +57,21 @@ pub struct AtRiskDto {
 /// Cases the caller may see with a breached or at-risk SLA clock (a warning has fired),
 /// ordered by time left: the most overdue first.
 #[utoipa::path(get, path = "/api/v1/sla/at-risk", tag = "sla", params(AtRiskQuery),
-    responses((status = 200, body = AtRiskDto), (status = 400, body = Problem), (status = 401, body = Problem)))]
+    responses((status = 200, body = AtRiskDto), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 422, body = Problem)))]
 async fn at_risk(
     State(state): State<AppState>,
     auth: Auth,
     Query(q): Query<AtRiskQuery>,
 ) -> ApiResult<Json<AtRiskDto>> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("limit", "must be between 1 and 1000"));
-    }
+    let limit = crate::extract::limit_param("limit", q.limit, 100, 1000)?;
     let now = state.engine.now();
     let due_before = match q.within.as_deref() {
         None => None,
-        Some(w) => Some(
-            now + parse_duration(w).ok_or_else(|| {
-                ApiError::bad_request("within", format!("'{w}' is not a duration; write e.g. 30m, 1h, 2h30m"))
-            })?,
-        ),
+        Some(w) => {
+            let span = crate::extract::duration_param("within", w, MAX_WITHIN)?;
+            Some(crate::extract::later("within", now, span)?)
+        }
     };
     let standings = vec!["breached".to_string(), "at_risk".to_string()];
     let cases = state.engine.sla_cases(&auth.0, standings, due_before, limit).await?;

@@ -3,7 +3,7 @@
 //!
 //! Every case command is decided by `ladder_core::decide` + `record` on simulated time
 //! ([`ladder_testkit::store::at`]); nothing here reads the clock for an assertion. The simulated clock
-//! deliberately has nanoseconds, as `Timestamp::now()` does on the server.
+//! deliberately has microseconds, as the engine's clock does (the precision the store keeps).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -795,6 +795,7 @@ async fn metrics_kept_while_writing_equal_the_log_recomputed_and_are_backfilled_
 
     // A database from before the metrics: the migration computes them from the log.
     let raw = rusqlite::Connection::open(dir.path().join("ladder.db")).unwrap();
+    raw.execute_batch(&ladder_store::sql::undo_microseconds_sql(false)).unwrap();
     raw.execute_batch(
         "DROP TABLE case_metrics; DROP TABLE metrics_daily; DROP TABLE rule_activity; DROP TABLE case_insights; DROP TABLE insight_categories; DROP TABLE insight_codes; DROP TABLE insight_approvals; DROP TABLE insight_breaches; DROP INDEX timers_leased; ALTER TABLE timers DROP COLUMN lease_until_ns; ALTER TABLE timers DROP COLUMN lease_node; DROP TABLE audit_log; PRAGMA user_version = 6;",
     )
@@ -809,6 +810,7 @@ async fn metrics_kept_while_writing_equal_the_log_recomputed_and_are_backfilled_
     let raw = rusqlite::Connection::open(dir.path().join("ladder.db")).unwrap();
     let removed = raw.execute("DELETE FROM metrics_daily WHERE dim LIKE 'team_agent%'", []).unwrap();
     assert!(removed > 0, "team_agent rows were kept while writing");
+    raw.execute_batch(&ladder_store::sql::undo_microseconds_sql(false)).unwrap();
     raw.execute_batch("DROP TABLE rule_activity; DROP TABLE case_insights; DROP TABLE insight_categories; DROP TABLE insight_codes; DROP TABLE insight_approvals; DROP TABLE insight_breaches; DROP INDEX timers_leased; ALTER TABLE timers DROP COLUMN lease_until_ns; ALTER TABLE timers DROP COLUMN lease_node; DROP TABLE audit_log; PRAGMA user_version = 7;").unwrap();
     drop(raw);
     let store = Store::open(dir.path(), ladder_store::StoreConfig::default()).unwrap();
@@ -1021,6 +1023,7 @@ async fn insight_facts_kept_while_writing_equal_every_case_read_and_are_backfill
     // A database from before the insight tables: the migration fills them from the case
     // documents and the log.
     let raw = rusqlite::Connection::open(dir.path().join("ladder.db")).unwrap();
+    raw.execute_batch(&ladder_store::sql::undo_microseconds_sql(false)).unwrap();
     raw.execute_batch(
         "DROP TABLE case_insights; DROP TABLE insight_categories; DROP TABLE insight_codes;
          DROP TABLE insight_approvals; DROP TABLE insight_breaches; DROP TABLE audit_log; PRAGMA user_version = 9;",
@@ -1168,9 +1171,11 @@ async fn tokens_authenticate_until_revoked_expired_or_their_user_is_deactivated(
 }
 
 #[test]
-fn the_simulated_clock_has_sub_microsecond_precision() {
-    // Guards the point of `t0`: a clock without nanoseconds would hide precision bugs.
-    assert_ne!(t0().subsec_nanosecond() % 1_000, 0);
+fn the_simulated_clock_has_the_precision_the_store_keeps() {
+    // Guards the point of `t0`: a clock without microseconds would hide precision bugs, and
+    // one finer than the store keeps would fail the round trips for the wrong reason.
+    assert_ne!(t0().subsec_nanosecond() % 1_000_000, 0);
+    assert_eq!(ladder_core::instant::truncate(t0()), t0());
     assert_eq!(at(1).duration_since(at(0)), SignedDuration::from_mins(1));
 }
 

@@ -26,10 +26,10 @@ pub const DESK: UserId = UserId(Uuid::from_u128(0xD5));
 pub const ADA: CustomerId = CustomerId(Uuid::from_u128(0xC1));
 pub const BOB: CustomerId = CustomerId(Uuid::from_u128(0xC2));
 
-/// Simulated time of the first command. Sub-microsecond on purpose: the server's
-/// clock has nanoseconds too.
+/// Simulated time of the first command. Sub-millisecond on purpose: the engine's clock
+/// has microseconds too, the precision the store keeps (`ladder_core::instant`).
 pub fn t0() -> Timestamp {
-    "2025-06-15T09:30:00.123456789Z".parse().expect("a valid timestamp")
+    "2025-06-15T09:30:00.123456Z".parse().expect("a valid timestamp")
 }
 
 /// Simulated time `step` minutes after [`t0`].

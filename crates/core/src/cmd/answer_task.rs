@@ -1,6 +1,5 @@
 //! The front line answers a task the back office gave it.
 
-use super::MAX_TEXT;
 use crate::case::Case;
 use crate::error::DomainError;
 use crate::event::{CaseEvent, TaskAnswered};
@@ -14,7 +13,7 @@ pub struct AnswerTask {
 }
 
 pub(crate) fn decide(case: &Case, a: &AnswerTask, action: &'static str) -> Result<Vec<CaseEvent>, DomainError> {
-    non_empty("answer", &a.answer, MAX_TEXT)?;
+    non_empty("answer", &a.answer, crate::limits::MAX_NOTE)?;
     match case.tasks.get(a.task as usize) {
         None => Err(DomainError::invalid("task", format!("the case has no task {}", a.task))),
         Some(t) if t.answer.is_some() => {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{MAX_TEXT, check_amount, require_active};
+use super::{check_amount, require_active};
 use crate::case::Case;
 use crate::directory::Role;
 use crate::error::DomainError;
@@ -106,7 +106,7 @@ pub(crate) fn decide(
     handle("action", &a.action)?;
     check_amount(a.amount)?;
     if let Some(note) = &a.note {
-        non_empty("note", note, MAX_TEXT)?;
+        non_empty("note", note, crate::limits::MAX_NOTE)?;
     }
     let earlier = a.earlier(case, now);
     let earlier_total: f64 = earlier.iter().map(|g| g.amount).sum();

@@ -1,6 +1,6 @@
 //! Approve, deny or counter an approval request.
 
-use super::{MAX_TEXT, check_amount};
+use super::check_amount;
 use crate::case::{ApprovalState, Case};
 use crate::error::DomainError;
 use crate::event::{ActionApplied, ApprovalDecided, ApprovalOutcome, CaseEvent};
@@ -46,7 +46,7 @@ pub(crate) fn decide(case: &Case, d: &DecideApproval, action: &'static str) -> R
         ));
     }
     if let Some(comment) = &d.comment {
-        non_empty("comment", comment, MAX_TEXT)?;
+        non_empty("comment", comment, crate::limits::MAX_NOTE)?;
     }
     let (outcome, amount) = match d.decision {
         Decision::Approve => (ApprovalOutcome::Approved, Some(approval.amount)),

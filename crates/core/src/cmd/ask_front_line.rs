@@ -1,6 +1,6 @@
 //! A back-office team asks the front line to get something from the customer (a task).
 
-use super::{MAX_TEXT, require_active};
+use super::require_active;
 use crate::case::Case;
 use crate::error::DomainError;
 use crate::event::{CaseEvent, TaskCreated};
@@ -14,7 +14,7 @@ pub struct AskFrontLine {
 
 pub(crate) fn decide(case: &Case, a: &AskFrontLine, action: &'static str) -> Result<Vec<CaseEvent>, DomainError> {
     require_active(case, action)?;
-    non_empty("question", &a.question, MAX_TEXT)?;
+    non_empty("question", &a.question, crate::limits::MAX_NOTE)?;
     let Some(origin) = case.escalation_path.first() else {
         return Err(DomainError::transition(
             action,

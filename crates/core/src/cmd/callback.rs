@@ -1,6 +1,6 @@
 //! Book a call-back for the outbound team, in a window of the customer's time.
 
-use super::{MAX_TEXT, require_active};
+use super::require_active;
 use crate::case::Case;
 use crate::command::TeamRef;
 use crate::decide::Context;
@@ -34,7 +34,7 @@ pub(crate) fn decide(
         return Err(DomainError::invalid("window_end", "the window is already over"));
     }
     if let Some(note) = &c.note {
-        non_empty("note", note, MAX_TEXT)?;
+        non_empty("note", note, crate::limits::MAX_NOTE)?;
     }
     Ok(vec![CaseEvent::CallbackScheduled(CallbackScheduled {
         callback: case.callbacks.len() as u32,

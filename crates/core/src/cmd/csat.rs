@@ -1,6 +1,5 @@
 //! Record the customer's satisfaction score (CSAT).
 
-use super::MAX_TEXT;
 use crate::case::{Case, Status};
 use crate::error::DomainError;
 use crate::event::{CaseEvent, CsatRecorded};
@@ -42,7 +41,7 @@ pub(crate) fn decide(case: &Case, c: &RecordCsat, action: &'static str) -> Resul
         ));
     }
     if let Some(comment) = &c.comment {
-        non_empty("comment", comment, MAX_TEXT)?;
+        non_empty("comment", comment, crate::limits::MAX_NOTE)?;
     }
     Ok(vec![CaseEvent::CsatRecorded(CsatRecorded {
         score: c.score,

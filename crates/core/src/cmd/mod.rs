@@ -27,7 +27,8 @@ pub mod resolve;
 pub mod transfer;
 pub mod update;
 
-/// The longest free text a command takes (a message body, a question, a note).
+/// The longest free text a command takes (a message body, a description, a question to
+/// the customer); notes the case document keeps take [`crate::limits::MAX_NOTE`].
 pub(crate) const MAX_TEXT: usize = 65_536;
 /// The longest one-line text a command takes (a reason).
 pub(crate) const MAX_LINE: usize = 2_000;

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{MAX_TEXT, require_active};
+use super::require_active;
 use crate::case::Case;
 use crate::error::DomainError;
 use crate::event::{CaseEvent, Resolved};
@@ -22,7 +22,7 @@ pub(crate) fn decide(case: &Case, r: &Resolve, action: &'static str) -> Result<V
     require_active(case, action)?;
     handle("code", &r.code)?;
     if let Some(note) = &r.note {
-        non_empty("note", note, MAX_TEXT)?;
+        non_empty("note", note, crate::limits::MAX_NOTE)?;
     }
     Ok(vec![CaseEvent::Resolved(Resolved { code: r.code.clone(), note: r.note.clone() })])
 }

@@ -9,7 +9,7 @@ use ladder_core::directory::User;
 use ladder_core::ids::{TeamId, UserId};
 use ladder_core::{Channel, Status};
 
-use super::{Store, ts_to_ns};
+use super::{Store, ts_to_us};
 use crate::db::{Arg, Db, args};
 use crate::{StoreError, StoreResult};
 
@@ -33,17 +33,17 @@ fn user_doc(db: &mut Db, user_id: UserId) -> StoreResult<User> {
 /// Inserts or replaces the profile's row. The profile must be valid.
 fn upsert(db: &mut Db, profile: &AgentProfile) -> StoreResult<()> {
     db.exec(
-        "INSERT INTO agents (user_id, presence, presence_since_ns, profile, updated_at_ns)
+        "INSERT INTO agents (user_id, presence, presence_since_us, profile, updated_at_us)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (user_id) DO UPDATE SET
-            presence = excluded.presence, presence_since_ns = excluded.presence_since_ns,
-            profile = excluded.profile, updated_at_ns = excluded.updated_at_ns",
+            presence = excluded.presence, presence_since_us = excluded.presence_since_us,
+            profile = excluded.profile, updated_at_us = excluded.updated_at_us",
         args![
             profile.user_id.to_string(),
             profile.presence.as_str(),
-            ts_to_ns(profile.presence_since),
+            ts_to_us(profile.presence_since),
             serde_json::to_string(profile)?,
-            ts_to_ns(profile.updated_at),
+            ts_to_us(profile.updated_at),
         ],
     )?;
     Ok(())

@@ -1,5 +1,5 @@
 //! The approval inbox: pending approval requests a principal may decide, oldest
-//! first, read through the `approval_role` / `approval_since_ns` projection of `cases`.
+//! first, read through the `approval_role` / `approval_since_us` projection of `cases`.
 
 use jiff::Timestamp;
 use ladder_core::case::{Approval, Case};
@@ -45,7 +45,7 @@ fn candidates(db: &mut Db, roles: &[&str], team: Option<String>, limit: i64) -> 
     db.rows(
         "SELECT number FROM cases
          WHERE approval_role IN (?1, ?2, ?3) AND (CAST(?4 AS TEXT) IS NULL OR team_id = ?4)
-         ORDER BY approval_since_ns, number LIMIT ?5",
+         ORDER BY approval_since_us, number LIMIT ?5",
         args![role(0), role(1), role(2), team, limit],
         |r| Ok(r.get(0)?),
     )

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use ladder_core::ids::UserId;
 use serde::{Deserialize, Serialize};
 
-use super::{Store, Tx, ns_to_ts, ts_to_ns};
+use super::{Store, Tx, ts_to_us, us_to_ts};
 use crate::db::{Arg, args};
 use crate::{StoreError, StoreResult};
 
@@ -43,9 +43,9 @@ pub struct AuditFilter {
 
 pub(crate) fn record(tx: &mut Tx, entry: &AuditEntry) -> StoreResult<()> {
     tx.exec(
-        "INSERT INTO audit_log (at_ns, actor_id, actor_name, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO audit_log (at_us, actor_id, actor_name, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         args![
-            ts_to_ns(entry.at),
+            ts_to_us(entry.at),
             entry.actor_id.map(|u| u.to_string()),
             &entry.actor_name,
             &entry.action,
@@ -67,7 +67,7 @@ impl Store {
     pub async fn audit_log(&self, filter: AuditFilter) -> StoreResult<Vec<AuditEntry>> {
         self.read(move |db| {
             let mut sql = String::from(
-                "SELECT seq, at_ns, actor_id, actor_name, action, target, detail FROM audit_log WHERE 1 = 1",
+                "SELECT seq, at_us, actor_id, actor_name, action, target, detail FROM audit_log WHERE 1 = 1",
             );
             let mut params: Vec<Arg<'static>> = Vec::new();
             let mut param = |sql: &mut String, clause: &str, value: Arg<'static>| {
@@ -82,13 +82,12 @@ impl Store {
                 Some(entity) => param(&mut sql, " AND action LIKE #", Arg::from(format!("{entity}.%"))),
                 None => {}
             }
-            // Bounds past what the column holds (it wraps after 2262) are clamped, not wrapped.
-            let saturating = |t: Timestamp| t.as_nanosecond().clamp(i64::MIN.into(), i64::MAX.into()) as i64;
+            let saturating = ts_to_us;
             if let Some(from) = filter.from {
-                param(&mut sql, " AND at_ns >= #", Arg::from(saturating(from)));
+                param(&mut sql, " AND at_us >= #", Arg::from(saturating(from)));
             }
             if let Some(to) = filter.to {
-                param(&mut sql, " AND at_ns < #", Arg::from(saturating(to)));
+                param(&mut sql, " AND at_us < #", Arg::from(saturating(to)));
             }
             if let Some(before) = filter.before {
                 param(&mut sql, " AND seq < #", Arg::from(before));
@@ -100,7 +99,7 @@ impl Store {
                 let detail: String = r.get(6)?;
                 Ok(AuditEntry {
                     seq: r.get(0)?,
-                    at: ns_to_ts(r.get(1)?),
+                    at: us_to_ts(r.get(1)?),
                     actor_id: actor_id
                         .map(|a| a.parse::<UserId>())
                         .transpose()

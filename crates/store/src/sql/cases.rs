@@ -1,11 +1,12 @@
 //! Case streams and their projections.
 
+use ladder_core::DomainError;
 use ladder_core::access::CaseScope;
 use ladder_core::case::{Case, apply};
 use ladder_core::event::{CaseEvent, EVENT_SCHEMA, RecordedEvent};
 use ladder_core::ids::CaseId;
 
-use super::{Store, Tx, ns_to_ts, ts_to_ns};
+use super::{Store, Tx, ts_to_us, us_to_ts};
 use crate::db::{Arg, Db, Row, args};
 use crate::{
     AssigneeFilter, CaseFilter, CaseOutcome, CasePage, CaseWrite, Idempotency, PageRequest, StoreError, StoreResult,
@@ -46,7 +47,7 @@ impl Store {
     pub async fn events_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<StoredEvent>> {
         self.read(move |db| {
             db.rows(
-                "SELECT seq, case_id, version, schema, at_ns, actor, data, matrix_version FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                "SELECT seq, case_id, version, schema, at_us, actor, data, matrix_version FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
                 args![after_seq, limit],
                 row_to_event,
             )
@@ -58,7 +59,7 @@ impl Store {
     pub async fn messages(&self, id: CaseId) -> StoreResult<Vec<StoredMessage>> {
         self.read(move |db| {
             db.rows(
-                "SELECT m.id, m.seq, m.author, m.visibility, m.channel, m.body, m.at_ns
+                "SELECT m.id, m.seq, m.author, m.visibility, m.channel, m.body, m.at_us
                  FROM messages m JOIN cases c ON c.number = m.case_number
                  WHERE c.id = ?1 ORDER BY m.seq",
                 args![id.to_string()],
@@ -70,7 +71,7 @@ impl Store {
                         visibility: serde_json::from_value(serde_json::Value::String(r.get(3)?))?,
                         channel: serde_json::from_value(serde_json::Value::String(r.get(4)?))?,
                         body: r.get(5)?,
-                        at: ns_to_ts(r.get(6)?),
+                        at: us_to_ts(r.get(6)?),
                     })
                 },
             )
@@ -98,7 +99,7 @@ impl Store {
             let mut after = (String::new(), 0i64);
             loop {
                 let chunk = tx.rows(
-                    "SELECT seq, case_id, version, schema, at_ns, actor, data, matrix_version FROM events
+                    "SELECT seq, case_id, version, schema, at_us, actor, data, matrix_version FROM events
                      WHERE (case_id, version) > (?1, ?2) ORDER BY case_id, version LIMIT ?3",
                     args![&after.0, after.1, REBUILD_CHUNK],
                     row_to_event,
@@ -151,13 +152,13 @@ pub(crate) fn load_case(db: &mut Db, id: CaseId) -> StoreResult<Option<Case>> {
 
 fn load_events(db: &mut Db, id: CaseId) -> StoreResult<Vec<StoredEvent>> {
     db.rows(
-        "SELECT seq, case_id, version, schema, at_ns, actor, data, matrix_version FROM events WHERE case_id = ?1 ORDER BY version",
+        "SELECT seq, case_id, version, schema, at_us, actor, data, matrix_version FROM events WHERE case_id = ?1 ORDER BY version",
         args![id.to_string()],
         row_to_event,
     )
 }
 
-/// An event row read as `seq, case_id, version, schema, at_ns, actor, data, matrix_version`.
+/// An event row read as `seq, case_id, version, schema, at_us, actor, data, matrix_version`.
 pub(crate) fn row_to_event(r: &Row) -> StoreResult<StoredEvent> {
     let case_id: String = r.get(1)?;
     let actor: String = r.get(5)?;
@@ -168,7 +169,7 @@ pub(crate) fn row_to_event(r: &Row) -> StoreResult<StoredEvent> {
         recorded: RecordedEvent {
             case_id: case_id.parse().map_err(|e| StoreError::Internal(format!("bad case id in log: {e}")))?,
             version: r.get::<i64>(2)? as u64,
-            at: ns_to_ts(r.get(4)?),
+            at: us_to_ts(r.get(4)?),
             actor: serde_json::from_str(&actor)?,
             event: serde_json::from_str(&data)?,
             matrix_version: r.get::<Option<i64>>(7)?.map(|v| v as u32),
@@ -191,8 +192,8 @@ fn check_idempotency(db: &mut Db, idem: &Idempotency) -> StoreResult<Option<Stri
 
 pub(crate) fn remember_idempotency(db: &mut Db, idem: &Idempotency, result: &str) -> StoreResult<()> {
     db.defer(
-        "INSERT INTO idempotency (scope, key, fingerprint, result, created_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
-        args![&idem.scope, &idem.key, &idem.fingerprint, result, ts_to_ns(jiff::Timestamp::now())],
+        "INSERT INTO idempotency (scope, key, fingerprint, result, created_at_us) VALUES (?1, ?2, ?3, ?4, ?5)",
+        args![&idem.scope, &idem.key, &idem.fingerprint, result, ts_to_us(jiff::Timestamp::now())],
     )?;
     Ok(())
 }
@@ -239,7 +240,7 @@ pub(crate) fn execute_case(tx: &mut Tx, write: CaseWrite) -> StoreResult<CaseOut
             Arg::from(e.version),
             Arg::from(e.event.kind()),
             Arg::from(EVENT_SCHEMA),
-            Arg::from(ts_to_ns(e.at)),
+            Arg::from(ts_to_us(e.at)),
             Arg::from(serde_json::to_string(&e.actor)?),
             Arg::from(serde_json::to_string(&e.event)?),
             Arg::from(e.matrix_version),
@@ -250,14 +251,14 @@ pub(crate) fn execute_case(tx: &mut Tx, write: CaseWrite) -> StoreResult<CaseOut
             let mut values = values;
             values.push(Arg::from(seq));
             tx.defer(
-                "INSERT INTO events (case_id, version, type, schema, at_ns, actor, data, matrix_version, seq)
+                "INSERT INTO events (case_id, version, type, schema, at_us, actor, data, matrix_version, seq)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 &values,
             )?;
             seq
         } else {
             tx.value(
-                "INSERT INTO events (case_id, version, type, schema, at_ns, actor, data, matrix_version)
+                "INSERT INTO events (case_id, version, type, schema, at_us, actor, data, matrix_version)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING seq",
                 &values,
             )?
@@ -307,7 +308,7 @@ fn project_text(db: &mut Db, text: &mut Vec<(String, i64)>, case: &Case, stored:
         }
         CaseEvent::MessageAdded(m) => {
             db.defer(
-                "INSERT INTO messages (id, case_number, seq, author, visibility, channel, body, at_ns)
+                "INSERT INTO messages (id, case_number, seq, author, visibility, channel, body, at_us)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 args![
                     m.message_id.to_string(),
@@ -317,7 +318,7 @@ fn project_text(db: &mut Db, text: &mut Vec<(String, i64)>, case: &Case, stored:
                     enum_name(&m.visibility)?,
                     m.channel.as_str(),
                     &m.body,
-                    ts_to_ns(stored.recorded.at),
+                    ts_to_us(stored.recorded.at),
                 ],
             )?;
             text.push((m.body.clone(), text_rowid));
@@ -386,8 +387,8 @@ fn repeat_contacts(db: &mut Db, case: &Case) -> StoreResult<u32> {
     let Some(customer) = case.customer else { return Ok(1) };
     let since = case.created_at.saturating_sub(REPEAT_WINDOW).unwrap_or(case.created_at);
     let n: i64 = db.value(
-        "SELECT count(*) FROM cases WHERE customer_id = ?1 AND created_at_ns BETWEEN ?2 AND ?3 AND number <= ?4",
-        args![customer.to_string(), ts_to_ns(since), ts_to_ns(case.created_at), case.number],
+        "SELECT count(*) FROM cases WHERE customer_id = ?1 AND created_at_us BETWEEN ?2 AND ?3 AND number <= ?4",
+        args![customer.to_string(), ts_to_us(since), ts_to_us(case.created_at), case.number],
     )?;
     Ok((n as u32).max(1))
 }
@@ -411,12 +412,12 @@ fn queue_columns(db: &mut Db, case: &Case) -> StoreResult<(Option<i64>, Option<i
         return Ok((None, None, None));
     }
     if let Some(callback) = case.pending_callback() {
-        let at = ts_to_ns(callback.window_start);
+        let at = ts_to_us(callback.window_start);
         return Ok((Some(0), Some(at), Some(at)));
     }
     let score = priority_factors(db, case)?.total();
     let rank = ladder_core::routing::queue_rank(case, ladder_core::sla::standing(case).1, score);
-    Ok((Some(i64::from(score)), Some(ts_to_ns(rank)), None))
+    Ok((Some(i64::from(score)), Some(ts_to_us(rank)), None))
 }
 
 fn write_case_row(db: &mut Db, case: &Case, previous: Option<&RowKey>) -> StoreResult<()> {
@@ -425,14 +426,14 @@ fn write_case_row(db: &mut Db, case: &Case, previous: Option<&RowKey>) -> StoreR
         if db.is_postgres() {
             // One statement, so one round trip to the server.
             db.defer(
-                "WITH touched AS (UPDATE cases SET updated_at_ns = ?2, version = ?3 WHERE number = ?1)
+                "WITH touched AS (UPDATE cases SET updated_at_us = ?2, version = ?3 WHERE number = ?1)
                  UPDATE case_docs SET doc = ?4 WHERE number = ?1",
-                args![case.number, ts_to_ns(case.updated_at), case.version, doc],
+                args![case.number, ts_to_us(case.updated_at), case.version, doc],
             )?;
         } else {
             db.defer(
-                "UPDATE cases SET updated_at_ns = ?2, version = ?3 WHERE number = ?1",
-                args![case.number, ts_to_ns(case.updated_at), case.version],
+                "UPDATE cases SET updated_at_us = ?2, version = ?3 WHERE number = ?1",
+                args![case.number, ts_to_us(case.updated_at), case.version],
             )?;
             db.defer("UPDATE case_docs SET doc = ?2 WHERE number = ?1", args![case.number, doc])?;
         }
@@ -444,23 +445,23 @@ fn write_case_row(db: &mut Db, case: &Case, previous: Option<&RowKey>) -> StoreR
     // The casts tell PostgreSQL the type of the placeholders used in the CASE.
     db.defer(
         "INSERT INTO cases (number, id, status, level, team_id, assignee_id, customer_id, priority, channel, category,
-                            created_at_ns, updated_at_ns, version, sla, sla_due_at_ns, priority_score, queue_rank_ns,
-                            callback_due_ns, queued_since_ns, approval_role, approval_since_ns)
+                            created_at_us, updated_at_us, version, sla, sla_due_at_us, priority_score, queue_rank_us,
+                            callback_due_us, queued_since_us, approval_role, approval_since_us)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
                  CASE WHEN CAST(?17 AS BIGINT) IS NULL THEN NULL ELSE CAST(?12 AS BIGINT) END, ?19, ?20)
          ON CONFLICT (number) DO UPDATE SET
             status = excluded.status, level = excluded.level, team_id = excluded.team_id,
             assignee_id = excluded.assignee_id, customer_id = excluded.customer_id, priority = excluded.priority,
-            channel = excluded.channel, category = excluded.category, updated_at_ns = excluded.updated_at_ns,
-            version = excluded.version, sla = excluded.sla, sla_due_at_ns = excluded.sla_due_at_ns,
-            priority_score = excluded.priority_score, queue_rank_ns = excluded.queue_rank_ns,
-            callback_due_ns = excluded.callback_due_ns,
-            approval_role = excluded.approval_role, approval_since_ns = excluded.approval_since_ns,
-            queued_since_ns = CASE
-                WHEN excluded.queue_rank_ns IS NULL THEN NULL
-                WHEN cases.queued_since_ns IS NOT NULL AND cases.team_id IS NOT DISTINCT FROM excluded.team_id
-                    THEN cases.queued_since_ns
-                ELSE excluded.queued_since_ns END",
+            channel = excluded.channel, category = excluded.category, updated_at_us = excluded.updated_at_us,
+            version = excluded.version, sla = excluded.sla, sla_due_at_us = excluded.sla_due_at_us,
+            priority_score = excluded.priority_score, queue_rank_us = excluded.queue_rank_us,
+            callback_due_us = excluded.callback_due_us,
+            approval_role = excluded.approval_role, approval_since_us = excluded.approval_since_us,
+            queued_since_us = CASE
+                WHEN excluded.queue_rank_us IS NULL THEN NULL
+                WHEN cases.queued_since_us IS NOT NULL AND cases.team_id IS NOT DISTINCT FROM excluded.team_id
+                    THEN cases.queued_since_us
+                ELSE excluded.queued_since_us END",
         args![
             case.number,
             case.id.to_string(),
@@ -472,16 +473,16 @@ fn write_case_row(db: &mut Db, case: &Case, previous: Option<&RowKey>) -> StoreR
             case.priority.as_str(),
             case.channel.as_str(),
             case.category.as_deref(),
-            ts_to_ns(case.created_at),
-            ts_to_ns(case.updated_at),
+            ts_to_us(case.created_at),
+            ts_to_us(case.updated_at),
             case.version,
             sla,
-            sla_due.map(ts_to_ns),
+            sla_due.map(ts_to_us),
             score,
             rank,
             callback_due,
             approval.map(|a| a.0),
-            approval.map(|a| ts_to_ns(a.1)),
+            approval.map(|a| ts_to_us(a.1)),
         ],
     )?;
     db.defer(
@@ -521,10 +522,10 @@ fn sync_timers(db: &mut Db, case: &Case, previous: &[(u32, u64, jiff::Timestamp)
             continue;
         }
         db.defer(
-            "INSERT INTO timers (case_number, clock_index, case_id, generation, fire_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO timers (case_number, clock_index, case_id, generation, fire_at_us) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (case_number, clock_index) DO UPDATE SET generation = excluded.generation,
-                fire_at_ns = excluded.fire_at_ns, lease_until_ns = NULL, lease_node = NULL",
-            args![case.number, *index, case.id.to_string(), *generation, ts_to_ns(*fire_at)],
+                fire_at_us = excluded.fire_at_us, lease_until_us = NULL, lease_node = NULL",
+            args![case.number, *index, case.id.to_string(), *generation, ts_to_us(*fire_at)],
         )?;
     }
     Ok(())
@@ -539,9 +540,9 @@ pub(crate) fn reset_timers(db: &mut Db, id: CaseId, not_before: jiff::Timestamp)
     };
     db.defer("DELETE FROM timers WHERE case_number = ?1", args![case.number])?;
     for (index, generation, fire_at) in armed_timers(&case) {
-        let at = ts_to_ns(fire_at.max(not_before));
+        let at = ts_to_us(fire_at.max(not_before));
         db.defer(
-            "INSERT INTO timers (case_number, clock_index, case_id, generation, fire_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO timers (case_number, clock_index, case_id, generation, fire_at_us) VALUES (?1, ?2, ?3, ?4, ?5)",
             args![case.number, index, case.id.to_string(), generation, at],
         )?;
     }
@@ -573,11 +574,159 @@ impl SearchWord {
     }
 }
 
+/// The longest text query: bytes of `q`, and distinct words in it. Each word is one more
+/// index lookup (SQLite's query tree of a thousand words is "too large", PostgreSQL's merely
+/// slow), so a longer query is refused rather than cut: a cut query would answer a
+/// different question.
+pub const MAX_SEARCH_BYTES: usize = 1_000;
+pub const MAX_SEARCH_WORDS: usize = 16;
+
+/// PostgreSQL's English stop words (`english.stop`), which its index does not keep and its
+/// queries drop. SQLite's FTS5 keeps every word; leaving these out of its queries too makes
+/// a query find the same cases on both backends.
+const STOP_WORDS: &[&str] = &[
+    "i",
+    "me",
+    "my",
+    "myself",
+    "we",
+    "our",
+    "ours",
+    "ourselves",
+    "you",
+    "your",
+    "yours",
+    "yourself",
+    "yourselves",
+    "he",
+    "him",
+    "his",
+    "himself",
+    "she",
+    "her",
+    "hers",
+    "herself",
+    "it",
+    "its",
+    "itself",
+    "they",
+    "them",
+    "their",
+    "theirs",
+    "themselves",
+    "what",
+    "which",
+    "who",
+    "whom",
+    "this",
+    "that",
+    "these",
+    "those",
+    "am",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "being",
+    "have",
+    "has",
+    "had",
+    "having",
+    "do",
+    "does",
+    "did",
+    "doing",
+    "a",
+    "an",
+    "the",
+    "and",
+    "but",
+    "if",
+    "or",
+    "because",
+    "as",
+    "until",
+    "while",
+    "of",
+    "at",
+    "by",
+    "for",
+    "with",
+    "about",
+    "against",
+    "between",
+    "into",
+    "through",
+    "during",
+    "before",
+    "after",
+    "above",
+    "below",
+    "to",
+    "from",
+    "up",
+    "down",
+    "in",
+    "out",
+    "on",
+    "off",
+    "over",
+    "under",
+    "again",
+    "further",
+    "then",
+    "once",
+    "here",
+    "there",
+    "when",
+    "where",
+    "why",
+    "how",
+    "all",
+    "any",
+    "both",
+    "each",
+    "few",
+    "more",
+    "most",
+    "other",
+    "some",
+    "such",
+    "no",
+    "nor",
+    "not",
+    "only",
+    "own",
+    "same",
+    "so",
+    "than",
+    "too",
+    "very",
+    "s",
+    "t",
+    "can",
+    "will",
+    "just",
+    "don",
+    "should",
+    "now",
+];
+
 /// Splits free text into search words, every one required. Words match in any form (both
 /// indexes stem English: "refunds" finds "refund"); a word ending in `*` matches as a
 /// prefix (`rout*`). Prefixes are opt-in because a prefix scan of a common word reads its
-/// whole posting list. `None` when nothing searchable is left.
-fn search_words(q: &str) -> Option<Vec<SearchWord>> {
+/// whole posting list. English stop words ("the", "and", "not" …) are left out. `Ok(None)`
+/// when nothing searchable is left; an error naming `q` past [`MAX_SEARCH_BYTES`] or
+/// [`MAX_SEARCH_WORDS`].
+fn search_words(q: &str) -> Result<Option<Vec<SearchWord>>, DomainError> {
+    if q.len() > MAX_SEARCH_BYTES {
+        return Err(DomainError::invalid(
+            "q",
+            format!("is {} bytes long; a search takes at most {MAX_SEARCH_BYTES}", q.len()),
+        ));
+    }
     let mut out: Vec<SearchWord> = Vec::new();
     for chunk in q.split_whitespace() {
         let prefix = chunk.ends_with('*');
@@ -585,25 +734,34 @@ fn search_words(q: &str) -> Option<Vec<SearchWord>> {
         let n = words.len();
         for (i, w) in words.into_iter().enumerate() {
             let word = SearchWord { word: w.to_lowercase(), prefix: prefix && i + 1 == n };
+            if !word.prefix && STOP_WORDS.contains(&word.word.as_str()) {
+                continue;
+            }
             if !out.contains(&word) {
                 out.push(word);
             }
         }
     }
-    if out.is_empty() { None } else { Some(out) }
+    if out.len() > MAX_SEARCH_WORDS {
+        return Err(DomainError::invalid(
+            "q",
+            format!("has {} words; a search takes at most {MAX_SEARCH_WORDS}", out.len()),
+        ));
+    }
+    Ok(if out.is_empty() { None } else { Some(out) })
 }
 
 /// Turns free text into FTS5 terms that cannot be a syntax error: every word is quoted
 /// and required (see [`search_words`]).
-pub fn fts_terms(q: &str) -> Option<Vec<String>> {
-    search_words(q).map(|words| words.iter().map(SearchWord::fts5).collect())
+pub fn fts_terms(q: &str) -> Result<Option<Vec<String>>, DomainError> {
+    Ok(search_words(q)?.map(|words| words.iter().map(SearchWord::fts5).collect()))
 }
 
 /// The `to_tsquery('english', …)` terms of free text on PostgreSQL. Its English
 /// configuration drops stop words ("and", "the", "not" …), which match nothing there, so
 /// they are left out (FTS5 indexes every word); `None` when no word is left.
 fn ts_terms(db: &mut Db, q: &str) -> StoreResult<Option<Vec<String>>> {
-    let Some(words) = search_words(q) else { return Ok(None) };
+    let Some(words) = search_words(q)? else { return Ok(None) };
     let terms: Vec<String> = words.iter().map(SearchWord::tsquery).collect();
     // One round trip: for each term, whether it keeps a lexeme.
     let columns: Vec<String> =
@@ -666,7 +824,7 @@ fn list_cases(db: &mut Db, f: &CaseFilter, scope: &CaseScope, page: PageRequest)
     // PostgreSQL: the matching cases, distinct and newest first, one page of them.
     let words = match f.q.as_deref() {
         Some(q) => {
-            let terms = if postgres { ts_terms(db, q)? } else { fts_terms(q) };
+            let terms = if postgres { ts_terms(db, q)? } else { fts_terms(q)? };
             match terms {
                 Some(words) => words,
                 // A query with no searchable word (only punctuation) matches nothing.

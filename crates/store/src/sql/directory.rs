@@ -5,7 +5,7 @@ use ladder_core::ids::{CustomerId, TeamId, UserId};
 use std::sync::Arc;
 
 use super::cases::{push_scope, remember_idempotency, replay_idempotent};
-use super::{Store, ns_to_ts, ts_to_ns};
+use super::{Store, ts_to_us, us_to_ts};
 use crate::db::{Arg, Db, DbError, DbErrorKind, args};
 use crate::{
     CustomerFilter, Idempotency, RevokeTokens, StoreError, StoreResult, TokenInfo, UserCredentials,
@@ -36,8 +36,8 @@ pub(crate) fn load_customer(db: &mut Db, id: ladder_core::ids::CustomerId) -> St
     get_doc(db, "SELECT doc FROM customers WHERE id = ?1", &id.to_string())
 }
 
-fn now_ns() -> i64 {
-    ts_to_ns(jiff::Timestamp::now())
+fn now_us() -> i64 {
+    ts_to_us(jiff::Timestamp::now())
 }
 
 /// A `LIKE` pattern matching every text that starts with `prefix` literally: its `%`, `_`
@@ -58,12 +58,12 @@ fn like_prefix(prefix: &str) -> String {
 
 fn put_team(db: &mut Db, team: &Team, insert: bool) -> StoreResult<()> {
     let sql = if insert {
-        "INSERT INTO teams (id, slug, level, doc, updated_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)"
+        "INSERT INTO teams (id, slug, level, doc, updated_at_us) VALUES (?1, ?2, ?3, ?4, ?5)"
     } else {
-        "UPDATE teams SET slug = ?2, level = ?3, doc = ?4, updated_at_ns = ?5 WHERE id = ?1"
+        "UPDATE teams SET slug = ?2, level = ?3, doc = ?4, updated_at_us = ?5 WHERE id = ?1"
     };
     let n = db
-        .exec(sql, args![team.id.to_string(), &team.slug, team.level.as_str(), serde_json::to_string(team)?, now_ns()])
+        .exec(sql, args![team.id.to_string(), &team.slug, team.level.as_str(), serde_json::to_string(team)?, now_us()])
         .map_err(|e| unique(e, |_| format!("a team with slug '{}' already exists", team.slug)))?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("team {}", team.id)));
@@ -75,9 +75,9 @@ fn put_team(db: &mut Db, team: &Team, insert: bool) -> StoreResult<()> {
 
 fn put_user(db: &mut Db, user: &User, insert: bool) -> StoreResult<()> {
     let sql = if insert {
-        "INSERT INTO users (id, name, role, active, doc, updated_at_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        "INSERT INTO users (id, name, role, active, doc, updated_at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
     } else {
-        "UPDATE users SET name = ?2, role = ?3, active = ?4, doc = ?5, updated_at_ns = ?6 WHERE id = ?1"
+        "UPDATE users SET name = ?2, role = ?3, active = ?4, doc = ?5, updated_at_us = ?6 WHERE id = ?1"
     };
     for team in &user.teams {
         let exists: Option<i64> = db.value_opt("SELECT 1 FROM teams WHERE id = ?1", args![team.to_string()])?;
@@ -87,7 +87,7 @@ fn put_user(db: &mut Db, user: &User, insert: bool) -> StoreResult<()> {
     }
     let user_id = user.id.to_string();
     let n = db
-        .exec(sql, args![&user_id, &user.name, user.role.as_str(), user.active, serde_json::to_string(user)?, now_ns()])
+        .exec(sql, args![&user_id, &user.name, user.role.as_str(), user.active, serde_json::to_string(user)?, now_us()])
         .map_err(|e| unique(e, |_| format!("a user named '{}' already exists", user.name)))?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("user {}", user.id)));
@@ -106,12 +106,12 @@ fn put_user(db: &mut Db, user: &User, insert: bool) -> StoreResult<()> {
 
 fn put_customer(db: &mut Db, c: &Customer, insert: bool) -> StoreResult<()> {
     let sql = if insert {
-        "INSERT INTO customers (id, name, segment, doc, updated_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)"
+        "INSERT INTO customers (id, name, segment, doc, updated_at_us) VALUES (?1, ?2, ?3, ?4, ?5)"
     } else {
-        "UPDATE customers SET name = ?2, segment = ?3, doc = ?4, updated_at_ns = ?5 WHERE id = ?1"
+        "UPDATE customers SET name = ?2, segment = ?3, doc = ?4, updated_at_us = ?5 WHERE id = ?1"
     };
     let customer_id = c.id.to_string();
-    let n = db.exec(sql, args![&customer_id, &c.name, c.segment.as_deref(), serde_json::to_string(c)?, now_ns()])?;
+    let n = db.exec(sql, args![&customer_id, &c.name, c.segment.as_deref(), serde_json::to_string(c)?, now_us()])?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("customer {}", c.id)));
     }
@@ -256,8 +256,8 @@ impl Store {
             put_user(conn, &user, false)?;
             if !user.active {
                 conn.exec(
-                    "UPDATE tokens SET revoked_at_ns = ?2 WHERE user_id = ?1 AND revoked_at_ns IS NULL",
-                    args![user.id.to_string(), now_ns()],
+                    "UPDATE tokens SET revoked_at_us = ?2 WHERE user_id = ?1 AND revoked_at_us IS NULL",
+                    args![user.id.to_string(), now_us()],
                 )?;
             }
             Ok(user)
@@ -299,7 +299,7 @@ impl Store {
     pub async fn token_by_hash(&self, hash: String) -> StoreResult<Option<TokenInfo>> {
         self.read(move |db| {
             db.first(
-                "SELECT id, user_id, name, created_at_ns, expires_at_ns, revoked_at_ns FROM tokens WHERE hash = ?1",
+                "SELECT id, user_id, name, created_at_us, expires_at_us, revoked_at_us FROM tokens WHERE hash = ?1",
                 args![hash],
                 row_to_token,
             )
@@ -430,14 +430,14 @@ impl Store {
     pub async fn create_token(&self, info: TokenInfo, hash: String) -> StoreResult<TokenInfo> {
         self.write(move |conn| {
             conn.exec(
-                "INSERT INTO tokens (id, user_id, name, hash, created_at_ns, expires_at_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO tokens (id, user_id, name, hash, created_at_us, expires_at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 args![
                     &info.id,
                     info.user_id.to_string(),
                     &info.name,
                     hash,
-                    ts_to_ns(info.created_at),
-                    info.expires_at.map(ts_to_ns)
+                    ts_to_us(info.created_at),
+                    info.expires_at.map(ts_to_us)
                 ],
             )?;
             Ok(info)
@@ -448,8 +448,8 @@ impl Store {
     pub async fn tokens(&self, user: Option<UserId>) -> StoreResult<Vec<TokenInfo>> {
         self.read(move |db| {
             db.rows(
-                "SELECT id, user_id, name, created_at_ns, expires_at_ns, revoked_at_ns FROM tokens
-                 WHERE CAST(?1 AS TEXT) IS NULL OR user_id = ?1 ORDER BY created_at_ns",
+                "SELECT id, user_id, name, created_at_us, expires_at_us, revoked_at_us FROM tokens
+                 WHERE CAST(?1 AS TEXT) IS NULL OR user_id = ?1 ORDER BY created_at_us",
                 args![user.map(|u| u.to_string())],
                 row_to_token,
             )
@@ -460,7 +460,7 @@ impl Store {
     pub async fn token(&self, id: String) -> StoreResult<Option<TokenInfo>> {
         self.read(move |db| {
             db.first(
-                "SELECT id, user_id, name, created_at_ns, expires_at_ns, revoked_at_ns FROM tokens WHERE id = ?1",
+                "SELECT id, user_id, name, created_at_us, expires_at_us, revoked_at_us FROM tokens WHERE id = ?1",
                 args![id],
                 row_to_token,
             )
@@ -471,8 +471,8 @@ impl Store {
     pub async fn revoke_token(&self, id: String, at: jiff::Timestamp) -> StoreResult<()> {
         self.write(move |conn| {
             let n = conn.exec(
-                "UPDATE tokens SET revoked_at_ns = coalesce(revoked_at_ns, ?2) WHERE id = ?1",
-                args![&id, ts_to_ns(at)],
+                "UPDATE tokens SET revoked_at_us = coalesce(revoked_at_us, ?2) WHERE id = ?1",
+                args![&id, ts_to_us(at)],
             )?;
             if n == 0 { Err(StoreError::NotFound(format!("token {id}"))) } else { Ok(()) }
         })
@@ -482,8 +482,8 @@ impl Store {
     pub async fn revoke_token_by_hash(&self, hash: String, at: jiff::Timestamp) -> StoreResult<()> {
         self.write(move |conn| {
             let n = conn.exec(
-                "UPDATE tokens SET revoked_at_ns = coalesce(revoked_at_ns, ?2) WHERE hash = ?1",
-                args![hash, ts_to_ns(at)],
+                "UPDATE tokens SET revoked_at_us = coalesce(revoked_at_us, ?2) WHERE hash = ?1",
+                args![hash, ts_to_us(at)],
             )?;
             if n == 0 { Err(StoreError::NotFound("token".into())) } else { Ok(()) }
         })
@@ -493,7 +493,7 @@ impl Store {
     /// Forgets idempotency records older than `before`; returns how many.
     pub async fn expire_idempotency(&self, before: jiff::Timestamp) -> StoreResult<usize> {
         self.write(move |conn| {
-            Ok(conn.exec("DELETE FROM idempotency WHERE created_at_ns < ?1", args![ts_to_ns(before)])?)
+            Ok(conn.exec("DELETE FROM idempotency WHERE created_at_us < ?1", args![ts_to_us(before)])?)
         })
         .await
     }
@@ -506,11 +506,11 @@ impl Store {
     ) -> StoreResult<Option<(User, Option<jiff::Timestamp>)>> {
         self.read(move |db| {
             db.first(
-                "SELECT u.doc, t.expires_at_ns FROM tokens t JOIN users u ON u.id = t.user_id
-                 WHERE t.hash = ?1 AND t.revoked_at_ns IS NULL AND u.active = 1
-                   AND (t.expires_at_ns IS NULL OR t.expires_at_ns > ?2)",
-                args![hash, ts_to_ns(now)],
-                |r| Ok((serde_json::from_str(&r.get::<String>(0)?)?, r.get::<Option<i64>>(1)?.map(ns_to_ts))),
+                "SELECT u.doc, t.expires_at_us FROM tokens t JOIN users u ON u.id = t.user_id
+                 WHERE t.hash = ?1 AND t.revoked_at_us IS NULL AND u.active = 1
+                   AND (t.expires_at_us IS NULL OR t.expires_at_us > ?2)",
+                args![hash, ts_to_us(now)],
+                |r| Ok((serde_json::from_str(&r.get::<String>(0)?)?, r.get::<Option<i64>>(1)?.map(us_to_ts))),
             )
         })
         .await
@@ -527,7 +527,7 @@ fn replay<T: serde::de::DeserializeOwned>(db: &mut Db, idem: Option<&Idempotency
 
 fn revoke_user_tokens(db: &mut Db, user: UserId, which: &RevokeTokens, at: jiff::Timestamp) -> StoreResult<usize> {
     let live: Vec<(String, String, String)> = db.rows(
-        "SELECT id, hash, name FROM tokens WHERE user_id = ?1 AND revoked_at_ns IS NULL",
+        "SELECT id, hash, name FROM tokens WHERE user_id = ?1 AND revoked_at_us IS NULL",
         args![user.to_string()],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
@@ -536,7 +536,7 @@ fn revoke_user_tokens(db: &mut Db, user: UserId, which: &RevokeTokens, at: jiff:
         if which.keep_hash.as_ref() == Some(&hash) || which.named.as_ref().is_some_and(|names| !names.contains(&name)) {
             continue;
         }
-        db.exec("UPDATE tokens SET revoked_at_ns = ?2 WHERE id = ?1", args![id, ts_to_ns(at)])?;
+        db.exec("UPDATE tokens SET revoked_at_us = ?2 WHERE id = ?1", args![id, ts_to_us(at)])?;
         revoked += 1;
     }
     Ok(revoked)
@@ -548,8 +548,8 @@ fn row_to_token(r: &crate::db::Row) -> StoreResult<TokenInfo> {
         id: r.get(0)?,
         user_id: user_id.parse().map_err(|e| StoreError::Internal(format!("bad user id: {e}")))?,
         name: r.get(2)?,
-        created_at: ns_to_ts(r.get(3)?),
-        expires_at: r.get::<Option<i64>>(4)?.map(ns_to_ts),
-        revoked_at: r.get::<Option<i64>>(5)?.map(ns_to_ts),
+        created_at: us_to_ts(r.get(3)?),
+        expires_at: r.get::<Option<i64>>(4)?.map(us_to_ts),
+        revoked_at: r.get::<Option<i64>>(5)?.map(us_to_ts),
     })
 }

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Store, ns_to_ts, ts_to_ns};
+use super::{Store, duration_to_us, ts_to_us, us_to_duration, us_to_ts};
 use crate::db::{Db, args};
 use crate::{StoreError, StoreResult};
 use jiff::civil::Date;
@@ -76,15 +76,15 @@ fn approval_facts(case: &Case) -> Vec<ApprovalFact> {
 struct CaseRow {
     day: Date,
     outcome: CaseOutcome,
-    last_escalated_ns: Option<i64>,
+    last_escalated_us: Option<i64>,
 }
 
 impl CaseRow {
-    fn of(case: &Case, last_escalated_ns: Option<i64>) -> CaseRow {
+    fn of(case: &Case, last_escalated_us: Option<i64>) -> CaseRow {
         CaseRow {
             day: opening_day(case),
-            outcome: CaseOutcome::of(case, last_escalated_ns.map(ns_to_ts)),
-            last_escalated_ns,
+            outcome: CaseOutcome::of(case, last_escalated_us.map(us_to_ts)),
+            last_escalated_us,
         }
     }
 }
@@ -95,7 +95,7 @@ fn parse_day(raw: &str) -> StoreResult<Date> {
 
 fn load_row(db: &mut Db, number: u64) -> StoreResult<Option<CaseRow>> {
     let row = db.first(
-        "SELECT day, category, escalated, last_escalated_ns, resolved_code, after_escalation_ns
+        "SELECT day, category, escalated, last_escalated_us, resolved_code, after_escalation_us
          FROM case_insights WHERE number = ?1",
         args![number],
         |r| {
@@ -109,15 +109,15 @@ fn load_row(db: &mut Db, number: u64) -> StoreResult<Option<CaseRow>> {
             ))
         },
     )?;
-    let Some((day, category, escalated, last_escalated_ns, code, after_ns)) = row else { return Ok(None) };
-    let resolved_above = match (code, after_ns) {
-        (Some(code), Some(ns)) => Some(ResolvedAbove { code, after_escalation: jiff::SignedDuration::from_nanos(ns) }),
+    let Some((day, category, escalated, last_escalated_us, code, after_us)) = row else { return Ok(None) };
+    let resolved_above = match (code, after_us) {
+        (Some(code), Some(us)) => Some(ResolvedAbove { code, after_escalation: us_to_duration(us) }),
         _ => None,
     };
     Ok(Some(CaseRow {
         day: parse_day(&day)?,
         outcome: CaseOutcome { number, category, escalated, resolved_above },
-        last_escalated_ns,
+        last_escalated_us,
     }))
 }
 
@@ -125,19 +125,19 @@ fn save_row(db: &mut Db, row: &CaseRow) -> StoreResult<()> {
     let above = row.outcome.resolved_above.as_ref();
     db.defer(
         "INSERT INTO case_insights
-         (number, day, category, escalated, last_escalated_ns, resolved_code, after_escalation_ns)
+         (number, day, category, escalated, last_escalated_us, resolved_code, after_escalation_us)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (number) DO UPDATE SET day = excluded.day, category = excluded.category,
-             escalated = excluded.escalated, last_escalated_ns = excluded.last_escalated_ns,
-             resolved_code = excluded.resolved_code, after_escalation_ns = excluded.after_escalation_ns",
+             escalated = excluded.escalated, last_escalated_us = excluded.last_escalated_us,
+             resolved_code = excluded.resolved_code, after_escalation_us = excluded.after_escalation_us",
         args![
             row.outcome.number,
             row.day.to_string(),
             row.outcome.category.as_deref(),
             row.outcome.escalated,
-            row.last_escalated_ns,
+            row.last_escalated_us,
             above.map(|a| a.code.as_str()),
-            above.map(|a| a.after_escalation.as_nanos() as i64),
+            above.map(|a| duration_to_us(a.after_escalation)),
         ],
     )?;
     Ok(())
@@ -197,8 +197,8 @@ fn insert_details(db: &mut Db, day: Date, details: &Details) -> StoreResult<()> 
     }
     for (i, b) in details.breaches.iter().enumerate() {
         db.defer(
-            "INSERT INTO insight_breaches (number, clock, day, level, due_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
-            args![b.case_number, i, day.as_str(), b.level.as_str(), ts_to_ns(b.due_at)],
+            "INSERT INTO insight_breaches (number, clock, day, level, due_us) VALUES (?1, ?2, ?3, ?4, ?5)",
+            args![b.case_number, i, day.as_str(), b.level.as_str(), ts_to_us(b.due_at)],
         )?;
     }
     Ok(())
@@ -241,14 +241,14 @@ pub(crate) fn project(
     case: &Case,
     events: &[RecordedEvent],
 ) -> StoreResult<()> {
-    let escalated_now = events.iter().filter(|e| e.event.kind() == "escalated").map(|e| ts_to_ns(e.at)).max();
+    let escalated_now = events.iter().filter(|e| e.event.kind() == "escalated").map(|e| ts_to_us(e.at)).max();
     let details = Details::of(case);
     if escalated_now.is_none() && previous.as_ref() == Some(&details) {
         return Ok(());
     }
     let old = load_row(db, case.number)?;
-    let last_escalated_ns = old.as_ref().and_then(|r| r.last_escalated_ns).max(escalated_now);
-    let new = CaseRow::of(case, last_escalated_ns);
+    let last_escalated_us = old.as_ref().and_then(|r| r.last_escalated_us).max(escalated_now);
+    let new = CaseRow::of(case, last_escalated_us);
     if old.as_ref() != Some(&new) {
         if let Some(old) = &old {
             count(db, old, -1)?;
@@ -276,7 +276,7 @@ pub(crate) fn rebuild(db: &mut Db) -> StoreResult<()> {
          DELETE FROM insight_approvals; DELETE FROM insight_breaches;",
     )?;
     let mut last_escalated: HashMap<String, i64> = HashMap::new();
-    db.each("SELECT case_id, max(at_ns) FROM events WHERE type = 'escalated' GROUP BY case_id", args![], |r| {
+    db.each("SELECT case_id, max(at_us) FROM events WHERE type = 'escalated' GROUP BY case_id", args![], |r| {
         last_escalated.insert(r.get(0)?, r.get(1)?);
         Ok(())
     })?;
@@ -352,12 +352,12 @@ fn gather(db: &mut Db, from: Date, to: Date) -> StoreResult<InsightFacts> {
     // Only the categories that may be suggested need their cases' durations and numbers.
     for (category, c) in counts.into_iter().filter(|(_, c)| c.may_move_down()) {
         let resolved_above = db.rows(
-            "SELECT number, resolved_code, after_escalation_ns FROM case_insights
+            "SELECT number, resolved_code, after_escalation_us FROM case_insights
              WHERE category = ?1 AND day >= ?2 AND day <= ?3 AND resolved_code IS NOT NULL",
             args![category.as_str(), from.as_str(), to.as_str()],
             |r| {
                 let code: String = r.get(1)?;
-                let after = jiff::SignedDuration::from_nanos(r.get(2)?);
+                let after = us_to_duration(r.get(2)?);
                 Ok((r.get::<i64>(0)? as u64, ResolvedAbove { code, after_escalation: after }))
             },
         )?;
@@ -378,13 +378,13 @@ fn gather(db: &mut Db, from: Date, to: Date) -> StoreResult<InsightFacts> {
         },
     )?;
     facts.breaches_24x7 = db.rows(
-        "SELECT number, level, due_ns FROM insight_breaches WHERE day >= ?1 AND day <= ?2",
+        "SELECT number, level, due_us FROM insight_breaches WHERE day >= ?1 AND day <= ?2",
         args![from.as_str(), to.as_str()],
         |r| {
             Ok(Breach {
                 case_number: r.get::<i64>(0)? as u64,
                 level: ladder_core::LevelId::new(r.get::<String>(1)?),
-                due_at: ns_to_ts(r.get(2)?),
+                due_at: us_to_ts(r.get(2)?),
             })
         },
     )?;

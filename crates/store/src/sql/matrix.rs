@@ -3,14 +3,14 @@
 
 use jiff::Timestamp;
 
-use super::{Store, ns_to_ts, ts_to_ns};
+use super::{Store, ts_to_us, us_to_ts};
 use crate::db::{Db, Row, args};
 use crate::{MatrixActivation, MatrixDraft, MatrixVersion, StoreError, StoreResult};
 
 const VERSION_BY_NUMBER: &str =
-    "SELECT version, name, source, created_by, created_at_ns FROM matrix_versions WHERE version = ?1";
+    "SELECT version, name, source, created_by, created_at_us FROM matrix_versions WHERE version = ?1";
 const VERSIONS_IN_ORDER: &str =
-    "SELECT version, name, source, created_by, created_at_ns FROM matrix_versions ORDER BY version";
+    "SELECT version, name, source, created_by, created_at_us FROM matrix_versions ORDER BY version";
 
 fn row_to_version(r: &Row) -> StoreResult<MatrixVersion> {
     Ok(MatrixVersion {
@@ -18,12 +18,12 @@ fn row_to_version(r: &Row) -> StoreResult<MatrixVersion> {
         name: r.get(1)?,
         source: r.get(2)?,
         created_by: r.get(3)?,
-        created_at: ns_to_ts(r.get(4)?),
+        created_at: us_to_ts(r.get(4)?),
     })
 }
 
 fn row_to_draft(r: &Row) -> StoreResult<MatrixDraft> {
-    Ok(MatrixDraft { name: r.get(0)?, source: r.get(1)?, updated_by: r.get(2)?, updated_at: ns_to_ts(r.get(3)?) })
+    Ok(MatrixDraft { name: r.get(0)?, source: r.get(1)?, updated_by: r.get(2)?, updated_at: us_to_ts(r.get(3)?) })
 }
 
 fn version(db: &mut Db, version: u32) -> StoreResult<Option<MatrixVersion>> {
@@ -37,8 +37,8 @@ fn active_version(db: &mut Db) -> StoreResult<Option<u32>> {
 
 fn record_activation(db: &mut Db, version: u32, kind: &str, by: &str, at: Timestamp) -> StoreResult<()> {
     db.exec(
-        "INSERT INTO matrix_activations (version, kind, by_user, at_ns) VALUES (?1, ?2, ?3, ?4)",
-        args![version, kind, by, ts_to_ns(at)],
+        "INSERT INTO matrix_activations (version, kind, by_user, at_us) VALUES (?1, ?2, ?3, ?4)",
+        args![version, kind, by, ts_to_us(at)],
     )?;
     Ok(())
 }
@@ -48,10 +48,10 @@ impl Store {
     pub async fn put_matrix_draft(&self, draft: MatrixDraft) -> StoreResult<MatrixDraft> {
         self.write(move |conn| {
             conn.exec(
-                "INSERT INTO matrix_drafts (name, source, updated_by, updated_at_ns) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO matrix_drafts (name, source, updated_by, updated_at_us) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (name) DO UPDATE SET source = excluded.source, updated_by = excluded.updated_by,
-                    updated_at_ns = excluded.updated_at_ns",
-                args![&draft.name, &draft.source, &draft.updated_by, ts_to_ns(draft.updated_at)],
+                    updated_at_us = excluded.updated_at_us",
+                args![&draft.name, &draft.source, &draft.updated_by, ts_to_us(draft.updated_at)],
             )?;
             Ok(draft)
         })
@@ -61,7 +61,7 @@ impl Store {
     pub async fn matrix_draft(&self, name: String) -> StoreResult<Option<MatrixDraft>> {
         self.read(move |db| {
             db.first(
-                "SELECT name, source, updated_by, updated_at_ns FROM matrix_drafts WHERE name = ?1",
+                "SELECT name, source, updated_by, updated_at_us FROM matrix_drafts WHERE name = ?1",
                 args![name],
                 row_to_draft,
             )
@@ -72,7 +72,7 @@ impl Store {
     pub async fn matrix_drafts(&self) -> StoreResult<Vec<MatrixDraft>> {
         self.read(|db| {
             db.rows(
-                "SELECT name, source, updated_by, updated_at_ns FROM matrix_drafts ORDER BY name",
+                "SELECT name, source, updated_by, updated_at_us FROM matrix_drafts ORDER BY name",
                 args![],
                 row_to_draft,
             )
@@ -103,8 +103,8 @@ impl Store {
             // One writer per process numbers the versions; the primary key refuses a race.
             let next: i64 = conn.value("SELECT coalesce(max(version), 0) + 1 FROM matrix_versions", args![])?;
             conn.exec(
-                "INSERT INTO matrix_versions (version, name, source, created_by, created_at_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
-                args![next, &name, &source, &by, ts_to_ns(at)],
+                "INSERT INTO matrix_versions (version, name, source, created_by, created_at_us) VALUES (?1, ?2, ?3, ?4, ?5)",
+                args![next, &name, &source, &by, ts_to_us(at)],
             )?;
             record_activation(conn, next as u32, "activate", &by, at)?;
             conn.pending_matrix = true;
@@ -160,12 +160,12 @@ impl Store {
     /// Every activation and rollback, oldest first.
     pub async fn matrix_activations(&self) -> StoreResult<Vec<MatrixActivation>> {
         self.read(|db| {
-            db.rows("SELECT version, kind, by_user, at_ns FROM matrix_activations ORDER BY seq", args![], |r| {
+            db.rows("SELECT version, kind, by_user, at_us FROM matrix_activations ORDER BY seq", args![], |r| {
                 Ok(MatrixActivation {
                     version: r.get::<i64>(0)? as u32,
                     kind: r.get(1)?,
                     by: r.get(2)?,
-                    at: ns_to_ts(r.get(3)?),
+                    at: us_to_ts(r.get(3)?),
                 })
             })
         })

@@ -392,7 +392,7 @@ fn rebuild_in_pages(db: &mut Db, page_size: i64) -> StoreResult<()> {
     let mut after: (String, i64) = (String::new(), -1);
     loop {
         let page: Vec<(String, RecordedEvent)> = db.rows(
-            "SELECT case_id, at_ns, version, actor, data FROM events
+            "SELECT case_id, at_us, version, actor, data FROM events
              WHERE (case_id, version) > (?1, ?2) ORDER BY case_id, version LIMIT ?3",
             args![after.0.as_str(), after.1, page_size],
             |row| {
@@ -402,7 +402,7 @@ fn rebuild_in_pages(db: &mut Db, page_size: i64) -> StoreResult<()> {
                 let recorded = RecordedEvent {
                     case_id,
                     version: row.get::<i64>(2)? as u64,
-                    at: super::ns_to_ts(row.get(1)?),
+                    at: super::us_to_ts(row.get(1)?),
                     actor: serde_json::from_str(&row.get::<String>(3)?)?,
                     event: serde_json::from_str(&row.get::<String>(4)?)?,
                     matrix_version: None,

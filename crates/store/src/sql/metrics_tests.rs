@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::{MetricsRow, TeamGrouping};
 use crate::db::args;
-use crate::sql::{Store, ts_to_ns};
+use crate::sql::{Store, ts_to_us};
 use crate::{StoreConfig, StoreResult};
 
 const FRONT: TeamId = TeamId(Uuid::from_u128(0x7E01));
@@ -32,7 +32,7 @@ fn team(id: TeamId, slug: &str, level: &str) -> TeamRef {
 }
 
 fn at(minutes: i64) -> Timestamp {
-    "2025-06-15T09:30:00.123456789Z".parse::<Timestamp>().unwrap() + SignedDuration::from_mins(minutes)
+    "2025-06-15T09:30:00.123456Z".parse::<Timestamp>().unwrap() + SignedDuration::from_mins(minutes)
 }
 
 fn open_store() -> (tempfile::TempDir, Store) {
@@ -63,7 +63,7 @@ async fn put_customer(store: &Store, customer: &Customer) {
         .write(move |tx| {
             tx.exec("DELETE FROM customers WHERE id = ?1", args![ADA.to_string()])?;
             tx.exec(
-                "INSERT INTO customers (id, name, segment, doc, updated_at_ns) VALUES (?1, 'Ada', 'enterprise', ?2, 0)",
+                "INSERT INTO customers (id, name, segment, doc, updated_at_us) VALUES (?1, 'Ada', 'enterprise', ?2, 0)",
                 args![ADA.to_string(), doc],
             )?;
             Ok(())
@@ -106,13 +106,13 @@ async fn write(store: &Store, id: CaseId, number: u64, written: &mut Written, co
         .write(move |tx| -> StoreResult<()> {
             for e in &events {
                 tx.exec(
-                    "INSERT INTO events (case_id, version, type, schema, at_ns, actor, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO events (case_id, version, type, schema, at_us, actor, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     args![
                         e.case_id.to_string(),
                         e.version,
                         e.event.kind(),
                         EVENT_SCHEMA,
-                        ts_to_ns(e.at),
+                        ts_to_us(e.at),
                         serde_json::to_string(&e.actor)?,
                         serde_json::to_string(&e.event)?
                     ],
@@ -122,7 +122,7 @@ async fn write(store: &Store, id: CaseId, number: u64, written: &mut Written, co
             tx.exec("DELETE FROM case_docs WHERE number = ?1", args![number])?;
             tx.exec(
                 "INSERT INTO cases (number, id, status, level, team_id, customer_id, priority, channel,
-                     created_at_ns, updated_at_ns, version)
+                     created_at_us, updated_at_us, version)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'normal', 'web', ?7, ?7, ?8)",
                 args![
                     number,
@@ -131,7 +131,7 @@ async fn write(store: &Store, id: CaseId, number: u64, written: &mut Written, co
                     stored.level.to_string(),
                     stored.team.map(|t| t.to_string()),
                     stored.customer.map(|c| c.to_string()),
-                    ts_to_ns(stored.created_at),
+                    ts_to_us(stored.created_at),
                     stored.version
                 ],
             )?;
@@ -294,7 +294,7 @@ async fn aggregates_kept_while_writing_equal_the_recomputed_ones_and_survive_reb
 
 /// Takes the schema back to `version`, dropping `sql`'s tables, as a database from before.
 /// Takes migrations 9 (timer leases), 10 (insight tables) and 11 (the audit history) back
-/// out, so a downgraded database applies them again.
+/// out, so a downgraded database applies them again (after 12, which is undone first).
 const UNDO_LATER_MIGRATIONS: &str = "DROP INDEX timers_leased; ALTER TABLE timers DROP COLUMN lease_until_ns; \
      ALTER TABLE timers DROP COLUMN lease_node; DROP TABLE case_insights; DROP TABLE insight_categories; \
      DROP TABLE insight_codes; DROP TABLE insight_approvals; DROP TABLE insight_breaches; DROP TABLE audit_log;";
@@ -302,6 +302,8 @@ const UNDO_LATER_MIGRATIONS: &str = "DROP INDEX timers_leased; ALTER TABLE timer
 async fn downgrade(store: &Store, sql: &'static str, version: i64) {
     store
         .write(move |tx| {
+            let undo = crate::sql::undo_microseconds_sql(tx.is_postgres());
+            tx.batch(&undo)?;
             tx.batch(sql)?;
             tx.batch(UNDO_LATER_MIGRATIONS)?;
             if tx.is_postgres() {

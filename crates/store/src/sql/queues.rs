@@ -6,7 +6,7 @@ use ladder_core::case::Case;
 use ladder_core::ids::TeamId;
 
 use super::cases::{execute_case, load_case, load_case_doc, priority_factors};
-use super::{Store, ns_to_ts};
+use super::{Store, us_to_ts};
 use crate::db::args;
 use crate::{CaseOutcome, CaseWrite, ClaimDecider, StoreResult};
 
@@ -25,8 +25,8 @@ impl Store {
     pub async fn queue(&self, team: TeamId, limit: u32) -> StoreResult<Vec<QueuedCase>> {
         self.read(move |db| {
             let rows: Vec<(i64, i64, i64)> = db.rows(
-                "SELECT number, priority_score, queue_rank_ns FROM cases
-                 WHERE team_id = ?1 AND queue_rank_ns IS NOT NULL ORDER BY queue_rank_ns, number LIMIT ?2",
+                "SELECT number, priority_score, queue_rank_us FROM cases
+                 WHERE team_id = ?1 AND queue_rank_us IS NOT NULL ORDER BY queue_rank_us, number LIMIT ?2",
                 args![team.to_string(), limit.clamp(1, 1000)],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
@@ -34,7 +34,7 @@ impl Store {
                 .map(|(n, score, rank)| {
                     let case = load_case_doc(db, n)?;
                     let factors = priority_factors(db, &case)?;
-                    Ok(QueuedCase { case, score: score as u32, rank_at: ns_to_ts(rank), factors })
+                    Ok(QueuedCase { case, score: score as u32, rank_at: us_to_ts(rank), factors })
                 })
                 .collect()
         })
@@ -46,9 +46,9 @@ impl Store {
     pub async fn queued_since(&self, team: TeamId, before: Timestamp, limit: u32) -> StoreResult<Vec<Case>> {
         self.read(move |db| {
             let numbers: Vec<i64> = db.rows(
-                "SELECT number FROM cases WHERE team_id = ?1 AND queued_since_ns IS NOT NULL
-                 AND queued_since_ns <= ?2 ORDER BY queued_since_ns LIMIT ?3",
-                args![team.to_string(), super::ts_to_ns(before), limit],
+                "SELECT number FROM cases WHERE team_id = ?1 AND queued_since_us IS NOT NULL
+                 AND queued_since_us <= ?2 ORDER BY queued_since_us LIMIT ?3",
+                args![team.to_string(), super::ts_to_us(before), limit],
                 |r| Ok(r.get(0)?),
             )?;
             numbers.into_iter().map(|n| load_case_doc(db, n)).collect()
@@ -60,7 +60,7 @@ impl Store {
     pub async fn queue_len(&self, team: TeamId) -> StoreResult<u64> {
         self.read(move |db| {
             let n: i64 = db.value(
-                "SELECT count(*) FROM cases WHERE team_id = ?1 AND queue_rank_ns IS NOT NULL",
+                "SELECT count(*) FROM cases WHERE team_id = ?1 AND queue_rank_us IS NOT NULL",
                 args![team.to_string()],
             )?;
             Ok(n as u64)
@@ -80,10 +80,10 @@ impl Store {
     ) -> StoreResult<Option<CaseOutcome>> {
         self.write(move |tx| {
             let first: Option<String> = tx.value_opt(
-                "SELECT id FROM cases WHERE team_id = ?1 AND queue_rank_ns IS NOT NULL
-                 AND (callback_due_ns IS NULL OR callback_due_ns <= ?2)
-                 ORDER BY queue_rank_ns, number LIMIT 1",
-                args![team.to_string(), super::ts_to_ns(now)],
+                "SELECT id FROM cases WHERE team_id = ?1 AND queue_rank_us IS NOT NULL
+                 AND (callback_due_us IS NULL OR callback_due_us <= ?2)
+                 ORDER BY queue_rank_us, number LIMIT 1",
+                args![team.to_string(), super::ts_to_us(now)],
             )?;
             let Some(id) = first else { return Ok(None) };
             let id = id.parse().map_err(|e| crate::StoreError::Internal(format!("case id {id}: {e}")))?;

@@ -7,11 +7,11 @@ use ladder_core::case::Case;
 use ladder_core::ids::CaseId;
 
 use super::cases::{load_case_doc, push_scope, reset_timers};
-use super::{Store, ns_to_ts, ts_to_ns};
+use super::{Store, ts_to_us, us_to_ts};
 use crate::db::{Arg, args};
 use crate::{DueTimer, StoreError, StoreResult};
 
-/// A timer row `(case_id, case_number, clock_index, generation, fire_at_ns)`.
+/// A timer row `(case_id, case_number, clock_index, generation, fire_at_us)`.
 fn due_timer(r: &crate::db::Row) -> StoreResult<DueTimer> {
     let id: String = r.get(0)?;
     Ok(DueTimer {
@@ -19,7 +19,7 @@ fn due_timer(r: &crate::db::Row) -> StoreResult<DueTimer> {
         case_number: r.get::<i64>(1)? as u64,
         clock_index: r.get::<i64>(2)? as u32,
         generation: r.get::<i64>(3)? as u64,
-        fire_at: ns_to_ts(r.get(4)?),
+        fire_at: us_to_ts(r.get(4)?),
     })
 }
 
@@ -30,14 +30,14 @@ impl Store {
     pub async fn next_timer_at(&self) -> StoreResult<Option<Timestamp>> {
         self.read(|db| {
             let free: Option<i64> = db.value_opt(
-                "SELECT fire_at_ns FROM timers WHERE lease_until_ns IS NULL ORDER BY fire_at_ns LIMIT 1",
+                "SELECT fire_at_us FROM timers WHERE lease_until_us IS NULL ORDER BY fire_at_us LIMIT 1",
                 args![],
             )?;
             let lease_ends: Option<i64> = db.value_opt(
-                "SELECT lease_until_ns FROM timers WHERE lease_until_ns IS NOT NULL ORDER BY lease_until_ns LIMIT 1",
+                "SELECT lease_until_us FROM timers WHERE lease_until_us IS NOT NULL ORDER BY lease_until_us LIMIT 1",
                 args![],
             )?;
-            Ok(free.into_iter().chain(lease_ends).min().map(ns_to_ts))
+            Ok(free.into_iter().chain(lease_ends).min().map(us_to_ts))
         })
         .await
     }
@@ -56,16 +56,16 @@ impl Store {
     ) -> StoreResult<Vec<DueTimer>> {
         let claim = move |db: &mut crate::db::Db| -> StoreResult<Vec<DueTimer>> {
             let sql = format!(
-                "UPDATE timers SET lease_until_ns = ?1, lease_node = ?2
+                "UPDATE timers SET lease_until_us = ?1, lease_node = ?2
                  WHERE (case_number, clock_index) IN (
                     SELECT case_number, clock_index FROM timers
-                    WHERE fire_at_ns <= ?3 AND (lease_until_ns IS NULL OR lease_until_ns <= ?3)
-                    ORDER BY fire_at_ns LIMIT ?4{})
-                 RETURNING case_id, case_number, clock_index, generation, fire_at_ns",
+                    WHERE fire_at_us <= ?3 AND (lease_until_us IS NULL OR lease_until_us <= ?3)
+                    ORDER BY fire_at_us LIMIT ?4{})
+                 RETURNING case_id, case_number, clock_index, generation, fire_at_us",
                 if db.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" }
             );
             let mut due =
-                db.rows(&sql, args![ts_to_ns(now + lease), node.as_str(), ts_to_ns(now), limit], due_timer)?;
+                db.rows(&sql, args![ts_to_us(now + lease), node.as_str(), ts_to_us(now), limit], due_timer)?;
             due.sort_by_key(|t| (t.fire_at, t.case_number, t.clock_index));
             Ok(due)
         };
@@ -77,7 +77,7 @@ impl Store {
     pub async fn release_timers(&self, node: String) -> StoreResult<u64> {
         self.write(move |db| {
             Ok(db.exec(
-                "UPDATE timers SET lease_until_ns = NULL, lease_node = NULL WHERE lease_node = ?1",
+                "UPDATE timers SET lease_until_us = NULL, lease_node = NULL WHERE lease_node = ?1",
                 args![node.as_str()],
             )? as u64)
         })
@@ -88,9 +88,9 @@ impl Store {
     pub async fn due_timers(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<DueTimer>> {
         self.read(move |db| {
             db.rows(
-                "SELECT case_id, case_number, clock_index, generation, fire_at_ns FROM timers
-                 WHERE fire_at_ns <= ?1 ORDER BY fire_at_ns LIMIT ?2",
-                args![ts_to_ns(now), limit],
+                "SELECT case_id, case_number, clock_index, generation, fire_at_us FROM timers
+                 WHERE fire_at_us <= ?1 ORDER BY fire_at_us LIMIT ?2",
+                args![ts_to_us(now), limit],
                 due_timer,
             )
         })
@@ -149,14 +149,14 @@ impl Store {
             }
             sql.push(')');
             if let Some(t) = due_before {
-                args.push(Arg::from(ts_to_ns(t)));
-                sql.push_str(&format!(" OR (c.sla = 'running' AND c.sla_due_at_ns <= ?{})", args.len()));
+                args.push(Arg::from(ts_to_us(t)));
+                sql.push_str(&format!(" OR (c.sla = 'running' AND c.sla_due_at_us <= ?{})", args.len()));
             }
             sql.push(')');
             push_scope(&mut sql, &mut args, &scope);
             args.push(Arg::from(limit.clamp(1, 1000)));
             sql.push_str(&format!(
-                " ORDER BY c.sla_due_at_ns IS NULL, c.sla_due_at_ns, c.number LIMIT ?{}",
+                " ORDER BY c.sla_due_at_us IS NULL, c.sla_due_at_us, c.number LIMIT ?{}",
                 args.len()
             ));
             let numbers: Vec<i64> = db.rows(&sql, &args, |r| Ok(r.get(0)?))?;
