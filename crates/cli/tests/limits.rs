@@ -40,7 +40,7 @@ async fn failed_sign_ins_are_throttled_per_account_with_retry_after_in_the_api_a
     assert!(problem["detail"].as_str().unwrap().contains("too many failed sign-ins"), "{problem}");
     // The console's sign-in shares the count: the form comes back with 429 and the wait.
     let web = Console::new(&server);
-    let page = web.post(None, "/login", &[("name", "ana"), ("password", PASSWORD)]).await;
+    let page = web.sign_in("ana", PASSWORD).await;
     assert_eq!(page.status, 429, "{}", page.body);
     assert!(page.body.contains("Too many failed sign-ins"), "{}", page.body);
     // Another account is not delayed.

@@ -40,7 +40,9 @@ pub(crate) async fn stream_ends(state: AppState, secret: String, principal: Prin
             _ = every.tick() => {}
         }
         match state.engine.authenticate_token(&secret, state.engine.now()).await {
-            Ok(now) if now.role == principal.role && now.teams == principal.teams => {}
+            // The same principal (role, teams, name) as when the stream began: nothing about
+            // what it may see has changed.
+            Ok(now) if now == principal => {}
             // The store did not answer: keep serving, and ask again at the next check.
             Err(AuthError::Store(e)) => tracing::warn!(error = %e, "a live stream could not re-check its token"),
             Ok(_) | Err(_) => return,
