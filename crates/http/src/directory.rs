@@ -82,7 +82,7 @@ async fn list_customers(
     Ok(Json(list.iter().map(CustomerDto::from).collect()))
 }
 
-#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path, description = "Customer id")),
     responses((status = 200, body = CustomerDto), (status = 404, body = Problem)))]
 async fn get_customer(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<CustomerDto>> {
     let c = find_customer(&s, &auth, &id).await?;
@@ -90,7 +90,7 @@ async fn get_customer(State(s): State<AppState>, auth: Auth, Path(id): Path<Stri
 }
 
 /// Replace a customer's details (agents and above).
-#[utoipa::path(put, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = String, Path)), request_body = CustomerBody,
+#[utoipa::path(put, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path, description = "Customer id")), request_body = CustomerBody,
     responses((status = 200, body = CustomerDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn replace_customer(
     State(s): State<AppState>,
@@ -109,7 +109,7 @@ async fn replace_customer(
 
 /// Set a customer's status, `active` or `churned` (agents and above). Setting the status it
 /// already has changes nothing (and keeps `status_changed_at`).
-#[utoipa::path(put, path = "/api/v1/customers/{id}/status", tag = "customers", params(("id" = String, Path)),
+#[utoipa::path(put, path = "/api/v1/customers/{id}/status", tag = "customers", params(("id" = Uuid, Path, description = "Customer id")),
     request_body = CustomerStatusBody,
     responses((status = 200, body = CustomerDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn set_customer_status(
@@ -134,7 +134,7 @@ async fn find_customer(s: &AppState, auth: &Auth, raw: &str) -> ApiResult<Custom
 }
 
 /// Delete a customer who has no cases (admins).
-#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path, description = "Customer id")),
     responses((status = 204), (status = 409, body = Problem), (status = 403, body = Problem)))]
 async fn delete_customer(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     s.engine.delete_customer(&auth.0, customer_id(&id)?, s.engine.now()).await?;

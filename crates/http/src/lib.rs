@@ -20,6 +20,7 @@ mod insights;
 mod live;
 pub mod matrix;
 mod metrics;
+pub mod openapi;
 mod queues;
 mod simulations;
 mod sla;
@@ -105,7 +106,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The API router and its OpenAPI document.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (api, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(agents::router())
         .merge(audit::router())
         .merge(cases::router())
@@ -120,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         .routes(utoipa_axum::routes!(readyz))
         .routes(utoipa_axum::routes!(live::stream))
         .split_for_parts();
+    openapi::complete(&mut openapi);
     let openapi_json = serde_json::to_value(&openapi).unwrap_or_default();
     api.route("/openapi.json", get(move || async move { Json(openapi_json.clone()) }))
         .merge(web::router(state.clone()))

@@ -40,6 +40,7 @@ pub struct AtRiskQuery {
     /// Also list cases whose earliest running clock falls due within this span, e.g. `1h`.
     within: Option<String>,
     /// 1–1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
