@@ -87,7 +87,7 @@ fn levels(raw: Option<String>) -> Option<LevelId> {
 
 /// Open a case.
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = OpenCaseBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry return the first result")),
     responses((status = 201, body = CaseDto), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn open_case(State(state): State<AppState>, auth: Auth, write: Write<OpenCaseBody>) -> ApiResult<Response> {
     let b = &write.body;
@@ -227,8 +227,8 @@ async fn get_case(State(state): State<AppState>, auth: Auth, Path(id): Path<Stri
 
 /// Change subject, priority, category, tags or custom fields.
 #[utoipa::path(patch, path = "/api/v1/cases/{id}", tag = "cases", request_body = UpdateCaseBody,
-    params(("id" = Uuid, Path, description = "Case id"), ("If-Match" = Option<String>, Header, description = "Case version from the ETag")),
-    responses((status = 200, body = CaseDto), (status = 412, body = Problem), (status = 422, body = Problem)))]
+    params(("id" = Uuid, Path, description = "Case id"), ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"?[0-9]{1,19}"?)$"#, description = "Case version from the ETag")),
+    responses((status = 200, body = CaseDto), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 async fn update_case(
     State(state): State<AppState>,
     auth: Auth,
@@ -284,8 +284,8 @@ macro_rules! command_endpoint {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "cases", request_body = $body,
             params(("id" = Uuid, Path, description = "Case id"),
-                   ("If-Match" = Option<String>, Header, description = "Case version from the ETag"),
-                   ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
+                   ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"?[0-9]{1,19}"?)$"#, description = "Case version from the ETag"),
+                   ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry return the first result")),
             responses((status = 200, body = CaseDto), (status = 404, body = Problem), (status = 409, body = Problem),
                       (status = 412, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
         async fn $name(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, write: Write<$body>) -> ApiResult<Response> {
@@ -406,8 +406,8 @@ command_endpoint!(
 /// Answer a task the back office gave the front line; the case resumes when no task is open.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/tasks/{task}/answer", tag = "cases", request_body = AnswerTaskBody,
     params(("id" = Uuid, Path, description = "Case id"), ("task" = u32, Path, description = "Task number, from 0"),
-           ("If-Match" = Option<String>, Header, description = "Case version from the ETag"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
+           ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"?[0-9]{1,19}"?)$"#, description = "Case version from the ETag"),
+           ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry return the first result")),
     responses((status = 200, body = CaseDto), (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn answer_task(
@@ -432,8 +432,8 @@ command_endpoint!(
 /// Approve, deny (with a comment) or counter (a smaller amount) an approval request.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/approvals/{approval}", tag = "cases", request_body = DecideApprovalBody,
     params(("id" = Uuid, Path, description = "Case id"), ("approval" = u32, Path, description = "Approval number, from 0"),
-           ("If-Match" = Option<String>, Header, description = "Case version from the ETag"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
+           ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"?[0-9]{1,19}"?)$"#, description = "Case version from the ETag"),
+           ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry return the first result")),
     responses((status = 200, body = CaseDto), (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn decide_approval(

@@ -69,6 +69,7 @@ pub struct CustomerStatusBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerBody {
+    #[schema(pattern = r"\S")]
     pub name: String,
     #[serde(default)]
     pub identities: Vec<IdentityDto>,
@@ -131,6 +132,7 @@ impl From<&Team> for TeamDto {
 #[serde(deny_unknown_fields)]
 pub struct TeamBody {
     /// Short unique handle, e.g. `billing`.
+    #[schema(pattern = "^[a-z0-9_.-]{1,64}$")]
     pub slug: String,
     pub name: String,
     pub level: String,
@@ -197,6 +199,7 @@ fn yes() -> bool {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
 }
 
