@@ -42,13 +42,28 @@ async function signIn(page, user, password) {
   await page.waitForURL("**/queue");
 }
 
+// Every page runs under the console's Content-Security-Policy: anything it blocks (an inline
+// script, style or handler) is reported here and fails the walk.
+const violations = [];
+async function watchPolicy(context) {
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) =>
+      console.error(`Content Security Policy violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`));
+  });
+}
+function watchConsole(p) {
+  p.on("console", (m) => { if (/Content.Security.Policy/i.test(m.text())) violations.push(m.text()); });
+}
+
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
 });
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await watchPolicy(context);
   const page = await context.newPage();
+  watchConsole(page);
   const outside = [];
   page.on("request", (r) => { if (!r.url().startsWith(base)) outside.push(r.url()); });
 
@@ -88,7 +103,8 @@ try {
 
   await source.fill(valid + '\n[[rules]]\nname = "Billing to L2"\ntrigger = "case_opened"\n' +
     "when = 'case.category == \"billing\"'\nthen = { escalate = \"L2\", team = \"billing\", kind = \"functional\" }\n");
-  await page.waitForFunction(() => document.querySelectorAll("#lint li.error").length === 0);
+  // (A selector wait, not waitForFunction: that evaluates a string, which the CSP forbids.)
+  await page.waitForSelector("#lint li.error", { state: "detached" });
   check(await page.locator("#lint-summary").textContent() === "0 error(s), 0 warning(s)", "the fixed text lints clean");
   await page.getByLabel("Draft name").fill("billing");
   await page.getByRole("button", { name: "Save draft" }).click();
@@ -98,6 +114,7 @@ try {
   await page.screenshot({ path: path.join(out, "matrix.png"), fullPage: true });
 
   check(outside.length === 0, `no request left the server (${outside.join(", ")})`);
+  check(violations.length === 0, `no Content-Security-Policy violation (${violations.join("; ")})`);
 } finally {
   await browser.close();
 }

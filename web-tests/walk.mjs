@@ -23,19 +23,35 @@ function check(ok, what) {
   console.log(`ok - ${what}`);
 }
 
+// Every page runs under the console's Content-Security-Policy: anything it blocks (an inline
+// script, style or handler) is reported here and fails the walk.
+const violations = [];
+async function watchPolicy(context) {
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) =>
+      console.error(`Content Security Policy violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`));
+  });
+}
+function watchConsole(p) {
+  p.on("console", (m) => { if (/Content.Security.Policy/i.test(m.text())) violations.push(m.text()); });
+}
+
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
 });
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await watchPolicy(context);
   const page = await context.newPage();
+  watchConsole(page);
   // Everything comes from the server: no request may leave it.
   const outside = [];
   page.on("request", (r) => { if (!r.url().startsWith(base)) outside.push(r.url()); });
 
-  await page.goto(base + "/");
+  const first = await page.goto(base + "/");
   check(new URL(page.url()).pathname === "/login", "signed out, / lands on the login page");
+  check((first.headers()["content-security-policy"] ?? "").includes("script-src 'self'"), "the page has a strict Content-Security-Policy");
   await page.screenshot({ path: path.join(out, "login.png") });
 
   async function signIn(p, name) {
@@ -50,7 +66,9 @@ try {
   let boss = null;
   if (supervisor) {
     const bossContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await watchPolicy(bossContext);
     boss = await bossContext.newPage();
+    watchConsole(boss);
     boss.on("request", (r) => { if (!r.url().startsWith(base)) outside.push(r.url()); });
     await signIn(boss, supervisor);
     await boss.getByRole("link", { name: "Board", exact: true }).click();
@@ -133,7 +151,7 @@ try {
 
   if (foreignCase) {
     const r = await page.goto(`${base}/cases/${foreignCase}`);
-    check(r.status() === 403, `another team's case #${foreignCase} is refused (403)`);
+    check(r.status() === 404, `another team's case #${foreignCase} is answered as not found (404)`);
   }
   const admin = await page.goto(base + "/admin");
   check(admin.status() === 403, "an admin page is refused (403)");
@@ -150,6 +168,7 @@ try {
   await page.goto(base + "/queue");
   check(new URL(page.url()).pathname === "/login", "the old session cookie no longer opens the queue");
   check(outside.length === 0, `no request left the server (${outside.join(", ")})`);
+  check(violations.length === 0, `no Content-Security-Policy violation (${violations.join("; ")})`);
 } finally {
   await browser.close();
 }

@@ -36,8 +36,8 @@ pub async fn create_user(
         created_at: jiff::Timestamp::now(),
     };
     validate_user(&user, &engine.ladder()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if password.as_ref().is_some_and(|p| p.chars().count() < 8) {
-        bail!("the password must be at least 8 characters");
+    if let Some(Err(e)) = password.as_deref().map(|p| ladder_core::directory::validate_password("password", p)) {
+        bail!("{e}");
     }
     let now = jiff::Timestamp::now();
     engine

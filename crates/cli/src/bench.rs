@@ -8,6 +8,7 @@ mod api;
 mod calendar;
 mod cluster;
 mod console;
+mod hostile;
 mod matrix;
 mod measure;
 mod metrics;
@@ -65,6 +66,15 @@ pub enum BenchCommand {
         /// Length of the timer window (0: no timer window).
         #[arg(long, default_value_t = 10)]
         due_seconds: u64,
+    },
+    /// Hostile input: `/healthz` latency while `--checks` clients send matrices with
+    /// runaway CEL conditions to `POST /api/v1/matrix/check`, beside the same server idle.
+    Hostile {
+        #[arg(long, default_value_t = 10)]
+        checks: usize,
+        /// How long each phase (idle, then under load) lasts.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
     },
     /// HTTP reads with a large store: case by id and filtered lists; p50/p95/p99.
     Read {
@@ -184,6 +194,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             };
             cluster::bench_cluster(config).await
         }
+        BenchCommand::Hostile { checks, seconds } => hostile::bench_hostile(checks, Duration::from_secs(seconds)).await,
         BenchCommand::Read { cases, data_dir, requests } => read::bench_read(cases, data_dir, requests).await,
         BenchCommand::Matrix { rules, evaluations, check_rules } => {
             matrix::bench_matrix(rules, evaluations, check_rules)

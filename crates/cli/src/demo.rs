@@ -577,13 +577,7 @@ pub async fn print_logins(engine: &Engine, addr: SocketAddr) -> anyhow::Result<(
     };
     let now = Timestamp::now();
     let token = engine
-        .mint_token(
-            &command_line_principal(),
-            admin.id,
-            "demo".into(),
-            Some(now + SignedDuration::from_hours(24 * 7)),
-            now,
-        )
+        .mint_token(&command_line_principal(), admin.id, "demo".into(), Some(SignedDuration::from_hours(24 * 7)), now)
         .await?;
     println!(
         "demo data: {N_CASES} cases, {N_CUSTOMERS} customers, teams frontline/outbound/billing/tech/supervisors/management"

@@ -76,6 +76,20 @@ enum Command {
         /// drills and restart tests of SLA timers. Never set it in production.
         #[arg(long, env = "LADDER_CLOCK_OFFSET", value_parser = parse_offset, hide = true)]
         clock_offset: Option<jiff::SignedDuration>,
+        /// How long an API token lives when its request names no lifetime (e.g. `90d`).
+        #[arg(long, env = "LADDER_TOKEN_EXPIRY_DEFAULT", value_parser = parse_offset, default_value = "90d")]
+        token_expiry_default: jiff::SignedDuration,
+        /// The longest lifetime an API token may be given (e.g. `365d`).
+        #[arg(long, env = "LADDER_TOKEN_EXPIRY_MAX", value_parser = parse_offset, default_value = "365d")]
+        token_expiry_max: jiff::SignedDuration,
+        /// The URL people reach the server at; `https://…` marks the console's cookies
+        /// `Secure`.
+        #[arg(long, env = "LADDER_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// The address of a reverse proxy whose `X-Forwarded-Proto: https` is believed (the
+        /// console's cookies are then `Secure`); repeat for several. Nobody else's is.
+        #[arg(long, env = "LADDER_TRUSTED_PROXY", value_delimiter = ',')]
+        trusted_proxy: Vec<std::net::IpAddr>,
     },
     /// Administration on the data directory.
     Admin {
@@ -135,9 +149,13 @@ enum AdminCommand {
     /// one consistent snapshot; safe while the server runs. Cases, timers and metrics are
     /// rebuilt from the log by `import`.
     Export {
-        /// The file to create (`-` for standard output).
+        /// The file to create (`-` for standard output); it is readable by its owner only.
         #[arg(long, default_value = "-")]
         to: PathBuf,
+        /// Include password hashes and API tokens. Without it, users of an imported export
+        /// have no password until an admin sets one, and no tokens.
+        #[arg(long)]
+        include_credentials: bool,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -253,10 +271,29 @@ fn parse_offset(s: &str) -> Result<jiff::SignedDuration, String> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, data, demo, log_json, clock_offset } => {
+        Command::Serve {
+            listen,
+            data,
+            demo,
+            log_json,
+            clock_offset,
+            token_expiry_default,
+            token_expiry_max,
+            public_url,
+            trusted_proxy,
+        } => {
             init_logs(log_json);
+            if token_expiry_default > token_expiry_max || token_expiry_default <= jiff::SignedDuration::ZERO {
+                anyhow::bail!("--token-expiry-default must be positive and no longer than --token-expiry-max");
+            }
+            let web = ladder_http::web::WebConfig {
+                https: public_url.as_deref().is_some_and(|u| u.to_ascii_lowercase().starts_with("https://")),
+                trusted_proxies: trusted_proxy,
+            };
             let store = data.open()?;
             let engine = Engine::with_clock_offset(store, clock_offset.unwrap_or_default());
+            engine
+                .set_token_policy(ladder_engine::TokenPolicy { default: token_expiry_default, max: token_expiry_max });
             if let Some(offset) = clock_offset {
                 tracing::warn!(offset = %format!("{offset:#}"), "the server clock is shifted from the system clock");
             }
@@ -272,7 +309,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if demo {
                 demo::print_logins(&engine, addr).await?;
             }
-            ladder_http::serve(listener, engine, shutdown).await?;
+            ladder_http::serve_with(listener, engine, web, shutdown).await?;
             Ok(())
         }
         Command::Admin { command } => {
@@ -326,7 +363,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                     Ok(())
                 }
-                AdminCommand::Export { to, data } => {
+                AdminCommand::Export { to, include_credentials, data } => {
+                    use std::os::unix::fs::OpenOptionsExt;
                     let store = data.open()?;
                     let out: Box<dyn std::io::Write + Send> = if to.as_os_str() == "-" {
                         Box::new(std::io::BufWriter::new(std::io::stdout()))
@@ -334,11 +372,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         let file = std::fs::OpenOptions::new()
                             .write(true)
                             .create_new(true)
+                            .mode(0o600)
                             .open(&to)
                             .with_context(|| format!("creating {} (it must not exist)", to.display()))?;
+                        ladder_store::sql::private_file(&to)?;
                         Box::new(std::io::BufWriter::new(file))
                     };
-                    let summary = store.export(out).await?;
+                    let summary = store.export(out, include_credentials).await?;
                     eprintln!("exported {}", transfer_counts(&summary));
                     Ok(())
                 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use jiff::civil::Date;
 use ladder_engine::rules::MatrixError;
-use ladder_engine::simulate::{Compared, Figures, Progress, SimulationReport, day_span};
+use ladder_engine::simulate::{Compared, Figures, Progress, SimulationBudget, SimulationReport, day_span};
 use ladder_engine::{Engine, command_line_principal};
 
 use crate::DataArgs;
@@ -47,7 +47,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
             }
             anyhow::bail!("{} is not a valid matrix", args.matrix.display());
         }
-        Err(MatrixError::Store(e)) => return Err(e.into()),
+        Err(e) => anyhow::bail!("{e}"),
     };
     let (from, to) = day_span(args.from, args.to);
     let progress = Arc::new(Progress::default());
@@ -59,7 +59,9 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let until = engine.now();
     let job = {
         let (engine, progress) = (engine.clone(), progress.clone());
-        tokio::spawn(async move { engine.simulate(candidate, from, to, until, progress).await })
+        tokio::spawn(
+            async move { engine.simulate(candidate, from, to, until, progress, SimulationBudget::UNLIMITED).await },
+        )
     };
     while !job.is_finished() {
         bar.set_length(progress.total.load(Ordering::Acquire));

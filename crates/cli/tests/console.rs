@@ -27,14 +27,14 @@ async fn login_sets_a_strict_http_only_session_that_logout_revokes() {
     assert_eq!(r.status, 200);
     assert!(r.body.contains("<label for=\"password\">"), "the login form has labelled fields");
 
-    let r = web.post(None, "/login", &[("name", "ana"), ("password", "wrong")]).await;
+    let r = web.sign_in("ana", "wrong").await;
     assert_eq!(r.status, 401);
     assert!(r.body.contains("Wrong user name or password"), "{}", r.body);
-    assert!(r.set_cookies.is_empty());
+    assert!(!r.set_cookies.iter().any(|c| c.starts_with("ladder_session=")), "no session");
 
-    let r = web.post(None, "/login", &[("name", "ana"), ("password", PASSWORD)]).await;
+    let r = web.sign_in("ana", PASSWORD).await;
     assert_eq!((r.status, r.location.as_deref()), (303, Some("/queue")));
-    let cookie = &r.set_cookies[0];
+    let cookie = r.set_cookies.iter().find(|c| c.starts_with("ladder_session=")).expect("a session cookie");
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
         assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
     }
@@ -91,9 +91,10 @@ async fn agents_are_refused_other_teams_cases_and_admin_pages() {
     let front = open(&api, &world.tokens["ana"], json!({"subject": "Password reset"})).await;
     let ana = web.login("ana", PASSWORD).await;
 
+    // Another team's case is answered exactly like a case that does not exist.
     let r = web.get(Some(&ana), &format!("/cases/{billing}")).await;
-    assert_eq!(r.status, 403);
-    assert!(r.body.contains("Not allowed") && r.body.contains(&format!("#{billing}")), "{}", r.body);
+    assert_eq!(r.status, 404);
+    assert!(r.body.contains(&format!("case #{billing} does not exist")), "{}", r.body);
     let r = web
         .post(
             Some(&ana),
@@ -101,7 +102,7 @@ async fn agents_are_refused_other_teams_cases_and_admin_pages() {
             &[("body", "peek"), ("csrf", &csrf_of(&web.get(Some(&ana), "/queue").await.body))],
         )
         .await;
-    assert_eq!(r.status, 403, "nor write to it");
+    assert_eq!(r.status, 404, "nor write to it");
     assert_eq!(web.get(Some(&ana), &format!("/cases/{front}")).await.status, 200);
     assert_eq!(web.get(Some(&ana), "/cases/999999").await.status, 404);
 
@@ -184,4 +185,105 @@ async fn an_agent_takes_the_next_case_and_works_it_from_the_case_page() {
     }
     let (_, case) = api.call(sam, "GET", "/api/v1/cases?q=router", None).await;
     assert_eq!(case["items"][0]["level"], "L2", "the form ran the real escalation");
+}
+
+/// `GET path` with a session cookie and extra headers, as raw as a browser sends it.
+async fn raw_get(server: &Server, session: Option<&str>, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut req = client.get(server.url(path));
+    if let Some(s) = session {
+        req = req.header("cookie", format!("ladder_session={s}"));
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn console_pages_forbid_inline_script_and_framing_and_never_sniff() {
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
+    let number = open(&api, &world.tokens["sam"], json!({"subject": "Headers", "team": "frontline"})).await;
+    let web = Console::new(&server);
+    let sam = web.login("sam", PASSWORD).await;
+    let maria = web.login("maria", PASSWORD).await;
+    let case_page = format!("/cases/{number}");
+    let pages: Vec<(&str, Option<&str>)> = vec![
+        ("/login", None),
+        ("/queue", Some(&sam)),
+        (&case_page, Some(&sam)),
+        ("/board", Some(&sam)),
+        ("/approvals", Some(&sam)),
+        ("/dashboard", Some(&maria)),
+        ("/matrix", Some(&maria)),
+    ];
+    for (path, session) in pages {
+        let r = raw_get(&server, session, path, &[]).await;
+        assert_eq!(r.status(), 200, "{path}");
+        let h = r.headers().clone();
+        let csp = h["content-security-policy"].to_str().unwrap().to_string();
+        for directive in ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"] {
+            assert!(csp.contains(directive), "{path}: {csp} lacks {directive}");
+        }
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{path}: {csp}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+        let body = r.text().await.unwrap();
+        // What the policy would block: inline scripts, style elements and attributes, handlers.
+        for script in body.split("<script").skip(1) {
+            assert!(script.split('>').next().unwrap().contains("src="), "{path}: an inline script");
+        }
+        assert!(!body.contains("<style") && !body.contains(" style=\""), "{path}: an inline style");
+        assert!(!body.contains(" onclick=") && !body.contains(" onsubmit=") && !body.contains(" onchange="), "{path}");
+    }
+    for asset in ["/assets/console.css", "/assets/board.css", "/assets/approvals.css", "/assets/console.js"] {
+        let r = raw_get(&server, None, asset, &[]).await;
+        assert_eq!(
+            (r.status().as_u16(), r.headers()["x-content-type-options"].to_str().unwrap()),
+            (200, "nosniff"),
+            "{asset}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_login_form_carries_a_csrf_token_and_cookies_are_secure_behind_https() {
+    let dir = tempfile::tempdir().unwrap();
+    LADDER.seed_world(dir.path());
+    let server = Server::start(LADDER, dir.path());
+    let web = Console::new(&server);
+
+    // A login posted without the form's token (from another site) is refused.
+    let r = web.post(None, "/login", &[("name", "ana"), ("password", PASSWORD)]).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(!r.set_cookies.iter().any(|c| c.starts_with("ladder_session=")), "no session");
+    let page = web.get(None, "/login").await;
+    let form_cookie = page.set_cookies.iter().find(|c| c.starts_with("ladder_login=")).expect("a form cookie");
+    assert!(form_cookie.contains("HttpOnly") && form_cookie.contains("SameSite=Strict"), "{form_cookie}");
+    assert!(!form_cookie.contains("Secure"), "plain HTTP: {form_cookie}");
+
+    let r = web.sign_in("ana", PASSWORD).await;
+    let session = r.set_cookies.iter().find(|c| c.starts_with("ladder_session=")).unwrap();
+    assert!(!session.contains("Secure"), "plain HTTP, no proxy: {session}");
+    // An X-Forwarded-Proto from a proxy nobody configured is not believed.
+    let r = raw_get(&server, None, "/login", &[("x-forwarded-proto", "https")]).await;
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(!cookie.contains("Secure"), "an untrusted header: {cookie}");
+    drop(server);
+
+    let proxied = Server::start_with(LADDER, dir.path(), &[("LADDER_TRUSTED_PROXY", "127.0.0.1")]);
+    let r = raw_get(&proxied, None, "/login", &[("x-forwarded-proto", "https")]).await;
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("; Secure") && cookie.contains("SameSite=Strict"), "a trusted proxy: {cookie}");
+    let r = raw_get(&proxied, None, "/login", &[]).await;
+    assert!(!r.headers()["set-cookie"].to_str().unwrap().contains("Secure"), "the proxy said plain HTTP");
+    drop(proxied);
+
+    let public = Server::start_with(LADDER, dir.path(), &[("LADDER_PUBLIC_URL", "https://ladder.example")]);
+    let r = Console::new(&public).sign_in("ana", PASSWORD).await;
+    assert_eq!(r.status, 303);
+    for cookie in &r.set_cookies {
+        assert!(cookie.contains("; Secure"), "an https public URL: {cookie}");
+    }
 }

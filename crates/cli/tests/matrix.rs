@@ -175,3 +175,40 @@ then = { tags = ["never"] }
     assert_eq!(failed[0]["data"]["trigger"], "case_opened");
     assert!(!failed[0]["data"]["error"].as_str().unwrap().is_empty());
 }
+
+/// A matrix with one rule whose condition is `when`, on line 6 (after the levels).
+fn rule_when(when: &str) -> String {
+    format!("[[levels]]\nid = \"L1\"\nrespond = \"0m\"\n\n[[rules]]\nname = \"r\"\nwhen = '{when}'\ntags = \"a\"\n")
+}
+
+#[tokio::test]
+async fn hostile_conditions_are_reported_at_their_position_and_the_server_stays_up() {
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
+    let (sam, maria) = (&world.tokens["sam"], &world.tokens["maria"]);
+    // Each of the first four used to overflow the stack of the worker that parsed it: the
+    // server process aborted.
+    let hostile = [
+        (format!("{} == 1", vec!["1"; 3000].join("+")), "nests too deeply"),
+        (format!("case{} == 1", ".a".repeat(3000)), "nests too deeply"),
+        (format!("{}true{}", "(".repeat(3000), ")".repeat(3000)), "nests too deeply"),
+        (format!("{}1{} == [1]", "[".repeat(3000), "]".repeat(3000)), "nests too deeply"),
+        ("lists.range(100000).all(x, lists.range(100000).all(y, x + y >= 0))".to_string(), "over the limit of 1000000"),
+        (format!("case.subject == \"{}\"", "x".repeat(10_000)), "bytes long"),
+    ];
+    for (when, message) in &hostile {
+        let source = rule_when(when);
+        // A supervisor's check: the problem at its line and column, inside the condition.
+        let (s, checked) = api.call(sam, "POST", "/api/v1/matrix/check", Some(json!({ "source": source }))).await;
+        assert_eq!((s, checked["valid"].as_bool()), (200, Some(false)), "{checked}");
+        let d = &checked["diagnostics"][0];
+        assert!(d["message"].as_str().unwrap().contains(message), "{d}");
+        assert_eq!((d["line"].as_u64(), d["path"].as_str()), (Some(7), Some("rules[0].when")), "{d}");
+        assert!(d["column"].as_u64().unwrap() > 8, "inside the condition: {d}");
+        // A manager's upload: refused with the same problem.
+        let (s, p) = api.upload_matrix(maria, "hostile", &source).await;
+        assert_eq!((s, p["type"].as_str()), (422, Some("/problems/invalid-matrix")), "{p}");
+        assert!(p["errors"][0]["message"].as_str().unwrap().contains(message), "{p}");
+    }
+    let healthz = reqwest::get(server.url("/healthz")).await.unwrap();
+    assert_eq!(healthz.status(), 200);
+}

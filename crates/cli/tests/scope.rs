@@ -144,3 +144,51 @@ async fn a_supervisor_edits_the_agents_of_their_teams_only() {
     let (s, p) = api.call(&maria, "PUT", "/api/v1/agents/sue/profile", Some(skills)).await;
     assert_eq!(s, 200, "a manager may: {p}");
 }
+
+/// The finding: `custom_fields` keys on case open were not validated. The matrix declares
+/// them with types; an undeclared key or a value of the wrong type is a 422 naming the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_fields_are_declared_in_the_matrix_with_types() {
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
+    let t = |name: &str| world.tokens[name].clone();
+    let (ana, maria) = (t("ana"), t("maria"));
+    let open = |fields: Value| {
+        let body = json!({"subject": "Order missing", "custom_fields": fields});
+        async { api.call(&ana, "POST", "/api/v1/cases", Some(body)).await }
+    };
+
+    // No matrix in force declares any field yet.
+    let (s, p) = open(json!({"order_id": "A-1"})).await;
+    assert_eq!((s, p["field"].as_str()), (422, Some("custom_fields.order_id")), "{p}");
+
+    let matrix = [
+        ladder_testkit::matrix::SEEDED_LEVELS,
+        "\n[custom_fields]\norder_id = \"string\"\nrefund = \"number\"\nunits = \"integer\"\nvip = \"bool\"\ndue = \"date\"\n",
+    ]
+    .concat();
+    api.activate_matrix(&maria, &matrix).await;
+    for (fields, key, why) in [
+        (json!({"ordr_id": "A-1"}), "custom_fields.ordr_id", "is not declared"),
+        (json!({"refund": "lots"}), "custom_fields.refund", "must be a number"),
+        (json!({"units": 2.5}), "custom_fields.units", "must be an integer"),
+        (json!({"vip": "yes"}), "custom_fields.vip", "must be a bool"),
+        (json!({"due": "31/12/2026"}), "custom_fields.due", "must be a date"),
+        (json!({"order_id": "x".repeat(2_001)}), "custom_fields.order_id", "longer than 2000"),
+    ] {
+        let (s, p) = open(fields.clone()).await;
+        assert_eq!((s, p["field"].as_str()), (422, Some(key)), "{fields}: {p}");
+        assert!(p["detail"].as_str().unwrap().contains(why), "{fields}: {p}");
+    }
+    let fields = json!({"order_id": "A-1", "refund": 12.5, "units": 2, "vip": true, "due": "2026-12-31"});
+    let (s, case) = open(fields.clone()).await;
+    assert_eq!(s, 201, "{case}");
+    assert_eq!(case["custom_fields"], fields);
+
+    // A change checks the same way; `null` removes a declared field.
+    let path = format!("/api/v1/cases/{}", case["id"].as_str().unwrap());
+    let (s, p) = api.call(&ana, "PATCH", &path, Some(json!({"custom_fields": {"units": "two"}}))).await;
+    assert_eq!((s, p["field"].as_str()), (422, Some("custom_fields.units")), "{p}");
+    let (s, c) = api.call(&ana, "PATCH", &path, Some(json!({"custom_fields": {"units": null, "vip": false}}))).await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(c["custom_fields"], json!({"order_id": "A-1", "refund": 12.5, "vip": false, "due": "2026-12-31"}));
+}

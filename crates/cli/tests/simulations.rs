@@ -21,7 +21,7 @@ async fn simulate(api: &Api, token: &str, body: Value) -> Value {
         let (s, sim) = api.call(token, "GET", &format!("/api/v1/simulations/{id}"), None).await;
         assert_eq!(s, 200, "{sim}");
         match sim["status"].as_str() {
-            Some("running") => tokio::time::sleep(Duration::from_millis(25)).await,
+            Some("queued" | "running") => tokio::time::sleep(Duration::from_millis(25)).await,
             Some("done") => return sim,
             _ => panic!("the simulation did not finish: {sim}"),
         }
@@ -128,4 +128,93 @@ async fn a_candidate_rule_predicts_its_escalations_and_the_matrix_in_force_chang
     assert_eq!((s, p["field"].as_str()), (400, Some("from")), "{p}");
     let (s, _) = api.call(&maria, "GET", "/api/v1/simulations/nope", None).await;
     assert_eq!(s, 404);
+}
+
+/// Polls a simulation until its status is no longer `from`.
+async fn status_after(api: &Api, token: &str, id: &str, from: &str) -> Value {
+    for _ in 0..400 {
+        let (s, sim) = api.call(token, "GET", &format!("/api/v1/simulations/{id}"), None).await;
+        assert_eq!(s, 200, "{sim}");
+        if sim["status"] != from {
+            return sim;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("simulation {id} still {from} after 10 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_simulation_per_user_queued_for_a_slot_cancelled_with_delete_and_periods_within_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = LADDER.seed_world(dir.path());
+    // No slot: every simulation waits in the queue until it is cancelled. At most 2 cases.
+    let env = [("LADDER_SIMULATION_SLOTS", "0"), ("LADDER_SIMULATION_MAX_CASES", "2")];
+    let server = Server::start_with(LADDER, dir.path(), &env);
+    let api = Api::new(&server);
+    let (maria, root, ana) = (&world.tokens["maria"], &world.tokens["root"], &world.tokens["ana"]);
+    let (from, to) = period_around_today();
+    let body = json!({"matrix": MATRIX, "from": from, "to": to});
+
+    let (s, first) = api.call(maria, "POST", "/api/v1/simulations", Some(body.clone())).await;
+    assert_eq!((s, first["status"].as_str()), (202, Some("queued")), "{first}");
+    let id = first["id"].as_str().unwrap();
+    // A second for the same user is refused while the first is pending; another user's waits too.
+    let (s, p) = api.call(maria, "POST", "/api/v1/simulations", Some(body.clone())).await;
+    assert_eq!((s, p["type"].as_str()), (409, Some("/problems/simulation-running")), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains(&format!("DELETE /api/v1/simulations/{id}")), "{p}");
+    let (s, other) = api.call(root, "POST", "/api/v1/simulations", Some(body.clone())).await;
+    assert_eq!(s, 202, "{other}");
+
+    // Cancelled: it stops, and the user may start another.
+    let (s, cancelling) = api.call(maria, "DELETE", &format!("/api/v1/simulations/{id}"), None).await;
+    assert_eq!((s, cancelling["id"].as_str()), (202, Some(id)), "{cancelling}");
+    let sim = status_after(&api, maria, id, "cancelling").await;
+    assert_eq!(sim["status"], "cancelled", "{sim}");
+    let (s, again) = api.call(maria, "POST", "/api/v1/simulations", Some(body.clone())).await;
+    assert_eq!(s, 202, "{again}");
+    // A finished one is forgotten by DELETE; an unknown one is not found; agents may not.
+    let (s, _) = api.call(maria, "DELETE", &format!("/api/v1/simulations/{id}"), None).await;
+    assert_eq!(s, 204);
+    let (s, _) = api.call(maria, "GET", &format!("/api/v1/simulations/{id}"), None).await;
+    assert_eq!(s, 404);
+    let (s, _) = api.call(ana, "DELETE", &format!("/api/v1/simulations/{}", again["id"].as_str().unwrap()), None).await;
+    assert_eq!(s, 403);
+
+    // Periods: within 1970–9999, at most a year, at most the cases the server replays.
+    for (from, to, field) in
+        [("1969-12-31", "1970-01-02", "from"), ("9999-12-30", "10000-01-01", "to"), ("2024-01-01", "2025-12-31", "to")]
+    {
+        let (s, p) = api
+            .call(root, "POST", "/api/v1/simulations", Some(json!({"matrix": MATRIX, "from": from, "to": to})))
+            .await;
+        assert!(matches!(s, 400 | 422), "{from}..{to}: {p}");
+        assert_eq!(p["field"].as_str(), Some(field), "{from}..{to}: {p}");
+    }
+    let (s, p) = api
+        .call(root, "POST", "/api/v1/simulations", Some(json!({"matrix": MATRIX, "from": "0001-01-01", "to": to})))
+        .await;
+    assert_eq!((s, p["field"].as_str()), (422, Some("from")), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("outside 1970-01-01 to 9999-12-31"), "{p}");
+    for _ in 0..3 {
+        api.open_case(ana, json!({"subject": "Help", "category": "billing", "channel": "email"})).await;
+    }
+    let (s, p) = api.call(ana, "GET", "/api/v1/simulations", None).await;
+    assert_eq!(s, 403, "{p}");
+    let (s, p) = api.call(&world.tokens["sam"], "POST", "/api/v1/simulations", Some(body.clone())).await;
+    assert_eq!(s, 403, "{p}");
+    let (s, list) = api.call(root, "GET", "/api/v1/simulations", None).await;
+    assert_eq!(s, 200);
+    let root_job = list.as_array().unwrap().iter().find(|j| j["requested_by"] == "root").unwrap().clone();
+    let (s, _) =
+        api.call(root, "DELETE", &format!("/api/v1/simulations/{}", root_job["id"].as_str().unwrap()), None).await;
+    assert_eq!(s, 202);
+    status_after(&api, root, root_job["id"].as_str().unwrap(), "cancelling").await;
+    let (s, p) = api.call(root, "POST", "/api/v1/simulations", Some(body)).await;
+    assert_eq!((s, p["field"].as_str()), (422, Some("from")), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("holds 3 cases, more than the 2"), "{p}");
+
+    // The OpenAPI document describes the cancel.
+    let doc: Value = reqwest::get(server.url("/openapi.json")).await.unwrap().json().await.unwrap();
+    let delete = &doc["paths"]["/api/v1/simulations/{id}"]["delete"]["responses"];
+    assert!(delete.get("202").is_some() && delete.get("204").is_some(), "{delete}");
 }

@@ -79,10 +79,10 @@ async fn moves_to(target_dir: &Path, target_db: Option<&str>) {
 
     let file = dir.path().join("export.jsonl");
     let file_s = file.to_str().unwrap();
-    let (ok, _, err) = LADDER.admin_result(dir.path(), &["export", "--to", file_s]);
+    let (ok, _, err) = LADDER.admin_result(dir.path(), &["export", "--to", file_s, "--include-credentials"]);
     assert!(ok, "{err}");
     assert!(err.contains("4 teams") && err.contains("6 users"), "{err}");
-    let (ok, _, err) = LADDER.admin_result(dir.path(), &["export", "--to", file_s]);
+    let (ok, _, err) = LADDER.admin_result(dir.path(), &["export", "--to", file_s, "--include-credentials"]);
     assert!(!ok && err.contains("must not exist"), "an export never overwrites: {err}");
 
     let (ok, out, err) = LADDER.admin_result(target_dir, &["import", "--from", file_s]);

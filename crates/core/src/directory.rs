@@ -228,3 +228,46 @@ pub fn validate_team(t: &Team, ladder: &Ladder) -> Result<(), DomainError> {
     ladder.check("level", &t.level)?;
     Ok(())
 }
+
+/// The fewest characters a password may have.
+pub const PASSWORD_MIN_CHARS: usize = 12;
+/// The most bytes a password may have (argon2 hashes whatever it is given; this bounds the
+/// work one sign-in can ask for).
+pub const PASSWORD_MAX_BYTES: usize = 1024;
+
+/// The password policy, checked wherever a password is set (API, console, command line):
+/// at least [`PASSWORD_MIN_CHARS`] characters and at most [`PASSWORD_MAX_BYTES`] bytes.
+/// `field` names the field in the refusal.
+pub fn validate_password(field: &str, password: &str) -> Result<(), DomainError> {
+    let chars = password.chars().count();
+    if chars < PASSWORD_MIN_CHARS {
+        return Err(DomainError::invalid(
+            field,
+            format!("the password policy needs at least {PASSWORD_MIN_CHARS} characters; this one has {chars}"),
+        ));
+    }
+    if password.len() > PASSWORD_MAX_BYTES {
+        return Err(DomainError::invalid(
+            field,
+            format!("the password policy allows at most {PASSWORD_MAX_BYTES} bytes; this one has {}", password.len()),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod password_tests {
+    use super::*;
+
+    #[test]
+    fn the_password_policy_names_its_rule() {
+        let short = validate_password("password", "elevenchars").unwrap_err().to_string();
+        assert!(short.contains("at least 12 characters"), "{short}");
+        assert!(validate_password("password", "twelve chars").is_ok());
+        // Characters, not bytes, count towards the minimum.
+        assert!(validate_password("password", "ééééééééééé").is_err());
+        assert!(validate_password("password", &"é".repeat(512)).is_ok());
+        let long = validate_password("password", &"é".repeat(513)).unwrap_err().to_string();
+        assert!(long.contains("at most 1024 bytes"), "{long}");
+    }
+}

@@ -295,6 +295,73 @@ fn cel_syntax_error_points_into_the_condition() {
     );
 }
 
+/// A rule whose condition is `when` (written in single quotes), on line 16.
+fn rule_when(when: &str) -> String {
+    rules(&format!("[[rules]]\nname = \"r\"\nwhen = '{when}'\ntags = \"a\"\n"))
+}
+
+#[test]
+fn hostile_conditions_are_refused_at_their_position_without_overflowing_the_stack() {
+    // Each of these used to overflow the stack of the thread that parsed it (the process
+    // aborted); now the flat scan refuses them before the CEL parser sees them.
+    let sum = vec!["1"; 3000].join("+");
+    let members = format!("case{}", ".a".repeat(3000));
+    let parens = format!("{}1{}", "(".repeat(3000), ")".repeat(3000));
+    let lists = format!("{}1{}", "[".repeat(3000), "]".repeat(3000));
+    // `when = '` is 8 characters: the expression starts at column 9.
+    for (when, column) in [(&sum, 9 + 129), (&members, 9 + 4 + 2 * 64), (&parens, 9 + 64), (&lists, 9 + 64)] {
+        check(&rule_when(when), &[&format!("16:{column}: error: the expression nests too deeply (over 64 levels)")]);
+    }
+    let long = format!("case.subject == \"{}\"", "x".repeat(9000));
+    check(&rule_when(&long), &["16:8201: error: the expression is 9018 bytes long, over the limit of 8192"]);
+    let d = matrix::check(&rule_when(&sum), "m.toml", None);
+    assert!(d[0].hint.as_deref().unwrap_or_default().contains("counts as a level"), "{d:?}");
+}
+
+#[test]
+fn runaway_conditions_are_refused_before_they_run() {
+    check(
+        &rule_when("lists.range(5000).exists(x, lists.range(5000).exists(y, x * y == 24999999))"),
+        &["16:33: error: evaluating this could take about 425075005 steps, over the limit of 1000000"],
+    );
+    check(
+        &rule_when("lists.range(case.n_messages).exists(x, x > 3)"),
+        &["16:20: error: lists.range with a computed length has no bound on what it costs"],
+    );
+    // A constant condition used to be evaluated while linting: this one for minutes.
+    let big = format!("[{}]", (0..200).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+    let source = rule_when(&format!("{big}.all(a, {big}.all(b, {big}.all(c, a + b + c >= 0)))"));
+    let d = matrix::check(&source, "m.toml", None);
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert!(d[0].message.contains("steps, over the limit"), "{d:#?}");
+    assert!(d[0].hint.as_deref().unwrap_or_default().contains("do not nest comprehensions"), "{d:#?}");
+    // The same limits when a matrix is compiled without linting (a stored version).
+    let (parsed, _) =
+        matrix::parse(&rule_when(&vec!["1"; 20].join("+").replace("+1+", "+1 == 1 && 1+")), "m.toml").expect("parses");
+    assert!(CompiledMatrix::compile(parsed, 1).is_ok());
+    let (parsed, _) = matrix::parse(&rule_when(&sum_of(3000)), "m.toml").expect("parses");
+    let errors = CompiledMatrix::compile(parsed, 1).unwrap_err();
+    assert!(errors[0].message.contains("nests too deeply"), "{errors:?}");
+}
+
+fn sum_of(n: usize) -> String {
+    format!("{} == 1", vec!["1"; n].join("+"))
+}
+
+#[test]
+fn an_amount_field_has_the_same_limits() {
+    let members = ".a".repeat(3000);
+    let source = format!(
+        "{LEVELS}\n[[authority]]\naction = \"refund\"\nlimits = {{ agent = 50 }}\n\n[[rules]]\nname = \"r\"\n\
+         then = {{ require_approval = {{ action = \"refund\", amount_field = \"case{members}\" }} }}\n"
+    );
+    let d = matrix::check(&source, "m.toml", None);
+    assert!(
+        d.iter().any(|d| d.is_error() && d.message.contains("amount_field: the expression nests too deeply")),
+        "{d:#?}"
+    );
+}
+
 #[test]
 fn unknown_variables_and_fields() {
     check(
@@ -954,4 +1021,32 @@ fn queue_overflow_entries() {
             "1:1: error: missing 'overflow_to' (the team that takes the overflow)",
         ],
     );
+}
+
+#[test]
+fn a_matrix_of_many_costly_rules_is_refused_once_at_the_rule_over_the_total() {
+    let list = format!("[{}]", (0..200).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+    let rule = |i: usize| {
+        format!(
+            "[[rules]]\nname = \"r{i}\"\nwhen = '{list}.exists(x, {list}.exists(y, x * y == case.number - {i}))'\ntags = \"a\"\n\n"
+        )
+    };
+    let source = rules(&(0..40).map(rule).collect::<String>());
+    let errors: Vec<_> = matrix::check(&source, "m.toml", None).into_iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(errors[0].message.contains("over the limit of 10000000"), "{errors:#?}");
+    let (parsed, _) = matrix::parse(&source, "m.toml").unwrap();
+    let over = errors[0].path.trim_start_matches("rules[").trim_end_matches("].when").parse::<usize>().unwrap();
+    assert!(over > 0 && over < 40 && parsed.rules.len() == 40, "{errors:#?}");
+    // A constant condition that costly is not evaluated while linting (it would hold).
+    let constant =
+        rules(&format!("[[rules]]\nname = \"c\"\nwhen = '{list}.all(x, {list}.all(y, x + y >= 0))'\ntags = \"a\"\n"));
+    assert_eq!(matrix::check(&constant, "m.toml", None), vec![]);
+}
+
+#[test]
+fn deeply_nested_toml_is_an_error_not_a_crash() {
+    let source = format!("x = {}1{}\n", "[".repeat(5000), "]".repeat(5000));
+    let d = matrix::check(&source, "m.toml", None);
+    assert!(d.iter().any(|d| d.is_error()), "{d:#?}");
 }

@@ -297,6 +297,7 @@ impl Engine {
                         .into());
                     }
                 }
+                self.check_custom_fields(&o.custom_fields, false)?;
                 CaseCommand::Open(OpenCase {
                     subject: o.subject,
                     description: o.description,
@@ -371,7 +372,10 @@ impl Engine {
                 CaseCommand::DeEscalate(DeEscalate { to_level, to_team, to_user, guidance })
             }
             CaseRequest::RequestInfo(r) => CaseCommand::RequestInfo(r),
-            CaseRequest::Update(u) => CaseCommand::Update(u),
+            CaseRequest::Update(u) => {
+                self.check_custom_fields(&u.custom_fields, true)?;
+                CaseCommand::Update(u)
+            }
             CaseRequest::Resolve(r) => CaseCommand::Resolve(r),
             CaseRequest::Reopen(r) => CaseCommand::Reopen(r),
             CaseRequest::Close => CaseCommand::Close,
@@ -445,6 +449,24 @@ impl Engine {
                 })
             }
         })
+    }
+
+    /// Custom fields must be declared, with their types, by the matrix in force.
+    fn check_custom_fields(
+        &self,
+        fields: &BTreeMap<String, serde_json::Value>,
+        removing: bool,
+    ) -> Result<(), StoreError> {
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let active = self.active_matrix();
+        ladder_core::matrix::Matrix::check_custom_fields(
+            active.as_ref().map(|m| m.compiled.matrix()),
+            fields,
+            removing,
+        )?;
+        Ok(())
     }
 
     /// The grants of `action` in the last 24 hours to the customer of `case_id`, on their

@@ -8,11 +8,11 @@ use ladder_core::access::{Action, Principal};
 use ladder_core::agents::{AgentProfile, Presence};
 use ladder_core::directory::{Customer, Role, Team, User};
 use ladder_core::ids::{CustomerId, TeamId, UserId};
-use ladder_store::{AuditEntry, Idempotency, Store, StoreError, TokenInfo};
+use ladder_store::{AuditEntry, Idempotency, RevokeTokens, Store, StoreError, TokenInfo};
 use serde_json::json;
 
 use crate::Engine;
-use crate::credentials::NewToken;
+use crate::credentials::{CONSOLE_SESSION, LOGIN_SESSION, NewToken};
 
 /// A new user's password: as typed (hashed by the engine), or already hashed with
 /// [`Engine::hash_password`] — so a seeder giving many users one password hashes it once.
@@ -167,32 +167,59 @@ impl Engine {
         Ok(updated)
     }
 
-    /// Sets a user's password (hashed off the async workers).
+    /// Sets a user's password (hashed off the async workers) and ends sessions with it.
+    ///
+    /// Changing one's own password needs the current one (`current`), and ends every other
+    /// console and login session of the user (`in_use`, the token of this request, stays).
+    /// An admin's reset of someone else's password revokes every token of that user, API
+    /// tokens included. Answers how many tokens were revoked.
     pub async fn set_password(
         &self,
         principal: &Principal,
         user: UserId,
         password: String,
+        current: Option<&str>,
+        in_use: Option<&str>,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
-        let store = self.permitted(principal, &Action::SetPassword { user }, "user.password", user, json!({}), now)?;
+    ) -> Result<usize, StoreError> {
+        self.check(principal, &Action::SetPassword { user })?;
+        ladder_core::directory::validate_password("password", &password)?;
+        let own = user == principal.user_id;
+        let revoke = if own {
+            self.confirm_password(principal, "current_password", current).await?;
+            RevokeTokens {
+                named: Some(vec![CONSOLE_SESSION.to_string(), LOGIN_SESSION.to_string()]),
+                keep_hash: in_use.map(crate::credentials::token_hash),
+            }
+        } else {
+            RevokeTokens::default()
+        };
         let hash = self.hash_password(password).await?;
-        store.set_password(user, hash).await
+        let detail = json!({ "reset": !own });
+        let revoked = self
+            .permitted(principal, &Action::SetPassword { user }, "user.password", user, detail, now)?
+            .set_password(user, hash, revoke, now)
+            .await?;
+        self.forget_cached_tokens();
+        Ok(revoked)
     }
 
     // ---- tokens ----
 
-    /// Mints a token for `owner` on `principal`'s behalf; the secret is in the answer once.
+    /// Mints a token for `owner` on `principal`'s behalf, living `lifetime` (`None`: the
+    /// server's default; never more than its maximum, see [`crate::TokenPolicy`]); the
+    /// secret is in the answer once.
     pub async fn mint_token(
         &self,
         principal: &Principal,
         owner: UserId,
         name: String,
-        expires_at: Option<Timestamp>,
+        lifetime: Option<jiff::SignedDuration>,
         now: Timestamp,
     ) -> Result<NewToken, StoreError> {
         self.check(principal, &Action::MintToken { owner })?;
-        self.store_token(principal, owner, name, expires_at, now).await
+        let expires_at = self.token_policy().expiry("expires_in_seconds", lifetime, now)?;
+        self.store_token(principal, owner, name, Some(expires_at), now).await
     }
 
     pub(crate) async fn store_token(
@@ -220,6 +247,23 @@ impl Engine {
             .await?;
         self.forget_cached_tokens();
         Ok(token)
+    }
+
+    /// Revokes every live token of `owner` (one's own; an admin's anyone's), the one in use
+    /// included; answers how many.
+    pub async fn revoke_all_tokens(
+        &self,
+        principal: &Principal,
+        owner: UserId,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let detail = json!({ "owner": owner.to_string() });
+        let revoked = self
+            .permitted(principal, &Action::ManageToken { owner }, "token.revoke_all", owner, detail, now)?
+            .revoke_user_tokens(owner, RevokeTokens::default(), now)
+            .await?;
+        self.forget_cached_tokens();
+        Ok(revoked)
     }
 
     /// Revokes the token with this secret (signing out of it).

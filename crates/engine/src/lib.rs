@@ -10,7 +10,10 @@
 //!   rules to a write's events is [`ladder_core::matrix::apply`]).
 //! - [`timers`]: the durable timer engine (the clock arithmetic is [`ladder_core::sla`]).
 //! - [`routing`]: choosing the agent for a case, and handing out the next queued case.
+//! - [`budget`]: CPU-bound work for a caller (a matrix's lint and compilation) on worker
+//!   threads with a large stack, one per core, within a wall-clock budget.
 
+pub mod budget;
 pub mod commands;
 pub mod credentials;
 pub mod directory;
@@ -26,7 +29,7 @@ use ladder_core::Ladder;
 use ladder_store::Store;
 
 pub use commands::{Assignment, CaseRequest, DeEscalation, Escalation, OpenRequest};
-pub use credentials::{AuthError, NewToken};
+pub use credentials::{AuthError, NewToken, TokenPolicy};
 pub use directory::{Password, command_line_principal};
 /// The store's plain data types that queries answer with and filters are written in, so
 /// callers above the engine need no dependency on the store.
@@ -67,6 +70,13 @@ struct EngineInner {
     changes: tokio::sync::broadcast::Sender<ladder_core::Case>,
     /// This server's name among the servers sharing a database (timer claims).
     node: String,
+    /// Counts credential and directory changes (a revocation, a password, a user's role,
+    /// teams or state), so live streams re-check the principal they serve.
+    credentials: tokio::sync::watch::Sender<u64>,
+    /// How long new API tokens live.
+    token_policy: RwLock<credentials::TokenPolicy>,
+    /// Where a matrix is linted and compiled: off the async workers, within a budget.
+    workers: budget::Workers,
 }
 
 impl Engine {
@@ -89,6 +99,9 @@ impl Engine {
                 clock_offset: offset,
                 changes: tokio::sync::broadcast::channel(1024).0,
                 node: node_name(),
+                credentials: tokio::sync::watch::channel(0).0,
+                token_policy: RwLock::new(credentials::TokenPolicy::default()),
+                workers: budget::Workers::new(budget::Budget::default()),
             }),
         }
     }

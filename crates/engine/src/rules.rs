@@ -14,6 +14,7 @@ use ladder_core::matrix::{self, CompiledMatrix, Diagnostic};
 use ladder_store::{MatrixDraft, MatrixVersion, StoreError};
 
 use crate::Engine;
+use crate::budget::Overloaded;
 
 // Callers of the engine (the HTTP API, the CLI, tests) name these through this module.
 pub use ladder_core::matrix::apply::{ActiveMatrix, REPEAT_CONTACT_WINDOW};
@@ -24,11 +25,29 @@ pub enum MatrixError {
     /// The text has problems: every one, with its position.
     Invalid(Vec<Diagnostic>),
     Store(StoreError),
+    /// No worker was free to check it, or checking it took longer than its budget.
+    Overloaded(Overloaded),
 }
 
 impl From<StoreError> for MatrixError {
     fn from(e: StoreError) -> Self {
         MatrixError::Store(e)
+    }
+}
+
+impl From<Overloaded> for MatrixError {
+    fn from(e: Overloaded) -> Self {
+        MatrixError::Overloaded(e)
+    }
+}
+
+impl std::fmt::Display for MatrixError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MatrixError::Invalid(d) => write!(f, "the matrix has {} problem(s)", d.len()),
+            MatrixError::Store(e) => write!(f, "{e}"),
+            MatrixError::Overloaded(e) => write!(f, "{e}"),
+        }
     }
 }
 
@@ -38,48 +57,38 @@ impl Engine {
         self.inner.matrix.read().expect("matrix lock").clone()
     }
 
-    /// What `ladder matrix check` would say, with the teams that exist.
+    /// What `ladder matrix check` would say, with the teams that exist. Runs on a worker
+    /// thread within the budget ([`crate::budget`]).
     pub async fn check_matrix(
         &self,
         principal: &access::Principal,
         source: &str,
         file: &str,
-    ) -> Result<Vec<Diagnostic>, StoreError> {
+    ) -> Result<Vec<Diagnostic>, MatrixError> {
         self.check(principal, &access::Action::ReadMatrixDrafts)?;
-        self.lint_matrix(source, file).await
+        let directory = self.matrix_directory().await?;
+        let (source, file) = (source.to_string(), file.to_string());
+        let job = move || matrix::check(&source, &file, Some(&directory));
+        Ok(self.inner.workers.run("matrix-check", job).await?)
     }
 
-    /// The matrix checked against the teams that exist.
-    async fn lint_matrix(&self, source: &str, file: &str) -> Result<Vec<Diagnostic>, StoreError> {
+    /// The teams that exist, for checking the teams a matrix names.
+    async fn matrix_directory(&self) -> Result<matrix::Directory, StoreError> {
         let teams = self.store.teams().await?;
-        let directory = matrix::Directory { teams: teams.iter().map(|t| (t.slug.clone(), t.level.clone())).collect() };
-        Ok(matrix::check(source, file, Some(&directory)))
+        Ok(matrix::Directory { teams: teams.iter().map(|t| (t.slug.clone(), t.level.clone())).collect() })
     }
 
-    /// Parses, lints and compiles; refuses on any error.
+    /// Parses, lints and compiles on a worker thread; refuses on any error.
     pub(crate) async fn compile_checked(
         &self,
         source: &str,
         name: &str,
         version: u32,
     ) -> Result<ActiveMatrix, MatrixError> {
-        let diagnostics = self.lint_matrix(source, name).await?;
-        if diagnostics.iter().any(Diagnostic::is_error) {
-            return Err(MatrixError::Invalid(diagnostics));
-        }
-        let (parsed, _) = matrix::parse(source, name).map_err(MatrixError::Invalid)?;
-        let compiled = CompiledMatrix::compile(parsed, version).map_err(MatrixError::Invalid)?;
-        ActiveMatrix::new(version, name.to_string(), compiled).map_err(|message| {
-            MatrixError::Invalid(vec![Diagnostic {
-                severity: matrix::Severity::Error,
-                file: name.to_string(),
-                line: 0,
-                column: 0,
-                message,
-                hint: None,
-                path: "calendars".into(),
-            }])
-        })
+        let directory = self.matrix_directory().await?;
+        let (source, name) = (source.to_string(), name.to_string());
+        let job = move || compile_checked(&source, &name, version, Some(&directory));
+        self.inner.workers.run("matrix-compile", job).await?
     }
 
     /// Stores a draft if it is valid; an invalid one is refused with every problem.
@@ -163,33 +172,34 @@ impl Engine {
     }
 
     /// Loads the active version from the store (at start-up). A stored version that no
-    /// longer compiles (say, a team it names was deleted) is reported and the server runs
-    /// without rules rather than not at all.
+    /// longer compiles (say, it is over a limit of a newer release) is reported and the
+    /// server runs without rules rather than not at all.
     pub async fn load_matrix(&self) -> Result<(), StoreError> {
         let Some(version) = self.store.active_matrix().await? else { return Ok(()) };
-        let (parsed, _) = match matrix::parse(&version.source, &version.name) {
-            Ok(p) => p,
-            Err(d) => {
-                tracing::error!(
-                    version = version.version,
-                    problems = d.len(),
-                    "the active matrix does not parse; running without rules"
-                );
-                return Ok(());
-            }
+        let number = version.version;
+        let job = move || {
+            let (parsed, _) = matrix::parse(&version.source, &version.name)
+                .map_err(|d| format!("it does not parse ({} problems)", d.len()))?;
+            let compiled = CompiledMatrix::compile(parsed, version.version).map_err(|d| match d.first() {
+                Some(first) => format!("{} problems, the first: {}", d.len(), first.message),
+                None => "it does not compile".to_string(),
+            })?;
+            ActiveMatrix::new(version.version, version.name, compiled)
         };
-        let compiled = CompiledMatrix::compile(parsed, version.version)
-            .map_err(|d| format!("{} problems", d.len()))
-            .and_then(|c| ActiveMatrix::new(version.version, version.name, c));
-        match compiled {
-            Ok(active) => {
+        match self.inner.workers.run("matrix-load", job).await {
+            Ok(Ok(active)) => {
                 self.put_in_force(active);
-                tracing::info!(version = version.version, "escalation matrix in force");
+                tracing::info!(version = number, "escalation matrix in force");
             }
-            Err(e) => tracing::error!(
-                version = version.version,
+            Ok(Err(e)) => tracing::error!(
+                version = number,
                 error = %e,
                 "the active matrix does not compile; running without rules"
+            ),
+            Err(e) => tracing::error!(
+                version = number,
+                error = %e,
+                "the active matrix could not be compiled; running without rules"
             ),
         }
         Ok(())
@@ -201,4 +211,30 @@ impl Engine {
         }
         *self.inner.matrix.write().expect("matrix lock") = Some(Arc::new(active));
     }
+}
+
+/// Parses, lints and compiles a matrix (CPU-bound: callers run it on a worker).
+fn compile_checked(
+    source: &str,
+    name: &str,
+    version: u32,
+    directory: Option<&matrix::Directory>,
+) -> Result<ActiveMatrix, MatrixError> {
+    let diagnostics = matrix::check(source, name, directory);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(MatrixError::Invalid(diagnostics));
+    }
+    let (parsed, _) = matrix::parse(source, name).map_err(MatrixError::Invalid)?;
+    let compiled = CompiledMatrix::compile(parsed, version).map_err(MatrixError::Invalid)?;
+    ActiveMatrix::new(version, name.to_string(), compiled).map_err(|message| {
+        MatrixError::Invalid(vec![Diagnostic {
+            severity: matrix::Severity::Error,
+            file: name.to_string(),
+            line: 0,
+            column: 0,
+            message,
+            hint: None,
+            path: "calendars".into(),
+        }])
+    })
 }

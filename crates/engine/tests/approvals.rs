@@ -9,6 +9,9 @@ use ladder_testkit::engine::{TestEngine, activate_matrix, team, user};
 use ladder_testkit::ts;
 
 const MATRIX: &str = r#"
+[custom_fields]
+refund_amount = "number"
+
 [[levels]]
 id = "L1"
 teams = ["frontline"]
@@ -57,15 +60,16 @@ async fn a_rule_requests_an_approval_from_the_lowest_sufficient_role() {
     let requested = events.iter().find(|e| e.recorded.event.kind() == "approval_requested").unwrap();
     assert!(matches!(&requested.recorded.actor, ladder_core::Actor::System { name } if name == "matrix"));
 
-    // An amount the case does not carry as a number is a recorded rule failure, not a
-    // blocked case.
+    // The matrix declares the field a number: a case that carries anything else is refused
+    // before any rule sees it, naming the field.
     let id = CaseId::new_v7();
-    let case = engine.run(&ana, id, open(serde_json::json!("lots")), None, None, now).await.unwrap().case;
-    assert!(case.approvals.is_empty());
-    let events = store.events(id).await.unwrap();
-    let failed = events.iter().find(|e| e.recorded.event.kind() == "rule_failed").expect("rule_failed");
-    let data = serde_json::to_value(&failed.recorded.event).unwrap();
-    assert!(data["error"].as_str().unwrap().contains("not a number"), "{data}");
+    let err = engine.run(&ana, id, open(serde_json::json!("lots")), None, None, now).await.unwrap_err();
+    let ladder_engine::StoreError::Domain(ladder_core::DomainError::Invalid { field, message }) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(field, "custom_fields.refund_amount");
+    assert!(message.contains("must be a number"), "{message}");
+    assert!(store.case(id).await.unwrap().is_none(), "nothing was written");
 }
 
 #[tokio::test]

@@ -22,7 +22,7 @@ use ladder_core::ids::CaseId;
 use ladder_core::matrix::{self, CompiledMatrix};
 use ladder_core::{Channel, Priority, Role, Visibility};
 use ladder_engine::rules::ActiveMatrix;
-use ladder_engine::simulate::{Progress, Replay, SimulationReport};
+use ladder_engine::simulate::{Progress, Replay, SimulationBudget, SimulationError, SimulationReport};
 use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest};
 use ladder_store::Store;
 use ladder_testkit::engine::{TestEngine, activate_matrix, team, user};
@@ -150,12 +150,25 @@ impl World {
         self.advance(until()).await;
     }
 
+    /// Simulates the matrix in force with `progress` and `budget`.
+    async fn simulate_with(
+        &self,
+        progress: Arc<Progress>,
+        budget: SimulationBudget,
+    ) -> Result<SimulationReport, SimulationError> {
+        let (parsed, _) = matrix::parse(&matrix(), "candidate.toml").unwrap();
+        let compiled = CompiledMatrix::compile(parsed, 2).unwrap();
+        let candidate = Arc::new(ActiveMatrix::new(2, "candidate".into(), compiled).unwrap());
+        self.engine.simulate(candidate, from(), to(), until(), progress, budget).await
+    }
+
     async fn simulate(&self, source: &str) -> SimulationReport {
         let (parsed, _) = matrix::parse(source, "candidate.toml").unwrap();
         let compiled = CompiledMatrix::compile(parsed, 2).unwrap();
         let candidate = Arc::new(ActiveMatrix::new(2, "candidate".into(), compiled).unwrap());
         let progress = Arc::new(Progress::default());
-        let report = self.engine.simulate(candidate, from(), to(), until(), progress.clone()).await.unwrap();
+        let report =
+            self.engine.simulate(candidate, from(), to(), until(), progress.clone(), Default::default()).await.unwrap();
         assert_eq!(progress.done.load(std::sync::atomic::Ordering::Acquire), 3);
         assert_eq!(progress.total.load(std::sync::atomic::Ordering::Acquire), 3);
         report
@@ -256,4 +269,35 @@ async fn a_higher_agent_limit_removes_the_approval_and_the_report_is_determinist
     assert_eq!(t.actual.breaches, t.predicted.breaches);
     // The same inputs give the same report.
     assert_eq!(w.simulate(&candidate).await, report);
+}
+
+#[tokio::test]
+async fn a_simulation_stops_when_cancelled_or_over_its_budget() {
+    let w = world().await;
+    w.record_the_day().await;
+    let budget = SimulationBudget::default();
+
+    // Cancelled: it stops before replaying anything more.
+    let progress = Arc::new(Progress::default());
+    progress.cancel();
+    let r = w.simulate_with(progress.clone(), budget).await;
+    assert!(matches!(r, Err(SimulationError::Cancelled)), "{r:?}");
+    assert_eq!(progress.done.load(std::sync::atomic::Ordering::Acquire), 0);
+
+    // More cases than it may replay: refused before it starts.
+    let r = w.simulate_with(Arc::default(), SimulationBudget { max_cases: 2, ..budget }).await;
+    match r {
+        Err(e @ SimulationError::TooManyCases { cases: 3, limit: 2 }) => {
+            assert!(e.to_string().contains("the period holds 3 cases, more than the 2"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // No time at all: stopped at its first look at the clock.
+    let r = w.simulate_with(Arc::default(), SimulationBudget { max_time: std::time::Duration::ZERO, ..budget }).await;
+    assert!(matches!(r, Err(SimulationError::TooLong(_))), "{r:?}");
+
+    // Within its budget, the report as usual.
+    let r = w.simulate_with(Arc::default(), SimulationBudget { max_cases: 3, ..budget }).await.unwrap();
+    assert_eq!(r.cases, 3);
 }

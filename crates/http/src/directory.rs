@@ -28,7 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_user, list_users))
         .routes(routes!(get_user, replace_user, deactivate_user))
         .routes(routes!(set_password))
-        .routes(routes!(create_token, list_tokens))
+        .routes(routes!(create_token, list_tokens, revoke_all_tokens))
         .routes(routes!(revoke_token))
         .routes(routes!(login))
         .routes(routes!(logout))
@@ -243,10 +243,7 @@ pub(crate) async fn user_from(s: &AppState, body: &UserBody, id: UserId, created
 }
 
 pub(crate) fn check_password(p: &str) -> ApiResult<()> {
-    if p.chars().count() < 8 || p.len() > 1024 {
-        return Err(ApiError::validation("password", "must be 8 to 1024 characters"));
-    }
-    Ok(())
+    Ok(ladder_core::directory::validate_password("password", p)?)
 }
 
 /// Create a user (admins).
@@ -332,26 +329,32 @@ async fn deactivate_user(State(s): State<AppState>, auth: Auth, Path(id): Path<S
     Ok(Json(UserDto::from(&u)))
 }
 
-/// Set a password: your own, or anyone's as an admin.
+/// Set a password: your own (send `current_password`; your other sign-in sessions end), or
+/// anyone's as an admin (a reset: every token of that user is revoked). The policy: at
+/// least 12 characters, at most 1024 bytes.
 #[utoipa::path(post, path = "/api/v1/users/{id}/password", tag = "users", params(("id" = String, Path)), request_body = PasswordBody,
-    responses((status = 204), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = PasswordChangedDto), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
 async fn set_password(
     State(s): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     write: Write<PasswordBody>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Json<PasswordChangedDto>> {
     let user = find_user(&s, &auth, &id).await?;
-    s.engine.check(&auth.0, &Action::SetPassword { user: user.id })?;
-    check_password(&write.body.password)?;
-    s.engine.set_password(&auth.0, user.id, write.body.password.clone(), s.engine.now()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let body = write.body;
+    let revoked = s
+        .engine
+        .set_password(&auth.0, user.id, body.password, body.current_password.as_deref(), Some(&auth.1), s.engine.now())
+        .await?;
+    Ok(Json(PasswordChangedDto { revoked_tokens: revoked }))
 }
 
 // ---- tokens ----
 
 /// Mint an API token for yourself (or, as an admin, for another user). The secret is
-/// in the answer once; only its hash is stored.
+/// in the answer once; only its hash is stored. Every token expires (`expires_at`); made
+/// with a sign-in session, the request needs your `password`.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = TokenBody,
     responses((status = 201, body = NewTokenDto), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_token(
@@ -374,15 +377,21 @@ async fn create_token(
         None => auth.0.user_id,
     };
     ladder_core::validate::non_empty("name", &write.body.name, 200)?;
+    // A sign-in session lives for hours; turning it into a long-lived token asks for the
+    // password again, so a session left open is not a way to one.
+    if s.engine.is_session_token(&auth.1).await? {
+        s.engine.confirm_password(&auth.0, "password", write.body.password.as_deref()).await?;
+    }
     let now = s.engine.now();
-    let expires_at = match write.body.expires_in_seconds {
+    let lifetime = match write.body.expires_in_seconds {
         Some(secs) => Some(
-            now.checked_add(SignedDuration::from_secs(secs.min(10 * 365 * 86_400) as i64))
-                .map_err(|e| ApiError::validation("expires_in_seconds", e.to_string()))?,
+            i64::try_from(secs)
+                .map(SignedDuration::from_secs)
+                .map_err(|_| ApiError::validation("expires_in_seconds", "is too large"))?,
         ),
         None => None,
     };
-    let t = s.engine.mint_token(&auth.0, owner, write.body.name.clone(), expires_at, now).await?;
+    let t = s.engine.mint_token(&auth.0, owner, write.body.name.clone(), lifetime, now).await?;
     Ok((StatusCode::CREATED, Json(NewTokenDto { token: t.secret, info: TokenDto::from(&t.info) })))
 }
 
@@ -390,6 +399,14 @@ async fn create_token(
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", responses((status = 200, body = Vec<TokenDto>)))]
 async fn list_tokens(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<TokenDto>>> {
     Ok(Json(s.engine.tokens(&auth.0).await?.iter().map(TokenDto::from).collect()))
+}
+
+/// Revoke every token of yours at once, the one this request is made with included (sign
+/// out everywhere).
+#[utoipa::path(delete, path = "/api/v1/tokens", tag = "tokens", responses((status = 200, body = TokensRevokedDto)))]
+async fn revoke_all_tokens(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<TokensRevokedDto>> {
+    let revoked = s.engine.revoke_all_tokens(&auth.0, auth.0.user_id, s.engine.now()).await?;
+    Ok(Json(TokensRevokedDto { revoked }))
 }
 
 /// Revoke a token: your own, or anyone's as an admin.
@@ -407,7 +424,8 @@ async fn login(State(s): State<AppState>, write: Write<LoginBody>) -> ApiResult<
     let user = s.engine.login(&write.body.name, &write.body.password).await?;
     let now = s.engine.now();
     let expires_at = now + SignedDuration::from_hours(12);
-    let t = s.engine.sign_in_token(&user, "login session".into(), Some(expires_at), now).await?;
+    let t =
+        s.engine.sign_in_token(&user, ladder_engine::credentials::LOGIN_SESSION.into(), Some(expires_at), now).await?;
     tracing::info!(user = %principal_of(&user).name, "login");
     Ok(Json(LoginDto { token: t.secret, token_id: t.info.id, expires_at, user: UserDto::from(&user) }))
 }

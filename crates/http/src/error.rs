@@ -197,6 +197,27 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<ladder_engine::rules::MatrixError> for ApiError {
+    fn from(e: ladder_engine::rules::MatrixError) -> Self {
+        use ladder_engine::budget::Overloaded;
+        use ladder_engine::rules::MatrixError;
+        match e {
+            MatrixError::Invalid(diagnostics) => ApiError::invalid_matrix(&diagnostics),
+            MatrixError::Store(s) => s.into(),
+            MatrixError::Overloaded(o @ Overloaded::Busy(_)) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "Busy", o.to_string())
+            }
+            MatrixError::Overloaded(o @ Overloaded::TooSlow(_)) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "matrix-too-slow",
+                "Checking the matrix took too long",
+                format!("{o}; simplify its rules (see the limits in the matrix reference)"),
+            ),
+            MatrixError::Overloaded(o @ Overloaded::Failed(_)) => ApiError::internal(o),
+        }
+    }
+}
+
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {

@@ -54,6 +54,8 @@ pub struct AppState {
     pub(crate) simulations: std::sync::Arc<simulations::Simulations>,
     /// Becomes `true` when the server shuts down, so long-lived streams end.
     shutting_down: watch::Receiver<bool>,
+    /// How the console is reached (its cookies are `Secure` over HTTPS).
+    pub(crate) web: std::sync::Arc<web::WebConfig>,
 }
 
 impl AppState {
@@ -62,7 +64,7 @@ impl AppState {
     }
 
     fn with_shutdown(engine: Engine, shutting_down: watch::Receiver<bool>) -> Self {
-        AppState { engine, simulations: Default::default(), shutting_down }
+        AppState { engine, simulations: Default::default(), shutting_down, web: Default::default() }
     }
 
     /// A case as the API shows it now, its clocks measured in the active matrix's calendars.
@@ -163,6 +165,16 @@ pub async fn serve(
     engine: Engine,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, engine, web::WebConfig::default(), shutdown).await
+}
+
+/// [`serve`], with the console reached as `web` says (HTTPS, trusted proxies).
+pub async fn serve_with(
+    listener: TcpListener,
+    engine: Engine,
+    web: web::WebConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (tell, shutting_down) = watch::channel(false);
     let housekeeper = engine.clone();
     let housekeeping = tokio::spawn(async move {
@@ -190,7 +202,9 @@ pub async fn serve(
             }
         }
     });
-    let app = router(AppState::with_shutdown(engine, shutting_down));
+    let mut state = AppState::with_shutdown(engine, shutting_down);
+    state.web = std::sync::Arc::new(web);
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

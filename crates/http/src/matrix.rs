@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use jiff::Timestamp;
 use ladder_core::access::Action;
 use ladder_core::matrix::Diagnostic;
-use ladder_engine::rules::MatrixError;
 use ladder_engine::{MatrixDraft, MatrixVersion};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -90,13 +89,6 @@ fn draft_dto(d: MatrixDraft, warnings: &[Diagnostic]) -> DraftDto {
     }
 }
 
-fn matrix_error(e: MatrixError) -> ApiError {
-    match e {
-        MatrixError::Invalid(diagnostics) => ApiError::invalid_matrix(&diagnostics),
-        MatrixError::Store(s) => s.into(),
-    }
-}
-
 /// The TOML text of an upload: the raw body, or `{"source": …}` when it is JSON.
 fn source_of(headers: &HeaderMap, body: &Bytes) -> ApiResult<String> {
     let is_json = headers
@@ -134,7 +126,8 @@ async fn get_draft(State(s): State<AppState>, auth: Auth, Path(name): Path<Strin
 /// with every problem and its line and column (`errors` in the problem).
 #[utoipa::path(put, path = "/api/v1/matrix/drafts/{name}", tag = "matrix", params(("name" = String, Path)),
     request_body(content = String, content_type = "application/toml", description = "The matrix in TOML"),
-    responses((status = 200, body = DraftDto), (status = 422, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = DraftDto), (status = 422, body = Problem), (status = 403, body = Problem),
+        (status = 503, body = Problem)))]
 async fn put_draft(
     State(s): State<AppState>,
     auth: Auth,
@@ -146,7 +139,7 @@ async fn put_draft(
     check_name(&name)?;
     let source = source_of(&headers, &body)?;
     let (draft, diagnostics) =
-        s.engine.put_matrix_draft(&auth.0, name, source, s.engine.now()).await.map_err(matrix_error)?;
+        s.engine.put_matrix_draft(&auth.0, name, source, s.engine.now()).await.map_err(ApiError::from)?;
     Ok(Json(draft_dto(draft, &diagnostics)))
 }
 
@@ -160,13 +153,14 @@ async fn delete_draft(State(s): State<AppState>, auth: Auth, Path(name): Path<St
 /// Freeze a draft as the next version and put it in force (managers and admins). A draft
 /// that no longer checks clean is refused and the active matrix keeps running.
 #[utoipa::path(post, path = "/api/v1/matrix/drafts/{name}/activate", tag = "matrix", params(("name" = String, Path)),
-    responses((status = 201, body = VersionDto), (status = 422, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 201, body = VersionDto), (status = 422, body = Problem), (status = 404, body = Problem),
+        (status = 503, body = Problem)))]
 async fn activate(
     State(s): State<AppState>,
     auth: Auth,
     Path(name): Path<String>,
 ) -> ApiResult<(StatusCode, Json<VersionDto>)> {
-    let v = s.engine.activate_matrix(&auth.0, name, s.engine.now()).await.map_err(matrix_error)?;
+    let v = s.engine.activate_matrix(&auth.0, name, s.engine.now()).await.map_err(ApiError::from)?;
     tracing::info!(version = v.version, by = %auth.0.name, "matrix activated");
     reevaluate_in_background(&s);
     Ok((StatusCode::CREATED, Json(version_dto(&v, Some(v.version), false))))
@@ -183,9 +177,12 @@ fn reevaluate_in_background(s: &AppState) {
     });
 }
 
-/// Check a matrix without storing it: every problem with its position.
+/// Check a matrix without storing it: every problem with its position. It is checked on a
+/// worker thread within a budget: `503` when no worker was free, `422` when it took too long.
 #[utoipa::path(post, path = "/api/v1/matrix/check", tag = "matrix",
-    request_body(content = String, content_type = "application/toml"), responses((status = 200, body = CheckDto)))]
+    request_body(content = String, content_type = "application/toml"),
+    responses((status = 200, body = CheckDto), (status = 403, body = Problem), (status = 422, body = Problem),
+        (status = 503, body = Problem)))]
 async fn check(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> ApiResult<Json<CheckDto>> {
     s.engine.check(&auth.0, &Action::ReadMatrixDrafts)?;
     let source = source_of(&headers, &body)?;
@@ -223,9 +220,10 @@ async fn active(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Version
 
 /// Put an earlier version back in force (managers and admins).
 #[utoipa::path(post, path = "/api/v1/matrix/rollback", tag = "matrix", request_body = RollbackBody,
-    responses((status = 200, body = VersionDto), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = VersionDto), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem), (status = 503, body = Problem)))]
 async fn rollback(State(s): State<AppState>, auth: Auth, write: Write<RollbackBody>) -> ApiResult<Json<VersionDto>> {
-    let v = s.engine.rollback_matrix(&auth.0, write.body.to_version, s.engine.now()).await.map_err(matrix_error)?;
+    let v = s.engine.rollback_matrix(&auth.0, write.body.to_version, s.engine.now()).await.map_err(ApiError::from)?;
     tracing::info!(version = v.version, by = %auth.0.name, "matrix rolled back");
     reevaluate_in_background(&s);
     Ok(Json(version_dto(&v, Some(v.version), false)))

@@ -1,8 +1,10 @@
 //! `/api/v1/simulations`: the what-if simulator over HTTP. A simulation of a large history
 //! takes a while, so `POST` starts it and answers `202 Accepted` at once; `GET` on its
-//! address shows its progress and, when done, the report. One simulation runs at a time per
-//! server (a second is refused with 409); the last [`KEPT`] are remembered in memory (a
-//! restart forgets them: run it again, it is deterministic).
+//! address shows its progress and, when done, the report; `DELETE` cancels it. Each user
+//! has one simulation queued or running at a time (a second is refused with 409); the server
+//! runs [`Limits::slots`] at once, the others wait their turn. A simulation covers at most
+//! [`MAX_DAYS`] days and [`Limits::budget`]'s cases and time. The last [`KEPT`] are
+//! remembered in memory (a restart forgets them: run it again, it is deterministic).
 
 use ladder_core::access::Action;
 use ladder_core::access::Principal;
@@ -15,9 +17,9 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use ladder_engine::rules::MatrixError;
-use ladder_engine::simulate::{Progress, SimulationReport, day_span};
+use ladder_engine::simulate::{MAX_DAYS, Progress, SimulationBudget, SimulationError, SimulationReport, day_span};
 use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, Semaphore};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -29,13 +31,51 @@ use crate::extract::{Auth, Write};
 const KEPT: usize = 20;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(start, list)).routes(routes!(show))
+    OpenApiRouter::new().routes(routes!(start, list)).routes(routes!(show, cancel))
+}
+
+/// What simulations may take on this server, from the environment: `LADDER_SIMULATION_SLOTS`
+/// (how many run at once, 1 by default; 0 queues them without running any),
+/// `LADDER_SIMULATION_MAX_CASES` and `LADDER_SIMULATION_MAX_SECONDS`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub slots: usize,
+    pub budget: SimulationBudget,
+}
+
+impl Limits {
+    fn from_env() -> Limits {
+        let number = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        let default = SimulationBudget::default();
+        Limits {
+            slots: number("LADDER_SIMULATION_SLOTS").map_or(1, |n| n as usize),
+            budget: SimulationBudget {
+                max_cases: number("LADDER_SIMULATION_MAX_CASES").unwrap_or(default.max_cases),
+                max_time: number("LADDER_SIMULATION_MAX_SECONDS")
+                    .map_or(default.max_time, std::time::Duration::from_secs),
+            },
+        }
+    }
 }
 
 /// Simulations of this server, newest last.
-#[derive(Default)]
 pub struct Simulations {
     jobs: Mutex<VecDeque<Job>>,
+    limits: Limits,
+    slots: Arc<Semaphore>,
+}
+
+impl Default for Simulations {
+    fn default() -> Self {
+        let limits = Limits::from_env();
+        Simulations { jobs: Mutex::default(), slots: Arc::new(Semaphore::new(limits.slots)), limits }
+    }
+}
+
+enum Outcome {
+    Done(Box<SimulationReport>),
+    Cancelled,
+    Failed(String),
 }
 
 struct Job {
@@ -46,15 +86,21 @@ struct Job {
     requested_by: String,
     requested_at: Timestamp,
     progress: Arc<Progress>,
-    outcome: Option<Result<SimulationReport, String>>,
+    /// Wakes the job while it waits for a slot, when it is cancelled.
+    wake: Arc<Notify>,
+    started: bool,
+    outcome: Option<Outcome>,
 }
 
 impl Job {
     fn dto(&self, with_report: bool) -> SimulationDto {
         let (status, report, error) = match &self.outcome {
+            None if self.progress.is_cancelled() => ("cancelling", None, None),
+            None if !self.started => ("queued", None, None),
             None => ("running", None, None),
-            Some(Ok(r)) => ("done", with_report.then(|| r.clone()), None),
-            Some(Err(e)) => ("failed", None, Some(e.clone())),
+            Some(Outcome::Done(r)) => ("done", with_report.then(|| (**r).clone()), None),
+            Some(Outcome::Cancelled) => ("cancelled", None, None),
+            Some(Outcome::Failed(e)) => ("failed", None, Some(e.clone())),
         };
         SimulationDto {
             id: self.id.clone(),
@@ -90,7 +136,8 @@ pub struct SimulationRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SimulationDto {
     pub(crate) id: String,
-    /// `running`, `done` or `failed`.
+    /// `queued` (waiting for a free slot), `running`, `cancelling`, `done`, `cancelled` or
+    /// `failed` (with `error`: over its budget, or the store failed).
     pub(crate) status: String,
     pub(crate) matrix: String,
     pub(crate) from: String,
@@ -110,11 +157,13 @@ pub struct SimulationDto {
 /// Starts a simulation: replays the cases opened in the period under the candidate matrix
 /// (its rules, targets, calendars, authority limits and routes) and reports the predicted
 /// escalations, breaches, approvals and load per level and team beside what happened.
-/// Managers and admins. `202` with the simulation's address; `409` while another runs;
-/// `422` with every problem of an invalid matrix.
+/// Managers and admins. `202` with the simulation's address; `409` while the caller has
+/// another queued or running; `422` for a period outside 1970–9999, longer than the limit
+/// or holding more cases than the limit, and with every problem of an invalid matrix; `503`
+/// when no worker was free to check the matrix.
 #[utoipa::path(post, path = "/api/v1/simulations", tag = "metrics", request_body = SimulationRequest,
     responses((status = 202, body = SimulationDto), (status = 400, body = Problem), (status = 403, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+        (status = 409, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 async fn start(State(state): State<AppState>, auth: Auth, req: Write<SimulationRequest>) -> ApiResult<Response> {
     state.engine.check(&auth.0, &Action::Simulate)?;
     let principal = &auth.0;
@@ -139,9 +188,31 @@ async fn start(State(state): State<AppState>, auth: Auth, req: Write<SimulationR
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(dto)).into_response())
 }
 
+/// The first and last days a simulation may cover.
+const FIRST_DAY: jiff::civil::Date = jiff::civil::date(1970, 1, 1);
+const LAST_DAY: jiff::civil::Date = jiff::civil::date(9999, 12, 31);
+
+/// Refuses a period outside 1970–9999 or longer than [`MAX_DAYS`] (422 naming the field).
+fn check_period(from: jiff::civil::Date, to: jiff::civil::Date) -> ApiResult<()> {
+    for (field, day) in [("from", from), ("to", to)] {
+        if !(FIRST_DAY..=LAST_DAY).contains(&day) {
+            return Err(ApiError::validation(field, format!("{day} is outside {FIRST_DAY} to {LAST_DAY}")));
+        }
+    }
+    let days = (to - from).get_days() as i64 + 1;
+    if days > MAX_DAYS {
+        return Err(ApiError::validation(
+            "to",
+            format!("the period is {days} days long; a simulation covers at most {MAX_DAYS}: split it"),
+        ));
+    }
+    Ok(())
+}
+
 /// Starts a simulation of `source` (named `name`) over the cases opened from `from` to `to`
-/// in the background and answers its id; refused while another runs (409) and for an
-/// invalid matrix (422). The console's "simulate this draft" starts one through this too.
+/// in the background and answers its id; refused while the caller has another (409), for a
+/// period over the limits and for an invalid matrix (422). The console's "simulate this
+/// draft" starts one through this too.
 pub(crate) async fn start_job(
     state: &AppState,
     principal: &Principal,
@@ -150,26 +221,45 @@ pub(crate) async fn start_job(
     from: jiff::civil::Date,
     to: jiff::civil::Date,
 ) -> ApiResult<String> {
+    check_period(from, to)?;
     let requested_by = principal.name.clone();
-    let candidate = state.engine.candidate_matrix(principal, source, &name).await.map_err(|e| match e {
-        MatrixError::Invalid(d) => ApiError::invalid_matrix(&d),
-        MatrixError::Store(s) => s.into(),
-    })?;
+    let simulations = &state.simulations;
+    let budget = simulations.limits.budget;
+    let (start, end) = day_span(from, to);
+    let cases = state.engine.simulation_size(principal, start, end).await?;
+    if cases > budget.max_cases {
+        return Err(ApiError::validation(
+            "from",
+            SimulationError::TooManyCases { cases, limit: budget.max_cases }.to_string(),
+        ));
+    }
+    let candidate = state.engine.candidate_matrix(principal, source, &name).await?;
     let now = state.engine.now();
     let progress = Arc::new(Progress::default());
+    let wake = Arc::new(Notify::new());
     let id = uuid::Uuid::now_v7().to_string();
     {
-        let mut jobs = state.simulations.jobs.lock().expect("simulations lock");
-        if jobs.iter().any(|j| j.outcome.is_none()) {
+        let mut jobs = simulations.jobs.lock().expect("simulations lock");
+        if let Some(mine) = jobs.iter().find(|j| j.outcome.is_none() && j.requested_by == requested_by) {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "simulation-running",
                 "A simulation is running",
-                "one simulation runs at a time; wait for the running one (GET /api/v1/simulations)",
+                format!(
+                    "you have a simulation {} ({}); wait for it (GET /api/v1/simulations/{id}) or cancel it \
+                     (DELETE /api/v1/simulations/{id})",
+                    if mine.started { "running" } else { "queued" },
+                    mine.id,
+                    id = mine.id
+                ),
             ));
         }
         while jobs.len() >= KEPT {
-            jobs.pop_front();
+            // The oldest finished one; running ones are kept whatever their number.
+            match jobs.iter().position(|j| j.outcome.is_some()) {
+                Some(i) => drop(jobs.remove(i)),
+                None => break,
+            }
         }
         jobs.push_back(Job {
             id: id.clone(),
@@ -179,22 +269,66 @@ pub(crate) async fn start_job(
             requested_by,
             requested_at: now,
             progress: progress.clone(),
+            wake: wake.clone(),
+            started: false,
             outcome: None,
         });
     }
-    let (start, end) = day_span(from, to);
     let (engine, simulations, job_id) = (state.engine.clone(), state.simulations.clone(), id.clone());
     tokio::spawn(async move {
-        let outcome = engine.simulate(candidate, start, end, now, progress).await.map_err(|e| e.to_string());
-        if let Err(e) = &outcome {
-            tracing::warn!(error = %e, "simulation failed");
-        }
-        let mut jobs = simulations.jobs.lock().expect("simulations lock");
-        if let Some(job) = jobs.iter_mut().find(|j| j.id == job_id) {
-            job.outcome = Some(outcome);
-        }
+        let set = |outcome: Option<Outcome>, started: bool| {
+            let mut jobs = simulations.jobs.lock().expect("simulations lock");
+            if let Some(job) = jobs.iter_mut().find(|j| j.id == job_id) {
+                job.started |= started;
+                if outcome.is_some() {
+                    job.outcome = outcome;
+                }
+            }
+        };
+        // Wait for a slot, unless cancelled meanwhile.
+        let slots = Arc::clone(&simulations.slots);
+        let permit = tokio::select! {
+            permit = slots.acquire_owned() => permit.ok(),
+            _ = wake.notified() => None,
+        };
+        let Some(_permit) = permit.filter(|_| !progress.is_cancelled()) else {
+            set(Some(Outcome::Cancelled), false);
+            return;
+        };
+        set(None, true);
+        let outcome = match engine.simulate(candidate, start, end, now, progress, budget).await {
+            Ok(report) => Outcome::Done(Box::new(report)),
+            Err(SimulationError::Cancelled) => Outcome::Cancelled,
+            Err(e) => {
+                tracing::warn!(error = %e, "simulation failed");
+                Outcome::Failed(e.to_string())
+            }
+        };
+        set(Some(outcome), true);
     });
     Ok(id)
+}
+
+/// Cancels a queued or running simulation (`202`, the simulation as it is: `cancelling`,
+/// then `cancelled` once it has stopped, within a moment), or forgets a finished one
+/// (`204`). Managers and admins.
+#[utoipa::path(delete, path = "/api/v1/simulations/{id}", tag = "metrics",
+    params(("id" = String, Path, description = "The simulation's id")),
+    responses((status = 202, body = SimulationDto), (status = 204), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+async fn cancel(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Response> {
+    state.engine.check(&auth.0, &Action::Simulate)?;
+    let mut jobs = state.simulations.jobs.lock().expect("simulations lock");
+    let i = jobs.iter().position(|j| j.id == id).ok_or_else(|| ApiError::not_found(format!("simulation {id}")))?;
+    if jobs[i].outcome.is_some() {
+        jobs.remove(i);
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let job = &jobs[i];
+    job.progress.cancel();
+    job.wake.notify_one();
+    tracing::info!(simulation = %id, by = %auth.0.name, "simulation cancelled");
+    Ok((StatusCode::ACCEPTED, Json(job.dto(false))).into_response())
 }
 
 /// One simulation's progress and, once done, its report.

@@ -187,6 +187,15 @@ pub struct TokenInfo {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// Which of a user's live tokens a write revokes.
+#[derive(Debug, Clone, Default)]
+pub struct RevokeTokens {
+    /// Only the tokens with one of these names (`None`: whatever their name).
+    pub named: Option<Vec<String>>,
+    /// Keep the token with this hash (the one the request is made with).
+    pub keep_hash: Option<String>,
+}
+
 /// Filters for the customer list.
 #[derive(Debug, Clone, Default)]
 pub struct CustomerFilter {

@@ -6,7 +6,7 @@ use ladder_core::agents::Presence;
 use ladder_core::directory::{Customer, Identity, Team, User};
 use ladder_core::ids::{CustomerId, TeamId, UserId};
 use ladder_core::{Channel, LevelId, Role};
-use ladder_store::{CustomerFilter, Idempotency, MatrixDraft, Store, StoreError, TokenInfo};
+use ladder_store::{CustomerFilter, Idempotency, MatrixDraft, RevokeTokens, Store, StoreError, TokenInfo};
 use ladder_testkit::directory;
 use ladder_testkit::store::{AGENT as ANA, FRONT, at, open_store, t0};
 use uuid::Uuid;
@@ -102,13 +102,19 @@ async fn passwords_are_kept_apart_from_profiles_and_tokens_revoke_by_hash() {
     assert_eq!((credentials.user, credentials.password_hash.as_deref()), (ana.clone(), Some("hash-1")));
     assert!(store.user_credentials("nobody".into()).await.unwrap().is_none());
 
-    store.set_password(ANA, "hash-2".into()).await.unwrap();
+    store
+        .set_password(ANA, "hash-2".into(), RevokeTokens { named: Some(vec![]), keep_hash: None }, at(0))
+        .await
+        .unwrap();
     store.update_user(User { display_name: "Ana M.".into(), ..ana }).await.unwrap();
     let credentials = store.user_credentials("ana".into()).await.unwrap().unwrap();
     assert_eq!(credentials.password_hash.as_deref(), Some("hash-2"), "a profile update keeps the password");
     assert_eq!(credentials.user.display_name, "Ana M.");
     let stranger = UserId(Uuid::from_u128(0xFFFF));
-    assert!(matches!(store.set_password(stranger, "x".into()).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.set_password(stranger, "x".into(), RevokeTokens::default(), at(0)).await,
+        Err(StoreError::NotFound(_))
+    ));
     assert!(matches!(store.update_user(user(stranger, "x", &[])).await, Err(StoreError::NotFound(_))));
     assert!(matches!(
         store.create_user(user(stranger, "x", &[TeamId(Uuid::nil())]), None, None).await,
@@ -131,6 +137,34 @@ async fn passwords_are_kept_apart_from_profiles_and_tokens_revoke_by_hash() {
     assert!(store.user_for_token("secret-hash".into(), at(4)).await.unwrap().is_none());
     assert!(matches!(store.revoke_token_by_hash("other".into(), at(2)).await, Err(StoreError::NotFound(_))));
     assert_eq!(store.tokens(Some(stranger)).await.unwrap(), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_tokens_are_revoked_by_name_keeping_the_one_in_use() {
+    let (_dir, store) = open_store();
+    store.create_team(team(FRONT, "front"), None).await.unwrap();
+    store.create_user(user(ANA, "ana", &[FRONT]), Some("hash-1".into()), None).await.unwrap();
+    for (id, name) in [("s1", "web session"), ("s2", "web session"), ("api", "laptop")] {
+        let info = TokenInfo {
+            id: id.into(),
+            user_id: ANA,
+            name: name.into(),
+            created_at: t0(),
+            expires_at: None,
+            revoked_at: None,
+        };
+        store.create_token(info, format!("hash-{id}")).await.unwrap();
+    }
+    let sessions = RevokeTokens { named: Some(vec!["web session".into()]), keep_hash: Some("hash-s1".into()) };
+    assert_eq!(store.set_password(ANA, "hash-2".into(), sessions, at(1)).await.unwrap(), 1, "only the other session");
+    let live = |id: &'static str| {
+        let store = store.clone();
+        async move { store.token(id.into()).await.unwrap().unwrap().revoked_at.is_none() }
+    };
+    assert!(live("s1").await && !live("s2").await && live("api").await);
+    assert_eq!(store.revoke_user_tokens(ANA, RevokeTokens::default(), at(2)).await.unwrap(), 2, "all the rest");
+    assert!(!live("s1").await && !live("api").await);
+    assert_eq!(store.token_by_hash("hash-api".into()).await.unwrap().map(|t| t.name), Some("laptop".into()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

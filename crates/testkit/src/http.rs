@@ -151,9 +151,30 @@ impl Console {
         self.send(req).await
     }
 
+    /// Posts the login form as a browser does: the form page first (its CSRF token and the
+    /// cookie it derives from), then the form with both.
+    pub async fn sign_in(&self, name: &str, password: &str) -> PageResponse {
+        let page = self.get(None, "/login").await;
+        let cookie = page
+            .set_cookies
+            .iter()
+            .find(|c| c.starts_with("ladder_login="))
+            .map(|c| c.split(';').next().unwrap().to_string())
+            .expect("the login page sets its form cookie");
+        let form = [("csrf", csrf_of(&page.body)), ("name", name.to_string()), ("password", password.to_string())];
+        let body: Vec<String> = form.iter().map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v))).collect();
+        let req = self
+            .client
+            .post(format!("{}/login", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", cookie)
+            .body(body.join("&"));
+        self.send(req).await
+    }
+
     /// Signs in through the login form; returns the session secret from the cookie.
     pub async fn login(&self, name: &str, password: &str) -> String {
-        let r = self.post(None, "/login", &[("name", name), ("password", password)]).await;
+        let r = self.sign_in(name, password).await;
         assert_eq!(r.status, 303, "login as {name}: {}", r.body);
         let cookie = r.set_cookies.iter().find(|c| c.starts_with("ladder_session=")).expect("session cookie");
         cookie.split(';').next().unwrap().trim_start_matches("ladder_session=").to_string()

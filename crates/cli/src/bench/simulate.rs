@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::CaseId;
-use ladder_engine::simulate::Progress;
+use ladder_engine::simulate::{Progress, SimulationBudget};
 use ladder_engine::{CaseRequest, command_line_principal};
 use rand::RngExt;
 use rand::rngs::StdRng;
@@ -108,7 +108,9 @@ pub async fn bench_simulate(cases: usize, data_dir: std::path::PathBuf) -> anyho
     let started = Instant::now();
     let job = {
         let (engine, progress) = (engine.clone(), progress.clone());
-        tokio::spawn(async move { engine.simulate(candidate, from, now, now, progress).await })
+        tokio::spawn(
+            async move { engine.simulate(candidate, from, now, now, progress, SimulationBudget::UNLIMITED).await },
+        )
     };
     let mut last = 0;
     while !job.is_finished() {

@@ -96,7 +96,7 @@ pub(super) fn matrix_error(e: MatrixError) -> anyhow::Error {
         MatrixError::Invalid(d) => {
             anyhow::anyhow!("invalid bench matrix: {}", d.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("; "))
         }
-        MatrixError::Store(e) => anyhow::anyhow!("{e}"),
+        other => anyhow::anyhow!("{other}"),
     }
 }
 

@@ -119,7 +119,7 @@ pub fn customer_facts(customer: Option<&Customer>) -> Value {
 /// [`CompiledMatrix::evaluate`] (it compiles every time).
 pub fn evaluate_condition(source: &str, facts: &Facts) -> Result<bool, String> {
     let env = Arc::new(cel_env());
-    let program = env.compile(source).map_err(|e| e.to_string())?;
+    let program = super::limits::compile(&env, source).map_err(|e| e.to_string())?;
     let context = context(&env, facts);
     match program.execute(&context) {
         Ok(CelValue::Bool(b)) => Ok(b),
@@ -280,7 +280,7 @@ impl CompiledMatrix {
         for (i, rule) in matrix.rules.iter().enumerate() {
             let program = match &rule.when {
                 None => None,
-                Some(src) => match env.compile(src) {
+                Some(src) => match super::limits::compile(&env, src) {
                     Ok(p) => Some(p),
                     Err(e) => {
                         errors.push(Diagnostic {

@@ -8,6 +8,7 @@ use cel::common::ast::{Expr, IdedExpr, LiteralValue};
 use cel::{Context, Env, Value as CelValue};
 
 use super::eval::{VARIABLES, case_equality, cel_env, equalities, free_variables, selections, walk};
+use super::limits::{self, CompileError};
 use super::model::{Action, Matrix, Named, Recipient, TargetKind, Trigger, format_duration};
 use super::{Diagnostic, Severity, SourceMap, diagnostic_at, did_you_mean, hint_for};
 use crate::case::{Channel, Priority, Status};
@@ -93,6 +94,8 @@ struct Condition {
     always: bool,
     /// Known never to hold, or broken: the rule is already reported.
     never: bool,
+    /// The estimated evaluation cost, in steps.
+    cost: u64,
 }
 
 impl<'a> Linter<'a> {
@@ -343,9 +346,15 @@ impl<'a> Linter<'a> {
     }
 
     fn condition(&mut self, path: &str, source: &str) -> Condition {
-        let program = match self.env.compile(source) {
+        let program = match limits::compile(&self.env, source) {
             Ok(p) => p,
-            Err(errors) => {
+            Err(CompileError::Limit(over)) => {
+                let offset = source[..over.offset.min(source.len())].chars().count();
+                let d = self.cel_diagnostic(path, source, None, Some(offset));
+                self.out.push(Diagnostic { message: over.message, hint: Some(over.hint), ..d });
+                return Condition { never: true, ..Default::default() };
+            }
+            Err(CompileError::Syntax(errors)) => {
                 for e in &errors.errors {
                     let message = e.msg.trim_start_matches("Syntax error: ");
                     let d = self.cel_diagnostic(path, source, Some((e.pos.0, e.pos.1)), None);
@@ -436,8 +445,8 @@ impl<'a> Linter<'a> {
             );
             broken = true;
         }
-        let mut condition = Condition::default();
-        if !broken && free_variables(expr).is_empty() {
+        let mut condition = Condition { cost: limits::cost(expr), ..Default::default() };
+        if !broken && free_variables(expr).is_empty() && condition.cost <= limits::MAX_CONSTANT_COST {
             // A constant: evaluate it now.
             let context = Context::with_env(Arc::clone(&self.env));
             match program.execute(&context) {
@@ -501,6 +510,7 @@ impl<'a> Linter<'a> {
         let mut names: HashMap<&str, usize> = HashMap::new();
         let mut conditions: Vec<Condition> = Vec::with_capacity(matrix.rules.len());
         let authority: Vec<&str> = matrix.authority.iter().map(|a| a.action.as_str()).collect();
+        let (mut total_cost, mut over_budget) = (0u64, false);
         for rule in &matrix.rules {
             let path = format!("rules[{}]", rule.order);
             if let Some(line) = self.seen_before(&mut names, rule.name.as_str(), "rules", rule.order) {
@@ -520,6 +530,19 @@ impl<'a> Linter<'a> {
             for (k, action) in rule.actions.iter().enumerate() {
                 let apath = self.map.action_path(rule.order, k).map_or_else(|| path.clone(), str::to_string);
                 self.action(&apath, action, &condition, &authority);
+            }
+            total_cost = total_cost.saturating_add(condition.cost);
+            if total_cost > limits::MAX_MATRIX_COST && !over_budget {
+                over_budget = true;
+                self.error(
+                    &format!("{path}.when"),
+                    format!(
+                        "with this rule, the conditions could take about {total_cost} steps to evaluate on one \
+                         change of a case, over the limit of {}",
+                        limits::MAX_MATRIX_COST
+                    ),
+                    "make the costliest conditions cheaper (see the limits in the matrix reference)".to_string(),
+                );
             }
             conditions.push(condition);
         }
@@ -681,7 +704,7 @@ impl<'a> Linter<'a> {
                 }
                 if let Some(field) = amount_field {
                     let fpath = format!("{path}.amount_field");
-                    match self.env.compile(field) {
+                    match limits::compile(&self.env, field) {
                         Ok(p) => {
                             for (name, _) in free_variables(p.expression()) {
                                 if !VARIABLES.contains(&name.as_str()) {
@@ -693,7 +716,10 @@ impl<'a> Linter<'a> {
                                 }
                             }
                         }
-                        Err(_) => self.error(
+                        Err(CompileError::Limit(over)) => {
+                            self.error(&fpath, format!("amount_field: {}", over.message), over.hint)
+                        }
+                        Err(CompileError::Syntax(_)) => self.error(
                             &fpath,
                             format!("amount_field '{field}' is not a CEL expression"),
                             "write a path such as case.custom_fields.amount".to_string(),

@@ -11,6 +11,8 @@
 //!   unreachable rules, impossible calendars …).
 //! - [`eval`]: [`CompiledMatrix`], the rules compiled once and indexed by trigger, evaluated
 //!   against a case's [`Facts`].
+//! - [`limits`]: what an expression may cost (size, nesting, evaluation steps), checked
+//!   before the CEL parser sees it and before it runs.
 //! - [`apply`]: the matrix in force applied to a case's write: triggers, facts, what the
 //!   fired actions become ([`apply_rules`]), then the clock changes ([`follow_up`]).
 //! - [`diff`](mod@diff): what changed between two versions, in words.
@@ -21,6 +23,7 @@
 pub mod apply;
 pub mod diff;
 pub mod eval;
+pub mod limits;
 pub mod lint;
 pub mod model;
 pub mod parse;
@@ -35,8 +38,8 @@ pub use diff::{Change, Item, diff};
 pub use eval::{CompiledMatrix, Evaluation, Facts, Fired, TriggerFired};
 pub use lint::{Directory, lint};
 pub use model::{
-    Action, AuthorityRule, AuthorityWindow, Calendar, IncidentPolicy, IncidentSeverity, IncidentStep, LevelSpec,
-    Matrix, NotifyChannel, Recipient, Rule, TargetKind, Targets, Trigger, WeeklyHours, Window,
+    Action, AuthorityRule, AuthorityWindow, Calendar, FieldType, IncidentPolicy, IncidentSeverity, IncidentStep,
+    LevelSpec, Matrix, NotifyChannel, Recipient, Rule, TargetKind, Targets, Trigger, WeeklyHours, Window,
 };
 pub use parse::parse;
 pub use schema::json_schema;

@@ -18,9 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::schema::{
-    AuthorityWindowText, DateText, DurationText, OneOrMany, PauseStatus, RecipientText, RuleActions, Windows,
-};
+use super::schema::{DateText, DurationText, OneOrMany, PauseStatus, RecipientText, RuleActions, Windows};
 use crate::case::{Priority, Status};
 use crate::directory::{Ladder, LevelId, Role};
 use crate::event::EscalationKind;
@@ -54,7 +52,7 @@ macro_rules! named_by_as_str {
     )*};
 }
 
-named_by_as_str!(Role, Priority, Trigger, NotifyChannel, IncidentSeverity);
+named_by_as_str!(Role, Priority, Trigger, NotifyChannel, IncidentSeverity, FieldType, AuthorityWindow);
 
 impl Named for EscalationKind {
     const ALL: &'static [EscalationKind] = &[EscalationKind::Functional, EscalationKind::Hierarchical];
@@ -85,6 +83,72 @@ pub struct Matrix {
     pub sla: SlaSettings,
     /// Queue overflow: cases that wait too long in one team's queue go to another team.
     pub queues: Vec<QueueSpec>,
+    /// The custom fields a case may carry, by name, with their types: a case opened or
+    /// changed with an undeclared field or a value of the wrong type is refused.
+    pub custom_fields: BTreeMap<String, FieldType>,
+}
+
+/// The type of a declared custom field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// Text of at most [`FieldType::MAX_TEXT`] characters.
+    String,
+    /// Any finite number.
+    Number,
+    /// A whole number.
+    Integer,
+    /// `true` or `false`.
+    Bool,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+}
+
+impl FieldType {
+    pub const ALL: [FieldType; 5] =
+        [FieldType::String, FieldType::Number, FieldType::Integer, FieldType::Bool, FieldType::Date];
+    /// The longest text a `string` field holds.
+    pub const MAX_TEXT: usize = 2_000;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::String => "string",
+            FieldType::Number => "number",
+            FieldType::Integer => "integer",
+            FieldType::Bool => "bool",
+            FieldType::Date => "date",
+        }
+    }
+
+    /// Whether `value` is of this type; the reason when not.
+    pub fn check(self, value: &serde_json::Value) -> Result<(), String> {
+        use serde_json::Value;
+        let ok = match (self, value) {
+            (FieldType::String, Value::String(s)) => {
+                if s.chars().count() > Self::MAX_TEXT {
+                    return Err(format!("is longer than {} characters", Self::MAX_TEXT));
+                }
+                true
+            }
+            (FieldType::Number, Value::Number(n)) => n.as_f64().is_some_and(f64::is_finite),
+            (FieldType::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
+            (FieldType::Bool, Value::Bool(_)) => true,
+            (FieldType::Date, Value::String(s)) => s.len() == 10 && s.parse::<Date>().is_ok(),
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            let example = match self {
+                FieldType::String => "\"text\"",
+                FieldType::Number => "12.5",
+                FieldType::Integer => "12",
+                FieldType::Bool => "true",
+                FieldType::Date => "\"2026-12-31\"",
+            };
+            let article = if self == FieldType::Integer { "an" } else { "a" };
+            Err(format!("must be {article} {} (e.g. {example}), not {value}", self.as_str()))
+        }
+    }
 }
 
 /// One `[[queues]]` entry: cases waiting unassigned in `team`'s queue for `after` move to
@@ -125,6 +189,35 @@ impl Default for SlaSettings {
 }
 
 impl Matrix {
+    /// Checks a case's custom fields against the declared ones: every key declared, every
+    /// value of its type (`null` allowed where `allow_null`: a change that removes the
+    /// field). The error names the field as `custom_fields.KEY`.
+    pub fn check_custom_fields(
+        declared: Option<&Matrix>,
+        fields: &BTreeMap<String, serde_json::Value>,
+        allow_null: bool,
+    ) -> Result<(), crate::DomainError> {
+        for (key, value) in fields {
+            let field = format!("custom_fields.{key}");
+            let Some(ty) = declared.and_then(|m| m.custom_fields.get(key)) else {
+                let known: Vec<&str> =
+                    declared.map(|m| m.custom_fields.keys().map(String::as_str).collect()).unwrap_or_default();
+                let why = if known.is_empty() {
+                    "is not declared: the matrix in force declares no custom fields (add a [custom_fields] table)"
+                        .to_string()
+                } else {
+                    format!("is not declared in the matrix in force; declared: {}", known.join(", "))
+                };
+                return Err(crate::DomainError::invalid(&field, why));
+            };
+            if value.is_null() && allow_null {
+                continue;
+            }
+            ty.check(value).map_err(|why| crate::DomainError::invalid(&field, why))?;
+        }
+        Ok(())
+    }
+
     /// The ladder the levels spell, lowest first. `None` when the matrix defines no level.
     pub fn ladder(&self) -> Option<Ladder> {
         if self.levels.is_empty() {
@@ -598,7 +691,7 @@ pub struct AuthorityRule {
     /// Over what grants of the action add up against a limit: `case` (every grant on the
     /// case, the default) or `customer_day` (every grant to the customer, on any of their
     /// cases, in the 24 hours before). Granting in several small steps cannot get round it.
-    #[schemars(default, with = "AuthorityWindowText")]
+    #[schemars(default)]
     pub window: AuthorityWindow,
 }
 
@@ -623,14 +716,6 @@ impl AuthorityWindow {
             AuthorityWindow::Case => "case",
             AuthorityWindow::CustomerDay => "customer_day",
         }
-    }
-
-    pub fn parse(s: &str) -> Option<AuthorityWindow> {
-        AuthorityWindow::ALL.into_iter().find(|w| w.as_str() == s)
-    }
-
-    pub fn names() -> Vec<&'static str> {
-        AuthorityWindow::ALL.iter().map(|w| w.as_str()).collect()
     }
 
     /// "on this case", "to this customer in the last 24 hours".

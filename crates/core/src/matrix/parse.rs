@@ -12,9 +12,9 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::model::{
-    Action, AuthorityRule, AuthorityWindow, Calendar, IncidentPolicy, IncidentSeverity, IncidentStep, LevelSpec,
-    Matrix, Named, NotifyChannel, QueueSpec, Recipient, Rule, SlaSettings, Targets, Trigger, WeeklyHours, Window,
-    parse_days, parse_duration, parse_window,
+    Action, AuthorityRule, AuthorityWindow, Calendar, FieldType, IncidentPolicy, IncidentSeverity, IncidentStep,
+    LevelSpec, Matrix, Named, NotifyChannel, QueueSpec, Recipient, Rule, SlaSettings, Targets, Trigger, WeeklyHours,
+    Window, parse_days, parse_duration, parse_window,
 };
 use super::{Diagnostic, Severity, SourceMap, hint_for};
 use crate::case::{Priority, Status};
@@ -28,7 +28,7 @@ type Value<'i> = Spanned<DeValue<'i>>;
 /// test in [`schema`](super::schema) keeps the two in step.
 pub(crate) mod keys {
     pub(crate) const TOP: &[&str] =
-        &["calendars", "levels", "rules", "authority", "incident_policies", "sla", "queues"];
+        &["calendars", "levels", "rules", "authority", "incident_policies", "sla", "queues", "custom_fields"];
     pub(crate) const QUEUE: &[&str] = &["team", "overflow_to", "after"];
     pub(crate) const SLA: &[&str] = &["pause_on", "warn_at"];
     pub(crate) const CALENDAR: &[&str] = &["timezone", "hours", "holidays", "overrides"];
@@ -432,6 +432,21 @@ impl Parser<'_> {
                     }
                 }
                 "queues" => m.queues.extend(self.kept_tables(&path, v, Self::queue)),
+                "custom_fields" => {
+                    let Some(t) = self.table(&path, v) else { continue };
+                    for (name, fpath, fv) in self.entries(&path, t, &[]) {
+                        if crate::validate::handle("custom_fields", name).is_err() {
+                            self.error(fv, &fpath, format!("'{name}' is not a field name")).hint =
+                                Some("use 1–64 characters from a-z, 0-9, '-', '_' and '.'".into());
+                            continue;
+                        }
+                        if let Some(ty) =
+                            self.choice(&fpath, fv, "field type", &FieldType::names(), FieldType::from_name)
+                        {
+                            m.custom_fields.insert(name.to_string(), ty);
+                        }
+                    }
+                }
                 _ => unreachable!("entries() filters keys"),
             }
         }
@@ -976,7 +991,7 @@ impl Parser<'_> {
                 "approve_within" => approve_within = self.duration(&p, val),
                 "window" => {
                     window = self
-                        .choice(&p, val, "window", &AuthorityWindow::names(), AuthorityWindow::parse)
+                        .choice(&p, val, "window", &AuthorityWindow::names(), AuthorityWindow::from_name)
                         .unwrap_or_default();
                 }
                 "limits" => {

@@ -13,7 +13,7 @@
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use std::borrow::Cow;
 
-use super::model::{AuthorityWindow, IncidentSeverity, Matrix, Named, NotifyChannel, SlaSettings, Trigger};
+use super::model::{AuthorityWindow, FieldType, IncidentSeverity, Matrix, Named, NotifyChannel, SlaSettings, Trigger};
 use crate::case::Priority;
 use crate::directory::Role;
 use crate::event::EscalationKind;
@@ -36,7 +36,7 @@ macro_rules! named_schema {
     )*};
 }
 
-named_schema!(Trigger, Role, Priority, NotifyChannel, IncidentSeverity, EscalationKind);
+named_schema!(Trigger, Role, Priority, NotifyChannel, IncidentSeverity, EscalationKind, FieldType, AuthorityWindow);
 
 /// A duration: "0m", "90s", "15m", "1h30m", "8h", "5d".
 #[derive(JsonSchema)]
@@ -84,18 +84,6 @@ impl JsonSchema for PauseStatus {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         let names: Vec<&str> = SlaSettings::PAUSABLE.iter().map(|s| s.as_str()).collect();
         json_schema!({ "type": "string", "enum": names })
-    }
-}
-
-/// An `[[authority]]` rule's `window`.
-pub(crate) struct AuthorityWindowText;
-
-impl JsonSchema for AuthorityWindowText {
-    fn schema_name() -> Cow<'static, str> {
-        "AuthorityWindow".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "string", "enum": AuthorityWindow::names() })
     }
 }
 

@@ -199,8 +199,27 @@ fn yes() -> bool {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
-    #[schema(min_length = 8, max_length = 1024)]
+    /// The new password: at least 12 characters, at most 1024 bytes.
+    #[schema(min_length = 12)]
     pub password: String,
+    /// Your current password: required to change your own (an admin resetting someone
+    /// else's password sends none).
+    #[serde(default)]
+    pub current_password: Option<String>,
+}
+
+/// What changing a password ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordChangedDto {
+    /// Tokens revoked with the change: your other sign-in sessions, or every token of the
+    /// user whose password an admin reset.
+    pub revoked_tokens: usize,
+}
+
+/// What `DELETE /api/v1/tokens` revoked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokensRevokedDto {
+    pub revoked: usize,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -240,8 +259,14 @@ pub struct TokenBody {
     pub name: String,
     /// Admins may mint tokens for another user (name or id).
     pub user: Option<String>,
-    /// Lifetime in seconds; absent means no expiry.
+    /// Lifetime in seconds; absent means the server's default (`ladder serve
+    /// --token-expiry-default`, 90 days unless set). More than the server's maximum
+    /// (`--token-expiry-max`, 365 days unless set) is refused.
     pub expires_in_seconds: Option<u64>,
+    /// Your password, required when the request is made with a sign-in session (a console
+    /// session or a `POST /api/v1/auth/login` token) rather than an API token.
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

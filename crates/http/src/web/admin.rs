@@ -110,7 +110,7 @@ async fn admin_page(State(state): State<AppState>, session: Session) -> WebResul
                     label for="new-user-display" { "Display name" } input #new-user-display type="text" name="display_name";
                     label for="new-user-role" { "Role" } (role_select("new-user-role", Role::Agent))
                     label for="new-user-teams" { "Teams (slugs, comma-separated)" } input #new-user-teams type="text" name="teams";
-                    label for="new-user-password" { "Password (8 characters or more)" } input #new-user-password type="password" name="password" autocomplete="new-password" required;
+                    label for="new-user-password" { "Password (12 characters or more)" } input #new-user-password type="password" name="password" autocomplete="new-password" required;
                     button type="submit" { "Create user" }
                 }
             }

@@ -34,12 +34,6 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{number}/actions", post(apply_action))
 }
 
-/// Number fields look like the console's text fields; the three decisions sit apart.
-const APPROVALS_CSS: &str = "
-input[type=number] { font: inherit; padding: .4rem .5rem; border: 1px solid #767676; border-radius: 4px; width: 10rem; }
-.decide form { margin: 0 0 .75rem; }
-";
-
 /// How many pending approvals the inbox shows (oldest first).
 const INBOX_LIMIT: u32 = 100;
 
@@ -52,7 +46,7 @@ async fn inbox_page(State(state): State<AppState>, session: Session) -> WebResul
     let inbox = state.engine.approval_inbox(&session.principal, INBOX_LIMIT).await?;
     let users = user_names(&state, &session.principal).await?;
     let body = html! {
-        style { (maud::PreEscaped(APPROVALS_CSS)) }
+        link rel="stylesheet" href="/assets/approvals.css";
         h1 { "Approvals " span.count { "(" (inbox.len()) " waiting)" } }
         @if inbox.is_empty() {
             p.empty { "No approval is waiting for you." }
@@ -137,7 +131,7 @@ pub async fn case_panel(state: &AppState, session: &Session, case: &Case) -> Web
     let pending: Vec<(u32, &Approval)> = case.pending_approvals().collect();
     let back = format!("/cases/{}", case.number);
     Ok(html! {
-        style { (maud::PreEscaped(APPROVALS_CSS)) }
+        link rel="stylesheet" href="/assets/approvals.css";
         @if !pending.is_empty() {
             section #approvals aria-labelledby="approvals-title" {
                 h2 #approvals-title { "Approvals waiting" }

@@ -249,7 +249,7 @@ async fn board_page(State(state): State<AppState>, session: Session) -> WebResul
                 }
             }
         }
-        style { (maud::PreEscaped(BOARD_CSS)) }
+        link rel="stylesheet" href="/assets/board.css";
         script src="/assets/board.js" defer {}
     };
     Ok(layout::page(&session, "Board", "/board", body))
@@ -271,10 +271,7 @@ async fn board_stream(
     session: Session,
 ) -> WebResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     allow(&state, &session, &Action::Supervise)?;
-    let mut shutting_down = state.shutting_down.clone();
-    let ended = async move {
-        let _ = shutting_down.wait_for(|down| *down).await;
-    };
+    let ended = crate::live::stream_ends(state.clone(), session.secret().to_string(), session.principal.clone());
     let changes = BroadcastStream::new(state.engine.subscribe()).filter_map(move |change| {
         let (state, session) = (state.clone(), session.clone());
         async move {
@@ -293,27 +290,12 @@ async fn board_stream(
             Event::default().event("case").json_data(LiveRow { number: case.number, html }).ok().map(Ok)
         }
     });
-    // The stream ends when the server shuts down, so it never holds up a graceful exit.
+    // The stream ends when the session does (signed out, revoked, the user deactivated,
+    // demoted or moved), or when the server shuts down.
     Ok(Sse::new(changes.take_until(ended)).keep_alive(KeepAlive::default()))
 }
 
 const BOARD_JS: &str = include_str!("assets/board.js");
-
-/// The board's few styles of its own (kept out of the shared stylesheet).
-const BOARD_CSS: &str = "
-.why-breached { background: #8b1a1a; color: #fff; }
-.why-at_risk { background: #ffe08a; color: #3b2f00; }
-.why-approval { background: #dbe7ff; color: #0b2a66; }
-.why-escalated { background: #f3d9ff; color: #4a0f66; }
-.presence-available { background: #d7f5dd; color: #0d4a1b; }
-.presence-away, .presence-busy { background: #fff1c2; color: #4a3800; }
-.presence-offline { background: #e6e6e6; color: #333; }
-tr.arrived { animation: arrived 3s ease-out; }
-@keyframes arrived { from { background: #fff6b0; } to { background: transparent; } }
-.row-actions form { display: inline; }
-.row-actions form button { margin: 0; }
-.team-load { display: grid; grid-template-columns: repeat(auto-fill, minmax(18rem, 1fr)); gap: 1rem; }
-";
 
 async fn board_js() -> Response {
     let mut r = BOARD_JS.into_response();

@@ -18,7 +18,9 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/login", get(login_page).post(login)).route("/logout", post(logout))
 }
 
-fn login_form(name: &str, error: Option<&str>) -> Markup {
+/// The sign-in form's CSRF token: derived from a random secret in its own cookie, which a
+/// page of another site can neither read nor send (SameSite=Strict).
+fn login_form(name: &str, error: Option<&str>, csrf: &str) -> Markup {
     layout::bare(
         "Sign in",
         html! {
@@ -28,6 +30,7 @@ fn login_form(name: &str, error: Option<&str>) -> Markup {
                     p.flash.error role="alert" #login-error { (e) }
                 }
                 form method="post" action="/login" {
+                    input type="hidden" name=(session::CSRF_FIELD) value=(csrf);
                     label for="name" { "User name" }
                     input #name name="name" type="text" autocomplete="username" required autofocus value=(name);
                     label for="password" { "Password" }
@@ -39,28 +42,44 @@ fn login_form(name: &str, error: Option<&str>) -> Markup {
     )
 }
 
+/// The login form with a fresh form secret in its cookie.
+fn fresh_login_form(status: StatusCode, name: &str, error: Option<&str>) -> Response {
+    let secret = ladder_engine::credentials::random_secret();
+    let mut response = (status, login_form(name, error, &session::csrf_token(&secret))).into_response();
+    response.headers_mut().append(header::SET_COOKIE, session::login_form_cookie(&secret));
+    response
+}
+
 /// The login form; a signed-in user goes straight to their queue.
 async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if Session::from_headers(&headers, &state).await.is_ok() {
         return Redirect::to("/queue").into_response();
     }
-    login_form("", None).into_response()
+    fresh_login_form(StatusCode::OK, "", None)
 }
 
 #[derive(Deserialize)]
 struct LoginForm {
     name: String,
     password: String,
+    #[serde(default)]
+    csrf: String,
 }
 
-/// Checks the password (argon2id, as `POST /api/v1/auth/login` does) and starts a session.
-async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> WebResult<Response> {
+/// Checks the form's CSRF token and the password (argon2id, as `POST /api/v1/auth/login`
+/// does) and starts a session.
+async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> WebResult<Response> {
+    let expected = session::cookie(&headers, session::LOGIN_FORM_COOKIE).map(|secret| session::csrf_token(&secret));
+    if !expected.is_some_and(|token| session::constant_time_eq(token.as_bytes(), form.csrf.as_bytes())) {
+        let message = "The sign-in form expired or did not come from this site; sign in again.";
+        return Ok(fresh_login_form(StatusCode::FORBIDDEN, &form.name, Some(message)));
+    }
     let user = match state.engine.login(form.name.trim(), &form.password).await {
         Ok(user) => user,
         Err(ladder_engine::AuthError::Store(e)) => return Err(e.into()),
         Err(_) => {
-            let page = login_form(&form.name, Some("Wrong user name or password, or the account is inactive."));
-            return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+            let message = "Wrong user name or password, or the account is inactive.";
+            return Ok(fresh_login_form(StatusCode::UNAUTHORIZED, &form.name, Some(message)));
         }
     };
     let now = state.engine.now();
@@ -69,6 +88,7 @@ async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> We
     tracing::info!(user = %user.name, "console sign-in");
     let mut response = Redirect::to("/queue").into_response();
     response.headers_mut().append(header::SET_COOKIE, session::session_cookie(&token.secret));
+    response.headers_mut().append(header::SET_COOKIE, session::clear_login_form_cookie());
     Ok(response)
 }
 

@@ -69,7 +69,7 @@ fn refused(message: impl Into<String>) -> Option<Flash> {
 fn matrix_error_text(e: MatrixError) -> String {
     match e {
         MatrixError::Invalid(d) => d.iter().map(diagnostic_text).collect::<Vec<_>>().join("; "),
-        MatrixError::Store(s) => s.to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -310,7 +310,7 @@ async fn save_draft(State(state): State<AppState>, posted: Posted<DraftForm>) ->
             let why = format!("Draft not saved: {errors} error(s) (listed under the text).");
             refused_draft(&state, session, why, &name, &source, &diagnostics).await
         }
-        Err(MatrixError::Store(e)) => Err(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -408,7 +408,7 @@ async fn simulation_page(
 ) -> WebResult<Response> {
     allow(&state, &session, &Action::Simulate)?;
     let job = crate::simulations::job(&state, &id).ok_or_else(|| WebError::not_found(format!("simulation {id}")))?;
-    let running = job.status == "running";
+    let running = matches!(job.status.as_str(), "queued" | "running" | "cancelling");
     let body = html! {
         (stylesheet())
         h1 { "Simulation of " (job.matrix) }

@@ -45,6 +45,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/", get(home))
         .route("/assets/console.css", get(css))
         .route("/assets/console.js", get(js))
+        .route("/assets/board.css", get(|| async { asset("text/css; charset=utf-8", BOARD_CSS) }))
+        .route("/assets/approvals.css", get(|| async { asset("text/css; charset=utf-8", APPROVALS_CSS) }))
         .merge(login::router())
         .merge(queue::router())
         .merge(case::router())
@@ -53,7 +55,68 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(approvals::router())
         .merge(dashboard::router())
         .merge(matrix::router())
-        .layer(axum::middleware::from_fn_with_state(state, forget_shown_flash))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), forget_shown_flash))
+        .layer(axum::middleware::from_fn_with_state(state, secure_cookies))
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+/// What a console page may load and who may frame it: only its own scripts and styles
+/// (no inline script, style or handler), nothing framed, forms posted only here.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The headers every console answer carries.
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response
+}
+
+/// Marks the console's cookies `Secure` when the browser reached it over HTTPS: the server's
+/// public URL is `https://…` (`ladder serve --public-url`), or a trusted proxy
+/// (`--trusted-proxy`) says so with `X-Forwarded-Proto: https`. A header from anyone else is
+/// ignored.
+async fn secure_cookies(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let secure = state.web.https(&request);
+    let mut response = next.run(request).await;
+    if secure {
+        let cookies: Vec<HeaderValue> = response.headers().get_all(header::SET_COOKIE).iter().cloned().collect();
+        response.headers_mut().remove(header::SET_COOKIE);
+        for cookie in cookies {
+            let marked = format!("{}; Secure", cookie.to_str().unwrap_or_default());
+            response.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&marked).unwrap_or(cookie));
+        }
+    }
+    response
+}
+
+/// How the console is reached, for its cookies: `ladder serve --public-url` and
+/// `--trusted-proxy`.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// The public URL is `https://…`: every cookie is `Secure`.
+    pub https: bool,
+    /// Proxies whose `X-Forwarded-Proto` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl WebConfig {
+    /// Whether this request reached the server over HTTPS.
+    fn https(&self, request: &Request) -> bool {
+        if self.https {
+            return true;
+        }
+        let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        peer.is_some_and(|ip| self.trusted_proxies.contains(&ip))
+            && request
+                .headers()
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+    }
 }
 
 /// `/`: the queue when signed in, else the login page.
@@ -66,6 +129,8 @@ async fn home(State(state): State<AppState>, headers: axum::http::HeaderMap) -> 
 
 const CSS: &str = include_str!("assets/console.css");
 const JS: &str = include_str!("assets/console.js");
+const BOARD_CSS: &str = include_str!("assets/board.css");
+const APPROVALS_CSS: &str = include_str!("assets/approvals.css");
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     let mut r = body.into_response();
@@ -145,6 +210,12 @@ impl From<ApiError> for WebError {
             None => e.0.detail.clone(),
         };
         WebError::Page { status, title: e.0.title.clone(), detail }
+    }
+}
+
+impl From<ladder_engine::rules::MatrixError> for WebError {
+    fn from(e: ladder_engine::rules::MatrixError) -> Self {
+        ApiError::from(e).into()
     }
 }
 

@@ -20,10 +20,12 @@ use crate::AppState;
 
 /// The cookie that carries the session secret.
 pub const SESSION_COOKIE: &str = "ladder_session";
+/// The cookie that carries the sign-in form's secret (its CSRF token is derived from it).
+pub const LOGIN_FORM_COOKIE: &str = "ladder_login";
 /// The cookie that carries a one-shot message to the next page.
 pub const FLASH_COOKIE: &str = "ladder_flash";
 /// The name of session tokens in the `tokens` table (and in `GET /api/v1/tokens`).
-pub const SESSION_TOKEN_NAME: &str = "web session";
+pub const SESSION_TOKEN_NAME: &str = ladder_engine::credentials::CONSOLE_SESSION;
 /// How long a console session lasts.
 pub const SESSION_HOURS: i64 = 12;
 /// The form field that carries the CSRF token.
@@ -107,6 +109,16 @@ pub fn session_cookie(secret: &str) -> HeaderValue {
     set_cookie(SESSION_COOKIE, secret, SESSION_HOURS * 3600)
 }
 
+/// `Set-Cookie` for the sign-in form's secret (an hour to fill the form in).
+pub fn login_form_cookie(secret: &str) -> HeaderValue {
+    set_cookie(LOGIN_FORM_COOKIE, secret, 3600)
+}
+
+/// `Set-Cookie` that forgets the sign-in form's secret once it has been used.
+pub fn clear_login_form_cookie() -> HeaderValue {
+    set_cookie(LOGIN_FORM_COOKIE, "", 0)
+}
+
 /// `Set-Cookie` that ends the session cookie.
 pub fn clear_session_cookie() -> HeaderValue {
     set_cookie(SESSION_COOKIE, "", 0)
@@ -173,7 +185,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use std::os::unix::fs::OpenOptionsExt;
+
 use rusqlite::{Connection, OpenFlags};
 
 use super::Store;
@@ -76,6 +78,14 @@ impl Store {
         if to.exists() {
             return Err(BackupError(format!("{} already exists; choose a new file", to.display())));
         }
+        // An empty file made private first: VACUUM INTO writes into it, keeping its mode.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&to)
+            .and_then(|_| super::private_file(&to))
+            .map_err(|e| BackupError(format!("cannot create {}: {e}", to.display())))?;
         let target = to.clone();
         self.read_sqlite("ladder admin backup (on PostgreSQL use pg_dump)", move |conn| {
             conn.execute("VACUUM INTO ?1", [target.to_string_lossy().as_ref()])
@@ -93,8 +103,11 @@ impl Store {
 /// stopped. Returns what was restored.
 pub fn restore(from: &Path, data_dir: &Path, force: bool, suffix: &str) -> BackupResult<BackupSummary> {
     let summary = inspect(from)?;
-    std::fs::create_dir_all(data_dir).map_err(|e| BackupError(format!("cannot create {}: {e}", data_dir.display())))?;
     let db = data_dir.join("ladder.db");
+    if !data_dir.exists() {
+        super::private_files(data_dir, &db.with_file_name("ladder.db.restoring"))
+            .map_err(|e| BackupError(format!("cannot create {}: {e}", data_dir.display())))?;
+    }
     let sidecars = ["ladder.db-wal", "ladder.db-shm"];
     if db.exists() {
         if !force {
@@ -116,6 +129,7 @@ pub fn restore(from: &Path, data_dir: &Path, force: bool, suffix: &str) -> Backu
     }
     let partial = data_dir.join("ladder.db.restoring");
     std::fs::copy(from, &partial).map_err(|e| BackupError(format!("copying {}: {e}", from.display())))?;
+    super::private_file(&partial).map_err(|e| BackupError(e.to_string()))?;
     std::fs::File::open(&partial).and_then(|f| f.sync_all()).map_err(|e| BackupError(e.to_string()))?;
     std::fs::rename(&partial, &db).map_err(|e| BackupError(format!("installing the backup: {e}")))?;
     Ok(BackupSummary { path: db, ..summary })

@@ -8,8 +8,8 @@ use super::cases::{push_scope, remember_idempotency, replay_idempotent};
 use super::{Store, ns_to_ts, ts_to_ns};
 use crate::db::{Arg, Db, DbError, DbErrorKind, args};
 use crate::{
-    CustomerFilter, Idempotency, StoreError, StoreResult, TokenInfo, UserCredentials, customer_identity_values,
-    normalise_identity,
+    CustomerFilter, Idempotency, RevokeTokens, StoreError, StoreResult, TokenInfo, UserCredentials,
+    customer_identity_values, normalise_identity,
 };
 use ladder_core::access::{CaseScope, CustomerReach};
 
@@ -265,11 +265,44 @@ impl Store {
         .await
     }
 
-    pub async fn set_password(&self, id: UserId, password_hash: String) -> StoreResult<()> {
+    /// Sets a user's password and, in the same write, revokes `revoke` of their tokens;
+    /// answers how many were revoked.
+    pub async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: String,
+        revoke: RevokeTokens,
+        at: jiff::Timestamp,
+    ) -> StoreResult<usize> {
         self.write(move |conn| {
             let n =
                 conn.exec("UPDATE users SET password_hash = ?2 WHERE id = ?1", args![id.to_string(), password_hash])?;
-            if n == 0 { Err(StoreError::NotFound(format!("user {id}"))) } else { Ok(()) }
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("user {id}")));
+            }
+            revoke_user_tokens(conn, id, &revoke, at)
+        })
+        .await
+    }
+
+    /// Revokes `which` of a user's live tokens; answers how many.
+    pub async fn revoke_user_tokens(
+        &self,
+        user: UserId,
+        which: RevokeTokens,
+        at: jiff::Timestamp,
+    ) -> StoreResult<usize> {
+        self.write(move |conn| revoke_user_tokens(conn, user, &which, at)).await
+    }
+
+    /// The token with this hash (live or not), if any.
+    pub async fn token_by_hash(&self, hash: String) -> StoreResult<Option<TokenInfo>> {
+        self.read(move |db| {
+            db.first(
+                "SELECT id, user_id, name, created_at_ns, expires_at_ns, revoked_at_ns FROM tokens WHERE hash = ?1",
+                args![hash],
+                row_to_token,
+            )
         })
         .await
     }
@@ -465,16 +498,20 @@ impl Store {
         .await
     }
 
-    /// The active user behind a live token, if any.
-    pub async fn user_for_token(&self, hash: String, now: jiff::Timestamp) -> StoreResult<Option<User>> {
+    /// The active user behind a live token, if any, and when the token expires.
+    pub async fn user_for_token(
+        &self,
+        hash: String,
+        now: jiff::Timestamp,
+    ) -> StoreResult<Option<(User, Option<jiff::Timestamp>)>> {
         self.read(move |db| {
-            let doc: Option<String> = db.value_opt(
-                "SELECT u.doc FROM tokens t JOIN users u ON u.id = t.user_id
+            db.first(
+                "SELECT u.doc, t.expires_at_ns FROM tokens t JOIN users u ON u.id = t.user_id
                  WHERE t.hash = ?1 AND t.revoked_at_ns IS NULL AND u.active = 1
                    AND (t.expires_at_ns IS NULL OR t.expires_at_ns > ?2)",
                 args![hash, ts_to_ns(now)],
-            )?;
-            doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from)).transpose()
+                |r| Ok((serde_json::from_str(&r.get::<String>(0)?)?, r.get::<Option<i64>>(1)?.map(ns_to_ts))),
+            )
         })
         .await
     }
@@ -486,6 +523,23 @@ fn replay<T: serde::de::DeserializeOwned>(db: &mut Db, idem: Option<&Idempotency
         Some(idem) => replay_idempotent(db, Some(idem)),
         None => Ok(None),
     }
+}
+
+fn revoke_user_tokens(db: &mut Db, user: UserId, which: &RevokeTokens, at: jiff::Timestamp) -> StoreResult<usize> {
+    let live: Vec<(String, String, String)> = db.rows(
+        "SELECT id, hash, name FROM tokens WHERE user_id = ?1 AND revoked_at_ns IS NULL",
+        args![user.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let mut revoked = 0;
+    for (id, hash, name) in live {
+        if which.keep_hash.as_ref() == Some(&hash) || which.named.as_ref().is_some_and(|names| !names.contains(&name)) {
+            continue;
+        }
+        db.exec("UPDATE tokens SET revoked_at_ns = ?2 WHERE id = ?1", args![id, ts_to_ns(at)])?;
+        revoked += 1;
+    }
+    Ok(revoked)
 }
 
 fn row_to_token(r: &crate::db::Row) -> StoreResult<TokenInfo> {

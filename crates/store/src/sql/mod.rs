@@ -104,9 +104,9 @@ impl Store {
         let origin = uuid::Uuid::now_v7().simple().to_string();
         let (backend, writer) = match location {
             Location::Sqlite(data_dir) => {
-                std::fs::create_dir_all(data_dir)
-                    .map_err(|e| StoreError::Internal(format!("cannot create data dir {}: {e}", data_dir.display())))?;
                 let path = data_dir.join("ladder.db");
+                private_files(data_dir, &path)
+                    .map_err(|e| StoreError::Internal(format!("cannot create data dir {}: {e}", data_dir.display())))?;
                 let mut conn = connect::open_connection(&path, &config, connect::WRITER_CACHE_KIB)?;
                 migrate::migrate(&mut conn)?;
                 // Keep the query planner's statistics fresh (cheap: bounded sampling), so a list
@@ -203,4 +203,31 @@ impl Store {
         })
         .await
     }
+}
+
+/// Creates the data directory readable by its owner only (0700) and the database file
+/// (0600) before SQLite opens it, so its `-wal` and `-shm` files, which SQLite creates with
+/// the database's mode, are private too. Modes are set explicitly, whatever the umask; an
+/// existing database file is made private as well.
+pub fn private_files(data_dir: &Path, db: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    if !data_dir.exists() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(data_dir)?;
+        std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(db)?;
+    private_file(db)?;
+    for sidecar in ["-wal", "-shm"] {
+        let path = db.with_file_name(format!("{}{sidecar}", db.file_name().unwrap_or_default().to_string_lossy()));
+        if path.exists() {
+            private_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes a file readable and writable by its owner only (0600).
+pub fn private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
 }

@@ -45,6 +45,10 @@ struct Header {
     /// The schema version of the exporting store (migrations applied).
     schema: u32,
     exported_at: jiff::Timestamp,
+    /// Whether password hashes and API tokens are in the stream (`export
+    /// --include-credentials`); without them, imported users have no password until one is set.
+    #[serde(default)]
+    credentials: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -80,13 +84,13 @@ fn io(e: std::io::Error) -> StoreError {
 
 impl Store {
     /// Writes the whole store to `out` from one consistent snapshot, while the store stays
-    /// in use.
-    pub async fn export(&self, out: Box<dyn Write + Send>) -> StoreResult<TransferSummary> {
+    /// in use. Password hashes and API tokens are left out unless `include_credentials`.
+    pub async fn export(&self, out: Box<dyn Write + Send>, include_credentials: bool) -> StoreResult<TransferSummary> {
         self.read(move |db| {
             let mut out = out;
             let snapshot = if db.is_postgres() { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" } else { "BEGIN" };
             db.batch(snapshot)?;
-            let result = export_tables(db, &mut out, super::migrate::MIGRATIONS.len() as u32);
+            let result = export_tables(db, &mut out, super::migrate::MIGRATIONS.len() as u32, include_credentials);
             let _ = db.batch("COMMIT");
             out.flush().map_err(io)?;
             result
@@ -154,18 +158,28 @@ impl Store {
     }
 }
 
-fn export_tables(db: &mut Db, out: &mut Box<dyn Write + Send>, schema: u32) -> StoreResult<TransferSummary> {
-    let header = Header { ladder_export: FORMAT, schema, exported_at: jiff::Timestamp::now() };
+fn export_tables(
+    db: &mut Db,
+    out: &mut Box<dyn Write + Send>,
+    schema: u32,
+    credentials: bool,
+) -> StoreResult<TransferSummary> {
+    let header = Header { ladder_export: FORMAT, schema, exported_at: jiff::Timestamp::now(), credentials };
     serde_json::to_writer(&mut *out, &header)?;
     out.write_all(b"\n").map_err(io)?;
     let mut summary = TransferSummary::default();
     for (table, order) in TABLES {
+        if *table == "tokens" && !credentials {
+            continue;
+        }
         // The full-text column of PostgreSQL and other generated columns are not exported:
         // only the columns both schemas share are in these tables.
         db.each(&format!("SELECT * FROM {table} ORDER BY {order}"), args![], |r| {
             let mut row = Map::new();
             for i in 0..r.len() {
-                row.insert(r.name(i)?, r.json(i)?);
+                let name = r.name(i)?;
+                let value = if name == "password_hash" && !credentials { Value::Null } else { r.json(i)? };
+                row.insert(name, value);
             }
             serde_json::to_writer(&mut *out, &Line { table: table.to_string(), row })?;
             out.write_all(b"\n").map_err(io)?;
