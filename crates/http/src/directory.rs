@@ -317,7 +317,8 @@ async fn replace_user(
 /// Deactivate a user (admins): they can no longer sign in and their tokens are revoked.
 /// Users are never deleted, because case histories name them.
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
-    responses((status = 200, body = UserDto), (status = 404, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = UserDto), (status = 404, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem, description = "Deactivating yourself")))]
 async fn deactivate_user(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<UserDto>> {
     s.engine.check(&auth.0, &Action::ManageUsers)?;
     let mut user = find_user(&s, &auth, &id).await?;
