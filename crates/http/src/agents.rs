@@ -108,6 +108,7 @@ struct AgentQuery {
     /// Only the agents of this team (slug or id).
     team: Option<String>,
     /// Only agents with this presence: `available`, `busy`, `away` or `offline`.
+    #[param(pattern = "^(available|busy|away|offline)$")]
     presence: Option<String>,
 }
 

@@ -31,6 +31,7 @@ pub struct AuditQuery {
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Entries per page, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 

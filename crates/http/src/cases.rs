@@ -87,7 +87,7 @@ fn levels(raw: Option<String>) -> Option<LevelId> {
 
 /// Open a case.
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = OpenCaseBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry return the first result")),
     responses((status = 201, body = CaseDto), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn open_case(State(state): State<AppState>, auth: Auth, write: Write<OpenCaseBody>) -> ApiResult<Response> {
     let b = &write.body;
@@ -132,6 +132,7 @@ pub struct ListQuery {
     /// From `next_cursor` of the previous page.
     cursor: Option<String>,
     /// 1–500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
@@ -215,7 +216,7 @@ async fn list_cases(
 }
 
 /// One case. The `ETag` is its version, for `If-Match`.
-#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = String, Path, description = "Case id")),
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = Uuid, Path, description = "Case id")),
     responses((status = 200, body = CaseDto), (status = 404, body = Problem), (status = 403, body = Problem)))]
 async fn get_case(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Response> {
     let case = visible_case(&state, &auth, case_id(&id)?).await?;
@@ -224,8 +225,8 @@ async fn get_case(State(state): State<AppState>, auth: Auth, Path(id): Path<Stri
 
 /// Change subject, priority, category, tags or custom fields.
 #[utoipa::path(patch, path = "/api/v1/cases/{id}", tag = "cases", request_body = UpdateCaseBody,
-    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Case version from the ETag")),
-    responses((status = 200, body = CaseDto), (status = 412, body = Problem), (status = 422, body = Problem)))]
+    params(("id" = Uuid, Path, description = "Case id"), ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"?[0-9]{1,19}"?)$"#, description = "Case version from the ETag")),
+    responses((status = 200, body = CaseDto), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 async fn update_case(
     State(state): State<AppState>,
     auth: Auth,
@@ -250,7 +251,7 @@ async fn user_names(state: &AppState, auth: &Auth) -> ApiResult<BTreeMap<Uuid, S
 
 /// The full history: who opened it, who worked it, who escalated it to whom and why,
 /// every status change, with actor and time.
-#[utoipa::path(get, path = "/api/v1/cases/{id}/events", tag = "cases", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/cases/{id}/events", tag = "cases", params(("id" = Uuid, Path, description = "Case id")),
     responses((status = 200, body = Vec<EventDto>), (status = 404, body = Problem)))]
 async fn case_events(
     State(state): State<AppState>,
@@ -263,7 +264,7 @@ async fn case_events(
 }
 
 /// Messages (contacts) on the case, oldest first.
-#[utoipa::path(get, path = "/api/v1/cases/{id}/messages", tag = "cases", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/cases/{id}/messages", tag = "cases", params(("id" = Uuid, Path, description = "Case id")),
     responses((status = 200, body = Vec<MessageDto>), (status = 404, body = Problem)))]
 async fn case_messages(
     State(state): State<AppState>,
@@ -280,9 +281,9 @@ macro_rules! command_endpoint {
     ($name:ident, $path:literal, $body:ty, $doc:literal, |$b:ident| $make:expr) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "cases", request_body = $body,
-            params(("id" = String, Path, description = "Case id"),
-                   ("If-Match" = Option<String>, Header, description = "Case version from the ETag"),
-                   ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
+            params(("id" = Uuid, Path, description = "Case id"),
+                   ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"?[0-9]{1,19}"?)$"#, description = "Case version from the ETag"),
+                   ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry return the first result")),
             responses((status = 200, body = CaseDto), (status = 404, body = Problem), (status = 409, body = Problem),
                       (status = 412, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
         async fn $name(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, write: Write<$body>) -> ApiResult<Response> {
@@ -402,9 +403,9 @@ command_endpoint!(
 
 /// Answer a task the back office gave the front line; the case resumes when no task is open.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/tasks/{task}/answer", tag = "cases", request_body = AnswerTaskBody,
-    params(("id" = String, Path, description = "Case id"), ("task" = u32, Path, description = "Task number, from 0"),
-           ("If-Match" = Option<String>, Header, description = "Case version from the ETag"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
+    params(("id" = Uuid, Path, description = "Case id"), ("task" = u32, Path, description = "Task number, from 0"),
+           ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"?[0-9]{1,19}"?)$"#, description = "Case version from the ETag"),
+           ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry return the first result")),
     responses((status = 200, body = CaseDto), (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn answer_task(
@@ -428,9 +429,9 @@ command_endpoint!(
 
 /// Approve, deny (with a comment) or counter (a smaller amount) an approval request.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/approvals/{approval}", tag = "cases", request_body = DecideApprovalBody,
-    params(("id" = String, Path, description = "Case id"), ("approval" = u32, Path, description = "Approval number, from 0"),
-           ("If-Match" = Option<String>, Header, description = "Case version from the ETag"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
+    params(("id" = Uuid, Path, description = "Case id"), ("approval" = u32, Path, description = "Approval number, from 0"),
+           ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"?[0-9]{1,19}"?)$"#, description = "Case version from the ETag"),
+           ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry return the first result")),
     responses((status = 200, body = CaseDto), (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn decide_approval(

@@ -96,7 +96,7 @@ async fn list_customers(
     Ok(Json(list.iter().map(CustomerDto::from).collect()))
 }
 
-#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path, description = "Customer id")),
     responses((status = 200, body = CustomerDto), (status = 404, body = Problem)))]
 async fn get_customer(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<CustomerDto>> {
     let c = find_customer(&s, &auth, &id).await?;
@@ -104,7 +104,7 @@ async fn get_customer(State(s): State<AppState>, auth: Auth, Path(id): Path<Stri
 }
 
 /// Replace a customer's details (agents and above).
-#[utoipa::path(put, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = String, Path)), request_body = CustomerBody,
+#[utoipa::path(put, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path, description = "Customer id")), request_body = CustomerBody,
     responses((status = 200, body = CustomerDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn replace_customer(
     State(s): State<AppState>,
@@ -123,7 +123,7 @@ async fn replace_customer(
 
 /// Set a customer's status, `active` or `churned` (agents and above). Setting the status it
 /// already has changes nothing (and keeps `status_changed_at`).
-#[utoipa::path(put, path = "/api/v1/customers/{id}/status", tag = "customers", params(("id" = String, Path)),
+#[utoipa::path(put, path = "/api/v1/customers/{id}/status", tag = "customers", params(("id" = Uuid, Path, description = "Customer id")),
     request_body = CustomerStatusBody,
     responses((status = 200, body = CustomerDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn set_customer_status(
@@ -148,7 +148,7 @@ async fn find_customer(s: &AppState, auth: &Auth, raw: &str) -> ApiResult<Custom
 }
 
 /// Delete a customer who has no cases (admins).
-#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path, description = "Customer id")),
     responses((status = 204), (status = 409, body = Problem), (status = 403, body = Problem)))]
 async fn delete_customer(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     s.engine.delete_customer(&auth.0, customer_id(&id)?, s.engine.now()).await?;
@@ -331,7 +331,8 @@ async fn replace_user(
 /// Deactivate a user (admins): they can no longer sign in and their tokens are revoked.
 /// Users are never deleted, because case histories name them.
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
-    responses((status = 200, body = UserDto), (status = 404, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = UserDto), (status = 404, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem, description = "Deactivating yourself")))]
 async fn deactivate_user(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<UserDto>> {
     s.engine.check(&auth.0, &Action::ManageUsers)?;
     let mut user = find_user(&s, &auth, &id).await?;

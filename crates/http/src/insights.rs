@@ -27,8 +27,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct InsightsQuery {
     /// First UTC day of the cases' opening, `YYYY-MM-DD` (default: 29 days before `to`).
+    #[param(format = Date)]
     from: Option<String>,
     /// Last UTC day, inclusive, `YYYY-MM-DD` (default: today).
+    #[param(format = Date)]
     to: Option<String>,
 }
 

@@ -21,6 +21,7 @@ pub mod limits;
 mod live;
 pub mod matrix;
 mod metrics;
+pub mod openapi;
 mod queues;
 mod simulations;
 mod sla;
@@ -149,8 +150,10 @@ pub fn router(state: AppState) -> Router {
         .routes(utoipa_axum::routes!(readyz))
         .routes(utoipa_axum::routes!(live::stream))
         .split_for_parts();
-    // After the merge, so every route's operation gets the load-protection answers.
+    // After the merge, so every route's operation gets the shared problem answers and the
+    // load-protection ones.
     let mut openapi = openapi;
+    openapi::complete(&mut openapi);
     utoipa::Modify::modify(&limits::LimitResponses, &mut openapi);
     let openapi_json = serde_json::to_value(&openapi).unwrap_or_default();
     api.route("/openapi.json", get(move || async move { Json(openapi_json.clone()) }))

@@ -45,13 +45,17 @@ const DEFAULT_DAYS: i64 = 30;
 #[into_params(parameter_in = Query)]
 pub struct MetricsQuery {
     /// First UTC day of the cases' opening, `YYYY-MM-DD` (default: 29 days before `to`).
+    #[param(format = Date)]
     from: Option<String>,
     /// Last UTC day, inclusive, `YYYY-MM-DD` (default: today).
+    #[param(format = Date)]
     to: Option<String>,
     /// `channel`, `category`, `priority`, `team`, `agent`, `level`, `initiator` or `segment`;
     /// absent: one total row.
+    #[param(pattern = "^(channel|category|priority|team|agent|level|initiator|segment)$")]
     group_by: Option<String>,
     /// `json` (default) or `csv`; `Accept: text/csv` also asks for CSV.
+    #[param(pattern = "^(json|csv)$")]
     format: Option<String>,
 }
 

@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct QueueQuery {
     /// 1–1000, default 50.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 

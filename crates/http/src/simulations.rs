@@ -163,6 +163,7 @@ pub struct SimulationDto {
 /// when no worker was free to check the matrix.
 #[utoipa::path(post, path = "/api/v1/simulations", tag = "metrics", request_body = SimulationRequest,
     responses((status = 202, body = SimulationDto), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem, description = "The candidate draft does not exist"),
         (status = 409, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 async fn start(State(state): State<AppState>, auth: Auth, req: Write<SimulationRequest>) -> ApiResult<Response> {
     state.engine.check(&auth.0, &Action::Simulate)?;

@@ -43,6 +43,7 @@ pub struct AtRiskQuery {
     /// (at most `366d`).
     within: Option<String>,
     /// 1–1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 

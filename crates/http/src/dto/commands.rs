@@ -22,6 +22,7 @@ fn default_visibility() -> Visibility {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenCaseBody {
+    #[schema(pattern = r"\S")]
     pub subject: String,
     #[serde(default)]
     pub description: String,
@@ -97,6 +98,7 @@ pub struct AskFrontLineBody {
 #[serde(deny_unknown_fields)]
 pub struct CsatBody {
     /// 1 (very dissatisfied) to 5 (very satisfied).
+    #[schema(minimum = 1, maximum = 5)]
     pub score: u8,
     pub comment: Option<String>,
 }

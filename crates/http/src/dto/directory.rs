@@ -69,6 +69,7 @@ pub struct CustomerStatusBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerBody {
+    #[schema(pattern = r"\S")]
     pub name: String,
     #[serde(default)]
     pub identities: Vec<IdentityDto>,
@@ -131,6 +132,7 @@ impl From<&Team> for TeamDto {
 #[serde(deny_unknown_fields)]
 pub struct TeamBody {
     /// Short unique handle, e.g. `billing`.
+    #[schema(pattern = "^[a-z0-9_.-]{1,64}$")]
     pub slug: String,
     pub name: String,
     pub level: String,
@@ -198,6 +200,7 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
     /// The new password: at least 12 characters, at most 1024 bytes.
+    #[schema(min_length = 12)]
     pub password: String,
     /// Your current password: required to change your own (an admin resetting someone
     /// else's password sends none).

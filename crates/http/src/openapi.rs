@@ -1,0 +1,138 @@
+//! Completes the OpenAPI document with the answers every handler shares, so each
+//! `#[utoipa::path]` lists only what is particular to it (its success, `404` of its own
+//! lookups, `403`, `409`, `412` …).
+//!
+//! - Every problem is served as `application/problem+json`: a `body = Problem` response is
+//!   moved to that media type.
+//! - Any operation can answer `500` (an internal error, with an `error_id`) and `503` (the
+//!   30-second timeout).
+//! - An operation that needs a token answers `401` without a valid one.
+//! - An operation with parameters or a body answers `400` when they do not parse (a query
+//!   string, a path segment, a header such as `If-Match`, malformed JSON).
+//! - An operation with a body answers `413` above the 1 MiB limit, `415` for a media type it
+//!   does not read and `422` for a well-formed body with a wrong or missing field.
+//! - An operation with a path parameter answers `404` when it names nothing.
+//! - An operation that reads `If-Match` answers `412` when the version is stale.
+
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr, ResponseBuilder};
+
+/// The media type of every error answer (RFC 9457).
+pub const PROBLEM: &str = "application/problem+json";
+
+/// Applies the shared answers to every operation of `openapi`.
+pub fn complete(openapi: &mut OpenApi) {
+    for item in openapi.paths.paths.values_mut() {
+        for op in
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+        {
+            complete_operation(op);
+        }
+    }
+}
+
+fn complete_operation(op: &mut Operation) {
+    // Problems are problem+json, whatever the annotation's default media type.
+    for response in op.responses.responses.values_mut() {
+        let RefOr::T(response) = response else { continue };
+        if let Some(RefOr::T(json)) = response.content.get("application/json")
+            && matches!(&json.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"))
+        {
+            let content = response.content.shift_remove("application/json").expect("present");
+            response.content.insert(PROBLEM.to_string(), content);
+        }
+    }
+    let params = op.parameters.as_deref().unwrap_or_default();
+    let has_in = |place: ParameterIn| {
+        params.iter().any(
+            |p| matches!(p, RefOr::T(p) if std::mem::discriminant(&p.parameter_in) == std::mem::discriminant(&place)),
+        )
+    };
+    let has_path = has_in(ParameterIn::Path);
+    let has_if_match = params.iter().any(|p| matches!(p, RefOr::T(p) if p.name.eq_ignore_ascii_case("if-match")));
+    let has_body = op.request_body.is_some();
+    let parses_input = has_body || !params.is_empty();
+    // `security(())` (an empty requirement) marks the public operations.
+    let secured = match &op.security {
+        None => true,
+        Some(reqs) => {
+            !reqs.is_empty() && !reqs.iter().any(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({})))
+        }
+    };
+
+    let mut add = |status: &str, description: &str| {
+        if !op.responses.responses.contains_key(status) {
+            op.responses.responses.insert(status.to_string(), RefOr::T(problem(description)));
+        }
+    };
+    if parses_input {
+        add("400", "A parameter, header or body that does not parse");
+    }
+    if secured {
+        add("401", "No valid bearer token");
+    }
+    if has_path {
+        add("404", "Nothing by that name or id (or not visible to the caller)");
+    }
+    if has_if_match {
+        add("412", "`If-Match` names a version the case has moved past");
+    }
+    if has_body {
+        add("413", "The body is over 1 MiB");
+        add("415", "A body in a media type this operation does not read");
+        add("422", "A field that is wrong or missing");
+    }
+    add("500", "An internal error; quote `error_id` to the operator");
+    add("503", "The request took over 30 seconds, or the database is unavailable");
+}
+
+fn problem(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM, Content::new(Some(RefOr::Ref(Ref::from_schema_name("Problem")))))
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    use super::*;
+    use crate::error::Problem;
+
+    #[utoipa::path(post, path = "/things/{id}", params(("id" = uuid::Uuid, Path),
+        ("If-Match" = Option<String>, Header)), request_body = String,
+        responses((status = 200, body = String), (status = 409, body = Problem)))]
+    #[allow(dead_code)]
+    async fn write_thing() {}
+
+    #[utoipa::path(get, path = "/open", security(()), responses((status = 200, body = String)))]
+    #[allow(dead_code)]
+    async fn public() {}
+
+    #[derive(OpenApi)]
+    #[openapi(paths(write_thing, public), components(schemas(Problem)))]
+    struct Doc;
+
+    fn statuses(doc: &serde_json::Value, path: &str, method: &str) -> Vec<String> {
+        doc["paths"][path][method]["responses"].as_object().expect("responses").keys().cloned().collect()
+    }
+
+    #[test]
+    fn every_operation_gets_the_shared_problem_answers_as_problem_json() {
+        let mut openapi = Doc::openapi();
+        complete(&mut openapi);
+        let doc = serde_json::to_value(&openapi).expect("json");
+        assert_eq!(
+            statuses(&doc, "/things/{id}", "post"),
+            ["200", "400", "401", "404", "409", "412", "413", "415", "422", "500", "503"]
+        );
+        // A public operation without parameters: only what any request can meet.
+        assert_eq!(statuses(&doc, "/open", "get"), ["200", "500", "503"]);
+        // The handler's own problem moved to problem+json; the success stays as it was.
+        let conflict = &doc["paths"]["/things/{id}"]["post"]["responses"]["409"]["content"];
+        assert!(conflict.get(PROBLEM).is_some() && conflict.get("application/json").is_none(), "{conflict}");
+        let ok = &doc["paths"]["/things/{id}"]["post"]["responses"]["200"]["content"];
+        assert!(ok.get(PROBLEM).is_none(), "{ok}");
+    }
+}
