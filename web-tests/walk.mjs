@@ -7,6 +7,7 @@
 // Exits non-zero with the step that failed. Never downloads a browser.
 import { chromium } from "playwright-core";
 import path from "node:path";
+import { violations, watchConsole, watchPolicy } from "./policy.mjs";
 
 const [base, out] = process.argv.slice(2);
 if (!base || !out) {
@@ -23,18 +24,6 @@ function check(ok, what) {
   console.log(`ok - ${what}`);
 }
 
-// Every page runs under the console's Content-Security-Policy: anything it blocks (an inline
-// script, style or handler) is reported here and fails the walk.
-const violations = [];
-async function watchPolicy(context) {
-  await context.addInitScript(() => {
-    document.addEventListener("securitypolicyviolation", (e) =>
-      console.error(`Content Security Policy violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`));
-  });
-}
-function watchConsole(p) {
-  p.on("console", (m) => { if (/Content.Security.Policy/i.test(m.text())) violations.push(m.text()); });
-}
 
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
