@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::case::{Approval, Case};
+use crate::cmd::apply_action::within;
 use crate::command::{CaseCommand, DecideApproval, Decision};
 use crate::directory::{Role, User};
 use crate::ids::{TeamId, UserId};
@@ -135,10 +136,10 @@ impl Principal {
         }
         // What the approver takes responsibility for: the whole window's total when earlier
         // grants add up with this one.
-        let needed = approval.window_total.unwrap_or(approval.amount);
-        if d.decision == Decision::Approve && d.approver_limit.is_none_or(|limit| needed > limit) {
+        let needed = approval.window_total().unwrap_or(approval.amount);
+        if d.decision == Decision::Approve && d.approver_limit.is_none_or(|limit| !within(needed, limit)) {
             return Err(match d.approver_limit {
-                Some(limit) if approval.window_total.is_some() => format!(
+                Some(limit) if !approval.earlier.is_empty() => format!(
                     "your limit for '{}' is {limit}, below the {needed} that granting this would make in the window; counter-offer within it or leave it to someone with more authority",
                     approval.action
                 ),

@@ -230,9 +230,6 @@ pub struct Approval {
     /// Earlier grants in the authority window this request adds up with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub earlier: Vec<crate::cmd::apply_action::EarlierGrant>,
-    /// The window's total with this amount; absent when nothing was granted before.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub window_total: Option<f64>,
 }
 
 /// An action with a value that was granted.
@@ -251,16 +248,27 @@ impl Approval {
     /// Why the request needs approval, e.g. `credit of 50 with 100 granted earlier in the
     /// window (50 on case 12, 50 on case 12): 150 in all`.
     pub fn reason(&self) -> String {
-        match self.window_total {
-            Some(total) if !self.earlier.is_empty() => format!(
+        match self.window_total() {
+            Some(total) => format!(
                 "{} of {} with {} granted earlier in the window ({}): {total} in all",
                 self.action,
                 self.amount,
-                total - self.amount,
+                self.earlier_total(),
                 crate::cmd::apply_action::amounts(&self.earlier)
             ),
-            _ => format!("{} of {}", self.action, self.amount),
+            None => format!("{} of {}", self.action, self.amount),
         }
+    }
+
+    /// What was granted earlier in the window.
+    pub fn earlier_total(&self) -> f64 {
+        self.earlier.iter().map(|g| g.amount).sum()
+    }
+
+    /// The window's total with this amount (what an approver answers for); `None` when
+    /// nothing was granted before.
+    pub fn window_total(&self) -> Option<f64> {
+        (!self.earlier.is_empty()).then(|| self.earlier_total() + self.amount)
     }
 }
 
@@ -542,7 +550,6 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             comment: None,
             final_amount: None,
             earlier: r.earlier.clone(),
-            window_total: r.window_total,
         }),
         CaseEvent::ApprovalDecided(d) => {
             if let Some(a) = case.approvals.get_mut(d.approval as usize) {

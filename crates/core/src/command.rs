@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use crate::cmd::answer_task::AnswerTask;
-pub use crate::cmd::apply_action::{ApplyAction, EarlierGrant};
+pub use crate::cmd::apply_action::{ApplyAction, EarlierGrant, grants_in};
 pub use crate::cmd::approval::{DecideApproval, Decision};
 pub use crate::cmd::ask_front_line::AskFrontLine;
 pub use crate::cmd::assign::Assign;

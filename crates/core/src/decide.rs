@@ -38,10 +38,7 @@ pub fn decide(case: Option<&Case>, command: &CaseCommand, cx: &Context) -> Resul
     let action = command.action();
     // Satisfaction is usually asked once the case is resolved, often after it is closed:
     // recording it changes nothing about the case's course, so a closed case takes it too.
-    if let CaseCommand::RecordCsat(c) = command {
-        return cmd::csat::decide(case, c, action);
-    }
-    if case.status == Status::Closed {
+    if case.status == Status::Closed && !matches!(command, CaseCommand::RecordCsat(_)) {
         return Err(DomainError::transition(action, case.status, "a closed case is final; open a follow-up case"));
     }
     let events = match command {

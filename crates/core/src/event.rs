@@ -457,9 +457,6 @@ pub struct ApprovalRequested {
     /// The earlier grants of the action in the authority window that this one adds up with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub earlier: Vec<crate::cmd::apply_action::EarlierGrant>,
-    /// The window's total with this amount; absent when nothing was granted before.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub window_total: Option<f64>,
 }
 
 /// How an approval request ended.

@@ -117,7 +117,6 @@ fn case_in(scope: &str) -> Case {
         comment: None,
         final_amount: None,
         earlier: Vec::new(),
-        window_total: None,
     });
     case
 }

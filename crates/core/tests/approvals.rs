@@ -365,7 +365,7 @@ fn grants_add_up_against_the_limit_on_a_case() {
     let second = w.ask("bob", "credit", 50.0).map(|e| summary(&e));
     check(second, "approval 0 of credit 50 from supervisor", "50 more would make 100");
     let approval = &w.case.approvals[0];
-    assert_eq!(approval.window_total, Some(100.0));
+    assert_eq!(approval.window_total(), Some(100.0));
     assert_eq!(approval.earlier.len(), 1);
     assert_eq!((approval.earlier[0].case, approval.earlier[0].amount), (w.case.number, 50.0));
     assert_eq!(approval.reason(), "credit of 50 with 50 granted earlier in the window (50 on case 1): 100 in all");

@@ -319,6 +319,16 @@ fn hostile_conditions_are_refused_at_their_position_without_overflowing_the_stac
 }
 
 #[test]
+fn an_over_long_condition_cut_inside_a_character_is_reported_not_a_panic() {
+    // 8,192 bytes end inside a two-byte 'é': the size limit's position is not a character
+    // boundary, and reporting it used to slice the text there (a panic).
+    let long = format!("case.subject == \"{}\"", "é".repeat(5000));
+    assert!(!long.is_char_boundary(8192));
+    let d = matrix::check(&rule_when(&long), "m.toml", None);
+    assert!(d[0].message.contains("over the limit of 8192"), "{d:?}");
+}
+
+#[test]
 fn runaway_conditions_are_refused_before_they_run() {
     check(
         &rule_when("lists.range(5000).exists(x, lists.range(5000).exists(y, x * y == 24999999))"),

@@ -12,13 +12,13 @@ use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::{CaseId, CustomerId};
 use ladder_core::matrix::{ActiveMatrix, Surroundings, follow_up};
 use ladder_core::{Actor, Channel, DomainError, Priority, decide, record};
-
-/// How many of a customer's most recent cases a `customer_day` authority window reads.
-pub const GRANT_LOOKBACK_CASES: u32 = 1_000;
 use ladder_store::{CaseOutcome, CaseWrite, Decided, Idempotency, StoreError};
 use serde::Deserialize;
 
 use crate::Engine;
+
+/// How many of a customer's most recent cases a `customer_day` authority window reads.
+const GRANT_LOOKBACK_CASES: u32 = 1_000;
 
 /// A user's command as a write decides it, inside the store's transaction: access, then
 /// [`decide`], then the matrix's rules on what it produced and the clock changes that
@@ -48,9 +48,7 @@ impl UserCommand {
         repeat_contacts: u32,
     ) -> Result<Decided, StoreError> {
         // A case outside the principal's scope is answered as one that does not exist.
-        if let Some(c) = case
-            && self.principal.allows(&ladder_core::access::Action::ReadCase(c)).is_err()
-        {
+        if case.is_some_and(|c| crate::query::hidden(&self.principal, c)) {
             return Err(StoreError::NotFound(format!("case {case_id}")));
         }
         self.principal.may(case, &self.command).map_err(StoreError::Forbidden)?;
@@ -470,18 +468,16 @@ impl Engine {
         Ok(())
     }
 
-    /// The grants of `action` in the last 24 hours to the customer of `case_id`, on their
-    /// other cases (a `customer_day` authority window). Reads up to the customer's
+    /// The grants of `action` in the last 24 hours to `customer` on their cases other than
+    /// `case_id` (a `customer_day` authority window). Reads up to the customer's
     /// [`GRANT_LOOKBACK_CASES`] most recent cases.
     async fn grants_to_customer(
         &self,
+        customer: CustomerId,
         case_id: CaseId,
         action: &str,
         now: Timestamp,
     ) -> Result<Vec<EarlierGrant>, StoreError> {
-        let Some(customer) = self.store.case(case_id).await?.and_then(|c| c.customer) else {
-            return Ok(Vec::new());
-        };
         let window = ladder_core::matrix::AuthorityWindow::CustomerDay;
         let mut grants = Vec::new();
         let mut before = None;
@@ -490,12 +486,7 @@ impl Engine {
             let page = ladder_store::PageRequest { before, limit: 100 };
             let page = self.store.list_cases(filter, ladder_core::access::CaseScope::All, page).await?;
             for case in page.cases.iter().filter(|c| c.id != case_id && window.counts(c.updated_at, now)) {
-                grants.extend(
-                    case.applied_actions
-                        .iter()
-                        .filter(|g| g.action == action && window.counts(g.at, now))
-                        .map(|g| EarlierGrant { case: case.number, amount: g.amount, at: g.at }),
-                );
+                grants.extend(grants_in(case, action, window, now));
             }
             before = page.next_before;
             if before.is_none() {
@@ -519,11 +510,6 @@ impl Engine {
         // The store keeps instants to the microsecond; so do the events decided here.
         let now = ladder_core::instant::truncate(now);
         let mut command = self.resolve(principal, case_id, request).await?;
-        if let CaseCommand::ApplyAction(a) = &mut command
-            && a.window == ladder_core::matrix::AuthorityWindow::CustomerDay
-        {
-            a.earlier_elsewhere = self.grants_to_customer(case_id, &a.action, now).await?;
-        }
         let ladder = self.ladder();
         // What the matrix's rules need to know, read before the write so the writer never waits on I/O.
         let active = self.active_matrix();
@@ -537,6 +523,13 @@ impl Engine {
                     Some(id) => self.store.customer(id).await?,
                     None => None,
                 };
+                // A `customer_day` authority window (only a matrix sets one) counts the
+                // customer's grants on their other cases too.
+                if let (CaseCommand::ApplyAction(a), Some(id)) = (&mut command, customer_id)
+                    && a.window == ladder_core::matrix::AuthorityWindow::CustomerDay
+                {
+                    a.earlier_elsewhere = self.grants_to_customer(id, case_id, &a.action, now).await?;
+                }
                 // A new case from a customer who opened others lately is a repeat contact.
                 let repeat_contacts = match (&command, customer_id) {
                     (CaseCommand::Open(_), Some(id)) => {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use ladder_core::access::Principal;
 use ladder_core::directory::User;
 use ladder_core::ids::UserId;
@@ -87,7 +87,7 @@ pub enum AuthError {
     #[error("wrong user name or password")]
     BadPassword,
     /// Too many failed sign-ins for this account or from this address.
-    #[error("too many failed sign-ins; try again in {} s", retry_after.as_secs().max(1))]
+    #[error("too many failed sign-ins; try again in {} s", whole_seconds(*retry_after))]
     Throttled { retry_after: Duration },
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -204,11 +204,6 @@ pub fn hash_password_with(password: &str, buffer: &mut Vec<Block>) -> Result<Str
     Ok(hash.to_string())
 }
 
-/// Hashes a password with argon2id (call from a blocking thread: it is slow on purpose).
-pub fn hash_password(password: &str) -> Result<String, StoreError> {
-    hash_password_with(password, &mut Vec::new())
-}
-
 /// Whether `password` matches the PHC string `hash`, computing in `buffer`'s blocks.
 pub fn verify_password_with(password: &str, hash: &str, buffer: &mut Vec<Block>) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else { return false };
@@ -226,7 +221,8 @@ pub fn verify_password_with(password: &str, hash: &str, buffer: &mut Vec<Block>)
     Output::new(&out).is_ok_and(|computed| &computed == expected)
 }
 
-pub fn verify_password(password: &str, hash: &str) -> bool {
+#[cfg(test)]
+fn verify_password(password: &str, hash: &str) -> bool {
     verify_password_with(password, hash, &mut Vec::new())
 }
 
@@ -305,9 +301,12 @@ impl Engine {
         let creds = self.store.user_credentials(principal.name.clone()).await?;
         let hash = creds.filter(|c| c.user.id == principal.user_id).and_then(|c| c.password_hash);
         let password = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || hash.is_some_and(|h| verify_password(&password, &h)))
-            .await
-            .unwrap_or(false);
+        // Within the password work's bound, like every other argon2 computation.
+        let ok = self
+            .inner
+            .password_work
+            .run(move |buffer| hash.is_some_and(|h| verify_password_with(&password, &h, buffer)))
+            .await?;
         if ok { Ok(()) } else { Err(StoreError::Forbidden(format!("{field} is not your current password"))) }
     }
 
@@ -323,7 +322,7 @@ impl Engine {
         now: Timestamp,
     ) -> Result<User, AuthError> {
         let throttle = &self.inner.login_throttle;
-        throttle.check(name, client, now).map_err(|wait| AuthError::Throttled { retry_after: whole_seconds(wait) })?;
+        throttle.check(name, client, now).map_err(|wait| AuthError::Throttled { retry_after: wait.unsigned_abs() })?;
         let creds = self.store.user_credentials(name.to_string()).await?;
         let password = password.to_string();
         let (user, hash) = match creds {
@@ -382,11 +381,9 @@ pub fn random_secret() -> String {
     hex::encode(bytes)
 }
 
-/// A wait rounded up to whole seconds (what `Retry-After` can say).
-fn whole_seconds(wait: SignedDuration) -> Duration {
-    let wait = wait.unsigned_abs();
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    Duration::from_secs(secs.max(1))
+/// A wait in whole seconds, rounded up, at least one (what `Retry-After` can say).
+pub fn whole_seconds(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 /// A new token's secret and its metadata (the secret is never stored).

@@ -64,15 +64,20 @@ fn account(name: &str) -> Key {
     Key::Account(name.trim().to_lowercase())
 }
 
-/// An address as throttled: IPv4 as is, IPv6 by its /64 (one host usually holds the prefix).
-fn client(ip: IpAddr) -> Key {
+/// A client address as throttling and rate limits count it: IPv4 as is (also when mapped
+/// into IPv6), IPv6 by its /64, which one host usually holds whole.
+pub fn address_key(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V4(v4) => Key::Client(IpAddr::V4(v4)),
+        IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => Key::Client(IpAddr::V4(v4)),
-            None => Key::Client(IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into())),
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
         },
     }
+}
+
+fn client(ip: IpAddr) -> Key {
+    Key::Client(address_key(ip))
 }
 
 impl LoginThrottle {

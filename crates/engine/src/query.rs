@@ -24,7 +24,13 @@ use crate::Engine;
 /// The case, if there is one and the principal may read it: a case outside one's scope is
 /// treated as one that does not exist.
 pub(crate) fn seen(principal: &Principal, case: Option<Case>) -> Option<Case> {
-    case.filter(|c| principal.allows(&Action::ReadCase(c)).is_ok())
+    case.filter(|c| !hidden(principal, c))
+}
+
+/// Whether the case is outside the principal's scope, and so answered, for reads and
+/// commands alike, as a case that does not exist.
+pub(crate) fn hidden(principal: &Principal, case: &Case) -> bool {
+    principal.allows(&Action::ReadCase(case)).is_err()
 }
 
 impl Engine {

@@ -277,10 +277,7 @@ impl IntoResponse for ApiError {
 /// How long a client refused because the database takes no writes is told to wait.
 const WRITES_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// A wait in whole seconds, rounded up, at least one (what `Retry-After` can say).
-pub(crate) fn whole_seconds(wait: std::time::Duration) -> u64 {
-    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
-}
+pub(crate) use ladder_engine::credentials::whole_seconds;
 
 /// Middleware: an error answered by the framework (405, 413, a rejected query string, a
 /// timeout) gets a problem+json body like every other error.

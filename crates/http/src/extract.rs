@@ -25,13 +25,16 @@ impl FromRequestParts<AppState> for Auth {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| ApiError::unauthenticated("send 'Authorization: Bearer <token>'"))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
+        let token = bearer(value)
             .ok_or_else(|| ApiError::unauthenticated("the Authorization header must use the Bearer scheme"))?;
-        let principal = state.engine.authenticate_token(token.trim(), state.engine.now()).await?;
-        Ok(Auth(principal, token.trim().to_string()))
+        let principal = state.engine.authenticate_token(token, state.engine.now()).await?;
+        Ok(Auth(principal, token.to_string()))
     }
+}
+
+/// The token of an `Authorization` header's value in the Bearer scheme.
+pub(crate) fn bearer(value: &str) -> Option<&str> {
+    value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim)
 }
 
 /// A JSON body plus what retries and concurrency control need.

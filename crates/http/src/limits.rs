@@ -125,7 +125,7 @@ impl RateLimiter {
     /// at `now`; `Err` with the wait when either is over its limit.
     pub fn check(&self, ip: Option<IpAddr>, credential: Option<&str>, now: Duration) -> Result<(), Duration> {
         if let Some(ip) = ip {
-            self.per_ip.take(address_key(ip), now)?;
+            self.per_ip.take(ladder_engine::login_throttle::address_key(ip), now)?;
         }
         if let Some(credential) = credential {
             self.per_token.take(self.hasher.hash_one(credential), now)?;
@@ -134,30 +134,11 @@ impl RateLimiter {
     }
 }
 
-/// IPv4 as is; IPv6 by its /64, which one host usually holds whole.
-fn address_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
-        },
-    }
-}
-
-/// The request's bearer token or console session cookie, if any.
+/// The request's bearer token or console session cookie, if any: what `Auth` and the
+/// console's session read.
 fn credential(headers: &HeaderMap) -> Option<&str> {
-    if let Some(bearer) =
-        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
-    {
-        return Some(bearer.trim());
-    }
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(crate::web::session::SESSION_COOKIE).and_then(|c| c.strip_prefix('=')))
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(crate::extract::bearer);
+    bearer.or_else(|| crate::web::session::cookie_str(headers, crate::web::session::SESSION_COOKIE))
 }
 
 /// The TCP peer's address, when the server was started with it (tests calling the router

@@ -199,7 +199,8 @@ fn parse_day(field: &str, raw: &str) -> ApiResult<Date> {
     let day = raw
         .parse::<Date>()
         .map_err(|_| ApiError::bad_request(field, format!("'{raw}' is not a date; use YYYY-MM-DD")))?;
-    let (first, last) = (jiff::civil::date(1970, 1, 1), jiff::civil::date(9999, 12, 30));
+    // The days whose instants the store keeps (`core::instant`): 1970-01-01 to 9999-12-30.
+    let (first, last) = (today(ladder_core::instant::MIN), today(ladder_core::instant::max()));
     if !(first..=last).contains(&day) {
         return Err(ApiError::validation(field, format!("{day} is out of range; give {first} to {last}")));
     }

@@ -189,17 +189,9 @@ async fn start(State(state): State<AppState>, auth: Auth, req: Write<SimulationR
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(dto)).into_response())
 }
 
-/// The first and last days a simulation may cover.
-const FIRST_DAY: jiff::civil::Date = jiff::civil::date(1970, 1, 1);
-const LAST_DAY: jiff::civil::Date = jiff::civil::date(9999, 12, 31);
-
-/// Refuses a period outside 1970–9999 or longer than [`MAX_DAYS`] (422 naming the field).
+/// Refuses a period longer than [`MAX_DAYS`] (422 naming `to`). The days themselves were
+/// range-checked where they were parsed (`metrics::period`).
 fn check_period(from: jiff::civil::Date, to: jiff::civil::Date) -> ApiResult<()> {
-    for (field, day) in [("from", from), ("to", to)] {
-        if !(FIRST_DAY..=LAST_DAY).contains(&day) {
-            return Err(ApiError::validation(field, format!("{day} is outside {FIRST_DAY} to {LAST_DAY}")));
-        }
-    }
     let days = (to - from).get_days() as i64 + 1;
     if days > MAX_DAYS {
         return Err(ApiError::validation(

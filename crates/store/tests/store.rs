@@ -979,7 +979,6 @@ async fn insight_facts_kept_while_writing_equal_every_case_read_and_are_backfill
             note: None,
             approver_role: Role::Supervisor,
             earlier: Vec::new(),
-            window_total: None,
         })
     };
     run(&store, events_write(ids[0], at(30), vec![requested(0, 55.0), requested(1, 120.5)])).await;

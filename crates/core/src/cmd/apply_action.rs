@@ -72,11 +72,7 @@ impl ApplyAction {
     /// The grants this one adds up with: the case's own of the same action inside the
     /// window, then those on the customer's other cases, oldest first.
     pub fn earlier(&self, case: &Case, now: Timestamp) -> Vec<EarlierGrant> {
-        let mut earlier: Vec<EarlierGrant> = case
-            .applied_actions
-            .iter()
-            .filter(|g| g.action == self.action && self.window.counts(g.at, now))
-            .map(|g| EarlierGrant { case: case.number, amount: g.amount, at: g.at })
+        let mut earlier: Vec<EarlierGrant> = grants_in(case, &self.action, self.window, now)
             .chain(self.earlier_elsewhere.iter().filter(|g| self.window.counts(g.at, now)).cloned())
             .collect();
         earlier.sort_by_key(|g| g.at);
@@ -88,13 +84,30 @@ impl ApplyAction {
         Role::ALL
             .into_iter()
             .filter(|r| *r >= Role::Supervisor)
-            .find(|r| self.role_limits.get(r).is_some_and(|limit| total <= *limit))
+            .find(|r| self.role_limits.get(r).is_some_and(|limit| within(total, *limit)))
     }
 }
 
-/// Grants are summed in cents-free floating point; a tolerance keeps `50 + 50 + 50 = 150`
-/// within a limit of 150.
-const EPSILON: f64 = 1e-9;
+/// The grants of `action` on `case` that count in `window` at `now`.
+pub fn grants_in<'a>(
+    case: &'a Case,
+    action: &'a str,
+    window: AuthorityWindow,
+    now: Timestamp,
+) -> impl Iterator<Item = EarlierGrant> + 'a {
+    case.applied_actions.iter().filter(move |g| g.action == action && window.counts(g.at, now)).map(|g| EarlierGrant {
+        case: case.number,
+        amount: g.amount,
+        at: g.at,
+    })
+}
+
+/// Whether `total` is within `limit` (exactly at it is within). Grants are summed in
+/// floating point; a tolerance keeps `0.1 + 0.2` within a limit of `0.3`. Every comparison
+/// of an amount with a limit — granting, routing, approving, countering — goes through here.
+pub(crate) fn within(total: f64, limit: f64) -> bool {
+    total <= limit + 1e-9
+}
 
 pub(crate) fn decide(
     case: &Case,
@@ -112,7 +125,7 @@ pub(crate) fn decide(
     let earlier_total: f64 = earlier.iter().map(|g| g.amount).sum();
     let total = earlier_total + a.amount;
     // Exactly at the limit is within it.
-    if a.limit.is_some_and(|limit| total <= limit + EPSILON) {
+    if a.limit.is_some_and(|limit| within(total, limit)) {
         return Ok(vec![CaseEvent::ActionApplied(ActionApplied {
             action: a.action.clone(),
             amount: a.amount,
@@ -120,7 +133,7 @@ pub(crate) fn decide(
             approval: None,
         })]);
     }
-    let Some(approver_role) = a.approver_role(total - EPSILON) else {
+    let Some(approver_role) = a.approver_role(total) else {
         let highest = a.role_limits.values().copied().reduce(f64::max);
         let why = match highest {
             Some(highest) if earlier.is_empty() => format!(
@@ -148,7 +161,6 @@ pub(crate) fn decide(
         amount: a.amount,
         note: a.note.clone(),
         approver_role,
-        window_total: (!earlier.is_empty()).then_some(total),
         earlier,
     })])
 }

@@ -65,9 +65,9 @@ pub(crate) fn decide(case: &Case, d: &DecideApproval, action: &'static str) -> R
                 ));
             }
             // Earlier grants in the window count against the approver's limit too.
-            let earlier = approval.window_total.map_or(0.0, |total| total - approval.amount);
+            let earlier = approval.earlier_total();
             match d.approver_limit {
-                Some(limit) if amount + earlier <= limit + 1e-9 => {}
+                Some(limit) if super::apply_action::within(amount + earlier, limit) => {}
                 Some(limit) if earlier > 0.0 => {
                     return Err(DomainError::invalid(
                         "amount",

@@ -106,7 +106,7 @@ pub fn cost(expr: &IdedExpr) -> u64 {
 pub fn check_text(source: &str) -> Result<(), LimitError> {
     if source.len() > MAX_EXPRESSION_BYTES {
         return Err(LimitError {
-            offset: MAX_EXPRESSION_BYTES.min(source.len()),
+            offset: MAX_EXPRESSION_BYTES,
             message: format!("the expression is {} bytes long, over the limit of {MAX_EXPRESSION_BYTES}", source.len()),
             hint: "split the rule into simpler rules".to_string(),
         });

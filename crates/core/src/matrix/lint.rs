@@ -349,7 +349,9 @@ impl<'a> Linter<'a> {
         let program = match limits::compile(&self.env, source) {
             Ok(p) => p,
             Err(CompileError::Limit(over)) => {
-                let offset = source[..over.offset.min(source.len())].chars().count();
+                // The limit's byte offset may fall inside a character (the size limit cuts
+                // at a byte count): count the characters that start before it.
+                let offset = source.char_indices().take_while(|&(b, _)| b < over.offset).count();
                 let d = self.cel_diagnostic(path, source, None, Some(offset));
                 self.out.push(Diagnostic { message: over.message, hint: Some(over.hint), ..d });
                 return Condition { never: true, ..Default::default() };

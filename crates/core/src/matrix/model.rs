@@ -16,7 +16,6 @@ use std::fmt;
 use jiff::civil::{Date, Time, Weekday};
 use jiff::{SignedDuration, Timestamp};
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 use super::schema::{DateText, DurationText, OneOrMany, PauseStatus, RecipientText, RuleActions, Windows};
 use crate::case::{Priority, Status};
@@ -696,8 +695,7 @@ pub struct AuthorityRule {
 }
 
 /// Where an authority limit counts grants together.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum AuthorityWindow {
     /// Every grant of the action on the same case.
     #[default]

@@ -52,7 +52,7 @@ impl ApprovalDto {
             comment: a.comment.clone(),
             final_amount: a.final_amount,
             earlier: a.earlier.clone(),
-            window_total: a.window_total,
+            window_total: a.window_total(),
             reason: a.reason(),
         }
     }

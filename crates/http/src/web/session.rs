@@ -88,6 +88,11 @@ pub fn csrf_token(secret: &str) -> String {
 
 /// The value of one cookie of the request.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    cookie_str(headers, name).map(str::to_string)
+}
+
+/// [`cookie`], borrowed from the headers.
+pub(crate) fn cookie_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -95,7 +100,7 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim().to_string())
+        .map(|(_, v)| v.trim())
         .filter(|v| !v.is_empty())
 }
 

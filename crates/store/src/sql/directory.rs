@@ -354,11 +354,15 @@ impl Store {
     /// How a customer stands to a case scope: their cases, and how many of them it sees.
     pub async fn customer_reach(&self, id: CustomerId, scope: CaseScope) -> StoreResult<CustomerReach> {
         self.read(move |db| {
+            // One read: all the customer's cases, and those the scope keeps.
             let mut args: Vec<Arg<'static>> = vec![id.to_string().into()];
-            let mut in_scope = String::from("SELECT count(*) FROM cases c WHERE c.customer_id = ?1");
-            push_scope(&mut in_scope, &mut args, &scope);
-            let cases: i64 = db.value("SELECT count(*) FROM cases WHERE customer_id = ?1", args![id.to_string()])?;
-            let cases_in_scope: i64 = db.value(&in_scope, &args)?;
+            let mut sql = String::from(
+                "SELECT (SELECT count(*) FROM cases WHERE customer_id = ?1),
+                        (SELECT count(*) FROM cases c WHERE c.customer_id = ?1",
+            );
+            push_scope(&mut sql, &mut args, &scope);
+            sql.push(')');
+            let (cases, cases_in_scope) = db.one(&sql, &args, |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)))?;
             Ok(CustomerReach { cases: cases as u64, cases_in_scope: cases_in_scope as u64 })
         })
         .await
