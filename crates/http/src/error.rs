@@ -281,7 +281,19 @@ pub(crate) use ladder_engine::credentials::whole_seconds;
 
 /// Middleware: an error answered by the framework (405, 413, a rejected query string, a
 /// timeout) gets a problem+json body like every other error.
+///
+/// A body refused for its size was not read to its end, so the connection cannot carry
+/// another request: the answer says `Connection: close`, and a client that pools connections
+/// opens a new one instead of sending its next request down a socket the server is closing.
 pub async fn problem_for_bare_errors(response: Response) -> Response {
+    let mut response = bare_error_as_problem(response).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    }
+    response
+}
+
+async fn bare_error_as_problem(response: Response) -> Response {
     let status = response.status();
     let is_problem = response
         .headers()
