@@ -7,9 +7,15 @@
 -- the conversion and put back as they were. A value that had already wrapped cannot be
 -- recovered: it was written as a wrong date and stays one.
 
+-- [sqlite]
+DROP TRIGGER events_no_update;
+DROP TRIGGER matrix_versions_no_update;
+DROP TRIGGER audit_log_no_update;
+-- [postgres]
 ALTER TABLE events DISABLE TRIGGER events_no_update;
 ALTER TABLE matrix_versions DISABLE TRIGGER matrix_versions_no_update;
 ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update;
+-- [end]
 
 ALTER TABLE events RENAME COLUMN at_ns TO at_us;
 UPDATE events SET at_us = at_us / 1000;
@@ -70,6 +76,15 @@ UPDATE insight_breaches SET due_us = due_us / 1000;
 ALTER TABLE audit_log RENAME COLUMN at_ns TO at_us;
 UPDATE audit_log SET at_us = at_us / 1000;
 
+-- [sqlite]
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only: never updated'); END;
+CREATE TRIGGER matrix_versions_no_update BEFORE UPDATE ON matrix_versions
+BEGIN SELECT RAISE(ABORT, 'matrix versions are immutable'); END;
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit history is append-only'); END;
+-- [postgres]
 ALTER TABLE events ENABLE TRIGGER events_no_update;
 ALTER TABLE matrix_versions ENABLE TRIGGER matrix_versions_no_update;
 ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update;
+-- [end]

@@ -7,7 +7,9 @@
 -- `DIM@month`, keyed by the month's first day: a query over a period reads whole months
 -- from it and only the ragged ends from the daily rows. A change of a customer's status
 -- re-counts the churn columns of that customer's cases in the same transaction. Filled from
--- the event log by the migration runner (Rust) right after this file runs.
+-- the event log by the migration runner (Rust) right after this file runs. Note for
+-- queries: on PostgreSQL, sum() of these BIGINT columns is NUMERIC (cast it back to BIGINT
+-- to read it as i64).
 CREATE TABLE case_metrics (
     case_id TEXT PRIMARY KEY,
     doc     TEXT NOT NULL
