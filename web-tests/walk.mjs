@@ -15,7 +15,7 @@ if (!base || !out) {
   process.exit(2);
 }
 const user = process.env.WALK_USER ?? "ana";
-const password = process.env.WALK_PASSWORD ?? "ladder-demo";
+const password = process.env.WALK_PASSWORD ?? "ladder-demo-1";
 const supervisor = process.env.WALK_SUPERVISOR;
 const foreignCase = process.env.WALK_FOREIGN_CASE;
 

@@ -144,7 +144,7 @@ async fn status_after(api: &Api, token: &str, id: &str, from: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_simulation_per_user_queued_for_a_slot_cancelled_with_delete_and_periods_within_limits() {
+async fn one_simulation_per_user_queued_for_a_slot_cancelled_by_its_owner_or_an_admin_and_periods_within_limits() {
     let dir = tempfile::tempdir().unwrap();
     let world = LADDER.seed_world(dir.path());
     // No slot: every simulation waits in the queue until it is cancelled. At most 2 cases.
@@ -164,6 +164,11 @@ async fn one_simulation_per_user_queued_for_a_slot_cancelled_with_delete_and_per
     assert!(p["detail"].as_str().unwrap().contains(&format!("DELETE /api/v1/simulations/{id}")), "{p}");
     let (s, other) = api.call(root, "POST", "/api/v1/simulations", Some(body.clone())).await;
     assert_eq!(s, 202, "{other}");
+    // Only the one who started it, or an admin, cancels it: maria may not cancel root's.
+    let (s, p) =
+        api.call(maria, "DELETE", &format!("/api/v1/simulations/{}", other["id"].as_str().unwrap()), None).await;
+    assert_eq!(s, 403, "another manager's simulation: {p}");
+    assert!(p["detail"].as_str().unwrap().contains("another user's"), "{p}");
 
     // Cancelled: it stops, and the user may start another.
     let (s, cancelling) = api.call(maria, "DELETE", &format!("/api/v1/simulations/{id}"), None).await;
@@ -177,8 +182,12 @@ async fn one_simulation_per_user_queued_for_a_slot_cancelled_with_delete_and_per
     assert_eq!(s, 204);
     let (s, _) = api.call(maria, "GET", &format!("/api/v1/simulations/{id}"), None).await;
     assert_eq!(s, 404);
-    let (s, _) = api.call(ana, "DELETE", &format!("/api/v1/simulations/{}", again["id"].as_str().unwrap()), None).await;
+    let again_path = format!("/api/v1/simulations/{}", again["id"].as_str().unwrap());
+    let (s, _) = api.call(ana, "DELETE", &again_path, None).await;
     assert_eq!(s, 403);
+    // An admin cancels anyone's.
+    let (s, cancelling) = api.call(root, "DELETE", &again_path, None).await;
+    assert_eq!((s, cancelling["requested_by"].as_str()), (202, Some("maria")), "{cancelling}");
 
     // Periods: within 1970–9999, at most a year, at most the cases the server replays.
     for (from, to, field) in

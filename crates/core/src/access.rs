@@ -205,10 +205,13 @@ pub enum Action<'a> {
     EditAgentProfile { user: &'a User },
     /// Set an agent's presence.
     SetPresence { user: &'a User },
-    /// See a team's queue and take its next case.
+    /// See a team's queue.
     WorkQueue { team: TeamId },
-    /// The supervisors' views: the live board, clocks at risk of any team in scope, the
-    /// timer engine's state, reassigning and taking over from the board.
+    /// Take the next case of a team's queue: it is assigned to the taker, who must be in the
+    /// team.
+    TakeFromQueue { team: TeamId },
+    /// The supervisors' views: the live board, the timer engine's state, reassigning and
+    /// taking over from the board.
     Supervise,
     /// See this case on the supervisors' board.
     SuperviseCase(&'a Case),
@@ -227,6 +230,8 @@ pub enum Action<'a> {
     ChangeMatrix,
     /// Run and read what-if simulations.
     Simulate,
+    /// Cancel (or forget) a simulation that this user started.
+    CancelSimulation { requested_by: UserId },
     /// Read the audit history of directory changes.
     ReadAudit,
 }
@@ -253,6 +258,7 @@ impl Action<'_> {
             Action::EditAgentProfile { .. } => "edit-agent-profile",
             Action::SetPresence { .. } => "set-presence",
             Action::WorkQueue { .. } => "work-queue",
+            Action::TakeFromQueue { .. } => "take-from-queue",
             Action::Supervise => "supervise",
             Action::SuperviseCase(_) => "supervise-case",
             Action::SeeApproval { .. } => "see-approval",
@@ -262,6 +268,7 @@ impl Action<'_> {
             Action::ReadMatrixDrafts => "read-matrix-drafts",
             Action::ChangeMatrix => "change-matrix",
             Action::Simulate => "simulate",
+            Action::CancelSimulation { .. } => "cancel-simulation",
             Action::ReadAudit => "read-audit",
         }
     }
@@ -313,6 +320,13 @@ impl Principal {
                 }
             }
             Action::ListAgents { team: None } => Ok(()),
+            Action::TakeFromQueue { team } => {
+                if self.teams.contains(&team) {
+                    Ok(())
+                } else {
+                    Err("you can take a case only from a queue of a team you are in".into())
+                }
+            }
             Action::EditAgentProfile { user } => {
                 if self.manages(user) {
                     Ok(())
@@ -359,6 +373,15 @@ impl Principal {
                 Ok(())
             }
             Action::ReadAllMetrics | Action::ChangeMatrix | Action::Simulate => self.at_least(Role::Manager),
+            // One's own simulation, or anyone's as an admin; another manager's runs on.
+            Action::CancelSimulation { requested_by } => {
+                self.at_least(Role::Manager)?;
+                if requested_by == self.user_id || self.role >= Role::Admin {
+                    Ok(())
+                } else {
+                    Err("the simulation is another user's; they or an admin may cancel it".into())
+                }
+            }
         }
     }
 

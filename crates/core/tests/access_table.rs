@@ -215,6 +215,11 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
         "see-agent" => principal.allows(&Action::SeeAgent { user: &user_in(scope, principal.role) }),
         "edit-agent-profile" => principal.allows(&Action::EditAgentProfile { user: &user_in(scope, principal.role) }),
         "set-presence" => principal.allows(&Action::SetPresence { user: &user_in(scope, principal.role) }),
+        "take-from-queue" => principal.allows(&Action::TakeFromQueue { team: team_in(scope) }),
+        "cancel-simulation" => {
+            let requested_by = if scope == "own" { CALLER } else { SOMEONE };
+            principal.allows(&Action::CancelSimulation { requested_by })
+        }
         "work-queue" => {
             let team = team_in(scope);
             let queue = principal.allows(&Action::WorkQueue { team });
@@ -298,6 +303,7 @@ fn every_named_action_of_the_access_module_is_in_the_table() {
         Action::EditAgentProfile { user: &user },
         Action::SetPresence { user: &user },
         Action::WorkQueue { team: OWN_TEAM },
+        Action::TakeFromQueue { team: OWN_TEAM },
         Action::Supervise,
         Action::SuperviseCase(&case),
         Action::SeeApproval { case: &case, approval: &case.approvals[0] },
@@ -307,6 +313,7 @@ fn every_named_action_of_the_access_module_is_in_the_table() {
         Action::ReadMatrixDrafts,
         Action::ChangeMatrix,
         Action::Simulate,
+        Action::CancelSimulation { requested_by: CALLER },
         Action::ReadAudit,
     ];
     for action in actions {

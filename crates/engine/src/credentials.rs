@@ -283,8 +283,13 @@ impl Engine {
     /// Whether the token with this secret is a sign-in session (console or login), which
     /// lives for hours and is never handed to a machine.
     pub async fn is_session_token(&self, secret: &str) -> Result<bool, StoreError> {
-        let token = self.store.token_by_hash(token_hash(secret)).await?;
+        let token = self.token_in_use(secret).await?;
         Ok(token.is_some_and(|t| t.name == CONSOLE_SESSION || t.name == LOGIN_SESSION))
+    }
+
+    /// The token with this secret (the one a request is made with), if it exists.
+    pub async fn token_in_use(&self, secret: &str) -> Result<Option<TokenInfo>, StoreError> {
+        self.store.token_by_hash(token_hash(secret)).await
     }
 
     /// Checks that `password` is the principal's own password (for an action that asks for

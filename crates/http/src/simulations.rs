@@ -8,6 +8,7 @@
 
 use ladder_core::access::Action;
 use ladder_core::access::Principal;
+use ladder_core::ids::UserId;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -84,6 +85,8 @@ struct Job {
     from: jiff::civil::Date,
     to: jiff::civil::Date,
     requested_by: String,
+    /// Who may cancel it (with admins).
+    requested_by_id: UserId,
     requested_at: Timestamp,
     progress: Arc<Progress>,
     /// Wakes the job while it waits for a slot, when it is cancelled.
@@ -233,7 +236,7 @@ pub(crate) async fn start_job(
     let id = uuid::Uuid::now_v7().to_string();
     {
         let mut jobs = simulations.jobs.lock().expect("simulations lock");
-        if let Some(mine) = jobs.iter().find(|j| j.outcome.is_none() && j.requested_by == requested_by) {
+        if let Some(mine) = jobs.iter().find(|j| j.outcome.is_none() && j.requested_by_id == principal.user_id) {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "simulation-running",
@@ -260,6 +263,7 @@ pub(crate) async fn start_job(
             from,
             to,
             requested_by,
+            requested_by_id: principal.user_id,
             requested_at: now,
             progress: progress.clone(),
             wake: wake.clone(),
@@ -304,7 +308,7 @@ pub(crate) async fn start_job(
 
 /// Cancels a queued or running simulation (`202`, the simulation as it is: `cancelling`,
 /// then `cancelled` once it has stopped, within a moment), or forgets a finished one
-/// (`204`). Managers and admins.
+/// (`204`). The manager or admin who started it, or an admin (`403` for another manager).
 #[utoipa::path(delete, path = "/api/v1/simulations/{id}", tag = "metrics",
     params(("id" = String, Path, description = "The simulation's id")),
     responses((status = 202, body = SimulationDto), (status = 204), (status = 403, body = Problem),
@@ -313,6 +317,7 @@ async fn cancel(State(state): State<AppState>, auth: Auth, Path(id): Path<String
     state.engine.check(&auth.0, &Action::Simulate)?;
     let mut jobs = state.simulations.jobs.lock().expect("simulations lock");
     let i = jobs.iter().position(|j| j.id == id).ok_or_else(|| ApiError::not_found(format!("simulation {id}")))?;
+    state.engine.check(&auth.0, &Action::CancelSimulation { requested_by: jobs[i].requested_by_id })?;
     if jobs[i].outcome.is_some() {
         jobs.remove(i);
         return Ok(StatusCode::NO_CONTENT.into_response());

@@ -139,12 +139,11 @@ impl Console {
 
     /// `POST path` with a form body.
     pub async fn post(&self, session: Option<&str>, path: &str, form: &[(&str, &str)]) -> PageResponse {
-        let body: Vec<String> = form.iter().map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v))).collect();
         let mut req = self
             .client
             .post(format!("{}{path}", self.base))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.join("&"));
+            .body(form_body(form));
         if let Some(s) = session {
             req = req.header("cookie", format!("ladder_session={s}"));
         }
@@ -161,14 +160,14 @@ impl Console {
             .find(|c| c.starts_with("ladder_login="))
             .map(|c| c.split(';').next().unwrap().to_string())
             .expect("the login page sets its form cookie");
-        let form = [("csrf", csrf_of(&page.body)), ("name", name.to_string()), ("password", password.to_string())];
-        let body: Vec<String> = form.iter().map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v))).collect();
+        let csrf = csrf_of(&page.body);
+        let form = [("csrf", csrf.as_str()), ("name", name), ("password", password)];
         let req = self
             .client
             .post(format!("{}/login", self.base))
             .header("content-type", "application/x-www-form-urlencoded")
             .header("cookie", cookie)
-            .body(body.join("&"));
+            .body(form_body(&form));
         self.send(req).await
     }
 
@@ -185,6 +184,22 @@ impl Console {
 pub fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a form with a csrf field") + "name=\"csrf\" value=\"".len();
     html[at..].split('"').next().unwrap().to_string()
+}
+
+/// The message of the error flash a console answer leaves for the next page (`Set-Cookie:
+/// ladder_flash=error.HEX`), if it left one.
+pub fn error_flash(set_cookies: &[String]) -> Option<String> {
+    let hex = set_cookies.iter().find_map(|c| c.strip_prefix("ladder_flash=error."))?;
+    let hex = hex.split(';').next().unwrap_or_default();
+    let bytes: Option<Vec<u8>> =
+        (0..hex.len()).step_by(2).map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect();
+    Some(String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned())
+}
+
+/// A form's `application/x-www-form-urlencoded` body.
+pub fn form_body(form: &[(&str, &str)]) -> String {
+    let fields: Vec<String> = form.iter().map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v))).collect();
+    fields.join("&")
 }
 
 /// `application/x-www-form-urlencoded` encoding of one name or value.

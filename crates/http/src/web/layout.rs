@@ -53,7 +53,14 @@ pub fn page(session: &Session, title: &str, current: &str, main: Markup) -> Mark
                         }
                     }
                     div.who {
-                        span { (p.name) " · " span.role { (p.role.as_str()) } }
+                        span {
+                            @if current == "/profile" {
+                                a href="/profile" aria-current="page" title="Your profile" { (p.name) }
+                            } @else {
+                                a href="/profile" title="Your profile" { (p.name) }
+                            }
+                            " · " span.role { (p.role.as_str()) }
+                        }
                         form method="post" action="/logout" {
                             (csrf_field(session))
                             button.link type="submit" { "Sign out" }

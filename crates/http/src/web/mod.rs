@@ -6,7 +6,8 @@
 //!   [`session::Posted`] form extractor and flash messages.
 //! - [`layout`]: the one page frame ([`layout::page`]), the role-aware navigation
 //!   ([`layout::NAV`]) and small view helpers (countdowns, badges, the CSRF field).
-//! - one module per area, each with a `router()`: [`login`], [`queue`], [`case`], [`admin`].
+//! - one module per area, each with a `router()`: [`login`], [`queue`], [`case`], [`admin`],
+//!   [`profile`] (one's own password and API tokens) and the others below.
 //! - `assets/`: one CSS file and one small JS file, embedded in the binary.
 //!
 //! # Adding a page
@@ -25,6 +26,7 @@ pub mod dashboard;
 pub mod layout;
 pub mod login;
 pub mod matrix;
+pub mod profile;
 pub mod queue;
 pub mod session;
 
@@ -55,6 +57,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(approvals::router())
         .merge(dashboard::router())
         .merge(matrix::router())
+        .merge(profile::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), forget_shown_flash))
         .layer(axum::middleware::from_fn_with_state(state, secure_cookies))
         .layer(axum::middleware::map_response(security_headers))
