@@ -51,7 +51,6 @@ pub struct OpenCaseBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageBody {
-    #[schema(pattern = r"\S")]
     pub body: String,
     /// `public` (default; the customer sees it) or `internal` (a note for staff).
     #[serde(default = "default_visibility")]
@@ -80,7 +79,6 @@ pub struct TransferBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReopenBody {
-    #[schema(pattern = r"\S")]
     pub reason: String,
 }
 
@@ -92,7 +90,6 @@ pub struct EmptyBody {}
 #[serde(deny_unknown_fields)]
 pub struct AskFrontLineBody {
     /// What the front line should get from the customer.
-    #[schema(pattern = r"\S")]
     pub question: String,
 }
 
@@ -103,14 +100,12 @@ pub struct CsatBody {
     /// 1 (very dissatisfied) to 5 (very satisfied).
     #[schema(minimum = 1, maximum = 5)]
     pub score: u8,
-    #[schema(pattern = r"\S")]
     pub comment: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerTaskBody {
-    #[schema(pattern = r"\S")]
     pub answer: String,
 }
 
@@ -118,10 +113,10 @@ pub struct AnswerTaskBody {
 #[serde(deny_unknown_fields)]
 pub struct CallbackBody {
     /// Local date and time the window opens, e.g. `2026-11-24T14:00`.
-    #[schema(value_type = String, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?$")]
+    #[schema(value_type = String)]
     pub window_start: jiff::civil::DateTime,
     /// Local date and time it closes.
-    #[schema(value_type = String, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?$")]
+    #[schema(value_type = String)]
     pub window_end: jiff::civil::DateTime,
     /// IANA time zone of those times; default: the customer's, else UTC.
     pub time_zone: Option<String>,
