@@ -112,6 +112,24 @@ async fn changes_outside_ones_authority_are_refused() {
     assert_eq!(s, 404);
 }
 
+/// A user's skills seed their agent profile, so a skill that is no handle is refused when the
+/// user is saved: accepted, it made every later presence change of theirs a 422.
+#[tokio::test]
+async fn a_user_whose_skills_are_not_handles_is_refused_so_their_presence_can_change() {
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
+    let root = &world.tokens["root"];
+    for (skills, field) in [(json!([""]), "skills[0]"), (json!(["billing", "Billing Team"]), "skills[1]")] {
+        let body = json!({"name": "zed", "role": "agent", "password": "correct horse battery", "skills": skills});
+        let (s, p) = api.call(root, "POST", "/api/v1/users", Some(body)).await;
+        assert_eq!((s, p["field"].as_str()), (422, Some(field)), "{p}");
+    }
+    let body = json!({"name": "zed", "role": "agent", "password": "correct horse battery", "skills": ["billing"]});
+    let (s, p) = api.call(root, "POST", "/api/v1/users", Some(body)).await;
+    assert_eq!(s, 201, "{p}");
+    let (s, a) = api.call(root, "PUT", "/api/v1/agents/zed/presence", Some(json!({"presence": "offline"}))).await;
+    assert_eq!((s, &a["skills"]), (200, &json!({"billing": 3})), "{a}");
+}
+
 #[tokio::test]
 async fn invalid_values_are_refused_naming_the_field() {
     let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
@@ -176,7 +194,7 @@ async fn each_role_sees_the_agents_of_its_teams_and_managers_see_all() {
     let (s, p) = api.call(ana, "GET", "/api/v1/agents?team=billing", None).await;
     assert_eq!(s, 403, "{p}");
     let (s, p) = api.call(ana, "GET", "/api/v1/agents?team=nope", None).await;
-    assert_eq!((s, p["field"].as_str()), (400, Some("team")), "{p}");
+    assert_eq!((s, p["field"].as_str()), (422, Some("team")), "{p}");
 
     assert_eq!(api.call(ana, "GET", "/api/v1/agents/erin", None).await.0, 403);
     assert_eq!(api.call(ana, "GET", "/api/v1/agents/sam", None).await.0, 200);

@@ -99,7 +99,9 @@ async fn directory_changes_are_recorded_with_their_actor_and_only_admins_read_th
         ("from=yesterday", 400, "from"),
         ("limit=0", 422, "limit"),
         ("cursor=x1", 400, "cursor"),
-        ("actor=nobody", 400, "actor"),
+        ("actor=nobody", 422, "actor"),
+        ("cursor=a+5", 400, "cursor"),
+        ("cursor=", 400, "cursor"),
         ("action=DROP%20TABLE", 400, "action"),
     ] {
         let (s, p) = api.call(root, "GET", &format!("/api/v1/audit?{query}"), None).await;

@@ -70,11 +70,11 @@ async fn insights_suggest_moving_a_category_down() {
     assert_eq!((s, body["suggestions"].as_array().map(Vec::len)), (200, Some(0)), "{body}");
     assert_eq!((body["from"].as_str(), body["to"].as_str()), (Some("2000-01-01"), Some("2000-01-31")));
 
-    // Bad dates name the field.
+    // Bad dates name the field: 400 for one that does not parse, 422 for a period that runs backwards.
     let (s, p) = api.call(&maria, "GET", "/api/v1/insights?from=yesterday", None).await;
     assert_eq!((s, p["field"].as_str()), (400, Some("from")), "{p}");
     let (s, p) = api.call(&maria, "GET", "/api/v1/insights?from=2026-02-01&to=2026-01-01", None).await;
-    assert_eq!((s, p["field"].as_str()), (400, Some("from")), "{p}");
+    assert_eq!((s, p["field"].as_str()), (422, Some("from")), "{p}");
 
     // Agents may not read them.
     let (s, p) = api.call(&ana, "GET", "/api/v1/insights", None).await;

@@ -121,7 +121,7 @@ async fn a_candidate_rule_predicts_its_escalations_and_the_matrix_in_force_chang
             Some(json!({"matrix": MATRIX, "draft": "candidate", "from": from, "to": to})),
         )
         .await;
-    assert_eq!((s, p["field"].as_str()), (400, Some("matrix")), "{p}");
+    assert_eq!((s, p["field"].as_str()), (422, Some("matrix")), "{p}");
     let (s, p) = api
         .call(&maria, "POST", "/api/v1/simulations", Some(json!({"matrix": MATRIX, "from": "last week", "to": to})))
         .await;

@@ -211,10 +211,21 @@ pub fn validate_customer(c: &Customer) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// Checks a user's fields against the ladder.
+/// Checks a user's fields against the ladder. Their skills are handles, as an agent
+/// profile's are: a profile starts from them (`AgentProfile::default_for`), and one that
+/// did not check would refuse every later change of presence.
 pub fn validate_user(u: &User, ladder: &Ladder) -> Result<(), DomainError> {
     crate::validate::handle("name", &u.name)?;
     crate::validate::non_empty("display_name", &u.display_name, 200)?;
+    if u.skills.len() > crate::agents::MAX_SKILLS {
+        return Err(DomainError::invalid(
+            "skills",
+            format!("lists {} skills; the limit is {}", u.skills.len(), crate::agents::MAX_SKILLS),
+        ));
+    }
+    for (i, skill) in u.skills.iter().enumerate() {
+        crate::validate::handle(&format!("skills[{i}]"), skill)?;
+    }
     for (i, l) in u.levels.iter().enumerate() {
         ladder.check(&format!("levels[{i}]"), l)?;
     }

@@ -124,6 +124,7 @@ fn agent() -> Initiator {
 pub struct Assignment {
     /// User name, id or `me`; `null` unassigns. Required, so an empty body never unassigns by accident.
     #[serde(deserialize_with = "required_nullable")]
+    #[cfg_attr(feature = "schema", schema(required = true))]
     pub assignee: Option<String>,
 }
 

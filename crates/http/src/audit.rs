@@ -20,15 +20,19 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// Only changes made by this user (id or name).
+    /// Only changes made by this user (id or name); an unknown one is a 422.
     actor: Option<String>,
     /// Only this action (`user.create`), or every action on one kind of entry (`user`).
+    #[param(pattern = r"^[a-z.]{1,64}$")]
     action: Option<String>,
     /// Only changes at or after this instant (RFC 3339, 1970 to 9999, to the microsecond).
+    #[param(format = DateTime, pattern = r"^(197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$")]
     from: Option<String>,
     /// Only changes before this instant (RFC 3339, 1970 to 9999, to the microsecond).
+    #[param(format = DateTime, pattern = r"^(197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$")]
     to: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^a[0-9]{1,18}$")]
     cursor: Option<String>,
     /// Entries per page, 1 to 500 (default 100).
     #[param(minimum = 1, maximum = 500)]
@@ -91,14 +95,7 @@ async fn audit_log(
     state.engine.check(&auth.0, &ladder_core::access::Action::ReadAudit)?;
     let limit = crate::extract::limit_param("limit", q.limit, 100, 500)?;
     let actor = match &q.actor {
-        Some(key) => Some(
-            state
-                .engine
-                .resolve_user("actor", key)
-                .await
-                .map_err(|_| ApiError::bad_request("actor", format!("no user '{key}'")))?
-                .id,
-        ),
+        Some(key) => Some(crate::extract::user_param(&state, "actor", key).await?),
         None => None,
     };
     if let Some(action) = &q.action
@@ -106,12 +103,7 @@ async fn audit_log(
     {
         return Err(ApiError::bad_request("action", "an action like user.create, or an entity like user"));
     }
-    let before = match &q.cursor {
-        None => None,
-        Some(c) => Some(c.strip_prefix('a').and_then(|n| n.parse::<i64>().ok()).ok_or_else(|| {
-            ApiError::bad_request("cursor", "not a cursor from this API; pass next_cursor unchanged")
-        })?),
-    };
+    let before = crate::extract::cursor_param(q.cursor.as_deref(), 'a')?;
     let filter = AuditFilter {
         actor,
         action: q.action.clone(),

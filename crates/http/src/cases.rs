@@ -112,14 +112,19 @@ async fn open_case(State(state): State<AppState>, auth: Auth, write: Write<OpenC
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// e.g. `new,open`
+    #[param(
+        pattern = r"^ *(new|open|pending_customer|pending_internal|resolved|closed)? *(, *(new|open|pending_customer|pending_internal|resolved|closed)? *)*$"
+    )]
     status: Option<String>,
-    /// e.g. `L2`
+    /// Levels of the matrix in force, e.g. `L2`; an unknown one is a 422.
     level: Option<String>,
-    /// Team slugs or ids.
+    /// Team slugs or ids; an unknown one is a 422.
     team: Option<String>,
-    /// A user name or id, `me`, or `none` for unassigned cases.
+    /// A user name or id, `me`, or `none` for unassigned cases; an unknown user is a 422.
     assignee: Option<String>,
+    #[param(pattern = r"^ *(low|normal|high|urgent)? *(, *(low|normal|high|urgent)? *)*$")]
     priority: Option<String>,
+    #[param(pattern = r"^ *(phone|email|chat|sms|social|web|api)? *(, *(phone|email|chat|sms|social|web|api)? *)*$")]
     channel: Option<String>,
     /// Customer id.
     customer: Option<Uuid>,
@@ -128,8 +133,10 @@ pub struct ListQuery {
     /// 16 distinct words (English stop words not counted).
     q: Option<String>,
     /// SLA standing of the live clocks: `breached`, `at_risk`, `running`, `paused`.
+    #[param(pattern = r"^ *(breached|at_risk|running|paused)? *(, *(breached|at_risk|running|paused)? *)*$")]
     sla: Option<String>,
     /// From `next_cursor` of the previous page.
+    #[param(pattern = "^n[0-9]{1,18}$")]
     cursor: Option<String>,
     /// 1–500, default 50.
     #[param(minimum = 1, maximum = 500)]
@@ -142,7 +149,7 @@ where
 {
     let Some(raw) = raw else { return Ok(Vec::new()) };
     raw.split(',')
-        .map(str::trim)
+        .map(|s| s.trim_matches(' '))
         .filter(|s| !s.is_empty())
         .map(|s| {
             all.iter().copied().find(|v| name(v) == s).ok_or_else(|| {
@@ -177,7 +184,7 @@ async fn list_cases(
         for l in levels.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let level = LevelId::new(l);
             state.engine.ladder().check("level", &level).map_err(|e| match e {
-                ladder_core::DomainError::Invalid { message, .. } => ApiError::bad_request("level", message),
+                ladder_core::DomainError::Invalid { message, .. } => ApiError::validation("level", message),
                 other => other.into(),
             })?;
             filter.level.push(level);
@@ -192,21 +199,9 @@ async fn list_cases(
         None | Some("") => None,
         Some("none") => Some(AssigneeFilter::Unassigned),
         Some("me") => Some(AssigneeFilter::User(auth.0.user_id)),
-        Some(u) => Some(AssigneeFilter::User(
-            state
-                .engine
-                .resolve_user("assignee", u)
-                .await
-                .map_err(|_| ApiError::bad_request("assignee", format!("no user '{u}'")))?
-                .id,
-        )),
+        Some(u) => Some(AssigneeFilter::User(crate::extract::user_param(&state, "assignee", u).await?)),
     };
-    let before = match &q.cursor {
-        None => None,
-        Some(c) => Some(c.strip_prefix('n').and_then(|n| n.parse::<u64>().ok()).ok_or_else(|| {
-            ApiError::bad_request("cursor", "not a cursor from this API; pass next_cursor unchanged")
-        })?),
-    };
+    let before = crate::extract::cursor_param(q.cursor.as_deref(), 'n')?.map(i64::unsigned_abs);
     let limit = crate::extract::limit_param("limit", q.limit, 50, 500)?;
     let page = state.engine.list_cases(&auth.0, filter, PageRequest { before, limit }).await?;
     Ok(Json(CasePageDto {

@@ -67,8 +67,10 @@ struct CustomerQuery {
     name: Option<String>,
     segment: Option<String>,
     /// 1–500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// Customers to skip, 0–100000 (default 0).
+    #[param(minimum = 0, maximum = 100_000)]
     offset: Option<u32>,
 }
 
@@ -105,7 +107,8 @@ async fn get_customer(State(s): State<AppState>, auth: Auth, Path(id): Path<Stri
 
 /// Replace a customer's details (agents and above).
 #[utoipa::path(put, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path, description = "Customer id")), request_body = CustomerBody,
-    responses((status = 200, body = CustomerDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = CustomerDto), (status = 404, body = Problem), (status = 422, body = Problem),
+        (status = 409, body = Problem, description = "An identity belongs to another customer")))]
 async fn replace_customer(
     State(s): State<AppState>,
     auth: Auth,
@@ -195,7 +198,8 @@ async fn get_team(State(s): State<AppState>, _auth: Auth, Path(id): Path<String>
 }
 
 #[utoipa::path(put, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = String, Path)), request_body = TeamBody,
-    responses((status = 200, body = TeamDto), (status = 404, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = TeamDto), (status = 404, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "Another team has that slug")))]
 async fn replace_team(
     State(s): State<AppState>,
     auth: Auth,
@@ -311,7 +315,8 @@ async fn get_user(State(s): State<AppState>, auth: Auth, Path(id): Path<String>)
 
 /// Replace a user's profile, role and teams (admins). The password is not changed here.
 #[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UserBody,
-    responses((status = 200, body = UserDto), (status = 404, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = UserDto), (status = 404, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "Another user has that name")))]
 async fn replace_user(
     State(s): State<AppState>,
     auth: Auth,

@@ -66,17 +66,42 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>,
     }
 }
 
-/// Parses `If-Match: "7"` (also `W/"7"` and a bare `7`).
+/// Parses `If-Match: "7"` (also `W/"7"` and a bare `7`): exactly what the OpenAPI
+/// document's pattern for the header, `^(\*|(W/)?"?[0-9]{1,19}"?)$`, accepts.
 pub fn parse_if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
-    let Some(v) = header_str(headers, "if-match")? else { return Ok(None) };
-    if v.trim() == "*" {
+    let Some(raw) = header_str(headers, "if-match")? else { return Ok(None) };
+    let v = raw.trim();
+    if v == "*" {
         // "Any current version": the write already requires the case to exist.
         return Ok(None);
     }
-    let v = v.trim().trim_start_matches("W/").trim_matches('"');
-    v.parse().map(Some).map_err(|_| {
-        ApiError::bad_request("If-Match", format!("'{v}' is not a case version; send the ETag from GET, e.g. \"3\""))
+    let v = v.strip_prefix("W/").unwrap_or(v);
+    let v = v.strip_prefix('"').unwrap_or(v);
+    let v = v.strip_suffix('"').unwrap_or(v);
+    digits(v, 19).map(Some).ok_or_else(|| {
+        ApiError::bad_request("If-Match", format!("'{raw}' is not a case version; send the ETag from GET, e.g. \"3\""))
     })
+}
+
+/// `text` as a number when it is 1 to `max_digits` ASCII digits and nothing else (no sign,
+/// no space), as the OpenAPI patterns of versions and cursors say.
+fn digits(text: &str, max_digits: usize) -> Option<u64> {
+    if text.is_empty() || text.len() > max_digits || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// A page cursor: `prefix` then 1 to 18 digits, as `next_cursor` gives it (the pattern
+/// `^{prefix}[0-9]{1,18}$` in the OpenAPI document). Any such cursor is a position to page
+/// from; anything else is a 400.
+pub(crate) fn cursor_param(raw: Option<&str>, prefix: char) -> Result<Option<i64>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    raw.strip_prefix(prefix)
+        .and_then(|n| digits(n, 18))
+        .and_then(|n| i64::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| ApiError::bad_request("cursor", "not a cursor from this API; pass next_cursor unchanged"))
 }
 
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for Write<T> {
@@ -121,31 +146,43 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Write<T> {
 
 /// Parses JSON, telling syntax errors (400, with line and column) from wrong or missing
 /// fields (422, naming the field).
+///
+/// A number with no fraction is an integer, as JSON Schema counts it: `3.0` is read where an
+/// integer is expected (the OpenAPI document's `integer` admits it, so the server does too).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
-    match result {
-        Ok(v) => {
-            de.end().map_err(|e| syntax_error(&e))?;
-            Ok(v)
-        }
-        Err(err) => {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
-            if inner.classify() == serde_json::error::Category::Data {
-                let msg = inner.to_string();
-                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-                let field = if path == "." {
-                    // A missing field is reported at the parent; name it from the message.
-                    msg.split('`').nth(1).unwrap_or("body").to_string()
-                } else {
-                    path
-                };
-                Err(ApiError::validation(field, msg))
-            } else {
-                Err(syntax_error(&inner))
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| syntax_error(&e))?;
+    integral_numbers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let msg = err.into_inner().to_string();
+        let field = if path == "." {
+            // A missing field is reported at the parent; name it from the message.
+            msg.split('`').nth(1).unwrap_or("body").to_string()
+        } else {
+            path
+        };
+        ApiError::validation(field, msg)
+    })
+}
+
+/// Turns every floating-point number without a fraction (`3.0`, `-0.0`, `1e3`) into the
+/// integer it equals, where an integer type holds it.
+fn integral_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) {
+                // Both bounds are powers of two, exact in an f64; the casts are in range.
+                if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                    *n = (f as u64).into();
+                } else if (-9_223_372_036_854_775_808.0..0.0).contains(&f) {
+                    *n = (f as i64).into();
+                }
             }
         }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers),
+        _ => {}
     }
 }
 
@@ -161,14 +198,24 @@ fn syntax_error(e: &serde_json::Error) -> ApiError {
     p
 }
 
-/// A team named in the `team` query parameter (slug or id); an unknown one is a 400 naming
-/// the parameter.
+/// A team named in the `team` query parameter (slug or id); an unknown one is a 422 naming
+/// the parameter (it parses, but names nothing).
 pub async fn team_param(state: &AppState, key: &str) -> Result<ladder_core::ids::TeamId, ApiError> {
     Ok(state
         .engine
         .resolve_team("team", key)
         .await
-        .map_err(|_| ApiError::bad_request("team", format!("no team '{key}'")))?
+        .map_err(|_| ApiError::validation("team", format!("no team '{key}'")))?
+        .id)
+}
+
+/// A user named in a query parameter (name or id); an unknown one is a 422 naming it.
+pub async fn user_param(state: &AppState, field: &str, key: &str) -> Result<ladder_core::ids::UserId, ApiError> {
+    Ok(state
+        .engine
+        .resolve_user(field, key)
+        .await
+        .map_err(|_| ApiError::validation(field, format!("no user '{key}'")))?
         .id)
 }
 

@@ -27,10 +27,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct InsightsQuery {
     /// First UTC day of the cases' opening, `YYYY-MM-DD` (default: 29 days before `to`).
-    #[param(format = Date)]
+    #[param(format = Date, pattern = r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-[0-9]{2}-[0-9]{2}$")]
     from: Option<String>,
     /// Last UTC day, inclusive, `YYYY-MM-DD` (default: today).
-    #[param(format = Date)]
+    #[param(format = Date, pattern = r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-[0-9]{2}-[0-9]{2}$")]
     to: Option<String>,
 }
 

@@ -89,21 +89,39 @@ fn draft_dto(d: MatrixDraft, warnings: &[Diagnostic]) -> DraftDto {
     }
 }
 
-/// The TOML text of an upload: the raw body, or `{"source": …}` when it is JSON.
+/// A matrix's TOML text, the body of an upload as `application/toml`.
+#[derive(ToSchema)]
+#[schema(min_length = 1)]
+#[allow(dead_code)] // Only its schema is used: the handler reads the raw bytes.
+pub struct MatrixText(String);
+
+/// A matrix uploaded as `application/json`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixUpload {
+    /// The TOML text.
+    #[schema(min_length = 1)]
+    pub source: String,
+}
+
+/// The TOML text of an upload: the raw body, or `{"source": …}` when it is JSON. An empty
+/// one is refused (422): a request without a body is not a matrix.
 fn source_of(headers: &HeaderMap, body: &Bytes) -> ApiResult<String> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
-    if is_json {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Upload {
-            source: String,
-        }
-        return Ok(crate::extract::parse_json::<Upload>(body)?.source);
+    let (field, source) = if is_json {
+        ("source", crate::extract::parse_json::<MatrixUpload>(body)?.source)
+    } else {
+        let text = String::from_utf8(body.to_vec())
+            .map_err(|_| ApiError::bad_request("body", "the matrix is not UTF-8 text"))?;
+        ("body", text)
+    };
+    if source.is_empty() {
+        return Err(ApiError::validation(field, "the matrix is empty; send its TOML text"));
     }
-    String::from_utf8(body.to_vec()).map_err(|_| ApiError::bad_request("body", "the matrix is not UTF-8 text"))
+    Ok(source)
 }
 
 fn check_name(name: &str) -> ApiResult<()> {
@@ -125,7 +143,8 @@ async fn get_draft(State(s): State<AppState>, auth: Auth, Path(name): Path<Strin
 /// Upload a draft (managers and admins). It is checked first: a draft with errors is refused
 /// with every problem and its line and column (`errors` in the problem).
 #[utoipa::path(put, path = "/api/v1/matrix/drafts/{name}", tag = "matrix", params(("name" = String, Path)),
-    request_body(content = String, content_type = "application/toml", description = "The matrix in TOML"),
+    request_body(content((MatrixText = "application/toml"), (MatrixUpload = "application/json")),
+        description = "The matrix in TOML, or `{\"source\": …}` in JSON"),
     responses((status = 200, body = DraftDto), (status = 422, body = Problem), (status = 403, body = Problem),
         (status = 503, body = Problem)))]
 async fn put_draft(
@@ -180,7 +199,8 @@ fn reevaluate_in_background(s: &AppState) {
 /// Check a matrix without storing it: every problem with its position. It is checked on a
 /// worker thread within a budget: `503` when no worker was free, `422` when it took too long.
 #[utoipa::path(post, path = "/api/v1/matrix/check", tag = "matrix",
-    request_body(content = String, content_type = "application/toml"),
+    request_body(content((MatrixText = "application/toml"), (MatrixUpload = "application/json")),
+        description = "The matrix in TOML, or `{\"source\": …}` in JSON"),
     responses((status = 200, body = CheckDto), (status = 403, body = Problem), (status = 422, body = Problem),
         (status = 503, body = Problem)))]
 async fn check(State(s): State<AppState>, auth: Auth, headers: HeaderMap, body: Bytes) -> ApiResult<Json<CheckDto>> {

@@ -45,10 +45,10 @@ const DEFAULT_DAYS: i64 = 30;
 #[into_params(parameter_in = Query)]
 pub struct MetricsQuery {
     /// First UTC day of the cases' opening, `YYYY-MM-DD` (default: 29 days before `to`).
-    #[param(format = Date)]
+    #[param(format = Date, pattern = r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-[0-9]{2}-[0-9]{2}$")]
     from: Option<String>,
     /// Last UTC day, inclusive, `YYYY-MM-DD` (default: today).
-    #[param(format = Date)]
+    #[param(format = Date, pattern = r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-[0-9]{2}-[0-9]{2}$")]
     to: Option<String>,
     /// `channel`, `category`, `priority`, `team`, `agent`, `level`, `initiator` or `segment`;
     /// absent: one total row.
@@ -212,8 +212,8 @@ fn today(now: Timestamp) -> Date {
 }
 
 /// The period of a metrics or insights request: UTC days, both ends included; `to`
-/// defaults to today and `from` to [`DEFAULT_DAYS`] days ending at `to`. Bad dates and a
-/// `from` after `to` are 400s naming the field.
+/// defaults to today and `from` to [`DEFAULT_DAYS`] days ending at `to`. A date that does
+/// not parse is a 400 naming the field; one out of range, or a `from` after `to`, a 422.
 pub(crate) fn period(from: Option<&str>, to: Option<&str>, now: Timestamp) -> ApiResult<(Date, Date)> {
     let to = match to {
         Some(raw) => parse_day("to", raw)?,
@@ -224,7 +224,7 @@ pub(crate) fn period(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Ap
         None => to.checked_sub(jiff::Span::new().days(DEFAULT_DAYS - 1)).unwrap_or(to),
     };
     if from > to {
-        return Err(ApiError::bad_request("from", format!("{from} is after `to` ({to})")));
+        return Err(ApiError::validation("from", format!("{from} is after `to` ({to})")));
     }
     Ok((from, to))
 }
@@ -250,7 +250,7 @@ async fn metrics(
     let principal = &auth.0;
     let now = state.engine.now();
     let (from, to) = period(q.from.as_deref(), q.to.as_deref(), now)?;
-    let group_by = match q.group_by.as_deref().filter(|s| !s.is_empty()) {
+    let group_by = match q.group_by.as_deref() {
         None => None,
         Some(raw) => Some(GROUP_BY.into_iter().find(|d| d.as_str() == raw).ok_or_else(|| {
             ApiError::bad_request(

@@ -11,10 +11,18 @@
 //!   string, a path segment, a header such as `If-Match`, malformed JSON).
 //! - An operation with a body answers `413` above the 1 MiB limit, `415` for a media type it
 //!   does not read and `422` for a well-formed body with a wrong or missing field.
+//! - An operation with query parameters answers `422` for one that parses but is out of range
+//!   or names nothing (`extract`'s rule for parameters).
 //! - An operation with a path parameter answers `404` when it names nothing.
 //! - An operation that reads `If-Match` answers `412` when the version is stale.
+//!
+//! A header or query parameter is either sent or not: an `Option` in a handler's signature
+//! makes it optional (`required: false`), never `null`, so the `null` type utoipa derives
+//! from the `Option` is taken out of its schema (a client that sent the text `null` would
+//! be refused).
 
 use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{Schema, SchemaType, Type};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, ResponseBuilder};
 
 /// The media type of every error answer (RFC 9457).
@@ -42,6 +50,20 @@ fn complete_operation(op: &mut Operation) {
             response.content.insert(PROBLEM.to_string(), content);
         }
     }
+    for param in op.parameters.iter_mut().flatten() {
+        if let RefOr::T(param) = param
+            && matches!(param.parameter_in, ParameterIn::Header | ParameterIn::Query)
+            && let Some(RefOr::T(Schema::Object(schema))) = &mut param.schema
+            && let SchemaType::Array(types) = &schema.schema_type
+            && types.contains(&Type::Null)
+        {
+            let rest: Vec<Type> = types.iter().filter(|t| **t != Type::Null).cloned().collect();
+            schema.schema_type = match rest.as_slice() {
+                [one] => SchemaType::Type(one.clone()),
+                _ => SchemaType::Array(rest),
+            };
+        }
+    }
     let params = op.parameters.as_deref().unwrap_or_default();
     let has_in = |place: ParameterIn| {
         params.iter().any(
@@ -49,6 +71,7 @@ fn complete_operation(op: &mut Operation) {
         )
     };
     let has_path = has_in(ParameterIn::Path);
+    let has_query = has_in(ParameterIn::Query);
     let has_if_match = params.iter().any(|p| matches!(p, RefOr::T(p) if p.name.eq_ignore_ascii_case("if-match")));
     let has_body = op.request_body.is_some();
     let parses_input = has_body || !params.is_empty();
@@ -82,6 +105,9 @@ fn complete_operation(op: &mut Operation) {
         add("415", "A body in a media type this operation does not read");
         add("422", "A field that is wrong or missing");
     }
+    if has_query {
+        add("422", "A parameter out of range, or naming nothing");
+    }
     add("500", "An internal error; quote `error_id` to the operator");
     add("503", "The request took over 30 seconds, or the database is unavailable");
 }
@@ -110,8 +136,12 @@ mod tests {
     #[allow(dead_code)]
     async fn public() {}
 
+    #[utoipa::path(get, path = "/things", params(("limit" = Option<u32>, Query)), responses((status = 200, body = String)))]
+    #[allow(dead_code)]
+    async fn list_things() {}
+
     #[derive(OpenApi)]
-    #[openapi(paths(write_thing, public), components(schemas(Problem)))]
+    #[openapi(paths(write_thing, public, list_things), components(schemas(Problem)))]
     struct Doc;
 
     fn statuses(doc: &serde_json::Value, path: &str, method: &str) -> Vec<String> {
@@ -127,6 +157,8 @@ mod tests {
             statuses(&doc, "/things/{id}", "post"),
             ["200", "400", "401", "404", "409", "412", "413", "415", "422", "500", "503"]
         );
+        // Query parameters: one out of range is a 422.
+        assert_eq!(statuses(&doc, "/things", "get"), ["200", "400", "401", "422", "500", "503"]);
         // A public operation without parameters: only what any request can meet.
         assert_eq!(statuses(&doc, "/open", "get"), ["200", "500", "503"]);
         // The handler's own problem moved to problem+json; the success stays as it was.
@@ -134,5 +166,12 @@ mod tests {
         assert!(conflict.get(PROBLEM).is_some() && conflict.get("application/json").is_none(), "{conflict}");
         let ok = &doc["paths"]["/things/{id}"]["post"]["responses"]["200"]["content"];
         assert!(ok.get(PROBLEM).is_none(), "{ok}");
+        // An optional header is a string when sent, never `null`.
+        let if_match = &doc["paths"]["/things/{id}"]["post"]["parameters"][1];
+        assert_eq!(
+            (&if_match["name"], &if_match["schema"]["type"]),
+            (&"If-Match".into(), &"string".into()),
+            "{if_match}"
+        );
     }
 }

@@ -131,8 +131,10 @@ pub struct SimulationRequest {
     /// Or the name of a saved matrix draft.
     draft: Option<String>,
     /// First UTC day, `YYYY-MM-DD`.
+    #[schema(format = Date, pattern = r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-[0-9]{2}-[0-9]{2}$")]
     from: String,
-    /// Last UTC day, included.
+    /// Last UTC day, included (at most 366 days after `from`).
+    #[schema(format = Date, pattern = r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-[0-9]{2}-[0-9]{2}$")]
     to: String,
 }
 
@@ -180,7 +182,7 @@ async fn start(State(state): State<AppState>, auth: Auth, req: Write<SimulationR
             (d.source, d.name)
         }
         _ => {
-            return Err(ApiError::bad_request(
+            return Err(ApiError::validation(
                 "matrix",
                 "give exactly one of `matrix` (TOML text) and `draft` (a name)",
             ));

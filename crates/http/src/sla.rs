@@ -22,7 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub(crate) fn parse_standings(raw: Option<&str>) -> ApiResult<Vec<String>> {
     let Some(raw) = raw else { return Ok(Vec::new()) };
     raw.split(',')
-        .map(str::trim)
+        .map(|s| s.trim_matches(' '))
         .filter(|s| !s.is_empty())
         .map(|s| {
             if STANDINGS.contains(&s) {
@@ -41,6 +41,7 @@ const MAX_WITHIN: jiff::SignedDuration = jiff::SignedDuration::from_hours(366 * 
 pub struct AtRiskQuery {
     /// Also list cases whose earliest running clock falls due within this span, e.g. `1h`
     /// (at most `366d`).
+    #[param(pattern = "^(0|(?=[0-9])([0-9]{1,9}d)?([0-9]{1,9}h)?([0-9]{1,9}m)?([0-9]{1,9}s)?)$")]
     within: Option<String>,
     /// 1–1000, default 100.
     #[param(minimum = 1, maximum = 1000)]

@@ -77,7 +77,9 @@ pub struct ActionBody {
     /// An action of the matrix's `[[authority]]` rules: `credit`, `refund`, `fee_waiver` …
     pub action: String,
     /// Above 0. Within your limit it applies at once; above it an approval is requested.
+    #[schema(exclusive_minimum = 0)]
     pub amount: f64,
+    #[schema(pattern = r"\S")]
     pub note: Option<String>,
 }
 
@@ -97,8 +99,10 @@ pub struct DecideApprovalBody {
     pub decision: DecisionKind,
     /// The counter-offer (only with `counter`): above 0, below the amount requested and
     /// within your own limit.
+    #[schema(exclusive_minimum = 0)]
     pub amount: Option<f64>,
     /// Required to deny.
+    #[schema(pattern = r"\S")]
     pub comment: Option<String>,
 }
 

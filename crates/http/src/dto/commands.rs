@@ -51,6 +51,7 @@ pub struct OpenCaseBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageBody {
+    #[schema(pattern = r"\S")]
     pub body: String,
     /// `public` (default; the customer sees it) or `internal` (a note for staff).
     #[serde(default = "default_visibility")]
@@ -79,6 +80,7 @@ pub struct TransferBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReopenBody {
+    #[schema(pattern = r"\S")]
     pub reason: String,
 }
 
@@ -90,6 +92,7 @@ pub struct EmptyBody {}
 #[serde(deny_unknown_fields)]
 pub struct AskFrontLineBody {
     /// What the front line should get from the customer.
+    #[schema(pattern = r"\S")]
     pub question: String,
 }
 
@@ -100,12 +103,14 @@ pub struct CsatBody {
     /// 1 (very dissatisfied) to 5 (very satisfied).
     #[schema(minimum = 1, maximum = 5)]
     pub score: u8,
+    #[schema(pattern = r"\S")]
     pub comment: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerTaskBody {
+    #[schema(pattern = r"\S")]
     pub answer: String,
 }
 
@@ -113,10 +118,10 @@ pub struct AnswerTaskBody {
 #[serde(deny_unknown_fields)]
 pub struct CallbackBody {
     /// Local date and time the window opens, e.g. `2026-11-24T14:00`.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?$")]
     pub window_start: jiff::civil::DateTime,
     /// Local date and time it closes.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?$")]
     pub window_end: jiff::civil::DateTime,
     /// IANA time zone of those times; default: the customer's, else UTC.
     pub time_zone: Option<String>,

@@ -14,6 +14,7 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct IdentityDto {
     pub channel: Channel,
+    #[schema(pattern = r"\S")]
     pub value: String,
 }
 
@@ -75,6 +76,7 @@ pub struct CustomerBody {
     pub identities: Vec<IdentityDto>,
     /// Lifetime value.
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub value: f64,
     pub segment: Option<String>,
     pub language: Option<String>,
@@ -107,6 +109,7 @@ impl CustomerBody {
 pub struct TeamDto {
     pub id: Uuid,
     pub slug: String,
+    #[schema(pattern = r"\S")]
     pub name: String,
     pub level: String,
     pub kind: TeamKind,
@@ -176,7 +179,9 @@ impl From<&User> for UserDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserBody {
+    #[schema(pattern = "^[a-z0-9_.-]{1,64}$")]
     pub name: String,
+    #[schema(pattern = r"\S")]
     pub display_name: Option<String>,
     pub email: Option<String>,
     pub role: Role,
@@ -256,6 +261,7 @@ pub struct NewTokenDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
+    #[schema(pattern = r"\S")]
     pub name: String,
     /// Admins may mint tokens for another user (name or id).
     pub user: Option<String>,
