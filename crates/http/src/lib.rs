@@ -80,7 +80,12 @@ impl Default for ServeConfig {
 
 impl AppState {
     pub fn new(engine: Engine) -> Self {
-        Self::with_shutdown(engine, watch::channel(false).1, ServeConfig::default())
+        Self::with_config(engine, ServeConfig::default())
+    }
+
+    /// The state of a server that protects itself from load as `config` says.
+    pub fn with_config(engine: Engine, config: ServeConfig) -> Self {
+        Self::with_shutdown(engine, watch::channel(false).1, config)
     }
 
     fn with_shutdown(engine: Engine, shutting_down: watch::Receiver<bool>, config: ServeConfig) -> Self {
