@@ -247,6 +247,7 @@ fn escalation(kind: EscalationKind) -> Escalate {
         to_user: None,
         reason: "needs more than L1 can do".into(),
         tried: Some("restarted the printer".into()),
+        candidates: Vec::new(),
     }
 }
 

@@ -561,6 +561,7 @@ async fn escalate(
         to_team: given(f.to_team),
         to_user: given(f.to_user),
         tried: given(f.tried),
+        skill: None,
         ..f
     });
     run_and_return(&state, &posted.session, &number, request, "Escalated.").await

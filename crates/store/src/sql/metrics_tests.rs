@@ -172,6 +172,7 @@ fn escalate_to_tech() -> CaseCommand {
         to_user: None,
         reason: "needs a specialist".into(),
         tried: Some("restarted the router".into()),
+        candidates: Vec::new(),
     })
 }
 
