@@ -89,3 +89,48 @@ async fn an_ambiguous_escalation_is_refused_with_the_candidate_teams() {
     assert_eq!(s, 200, "{after}");
     assert_eq!(after["team_id"], team_id(&api, &ana, "supervisors").await);
 }
+
+/// `ladder admin doctor` finds the cases earlier escalations left with no team and nobody
+/// assigned (made here below the engine, as the old escalation did), says how to fix them
+/// and exits with status 1; on healthy data it says so and exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_doctor_reports_active_cases_without_a_team() {
+    use ladder_store::{Location, Store, StoreConfig};
+    use ladder_testkit::store as fx;
+    let dir = tempfile::tempdir().unwrap();
+    LADDER.seed_world(dir.path());
+    let (ok, out, _) = LADDER.admin_result(dir.path(), &["doctor"]);
+    assert!(ok, "healthy data: {out}");
+    assert!(out.contains("no problems found"), "{out}");
+
+    let location = match database(dir.path()) {
+        Some(url) => Location::parse(&url),
+        None => Location::Sqlite(dir.path().to_path_buf()),
+    };
+    {
+        let store = Store::open_at(&location, StoreConfig::default()).unwrap();
+        let (kept, orphan, done) = (
+            ladder_core::ids::CaseId::new_v7(),
+            ladder_core::ids::CaseId::new_v7(),
+            ladder_core::ids::CaseId::new_v7(),
+        );
+        let with_team = ladder_core::command::OpenCase { team: Some(fx::front()), ..fx::new_case("Has its team", "") };
+        fx::run(&store, fx::open(kept, with_team, fx::at(0))).await;
+        fx::run(&store, fx::open(orphan, fx::new_case("Lost at L2", ""), fx::at(1))).await;
+        fx::run(&store, fx::escalate_up(orphan, fx::at(2))).await;
+        fx::run(&store, fx::open(done, fx::new_case("Lost but resolved", ""), fx::at(3))).await;
+        fx::run(&store, fx::escalate_up(done, fx::at(4))).await;
+        fx::run(&store, fx::resolve(done, "fixed", fx::at(5))).await;
+    }
+    let (ok, out, err) = LADDER.admin_result(dir.path(), &["doctor"]);
+    assert!(!ok, "an ownerless case is a finding: {out} {err}");
+    assert!(out.contains("1 active case(s) with no team and nobody assigned"), "{out}");
+    assert!(out.contains("#2 at L2 (new): Lost at L2"), "{out}");
+    assert!(!out.contains("Has its team") && !out.contains("resolved"), "only active ownerless cases: {out}");
+    let (ok, out, _) = LADDER.admin_result(dir.path(), &["doctor", "--json"]);
+    assert!(!ok);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["ownerless_cases"].as_array().map(Vec::len), Some(1), "{report}");
+    assert_eq!(report["ownerless_cases"][0]["number"], 2);
+    assert_eq!(report["ownerless_cases"][0]["level"], "L2");
+}

@@ -38,6 +38,21 @@ impl Store {
         .await
     }
 
+    /// Active cases (neither resolved nor closed) with no team and nobody assigned: work
+    /// nobody sees in a queue. Oldest first, at most `limit`.
+    pub async fn ownerless_cases(&self, limit: u32) -> StoreResult<Vec<Case>> {
+        self.read(move |db| {
+            let numbers: Vec<i64> = db.rows(
+                "SELECT number FROM cases WHERE team_id IS NULL AND assignee_id IS NULL \
+                 AND status NOT IN ('resolved', 'closed') ORDER BY number LIMIT ?1",
+                args![limit],
+                |r| Ok(r.get(0)?),
+            )?;
+            numbers.into_iter().map(|n| load_case_doc(db, n)).collect()
+        })
+        .await
+    }
+
     /// The whole stream of a case, oldest first.
     pub async fn events(&self, id: CaseId) -> StoreResult<Vec<StoredEvent>> {
         self.read(move |db| load_events(db, id)).await
