@@ -134,3 +134,67 @@ async fn admin_doctor_reports_active_cases_without_a_team() {
     assert_eq!(report["ownerless_cases"][0]["number"], 2);
     assert_eq!(report["ownerless_cases"][0]["level"], "L2");
 }
+
+fn numbers(page: &Value) -> Vec<u64> {
+    page["items"].as_array().expect("a page").iter().map(|c| c["number"].as_u64().unwrap()).collect()
+}
+
+/// The finding: the escalating agent's supervisor got 403 for a case that left their team.
+/// Now the supervisors of the team a case was escalated out of follow it, read-only, and the
+/// case list has "escalated by me" and "escalated by my team".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisors_follow_escalations_that_left_their_team_read_only() {
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
+    let t = |name: &str| world.tokens[name].clone();
+    let (ana, erin, sam, tara) = (t("ana"), t("erin"), t("sam"), t("tara"));
+    let stays = api.open_case(&ana, json!({"subject": "Password reset"})).await;
+    let case = api.open_case(&ana, json!({"subject": "Charged twice"})).await;
+    let id = case["id"].as_str().unwrap();
+    let number = case["number"].as_u64().unwrap();
+    let body =
+        json!({"kind": "functional", "to_team": "billing", "reason": "a refund", "tried": "checked the invoice"});
+    let (s, after) = api.call(&ana, "POST", &format!("/api/v1/cases/{id}/escalate"), Some(body)).await;
+    assert_eq!(s, 200, "{after}");
+
+    // sam supervises the front line, which the case left: he reads it, and may not act on it.
+    let (s, seen) = api.call(&sam, "GET", &format!("/api/v1/cases/{id}"), None).await;
+    assert_eq!(s, 200, "{seen}");
+    let (s, _) = api.call(&sam, "GET", &format!("/api/v1/cases/{id}/events"), None).await;
+    assert_eq!(s, 200);
+    let note = json!({"body": "following", "visibility": "internal"});
+    let (s, refused) = api.call(&sam, "POST", &format!("/api/v1/cases/{id}/messages"), Some(note)).await;
+    assert_eq!(s, 403, "{refused}");
+    assert!(refused["detail"].as_str().unwrap().contains("read-only"), "{refused}");
+
+    // The views.
+    let list = |token: String, query: &'static str| {
+        let api = &api;
+        async move {
+            let (s, page) = api.call(&token, "GET", &format!("/api/v1/cases?{query}"), None).await;
+            assert_eq!(s, 200, "{query}: {page}");
+            numbers(&page)
+        }
+    };
+    assert_eq!(list(ana.clone(), "escalated_by=me").await, [number]);
+    assert_eq!(list(sam.clone(), "escalated_by=my_team").await, [number]);
+    assert_eq!(list(sam.clone(), "escalated_by=me").await, Vec::<u64>::new());
+    assert!(list(sam.clone(), "").await.contains(&number), "in sam's scope");
+    assert!(!list(sam.clone(), "escalated_by=my_team").await.contains(&stays["number"].as_u64().unwrap()));
+    assert_eq!(list(tara.clone(), "escalated_by=my_team").await, Vec::<u64>::new(), "billing escalated nothing");
+    assert_eq!(list(erin.clone(), "escalated_by=me").await, Vec::<u64>::new());
+    let (s, p) = api.call(&ana, "GET", "/api/v1/cases?escalated_by=them", None).await;
+    assert_eq!((s, p["field"].as_str()), (400, Some("escalated_by")), "{p}");
+
+    // The console: the queue's tabs, and the case page for the follower.
+    let console = ladder_testkit::http::Console::new(&_server);
+    let session = console.login("sam", PASSWORD).await;
+    let queue = console.get(Some(&session), "/queue").await;
+    assert!(queue.body.contains(r#"href="/queue/escalated?by=my_team""#), "{}", queue.body);
+    let mine = console.get(Some(&session), "/queue/escalated?by=my_team").await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert!(mine.body.contains(&format!(r#"href="/cases/{number}""#)), "{}", mine.body);
+    let none = console.get(Some(&session), "/queue/escalated?by=me").await;
+    assert!(none.body.contains("You have not escalated any case."), "{}", none.body);
+    let page = console.get(Some(&session), &format!("/cases/{number}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+}

@@ -1533,7 +1533,7 @@ fn case_scope_matches_role() {
     assert_eq!(principal(&manager()).case_scope(), CaseScope::All);
     assert_eq!(
         principal(&supervisor()).case_scope(),
-        CaseScope::TeamsOrWorkedBy { teams: vec![BILLING, TECH], user: SUPERVISOR }
+        CaseScope::TeamsOrWorkedBy { teams: vec![BILLING, TECH], user: SUPERVISOR, followed: vec![BILLING, TECH] }
     );
     assert!(principal(&supervisor()).is_at_least(Role::Agent));
     assert!(!principal(&agent()).is_at_least(Role::Supervisor));

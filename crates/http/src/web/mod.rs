@@ -23,6 +23,7 @@ pub mod board;
 pub mod case;
 pub mod charts;
 pub mod dashboard;
+pub mod escalated;
 pub mod layout;
 pub mod login;
 pub mod matrix;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/assets/approvals.css", get(|| async { asset("text/css; charset=utf-8", APPROVALS_CSS) }))
         .merge(login::router())
         .merge(queue::router())
+        .merge(escalated::router())
         .merge(case::router())
         .merge(admin::router())
         .merge(board::router())
