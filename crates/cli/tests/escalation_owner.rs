@@ -198,3 +198,57 @@ async fn supervisors_follow_escalations_that_left_their_team_read_only() {
     let page = console.get(Some(&session), &format!("/cases/{number}")).await;
     assert_eq!(page.status, 200, "{}", page.body);
 }
+
+/// The escalate dialog offers only what the escalation accepts: levels above the case's,
+/// the teams of those levels with the one the engine would choose preselected, people from
+/// a list with their open cases, and skills; its defaults never leave the case without a team.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_escalate_dialog_offers_levels_above_their_teams_and_people_and_preselects_the_route() {
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
+    let ana = world.tokens["ana"].clone();
+    let case = api.open_case(&ana, json!({"subject": "Charged twice"})).await;
+    let number = case["number"].as_u64().unwrap();
+    let console = ladder_testkit::http::Console::new(&server);
+    let session = console.login("ana", PASSWORD).await;
+    let page = console.get(Some(&session), &format!("/cases/{number}")).await;
+    assert_eq!(page.status, 200);
+    let body = &page.body;
+    let select = |id: &str| {
+        let start = body.find(&format!(r#"<select id="{id}""#)).unwrap_or_else(|| panic!("no select {id}: {body}"));
+        body[start..start + body[start..].find("</select>").unwrap()].to_string()
+    };
+    let levels = select("esc-level");
+    assert!(levels.contains(r#"value="L2""#) && levels.contains(r#"value="L3""#), "{levels}");
+    assert!(!levels.contains(r#"value="L1""#), "not the case's own level: {levels}");
+    let teams = select("esc-team");
+    assert!(teams.contains(r#"<option value="supervisors" selected>"#), "the route is preselected: {teams}");
+    assert!(teams.contains(r#"value="billing""#) && teams.contains(r#"value="management""#), "{teams}");
+    assert!(!teams.contains(r#"value="frontline""#), "no team of the case's level: {teams}");
+    let people = select("esc-user");
+    for who in ["sam", "tara", "maria", "erin"] {
+        assert!(people.contains(&format!(r#"value="{who}""#)), "{who} is offered: {people}");
+    }
+    assert!(!people.contains(r#"value="ana""#), "nobody of the front line only: {people}");
+    assert!(people.contains(" open</option>"), "with their open cases: {people}");
+    assert!(select("esc-skill").contains(r#"value="""#));
+    assert!(body.contains("The ladder suggests"), "{body}");
+
+    // Posting the dialog as it comes (the preselected team) escalates to that team.
+    let csrf = ladder_testkit::http::csrf_of(body);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("kind", "hierarchical"),
+        ("initiator", "agent"),
+        ("to_level", ""),
+        ("to_team", "supervisors"),
+        ("skill", ""),
+        ("to_user", ""),
+        ("reason", "needs a supervisor"),
+        ("tried", "explained the charges"),
+    ];
+    let r = console.post(Some(&session), &format!("/cases/{number}/escalate"), &form).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let (_, after) =
+        api.call(&world.tokens["sam"], "GET", &format!("/api/v1/cases/{}", case["id"].as_str().unwrap()), None).await;
+    assert_eq!((after["level"].as_str(), after["team_id"].is_null()), (Some("L2"), false), "{after}");
+}

@@ -23,6 +23,7 @@ pub mod board;
 pub mod case;
 pub mod charts;
 pub mod dashboard;
+pub mod escalate;
 pub mod escalated;
 pub mod layout;
 pub mod login;
