@@ -1,7 +1,8 @@
 // The walk through the console in headless Debian Chromium, across roles: the agent takes a
 // case and asks for a credit above her limit; it appears live on the supervisor's board (open
 // in a second browser context); the supervisor approves it in the inbox; the agent resolves
-// the case, then takes the next one and escalates it; denials; sign-out.
+// the case, then takes the next one and escalates it, and the next with the escalate panel's
+// defaults (the case keeps a team); denials; sign-out.
 // Usage: node walk.mjs BASE_URL OUT_DIR
 //   (env: WALK_USER, WALK_PASSWORD, WALK_SUPERVISOR, WALK_FOREIGN_CASE)
 // Exits non-zero with the step that failed. Never downloads a browser.
@@ -137,6 +138,22 @@ try {
   check((await entry.textContent()).includes("Billing must correct the invoice"), "the timeline shows the reason");
   check((await entry.textContent()).includes("Explained the charges"), "the timeline shows what was tried");
   await page.screenshot({ path: path.join(out, "case.png"), fullPage: false });
+
+  // The escalate panel sent as it comes (next level up, the team the ladder preselects)
+  // never leaves the case without a team.
+  await page.goto(base + "/queue");
+  await page.getByRole("button", { name: "Take next" }).first().click();
+  await page.waitForURL(/\/cases\/\d+$/);
+  const defaultUrl = page.url();
+  await page.getByText("Escalate", { exact: true }).first().click();
+  await page.getByLabel("Reason (required)").fill("The customer wants a supervisor");
+  await page.getByLabel("What was tried").fill("Explained the policy");
+  await page.getByRole("button", { name: "Escalate", exact: true }).click();
+  await page.waitForURL(defaultUrl);
+  check(await page.getByRole("status").filter({ hasText: "Escalated." }).isVisible(),
+    "the default escalation is accepted");
+  const facts = (await page.locator("p.facts").textContent()).replace(/\s+/g, " ");
+  check(facts.includes("Level L2") && !facts.includes("no team"), `the escalated case has a team: ${facts}`);
 
   if (foreignCase) {
     const r = await page.goto(`${base}/cases/${foreignCase}`);

@@ -72,3 +72,41 @@ pub async fn create_team(
     let now = jiff::Timestamp::now();
     engine.create_team(&command_line_principal(), team, None, now).await.context("creating the team")
 }
+
+/// The most ownerless cases `ladder admin doctor` lists.
+const DOCTOR_LIMIT: u32 = 1_000;
+
+/// Active cases with no team and nobody assigned, oldest first.
+pub async fn doctor(store: &ladder_store::Store) -> anyhow::Result<Vec<ladder_core::Case>> {
+    store.ownerless_cases(DOCTOR_LIMIT).await.context("reading the cases")
+}
+
+/// The doctor's findings in words, one case a line, with what to do about them.
+pub fn doctor_text(found: &[ladder_core::Case]) -> String {
+    if found.is_empty() {
+        return "no problems found: every active case has a team or a person\n".to_string();
+    }
+    let mut out = format!("{} active case(s) with no team and nobody assigned:\n", found.len());
+    for c in found {
+        out.push_str(&format!("  #{} at {} ({}): {}\n", c.number, c.level, c.status.as_str(), c.subject));
+    }
+    out.push_str("give each a team: transfer it, or escalate or de-escalate it naming to_team\n");
+    out
+}
+
+/// The doctor's findings as JSON: `{"ownerless_cases": [{number, id, level, status, subject}]}`.
+pub fn doctor_json(found: &[ladder_core::Case]) -> String {
+    let cases: Vec<serde_json::Value> = found
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "number": c.number,
+                "id": c.id.to_string(),
+                "level": c.level.as_str(),
+                "status": c.status.as_str(),
+                "subject": c.subject,
+            })
+        })
+        .collect();
+    format!("{}\n", serde_json::json!({ "ownerless_cases": cases }))
+}

@@ -447,6 +447,7 @@ async fn one_case(
                     to_user: None,
                     reason: format!("needs the {specialist_team} team"),
                     tried: Some("Checked the account history and the knowledge base; no self-service fix.".into()),
+                    skill: None,
                 }),
                 when,
             )
@@ -494,6 +495,7 @@ async fn one_case(
                     to_user: Some("sam".into()),
                     reason: "Customer asked to speak to a supervisor".into(),
                     tried: None,
+                    skill: None,
                 }),
                 when,
             )
@@ -517,6 +519,7 @@ async fn one_case(
                     to_user: Some(specialist.into()),
                     reason: "Beyond front-line tools".into(),
                     tried: Some("Standard troubleshooting script, twice.".into()),
+                    skill: None,
                 }),
                 when,
             )
@@ -532,6 +535,7 @@ async fn one_case(
                     to_user: Some("maria".into()),
                     reason: "Compensation above my authority".into(),
                     tried: Some("Offered the standard credit; the customer refused.".into()),
+                    skill: None,
                 }),
                 when,
             )

@@ -140,6 +140,16 @@ enum AdminCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Look for data in need of a person: active cases at a level with no team and nobody
+    /// assigned (left by escalations before that was refused). Exits with status 1 when it
+    /// finds any.
+    Doctor {
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Write a consistent copy of the database to a new file; safe while the server runs.
     Backup {
         /// The backup file to create (it must not exist).
@@ -353,6 +363,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let store = data.open()?;
                     let n = store.rebuild_projections().await?;
                     println!("rebuilt {n} cases from the event log");
+                    Ok(())
+                }
+                AdminCommand::Doctor { json, data } => {
+                    let store = data.open()?;
+                    let found = admin::doctor(&store).await?;
+                    print!("{}", if json { admin::doctor_json(&found) } else { admin::doctor_text(&found) });
+                    if !found.is_empty() {
+                        std::process::exit(1);
+                    }
                     Ok(())
                 }
                 AdminCommand::Backup { to, data } => {

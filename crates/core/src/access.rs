@@ -23,8 +23,9 @@ pub struct Principal {
 pub enum CaseScope {
     /// Managers and admins see every case.
     All,
-    /// Cases of these teams, plus cases the user has been assigned.
-    TeamsOrWorkedBy { teams: Vec<TeamId>, user: UserId },
+    /// Cases of these teams, cases the user has worked or escalated, and cases escalated
+    /// out of the `followed` teams (a supervisor's own; empty for an agent).
+    TeamsOrWorkedBy { teams: Vec<TeamId>, user: UserId, followed: Vec<TeamId> },
 }
 
 impl Principal {
@@ -36,22 +37,40 @@ impl Principal {
         if self.role >= Role::Manager {
             CaseScope::All
         } else {
-            CaseScope::TeamsOrWorkedBy { teams: self.teams.clone(), user: self.user_id }
+            CaseScope::TeamsOrWorkedBy {
+                teams: self.teams.clone(),
+                user: self.user_id,
+                followed: self.followed_teams().to_vec(),
+            }
         }
     }
 
+    /// The teams whose escalations this principal follows: a supervisor's own teams.
+    fn followed_teams(&self) -> &[TeamId] {
+        if self.role == Role::Supervisor { &self.teams } else { &[] }
+    }
+
     /// An agent sees their teams' cases and the ones they have worked; supervisors their
-    /// teams'; managers and admins all.
+    /// teams'; managers and admins all; and below a manager, the escalations one follows
+    /// ([`Principal::follows`]).
     pub fn can_view(&self, case: &Case) -> bool {
-        match self.case_scope() {
-            CaseScope::All => true,
-            CaseScope::TeamsOrWorkedBy { teams, user } => {
-                case.team.is_some_and(|t| teams.contains(&t))
-                    || case.assignee == Some(user)
-                    || case.worked_by.contains(&user)
-                    || self.has_task_on(case)
-            }
-        }
+        self.role >= Role::Manager || self.works_on(case) || self.follows(case)
+    }
+
+    /// The case is one of the principal's teams', assigned to them, worked by them before,
+    /// or they have a task on it.
+    fn works_on(&self, case: &Case) -> bool {
+        case.team.is_some_and(|t| self.teams.contains(&t))
+            || case.assignee == Some(self.user_id)
+            || case.worked_by.contains(&self.user_id)
+            || self.has_task_on(case)
+    }
+
+    /// Following an escalation, read-only: whoever escalated a case, and the supervisors of
+    /// the teams it was escalated out of, keep reading it after it left.
+    pub fn follows(&self, case: &Case) -> bool {
+        case.escalated_by.contains(&self.user_id)
+            || case.escalated_from.iter().any(|t| self.followed_teams().contains(t))
     }
 
     /// Whether the back office gave this principal (or one of their teams) a task on the
@@ -68,6 +87,12 @@ impl Principal {
             && !self.can_view(case)
         {
             return Err("the case belongs to a team you are not part of".into());
+        }
+        if let Some(case) = case
+            && self.role < Role::Manager
+            && !self.works_on(case)
+        {
+            return Err("you follow this escalation read-only: the case is with another team now".into());
         }
         // Having worked a case lets you follow it and add to it after it moved on, but
         // deciding its course (and recording what the customer thought of it) belongs to its

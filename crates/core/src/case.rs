@@ -312,6 +312,14 @@ pub struct Case {
     pub worked_by: BTreeSet<UserId>,
     /// The levels the case came up through, most recent last.
     pub escalation_path: Vec<LevelStop>,
+    /// Everyone who escalated the case, for "escalated by me" (kept after de-escalation,
+    /// unlike `escalation_path`).
+    #[serde(default)]
+    pub escalated_by: BTreeSet<UserId>,
+    /// The teams the case was escalated out of: their supervisors follow it
+    /// ([`crate::access`]) and it is in "escalated by my team".
+    #[serde(default)]
+    pub escalated_from: BTreeSet<TeamId>,
     pub n_messages: u32,
     pub n_escalations: u32,
     pub n_de_escalations: u32,
@@ -390,6 +398,8 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             // The person who opened the case follows it, like whoever is assigned it.
             worked_by: o.assignee.into_iter().chain(recorded.actor.user_id()).collect(),
             escalation_path: Vec::new(),
+            escalated_by: BTreeSet::new(),
+            escalated_from: BTreeSet::new(),
             n_messages: 0,
             n_escalations: 0,
             n_de_escalations: 0,
@@ -447,6 +457,8 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
                 team: e.from_team,
                 assignee: e.from_assignee,
             });
+            case.escalated_by.extend(recorded.actor.user_id());
+            case.escalated_from.extend(e.from_team);
             moved_to(&mut case, &e.to_level, e.to_team, e.to_user);
             case.n_escalations += 1;
         }

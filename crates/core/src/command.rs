@@ -15,7 +15,7 @@ pub use crate::cmd::assign::Assign;
 pub use crate::cmd::callback::ScheduleCallback;
 pub use crate::cmd::csat::RecordCsat;
 pub use crate::cmd::de_escalate::DeEscalate;
-pub use crate::cmd::escalate::Escalate;
+pub use crate::cmd::escalate::{Escalate, TargetTeam, check_owner, target_team};
 pub use crate::cmd::message::AddMessage;
 pub use crate::cmd::open::OpenCase;
 pub use crate::cmd::reopen::Reopen;

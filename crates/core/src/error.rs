@@ -14,6 +14,19 @@ pub enum DomainError {
     /// The command needs a case that does not exist yet, or opens one that does.
     #[error("{0}")]
     NoSuchCase(String),
+    /// An escalation would leave the case at a level with no team and nobody assigned: no
+    /// team works the level, or several do and nothing says which. `candidates` are the
+    /// teams to choose from (empty when no team works the level).
+    #[error("to_team: {message}")]
+    NoOwner { level: String, message: String, candidates: Vec<TeamChoice> },
+}
+
+/// A team offered as a choice when a command cannot tell which team should take a case.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TeamChoice {
+    /// The team's slug, as `to_team` takes it.
+    pub team: String,
+    pub name: String,
 }
 
 impl DomainError {

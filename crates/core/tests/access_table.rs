@@ -101,6 +101,14 @@ fn case_in(scope: &str) -> Case {
             case.worked_by.insert(CALLER);
         }
         "unrelated" => case.team = None,
+        "escalated-away" => {
+            case.team = Some(OTHER_TEAM);
+            case.escalated_from.insert(OWN_TEAM);
+        }
+        "escalated-by-self" => {
+            case.team = Some(OTHER_TEAM);
+            case.escalated_by.insert(CALLER);
+        }
         other => panic!("no case scope '{other}'"),
     }
     let requester = if scope == "own-request" { CALLER } else { SOMEONE };

@@ -183,6 +183,7 @@ fn escalate() -> CaseCommand {
         to_user: None,
         reason: "needs authority".into(),
         tried: None,
+        candidates: Vec::new(),
     })
 }
 

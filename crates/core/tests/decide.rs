@@ -247,6 +247,7 @@ fn escalation(kind: EscalationKind) -> Escalate {
         to_user: None,
         reason: "needs more than L1 can do".into(),
         tried: Some("restarted the printer".into()),
+        candidates: Vec::new(),
     }
 }
 
@@ -1532,7 +1533,7 @@ fn case_scope_matches_role() {
     assert_eq!(principal(&manager()).case_scope(), CaseScope::All);
     assert_eq!(
         principal(&supervisor()).case_scope(),
-        CaseScope::TeamsOrWorkedBy { teams: vec![BILLING, TECH], user: SUPERVISOR }
+        CaseScope::TeamsOrWorkedBy { teams: vec![BILLING, TECH], user: SUPERVISOR, followed: vec![BILLING, TECH] }
     );
     assert!(principal(&supervisor()).is_at_least(Role::Agent));
     assert!(!principal(&agent()).is_at_least(Role::Supervisor));

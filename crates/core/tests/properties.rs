@@ -146,7 +146,16 @@ fn command() -> impl Strategy<Value = CaseCommand> {
         prop::option::weighted(0.8, text()),
     )
         .prop_map(|(kind, initiator, to_level, to_team, to_user, reason, tried)| {
-            CaseCommand::Escalate(Escalate { kind, initiator, to_level, to_team, to_user, reason, tried })
+            CaseCommand::Escalate(Escalate {
+                kind,
+                initiator,
+                to_level,
+                to_team,
+                to_user,
+                reason,
+                tried,
+                candidates: Vec::new(),
+            })
         });
     let de_escalate = (
         prop::option::weighted(0.3, level()),

@@ -65,6 +65,18 @@ impl UserCommand {
             let around = Surroundings { customer, teams: &self.teams, ladder: &self.ladder };
             triggers = follow_up(active, case, &mut recorded, &around, repeat_contacts, self.now, uuid::Uuid::now_v7);
         }
+        // No orphan: a move between levels, with whatever the rules did after it, leaves the
+        // case with a team or a person.
+        let candidates = match &self.command {
+            CaseCommand::Escalate(e) => Some(e.candidates.as_slice()),
+            CaseCommand::DeEscalate(_) => Some(&[][..]),
+            _ => None,
+        };
+        if let Some(candidates) = candidates
+            && let Some(after) = recorded.iter().fold(case.cloned(), |c, r| Some(ladder_core::case::apply(c, r)))
+        {
+            check_owner(candidates, &after)?;
+        }
         Ok(Decided { events: recorded, triggers })
     }
 }
@@ -111,6 +123,10 @@ pub struct Escalation {
     pub reason: String,
     /// What was already tried; required when an agent escalates.
     pub tried: Option<String>,
+    /// A skill the receiving team must offer (`billing` …), when no team or person is
+    /// named: it chooses among the teams of the target level.
+    #[serde(default)]
+    pub skill: Option<String>,
 }
 
 fn agent() -> Initiator {
@@ -259,6 +275,25 @@ impl Engine {
         Ok(ladder_core::matrix::apply::only_team_at(&self.team_refs().await?, level))
     }
 
+    /// The team an escalation of `case` to `level` goes to when the caller names neither
+    /// team nor person ([`target_team`]): over the directory's teams, the matrix's list for
+    /// the level, the skill asked for and the case's category.
+    pub async fn escalation_target(
+        &self,
+        case: &ladder_core::Case,
+        level: &LevelId,
+        kind: EscalationKind,
+        skill: Option<&str>,
+    ) -> Result<TargetTeam, StoreError> {
+        let teams = self.store.teams().await?;
+        let matrix = self.active_matrix();
+        let level_teams = matrix
+            .as_ref()
+            .and_then(|m| m.compiled.matrix().levels.iter().find(|l| &l.id == level).map(|l| l.teams.clone()))
+            .unwrap_or_default();
+        Ok(target_team(&teams, level, &level_teams, kind, skill, case.category.as_deref())?)
+    }
+
     /// Resolves names to directory entries and builds the domain command.
     async fn resolve(
         &self,
@@ -328,13 +363,21 @@ impl Engine {
                 }
                 let mut to_team = self.resolve_team_opt("to_team", e.to_team.as_deref()).await?;
                 let to_user = self.person(principal, "to_user", e.to_user.as_deref()).await?;
+                let mut candidates = Vec::new();
+                if let Some(skill) = &e.skill {
+                    ladder_core::validate::handle("skill", skill)?;
+                }
                 if e.kind == EscalationKind::Hierarchical
                     && to_team.is_none()
                     && to_user.is_none()
                     && let Some(case) = self.store.case(case_id).await?
+                    && let Some(level) = e.to_level.clone().or_else(|| self.ladder().above(&case.level).cloned())
                 {
-                    let target = e.to_level.clone().or_else(|| self.ladder().above(&case.level).cloned());
-                    to_team = self.only_team_at(target.as_ref()).await?;
+                    match self.escalation_target(&case, &level, e.kind, e.skill.as_deref()).await? {
+                        TargetTeam::One(t) => to_team = Some(t),
+                        TargetTeam::Several(c) => candidates = c,
+                        TargetTeam::NoTeam => {}
+                    }
                 }
                 CaseCommand::Escalate(Escalate {
                     kind: e.kind,
@@ -344,6 +387,7 @@ impl Engine {
                     to_user,
                     reason: e.reason,
                     tried: e.tried,
+                    candidates,
                 })
             }
             CaseRequest::DeEscalate(DeEscalation { to_level, to_team, to_user, guidance }) => {

@@ -35,9 +35,9 @@ pub use directory::{Password, command_line_principal};
 /// The store's plain data types that queries answer with and filters are written in, so
 /// callers above the engine need no dependency on the store.
 pub use ladder_store::{
-    AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage, CustomerFilter, Idempotency,
-    InsightFacts, MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval, QueuedCase,
-    StoreError, StoreStats, StoredEvent, StoredMessage, TokenInfo,
+    AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage, CustomerFilter, EscalatedBy,
+    Idempotency, InsightFacts, MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval,
+    QueuedCase, StoreError, StoreStats, StoredEvent, StoredMessage, TokenInfo,
 };
 pub use login_throttle::LoginThrottleConfig;
 pub use timers::{FireReport, TimerStatus};

@@ -141,6 +141,7 @@ impl World {
             to_user: None,
             reason: "needs a billing specialist".into(),
             tried: Some("checked the order".into()),
+            skill: None,
         });
         self.run(&self.ana, b, escalate, "11:00:00").await;
         self.run(&self.ana, c, resolve(), "11:00:00").await;

@@ -10,7 +10,7 @@ use ladder_core::case::{Case, Channel, Priority, Status};
 use ladder_core::command::{AddMessage, Reopen, RequestInfo, Resolve, UpdateCase};
 use ladder_core::directory::LevelId;
 use ladder_core::ids::CaseId;
-use ladder_engine::{AssigneeFilter, CaseFilter, PageRequest};
+use ladder_engine::{AssigneeFilter, CaseFilter, EscalatedBy, PageRequest};
 use ladder_engine::{Assignment, CaseRequest, DeEscalation, Escalation, OpenRequest};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -135,6 +135,10 @@ pub struct ListQuery {
     /// SLA standing of the live clocks: `breached`, `at_risk`, `running`, `paused`.
     #[param(pattern = r"^ *(breached|at_risk|running|paused)? *(, *(breached|at_risk|running|paused)? *)*$")]
     sla: Option<String>,
+    /// `me`: cases the caller escalated; `my_team`: cases escalated out of one of the
+    /// caller's teams (by anyone, rules included).
+    #[param(pattern = "^(me|my_team)$")]
+    escalated_by: Option<String>,
     /// From `next_cursor` of the previous page.
     #[param(pattern = "^n[0-9]{1,18}$")]
     cursor: Option<String>,
@@ -200,6 +204,14 @@ async fn list_cases(
         Some("none") => Some(AssigneeFilter::Unassigned),
         Some("me") => Some(AssigneeFilter::User(auth.0.user_id)),
         Some(u) => Some(AssigneeFilter::User(crate::extract::user_param(&state, "assignee", u).await?)),
+    };
+    filter.escalated_by = match q.escalated_by.as_deref() {
+        None | Some("") => None,
+        Some("me") => Some(EscalatedBy::User(auth.0.user_id)),
+        Some("my_team") => Some(EscalatedBy::Teams(auth.0.teams.clone())),
+        Some(other) => {
+            return Err(ApiError::bad_request("escalated_by", format!("'{other}' is not one of me, my_team")));
+        }
     };
     let before = crate::extract::cursor_param(q.cursor.as_deref(), 'n')?.map(i64::unsigned_abs);
     let limit = crate::extract::limit_param("limit", q.limit, 50, 500)?;

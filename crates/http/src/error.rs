@@ -40,6 +40,18 @@ pub struct Problem {
     /// For `429` and `503`: seconds to wait before retrying, as in the `Retry-After` header.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// For an escalation that would leave the case without a team (`field` is `to_team`):
+    /// the teams of the target level to choose from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<Vec<CandidateTeam>>,
+}
+
+/// A team to choose from, when the server cannot tell which team should take a case.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CandidateTeam {
+    /// The team's slug, as `to_team` takes it.
+    pub team: String,
+    pub name: String,
 }
 
 /// One problem in an escalation matrix file.
@@ -88,6 +100,7 @@ impl ApiError {
             error_id: None,
             errors: None,
             retry_after: None,
+            candidates: None,
         }))
     }
     /// `429 Too Many Requests`: the caller should wait `wait` (rounded up to whole seconds).
@@ -178,6 +191,12 @@ impl From<DomainError> for ApiError {
                 p
             }
             DomainError::NoSuchCase(m) => ApiError::not_found(m),
+            DomainError::NoOwner { message, candidates, .. } => {
+                let mut p = ApiError::validation("to_team", message);
+                p.0.candidates =
+                    Some(candidates.into_iter().map(|c| CandidateTeam { team: c.team, name: c.name }).collect());
+                p
+            }
         }
     }
 }

@@ -140,6 +140,17 @@ pub struct CaseFilter {
     pub q: Option<String>,
     /// SLA standings: `breached`, `at_risk`, `running`, `paused`.
     pub sla: Vec<String>,
+    /// Escalated by this user, or out of one of these teams.
+    pub escalated_by: Option<EscalatedBy>,
+}
+
+/// Whose escalations a case list shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EscalatedBy {
+    /// Cases this user escalated.
+    User(UserId),
+    /// Cases escalated out of one of these teams.
+    Teams(Vec<TeamId>),
 }
 
 /// An armed clock timer that has fallen due.
@@ -263,10 +274,11 @@ pub fn normalise_identity(v: &str) -> String {
     v.trim().to_lowercase()
 }
 
-pub(crate) fn scope_teams(scope: &CaseScope) -> Option<(&[TeamId], UserId)> {
+/// A limited scope's teams, user and followed teams; `None` for every case.
+pub(crate) fn scope_teams(scope: &CaseScope) -> Option<(&[TeamId], UserId, &[TeamId])> {
     match scope {
         CaseScope::All => None,
-        CaseScope::TeamsOrWorkedBy { teams, user } => Some((teams.as_slice(), *user)),
+        CaseScope::TeamsOrWorkedBy { teams, user, followed } => Some((teams.as_slice(), *user, followed.as_slice())),
     }
 }
 

@@ -89,7 +89,7 @@ async fn timers_sla_lists_approvals_and_histories_answer() {
     store.reset_timers(CaseId::new_v7(), at(1)).await.unwrap();
     let live = store.cases_with_live_clocks(1, 10).await.unwrap();
     assert_eq!(live.iter().map(|c| c.number).collect::<Vec<_>>(), vec![2, 3], "open cases after number 1");
-    let scope = CaseScope::TeamsOrWorkedBy { teams: vec![FRONT], user: AGENT };
+    let scope = CaseScope::TeamsOrWorkedBy { teams: vec![FRONT], user: AGENT, followed: vec![] };
     for standings in [vec![], vec!["running".to_string(), "breached".to_string()]] {
         let listed = store.sla_cases(standings.clone(), Some(at(1000)), scope.clone(), 10).await.unwrap();
         assert!(listed.is_empty(), "no clock runs: {standings:?}");

@@ -165,6 +165,7 @@ pub fn escalate(case_id: CaseId, team: TeamRef, now: Timestamp) -> CaseWrite {
             to_user: None,
             reason: "needs a specialist".into(),
             tried: Some("restarted the router".into()),
+            candidates: Vec::new(),
         }),
         now,
     )
@@ -182,6 +183,7 @@ pub fn escalate_up(case_id: CaseId, now: Timestamp) -> CaseWrite {
             to_user: None,
             reason: "the customer asked for a supervisor".into(),
             tried: None,
+            candidates: Vec::new(),
         }),
         now,
     )

@@ -225,6 +225,7 @@ pub(super) fn escalation(
         to_user: None,
         reason: reason.into(),
         tried: Some(tried.into()),
+        skill: None,
     })
 }
 

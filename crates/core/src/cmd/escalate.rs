@@ -4,8 +4,8 @@ use super::{MAX_LINE, MAX_TEXT, check_target_user, check_team_level, require_act
 use crate::case::Case;
 use crate::command::{TeamRef, UserRef};
 use crate::decide::Context;
-use crate::directory::{LevelId, Role};
-use crate::error::DomainError;
+use crate::directory::{LevelId, Role, Team, TeamKind};
+use crate::error::{DomainError, TeamChoice};
 use crate::event::{CaseEvent, Escalated, EscalationKind, Initiator};
 use crate::validate::non_empty;
 
@@ -18,6 +18,100 @@ pub struct Escalate {
     pub to_user: Option<UserRef>,
     pub reason: String,
     pub tried: Option<String>,
+    /// When the escalation names neither team nor person and [`target_team`] could not
+    /// choose one: the teams that work the target level. If nothing else in the write (a
+    /// matrix rule) gives the case a team either, the escalation is refused with them
+    /// ([`check_owner`]).
+    pub candidates: Vec<TeamChoice>,
+}
+
+/// The team an escalation to a level goes to when the caller names neither team nor person.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetTeam {
+    /// This team is the route.
+    One(TeamRef),
+    /// Several teams remain and nothing tells them apart.
+    Several(Vec<TeamChoice>),
+    /// No team works the level.
+    NoTeam,
+}
+
+/// Chooses the team an escalation to `level` goes to, when the caller names neither team
+/// nor person. The candidates are the directory's `teams` that work `level` — only those
+/// the matrix lists for the level (`level_teams`, its `levels[].teams`) when it lists any
+/// of them. Each step below narrows them, but only when it leaves at least one; the first
+/// to leave exactly one decides:
+///
+/// 1. the skill the caller asked for (`skill`), among the teams' skills — refused when no
+///    candidate offers it;
+/// 2. a hierarchical escalation asks for authority: the management teams;
+/// 3. the case's category, among the teams' skills.
+///
+/// One team at the level is that team; several left after every step are
+/// [`TargetTeam::Several`], for the caller to choose.
+pub fn target_team(
+    teams: &[Team],
+    level: &LevelId,
+    level_teams: &[String],
+    kind: EscalationKind,
+    skill: Option<&str>,
+    category: Option<&str>,
+) -> Result<TargetTeam, DomainError> {
+    let at_level: Vec<&Team> = teams.iter().filter(|t| &t.level == level).collect();
+    let listed: Vec<&Team> = at_level.iter().copied().filter(|t| level_teams.contains(&t.slug)).collect();
+    let mut left = if listed.is_empty() { at_level } else { listed };
+    if left.is_empty() {
+        return Ok(TargetTeam::NoTeam);
+    }
+    fn offers(t: &Team, skill: &str) -> bool {
+        t.skills.iter().any(|k| k == skill)
+    }
+    if let Some(s) = skill {
+        left.retain(|t| offers(t, s));
+        if left.is_empty() {
+            return Err(DomainError::invalid("skill", format!("no team at {level} offers the skill '{s}'")));
+        }
+    }
+    // Narrows to the teams that pass, unless none does.
+    let narrow = |left: &mut Vec<&Team>, keep: &dyn Fn(&Team) -> bool| {
+        if left.iter().any(|t| keep(t)) {
+            left.retain(|t| keep(t));
+        }
+    };
+    if kind == EscalationKind::Hierarchical && left.len() > 1 {
+        narrow(&mut left, &|t| t.kind == TeamKind::Management);
+    }
+    if let Some(c) = category
+        && left.len() > 1
+    {
+        narrow(&mut left, &|t| offers(t, c));
+    }
+    Ok(match left.as_slice() {
+        [one] => TargetTeam::One(TeamRef { id: one.id, slug: one.slug.clone(), level: one.level.clone() }),
+        several => TargetTeam::Several(
+            several.iter().map(|t| TeamChoice { team: t.slug.clone(), name: t.name.clone() }).collect(),
+        ),
+    })
+}
+
+/// No orphan: after a move between levels (an escalation or a de-escalation) and
+/// everything that followed it in the same write (the matrix's rules), the case has a team
+/// or a person. Refuses otherwise, listing `candidates`, the teams to choose from.
+pub fn check_owner(candidates: &[TeamChoice], after: &Case) -> Result<(), DomainError> {
+    if after.team.is_some() || after.assignee.is_some() {
+        return Ok(());
+    }
+    let level = after.level.to_string();
+    let message = if candidates.is_empty() {
+        format!("the case would be at {level} with no team and nobody assigned; name the team in to_team")
+    } else {
+        let names: Vec<&str> = candidates.iter().map(|c| c.team.as_str()).collect();
+        format!(
+            "several teams work {level} ({}) and nothing says which should take the case; choose one in to_team",
+            names.join(", ")
+        )
+    };
+    Err(DomainError::NoOwner { level, message, candidates: candidates.to_vec() })
 }
 
 pub(crate) fn decide(

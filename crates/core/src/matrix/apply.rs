@@ -157,6 +157,7 @@ pub fn consequence(
             to_user: None,
             reason,
             tried: None,
+            candidates: Vec::new(),
         }))
     };
     Ok(match action {

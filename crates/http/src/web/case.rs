@@ -106,11 +106,6 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
     let ladder = state.engine.ladder();
     let active = state.engine.active_matrix();
     let matrix = active.as_ref().map(|a| a.compiled.matrix());
-    let next_level = ladder.above(&case.level).cloned();
-    let suggested_teams: Vec<&Team> = match &next_level {
-        Some(l) => names.teams.values().filter(|t| &t.level == l).collect(),
-        None => Vec::new(),
-    };
     let authority: Vec<(String, Option<f64>)> = matrix
         .map(|m| {
             m.authority
@@ -128,6 +123,7 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
     let supervise = super::board::case_controls(&state, &session, &case).await?;
     let approvals = super::approvals::case_panel(&state, &session, &case).await?;
     let action = |what: &str| format!("/cases/{}/{what}", case.number);
+    let escalate_panel = super::escalate::panel(&state, &session, &case, &names.teams, &level_name).await?;
 
     let body = html! {
         div.case-head {
@@ -173,53 +169,7 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
                                 button type="submit" { "Add note" }
                             }
                         }
-                        details #escalate {
-                            summary { "Escalate" }
-                            @if let Some(l) = &next_level {
-                                p.suggestion {
-                                    "The ladder suggests " strong { (level_name(l)) }
-                                    @if !suggested_teams.is_empty() {
-                                        ": " @for (i, t) in suggested_teams.iter().enumerate() {
-                                            @if i > 0 { ", " } (t.name)
-                                            @if !t.skills.is_empty() { span.muted { " (" (t.skills.join(", ")) ")" } }
-                                        }
-                                    }
-                                    "."
-                                }
-                            } @else {
-                                p.suggestion { "The case is on the top level; a functional escalation moves it to another team." }
-                            }
-                            form method="post" action=(action("escalate")) {
-                                (csrf_field(&session))
-                                fieldset {
-                                    legend { "Kind" }
-                                    label.inline { input type="radio" name="kind" value="hierarchical" checked; " Hierarchical (more authority)" }
-                                    label.inline { input type="radio" name="kind" value="functional"; " Functional (a team with the skill)" }
-                                }
-                                label for="esc-initiator" { "Who asked" }
-                                select #esc-initiator name="initiator" {
-                                    option value="agent" { "I did" }
-                                    option value="customer" { "The customer asked" }
-                                }
-                                label for="esc-level" { "To level" }
-                                select #esc-level name="to_level" {
-                                    option value="" { "Default (next level up)" }
-                                    @for l in &ladder.levels { option value=(l.0) { (level_name(l)) } }
-                                }
-                                label for="esc-team" { "To team" }
-                                select #esc-team name="to_team" {
-                                    option value="" { "Default (the level's team)" }
-                                    @for t in names.teams.values() { option value=(t.slug) { (t.name) " (" (t.level.0) ")" } }
-                                }
-                                label for="esc-user" { "To person (optional user name)" }
-                                input #esc-user name="to_user" type="text" autocomplete="off";
-                                label for="esc-reason" { "Reason (required)" }
-                                textarea #esc-reason name="reason" rows="2" required {}
-                                label for="esc-tried" { "What was tried" }
-                                textarea #esc-tried name="tried" rows="2" {}
-                                button type="submit" { "Escalate" }
-                            }
-                        }
+                        (escalate_panel)
                         @if ladder.below(&case.level).is_some() {
                             details {
                                 summary { "De-escalate" }
@@ -561,6 +511,7 @@ async fn escalate(
         to_team: given(f.to_team),
         to_user: given(f.to_user),
         tried: given(f.tried),
+        skill: given(f.skill),
         ..f
     });
     run_and_return(&state, &posted.session, &number, request, "Escalated.").await

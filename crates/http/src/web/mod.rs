@@ -23,6 +23,8 @@ pub mod board;
 pub mod case;
 pub mod charts;
 pub mod dashboard;
+pub mod escalate;
+pub mod escalated;
 pub mod layout;
 pub mod login;
 pub mod matrix;
@@ -51,6 +53,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/assets/approvals.css", get(|| async { asset("text/css; charset=utf-8", APPROVALS_CSS) }))
         .merge(login::router())
         .merge(queue::router())
+        .merge(escalated::router())
         .merge(case::router())
         .merge(admin::router())
         .merge(board::router())

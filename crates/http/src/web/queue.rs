@@ -70,6 +70,7 @@ async fn queue_page(State(state): State<AppState>, session: Session) -> WebResul
 
     let body = html! {
         h1 { "My queue" }
+        (super::escalated::tabs("queue"))
         section aria-labelledby="mine-title" {
             h2 #mine-title { "Assigned to me " span.count { "(" (mine.len()) ")" } }
             @if mine.is_empty() {
@@ -104,9 +105,9 @@ async fn queue_page(State(state): State<AppState>, session: Session) -> WebResul
 }
 
 /// Names of the teams and customers on the page.
-struct Names<'a> {
-    teams: &'a BTreeMap<ladder_core::ids::TeamId, Team>,
-    customers: &'a BTreeMap<uuid::Uuid, String>,
+pub(super) struct Names<'a> {
+    pub(super) teams: &'a BTreeMap<ladder_core::ids::TeamId, Team>,
+    pub(super) customers: &'a BTreeMap<uuid::Uuid, String>,
 }
 
 impl Names<'_> {
@@ -119,7 +120,7 @@ impl Names<'_> {
 }
 
 /// The case list both sections use. `scores`: the queue's priority points, in row order.
-fn case_table<C: std::borrow::Borrow<CaseDto>>(
+pub(super) fn case_table<C: std::borrow::Borrow<CaseDto>>(
     caption: &str,
     cases: &[C],
     scores: Option<&[u32]>,

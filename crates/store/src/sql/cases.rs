@@ -9,8 +9,8 @@ use ladder_core::ids::CaseId;
 use super::{Store, Tx, ts_to_us, us_to_ts};
 use crate::db::{Arg, Db, Row, args};
 use crate::{
-    AssigneeFilter, CaseFilter, CaseOutcome, CasePage, CaseWrite, Idempotency, PageRequest, StoreError, StoreResult,
-    StoredEvent, StoredMessage, scope_teams,
+    AssigneeFilter, CaseFilter, CaseOutcome, CasePage, CaseWrite, EscalatedBy, Idempotency, PageRequest, StoreError,
+    StoreResult, StoredEvent, StoredMessage, scope_teams,
 };
 
 /// Events read per query while rebuilding the projections: the writer's connection cannot
@@ -34,6 +34,21 @@ impl Store {
         self.read(move |db| {
             let doc: Option<String> = db.value_opt("SELECT doc FROM case_docs WHERE number = ?1", args![number])?;
             doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from)).transpose()
+        })
+        .await
+    }
+
+    /// Active cases (neither resolved nor closed) with no team and nobody assigned: work
+    /// nobody sees in a queue. Oldest first, at most `limit`.
+    pub async fn ownerless_cases(&self, limit: u32) -> StoreResult<Vec<Case>> {
+        self.read(move |db| {
+            let numbers: Vec<i64> = db.rows(
+                "SELECT number FROM cases WHERE team_id IS NULL AND assignee_id IS NULL \
+                 AND status NOT IN ('resolved', 'closed') ORDER BY number LIMIT ?1",
+                args![limit],
+                |r| Ok(r.get(0)?),
+            )?;
+            numbers.into_iter().map(|n| load_case_doc(db, n)).collect()
         })
         .await
     }
@@ -88,7 +103,7 @@ impl Store {
     pub async fn rebuild_projections(&self) -> StoreResult<u64> {
         self.write(|tx| {
             tx.batch(
-                "DELETE FROM cases; DELETE FROM case_docs; DELETE FROM case_workers; DELETE FROM messages;
+                "DELETE FROM cases; DELETE FROM case_docs; DELETE FROM case_workers; DELETE FROM case_escalators; DELETE FROM case_escalated_from; DELETE FROM messages;
                  DELETE FROM case_text; DELETE FROM timers;",
             )?;
             let mut current: Option<Case> = None;
@@ -495,6 +510,18 @@ fn write_case_row(db: &mut Db, case: &Case, previous: Option<&RowKey>) -> StoreR
             args![user.to_string(), case.number],
         )?;
     }
+    for user in &case.escalated_by {
+        db.defer(
+            "INSERT INTO case_escalators (user_id, number) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            args![user.to_string(), case.number],
+        )?;
+    }
+    for team in &case.escalated_from {
+        db.defer(
+            "INSERT INTO case_escalated_from (team_id, number) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            args![team.to_string(), case.number],
+        )?;
+    }
     Ok(())
 }
 
@@ -789,28 +816,41 @@ fn push_in(sql: &mut String, args: &mut Vec<Arg<'static>>, column: &str, values:
     sql.push(')');
 }
 
-/// Restricts `c` to the cases the scope may see: its teams' cases and those its user worked.
+/// `?n,?m,…` for `values`, pushed onto `args`.
+fn placeholders(args: &mut Vec<Arg<'static>>, values: impl IntoIterator<Item = String>) -> String {
+    let mut list = Vec::new();
+    for v in values {
+        args.push(Arg::from(v));
+        list.push(format!("?{}", args.len()));
+    }
+    list.join(",")
+}
+
+/// Restricts `c` to the cases the scope may see (the rule is `core::access`'s
+/// `Principal::can_view`): its teams' cases, those its user worked or escalated, and those
+/// escalated out of its followed teams.
 pub(crate) fn push_scope(sql: &mut String, args: &mut Vec<Arg<'static>>, scope: &CaseScope) {
-    if let Some((teams, user)) = scope_teams(scope) {
+    if let Some((teams, user, followed)) = scope_teams(scope) {
         sql.push_str(" AND (");
         if teams.is_empty() {
             sql.push_str("FALSE");
         } else {
-            sql.push_str("c.team_id IN (");
-            for (i, t) in teams.iter().enumerate() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                args.push(Arg::from(t.to_string()));
-                sql.push_str(&format!("?{}", args.len()));
-            }
-            sql.push(')');
+            let list = placeholders(args, teams.iter().map(|t| t.to_string()));
+            sql.push_str(&format!("c.team_id IN ({list})"));
         }
         args.push(Arg::from(user.to_string()));
+        let n = args.len();
         sql.push_str(&format!(
-            " OR c.number IN (SELECT w.number FROM case_workers w WHERE w.user_id = ?{}))",
-            args.len()
+            " OR c.number IN (SELECT w.number FROM case_workers w WHERE w.user_id = ?{n}) \
+             OR c.number IN (SELECT e.number FROM case_escalators e WHERE e.user_id = ?{n})"
         ));
+        if !followed.is_empty() {
+            let list = placeholders(args, followed.iter().map(|t| t.to_string()));
+            sql.push_str(&format!(
+                " OR c.number IN (SELECT f.number FROM case_escalated_from f WHERE f.team_id IN ({list}))"
+            ));
+        }
+        sql.push(')');
     }
 }
 
@@ -877,6 +917,23 @@ fn list_cases(db: &mut Db, f: &CaseFilter, scope: &CaseScope, page: PageRequest)
         None => {}
     }
     push_in(&mut sql, &mut args, "c.sla", f.sla.clone());
+    match &f.escalated_by {
+        Some(EscalatedBy::User(u)) => {
+            args.push(Arg::from(u.to_string()));
+            sql.push_str(&format!(
+                " AND c.number IN (SELECT e.number FROM case_escalators e WHERE e.user_id = ?{})",
+                args.len()
+            ));
+        }
+        Some(EscalatedBy::Teams(teams)) if teams.is_empty() => sql.push_str(" AND FALSE"),
+        Some(EscalatedBy::Teams(teams)) => {
+            let list = placeholders(&mut args, teams.iter().map(|t| t.to_string()));
+            sql.push_str(&format!(
+                " AND c.number IN (SELECT f.number FROM case_escalated_from f WHERE f.team_id IN ({list}))"
+            ));
+        }
+        None => {}
+    }
     push_scope(&mut sql, &mut args, scope);
     // SQLite's text search reads rows until the page is full, so it needs no LIMIT.
     let by_number = words.is_empty() || postgres;
