@@ -26,19 +26,15 @@ use ladder_engine::simulate::{Progress, Replay, SimulationBudget, SimulationErro
 use ladder_engine::{CaseRequest, Engine, Escalation};
 use ladder_store::Store;
 use ladder_testkit::engine::{TestEngine, activate_matrix, open_request, team, user};
-use ladder_testkit::matrix::SUPPORT_HOURS;
+use ladder_testkit::matrix::{CREDIT_LIMITS, SUPPORT_HOURS};
 use ladder_testkit::ts;
 
 /// Business hours, a credit limit, and two rules.
 fn matrix() -> String {
-    [SUPPORT_HOURS, CREDIT_AND_RULES].concat()
+    [SUPPORT_HOURS, CREDIT_LIMITS, RULES].concat()
 }
 
-const CREDIT_AND_RULES: &str = r#"
-[[authority]]
-action = "credit"
-limits = { agent = 50, supervisor = 500, manager = 5000 }
-
+const RULES: &str = r#"
 [[rules]]
 name = "Missed first response goes to the back office"
 trigger = "clock_breached"
