@@ -10,7 +10,7 @@ use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
 use ladder_core::access::Principal;
 use ladder_core::agents::Presence;
-use ladder_core::command::{AddMessage, Reopen, RequestInfo, Resolve};
+use ladder_core::command::{Reopen, RequestInfo};
 use ladder_core::directory::{Customer, Identity, LevelId, Team, TeamKind, User};
 use ladder_core::event::{EscalationKind, InfoSource, Initiator};
 use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
@@ -22,6 +22,8 @@ use ladder_engine::{
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
+
+use crate::requests::{self, escalate, escalation, resolve};
 
 pub const DEMO_PASSWORD: &str = "ladder-demo-1";
 const N_CUSTOMERS: usize = 300;
@@ -355,40 +357,15 @@ async fn one_case(
     run(
         agent,
         CaseRequest::Open(OpenRequest {
-            subject: subject.to_string(),
-            description: description.to_string(),
-            category: Some(category.to_string()),
-            channel,
-            priority,
-            level: None,
-            team: Some("frontline".into()),
             assignee: Some(agent.into()),
             customer: Some(customer.id),
-            tags: Default::default(),
-            custom_fields: Default::default(),
+            ..requests::open(subject.to_string(), description, category, Some("frontline"), priority, channel)
         }),
         clock.t,
     )
     .await?;
-    let reply = |body: &str| {
-        CaseRequest::AddMessage(AddMessage {
-            visibility: Visibility::Public,
-            channel: None,
-            body: body.to_string(),
-            from_customer: false,
-            resume: false,
-        })
-    };
-    let note = |body: &str| {
-        CaseRequest::AddMessage(AddMessage {
-            visibility: Visibility::Internal,
-            channel: None,
-            body: body.to_string(),
-            from_customer: false,
-            resume: false,
-        })
-    };
-    let resolve = |code: &str| CaseRequest::Resolve(Resolve { code: code.into(), note: None });
+    let reply = |body: &str| requests::public_message(body, false);
+    let note = |body: &str| requests::message(Visibility::Internal, body, false);
     let fresh = now.duration_since(opened_at) < SignedDuration::from_hours(36);
     let when = clock.step(2..45, &mut rng);
     run(agent, reply("Thanks for reaching out — I'm looking into this now."), when).await?;
@@ -419,18 +396,7 @@ async fn one_case(
                 return Ok(());
             }
             let when = clock.step(60..1440, &mut rng);
-            run(
-                agent,
-                CaseRequest::AddMessage(AddMessage {
-                    visibility: Visibility::Public,
-                    channel: None,
-                    body: "Here are the details you asked for.".into(),
-                    from_customer: true,
-                    resume: false,
-                }),
-                when,
-            )
-            .await?;
+            run(agent, requests::public_message("Here are the details you asked for.", true), when).await?;
             let when = clock.step(10..120, &mut rng);
             run(agent, resolve("answered"), when).await?;
         }
@@ -439,16 +405,13 @@ async fn one_case(
             let when = clock.step(10..120, &mut rng);
             run(
                 agent,
-                CaseRequest::Escalate(Escalation {
-                    kind: EscalationKind::Functional,
-                    initiator: Initiator::Agent,
-                    to_level: None,
-                    to_team: Some(specialist_team.into()),
-                    to_user: None,
-                    reason: format!("needs the {specialist_team} team"),
-                    tried: Some("Checked the account history and the knowledge base; no self-service fix.".into()),
-                    skill: None,
-                }),
+                escalation(
+                    EscalationKind::Functional,
+                    Initiator::Agent,
+                    specialist_team,
+                    &format!("needs the {specialist_team} team"),
+                    "Checked the account history and the knowledge base; no self-service fix.",
+                ),
                 when,
             )
             .await?;
@@ -488,14 +451,14 @@ async fn one_case(
             run(
                 agent,
                 CaseRequest::Escalate(Escalation {
-                    kind: EscalationKind::Hierarchical,
-                    initiator: Initiator::Customer,
-                    to_level: None,
-                    to_team: Some("supervisors".into()),
                     to_user: Some("sam".into()),
-                    reason: "Customer asked to speak to a supervisor".into(),
-                    tried: None,
-                    skill: None,
+                    ..escalate(
+                        EscalationKind::Hierarchical,
+                        Initiator::Customer,
+                        "supervisors",
+                        "Customer asked to speak to a supervisor",
+                        None,
+                    )
                 }),
                 when,
             )
@@ -512,14 +475,14 @@ async fn one_case(
             run(
                 agent,
                 CaseRequest::Escalate(Escalation {
-                    kind: EscalationKind::Functional,
-                    initiator: Initiator::Agent,
-                    to_level: None,
-                    to_team: Some(specialist_team.into()),
                     to_user: Some(specialist.into()),
-                    reason: "Beyond front-line tools".into(),
-                    tried: Some("Standard troubleshooting script, twice.".into()),
-                    skill: None,
+                    ..escalate(
+                        EscalationKind::Functional,
+                        Initiator::Agent,
+                        specialist_team,
+                        "Beyond front-line tools",
+                        Some("Standard troubleshooting script, twice."),
+                    )
                 }),
                 when,
             )
@@ -528,14 +491,15 @@ async fn one_case(
             run(
                 specialist,
                 CaseRequest::Escalate(Escalation {
-                    kind: EscalationKind::Hierarchical,
-                    initiator: Initiator::Agent,
                     to_level: Some(LevelId::new("L3")),
-                    to_team: Some("management".into()),
                     to_user: Some("maria".into()),
-                    reason: "Compensation above my authority".into(),
-                    tried: Some("Offered the standard credit; the customer refused.".into()),
-                    skill: None,
+                    ..escalate(
+                        EscalationKind::Hierarchical,
+                        Initiator::Agent,
+                        "management",
+                        "Compensation above my authority",
+                        Some("Offered the standard credit; the customer refused."),
+                    )
                 }),
                 when,
             )

@@ -6,6 +6,7 @@ mod bench;
 mod calendar_cmd;
 mod demo;
 mod matrix_cmd;
+mod requests;
 mod serve_limits;
 mod simulate_cmd;
 

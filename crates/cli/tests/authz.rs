@@ -97,13 +97,13 @@ async fn agents_see_only_their_teams_and_their_own_cases() {
     assert_eq!(s, 403);
 
     // After escalating, the agent who worked the case keeps seeing it.
-    api.call(ana, "POST", &format!("/api/v1/cases/{front_case}/assign"), Some(json!({"assignee": "ana"}))).await;
+    api.command(ana, &front_case, "assign", json!({"assignee": "ana"})).await;
     let (s, p) = api
-        .call(
+        .command(
             ana,
-            "POST",
-            &format!("/api/v1/cases/{front_case}/escalate"),
-            Some(json!({"kind": "functional", "to_team": "billing", "reason": "refund", "tried": "explained policy"})),
+            &front_case,
+            "escalate",
+            json!({"kind": "functional", "to_team": "billing", "reason": "refund", "tried": "explained policy"}),
         )
         .await;
     assert_eq!(s, 200, "{p}");
@@ -116,22 +116,17 @@ async fn roles_limit_what_each_user_may_do() {
     let (ana, sam, root) = (&world.tokens["ana"], &world.tokens["sam"], &world.tokens["root"]);
     let case = open(&api, ana, json!({"subject": "Broken phone"})).await;
 
-    let (s, p) = api.call(ana, "POST", &format!("/api/v1/cases/{case}/assign"), Some(json!({"assignee": "sam"}))).await;
+    let (s, p) = api.command(ana, &case, "assign", json!({"assignee": "sam"})).await;
     assert_eq!(s, 403, "an agent assigns only to themselves: {p}");
-    let (s, _) = api.call(sam, "POST", &format!("/api/v1/cases/{case}/assign"), Some(json!({"assignee": "ana"}))).await;
+    let (s, _) = api.command(sam, &case, "assign", json!({"assignee": "ana"})).await;
     assert_eq!(s, 200, "a supervisor assigns to others");
 
-    api.call(ana, "POST", &format!("/api/v1/cases/{case}/resolve"), Some(json!({"code": "replaced"}))).await;
-    assert_eq!(api.call(ana, "POST", &format!("/api/v1/cases/{case}/close"), Some(json!({}))).await.0, 403);
-    assert_eq!(api.call(sam, "POST", &format!("/api/v1/cases/{case}/close"), Some(json!({}))).await.0, 200);
+    api.command(ana, &case, "resolve", json!({"code": "replaced"})).await;
+    assert_eq!(api.command(ana, &case, "close", json!({})).await.0, 403);
+    assert_eq!(api.command(sam, &case, "close", json!({})).await.0, 200);
 
     let (s, _) = api
-        .call(
-            ana,
-            "POST",
-            &format!("/api/v1/cases/{case}/escalate"),
-            Some(json!({"kind": "hierarchical", "initiator": "system", "reason": "x"})),
-        )
+        .command(ana, &case, "escalate", json!({"kind": "hierarchical", "initiator": "system", "reason": "x"}))
         .await;
     assert_eq!(s, 403, "only admins may act as the system");
 

@@ -30,14 +30,14 @@ async fn a_case_climbs_the_ladder_comes_back_down_and_is_resolved_and_reopened()
     let id = case["id"].as_str().unwrap().to_string();
 
     let (status, case) = api
-        .call(
+        .command(
             ana,
-            "POST",
-            &format!("/api/v1/cases/{id}/escalate"),
-            Some(json!({
+            &id,
+            "escalate",
+            json!({
                 "kind": "functional", "to_team": "billing", "initiator": "agent",
                 "reason": "refund needs the back office", "tried": "checked both charges in the billing tool"
-            })),
+            }),
         )
         .await;
     assert_eq!(status, 200, "{case}");
@@ -45,14 +45,14 @@ async fn a_case_climbs_the_ladder_comes_back_down_and_is_resolved_and_reopened()
 
     // Now the billing team owns it: its supervisor takes the customer's request up.
     let (status, case) = api
-        .call(
+        .command(
             tara,
-            "POST",
-            &format!("/api/v1/cases/{id}/escalate"),
-            Some(json!({
+            &id,
+            "escalate",
+            json!({
                 "kind": "hierarchical", "to_level": "L3", "to_team": "management", "to_user": "maria",
                 "initiator": "customer", "reason": "customer asked for a manager"
-            })),
+            }),
         )
         .await;
     assert_eq!(status, 200, "{case}");
@@ -72,13 +72,11 @@ async fn a_case_climbs_the_ladder_comes_back_down_and_is_resolved_and_reopened()
     assert_eq!(status, 200, "{case}");
     assert_eq!(case["level"], "L2");
 
-    let (status, case) =
-        api.call(tara, "POST", &format!("/api/v1/cases/{id}/resolve"), Some(json!({"code": "refund_issued"}))).await;
+    let (status, case) = api.command(tara, &id, "resolve", json!({"code": "refund_issued"})).await;
     assert_eq!(status, 200, "{case}");
     assert_eq!(case["status"], "resolved");
 
-    let (status, case) =
-        api.call(maria, "POST", &format!("/api/v1/cases/{id}/reopen"), Some(json!({"reason": "refund bounced"}))).await;
+    let (status, case) = api.command(maria, &id, "reopen", json!({"reason": "refund bounced"})).await;
     assert_eq!(status, 200, "{case}");
     assert_eq!(case["status"], "open");
 
@@ -132,25 +130,12 @@ async fn invalid_requests_get_precise_problems() {
 
     let (_, case) = api.call(ana, "POST", "/api/v1/cases", Some(json!({"subject": "Printer on fire"}))).await;
     let id = case["id"].as_str().unwrap();
-    let (status, p) = api
-        .call(
-            ana,
-            "POST",
-            &format!("/api/v1/cases/{id}/escalate"),
-            Some(json!({"kind": "hierarchical", "reason": "x"})),
-        )
-        .await;
+    let (status, p) = api.command(ana, &id, "escalate", json!({"kind": "hierarchical", "reason": "x"})).await;
     assert_eq!((status, p["field"].as_str()), (422, Some("tried")), "{p}");
 
-    api.call(ana, "POST", &format!("/api/v1/cases/{id}/resolve"), Some(json!({"code": "fixed"}))).await;
-    let (status, p) = api
-        .call(
-            ana,
-            "POST",
-            &format!("/api/v1/cases/{id}/escalate"),
-            Some(json!({"kind": "hierarchical", "reason": "x", "tried": "y"})),
-        )
-        .await;
+    api.command(ana, &id, "resolve", json!({"code": "fixed"})).await;
+    let (status, p) =
+        api.command(ana, &id, "escalate", json!({"kind": "hierarchical", "reason": "x", "tried": "y"})).await;
     assert_eq!(status, 409, "{p}");
     assert_eq!(p["current_state"], "resolved");
     assert_eq!(p["type"], "/problems/invalid-transition");
@@ -288,7 +273,7 @@ async fn conveniences_and_edges_of_the_api() {
     let id = case["id"].as_str().unwrap().to_string();
 
     // An empty assign body is an error, not an unassign; `me` names the caller.
-    let (s, p) = api.call(ana, "POST", &format!("/api/v1/cases/{id}/assign"), Some(json!({}))).await;
+    let (s, p) = api.command(ana, &id, "assign", json!({})).await;
     assert_eq!((s, p["field"].as_str()), (422, Some("assignee")), "{p}");
     let c = api.post_ok(ana, &format!("/api/v1/cases/{id}/assign"), json!({"assignee": "me"})).await;
     let (_, me) = api.call(ana, "GET", "/api/v1/users/me", None).await;

@@ -135,11 +135,10 @@ async fn a_case_refuses_bodies_past_a_mebibyte_and_notes_past_4000_characters() 
     let case = api.open_case(ana, json!({"subject": "Big notes"})).await;
     let id = case["id"].as_str().unwrap();
     let message = |body: String| json!({"body": body, "visibility": "internal"});
-    let (s, c) =
-        api.call(ana, "POST", &format!("/api/v1/cases/{id}/messages"), Some(message("x".repeat(65_536)))).await;
+    let (s, c) = api.command(ana, &id, "messages", message("x".repeat(65_536))).await;
     assert_eq!(s, 200, "{c}");
     assert_problem(
-        &api.call(ana, "POST", &format!("/api/v1/cases/{id}/messages"), Some(message("x".repeat(65_537)))).await,
+        &api.command(ana, &id, "messages", message("x".repeat(65_537))).await,
         422,
         "body",
         "a body past 65,536 characters",
@@ -160,7 +159,7 @@ async fn a_case_refuses_bodies_past_a_mebibyte_and_notes_past_4000_characters() 
     assert_eq!(p["status"], 413, "a problem document: {p}");
     let resolve = json!({"code": "fixed", "note": "x".repeat(4001)});
     assert_problem(
-        &api.call(ana, "POST", &format!("/api/v1/cases/{id}/resolve"), Some(resolve)).await,
+        &api.command(ana, &id, "resolve", resolve).await,
         422,
         "note",
         "a resolution note past 4,000 characters",

@@ -26,17 +26,16 @@ async fn insights_suggest_moving_a_category_down() {
         let id = case["id"].as_str().unwrap().to_string();
         numbers.push(case["number"].as_u64().unwrap());
         let (s, case) = api
-            .call(
+            .command(
                 &ana,
-                "POST",
-                &format!("/api/v1/cases/{id}/escalate"),
-                Some(json!({"kind": "functional", "to_team": "billing", "to_user": "erin", "initiator": "agent",
-                            "reason": "refund needs the back office", "tried": "checked the invoice"})),
+                &id,
+                "escalate",
+                json!({"kind": "functional", "to_team": "billing", "to_user": "erin", "initiator": "agent",
+                            "reason": "refund needs the back office", "tried": "checked the invoice"}),
             )
             .await;
         assert_eq!((s, case["level"].as_str()), (200, Some("L2")), "{case}");
-        let (s, case) =
-            api.call(&erin, "POST", &format!("/api/v1/cases/{id}/resolve"), Some(json!({"code": "refunded"}))).await;
+        let (s, case) = api.command(&erin, &id, "resolve", json!({"code": "refunded"})).await;
         assert_eq!(s, 200, "{case}");
     }
     // A case in another category, never escalated: no suggestion of its own.
@@ -115,10 +114,9 @@ async fn rules_of_every_trigger_that_never_or_always_fire() {
         let id = case["id"].as_str().unwrap().to_string();
         numbers.push(case["number"].as_u64().unwrap());
         let message = json!({"body": "It is still slow in the evening.", "from_customer": true});
-        let (s, v) = api.call(&ana, "POST", &format!("/api/v1/cases/{id}/messages"), Some(message)).await;
+        let (s, v) = api.command(&ana, &id, "messages", message).await;
         assert!(s == 200 || s == 201, "{v}");
-        let (s, v) =
-            api.call(&ana, "POST", &format!("/api/v1/cases/{id}/resolve"), Some(json!({"code": "fixed"}))).await;
+        let (s, v) = api.command(&ana, &id, "resolve", json!({"code": "fixed"})).await;
         assert_eq!(s, 200, "{v}");
         if i < 2 {
             api.post_ok(&ana, &format!("/api/v1/cases/{id}/reopen"), json!({"reason": "slow again"})).await;

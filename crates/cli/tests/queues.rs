@@ -99,9 +99,9 @@ async fn queues_next_tasks_and_callbacks() {
     assert_eq!(ids(&queue), vec![normal.clone()]);
     assert_eq!(api.call(&olga, "POST", "/api/v1/queues/outbound/next", None).await.0, 204, "not before the window");
     let bad = json!({"window_start": format!("{tomorrow}T16:00"), "window_end": format!("{tomorrow}T14:00")});
-    let (s, p) = api.call(root, "POST", &format!("/api/v1/cases/{low}/callbacks"), Some(bad)).await;
+    let (s, p) = api.command(root, &low, "callbacks", bad).await;
     assert_eq!((s, p["field"].as_str()), (422, Some("window_end")), "{p}");
     let zone = json!({"window_start": "2030-01-01T10:00", "window_end": "2030-01-01T11:00", "time_zone": "Mars/Base"});
-    let (s, p) = api.call(root, "POST", &format!("/api/v1/cases/{low}/callbacks"), Some(zone)).await;
+    let (s, p) = api.command(root, &low, "callbacks", zone).await;
     assert_eq!((s, p["field"].as_str()), (422, Some("time_zone")), "{p}");
 }

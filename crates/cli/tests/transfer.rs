@@ -34,29 +34,20 @@ async fn activity(api: &Api, world: &World) {
             .open_case(ana, json!({"subject": format!("Refund for order {i}"), "description": "charged twice"}))
             .await;
         let id = case["id"].as_str().unwrap().to_string();
-        let (s, b) = api
-            .call(ana, "POST", &format!("/api/v1/cases/{id}/messages"), Some(json!({"body": "Looking into it"})))
-            .await;
+        let (s, b) = api.command(ana, &id, "messages", json!({"body": "Looking into it"})).await;
         assert!(s < 300, "{b}");
         if i % 2 == 0 {
             let (s, b) = api
-                .call(
+                .command(
                     ana,
-                    "POST",
-                    &format!("/api/v1/cases/{id}/escalate"),
-                    Some(json!({"kind": "functional", "to_team": "billing", "initiator": "agent",
-                        "reason": "refund needs the back office", "tried": "checked both charges"})),
+                    &id,
+                    "escalate",
+                    json!({"kind": "functional", "to_team": "billing", "initiator": "agent",
+                        "reason": "refund needs the back office", "tried": "checked both charges"}),
                 )
                 .await;
             assert!(s < 300, "{b}");
-            let (s, b) = api
-                .call(
-                    tara,
-                    "POST",
-                    &format!("/api/v1/cases/{id}/resolve"),
-                    Some(json!({"code": "refunded", "note": "refund issued"})),
-                )
-                .await;
+            let (s, b) = api.command(tara, &id, "resolve", json!({"code": "refunded", "note": "refund issued"})).await;
             assert!(s < 300, "{b}");
         }
     }

@@ -1,7 +1,7 @@
 //! Case requests as the API gives them (ids or names), resolved against the directory
 //! and run through the store.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -11,7 +11,7 @@ use ladder_core::directory::{Customer, Ladder, LevelId, Role, Team, User};
 use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::{CaseId, CustomerId};
 use ladder_core::matrix::{ActiveMatrix, Surroundings, follow_up};
-use ladder_core::{Actor, Channel, DomainError, Priority, decide, record};
+use ladder_core::{Actor, DomainError, decide, record};
 use ladder_store::{CaseOutcome, CaseWrite, Decided, Idempotency, StoreError};
 use serde::Deserialize;
 
@@ -81,23 +81,9 @@ impl UserCommand {
     }
 }
 
-/// Opening a case, with the team and people named as the API names them.
-#[derive(Debug, Clone)]
-pub struct OpenRequest {
-    pub subject: String,
-    pub description: String,
-    pub category: Option<String>,
-    pub channel: Channel,
-    pub priority: Priority,
-    pub level: Option<LevelId>,
-    /// Team slug or id; defaults to the caller's first team at the case's level.
-    pub team: Option<String>,
-    /// User name or id.
-    pub assignee: Option<String>,
-    pub customer: Option<CustomerId>,
-    pub tags: BTreeSet<String>,
-    pub custom_fields: BTreeMap<String, serde_json::Value>,
-}
+/// Opening a case, with the team and the assignee named as the API and the console name
+/// them (a team's slug or id, a user's name or id).
+pub type OpenRequest = OpenCase<String, String>;
 
 // The request types below are the one shape of their command as callers send it: the
 // JSON API deserialises its body into them (their doc comments describe that body in the
@@ -332,19 +318,8 @@ impl Engine {
                     }
                 }
                 self.check_custom_fields(&o.custom_fields, false)?;
-                CaseCommand::Open(OpenCase {
-                    subject: o.subject,
-                    description: o.description,
-                    category: o.category,
-                    channel: o.channel,
-                    priority: o.priority,
-                    level: o.level,
-                    team,
-                    assignee: self.person(principal, "assignee", o.assignee.as_deref()).await?,
-                    customer: o.customer,
-                    tags: o.tags,
-                    custom_fields: o.custom_fields,
-                })
+                let assignee = self.person(principal, "assignee", o.assignee.as_deref()).await?;
+                CaseCommand::Open(o.naming(team, assignee))
             }
             CaseRequest::AddMessage(m) => CaseCommand::AddMessage(m),
             CaseRequest::Assign(Assignment { assignee }) => {

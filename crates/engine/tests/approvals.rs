@@ -3,9 +3,8 @@
 
 use ladder_core::directory::Role;
 use ladder_core::ids::CaseId;
-use ladder_core::{Channel, Priority};
 use ladder_engine::{CaseRequest, OpenRequest};
-use ladder_testkit::engine::{TestEngine, activate_matrix, team, user};
+use ladder_testkit::engine::{TestEngine, activate_matrix, open_request, team, user};
 use ladder_testkit::ts;
 
 const MATRIX: &str = r#"
@@ -32,14 +31,8 @@ fn open(amount: serde_json::Value) -> CaseRequest {
         subject: "Refund please".into(),
         description: String::new(),
         category: None,
-        channel: Channel::Email,
-        priority: Priority::Normal,
-        level: None,
-        team: Some("frontline".into()),
-        assignee: None,
-        customer: None,
-        tags: Default::default(),
         custom_fields: [("refund_amount".to_string(), amount)].into(),
+        ..open_request()
     })
 }
 

@@ -12,7 +12,7 @@ use ladder_core::ids::{CaseId, CustomerId, TeamId};
 use ladder_core::{Channel, Priority};
 use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest};
 use ladder_store::{Store, StoreError};
-use ladder_testkit::engine::{TestEngine, activate_matrix, team, user};
+use ladder_testkit::engine::{TestEngine, activate_matrix, open_request, team, user};
 use ladder_testkit::{directory, matrix, ts};
 
 const NOW: &str = "2026-11-23T15:00:00Z";
@@ -42,17 +42,12 @@ async fn world() -> World {
 
 fn open(priority: Priority, customer: Option<CustomerId>, category: Option<&str>) -> CaseRequest {
     CaseRequest::Open(OpenRequest {
-        subject: "Charged twice".into(),
         description: String::new(),
         category: category.map(str::to_string),
         channel: Channel::Chat,
         priority,
-        level: None,
-        team: Some("frontline".into()),
-        assignee: None,
         customer,
-        tags: Default::default(),
-        custom_fields: Default::default(),
+        ..open_request()
     })
 }
 
@@ -338,13 +333,7 @@ async fn a_customer_asking_for_a_supervisor_goes_one_step_at_a_time_in_the_examp
         description: String::new(),
         category: Some("account".into()),
         channel: ladder_core::Channel::Phone,
-        priority: ladder_core::Priority::Normal,
-        level: None,
-        team: Some("frontline".into()),
-        assignee: None,
-        customer: None,
-        tags: Default::default(),
-        custom_fields: Default::default(),
+        ..open_request()
     });
     engine.run(&ana, id, open, None, None, now).await.unwrap();
     let ask = || {

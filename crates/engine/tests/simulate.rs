@@ -20,25 +20,21 @@ use ladder_core::command::{AddMessage, Decision, Resolve};
 use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::CaseId;
 use ladder_core::matrix::{self, CompiledMatrix};
-use ladder_core::{Channel, Priority, Role, Visibility};
+use ladder_core::{Role, Visibility};
 use ladder_engine::rules::ActiveMatrix;
 use ladder_engine::simulate::{Progress, Replay, SimulationBudget, SimulationError, SimulationReport};
-use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest};
+use ladder_engine::{CaseRequest, Engine, Escalation};
 use ladder_store::Store;
-use ladder_testkit::engine::{TestEngine, activate_matrix, team, user};
-use ladder_testkit::matrix::SUPPORT_HOURS;
+use ladder_testkit::engine::{TestEngine, activate_matrix, open_request, team, user};
+use ladder_testkit::matrix::{CREDIT_LIMITS, SUPPORT_HOURS};
 use ladder_testkit::ts;
 
 /// Business hours, a credit limit, and two rules.
 fn matrix() -> String {
-    [SUPPORT_HOURS, CREDIT_AND_RULES].concat()
+    [SUPPORT_HOURS, CREDIT_LIMITS, RULES].concat()
 }
 
-const CREDIT_AND_RULES: &str = r#"
-[[authority]]
-action = "credit"
-limits = { agent = 50, supervisor = 500, manager = 5000 }
-
+const RULES: &str = r#"
 [[rules]]
 name = "Missed first response goes to the back office"
 trigger = "clock_breached"
@@ -76,19 +72,7 @@ fn at(time: &str) -> Timestamp {
 }
 
 fn open() -> CaseRequest {
-    CaseRequest::Open(OpenRequest {
-        subject: "Charged twice".into(),
-        description: "Two charges for one order".into(),
-        category: Some("billing".into()),
-        channel: Channel::Email,
-        priority: Priority::Normal,
-        level: None,
-        team: Some("frontline".into()),
-        assignee: None,
-        customer: None,
-        tags: Default::default(),
-        custom_fields: Default::default(),
-    })
+    CaseRequest::Open(open_request())
 }
 
 fn reply() -> CaseRequest {

@@ -9,10 +9,10 @@ use ladder_core::access::{CaseScope, Principal};
 use ladder_core::command::{AddMessage, Resolve};
 use ladder_core::directory::{Customer, LevelId};
 use ladder_core::ids::{CaseId, CustomerId};
-use ladder_core::{Channel, Priority, Role, Visibility};
+use ladder_core::{Priority, Role, Visibility};
 use ladder_engine::{CaseRequest, Engine, OpenRequest};
 use ladder_store::{CaseFilter, PageRequest, Store};
-use ladder_testkit::engine::{TestEngine, activate_matrix, user};
+use ladder_testkit::engine::{TestEngine, activate_matrix, open_request, user};
 use ladder_testkit::matrix::SUPPORT_HOURS;
 use ladder_testkit::{directory, ts};
 
@@ -57,19 +57,7 @@ async fn world() -> World {
 }
 
 fn open(team: &str, priority: Priority, customer: Option<CustomerId>) -> CaseRequest {
-    CaseRequest::Open(OpenRequest {
-        subject: "Charged twice".into(),
-        description: "Two charges for one order".into(),
-        category: Some("billing".into()),
-        channel: Channel::Email,
-        priority,
-        level: None,
-        team: Some(team.into()),
-        assignee: None,
-        customer,
-        tags: Default::default(),
-        custom_fields: Default::default(),
-    })
+    CaseRequest::Open(OpenRequest { priority, team: Some(team.into()), customer, ..open_request() })
 }
 
 impl World {

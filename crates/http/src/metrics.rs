@@ -368,27 +368,29 @@ async fn prometheus(State(state): State<AppState>, auth: Auth) -> ApiResult<Resp
     gauge("ladder_sla_timers_armed", "SLA clocks with an armed timer.", &[(String::new(), timers as f64)]);
     gauge("ladder_events", "Events in the log.", &[(String::new(), stats.n_events as f64)]);
     gauge("ladder_cases_opened_30d", "Cases opened in the last 30 UTC days.", &[(String::new(), recent.cases as f64)]);
-    let optional = |v: Option<f64>| v.map(|v| vec![(String::new(), v)]).unwrap_or_default();
-    gauge(
-        "ladder_escalation_rate_30d",
-        "Share of the cases opened in the last 30 days that were escalated.",
-        &optional(rates.escalation_rate),
-    );
-    gauge(
-        "ladder_fcr_rate_30d",
-        "First-contact resolutions among the resolved cases opened in the last 30 days.",
-        &optional(rates.fcr_rate),
-    );
-    gauge(
-        "ladder_csat_avg_30d",
-        "Average CSAT (1-5) of the cases opened in the last 30 days.",
-        &optional(rates.csat_avg),
-    );
-    gauge(
-        "ladder_sla_compliance_30d",
-        "SLA clocks met among those met or breached, cases opened in the last 30 days.",
-        &optional(rates.sla_compliance),
-    );
+    // A rate without a denominator is a gauge without samples.
+    let rate_gauges = [
+        (
+            "ladder_escalation_rate_30d",
+            "Share of the cases opened in the last 30 days that were escalated.",
+            rates.escalation_rate,
+        ),
+        (
+            "ladder_fcr_rate_30d",
+            "First-contact resolutions among the resolved cases opened in the last 30 days.",
+            rates.fcr_rate,
+        ),
+        ("ladder_csat_avg_30d", "Average CSAT (1-5) of the cases opened in the last 30 days.", rates.csat_avg),
+        (
+            "ladder_sla_compliance_30d",
+            "SLA clocks met among those met or breached, cases opened in the last 30 days.",
+            rates.sla_compliance,
+        ),
+    ];
+    for (name, help, rate) in rate_gauges {
+        let samples: Vec<(String, f64)> = rate.map(|v| (String::new(), v)).into_iter().collect();
+        gauge(name, help, &samples);
+    }
     let mut response = out.into_response();
     response
         .headers_mut()

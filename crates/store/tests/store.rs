@@ -763,18 +763,7 @@ async fn metrics_kept_while_writing_equal_the_log_recomputed_and_are_backfilled_
             let events: Vec<_> = store.events(*id).await.unwrap().into_iter().map(|e| e.recorded).collect();
             table.replace(None, CaseMetrics::replay(&events, None).as_ref());
         }
-        // Periods cut every way: ragged ends read as days, or as a month's roll-up minus the
-        // days outside the period; whole months; within one month.
-        let date = jiff::civil::date;
-        let periods = [
-            (date(2025, 6, 20), date(2025, 8, 10)),
-            (date(2025, 6, 3), date(2025, 8, 28)),
-            (date(2025, 7, 2), date(2025, 7, 30)),
-            (date(2025, 7, 1), date(2025, 7, 31)),
-            (date(2025, 5, 31), date(2025, 9, 1)),
-            (date(2025, 7, 5), date(2025, 7, 5)),
-        ];
-        for (from, to) in periods {
+        for (from, to) in METRICS_PERIODS {
             for dim in Dimension::ALL {
                 let kept: Vec<_> = store
                     .metrics(from, to, Some(dim))

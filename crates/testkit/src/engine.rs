@@ -2,12 +2,12 @@
 //! and read what a command did through [`TestEngine::store`], never through the engine.
 
 use jiff::Timestamp;
-use ladder_core::Role;
 use ladder_core::access::Principal;
 use ladder_core::directory::{Customer, Team};
 use ladder_core::ids::{TeamId, UserId};
-use ladder_engine::Engine;
+use ladder_core::{Channel, Priority, Role};
 use ladder_engine::credentials::principal_of;
+use ladder_engine::{Engine, OpenRequest};
 use ladder_store::{Location, Store, StoreConfig};
 use tempfile::TempDir;
 
@@ -78,4 +78,23 @@ pub async fn activate_matrix(engine: &Engine, name: &str, source: &str, by: &str
         .await
         .unwrap_or_else(|e| panic!("draft {name}: {e:?}"));
     engine.activate_matrix(&by, name.into(), now).await.unwrap_or_else(|e| panic!("activate {name}: {e:?}"));
+}
+
+/// An email about a double charge, opened at the front line: category `billing`, normal
+/// priority, nobody assigned, no customer, tags or custom fields. A test changes what it
+/// needs with struct update syntax (`OpenRequest { priority, ..open_request() }`).
+pub fn open_request() -> OpenRequest {
+    OpenRequest {
+        subject: "Charged twice".into(),
+        description: "Two charges for one order".into(),
+        category: Some("billing".into()),
+        channel: Channel::Email,
+        priority: Priority::Normal,
+        level: None,
+        team: Some("frontline".into()),
+        assignee: None,
+        customer: None,
+        tags: Default::default(),
+        custom_fields: Default::default(),
+    }
 }

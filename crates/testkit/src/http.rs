@@ -53,6 +53,12 @@ impl Api {
         v
     }
 
+    /// `POST /api/v1/cases/{case}/{command}` with `body`: a case command (`escalate`,
+    /// `resolve`, `tasks/0/answer` …).
+    pub async fn command(&self, token: &str, case: impl std::fmt::Display, command: &str, body: Value) -> (u16, Value) {
+        self.call(token, "POST", &format!("/api/v1/cases/{case}/{command}"), Some(body)).await
+    }
+
     /// `POST /api/v1/cases` with `body`, which must create the case; returns it.
     pub async fn open_case(&self, token: &str, body: Value) -> Value {
         let (s, case) = self.call(token, "POST", "/api/v1/cases", Some(body)).await;

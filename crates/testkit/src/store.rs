@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use jiff::civil::{Date, date};
 use jiff::{SignedDuration, Timestamp};
 use ladder_core::command::{AddMessage, CaseCommand, Escalate, OpenCase, Resolve, TeamRef, UserRef};
 use ladder_core::event::{EscalationKind, Initiator};
@@ -25,6 +26,18 @@ pub const DESK: UserId = UserId(Uuid::from_u128(0xD5));
 
 pub const ADA: CustomerId = CustomerId(Uuid::from_u128(0xC1));
 pub const BOB: CustomerId = CustomerId(Uuid::from_u128(0xC2));
+
+/// Periods for the metrics of cases opened from mid-June 2025, cut every way: ragged ends
+/// read as days, or as a month's roll-up minus the days outside the period; whole months;
+/// within one month.
+pub const METRICS_PERIODS: [(Date, Date); 6] = [
+    (date(2025, 6, 20), date(2025, 8, 10)),
+    (date(2025, 6, 3), date(2025, 8, 28)),
+    (date(2025, 7, 2), date(2025, 7, 30)),
+    (date(2025, 7, 1), date(2025, 7, 31)),
+    (date(2025, 5, 31), date(2025, 9, 1)),
+    (date(2025, 7, 5), date(2025, 7, 5)),
+];
 
 /// Simulated time of the first command. Sub-millisecond on purpose: the engine's clock
 /// has microseconds too, the precision the store keeps (`ladder_core::instant`).

@@ -28,7 +28,7 @@ use rand::{RngExt, SeedableRng};
 
 use super::measure::{ms, percentile};
 use super::server::start_server;
-use super::world::{escalation, public_message, resolve};
+use crate::requests::{self, escalation, public_message, resolve};
 
 /// Teams of the populated center: three front-line teams, back office, specialists,
 /// supervisors and management (the contact-center example's slugs, so its rules apply).
@@ -388,17 +388,16 @@ async fn one_case(engine: &Engine, world: &World, rng: &mut StdRng, now: Timesta
     let escalate =
         |kind, initiator, team: &str, reason: &str| escalation(kind, initiator, team, reason, "The standard script.");
     let open = CaseRequest::Open(OpenRequest {
-        subject: format!("{category} question"),
-        description: "The customer describes the problem.".into(),
-        category: Some(category.into()),
-        channel,
-        priority,
-        level: None,
-        team: Some(team.into()),
         assignee: agent,
         customer,
-        tags: Default::default(),
-        custom_fields: Default::default(),
+        ..requests::open(
+            format!("{category} question"),
+            "The customer describes the problem.",
+            category,
+            Some(team),
+            priority,
+            channel,
+        )
     });
     if !run(open, opened_at).await? {
         return Ok((events, refused));

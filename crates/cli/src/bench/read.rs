@@ -15,7 +15,8 @@ use rand::{RngExt, SeedableRng};
 
 use super::measure::report;
 use super::server::start_server;
-use super::world::{BenchWorld, bench_world, escalation, random_open, resolve, seed_in_parallel};
+use super::world::{BenchWorld, bench_world, random_open, seed_in_parallel};
+use crate::requests::{escalation, resolve};
 
 pub(super) async fn bench_read(n_cases: usize, data_dir: PathBuf, requests: usize) -> anyhow::Result<()> {
     let BenchWorld { store, engine, admin } = bench_world(&data_dir).await?;

@@ -18,9 +18,8 @@ use ladder_engine::{CaseRequest, command_line_principal};
 use rand::RngExt;
 use rand::rngs::StdRng;
 
-use super::world::{
-    BenchWorld, bench_world, escalation, frontline_open, matrix_error, public_message, resolve, seed_in_parallel,
-};
+use super::world::{BenchWorld, bench_world, frontline_open, matrix_error, seed_in_parallel};
+use crate::requests::{escalation, public_message, resolve};
 
 const SIM_MATRIX: &str = r#"
 [sla]

@@ -9,16 +9,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use jiff::Timestamp;
-use ladder_core::command::{AddMessage, Resolve};
 use ladder_core::directory::{LevelId, Team, TeamKind, User};
-use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::{TeamId, UserId};
-use ladder_core::{Channel, Priority, Role, Visibility};
+use ladder_core::{Channel, Priority, Role};
 use ladder_engine::rules::MatrixError;
-use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest, command_line_principal};
+use ladder_engine::{CaseRequest, Engine, command_line_principal};
 use ladder_store::{Location, Store, StoreConfig};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+
+use crate::requests;
 
 /// Tasks seeding cases at once: enough writes in flight that every commit carries many.
 const SEED_WRITERS: u64 = 512;
@@ -142,14 +142,14 @@ where
 
 /// The open request of bench case `i`.
 pub(super) fn open_request(i: usize, team: Option<&str>, priority: Priority, channel: Channel) -> CaseRequest {
-    open_case(
+    CaseRequest::Open(requests::open(
         format!("Bench case {i}: router drops connection"),
         "The customer reports the connection drops every evening.",
         "technical",
         team,
         priority,
         channel,
-    )
+    ))
 }
 
 /// Case `i` opened at the front line (seven in ten) or with the specialists, with a random
@@ -167,66 +167,7 @@ pub(super) fn frontline_open(rng: &mut StdRng, subject: String, description: &st
     let category = ["billing", "technical", "technical", "account", "delivery"][rng.random_range(0..5)];
     let channel = Channel::ALL[rng.random_range(0..7)];
     let priority = [Priority::Low, Priority::Normal, Priority::Normal, Priority::High][rng.random_range(0..4)];
-    open_case(subject, description, category, Some("frontline"), priority, channel)
-}
-
-fn open_case(
-    subject: String,
-    description: &str,
-    category: &str,
-    team: Option<&str>,
-    priority: Priority,
-    channel: Channel,
-) -> CaseRequest {
-    CaseRequest::Open(OpenRequest {
-        subject,
-        description: description.into(),
-        category: Some(category.into()),
-        channel,
-        priority,
-        level: None,
-        team: team.map(str::to_string),
-        assignee: None,
-        customer: None,
-        tags: Default::default(),
-        custom_fields: Default::default(),
-    })
-}
-
-/// A public message, from the customer or to them.
-pub(super) fn public_message(body: &str, from_customer: bool) -> CaseRequest {
-    CaseRequest::AddMessage(AddMessage {
-        visibility: Visibility::Public,
-        channel: None,
-        body: body.into(),
-        from_customer,
-        resume: false,
-    })
-}
-
-/// A resolution with `code`.
-pub(super) fn resolve(code: &str) -> CaseRequest {
-    CaseRequest::Resolve(Resolve { code: code.into(), note: None })
-}
-
-/// An escalation to `team` by `initiator`, saying why and what was tried.
-pub(super) fn escalation(
-    kind: EscalationKind,
-    initiator: Initiator,
-    team: &str,
-    reason: &str,
-    tried: &str,
-) -> CaseRequest {
-    CaseRequest::Escalate(Escalation {
-        kind,
-        initiator,
-        to_level: None,
-        to_team: Some(team.into()),
-        to_user: None,
-        reason: reason.into(),
-        tried: Some(tried.into()),
-        skill: None,
-    })
+    CaseRequest::Open(requests::open(subject, description, category, Some("frontline"), priority, channel))
 }
 
 /// A directory for one run of a benchmark, in the temporary directory.

@@ -1,6 +1,6 @@
 //! De-escalate a case: hand it down the ladder with guidance.
 
-use super::{MAX_TEXT, check_target_user, check_team_level, require_active, team_of_user_at};
+use super::{MAX_TEXT, check_target_user, check_team_level, require_active, target_level, team_of_user_at};
 use crate::case::Case;
 use crate::command::{TeamRef, UserRef};
 use crate::decide::Context;
@@ -29,21 +29,10 @@ pub(crate) fn decide(
     // The stop the case last came up from below this level; a lateral (same-level) escalation
     // also leaves a stop, and de-escalating to it would not go down.
     let last_stop = case.escalation_path.iter().rev().find(|s| cx.ladder.rank(&s.level).is_some_and(|r| r < current));
-    let target = match (&d.to_level, &d.to_team, last_stop) {
-        (Some(l), _, _) => l.clone(),
-        (None, Some(t), _) => t.level.clone(),
-        (None, None, Some(stop)) => stop.level.clone(),
-        (None, None, None) => match cx.ladder.below(&case.level) {
-            Some(l) => l.clone(),
-            None => {
-                return Err(DomainError::transition(
-                    "de-escalate",
-                    case.status,
-                    format!("the case is already at the lowest level {}", case.level),
-                ));
-            }
-        },
-    };
+    let next = last_stop.map(|stop| &stop.level).or_else(|| cx.ladder.below(&case.level));
+    let target = target_level(case, "de-escalate", (&d.to_level, &d.to_team), next, || {
+        format!("the case is already at the lowest level {}", case.level)
+    })?;
     let rank = cx.ladder.check("to_level", &target)?;
     if rank >= current {
         return Err(DomainError::transition(

@@ -1,6 +1,6 @@
 //! Escalate a case: up the ladder (hierarchical) or to a team with the skill (functional).
 
-use super::{MAX_LINE, MAX_TEXT, check_target_user, check_team_level, require_active, team_of_user_at};
+use super::{MAX_LINE, MAX_TEXT, check_target_user, check_team_level, require_active, target_level, team_of_user_at};
 use crate::case::Case;
 use crate::command::{TeamRef, UserRef};
 use crate::decide::Context;
@@ -167,20 +167,10 @@ pub(crate) fn decide(
             team.level.clone()
         }
         EscalationKind::Hierarchical => {
-            let target = match (&e.to_level, &e.to_team) {
-                (Some(l), _) => l.clone(),
-                (None, Some(t)) => t.level.clone(),
-                (None, None) => match cx.ladder.above(&case.level) {
-                    Some(l) => l.clone(),
-                    None => {
-                        return Err(DomainError::transition(
-                            "escalate",
-                            case.status,
-                            format!("the case is already at the top level {}", case.level),
-                        ));
-                    }
-                },
-            };
+            let target =
+                target_level(case, "escalate", (&e.to_level, &e.to_team), cx.ladder.above(&case.level), || {
+                    format!("the case is already at the top level {}", case.level)
+                })?;
             let rank = cx.ladder.check("to_level", &target)?;
             if rank <= current {
                 let why = if current + 1 == cx.ladder.levels.len() {

@@ -93,6 +93,24 @@ pub(crate) fn check_target_user(user: &UserRef, team: Option<&TeamRef>, level: &
     Ok(())
 }
 
+/// The level a move up or down goes to: the one named, else the named team's, else `next`
+/// (the next level in the move's direction). Without any, the move is refused as a
+/// transition of `case` saying `none_left`.
+pub(crate) fn target_level(
+    case: &Case,
+    action: &'static str,
+    (to_level, to_team): (&Option<LevelId>, &Option<TeamRef>),
+    next: Option<&LevelId>,
+    none_left: impl FnOnce() -> String,
+) -> Result<LevelId, DomainError> {
+    match (to_level, to_team, next) {
+        (Some(l), _, _) => Ok(l.clone()),
+        (None, Some(t), _) => Ok(t.level.clone()),
+        (None, None, Some(l)) => Ok(l.clone()),
+        (None, None, None) => Err(DomainError::transition(action, case.status, none_left())),
+    }
+}
+
 /// The team through which a named user works `level`: their first team at that level.
 pub(crate) fn team_of_user_at(user: &UserRef, level: &LevelId) -> Option<TeamId> {
     user.teams.iter().find(|t| &t.level == level).map(|t| t.id)

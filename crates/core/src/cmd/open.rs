@@ -12,8 +12,11 @@ use crate::event::{CaseEvent, Opened};
 use crate::ids::CustomerId;
 use crate::validate::non_empty;
 
+/// Open a case. The team and the assignee are named as `Team` and `User`: resolved
+/// references when deciding (the defaults), or as callers name them — a team's slug or id,
+/// a user's name or id — in the engine's `OpenRequest` (`OpenCase<String, String>`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct OpenCase {
+pub struct OpenCase<Team = TeamRef, User = UserRef> {
     pub subject: String,
     pub description: String,
     pub category: Option<String>,
@@ -21,11 +24,31 @@ pub struct OpenCase {
     pub priority: Priority,
     /// Defaults to the team's level, else the bottom of the ladder.
     pub level: Option<LevelId>,
-    pub team: Option<TeamRef>,
-    pub assignee: Option<UserRef>,
+    /// As a request: defaults to the caller's first team at the case's level.
+    pub team: Option<Team>,
+    pub assignee: Option<User>,
     pub customer: Option<CustomerId>,
     pub tags: BTreeSet<String>,
     pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+impl<Team, User> OpenCase<Team, User> {
+    /// The same opening with the team and the assignee named another way (once resolved).
+    pub fn naming<T, U>(self, team: Option<T>, assignee: Option<U>) -> OpenCase<T, U> {
+        OpenCase {
+            subject: self.subject,
+            description: self.description,
+            category: self.category,
+            channel: self.channel,
+            priority: self.priority,
+            level: self.level,
+            team,
+            assignee,
+            customer: self.customer,
+            tags: self.tags,
+            custom_fields: self.custom_fields,
+        }
+    }
 }
 
 pub(crate) fn decide(open: &OpenCase, cx: &Context) -> Result<Vec<CaseEvent>, DomainError> {

@@ -200,16 +200,39 @@ impl Parser<'_> {
         }
     }
 
+    /// The items of an array with their paths (`path[i]`), each item's position recorded.
+    fn items<'t, 'i: 't>(
+        &mut self,
+        path: &str,
+        items: impl Iterator<Item = &'t Value<'i>>,
+    ) -> Vec<(String, &'t Value<'i>)> {
+        items
+            .enumerate()
+            .map(|(i, item)| {
+                let p = index(path, i);
+                self.record(&p, item);
+                (p, item)
+            })
+            .collect()
+    }
+
+    /// [`Parser::items`] of `v`, or `None` with an error saying `v` must be `expected` when
+    /// it is not an array.
+    fn array<'t, 'i>(&mut self, path: &str, v: &'t Value<'i>, expected: &str) -> Option<Vec<(String, &'t Value<'i>)>> {
+        let DeValue::Array(items) = v.get_ref() else {
+            self.type_error(v, path, expected);
+            return None;
+        };
+        Some(self.items(path, items.iter()))
+    }
+
     /// An array of tables (`[[levels]]`), each with its path.
     fn tables<'t, 'i>(&mut self, path: &str, v: &'t Value<'i>) -> Vec<(String, &'t Value<'i>, &'t DeTable<'i>)> {
-        let DeValue::Array(items) = v.get_ref() else {
-            self.type_error(v, path, "an array of tables, written [[...]]");
+        let Some(items) = self.array(path, v, "an array of tables, written [[...]]") else {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let p = index(path, i);
-            self.record(&p, item);
+        for (p, item) in items {
             if let Some(t) = self.table(&p, item) {
                 out.push((p, item, t));
             }
@@ -243,9 +266,7 @@ impl Parser<'_> {
             DeValue::String(s) => vec![s.to_string()],
             DeValue::Array(items) => {
                 let mut out = Vec::new();
-                for (i, item) in items.iter().enumerate() {
-                    let p = index(path, i);
-                    self.record(&p, item);
+                for (p, item) in self.items(path, items.iter()) {
                     if let Some(s) = self.name(&p, item) {
                         out.push(s);
                     }
@@ -390,9 +411,7 @@ impl Parser<'_> {
             DeValue::Array(items) => {
                 let mut out = Vec::new();
                 let mut ok = true;
-                for (i, item) in items.iter().enumerate() {
-                    let p = index(path, i);
-                    self.record(&p, item);
+                for (p, item) in self.items(path, items.iter()) {
                     match one(self, &p, item) {
                         Some(w) => out.extend(w),
                         None => ok = false,
@@ -482,14 +501,9 @@ impl Parser<'_> {
         for (key, p, val) in self.entries(path, t, keys::SLA) {
             match key {
                 "pause_on" => {
-                    let DeValue::Array(items) = val.get_ref() else {
-                        self.type_error(val, &p, "an array of statuses");
-                        continue;
-                    };
+                    let Some(items) = self.array(&p, val, "an array of statuses") else { continue };
                     let mut statuses = Vec::new();
-                    for (i, item) in items.iter().enumerate() {
-                        let ip = index(&p, i);
-                        self.record(&ip, item);
+                    for (ip, item) in items {
                         let pausable = SlaSettings::PAUSABLE.map(Status::as_str);
                         let parse = |s: &str| SlaSettings::PAUSABLE.into_iter().find(|x| x.as_str() == s);
                         if let Some(s) = self.choice(&ip, item, "pausing status", &pausable, parse)
@@ -501,14 +515,9 @@ impl Parser<'_> {
                     sla.pause_on = statuses;
                 }
                 "warn_at" => {
-                    let DeValue::Array(items) = val.get_ref() else {
-                        self.type_error(val, &p, "an array of percentages, e.g. [50, 75]");
-                        continue;
-                    };
+                    let Some(items) = self.array(&p, val, "an array of percentages, e.g. [50, 75]") else { continue };
                     let mut percents = Vec::new();
-                    for (i, item) in items.iter().enumerate() {
-                        let ip = index(&p, i);
-                        self.record(&ip, item);
+                    for (ip, item) in items {
                         match self.count(&ip, item) {
                             Some(n @ 1..=99) => percents.push(n as u8),
                             Some(_) => {
@@ -597,15 +606,10 @@ impl Parser<'_> {
                     }
                 }
                 "holidays" => {
-                    let DeValue::Array(items) = val.get_ref() else {
-                        self.type_error(val, &p, "an array of dates");
-                        continue;
-                    };
+                    let Some(items) = self.array(&p, val, "an array of dates") else { continue };
                     let mut kept = Vec::new();
-                    for (i, item) in items.iter().enumerate() {
-                        let ip = index(&p, i);
-                        self.record(&ip, item);
-                        if let Some(d) = self.date(&ip, item) {
+                    for (i, (ip, item)) in items.iter().enumerate() {
+                        if let Some(d) = self.date(ip, item) {
                             holidays.push(d);
                             kept.push(i);
                         }
@@ -764,9 +768,7 @@ impl Parser<'_> {
                     actions = self.actions(keys);
                 }
                 DeValue::Array(items) => {
-                    for (i, item) in items.iter().enumerate() {
-                        let ip = index(&tp, i);
-                        self.record(&ip, item);
+                    for (ip, item) in self.items(&tp, items.iter()) {
                         let Some(it) = self.table(&ip, item) else { continue };
                         let keys = self.entries(&ip, it, keys::ACTION);
                         actions.extend(self.actions(keys));
@@ -895,9 +897,7 @@ impl Parser<'_> {
                 }
                 "notify" => match val.get_ref() {
                     DeValue::Array(items) => {
-                        for (i, item) in items.iter().enumerate() {
-                            let ip = index(&p, i);
-                            self.record(&ip, item);
+                        for (ip, item) in self.items(&p, items.iter()) {
                             out.extend(self.notify(&ip, item).map(|a| (a, ip)));
                         }
                     }
@@ -1055,9 +1055,7 @@ impl Parser<'_> {
             match key {
                 "notify" => match val.get_ref() {
                     DeValue::Array(items) => {
-                        for (i, item) in items.iter().enumerate() {
-                            let ip = index(&p, i);
-                            self.record(&ip, item);
+                        for (ip, item) in self.items(&p, items.iter()) {
                             notify.extend(self.recipient(&ip, item));
                         }
                     }

@@ -204,14 +204,8 @@ fn states(cases: &[Written]) -> Vec<&Case> {
     cases.iter().map(|w| w.case.as_ref().unwrap()).collect()
 }
 
-const PERIODS: [(Date, Date); 6] = [
-    (date(2025, 6, 20), date(2025, 8, 10)),
-    (date(2025, 6, 3), date(2025, 8, 28)),
-    (date(2025, 7, 2), date(2025, 7, 30)),
-    (date(2025, 7, 1), date(2025, 7, 31)),
-    (date(2025, 5, 31), date(2025, 9, 1)),
-    (date(2025, 7, 5), date(2025, 7, 5)),
-];
+/// The periods the queries are compared over.
+const PERIODS: [(Date, Date); 6] = ladder_testkit::store::METRICS_PERIODS;
 
 async fn snapshot(store: &Store) -> Vec<Vec<MetricsRow>> {
     let mut out = Vec::new();
