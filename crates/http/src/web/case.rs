@@ -19,8 +19,9 @@ use ladder_engine::{CaseRequest, DeEscalation, Escalation};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::forms::{FormState, selected, text_area, text_input};
 use super::layout::{self, badge, countdown, csrf_field, paragraphs, time};
-use super::session::{Flash, Posted, Session, redirect_with};
+use super::session::{Flash, Posted, Sent, Session, redirect_with};
 use super::{WebError, WebResult, given};
 use crate::AppState;
 use crate::dto::CaseDto;
@@ -128,6 +129,8 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
     let supervise = super::board::case_controls(&state, &session, &case).await?;
     let approvals = super::approvals::case_panel(&state, &session, &case).await?;
     let action = |what: &str| format!("/cases/{}/{what}", case.number);
+    // A form refused on the last post comes back open, with what was typed.
+    let form = |what: &str| FormState::of(session.kept.as_ref(), &action(what));
 
     let body = html! {
         div.case-head {
@@ -159,21 +162,19 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
                             summary { "Reply to the customer" }
                             form method="post" action=(action("reply")) {
                                 (csrf_field(&session))
-                                label for="reply-body" { "Reply (the customer sees this)" }
-                                textarea #reply-body name="body" rows="4" required {}
+                                (text_area(form("reply"), "reply-body", "body", "Reply (the customer sees this)", 4, true))
                                 button type="submit" { "Send reply" }
                             }
                         }
-                        details {
+                        details open[form("note").refused()] {
                             summary { "Internal note" }
                             form method="post" action=(action("note")) {
                                 (csrf_field(&session))
-                                label for="note-body" { "Note (staff only)" }
-                                textarea #note-body name="body" rows="3" required {}
+                                (text_area(form("note"), "note-body", "body", "Note (staff only)", 3, true))
                                 button type="submit" { "Add note" }
                             }
                         }
-                        details #escalate {
+                        details #escalate open[form("escalate").refused()] {
                             summary { "Escalate" }
                             @if let Some(l) = &next_level {
                                 p.suggestion {
@@ -193,13 +194,13 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
                                 (csrf_field(&session))
                                 fieldset {
                                     legend { "Kind" }
-                                    label.inline { input type="radio" name="kind" value="hierarchical" checked; " Hierarchical (more authority)" }
-                                    label.inline { input type="radio" name="kind" value="functional"; " Functional (a team with the skill)" }
+                                    label.inline { input type="radio" name="kind" value="hierarchical" checked[selected(form("escalate"), "kind", "hierarchical", true)]; " Hierarchical (more authority)" }
+                                    label.inline { input type="radio" name="kind" value="functional" checked[selected(form("escalate"), "kind", "functional", false)]; " Functional (a team with the skill)" }
                                 }
                                 label for="esc-initiator" { "Who asked" }
                                 select #esc-initiator name="initiator" {
-                                    option value="agent" { "I did" }
-                                    option value="customer" { "The customer asked" }
+                                    option value="agent" selected[selected(form("escalate"), "initiator", "agent", true)] { "I did" }
+                                    option value="customer" selected[selected(form("escalate"), "initiator", "customer", false)] { "The customer asked" }
                                 }
                                 label for="esc-level" { "To level" }
                                 select #esc-level name="to_level" {
@@ -213,15 +214,13 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
                                 }
                                 label for="esc-user" { "To person (optional user name)" }
                                 input #esc-user name="to_user" type="text" autocomplete="off";
-                                label for="esc-reason" { "Reason (required)" }
-                                textarea #esc-reason name="reason" rows="2" required {}
-                                label for="esc-tried" { "What was tried" }
-                                textarea #esc-tried name="tried" rows="2" {}
+                                (text_area(form("escalate"), "esc-reason", "reason", "Reason", 2, true))
+                                (text_area(form("escalate"), "esc-tried", "tried", "What was tried", 2, true))
                                 button type="submit" { "Escalate" }
                             }
                         }
                         @if ladder.below(&case.level).is_some() {
-                            details {
+                            details open[form("de-escalate").refused()] {
                                 summary { "De-escalate" }
                                 form method="post" action=(action("de-escalate")) {
                                     (csrf_field(&session))
@@ -230,37 +229,33 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
                                         option value="" { "Default (one level down)" }
                                         @for l in &ladder.levels { option value=(l.0) { (level_name(l)) } }
                                     }
-                                    label for="de-guidance" { "Guidance for the lower level (required)" }
-                                    textarea #de-guidance name="guidance" rows="2" required {}
+                                    (text_area(form("de-escalate"), "de-guidance", "guidance", "Guidance for the lower level", 2, true))
                                     button type="submit" { "De-escalate" }
                                 }
                             }
                         }
-                        details {
+                        details open[form("request-info").refused()] {
                             summary { "Request information" }
                             form method="post" action=(action("request-info")) {
                                 (csrf_field(&session))
                                 label for="ri-from" { "From" }
                                 select #ri-from name="from" {
-                                    option value="customer" { "The customer" }
-                                    option value="internal" { "Another team" }
+                                    option value="customer" selected[selected(form("request-info"), "from", "customer", true)] { "The customer" }
+                                    option value="internal" selected[selected(form("request-info"), "from", "internal", false)] { "Another team" }
                                 }
-                                label for="ri-question" { "Question (required)" }
-                                textarea #ri-question name="question" rows="2" required {}
+                                (text_area(form("request-info"), "ri-question", "question", "Question", 2, true))
                                 button type="submit" { "Ask and wait" }
                             }
                         }
-                        details {
+                        details open[form("resolve").refused()] {
                             summary { "Resolve" }
                             form method="post" action=(action("resolve")) {
                                 (csrf_field(&session))
-                                label for="res-code" { "Resolution code (required)" }
-                                input #res-code name="code" type="text" required list="resolution-codes";
+                                (text_input(form("resolve"), "res-code", "code", "Resolution code", true, Some("resolution-codes")))
                                 datalist #resolution-codes {
                                     @for c in ["fixed", "answered", "refunded", "workaround", "duplicate", "no_fault_found"] { option value=(c) {} }
                                 }
-                                label for="res-note" { "Note" }
-                                textarea #res-note name="note" rows="2" {}
+                                (text_area(form("resolve"), "res-note", "note", "Note", 2, false))
                                 button type="submit" { "Resolve" }
                             }
                         }
@@ -496,6 +491,7 @@ fn timeline_entry(e: &StoredEvent, n: &Names) -> Markup {
 async fn run_and_return(
     state: &AppState,
     session: &Session,
+    sent: &Sent,
     number: &str,
     request: CaseRequest,
     done: &str,
@@ -503,12 +499,11 @@ async fn run_and_return(
     let case = visible_case(state, &session.principal, number).await?;
     let back = format!("/cases/{}", case.number);
     let now = state.engine.now();
-    let flash = match state.engine.run(&session.principal, case.id, request, None, None, now).await {
-        Ok(_) => Flash { ok: true, message: done.to_string() },
-        Err(ladder_engine::StoreError::Forbidden(m)) => return Err(WebError::forbidden(m)),
-        Err(e) => Flash { ok: false, message: format!("Not done: {}", ApiError::from(e).0.detail) },
-    };
-    Ok(redirect_with(&back, Some(flash)))
+    match state.engine.run(&session.principal, case.id, request, None, None, now).await {
+        Ok(_) => Ok(redirect_with(&back, Some(Flash { ok: true, message: done.to_string() }))),
+        Err(ladder_engine::StoreError::Forbidden(m)) => Err(WebError::forbidden(m)),
+        Err(e) => Ok(super::forms::refused(&back, &sent.action, &sent.fields, ApiError::from(e))),
+    }
 }
 
 fn given_level(level: Option<LevelId>) -> Option<LevelId> {
@@ -532,7 +527,7 @@ async fn reply(
         from_customer: false,
         resume: false,
     });
-    run_and_return(&state, &posted.session, &number, request, "Reply sent.").await
+    run_and_return(&state, &posted.session, &posted.sent, &number, request, "Reply sent.").await
 }
 
 async fn note(
@@ -547,7 +542,7 @@ async fn note(
         from_customer: false,
         resume: false,
     });
-    run_and_return(&state, &posted.session, &number, request, "Note added.").await
+    run_and_return(&state, &posted.session, &posted.sent, &number, request, "Note added.").await
 }
 
 async fn escalate(
@@ -563,7 +558,7 @@ async fn escalate(
         tried: given(f.tried),
         ..f
     });
-    run_and_return(&state, &posted.session, &number, request, "Escalated.").await
+    run_and_return(&state, &posted.session, &posted.sent, &number, request, "Escalated.").await
 }
 
 async fn de_escalate(
@@ -573,7 +568,7 @@ async fn de_escalate(
 ) -> WebResult<Response> {
     let f = posted.form;
     let request = CaseRequest::DeEscalate(DeEscalation { to_level: given_level(f.to_level), ..f });
-    run_and_return(&state, &posted.session, &number, request, "De-escalated.").await
+    run_and_return(&state, &posted.session, &posted.sent, &number, request, "De-escalated.").await
 }
 
 async fn request_info(
@@ -582,7 +577,15 @@ async fn request_info(
     posted: Posted<RequestInfo>,
 ) -> WebResult<Response> {
     let request = CaseRequest::RequestInfo(posted.form);
-    run_and_return(&state, &posted.session, &number, request, "Question sent; the case waits for the answer.").await
+    run_and_return(
+        &state,
+        &posted.session,
+        &posted.sent,
+        &number,
+        request,
+        "Question sent; the case waits for the answer.",
+    )
+    .await
 }
 
 async fn resolve(
@@ -592,7 +595,7 @@ async fn resolve(
 ) -> WebResult<Response> {
     let f = posted.form;
     let request = CaseRequest::Resolve(Resolve { code: f.code.trim().to_string(), note: given(f.note) });
-    run_and_return(&state, &posted.session, &number, request, "Resolved.").await
+    run_and_return(&state, &posted.session, &posted.sent, &number, request, "Resolved.").await
 }
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ pub fn page(session: &Session, title: &str, current: &str, main: Markup) -> Mark
                             }
                         }
                     }
+                    (super::search::search_box(""))
                     div.who {
                         span {
                             @if current == "/profile" {
@@ -77,7 +78,9 @@ pub fn page(session: &Session, title: &str, current: &str, main: Markup) -> Mark
                     }
                     (main)
                 }
+                (super::shortcuts::help())
                 script src="/assets/console.js" defer {}
+                script src="/assets/nav.js" defer {}
             }
         }
     }
@@ -90,6 +93,7 @@ fn head(title: &str) -> Markup {
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) " · Ladder" }
             link rel="stylesheet" href="/assets/console.css";
+            link rel="stylesheet" href="/assets/nav.css";
         }
     }
 }
