@@ -681,6 +681,21 @@ impl World {
                 call.cookies.push(cookie);
                 call
             }
+            "POST /macros" | "POST /macros/{id}" | "POST /macros/{id}/delete" => {
+                let path = if path.contains("{id}") {
+                    path.replace("{id}", &self.macro_in(base, user).await)
+                } else {
+                    path.into()
+                };
+                let team = match base {
+                    "own-team" => "supervisors",
+                    "other-team" => "billing",
+                    _ => "",
+                };
+                let name = self.unique("Form macro ");
+                let fields = [("name", name.as_str()), ("team", team), ("body", "Hello {{customer.name}}")];
+                Call::new(path, form(if route.ends_with("/delete") { &[] } else { &fields }))
+            }
             "POST /logout" => {
                 let (session, csrf) = self.fresh_session(user).await;
                 Call::new(path, form(&[("csrf", &csrf)])).by(session)

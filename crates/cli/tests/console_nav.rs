@@ -151,3 +151,42 @@ async fn a_refused_form_comes_back_open_with_what_was_typed_and_the_error_by_its
     assert!(!body.contains(">tried:") && !body.contains(": tried:"), "never the wire name: {body}");
     assert!(cleared, "the kept form is shown once");
 }
+
+#[tokio::test]
+async fn a_macro_is_filled_in_for_the_case_and_sending_it_takes_its_actions() {
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
+    let web = Console::new(&server);
+    let (sam, ana_token) = (&world.tokens["sam"], &world.tokens["ana"]);
+    let (s, fran) = api.call(ana_token, "POST", "/api/v1/customers", Some(json!({"name": "Fran Front"}))).await;
+    assert_eq!(s, 201, "{fran}");
+    let n = api.open_case(ana_token, json!({"subject": "Password", "customer_id": fran["id"]})).await["number"]
+        .as_u64()
+        .unwrap();
+    let body = json!({"name": "Reset done", "team": "frontline", "add_tags": ["password"], "resolve_code": "answered",
+        "body": "Hi {{customer.name}}, case {{case.number}} is done. {{agent.name}}"});
+    let (s, m) = api.call(ana_token, "POST", "/api/v1/macros", Some(body.clone())).await;
+    assert_eq!(s, 403, "an agent does not manage her team's macros: {m}");
+    let (s, m) = api.call(sam, "POST", "/api/v1/macros", Some(body)).await;
+    assert_eq!(s, 201, "{m}");
+    let (s, mine) = api
+        .call(ana_token, "POST", "/api/v1/macros", Some(json!({"name": "Mine", "body": "{{customer.email}}"})))
+        .await;
+    assert_eq!((s, mine["field"].as_str()), (422, Some("body")), "an unknown placeholder: {mine}");
+    let (_, listed) = api.call(&world.tokens["erin"], "GET", "/api/v1/macros", None).await;
+    assert_eq!(listed, json!([]), "another team's agent does not see it");
+
+    let ana = web.login("ana", PASSWORD).await;
+    assert!(web.get(Some(&ana), "/macros").await.body.contains("Reset done"));
+    let page = web.get(Some(&ana), &format!("/cases/{n}")).await.body;
+    assert!(page.contains(&format!("data-body=\"Hi Fran Front, case {n} is done. ana\"")), "filled in: {page}");
+    let id = m["id"].as_str().unwrap();
+    let csrf = csrf_of(&page);
+    let r = web
+        .post(Some(&ana), &format!("/cases/{n}/reply"), &[("csrf", &csrf), ("macro", id), ("body", "Hi Fran, done.")])
+        .await;
+    let page = web.follow(Some(&ana), &r).await.body;
+    assert!(page.contains("Reply sent; tagged password; resolved as answered."), "{page}");
+    let (_, case) = api.call(ana_token, "GET", &format!("/api/v1/cases?q=password"), None).await;
+    assert_eq!(case["items"][0]["status"], "resolved", "{case}");
+    assert_eq!(case["items"][0]["tags"], json!(["password"]), "{case}");
+}

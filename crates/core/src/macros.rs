@@ -88,7 +88,7 @@ fn unknown_placeholder(body: &str) -> Option<String> {
     let mut rest = body;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { return None };
+        let end = after.find("}}")?;
         let name = after[..end].trim();
         if !PLACEHOLDERS.iter().any(|(p, _)| *p == name) {
             return Some(name.to_string());

@@ -83,7 +83,7 @@ impl Engine {
             found.extend(cases.cases);
         }
 
-        found.sort_by(|a, b| b.number.cmp(&a.number));
+        found.sort_by_key(|c| std::cmp::Reverse(c.number));
         found.dedup_by_key(|c| c.number);
         more |= found.len() > limit as usize;
         found.truncate(limit as usize);

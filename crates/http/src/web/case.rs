@@ -129,6 +129,8 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
     let supervise = super::board::case_controls(&state, &session, &case).await?;
     let approvals = super::approvals::case_panel(&state, &session, &case).await?;
     let action = |what: &str| format!("/cases/{}/{what}", case.number);
+    let macro_picker =
+        super::macros::picker(&state, &session, &case, customer.as_ref().map(|c| c.name.as_str())).await?;
     // A form refused on the last post comes back open, with what was typed.
     let form = |what: &str| FormState::of(session.kept.as_ref(), &action(what));
 
@@ -162,6 +164,8 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
                             summary { "Reply to the customer" }
                             form method="post" action=(action("reply")) {
                                 (csrf_field(&session))
+                                (macro_picker)
+                                input #reply-macro type="hidden" name="macro" value=(form("reply").value("macro").unwrap_or_default());
                                 (text_area(form("reply"), "reply-body", "body", "Reply (the customer sees this)", 4, true))
                                 button type="submit" { "Send reply" }
                             }
@@ -496,13 +500,30 @@ async fn run_and_return(
     request: CaseRequest,
     done: &str,
 ) -> WebResult<Response> {
+    Ok(match run_command(state, session, sent, number, request).await? {
+        Ok(case) => {
+            redirect_with(&format!("/cases/{}", case.number), Some(Flash { ok: true, message: done.to_string() }))
+        }
+        Err(refusal) => refusal,
+    })
+}
+
+/// Runs a command on the case the way the API does: the case after it, or the answer that
+/// takes the refused form back to the case page.
+async fn run_command(
+    state: &AppState,
+    session: &Session,
+    sent: &Sent,
+    number: &str,
+    request: CaseRequest,
+) -> WebResult<Result<Case, Response>> {
     let case = visible_case(state, &session.principal, number).await?;
     let back = format!("/cases/{}", case.number);
     let now = state.engine.now();
     match state.engine.run(&session.principal, case.id, request, None, None, now).await {
-        Ok(_) => Ok(redirect_with(&back, Some(Flash { ok: true, message: done.to_string() }))),
+        Ok(outcome) => Ok(Ok(outcome.case)),
         Err(ladder_engine::StoreError::Forbidden(m)) => Err(WebError::forbidden(m)),
-        Err(e) => Ok(super::forms::refused(&back, &sent.action, &sent.fields, ApiError::from(e))),
+        Err(e) => Ok(Err(super::forms::refused(&back, &sent.action, &sent.fields, ApiError::from(e)))),
     }
 }
 
@@ -513,6 +534,9 @@ fn given_level(level: Option<LevelId>) -> Option<LevelId> {
 #[derive(Deserialize)]
 struct MessageForm {
     body: String,
+    /// The macro the reply was written with: its actions follow the reply.
+    #[serde(default, rename = "macro")]
+    macro_id: String,
 }
 
 async fn reply(
@@ -527,7 +551,22 @@ async fn reply(
         from_customer: false,
         resume: false,
     });
-    run_and_return(&state, &posted.session, &posted.sent, &number, request, "Reply sent.").await
+    let case = match run_command(&state, &posted.session, &posted.sent, &number, request).await? {
+        Ok(case) => case,
+        Err(refusal) => return Ok(refusal),
+    };
+    let back = format!("/cases/{}", case.number);
+    let flash = match given(Some(posted.form.macro_id)) {
+        None => Flash { ok: true, message: "Reply sent.".into() },
+        Some(id) => match super::macros::after_reply(&state, &posted.session, &case, &id).await {
+            Ok(done) if done.is_empty() => Flash { ok: true, message: "Reply sent.".into() },
+            Ok(done) => Flash { ok: true, message: format!("Reply sent; {}.", done.join("; ")) },
+            Err(e) => {
+                Flash { ok: false, message: format!("Reply sent, but the macro's actions were not: {}", e.0.detail) }
+            }
+        },
+    };
+    Ok(redirect_with(&back, Some(flash)))
 }
 
 async fn note(

@@ -20,6 +20,7 @@ pub struct NavEntry {
 /// The navigation, in order: a new page adds its entry here, with the `Action` that opens it.
 pub const NAV: &[NavEntry] = &[
     NavEntry { path: "/queue", label: "My queue", action: Action::ListCases },
+    NavEntry { path: "/macros", label: "Macros", action: Action::ListCases },
     NavEntry { path: "/board", label: "Board", action: Action::Supervise },
     NavEntry { path: "/approvals", label: "Approvals", action: Action::ApprovalsInbox },
     NavEntry { path: "/dashboard", label: "Dashboard", action: Action::ReadAllMetrics },

@@ -27,6 +27,7 @@ pub mod deep_links;
 pub mod forms;
 pub mod layout;
 pub mod login;
+pub mod macros;
 pub mod matrix;
 pub mod profile;
 pub mod queue;
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(matrix::router())
         .merge(profile::router())
         .merge(search::router())
+        .merge(macros::router())
         .layer(axum::middleware::from_fn(deep_links::return_after_sign_in))
         .layer(axum::middleware::from_fn_with_state(state.clone(), forget_shown_flash))
         .layer(axum::middleware::from_fn_with_state(state, secure_cookies))
