@@ -116,7 +116,11 @@ async fn a_refused_form_comes_back_open_with_what_was_typed_and_the_error_by_its
     let n = api.open_case(&world.tokens["ana"], json!({"subject": "Keeps input"})).await["number"].as_u64().unwrap();
     let ana = web.login("ana", PASSWORD).await;
     let page = web.get(Some(&ana), &format!("/cases/{n}")).await;
-    assert!(page.body.contains("What was tried <span class=\"required-mark\""), "tried is marked required");
+    assert!(
+        page.body
+            .contains("What was tried<span class=\"visually-hidden\"> (required)</span> <span class=\"required-mark\""),
+        "tried is marked required"
+    );
     let csrf = csrf_of(&page.body);
 
     let form = [

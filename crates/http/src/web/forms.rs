@@ -69,7 +69,8 @@ fn label_and_error(state: FormState, id: &str, name: &str, label: &str, required
     html! {
         label for=(id) {
             (label)
-            @if required { " " span.required-mark aria-hidden="true" { "*" } span.visually-hidden { " (required)" } }
+            // The words first, so the label reads "Name (required)" to everyone.
+            @if required { span.visually-hidden { " (required)" } " " span.required-mark aria-hidden="true" { "*" } }
         }
         @if let Some(error) = state.error(name) {
             p.field-error id=(format!("{id}-error")) role="alert" { (label) ": " (error) }
