@@ -5,9 +5,9 @@
 // Usage: node nav.mjs BASE_URL OUT_DIR
 //   (env: NAV_USER, NAV_PASSWORD, NAV_CASE, NAV_PHONE, NAV_FOREIGN_CASE, NAV_MACRO_TEXT)
 // Exits non-zero with the step that failed. Never downloads a browser.
-import { chromium } from "playwright-core";
 import path from "node:path";
-import { violations, watchConsole, watchPolicy } from "./policy.mjs";
+import { check, launch } from "./browser.mjs";
+import { violations } from "./policy.mjs";
 
 const [base, out] = process.argv.slice(2);
 if (!base || !out) {
@@ -22,20 +22,8 @@ const env = (name) => {
 const [user, password, caseNumber, phone, foreign, macroText] =
   ["NAV_USER", "NAV_PASSWORD", "NAV_CASE", "NAV_PHONE", "NAV_FOREIGN_CASE", "NAV_MACRO_TEXT"].map(env);
 
-function check(ok, what) {
-  if (!ok) throw new Error(`check failed: ${what}`);
-  console.log(`ok - ${what}`);
-}
-
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-});
+const { browser, page } = await launch();
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await watchPolicy(context);
-  const page = await context.newPage();
-  watchConsole(page);
   const casePath = `/cases/${caseNumber}`;
 
   // A deep link, signed out: the sign-in page, then back to the case.

@@ -7,12 +7,16 @@
 //! - [`layout`]: the one page frame ([`layout::page`]), the role-aware navigation
 //!   ([`layout::NAV`]) and small view helpers (countdowns, badges, the CSRF field).
 //! - one module per area, each with a `router()`: [`login`], [`queue`], [`case`], [`admin`],
-//!   [`profile`] (one's own password and API tokens) and the others below.
-//! - `assets/`: one CSS file and one small JS file, embedded in the binary.
+//!   [`profile`] (one's own password and API tokens), [`search`], [`macros`] and the others
+//!   below.
+//! - [`forms`]: a refused form comes back to its page with what was typed and the error
+//!   beside its field; [`deep_links`]: `/login?next=` and the HTML 404 page.
+//! - `assets/`: the stylesheets and small scripts, embedded in the binary (`nav.js`: the
+//!   keyboard shortcuts, the macro picker).
 //!
 //! # Adding a page
 //! Write a handler that takes [`session::Session`] (GET) or [`session::Posted<T>`] (POST),
-//! checks the role with [`session::Session`]'s principal (or [`require`]), and returns
+//! checks the role with [`session::Session`]'s principal (or [`allow`]), and returns
 //! `layout::page(&session, "Title", "/nav-path", body)`; add its route to the area's
 //! `router()` and, for a top-level page, an entry to [`layout::NAV`]. Posts answer with a
 //! redirect ([`session::redirect_with`]) so reloading never posts twice.
