@@ -190,7 +190,7 @@ async fn a_macro_is_filled_in_for_the_case_and_sending_it_takes_its_actions() {
         .await;
     let page = web.follow(Some(&ana), &r).await.body;
     assert!(page.contains("Reply sent; tagged password; resolved as answered."), "{page}");
-    let (_, case) = api.call(ana_token, "GET", &format!("/api/v1/cases?q=password"), None).await;
+    let (_, case) = api.call(ana_token, "GET", "/api/v1/cases?q=password", None).await;
     assert_eq!(case["items"][0]["status"], "resolved", "{case}");
     assert_eq!(case["items"][0]["tags"], json!(["password"]), "{case}");
 }
