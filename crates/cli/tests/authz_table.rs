@@ -378,6 +378,26 @@ impl World {
         v["id"].as_str().unwrap().to_string()
     }
 
+    /// A macro in `scope`: the `supervisors` team's (own-team), billing's (other-team), the
+    /// caller's own (self) or erin's (other-user).
+    async fn macro_in(&self, scope: &str, user: &str) -> String {
+        let mut body = json!({"name": self.unique("Macro "), "body": "Hello {{customer.name}}"});
+        let owner = match scope {
+            "own-team" => {
+                body["team"] = json!("supervisors");
+                self.root()
+            }
+            "other-team" => {
+                body["team"] = json!("billing");
+                self.root()
+            }
+            "self" => self.tokens.get(user).unwrap_or(&self.tokens["erin"]),
+            _ => &self.tokens["erin"],
+        };
+        let v = self.must(owner, "POST", "/api/v1/macros", Some(body)).await;
+        v["id"].as_str().unwrap().to_string()
+    }
+
     async fn token_of(&self, user: &str) -> String {
         let v = self.must(self.root(), "POST", "/api/v1/tokens", Some(json!({"name": "spare", "user": user}))).await;
         v["id"].as_str().unwrap().to_string()
@@ -451,6 +471,25 @@ impl World {
                     body["assignee"] = json!("olga");
                 }
                 json_call(path.into(), body)
+            }
+            "POST /api/v1/macros" => {
+                let mut body = json!({"name": self.unique("Macro "), "body": "Hi {{customer.name}}"});
+                match base {
+                    "own-team" => body["team"] = json!("supervisors"),
+                    "other-team" => body["team"] = json!("billing"),
+                    _ => {}
+                }
+                json_call(path.into(), body)
+            }
+            "GET /api/v1/macros/{id}" | "PUT /api/v1/macros/{id}" | "DELETE /api/v1/macros/{id}" => {
+                let path = path.replace("{id}", &self.macro_in(base, user).await);
+                let mut body = json!({"name": self.unique("Renamed "), "body": "Bye {{agent.name}}"});
+                match base {
+                    "own-team" => body["team"] = json!("supervisors"),
+                    "other-team" => body["team"] = json!("billing"),
+                    _ => {}
+                }
+                if method == "PUT" { json_call(path, body) } else { Call::new(path, Body::None) }
             }
             "POST /api/v1/customers" => json_call(path.into(), json!({"name": self.unique("Customer ")})),
             "GET /api/v1/customers/{id}"
@@ -642,6 +681,21 @@ impl World {
                 call.cookies.push(cookie);
                 call
             }
+            "POST /macros" | "POST /macros/{id}" | "POST /macros/{id}/delete" => {
+                let path = if path.contains("{id}") {
+                    path.replace("{id}", &self.macro_in(base, user).await)
+                } else {
+                    path.into()
+                };
+                let team = match base {
+                    "own-team" => "supervisors",
+                    "other-team" => "billing",
+                    _ => "",
+                };
+                let name = self.unique("Form macro ");
+                let fields = [("name", name.as_str()), ("team", team), ("body", "Hello {{customer.name}}")];
+                Call::new(path, form(if route.ends_with("/delete") { &[] } else { &fields }))
+            }
             "POST /logout" => {
                 let (session, csrf) = self.fresh_session(user).await;
                 Call::new(path, form(&[("csrf", &csrf)])).by(session)
@@ -792,7 +846,7 @@ impl World {
         };
         let mut detail = text;
         detail.truncate(detail.floor_char_boundary(300));
-        if status == 303 && location.as_deref() == Some("/login") {
+        if status == 303 && location.as_deref().is_some_and(|l| l == "/login" || l.starts_with("/login?next=")) {
             return (Ok(Answer::SignIn), detail);
         }
         if let Some(message) = flash {

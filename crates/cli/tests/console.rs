@@ -157,7 +157,10 @@ async fn an_agent_takes_the_next_case_and_works_it_from_the_case_page() {
     let r = post("resolve", vec![("code", " ")]).await;
     assert_eq!(r.location, Some(format!("/cases/{n}")));
     let page = web.follow(Some(&ana), &r).await.body;
-    assert!(page.contains("role=\"alert\">Not done: code"), "the refusal is shown: {page}");
+    assert!(
+        page.contains("role=\"alert\">Resolution code: '' is not a valid handle"),
+        "the refusal is shown by its field: {page}"
+    );
     let r = post(
         "escalate",
         vec![

@@ -8,6 +8,7 @@ use crate::cmd::apply_action::within;
 use crate::command::{CaseCommand, DecideApproval, Decision};
 use crate::directory::{Role, User};
 use crate::ids::{TeamId, UserId};
+use crate::macros::MacroOwner;
 
 /// An authenticated staff member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,6 +260,10 @@ pub enum Action<'a> {
     CancelSimulation { requested_by: UserId },
     /// Read the audit history of directory changes.
     ReadAudit,
+    /// See and use a macro (insert it into a reply).
+    UseMacro { owner: MacroOwner },
+    /// Create, change or delete a macro of this owner.
+    ManageMacro { owner: MacroOwner },
 }
 
 impl Action<'_> {
@@ -295,6 +300,8 @@ impl Action<'_> {
             Action::Simulate => "simulate",
             Action::CancelSimulation { .. } => "cancel-simulation",
             Action::ReadAudit => "read-audit",
+            Action::UseMacro { .. } => "use-macro",
+            Action::ManageMacro { .. } => "manage-macro",
         }
     }
 }
@@ -398,6 +405,29 @@ impl Principal {
                 Ok(())
             }
             Action::ReadAllMetrics | Action::ChangeMatrix | Action::Simulate => self.at_least(Role::Manager),
+            Action::UseMacro { owner: MacroOwner::Team(team) } => {
+                if self.role >= Role::Manager || self.teams.contains(&team) {
+                    Ok(())
+                } else {
+                    Err("the macro is another team's; you use the macros of your teams and your own".into())
+                }
+            }
+            Action::ManageMacro { owner: MacroOwner::Team(team) } => {
+                if self.role >= Role::Manager || (self.role == Role::Supervisor && self.teams.contains(&team)) {
+                    Ok(())
+                } else {
+                    Err("a team's macros are managed by its supervisors, managers and admins".into())
+                }
+            }
+            // A personal macro is its owner's alone.
+            Action::UseMacro { owner: MacroOwner::User(user) }
+            | Action::ManageMacro { owner: MacroOwner::User(user) } => {
+                if user == self.user_id {
+                    Ok(())
+                } else {
+                    Err("the macro is another user's personal macro".into())
+                }
+            }
             // One's own simulation, or anyone's as an admin; another manager's runs on.
             Action::CancelSimulation { requested_by } => {
                 self.at_least(Role::Manager)?;

@@ -33,6 +33,7 @@ pub mod ids;
 pub mod insights;
 pub mod instant;
 pub mod limits;
+pub mod macros;
 pub mod matrix;
 pub mod metrics;
 pub mod routing;

@@ -12,6 +12,7 @@ use ladder_core::command::{
 };
 use ladder_core::directory::{LevelId, User};
 use ladder_core::ids::{TeamId, UserId};
+use ladder_core::macros::MacroOwner;
 use ladder_core::{Context, Ladder, Role, Visibility, decide, record};
 use ladder_testkit::domain::open_case;
 use uuid::Uuid;
@@ -171,6 +172,15 @@ fn team_in(scope: &str) -> TeamId {
     }
 }
 
+/// Whose a macro in `scope` is: a team's or a user's.
+fn macro_owner(scope: &str) -> MacroOwner {
+    match scope {
+        "self" => MacroOwner::User(CALLER),
+        "other-user" => MacroOwner::User(SOMEONE),
+        team => MacroOwner::Team(team_in(team)),
+    }
+}
+
 fn user_ref(id: UserId) -> UserRef {
     UserRef { id, name: "someone".into(), role: Role::Agent, teams: vec![], levels: vec![], active: true }
 }
@@ -228,6 +238,8 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
             let requested_by = if scope == "own" { CALLER } else { SOMEONE };
             principal.allows(&Action::CancelSimulation { requested_by })
         }
+        "use-macro" => principal.allows(&Action::UseMacro { owner: macro_owner(scope) }),
+        "manage-macro" => principal.allows(&Action::ManageMacro { owner: macro_owner(scope) }),
         "work-queue" => {
             let team = team_in(scope);
             let queue = principal.allows(&Action::WorkQueue { team });
@@ -323,6 +335,8 @@ fn every_named_action_of_the_access_module_is_in_the_table() {
         Action::Simulate,
         Action::CancelSimulation { requested_by: CALLER },
         Action::ReadAudit,
+        Action::UseMacro { owner: MacroOwner::User(CALLER) },
+        Action::ManageMacro { owner: MacroOwner::User(CALLER) },
     ];
     for action in actions {
         assert!(names.iter().any(|n| n == action.name()), "{} is missing from permissions.txt", action.name());

@@ -31,7 +31,7 @@ pub fn command_line_principal() -> Principal {
 impl Engine {
     /// Refuses unless `principal` may do `allowed`; else the store, recording `action` on
     /// `target` with the write: a directory command's permission and record in one step.
-    fn permitted(
+    pub(crate) fn permitted(
         &self,
         principal: &Principal,
         allowed: &Action,

@@ -18,9 +18,11 @@ pub mod commands;
 pub mod credentials;
 pub mod directory;
 pub mod login_throttle;
+pub mod macros;
 pub mod query;
 pub mod routing;
 pub mod rules;
+pub mod search;
 pub mod simulate;
 pub mod timers;
 
@@ -40,6 +42,7 @@ pub use ladder_store::{
     QueuedCase, StoreError, StoreStats, StoredEvent, StoredMessage, TokenInfo,
 };
 pub use login_throttle::LoginThrottleConfig;
+pub use search::SearchResults;
 pub use timers::{FireReport, TimerStatus};
 
 /// The context a write is decided and recorded in: no new case number (a command that

@@ -19,6 +19,7 @@ pub mod extract;
 mod insights;
 pub mod limits;
 mod live;
+mod macros;
 pub mod matrix;
 mod metrics;
 pub mod openapi;
@@ -118,6 +119,7 @@ impl AppState {
         (name = "metrics", description = "Escalation metrics (JSON, CSV) and Prometheus gauges"),
         (name = "customers"), (name = "teams"), (name = "users"), (name = "tokens"), (name = "auth"),
         (name = "audit", description = "Who changed the directory, and when"),
+        (name = "macros", description = "Canned replies of a team or of one user"),
         (name = "matrix", description = "The escalation matrix: drafts, versions, activation, rollback"),
         (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
     ),
@@ -150,6 +152,7 @@ pub fn router(state: AppState) -> Router {
         .merge(queues::router())
         .merge(metrics::router())
         .merge(insights::router())
+        .merge(macros::router())
         .merge(simulations::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(readyz))
@@ -163,7 +166,7 @@ pub fn router(state: AppState) -> Router {
     let openapi_json = serde_json::to_value(&openapi).unwrap_or_default();
     api.route("/openapi.json", get(move || async move { Json(openapi_json.clone()) }))
         .merge(web::router(state.clone()))
-        .fallback(|| async { error::ApiError::not_found("this path") })
+        .fallback(web::deep_links::not_found)
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.request_timeout))
         .layer(CatchPanicLayer::custom(|_| error::ApiError::internal("a handler panicked").into_response()))

@@ -129,7 +129,8 @@ impl Console {
         self.send(req).await
     }
 
-    /// Follows a redirect as a browser does: to its `Location`, with the flash message it set.
+    /// Follows a redirect as a browser does: to its `Location`, with the flash message (and a
+    /// refused form) it set.
     pub async fn follow(&self, session: Option<&str>, redirect: &PageResponse) -> PageResponse {
         let to = redirect.location.as_deref().expect("a redirect");
         let mut cookies: Vec<String> = session.map(|s| format!("ladder_session={s}")).into_iter().collect();
@@ -137,7 +138,7 @@ impl Console {
             redirect
                 .set_cookies
                 .iter()
-                .filter(|c| c.starts_with("ladder_flash="))
+                .filter(|c| c.starts_with("ladder_flash=") || c.starts_with("ladder_form="))
                 .map(|c| c.split(';').next().unwrap().to_string()),
         );
         self.send(self.client.get(format!("{}{to}", self.base)).header("cookie", cookies.join("; "))).await
@@ -159,7 +160,13 @@ impl Console {
     /// Posts the login form as a browser does: the form page first (its CSRF token and the
     /// cookie it derives from), then the form with both.
     pub async fn sign_in(&self, name: &str, password: &str) -> PageResponse {
-        let page = self.get(None, "/login").await;
+        self.sign_in_at("/login", name, password).await
+    }
+
+    /// [`Console::sign_in`] from the sign-in page at `login_page` (`/login?next=…`): the form
+    /// is sent with the hidden fields it carries, as a browser sends them.
+    pub async fn sign_in_at(&self, login_page: &str, name: &str, password: &str) -> PageResponse {
+        let page = self.get(None, login_page).await;
         let cookie = page
             .set_cookies
             .iter()
@@ -167,7 +174,11 @@ impl Console {
             .map(|c| c.split(';').next().unwrap().to_string())
             .expect("the login page sets its form cookie");
         let csrf = csrf_of(&page.body);
-        let form = [("csrf", csrf.as_str()), ("name", name), ("password", password)];
+        let next = hidden_field(&page.body, "next");
+        let mut form = vec![("csrf", csrf.as_str()), ("name", name), ("password", password)];
+        if let Some(next) = next.as_deref() {
+            form.push(("next", next));
+        }
         let req = self
             .client
             .post(format!("{}/login", self.base))
@@ -190,6 +201,14 @@ impl Console {
 pub fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a form with a csrf field") + "name=\"csrf\" value=\"".len();
     html[at..].split('"').next().unwrap().to_string()
+}
+
+/// The value of a form's hidden field `name`, HTML entities undone, if the page has one.
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = html.find(&marker)? + marker.len();
+    let raw = html[at..].split('"').next()?;
+    Some(raw.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
 }
 
 /// The message of the error flash a console answer leaves for the next page (`Set-Cookie:

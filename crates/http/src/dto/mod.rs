@@ -6,13 +6,16 @@
 //! - [`commands`]: the request bodies of case commands.
 //! - [`directory`]: customers, teams, users, tokens and sign-in.
 //! - [`approvals`]: approval requests and granted actions.
+//! - [`macros`]: canned replies.
 
 mod approvals;
 mod case;
 mod commands;
 mod directory;
+mod macros;
 
 pub use approvals::*;
 pub use case::*;
 pub use commands::*;
 pub use directory::*;
+pub use macros::*;

@@ -19,8 +19,9 @@ use ladder_engine::{CaseRequest, DeEscalation, Escalation};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::forms::{FormState, selected, text_area, text_input};
 use super::layout::{self, badge, countdown, csrf_field, paragraphs, time};
-use super::session::{Flash, Posted, Session, redirect_with};
+use super::session::{Flash, Posted, Sent, Session, redirect_with};
 use super::{WebError, WebResult, given};
 use crate::AppState;
 use crate::dto::CaseDto;
@@ -123,7 +124,12 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
     let supervise = super::board::case_controls(&state, &session, &case).await?;
     let approvals = super::approvals::case_panel(&state, &session, &case).await?;
     let action = |what: &str| format!("/cases/{}/{what}", case.number);
-    let escalate_panel = super::escalate::panel(&state, &session, &case, &names.teams, &level_name).await?;
+    let macro_picker =
+        super::macros::picker(&state, &session, &case, customer.as_ref().map(|c| c.name.as_str())).await?;
+    // A form refused on the last post comes back open, with what was typed.
+    let form = |what: &str| FormState::of(session.kept.as_ref(), &action(what));
+    let escalate_panel =
+        super::escalate::panel(&state, &session, &case, &names.teams, &level_name, form("escalate")).await?;
 
     let body = html! {
         div.case-head {
@@ -155,23 +161,23 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
                             summary { "Reply to the customer" }
                             form method="post" action=(action("reply")) {
                                 (csrf_field(&session))
-                                label for="reply-body" { "Reply (the customer sees this)" }
-                                textarea #reply-body name="body" rows="4" required {}
+                                (macro_picker)
+                                input #reply-macro type="hidden" name="macro" value=(form("reply").value("macro").unwrap_or_default());
+                                (text_area(form("reply"), "reply-body", "body", "Reply (the customer sees this)", 4, true))
                                 button type="submit" { "Send reply" }
                             }
                         }
-                        details {
+                        details open[form("note").refused()] {
                             summary { "Internal note" }
                             form method="post" action=(action("note")) {
                                 (csrf_field(&session))
-                                label for="note-body" { "Note (staff only)" }
-                                textarea #note-body name="body" rows="3" required {}
+                                (text_area(form("note"), "note-body", "body", "Note (staff only)", 3, true))
                                 button type="submit" { "Add note" }
                             }
                         }
                         (escalate_panel)
                         @if ladder.below(&case.level).is_some() {
-                            details {
+                            details open[form("de-escalate").refused()] {
                                 summary { "De-escalate" }
                                 form method="post" action=(action("de-escalate")) {
                                     (csrf_field(&session))
@@ -180,37 +186,33 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
                                         option value="" { "Default (one level down)" }
                                         @for l in &ladder.levels { option value=(l.0) { (level_name(l)) } }
                                     }
-                                    label for="de-guidance" { "Guidance for the lower level (required)" }
-                                    textarea #de-guidance name="guidance" rows="2" required {}
+                                    (text_area(form("de-escalate"), "de-guidance", "guidance", "Guidance for the lower level", 2, true))
                                     button type="submit" { "De-escalate" }
                                 }
                             }
                         }
-                        details {
+                        details open[form("request-info").refused()] {
                             summary { "Request information" }
                             form method="post" action=(action("request-info")) {
                                 (csrf_field(&session))
                                 label for="ri-from" { "From" }
                                 select #ri-from name="from" {
-                                    option value="customer" { "The customer" }
-                                    option value="internal" { "Another team" }
+                                    option value="customer" selected[selected(form("request-info"), "from", "customer", true)] { "The customer" }
+                                    option value="internal" selected[selected(form("request-info"), "from", "internal", false)] { "Another team" }
                                 }
-                                label for="ri-question" { "Question (required)" }
-                                textarea #ri-question name="question" rows="2" required {}
+                                (text_area(form("request-info"), "ri-question", "question", "Question", 2, true))
                                 button type="submit" { "Ask and wait" }
                             }
                         }
-                        details {
+                        details open[form("resolve").refused()] {
                             summary { "Resolve" }
                             form method="post" action=(action("resolve")) {
                                 (csrf_field(&session))
-                                label for="res-code" { "Resolution code (required)" }
-                                input #res-code name="code" type="text" required list="resolution-codes";
+                                (text_input(form("resolve"), "res-code", "code", "Resolution code", true, Some("resolution-codes")))
                                 datalist #resolution-codes {
                                     @for c in ["fixed", "answered", "refunded", "workaround", "duplicate", "no_fault_found"] { option value=(c) {} }
                                 }
-                                label for="res-note" { "Note" }
-                                textarea #res-note name="note" rows="2" {}
+                                (text_area(form("resolve"), "res-note", "note", "Note", 2, false))
                                 button type="submit" { "Resolve" }
                             }
                         }
@@ -446,19 +448,36 @@ fn timeline_entry(e: &StoredEvent, n: &Names) -> Markup {
 async fn run_and_return(
     state: &AppState,
     session: &Session,
+    sent: &Sent,
     number: &str,
     request: CaseRequest,
     done: &str,
 ) -> WebResult<Response> {
+    Ok(match run_command(state, session, sent, number, request).await? {
+        Ok(case) => {
+            redirect_with(&format!("/cases/{}", case.number), Some(Flash { ok: true, message: done.to_string() }))
+        }
+        Err(refusal) => refusal,
+    })
+}
+
+/// Runs a command on the case the way the API does: the case after it, or the answer that
+/// takes the refused form back to the case page.
+async fn run_command(
+    state: &AppState,
+    session: &Session,
+    sent: &Sent,
+    number: &str,
+    request: CaseRequest,
+) -> WebResult<Result<Case, Response>> {
     let case = visible_case(state, &session.principal, number).await?;
     let back = format!("/cases/{}", case.number);
     let now = state.engine.now();
-    let flash = match state.engine.run(&session.principal, case.id, request, None, None, now).await {
-        Ok(_) => Flash { ok: true, message: done.to_string() },
-        Err(ladder_engine::StoreError::Forbidden(m)) => return Err(WebError::forbidden(m)),
-        Err(e) => Flash { ok: false, message: format!("Not done: {}", ApiError::from(e).0.detail) },
-    };
-    Ok(redirect_with(&back, Some(flash)))
+    match state.engine.run(&session.principal, case.id, request, None, None, now).await {
+        Ok(outcome) => Ok(Ok(outcome.case)),
+        Err(ladder_engine::StoreError::Forbidden(m)) => Err(WebError::forbidden(m)),
+        Err(e) => Ok(Err(super::forms::refused(&back, &sent.action, &sent.fields, ApiError::from(e)))),
+    }
 }
 
 fn given_level(level: Option<LevelId>) -> Option<LevelId> {
@@ -468,6 +487,9 @@ fn given_level(level: Option<LevelId>) -> Option<LevelId> {
 #[derive(Deserialize)]
 struct MessageForm {
     body: String,
+    /// The macro the reply was written with: its actions follow the reply.
+    #[serde(default, rename = "macro")]
+    macro_id: String,
 }
 
 async fn reply(
@@ -482,7 +504,22 @@ async fn reply(
         from_customer: false,
         resume: false,
     });
-    run_and_return(&state, &posted.session, &number, request, "Reply sent.").await
+    let case = match run_command(&state, &posted.session, &posted.sent, &number, request).await? {
+        Ok(case) => case,
+        Err(refusal) => return Ok(refusal),
+    };
+    let back = format!("/cases/{}", case.number);
+    let flash = match given(Some(posted.form.macro_id)) {
+        None => Flash { ok: true, message: "Reply sent.".into() },
+        Some(id) => match super::macros::after_reply(&state, &posted.session, &case, &id).await {
+            Ok(done) if done.is_empty() => Flash { ok: true, message: "Reply sent.".into() },
+            Ok(done) => Flash { ok: true, message: format!("Reply sent; {}.", done.join("; ")) },
+            Err(e) => {
+                Flash { ok: false, message: format!("Reply sent, but the macro's actions were not: {}", e.0.detail) }
+            }
+        },
+    };
+    Ok(redirect_with(&back, Some(flash)))
 }
 
 async fn note(
@@ -497,7 +534,7 @@ async fn note(
         from_customer: false,
         resume: false,
     });
-    run_and_return(&state, &posted.session, &number, request, "Note added.").await
+    run_and_return(&state, &posted.session, &posted.sent, &number, request, "Note added.").await
 }
 
 async fn escalate(
@@ -514,7 +551,7 @@ async fn escalate(
         skill: given(f.skill),
         ..f
     });
-    run_and_return(&state, &posted.session, &number, request, "Escalated.").await
+    run_and_return(&state, &posted.session, &posted.sent, &number, request, "Escalated.").await
 }
 
 async fn de_escalate(
@@ -524,7 +561,7 @@ async fn de_escalate(
 ) -> WebResult<Response> {
     let f = posted.form;
     let request = CaseRequest::DeEscalate(DeEscalation { to_level: given_level(f.to_level), ..f });
-    run_and_return(&state, &posted.session, &number, request, "De-escalated.").await
+    run_and_return(&state, &posted.session, &posted.sent, &number, request, "De-escalated.").await
 }
 
 async fn request_info(
@@ -533,7 +570,15 @@ async fn request_info(
     posted: Posted<RequestInfo>,
 ) -> WebResult<Response> {
     let request = CaseRequest::RequestInfo(posted.form);
-    run_and_return(&state, &posted.session, &number, request, "Question sent; the case waits for the answer.").await
+    run_and_return(
+        &state,
+        &posted.session,
+        &posted.sent,
+        &number,
+        request,
+        "Question sent; the case waits for the answer.",
+    )
+    .await
 }
 
 async fn resolve(
@@ -543,7 +588,7 @@ async fn resolve(
 ) -> WebResult<Response> {
     let f = posted.form;
     let request = CaseRequest::Resolve(Resolve { code: f.code.trim().to_string(), note: given(f.note) });
-    run_and_return(&state, &posted.session, &number, request, "Resolved.").await
+    run_and_return(&state, &posted.session, &posted.sent, &number, request, "Resolved.").await
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use ladder_core::ids::{TeamId, UserId};
 use maud::{Markup, html};
 
 use super::WebResult;
+use super::forms::{FormState, selected, text_area};
 use super::layout::csrf_field;
 use super::session::Session;
 use crate::AppState;
@@ -46,6 +47,7 @@ pub(super) async fn panel(
     case: &Case,
     teams: &BTreeMap<TeamId, Team>,
     level_name: &(dyn Fn(&LevelId) -> String + Sync),
+    form: FormState<'_>,
 ) -> WebResult<Markup> {
     let ladder = state.engine.ladder();
     let above: Vec<LevelId> = match ladder.rank(&case.level) {
@@ -70,7 +72,7 @@ pub(super) async fn panel(
     let people = people(state, session, &targets).await?;
     let action = format!("/cases/{}/escalate", case.number);
     Ok(html! {
-        details #escalate {
+        details #escalate open[form.refused()] {
             summary { "Escalate" }
             @match (next, &suggestion) {
                 (Some(l), Suggestion::Team(slug)) => p.suggestion {
@@ -91,26 +93,26 @@ pub(super) async fn panel(
                 (csrf_field(session))
                 fieldset {
                     legend { "Kind" }
-                    label.inline { input type="radio" name="kind" value="hierarchical" checked; " Hierarchical (more authority)" }
-                    label.inline { input type="radio" name="kind" value="functional"; " Functional (a team with the skill)" }
+                    label.inline { input type="radio" name="kind" value="hierarchical" checked[selected(form, "kind", "hierarchical", true)]; " Hierarchical (more authority)" }
+                    label.inline { input type="radio" name="kind" value="functional" checked[selected(form, "kind", "functional", false)]; " Functional (a team with the skill)" }
                 }
                 label for="esc-initiator" { "Who asked" }
                 select #esc-initiator name="initiator" {
-                    option value="agent" { "I did" }
-                    option value="customer" { "The customer asked" }
+                    option value="agent" selected[selected(form, "initiator", "agent", true)] { "I did" }
+                    option value="customer" selected[selected(form, "initiator", "customer", false)] { "The customer asked" }
                 }
                 label for="esc-level" { "To level" }
                 select #esc-level name="to_level" {
                     option value="" { "Default (the team's level, else the next level up)" }
-                    @for l in &above { option value=(l.0) { (level_name(l)) } }
+                    @for l in &above { option value=(l.0) selected[selected(form, "to_level", &l.0, false)] { (level_name(l)) } }
                 }
                 label for="esc-team" { "To team" }
                 select #esc-team name="to_team" {
-                    option value="" selected[preselected.is_none()] { "Choose by skill or the case's category" }
+                    option value="" selected[selected(form, "to_team", "", preselected.is_none())] { "Choose by skill or the case's category" }
                     @for l in &above {
                         optgroup label=(level_name(l)) {
                             @for t in targets.iter().filter(|t| &t.level == l) {
-                                option value=(t.slug) selected[preselected == Some(t.slug.as_str())] {
+                                option value=(t.slug) selected[selected(form, "to_team", &t.slug, preselected == Some(t.slug.as_str()))] {
                                     (t.name)
                                     @if !t.skills.is_empty() { " — " (t.skills.join(", ")) }
                                 }
@@ -121,22 +123,20 @@ pub(super) async fn panel(
                 label for="esc-skill" { "Skill needed (optional)" }
                 select #esc-skill name="skill" {
                     option value="" { "Any" }
-                    @for s in &skills { option value=(s) { (s) } }
+                    @for s in &skills { option value=(s) selected[selected(form, "skill", s, false)] { (s) } }
                 }
                 label for="esc-user" { "To person (optional)" }
                 select #esc-user name="to_user" {
                     option value="" { "Nobody in particular (the team's queue)" }
                     @for person in &people {
-                        option value=(person.name) {
+                        option value=(person.name) selected[selected(form, "to_user", &person.name, false)] {
                             (person.name) " · " (person.role.as_str()) ", " (person.team) " · "
                             (person.presence.unwrap_or("presence hidden")) " · " (person.open_cases) " open"
                         }
                     }
                 }
-                label for="esc-reason" { "Reason (required)" }
-                textarea #esc-reason name="reason" rows="2" required {}
-                label for="esc-tried" { "What was tried" }
-                textarea #esc-tried name="tried" rows="2" {}
+                (text_area(form, "esc-reason", "reason", "Reason", 2, true))
+                (text_area(form, "esc-tried", "tried", "What was tried", 2, true))
                 button type="submit" { "Escalate" }
             }
         }

@@ -20,6 +20,7 @@ pub struct NavEntry {
 /// The navigation, in order: a new page adds its entry here, with the `Action` that opens it.
 pub const NAV: &[NavEntry] = &[
     NavEntry { path: "/queue", label: "My queue", action: Action::ListCases },
+    NavEntry { path: "/macros", label: "Macros", action: Action::ListCases },
     NavEntry { path: "/board", label: "Board", action: Action::Supervise },
     NavEntry { path: "/approvals", label: "Approvals", action: Action::ApprovalsInbox },
     NavEntry { path: "/dashboard", label: "Dashboard", action: Action::ReadAllMetrics },
@@ -52,6 +53,7 @@ pub fn page(session: &Session, title: &str, current: &str, main: Markup) -> Mark
                             }
                         }
                     }
+                    (super::search::search_box(""))
                     div.who {
                         span {
                             @if current == "/profile" {
@@ -77,7 +79,9 @@ pub fn page(session: &Session, title: &str, current: &str, main: Markup) -> Mark
                     }
                     (main)
                 }
+                (super::shortcuts::help())
                 script src="/assets/console.js" defer {}
+                script src="/assets/nav.js" defer {}
             }
         }
     }
@@ -90,6 +94,7 @@ fn head(title: &str) -> Markup {
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) " · Ladder" }
             link rel="stylesheet" href="/assets/console.css";
+            link rel="stylesheet" href="/assets/nav.css";
         }
     }
 }

@@ -7,12 +7,16 @@
 //! - [`layout`]: the one page frame ([`layout::page`]), the role-aware navigation
 //!   ([`layout::NAV`]) and small view helpers (countdowns, badges, the CSRF field).
 //! - one module per area, each with a `router()`: [`login`], [`queue`], [`case`], [`admin`],
-//!   [`profile`] (one's own password and API tokens) and the others below.
-//! - `assets/`: one CSS file and one small JS file, embedded in the binary.
+//!   [`profile`] (one's own password and API tokens), [`search`], [`macros`] and the others
+//!   below.
+//! - [`forms`]: a refused form comes back to its page with what was typed and the error
+//!   beside its field; [`deep_links`]: `/login?next=` and the HTML 404 page.
+//! - `assets/`: the stylesheets and small scripts, embedded in the binary (`nav.js`: the
+//!   keyboard shortcuts, the macro picker).
 //!
 //! # Adding a page
 //! Write a handler that takes [`session::Session`] (GET) or [`session::Posted<T>`] (POST),
-//! checks the role with [`session::Session`]'s principal (or [`require`]), and returns
+//! checks the role with [`session::Session`]'s principal (or [`allow`]), and returns
 //! `layout::page(&session, "Title", "/nav-path", body)`; add its route to the area's
 //! `router()` and, for a top-level page, an entry to [`layout::NAV`]. Posts answer with a
 //! redirect ([`session::redirect_with`]) so reloading never posts twice.
@@ -25,12 +29,17 @@ pub mod charts;
 pub mod dashboard;
 pub mod escalate;
 pub mod escalated;
+pub mod deep_links;
+pub mod forms;
 pub mod layout;
 pub mod login;
+pub mod macros;
 pub mod matrix;
 pub mod profile;
 pub mod queue;
+pub mod search;
 pub mod session;
+pub mod shortcuts;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -51,6 +60,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/assets/console.js", get(js))
         .route("/assets/board.css", get(|| async { asset("text/css; charset=utf-8", BOARD_CSS) }))
         .route("/assets/approvals.css", get(|| async { asset("text/css; charset=utf-8", APPROVALS_CSS) }))
+        .route("/assets/nav.css", get(|| async { asset("text/css; charset=utf-8", NAV_CSS) }))
+        .route("/assets/nav.js", get(|| async { asset("text/javascript; charset=utf-8", NAV_JS) }))
         .merge(login::router())
         .merge(queue::router())
         .merge(escalated::router())
@@ -61,6 +72,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(dashboard::router())
         .merge(matrix::router())
         .merge(profile::router())
+        .merge(search::router())
+        .merge(macros::router())
+        .layer(axum::middleware::from_fn(deep_links::return_after_sign_in))
         .layer(axum::middleware::from_fn_with_state(state.clone(), forget_shown_flash))
         .layer(axum::middleware::from_fn_with_state(state, secure_cookies))
         .layer(axum::middleware::map_response(security_headers))
@@ -137,6 +151,8 @@ const CSS: &str = include_str!("assets/console.css");
 const JS: &str = include_str!("assets/console.js");
 const BOARD_CSS: &str = include_str!("assets/board.css");
 const APPROVALS_CSS: &str = include_str!("assets/approvals.css");
+const NAV_CSS: &str = include_str!("assets/nav.css");
+const NAV_JS: &str = include_str!("assets/nav.js");
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     let mut r = body.into_response();
@@ -156,12 +172,17 @@ async fn js() -> Response {
     asset("text/javascript; charset=utf-8", JS)
 }
 
-/// A flash message is shown once: the page that rendered it clears its cookie.
+/// A flash message (and a refused form) is shown once: the page that rendered it clears its
+/// cookie.
 async fn forget_shown_flash(State(_state): State<AppState>, request: Request, next: Next) -> Response {
     let had_flash = session::cookie(request.headers(), session::FLASH_COOKIE).is_some();
+    let had_form = session::cookie(request.headers(), forms::KEPT_COOKIE).is_some();
     let mut response = next.run(request).await;
     if had_flash && !response.status().is_redirection() {
         response.headers_mut().append(header::SET_COOKIE, session::clear_flash_cookie());
+    }
+    if had_form && !response.status().is_redirection() {
+        response.headers_mut().append(header::SET_COOKIE, forms::clear_kept_cookie());
     }
     response
 }

@@ -49,23 +49,11 @@ async fn queue_page(State(state): State<AppState>, session: Session) -> WebResul
         let rows: Vec<(u32, CaseDto)> = queued.iter().map(|q| (q.score, state.case_dto(&q.case))).collect();
         queues.push((team, length, rows));
     }
-    // The customers on the page: one primary-key read each, at most one per row.
-    let mut customers = BTreeMap::new();
     let mut on_page: Vec<uuid::Uuid> = mine.iter().filter_map(|c| c.customer_id).collect();
     for (_, _, rows) in &queues {
         on_page.extend(rows.iter().filter_map(|(_, c)| c.customer_id));
     }
-    for id in on_page {
-        if let std::collections::btree_map::Entry::Vacant(slot) = customers.entry(id)
-            && let Some(customer) = state.engine.customer(p, ladder_core::ids::CustomerId(id)).await?
-        {
-            slot.insert(format!(
-                "{}{}",
-                customer.name,
-                customer.segment.map(|s| format!(" ({s})")).unwrap_or_default()
-            ));
-        }
-    }
+    let customers = customer_names(&state, p, on_page).await?;
     let names = Names { teams: &teams, customers: &customers };
 
     let body = html! {
@@ -102,6 +90,28 @@ async fn queue_page(State(state): State<AppState>, session: Session) -> WebResul
         }
     };
     Ok(layout::page(&session, "My queue", "/queue", body))
+}
+
+/// The customers on a page, by id: their name and segment. One primary-key read each, at
+/// most one per row; a customer the principal does not reach is left out.
+pub(super) async fn customer_names(
+    state: &AppState,
+    p: &ladder_core::access::Principal,
+    on_page: Vec<uuid::Uuid>,
+) -> WebResult<BTreeMap<uuid::Uuid, String>> {
+    let mut customers = BTreeMap::new();
+    for id in on_page {
+        if let std::collections::btree_map::Entry::Vacant(slot) = customers.entry(id)
+            && let Some(customer) = state.engine.customer(p, ladder_core::ids::CustomerId(id)).await?
+        {
+            slot.insert(format!(
+                "{}{}",
+                customer.name,
+                customer.segment.map(|s| format!(" ({s})")).unwrap_or_default()
+            ));
+        }
+    }
+    Ok(customers)
 }
 
 /// Names of the teams and customers on the page.

@@ -39,6 +39,8 @@ pub struct Session {
     secret: String,
     /// The message the previous request left for this page, if any.
     pub flash: Option<Flash>,
+    /// The form the previous request refused, with what was typed, if any.
+    pub kept: Option<super::forms::Kept>,
 }
 
 /// A one-shot message shown at the top of the next page.
@@ -65,7 +67,8 @@ impl Session {
         let principal =
             state.engine.authenticate_token(&secret, state.engine.now()).await.map_err(|_| WebError::SignIn)?;
         let flash = cookie(headers, FLASH_COOKIE).and_then(|raw| decode_flash(&raw));
-        Ok(Session { principal, secret, flash })
+        let kept = super::forms::kept(headers);
+        Ok(Session { principal, secret, flash, kept })
     }
 }
 
@@ -158,6 +161,15 @@ pub fn redirect_with(to: &str, flash: Option<Flash>) -> Response {
 pub struct Posted<T> {
     pub session: Session,
     pub form: T,
+    /// The form as sent, for a refusal to give it back ([`super::forms::refused`]).
+    pub sent: Sent,
+}
+
+/// A posted form as it was sent: where it posted and its fields (without the CSRF token).
+#[derive(Debug, Clone, Default)]
+pub struct Sent {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
 }
 
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
@@ -165,6 +177,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (parts, body) = req.into_parts();
+        let action = parts.uri.path().to_string();
         let session = Session::from_headers(&parts.headers, state).await?;
         let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
             .await
@@ -180,13 +193,13 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
         }
         // The token is this extractor's, not the form's: the form's type sees only its own
         // fields, so a request type shared with the JSON API may refuse unknown ones.
-        let own: Vec<&(String, String)> = fields.iter().filter(|(k, _)| k != CSRF_FIELD).collect();
+        let own: Vec<(String, String)> = fields.into_iter().filter(|(k, _)| k != CSRF_FIELD).collect();
         // Pairs of strings always encode.
-        let own = serde_urlencoded::to_string(own).unwrap_or_default();
-        let form = serde_urlencoded::from_str(&own).map_err(|e| {
+        let encoded = serde_urlencoded::to_string(&own).unwrap_or_default();
+        let form = serde_urlencoded::from_str(&encoded).map_err(|e| {
             WebError::status(StatusCode::UNPROCESSABLE_ENTITY, "Invalid form", format!("the form is incomplete: {e}"))
         })?;
-        Ok(Posted { session, form })
+        Ok(Posted { session, form, sent: Sent { action, fields: own } })
     }
 }
 

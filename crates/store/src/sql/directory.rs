@@ -14,7 +14,7 @@ use crate::{
 use ladder_core::access::{CaseScope, CustomerReach};
 
 /// Maps a UNIQUE violation to a [`StoreError::Duplicate`] saying which value is taken.
-fn unique(e: impl Into<DbError>, what: impl FnOnce(&str) -> String) -> StoreError {
+pub(super) fn unique(e: impl Into<DbError>, what: impl FnOnce(&str) -> String) -> StoreError {
     let e: DbError = e.into();
     match e.kind {
         DbErrorKind::Unique => StoreError::Duplicate(what(&e.message)),
@@ -22,12 +22,12 @@ fn unique(e: impl Into<DbError>, what: impl FnOnce(&str) -> String) -> StoreErro
     }
 }
 
-fn get_doc<T: serde::de::DeserializeOwned>(db: &mut Db, sql: &str, key: &str) -> StoreResult<Option<T>> {
+pub(super) fn get_doc<T: serde::de::DeserializeOwned>(db: &mut Db, sql: &str, key: &str) -> StoreResult<Option<T>> {
     let doc: Option<String> = db.value_opt(sql, args![key])?;
     doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from)).transpose()
 }
 
-fn list_docs<T: serde::de::DeserializeOwned>(db: &mut Db, sql: &str, args: &[Arg]) -> StoreResult<Vec<T>> {
+pub(super) fn list_docs<T: serde::de::DeserializeOwned>(db: &mut Db, sql: &str, args: &[Arg]) -> StoreResult<Vec<T>> {
     db.rows(sql, args, |r| Ok(serde_json::from_str(&r.get::<String>(0)?)?))
 }
 

@@ -27,6 +27,7 @@ mod history;
 mod insights;
 mod instants;
 mod location;
+mod macros;
 mod matrix;
 mod metrics;
 mod migrate;
