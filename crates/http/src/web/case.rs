@@ -128,11 +128,13 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
     let supervise = super::board::case_controls(&state, &session, &case).await?;
     let approvals = super::approvals::case_panel(&state, &session, &case).await?;
     let action = |what: &str| format!("/cases/{}/{what}", case.number);
+    let marks = super::live::LiveMarks::of(&state, &session, &case);
 
     let body = html! {
-        div.case-head {
+        div.case-head data-live-case=(case.number) data-live-marks=(marks.attribute()) {
             h1 { span.muted { "#" (case.number) } " " (case.subject) }
-            p.facts {
+            p #live-updated .live-updated role="status" hidden {}
+            p.facts #case-facts data-live-region {
                 (badge("status", case.status.as_str())) " "
                 (badge("priority", case.priority.as_str())) " "
                 span { "Level " strong { (case.level.0) } } " · "
@@ -150,7 +152,7 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
                 }
                 section aria-labelledby="timeline-title" {
                     h2 #timeline-title { "Timeline" }
-                    ol.timeline { @for e in &events { (timeline_entry(e, &names)) } }
+                    ol.timeline #timeline data-live-region { @for e in &events { (timeline_entry(e, &names)) } }
                 }
                 @if open {
                     section.actions aria-labelledby="actions-title" {
@@ -269,7 +271,7 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
             }
             aside.case-side aria-label="Case details" {
                 (clocks_panel(&dto))
-                (approvals)
+                div #approvals-live data-live-region { (approvals) }
                 (supervise)
                 section aria-labelledby="customer-title" {
                     h2 #customer-title { "Customer" }
@@ -357,7 +359,7 @@ fn case_links(cases: &[Case], empty: &str) -> Markup {
 
 fn clocks_panel(dto: &CaseDto) -> Markup {
     html! {
-        section aria-labelledby="clocks-title" {
+        section #clocks aria-labelledby="clocks-title" data-live-region {
             h2 #clocks-title { "SLA clocks" }
             @if dto.clocks.is_empty() {
                 p.muted { "No clocks: the matrix in force sets no targets for this case." }

@@ -22,8 +22,10 @@ pub mod approvals;
 pub mod board;
 pub mod case;
 pub mod charts;
+pub mod clocks;
 pub mod dashboard;
 pub mod layout;
+pub mod live;
 pub mod login;
 pub mod matrix;
 pub mod profile;
@@ -48,6 +50,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/assets/console.css", get(css))
         .route("/assets/console.js", get(js))
         .route("/assets/board.css", get(|| async { asset("text/css; charset=utf-8", BOARD_CSS) }))
+        .route("/assets/live.js", get(|| async { asset("text/javascript; charset=utf-8", LIVE_JS) }))
+        .route("/assets/clocks.js", get(|| async { asset("text/javascript; charset=utf-8", CLOCKS_JS) }))
         .route("/assets/approvals.css", get(|| async { asset("text/css; charset=utf-8", APPROVALS_CSS) }))
         .merge(login::router())
         .merge(queue::router())
@@ -58,6 +62,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(dashboard::router())
         .merge(matrix::router())
         .merge(profile::router())
+        .merge(live::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), forget_shown_flash))
         .layer(axum::middleware::from_fn_with_state(state, secure_cookies))
         .layer(axum::middleware::map_response(security_headers))
@@ -134,6 +139,8 @@ const CSS: &str = include_str!("assets/console.css");
 const JS: &str = include_str!("assets/console.js");
 const BOARD_CSS: &str = include_str!("assets/board.css");
 const APPROVALS_CSS: &str = include_str!("assets/approvals.css");
+const CLOCKS_JS: &str = include_str!("assets/clocks.js");
+const LIVE_JS: &str = include_str!("assets/live.js");
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     let mut r = body.into_response();

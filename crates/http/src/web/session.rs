@@ -39,6 +39,8 @@ pub struct Session {
     secret: String,
     /// The message the previous request left for this page, if any.
     pub flash: Option<Flash>,
+    /// The time zone the user chose for instants (`None`: the browser's).
+    pub time_zone: Option<String>,
 }
 
 /// A one-shot message shown at the top of the next page.
@@ -65,7 +67,9 @@ impl Session {
         let principal =
             state.engine.authenticate_token(&secret, state.engine.now()).await.map_err(|_| WebError::SignIn)?;
         let flash = cookie(headers, FLASH_COOKIE).and_then(|raw| decode_flash(&raw));
-        Ok(Session { principal, secret, flash })
+        // A store that cannot say falls back to the browser's zone rather than refusing the page.
+        let time_zone = state.engine.time_zone(&principal).await.ok().flatten();
+        Ok(Session { principal, secret, flash, time_zone })
     }
 }
 

@@ -24,6 +24,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_insights.sql"),
     include_str!("migrations/0011_audit.sql"),
     include_str!("migrations/0012_microseconds.sql"),
+    include_str!("migrations/0015_user_settings.sql"),
 ];
 
 /// The words a migration's source writes as SQLite does and PostgreSQL spells otherwise:

@@ -25,6 +25,7 @@ const TABLES: &[(&str, &str)] = &[
     ("tokens", "id"),
     ("idempotency", "scope, key"),
     ("agents", "user_id"),
+    ("user_settings", "user_id"),
     ("matrix_drafts", "name"),
     ("matrix_versions", "version"),
     ("matrix_activations", "seq"),
