@@ -70,6 +70,8 @@ async fn the_dashboard_draws_svg_charts_whose_figures_follow_the_cases() {
     api.post_ok(maria, &format!("/api/v1/cases/{id}/resolve"), json!({"code": "refunded"})).await;
     let after = web.get(Some(&manager), &page).await;
     assert_eq!(text_of(&after.body, "stat-escalation-rate"), "100.0 %");
+    assert_eq!(text_of(&after.body, "stat-escalation-rate-n"), "n = 1 of 1", "a rate says what it counts");
+    assert!(text_of(&after.body, "stat-escalation-rate-previous").starts_with("previous period: – (n = 0 of 0)"));
     assert_eq!(text_of(&after.body, "stat-supervisor-rate"), "100.0 %");
     assert_eq!(text_of(&after.body, "stat-resolved"), "1");
     assert!(after.body.contains("email: 100.0 %"), "the by-channel chart describes the new rate");
