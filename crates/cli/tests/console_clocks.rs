@@ -1,7 +1,9 @@
-//! Truthful clocks on the console and the API, over HTTP against the real binary: a clock
-//! whose calendar is closed now says so and until when, in the calendar's zone, and does not
-//! tick; a clock that counts every hour ticks. The calendar is built around the real clock
-//! (open for one hour, three hours from now), so the test needs no waiting.
+//! The case page's clocks and timeline over HTTP against the real binary. Truthful clocks: a
+//! clock whose calendar is closed now says so and until when, in the calendar's zone, and
+//! does not tick; a clock that counts every hour ticks (the calendar is built around the real
+//! clock — open for one hour, three hours from now —, so the test needs no waiting). The
+//! timeline hides the system's clock lines unless asked, and the page offers the steering
+//! actions only to who may take them now.
 
 use jiff::{Timestamp, ToSpan};
 use ladder_testkit::http::*;
@@ -71,4 +73,37 @@ teams = ["management"]
     assert!(page.contains("data-remaining=\"14"), "a counting clock ticks from its time left: {page}");
     assert!(!page.contains("paused until"), "{page}");
     assert!(page.contains("src=\"/assets/clocks.js\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_page_hides_system_lines_by_default_and_offers_only_the_actions_one_may_take() {
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
+    api.activate_matrix(&world.tokens["root"], ladder_testkit::matrix::SEEDED_LEVELS_WITH_TARGETS).await;
+    let ana = &world.tokens["ana"];
+    let case = api.open_case(ana, json!({"subject": "Fee waiver asked", "team": "frontline", "assignee": "me"})).await;
+    let web = Console::new(&server);
+    let session = web.login("ana", PASSWORD).await;
+    let path = format!("/cases/{}", case["number"]);
+
+    let page = web.get(Some(&session), &path).await.body;
+    assert!(page.contains("system line(s) (clocks started, paused, resumed, at risk) hidden"), "{page}");
+    assert!(!page.contains("clock started at L1"), "clock lines are hidden by default");
+    assert!(page.contains("Opened: the customer got in touch by api") && page.contains("recorded by ana"), "{page}");
+    assert!(page.contains("action=\"/cases/1/resolve\"") && !page.contains("id=\"steer-note\""), "ana steers her case");
+    let all = web.get(Some(&session), &format!("{path}?show=all")).await.body;
+    assert!(all.contains("respond clock started at L1") && all.contains("Hide system lines"), "{all}");
+
+    // Escalated away to another team, the case takes ana's messages only.
+    let id = case["id"].as_str().unwrap();
+    api.post_ok(
+        ana,
+        &format!("/api/v1/cases/{id}/escalate"),
+        json!({"kind": "hierarchical", "to_level": "L2", "to_team": "billing", "initiator": "agent",
+               "reason": "needs billing", "tried": "checked the invoice"}),
+    )
+    .await;
+    let page = web.get(Some(&session), &path).await.body;
+    assert!(page.contains("id=\"steer-note\"") && page.contains("moved on to another team"), "{page}");
+    assert!(!page.contains("action=\"/cases/1/resolve\"") && !page.contains("action=\"/cases/1/escalate\""), "{page}");
+    assert!(page.contains("action=\"/cases/1/reply\""), "replying stays");
 }
