@@ -70,6 +70,8 @@ async fn the_dashboard_draws_svg_charts_whose_figures_follow_the_cases() {
     api.post_ok(maria, &format!("/api/v1/cases/{id}/resolve"), json!({"code": "refunded"})).await;
     let after = web.get(Some(&manager), &page).await;
     assert_eq!(text_of(&after.body, "stat-escalation-rate"), "100.0 %");
+    assert_eq!(text_of(&after.body, "stat-escalation-rate-n"), "n = 1 of 1", "a rate says what it counts");
+    assert!(text_of(&after.body, "stat-escalation-rate-previous").starts_with("previous period: – (n = 0 of 0)"));
     assert_eq!(text_of(&after.body, "stat-supervisor-rate"), "100.0 %");
     assert_eq!(text_of(&after.body, "stat-resolved"), "1");
     assert!(after.body.contains("email: 100.0 %"), "the by-channel chart describes the new rate");
@@ -115,6 +117,13 @@ async fn agents_may_not_open_the_dashboard_or_the_matrix_supervisors_read_the_ma
     assert!(!r.body.contains("Roll back to") && !r.body.contains("New draft"), "supervisors only read");
     let editor = web.get(Some(&supervisor), "/matrix/edit").await;
     assert!(!editor.body.contains("Save draft") && !editor.body.contains("Simulate this draft"), "read only");
+    assert!(
+        editor.body.contains("(read only)")
+            && !editor.body.contains("<textarea")
+            && !editor.body.contains("as you type"),
+        "a reader gets the text, not an editor that looks editable: {}",
+        editor.body
+    );
 
     let manager = web.login("maria", PASSWORD).await;
     let r = web.get(Some(&manager), "/matrix").await;
@@ -191,6 +200,11 @@ async fn the_editor_lints_saves_diffs_activates_and_rolls_back() {
     let (_, active) = api.call(&world.tokens["root"], "GET", "/api/v1/matrix/active", None).await;
     assert_eq!(active["version"], 1);
     assert!(page.body.contains("Roll back to 2"), "the history offers the other version");
+    let history = &page.body[page.body.find("id=\"activations\"").expect("the activation history")..];
+    let history = &history[..history.find("</details>").unwrap()];
+    assert!(history.contains("rolled back to <a href=\"/matrix/versions/1\">version 1</a> by root"), "{history}");
+    assert!(history.contains("activated <a href=\"/matrix/versions/2\">version 2</a>"), "{history}");
+    assert!(!history.contains("MatrixActivation"), "no debug dump: {history}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -128,3 +128,31 @@ async fn a_user_mints_a_token_shown_once_with_its_expiry_and_revokes_it_on_the_p
     assert_eq!(r.status, 403, "{}", r.body);
     assert_eq!(api.call(&world.tokens["erin"], "GET", "/api/v1/users/me", None).await.0, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_chooses_the_time_zone_of_their_console_and_an_unknown_zone_is_refused() {
+    let Running { dir: _dir, world: _world, server, api: _api } = Running::start(LADDER);
+    let web = Console::new(&server);
+    let ana = web.login("ana", PASSWORD).await;
+    let page = web.get(Some(&ana), "/profile").await;
+    assert!(page.body.contains("name=\"time_zone\"") && !page.body.contains("data-time-zone"), "{}", page.body);
+    assert!(page.body.contains("<option value=\"America/New_York\">"), "the zones are suggested");
+    let csrf = csrf_of(&page.body);
+
+    let r = web.post(Some(&ana), "/profile/time-zone", &[("csrf", &csrf), ("time_zone", "Mars/Olympus")]).await;
+    let (ok, message) = outcome(&web, &ana, &r).await;
+    assert!(!ok && message.contains("time_zone") && message.contains("'Mars/Olympus' is not a time zone"), "{message}");
+
+    let r = web.post(Some(&ana), "/profile/time-zone", &[("csrf", &csrf), ("time_zone", " America/New_York ")]).await;
+    let (ok, message) = outcome(&web, &ana, &r).await;
+    assert!(ok && message.contains("America/New_York"), "{message}");
+    let queue = web.get(Some(&ana), "/queue").await;
+    assert!(queue.body.contains("data-time-zone=\"America/New_York\""), "every page carries the zone: {}", queue.body);
+    let other = web.login("sam", PASSWORD).await;
+    assert!(!web.get(Some(&other), "/queue").await.body.contains("data-time-zone"), "another user keeps theirs");
+
+    let r = web.post(Some(&ana), "/profile/time-zone", &[("csrf", &csrf), ("time_zone", "")]).await;
+    let (ok, message) = outcome(&web, &ana, &r).await;
+    assert!(ok && message.contains("your browser's"), "{message}");
+    assert!(!web.get(Some(&ana), "/queue").await.body.contains("data-time-zone"), "back to the browser's zone");
+}

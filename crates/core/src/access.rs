@@ -217,6 +217,8 @@ pub enum Action<'a> {
     ManageUsers,
     /// Set this user's password.
     SetPassword { user: UserId },
+    /// Choose the time zone this user's console shows instants in.
+    SetTimeZone { user: UserId },
     /// Mint an API token owned by this user.
     MintToken { owner: UserId },
     /// See or revoke a token owned by this user.
@@ -280,6 +282,7 @@ impl Action<'_> {
             Action::ManageTeams => "manage-teams",
             Action::ManageUsers => "manage-users",
             Action::SetPassword { .. } => "set-password",
+            Action::SetTimeZone { .. } => "set-time-zone",
             Action::MintToken { .. } => "mint-token",
             Action::ManageToken { .. } => "manage-token",
             Action::ListAllTokens => "list-all-tokens",
@@ -330,7 +333,10 @@ impl Principal {
                 self.at_least(Role::Admin)
             }
             Action::ReadAudit => self.at_least(Role::Admin),
-            Action::SetPassword { user } | Action::MintToken { owner: user } | Action::ManageToken { owner: user } => {
+            Action::SetPassword { user }
+            | Action::SetTimeZone { user }
+            | Action::MintToken { owner: user }
+            | Action::ManageToken { owner: user } => {
                 if user == self.user_id {
                     Ok(())
                 } else {

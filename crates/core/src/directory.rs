@@ -246,6 +246,18 @@ pub const PASSWORD_MIN_CHARS: usize = 12;
 /// work one sign-in can ask for).
 pub const PASSWORD_MAX_BYTES: usize = 1024;
 
+/// A user's time zone for showing instants: an IANA name the time-zone database knows
+/// (`America/New_York`, `UTC`). `field` names the field in the refusal.
+pub fn validate_time_zone(field: &str, zone: &str) -> Result<(), DomainError> {
+    if zone.is_empty() || zone.len() > 64 || jiff::tz::TimeZone::get(zone).is_err() {
+        return Err(DomainError::invalid(
+            field,
+            format!("'{zone}' is not a time zone; use an IANA name such as America/New_York or UTC"),
+        ));
+    }
+    Ok(())
+}
+
 /// The password policy, checked wherever a password is set (API, console, command line):
 /// at least [`PASSWORD_MIN_CHARS`] characters and at most [`PASSWORD_MAX_BYTES`] bytes.
 /// `field` names the field in the refusal.

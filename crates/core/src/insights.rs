@@ -19,6 +19,11 @@
 //!   (≥ 95 %) over ≥ 20 times their trigger happened.
 //! - [`breached_out_of_hours`]: per level, breaches of 24x7 clocks that fell due while the
 //!   contact center's main calendar was closed; suggested at ≥ 60 % of ≥ 5 breaches.
+//! - [`overall`]: the period as a whole. A high escalation rate: ≥ 25 % of ≥ 30 cases
+//!   escalated (one case in four going up means the front line cannot close what it
+//!   receives). A CSAT gap: escalated cases rated ≥ 0.5 points lower (on 1–5) than the others,
+//!   over ≥ 20 answers (half a point is the difference between "satisfied" and "neutral" for
+//!   a large share of customers; fewer answers are noise).
 
 use std::collections::BTreeMap;
 
@@ -37,6 +42,8 @@ pub enum Kind {
     RuleNeverFires,
     RuleAlwaysFires,
     BreachedOutOfHours,
+    HighEscalationRate,
+    CsatGap,
 }
 
 impl Kind {
@@ -48,6 +55,8 @@ impl Kind {
             Kind::RuleNeverFires => "rule_never_fires",
             Kind::RuleAlwaysFires => "rule_always_fires",
             Kind::BreachedOutOfHours => "breached_out_of_hours",
+            Kind::HighEscalationRate => "high_escalation_rate",
+            Kind::CsatGap => "csat_gap",
         }
     }
 }
@@ -400,6 +409,74 @@ pub fn outliers(group: PeerGroup, figures: &[PeerFigures]) -> Vec<Suggestion> {
                 "Review a sample of these escalations with {whom}: coaching, a missing skill or a routing \
                  that sends them harder cases."
             ),
+        });
+    }
+    out
+}
+
+// ---- overall ----
+
+/// The figures of the whole period [`overall`] looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PeriodFigures {
+    pub cases: i64,
+    pub escalated: i64,
+    /// CSAT answers in the period, and the averages after an escalation and without.
+    pub csat_answers: i64,
+    pub csat_escalated: Option<f64>,
+    pub csat_not_escalated: Option<f64>,
+}
+
+pub const HIGH_ESCALATION_MIN_CASES: i64 = 30;
+pub const HIGH_ESCALATION_RATE: f64 = 0.25;
+pub const CSAT_GAP_MIN_ANSWERS: i64 = 20;
+pub const CSAT_GAP_POINTS: f64 = 0.5;
+
+/// A high escalation rate and a CSAT gap after escalation, over the whole period.
+pub fn overall(f: &PeriodFigures) -> Vec<Suggestion> {
+    let mut out = Vec::new();
+    if f.cases >= HIGH_ESCALATION_MIN_CASES {
+        let rate = f.escalated as f64 / f.cases as f64;
+        if rate >= HIGH_ESCALATION_RATE {
+            out.push(Suggestion {
+                kind: Kind::HighEscalationRate,
+                title: format!("{} of the cases were escalated ({} of {}).", percent(rate), f.escalated, f.cases),
+                figures: vec![
+                    ("cases", f.cases as f64),
+                    ("escalated", f.escalated as f64),
+                    ("escalation_rate", rate),
+                    ("threshold", HIGH_ESCALATION_RATE),
+                ],
+                examples: Vec::new(),
+                suggestion: "Look at the categories and channels that escalate most: give the front line the \
+                             authority, the knowledge or the skill those cases need, or route them to the \
+                             right level from the start."
+                    .to_string(),
+            });
+        }
+    }
+    if f.csat_answers >= CSAT_GAP_MIN_ANSWERS
+        && let (Some(after), Some(without)) = (f.csat_escalated, f.csat_not_escalated)
+        && without - after >= CSAT_GAP_POINTS
+    {
+        out.push(Suggestion {
+            kind: Kind::CsatGap,
+            title: format!(
+                "Customers rate escalated cases {after:.2} against {without:.2} for the others ({} answers).",
+                f.csat_answers
+            ),
+            figures: vec![
+                ("csat_escalated", after),
+                ("csat_not_escalated", without),
+                ("gap", without - after),
+                ("answers", f.csat_answers as f64),
+                ("threshold", CSAT_GAP_POINTS),
+            ],
+            examples: Vec::new(),
+            suggestion: "Escalations cost satisfaction: shorten the hand-over (tighter respond targets at the \
+                         upper levels, the context passed on so the customer does not repeat themselves) and \
+                         escalate earlier the cases that will need it anyway."
+                .to_string(),
         });
     }
     out

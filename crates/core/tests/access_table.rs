@@ -228,6 +228,7 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
         }
         "supervise-case" => principal.allows(&Action::SuperviseCase(&case_in(scope))),
         "set-password" => principal.allows(&Action::SetPassword { user: user_in(scope, principal.role).id }),
+        "set-time-zone" => principal.allows(&Action::SetTimeZone { user: user_in(scope, principal.role).id }),
         "mint-token" => principal.allows(&Action::MintToken { owner: user_in(scope, principal.role).id }),
         "manage-token" => principal.allows(&Action::ManageToken { owner: user_in(scope, principal.role).id }),
         "see-agent" => principal.allows(&Action::SeeAgent { user: &user_in(scope, principal.role) }),
@@ -315,6 +316,7 @@ fn every_named_action_of_the_access_module_is_in_the_table() {
         Action::ManageTeams,
         Action::ManageUsers,
         Action::SetPassword { user: CALLER },
+        Action::SetTimeZone { user: CALLER },
         Action::MintToken { owner: CALLER },
         Action::ManageToken { owner: CALLER },
         Action::ListAllTokens,

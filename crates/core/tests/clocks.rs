@@ -6,7 +6,7 @@
 use jiff::{SignedDuration, Timestamp};
 use ladder_core::matrix::model::{TargetKind, parse_duration};
 use ladder_core::matrix::{self, Calendar};
-use ladder_core::sla::{BusinessCalendar, Clock, ClockFiring, ClockKind, ClockState, clocks_after_status};
+use ladder_core::sla::{BusinessCalendar, Clock, ClockFiring, ClockKind, ClockState, Ticking, clocks_after_status};
 use ladder_core::{LevelId, Status};
 use proptest::prelude::*;
 
@@ -361,4 +361,41 @@ fn a_breach_is_not_retracted_nor_refired_when_the_target_grows() {
     assert_eq!(c.next_due(&[], cal), None);
     assert!(c.fire(c.generation, &[], cal, ts("23T16:00")).is_empty());
     assert_eq!(c.revisions, vec![(ts("23T11:00"), d("2h"))]);
+}
+
+#[test]
+fn a_clock_counts_until_its_calendar_closes_then_is_paused_until_the_next_opening() {
+    let cal = ny();
+    let clock = start("8h", Some(&cal), "20T10:00");
+    // Friday 19:00: counting until the window closes at 20:00.
+    assert_eq!(clock.ticking(Some(&cal), ts("20T19:00")), Ticking::Counting { until: Some(ts("20T20:00")) });
+    // Friday 21:00: out of hours until Monday 08:00.
+    assert_eq!(clock.ticking(Some(&cal), ts("20T21:00")), Ticking::OutOfHours { until: Some(ts("23T08:00")) });
+    // The closing instant itself is already closed; the opening instant is open.
+    assert_eq!(clock.ticking(Some(&cal), ts("20T20:00")), Ticking::OutOfHours { until: Some(ts("23T08:00")) });
+    assert_eq!(clock.ticking(Some(&cal), ts("23T08:00")), Ticking::Counting { until: Some(ts("23T20:00")) });
+    // Wednesday evening before Thanksgiving: the two holidays and the weekend pass first.
+    assert_eq!(clock.ticking(Some(&cal), ts("25T20:30")), Ticking::OutOfHours { until: Some(ts("30T08:00")) });
+    assert!(!clock.ticking(Some(&cal), ts("25T20:30")).is_counting());
+}
+
+#[test]
+fn a_clock_without_business_hours_counts_on_and_a_stopped_or_paused_one_does_not() {
+    let clock = start("4h", None, "20T10:00");
+    assert_eq!(clock.ticking(None, ts("22T03:00")), Ticking::Counting { until: None });
+    // A calendar open around the clock counts on beyond the run the countdown follows.
+    let always =
+        BusinessCalendar::new(&calendar("timezone = \"America/New_York\"\nhours = { daily = \"00:00-24:00\" }"))
+            .unwrap();
+    assert_eq!(clock.ticking(Some(&always), ts("22T03:00")), Ticking::Counting { until: None });
+    assert_eq!(always.open_until(ts("22T03:00")), None);
+
+    let cal = ny();
+    let mut paused = start("8h", Some(&cal), "20T10:00");
+    paused.pause(ts("20T11:00"));
+    assert_eq!(paused.ticking(Some(&cal), ts("20T12:00")), Ticking::Paused);
+    let mut met = start("8h", Some(&cal), "20T10:00");
+    met.meet(ts("20T11:00"));
+    assert_eq!(met.ticking(Some(&cal), ts("20T12:00")), Ticking::Stopped);
+    assert_eq!(cal.open_until(ts("21T12:00")), None, "closed on a Saturday");
 }

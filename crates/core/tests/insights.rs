@@ -321,3 +321,36 @@ fn breaches_out_of_hours_thresholds() {
     let fewer = [breach(1, IN_HOURS), breach(2, NIGHT), breach(3, WEEKEND), breach(4, IN_HOURS), breach(5, IN_HOURS)];
     assert_eq!(insights::breached_out_of_hours(&fewer, &calendar, "support"), vec![], "40 %");
 }
+
+#[test]
+fn the_demos_escalation_rate_and_csat_gap_stand_out_and_figures_just_under_do_not() {
+    use insights::PeriodFigures;
+    let demo = PeriodFigures {
+        cases: 1993,
+        escalated: 658,
+        csat_answers: 600,
+        csat_escalated: Some(3.58),
+        csat_not_escalated: Some(4.32),
+    };
+    let found = insights::overall(&demo);
+    let kinds: Vec<Kind> = found.iter().map(|s| s.kind).collect();
+    assert_eq!(kinds, vec![Kind::HighEscalationRate, Kind::CsatGap], "{found:#?}");
+    assert_eq!(found[0].title, "33 % of the cases were escalated (658 of 1993).");
+    assert_eq!(found[1].title, "Customers rate escalated cases 3.58 against 4.32 for the others (600 answers).");
+
+    // Just under each threshold: nothing.
+    for quiet in [
+        PeriodFigures { escalated: 24, cases: 100, ..Default::default() },
+        PeriodFigures { escalated: 29, cases: 29, ..Default::default() },
+        PeriodFigures { csat_answers: 600, csat_escalated: Some(3.9), csat_not_escalated: Some(4.39), ..demo },
+        PeriodFigures { csat_answers: 19, ..demo },
+    ] {
+        let kinds: Vec<Kind> = insights::overall(&quiet).iter().map(|s| s.kind).collect();
+        let expected: Vec<Kind> = if quiet.cases >= 30 && quiet.escalated * 4 >= quiet.cases {
+            vec![Kind::HighEscalationRate]
+        } else {
+            vec![]
+        };
+        assert_eq!(kinds, expected, "{quiet:?}");
+    }
+}

@@ -296,6 +296,29 @@ impl Engine {
         store.edit_agent_profile(user.id, now, edit).await
     }
 
+    /// The time zone the caller chose for the console (`None`: the browser's).
+    pub async fn time_zone(&self, principal: &Principal) -> Result<Option<String>, StoreError> {
+        self.store.user_time_zone(principal.user_id).await
+    }
+
+    /// Saves the time zone `user`'s console shows instants in (`None`: the browser's). The
+    /// zone must be one the time-zone database knows.
+    pub async fn set_time_zone(
+        &self,
+        principal: &Principal,
+        user: UserId,
+        zone: Option<String>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        if let Some(z) = &zone {
+            ladder_core::directory::validate_time_zone("time_zone", z)?;
+        }
+        let detail = json!({ "time_zone": zone });
+        self.permitted(principal, &Action::SetTimeZone { user }, "user.time_zone", user, detail, now)?
+            .set_user_time_zone(user, zone, now)
+            .await
+    }
+
     /// Sets an agent's presence.
     pub async fn set_presence(
         &self,

@@ -39,6 +39,17 @@ impl Engine {
         principal.allows(action).map_err(StoreError::Forbidden)
     }
 
+    /// Refuses unless `principal` may run `command` on `case` now (`core::access`'s
+    /// `Principal::may`): for pages that offer only the actions one may take.
+    pub fn may_command(
+        &self,
+        principal: &Principal,
+        case: &Case,
+        command: &ladder_core::command::CaseCommand,
+    ) -> Result<(), StoreError> {
+        principal.may(Some(case), command).map_err(StoreError::Forbidden)
+    }
+
     // ---- cases ----
 
     /// A case by id, if the principal may see it. One they may not see is answered exactly

@@ -186,6 +186,17 @@ pub(crate) async fn suggestions(
         }
     }
 
+    let total = crate::metrics::rows(state, principal, from, to, None, state.engine.now()).await?.into_iter().next();
+    if let Some(t) = total {
+        suggestions.extend(insights::overall(&insights::PeriodFigures {
+            cases: t.cases,
+            escalated: t.escalated,
+            csat_answers: t.csat_n,
+            csat_escalated: t.csat_escalated_avg,
+            csat_not_escalated: t.csat_not_escalated_avg,
+        }));
+    }
+
     suggestions.sort_by_key(|s| s.kind);
     Ok(suggestions.into_iter().map(SuggestionDto::from).collect())
 }

@@ -94,6 +94,20 @@ async fn a_customer_is_renamed_with_new_identities_and_deleted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_time_zone_is_saved_replaced_and_cleared() {
+    let (_dir, store) = open_store();
+    store.create_team(team(FRONT, "front"), None).await.unwrap();
+    store.create_user(user(ANA, "ana", &[FRONT]), None, None).await.unwrap();
+    assert_eq!(store.user_time_zone(ANA).await.unwrap(), None, "no choice yet: the browser's");
+    store.set_user_time_zone(ANA, Some("America/New_York".into()), at(0)).await.unwrap();
+    assert_eq!(store.user_time_zone(ANA).await.unwrap().as_deref(), Some("America/New_York"));
+    store.set_user_time_zone(ANA, Some("Europe/Lisbon".into()), at(1)).await.unwrap();
+    assert_eq!(store.user_time_zone(ANA).await.unwrap().as_deref(), Some("Europe/Lisbon"));
+    store.set_user_time_zone(ANA, None, at(2)).await.unwrap();
+    assert_eq!(store.user_time_zone(ANA).await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passwords_are_kept_apart_from_profiles_and_tokens_revoke_by_hash() {
     let (_dir, store) = open_store();
     store.create_team(team(FRONT, "front"), None).await.unwrap();

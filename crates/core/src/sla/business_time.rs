@@ -52,6 +52,9 @@ use crate::matrix::{Calendar, Window};
 /// calendar has none (three years).
 pub const SEARCH_LIMIT_DAYS: u32 = 3 * 366;
 
+/// How far [`BusinessCalendar::open_until`] follows an unbroken run of open time.
+pub const OPEN_RUN_LIMIT_DAYS: u32 = 8;
+
 /// Why a deadline could not be computed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SlaError {
@@ -196,6 +199,30 @@ impl BusinessCalendar {
     /// Whether `at` is inside an open window (opening instant included, closing excluded).
     pub fn is_open(&self, at: Timestamp) -> bool {
         self.next_open(at) == Some(at)
+    }
+
+    /// When the open time around `at` ends: the closing instant of the window `at` is in,
+    /// run on through windows that follow without a gap (a 24x7 calendar's days, a
+    /// `00:00-24:00` day before an open Tuesday). `None` when the calendar is closed at `at`,
+    /// or when the open run goes on for more than [`OPEN_RUN_LIMIT_DAYS`] (a page that
+    /// shows the countdown is not open that long).
+    pub fn open_until(&self, at: Timestamp) -> Option<Timestamp> {
+        let mut end: Option<Timestamp> = None;
+        let horizon = at.checked_add(SignedDuration::from_hours(24 * i64::from(OPEN_RUN_LIMIT_DAYS))).ok();
+        for iv in self.intervals_from(at) {
+            if iv.end <= at {
+                continue;
+            }
+            match end {
+                None if iv.start > at => return None,
+                Some(e) if iv.start > e => return Some(e),
+                _ => end = Some(iv.end),
+            }
+            if horizon.is_some_and(|h| iv.end > h) {
+                return None;
+            }
+        }
+        end
     }
 
     /// `at` if the calendar is open then, else the next opening; `None` when there is none

@@ -147,6 +147,29 @@ pub struct Clock {
     pub approval: Option<u32>,
 }
 
+/// Whether a clock is counting at an instant, and until when: what a countdown shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Ticking {
+    /// Counting now; `until` is when its calendar closes next (`None`: it counts every hour,
+    /// or the open time runs on beyond the search limit).
+    Counting { until: Option<Timestamp> },
+    /// The clock would count, but its calendar is closed: it resumes at `until` (`None`: the
+    /// calendar has no open time within the search limit).
+    OutOfHours { until: Option<Timestamp> },
+    /// Paused by the case (waiting on the customer or another team); resumes with the case.
+    Paused,
+    /// Met or cancelled: it never counts again.
+    Stopped,
+}
+
+impl Ticking {
+    /// Whether a countdown of the clock moves at this instant.
+    pub fn is_counting(self) -> bool {
+        matches!(self, Ticking::Counting { .. })
+    }
+}
+
 /// Open time in `[a, b)`; real time for 24x7.
 fn between(cal: Option<&BusinessCalendar>, a: Timestamp, b: Timestamp) -> SignedDuration {
     match cal {
@@ -234,6 +257,25 @@ impl Clock {
             return 1.0;
         }
         self.spent(cal, now).as_secs_f64() / self.target.as_secs_f64()
+    }
+
+    /// Whether the clock counts at `now` in its calendar (`None` = 24x7) and until when, or
+    /// why not: paused by the case, stopped, or out of business hours until the next opening.
+    pub fn ticking(&self, cal: Option<&BusinessCalendar>, now: Timestamp) -> Ticking {
+        if self.state.is_final() {
+            return Ticking::Stopped;
+        }
+        if !self.state.is_counting() {
+            return Ticking::Paused;
+        }
+        match cal {
+            None => Ticking::Counting { until: None },
+            Some(c) => match c.open_until(now) {
+                Some(until) => Ticking::Counting { until: Some(until) },
+                None if c.is_open(now) => Ticking::Counting { until: None },
+                None => Ticking::OutOfHours { until: c.next_open(now) },
+            },
+        }
     }
 
     /// The counting state the clock returns to after resume or re-evaluation.

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use ladder_core::case::{Actor, Case, Channel, Priority, Status, Visibility};
+use ladder_core::sla::Ticking;
 use ladder_engine::{StoredEvent, StoredMessage};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -79,6 +80,17 @@ pub struct ClockDto {
     pub due_at: Option<Timestamp>,
     /// Business time left, in seconds; negative once overdue.
     pub remaining_seconds: i64,
+    /// Whether `remaining_seconds` goes down right now: the clock counts and its calendar
+    /// is open.
+    pub counting: bool,
+    /// While counting: when its calendar closes next (absent for a clock that counts every
+    /// hour, or open on for more than a week).
+    pub counting_until: Option<Timestamp>,
+    /// Out of business hours: when the calendar opens again and the clock goes on counting
+    /// (absent otherwise).
+    pub resumes_at: Option<Timestamp>,
+    /// The calendar's time zone (IANA name); absent for a clock that counts every hour.
+    pub time_zone: Option<String>,
     /// Business time spent paused, in seconds.
     pub paused_seconds: i64,
     /// When the clock was paused and resumed (`to` absent while still paused).
@@ -115,6 +127,12 @@ impl ClockDto {
     pub fn new(c: &ladder_core::sla::Clock, sla: Option<&ladder_core::sla::SlaPolicy>, now: Timestamp) -> ClockDto {
         let cal = sla.and_then(|p| p.calendar_of(c));
         let state = serde_json::to_value(c.state).ok().and_then(|v| v.as_str().map(str::to_string));
+        let ticking = c.ticking(cal, now);
+        let (counting_until, resumes_at) = match ticking {
+            Ticking::Counting { until } => (until, None),
+            Ticking::OutOfHours { until } => (None, until),
+            Ticking::Paused | Ticking::Stopped => (None, None),
+        };
         ClockDto {
             kind: c.kind.as_str().to_string(),
             level: c.level.0.clone(),
@@ -125,6 +143,10 @@ impl ClockDto {
             started_at: c.started_at,
             due_at: if c.state.is_final() { None } else { c.due_at },
             remaining_seconds: c.remaining(cal, now).as_secs(),
+            counting: ticking.is_counting(),
+            counting_until,
+            resumes_at,
+            time_zone: cal.and_then(|k| k.time_zone().iana_name()).map(str::to_string),
             paused_seconds: c.paused_time(cal, now).as_secs(),
             paused_spans: c.paused_spans.iter().map(|&(from, to)| PausedSpanDto { from, to }).collect(),
             elapsed_percent: (c.elapsed_fraction(cal, now) * 1000.0).round() / 10.0,

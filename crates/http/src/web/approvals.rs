@@ -141,7 +141,7 @@ pub async fn case_panel(state: &AppState, session: &Session, case: &Case) -> Web
                             (approval_card(session, case, *n, a, &users, &back))
                         } @else {
                             p.request {
-                                strong { (a.action) " of " (format!("{:.2}", a.amount)) }
+                                strong { (super::case::action_name(&a.action)) " of " (format!("{:.2}", a.amount)) }
                                 " waits for a " (a.approver_role.as_str()) " (requested " (time(a.requested_at)) ")"
                             }
                         }

@@ -82,7 +82,19 @@ impl Names {
 
 const RELATED_LIMIT: u32 = 8;
 
-async fn case_page(State(state): State<AppState>, session: Session, Path(number): Path<String>) -> WebResult<Markup> {
+/// `?show=all` shows the system lines (clock starts, pauses, warnings) the timeline hides by
+/// default.
+#[derive(Debug, Default, Deserialize)]
+struct CaseView {
+    show: Option<String>,
+}
+
+async fn case_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(number): Path<String>,
+    axum::extract::Query(view): axum::extract::Query<CaseView>,
+) -> WebResult<Markup> {
     let p = &session.principal;
     let case = visible_case(&state, p, &number).await?;
     let dto = state.case_dto(&case);
@@ -130,11 +142,19 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
     let form = |what: &str| FormState::of(session.kept.as_ref(), &action(what));
     let escalate_panel =
         super::escalate::panel(&state, &session, &case, &names.teams, &level_name, form("escalate")).await?;
+    let marks = super::live::LiveMarks::of(&state, &session, &case);
+    // Escalating, de-escalating, asking and resolving steer the case: offered only to who may
+    // do it now (a case escalated away takes messages only).
+    let probe = ladder_core::command::CaseCommand::Resolve(Resolve { code: "-".into(), note: None });
+    let steer = state.engine.may_command(p, &case, &probe).map_err(|e| ApiError::from(e).0.detail).err();
+    let minor_lines = events.iter().filter(|e| timeline_class(&e.recorded.event) == "minor").count();
+    let show_all = view.show.as_deref() == Some("all");
 
     let body = html! {
-        div.case-head {
+        div.case-head data-live-case=(case.number) data-live-marks=(marks.attribute()) {
             h1 { span.muted { "#" (case.number) } " " (case.subject) }
-            p.facts {
+            p #live-updated .live-updated role="status" hidden {}
+            p.facts #case-facts data-live-region {
                 (badge("status", case.status.as_str())) " "
                 (badge("priority", case.priority.as_str())) " "
                 span { "Level " strong { (case.level.0) } } " · "
@@ -152,7 +172,12 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
                 }
                 section aria-labelledby="timeline-title" {
                     h2 #timeline-title { "Timeline" }
-                    ol.timeline { @for e in &events { (timeline_entry(e, &names)) } }
+                    (timeline_filter(case.number, show_all, minor_lines))
+                    ol.timeline #timeline data-live-region {
+                        @for e in events.iter().filter(|e| show_all || timeline_class(&e.recorded.event) != "minor") {
+                            (timeline_entry(e, &names))
+                        }
+                    }
                 }
                 @if open {
                     section.actions aria-labelledby="actions-title" {
@@ -175,6 +200,10 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
                                 button type="submit" { "Add note" }
                             }
                         }
+                        @if let Some(why) = &steer {
+                            p.hint #steer-note { "Escalate, de-escalate, request information and resolve are not offered: " (why) "." }
+                        }
+                        @if steer.is_none() {
                         (escalate_panel)
                         @if ladder.below(&case.level).is_some() {
                             details open[form("de-escalate").refused()] {
@@ -216,12 +245,13 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
                                 button type="submit" { "Resolve" }
                             }
                         }
+                        }
                     }
                 }
             }
             aside.case-side aria-label="Case details" {
                 (clocks_panel(&dto))
-                (approvals)
+                div #approvals-live data-live-region { (approvals) }
                 (supervise)
                 section aria-labelledby="customer-title" {
                     h2 #customer-title { "Customer" }
@@ -251,7 +281,7 @@ async fn case_page(State(state): State<AppState>, session: Session, Path(number)
                     } @else {
                         dl.profile {
                             @for (action, limit) in &authority {
-                                dt { (action) }
+                                dt { (action_name(action)) }
                                 dd { @match limit { Some(l) => (format!("up to {l:.0}")), None => "needs approval" } }
                             }
                         }
@@ -309,7 +339,7 @@ fn case_links(cases: &[Case], empty: &str) -> Markup {
 
 fn clocks_panel(dto: &CaseDto) -> Markup {
     html! {
-        section aria-labelledby="clocks-title" {
+        section #clocks aria-labelledby="clocks-title" data-live-region {
             h2 #clocks-title { "SLA clocks" }
             @if dto.clocks.is_empty() {
                 p.muted { "No clocks: the matrix in force sets no targets for this case." }
@@ -331,7 +361,9 @@ fn clocks_panel(dto: &CaseDto) -> Markup {
 fn timeline_entry(e: &StoredEvent, n: &Names) -> Markup {
     let r = &e.recorded;
     let (class, title, detail): (&str, String, Markup) = match &r.event {
-        CaseEvent::Opened(o) => ("opened", format!("Opened via {}", o.channel.as_str()), html! {}),
+        CaseEvent::Opened(o) => {
+            ("opened", format!("Opened: the customer got in touch by {}", o.channel.as_str()), html! {})
+        }
         CaseEvent::MessageAdded(m) => {
             let (class, what) = match m.visibility {
                 Visibility::Public if matches!(m.author, Actor::Customer { .. }) => ("contact", "Customer contact"),
@@ -420,7 +452,12 @@ fn timeline_entry(e: &StoredEvent, n: &Names) -> Markup {
         CaseEvent::ClockAtRisk(c) => ("at-risk", format!("{} clock at {}%", c.clock.as_str(), c.percent), html! {}),
         CaseEvent::ApprovalRequested(a) => (
             "approval",
-            format!("Approval requested: {} {:.2} (needs a {})", a.action, a.amount, a.approver_role.as_str()),
+            format!(
+                "Approval requested: {} of {:.2} (needs a {})",
+                action_name(&a.action),
+                a.amount,
+                a.approver_role.as_str()
+            ),
             html! { @if let Some(note) = &a.note { p { (note) } } },
         ),
         CaseEvent::ApprovalDecided(a) => (
@@ -428,17 +465,54 @@ fn timeline_entry(e: &StoredEvent, n: &Names) -> Markup {
             format!("Approval {} {}", a.approval, a.decision.as_str()),
             html! { @if let Some(c) = &a.comment { p { (c) } } },
         ),
-        CaseEvent::ActionApplied(a) => ("approval", format!("{} of {:.2} applied", a.action, a.amount), html! {}),
+        CaseEvent::ActionApplied(a) => {
+            ("approval", format!("{} of {:.2} applied", action_name(&a.action), a.amount), html! {})
+        }
         other => ("minor", other.kind().replace('_', " "), html! {}),
     };
     html! {
         li class=(format!("event {class}")) {
             div.event-head {
                 strong { (title) }
-                span.muted { " · " (n.actor(&r.actor)) " · " (time(r.at))
+                span.muted { " · " @if class == "opened" { "recorded by " } (n.actor(&r.actor)) " · " (time(r.at))
                     @if let Some(v) = r.matrix_version { " · matrix v" (v) } }
             }
             (detail)
+        }
+    }
+}
+
+/// An action of the matrix's authority as people say it: `fee_waiver` is "fee waiver".
+pub(super) fn action_name(action: &str) -> String {
+    action.replace('_', " ")
+}
+
+/// The timeline's class for an event: `minor` for the system's clock lines, hidden unless
+/// asked for.
+fn timeline_class(event: &CaseEvent) -> &'static str {
+    match event {
+        CaseEvent::ClockStarted(_)
+        | CaseEvent::ClockCancelled(_)
+        | CaseEvent::ClockPaused(_)
+        | CaseEvent::ClockResumed(_)
+        | CaseEvent::ClockAtRisk(_) => "minor",
+        _ => "",
+    }
+}
+
+/// The filter above the timeline: the system lines are hidden by default, a link shows them.
+fn timeline_filter(number: u64, show_all: bool, minor: usize) -> Markup {
+    html! {
+        @if minor > 0 {
+            p.timeline-filter #timeline-filter {
+                @if show_all {
+                    "Showing everything, with " (minor) " system line(s). "
+                    a href=(format!("/cases/{number}#timeline-title")) { "Hide system lines" }
+                } @else {
+                    (minor) " system line(s) (clocks started, paused, resumed, at risk) hidden. "
+                    a href=(format!("/cases/{number}?show=all#timeline-title")) { "Show everything" }
+                }
+            }
         }
     }
 }

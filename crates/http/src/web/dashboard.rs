@@ -66,6 +66,52 @@ fn stat(label: &str, id: &str, value: String) -> Markup {
     html! { div.stat { dt { (label) } dd #(id) { (value) } } }
 }
 
+/// One rate of a row: its value, and the count it is the share of (`numerator`,
+/// `denominator`), so "100 %" out of one case reads as such.
+struct Rate {
+    value: Option<f64>,
+    of: (i64, i64),
+}
+
+impl Rate {
+    fn of(
+        row: Option<&MetricsRowDto>,
+        value: impl Fn(&MetricsRowDto) -> Option<f64>,
+        of: impl Fn(&MetricsRowDto) -> (i64, i64),
+    ) -> Rate {
+        Rate { value: row.and_then(&value), of: row.map_or((0, 0), of) }
+    }
+
+    fn count(&self) -> String {
+        format!("{} of {}", self.of.0, self.of.1)
+    }
+}
+
+/// A rate of the period with its count (n) and the previous period's beside it: the
+/// figure (`#id`), `#id-n` and `#id-previous`.
+fn rate_stat(label: &str, id: &str, now: Rate, before: Rate) -> Markup {
+    let pct = |v: Option<f64>| Unit::Percent.format(v);
+    let trend = match (now.value, before.value) {
+        (Some(a), Some(b)) if (a - b).abs() >= 0.0005 => {
+            format!(" ({:+.1} points)", (a - b) * 100.0)
+        }
+        _ => String::new(),
+    };
+    html! {
+        div.stat {
+            dt { (label) }
+            dd {
+                span #(id) { (pct(now.value)) }
+                " " span.n #(format!("{id}-n")) { "n = " (now.count()) }
+                br;
+                span.previous #(format!("{id}-previous")) {
+                    "previous period: " (pct(before.value)) " (n = " (before.count()) ")" (trend)
+                }
+            }
+        }
+    }
+}
+
 async fn dashboard_page(
     State(state): State<AppState>,
     session: Session,
@@ -77,9 +123,23 @@ async fn dashboard_page(
     let (from, to) = crate::metrics::period(blank(q.from).as_deref(), blank(q.to).as_deref(), now)?;
     let rows = |group_by| crate::metrics::rows(&state, &session.principal, from, to, group_by, now);
     let total = rows(None).await?.into_iter().next();
+    // The period of the same length just before, for comparison.
+    let length = jiff::Span::new().days((to - from).get_days() + 1);
+    let (prev_from, prev_to) = (from.checked_sub(length).unwrap_or(from), from.yesterday().unwrap_or(from));
+    let previous =
+        crate::metrics::rows(&state, &session.principal, prev_from, prev_to, None, now).await?.into_iter().next();
     let by_category = rows(Some(Dimension::Category)).await?;
     let by_channel = rows(Some(Dimension::Channel)).await?;
-    let by_team = rows(Some(Dimension::Team)).await?;
+    let mut by_team = rows(Some(Dimension::Team)).await?;
+    // Teams by their names, not their slugs.
+    let teams = state.engine.teams_by_id(&session.principal).await?;
+    for row in &mut by_team {
+        let team =
+            row.value.as_deref().and_then(|v| v.parse().ok()).and_then(|id| teams.get(&ladder_core::ids::TeamId(id)));
+        if let Some(team) = team {
+            row.label = Some(team.name.clone());
+        }
+    }
     let by_agent = rows(Some(Dimension::Agent)).await?;
     let by_level = rows(Some(Dimension::Level)).await?;
     let mut over_time = Vec::new();
@@ -94,8 +154,12 @@ async fn dashboard_page(
     let (agents, teams) = (crate::insights::peers(&by_agent), crate::insights::peers(&by_team));
     let suggestions = crate::insights::suggestions(&state, &session.principal, from, to, &agents, &teams).await?;
 
-    let pct = |v: Option<f64>| Unit::Percent.format(v);
     let t = total.as_ref();
+    let prev = previous.as_ref();
+    let escalation = |r| Rate::of(r, |r| r.escalation_rate, |r| (r.escalated, r.cases));
+    let supervisor = |r| Rate::of(r, |r| r.supervisor_escalation_rate, |r| (r.supervisor_escalated, r.cases));
+    let fcr = |r| Rate::of(r, |r| r.fcr_rate, |r| (r.fcr, r.resolved));
+    let sla = |r| Rate::of(r, |r| r.sla_compliance, |r| (r.sla_met, r.sla_met + r.sla_breached));
     let mut csat_groups = vec![(
         "all cases".to_string(),
         vec![t.and_then(|t| t.csat_escalated_avg), t.and_then(|t| t.csat_not_escalated_avg)],
@@ -113,20 +177,22 @@ async fn dashboard_page(
             label for="from" { "From" } input #from type="date" name="from" value=(from.to_string());
             label for="to" { "To" } input #to type="date" name="to" value=(to.to_string());
             button type="submit" { "Show" }
-            p.hint { "Cases opened from " (from) " to " (to) " (UTC days, both included)." }
+            p.hint { "Cases opened from " (from) " to " (to) " (UTC days, both included); the previous period is "
+                (prev_from) " to " (prev_to) ". Each rate says what it counts (n)." }
         }
         section aria-labelledby="totals-title" {
             h2 #totals-title { "The period at a glance" }
             dl.stats {
                 (stat("Cases", "stat-cases", t.map_or(0, |t| t.cases).to_string()))
                 (stat("Escalated", "stat-escalated", t.map_or(0, |t| t.escalated).to_string()))
-                (stat("Escalation rate", "stat-escalation-rate", pct(t.and_then(|t| t.escalation_rate))))
-                (stat("Supervisor escalation rate", "stat-supervisor-rate", pct(t.and_then(|t| t.supervisor_escalation_rate))))
+                (rate_stat("Escalation rate", "stat-escalation-rate", escalation(t), escalation(prev)))
+                (rate_stat("Supervisor escalation rate", "stat-supervisor-rate", supervisor(t), supervisor(prev)))
                 (stat("Resolved", "stat-resolved", t.map_or(0, |t| t.resolved).to_string()))
-                (stat("First-contact resolution", "stat-fcr", pct(t.and_then(|t| t.fcr_rate))))
+                (rate_stat("First-contact resolution", "stat-fcr", fcr(t), fcr(prev)))
                 (stat("CSAT after escalation", "stat-csat-escalated", Unit::Score.format(t.and_then(|t| t.csat_escalated_avg))))
                 (stat("CSAT without escalation", "stat-csat-not-escalated", Unit::Score.format(t.and_then(|t| t.csat_not_escalated_avg))))
-                (stat("SLA compliance", "stat-sla", pct(t.and_then(|t| t.sla_compliance))))
+                (stat("CSAT answers", "stat-csat-n", t.map_or(0, |t| t.csat_n).to_string()))
+                (rate_stat("SLA compliance (clocks met of those ended)", "stat-sla", sla(t), sla(prev)))
                 (stat("Open backlog", "stat-open", t.map_or(0, |t| t.open).to_string()))
             }
         }

@@ -1,7 +1,6 @@
 //! The one page frame of the console, its role-aware navigation, and small view helpers.
 
 use axum::http::StatusCode;
-use jiff::Timestamp;
 use ladder_core::access::Action;
 use maud::{DOCTYPE, Markup, html};
 
@@ -36,7 +35,7 @@ pub fn page(session: &Session, title: &str, current: &str, main: Markup) -> Mark
         (DOCTYPE)
         html lang="en" {
             (head(title))
-            body {
+            body data-time-zone=[session.time_zone.as_deref()] {
                 a.skip href="#main" { "Skip to content" }
                 header.top {
                     a.brand href="/queue" { "Ladder" }
@@ -82,6 +81,8 @@ pub fn page(session: &Session, title: &str, current: &str, main: Markup) -> Mark
                 (super::shortcuts::help())
                 script src="/assets/console.js" defer {}
                 script src="/assets/nav.js" defer {}
+                script src="/assets/clocks.js" defer {}
+                script src="/assets/live.js" defer {}
             }
         }
     }
@@ -149,31 +150,7 @@ pub fn duration_text(seconds: i64) -> String {
     }
 }
 
-/// An instant for people, in UTC, with a machine-readable `datetime`.
-pub fn time(at: Timestamp) -> Markup {
-    html! { time datetime=(at.to_string()) { (at.strftime("%Y-%m-%d %H:%M UTC")) } }
-}
-
-/// A clock's countdown: business time left (or overdue), its state as a word and a colour.
-/// Clocks that count every hour (no calendar) tick down in the browser between loads.
-pub fn countdown(clock: &ClockDto) -> Markup {
-    let live = matches!(clock.state.as_str(), "running" | "at_risk" | "breached");
-    let text = match clock.state.as_str() {
-        "met" => "met".to_string(),
-        "cancelled" => "cancelled".to_string(),
-        "paused" => format!("paused, {} left", duration_text(clock.remaining_seconds)),
-        _ if clock.remaining_seconds < 0 => format!("{} overdue", duration_text(clock.remaining_seconds)),
-        _ => format!("{} left", duration_text(clock.remaining_seconds)),
-    };
-    let standing = if clock.remaining_seconds < 0 && live { "breached" } else { clock.state.as_str() };
-    html! {
-        span.countdown.(standing)
-            data-remaining=[(live && clock.calendar.is_none()).then_some(clock.remaining_seconds)]
-            title=(format!("{} clock at {}: {}", clock.kind, clock.level, clock.state)) {
-            (text)
-        }
-    }
-}
+pub use super::clocks::{countdown, time};
 
 /// The clock that matters most for a list: the live one due soonest.
 pub fn next_clock(clocks: &[ClockDto]) -> Option<&ClockDto> {

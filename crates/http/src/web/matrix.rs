@@ -171,8 +171,15 @@ async fn overview(State(state): State<AppState>, session: Session) -> WebResult<
                 } } }
             } }
             @if !activations.is_empty() {
-                details { summary { "Activations and rollbacks" } ul {
-                    @for a in activations.iter().rev() { li { (format!("{a:?}")) } }
+                details #activations { summary { "Activations and rollbacks" } ul {
+                    @for a in activations.iter().rev() {
+                        li {
+                            (layout::time(a.at)) ": "
+                            @if a.kind == "rollback" { "rolled back to " } @else { "activated " }
+                            a href=(format!("/matrix/versions/{}", a.version)) { "version " (a.version) }
+                            " by " (a.by)
+                        }
+                    }
                 } }
             }
         }
@@ -216,20 +223,32 @@ fn editor_page(
     let month_ago = today.checked_sub(jiff::Span::new().days(29)).unwrap_or(today);
     let body = html! {
         (stylesheet())
-        h1 { @if name.is_empty() { "New matrix draft" } @else { "Matrix draft " (name) } }
+        h1 { @if !admin { "Matrix " (if name.is_empty() { "in force" } else { name }) " (read only)" }
+            @else if name.is_empty() { "New matrix draft" } @else { "Matrix draft " (name) } }
         p { a href="/matrix" { "← The matrix" } }
+        @if !admin {
+            // Who may only read gets the text and its lint as of loading, nothing to type in.
+            p.hint { "You may read the matrix; managers and admins edit, activate and roll back." }
+            pre.source #source-view { code { (source) } }
+            p #lint-summary {
+                @let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+                (errors) " error(s), " (diagnostics.len() - errors) " warning(s)"
+            }
+            (diagnostics_list(diagnostics))
+        } @else {
         form #editor method="post" action="/matrix/drafts" {
             (csrf_field(session))
             label for="draft-name" { "Draft name" }
-            input #draft-name type="text" name="name" value=(name) required pattern="[a-z0-9][a-z0-9_.\\-]*" readonly[!admin];
+            input #draft-name type="text" name="name" value=(name) required pattern="[a-z0-9][a-z0-9_.\\-]*";
             label for="source" { "TOML (lint runs as you type)" }
-            textarea #source name="source" rows="28" spellcheck="false" data-check="/matrix/check" readonly[!admin] { (source) }
+            textarea #source name="source" rows="28" spellcheck="false" data-check="/matrix/check" { (source) }
             p #lint-summary aria-live="polite" {
                 @let errors = diagnostics.iter().filter(|d| d.is_error()).count();
                 (errors) " error(s), " (diagnostics.len() - errors) " warning(s)"
             }
             (diagnostics_list(diagnostics))
-            @if admin { button type="submit" { "Save draft" } }
+            button type="submit" { "Save draft" }
+        }
         }
         @if saved && admin {
             form method="post" action=(format!("/matrix/drafts/{name}/activate")) {
@@ -246,7 +265,7 @@ fn editor_page(
             }
         }
         (diff_section(changes_from_active(active, source)))
-        script src="/assets/matrix.js" defer {}
+        @if admin { script src="/assets/matrix.js" defer {} }
     };
     layout::page(session, "Matrix editor", "/matrix", body)
 }

@@ -26,12 +26,14 @@ pub mod approvals;
 pub mod board;
 pub mod case;
 pub mod charts;
+pub mod clocks;
 pub mod dashboard;
 pub mod escalate;
 pub mod escalated;
 pub mod deep_links;
 pub mod forms;
 pub mod layout;
+pub mod live;
 pub mod login;
 pub mod macros;
 pub mod matrix;
@@ -59,6 +61,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/assets/console.css", get(css))
         .route("/assets/console.js", get(js))
         .route("/assets/board.css", get(|| async { asset("text/css; charset=utf-8", BOARD_CSS) }))
+        .route("/assets/live.js", get(|| async { asset("text/javascript; charset=utf-8", LIVE_JS) }))
+        .route("/assets/clocks.js", get(|| async { asset("text/javascript; charset=utf-8", CLOCKS_JS) }))
         .route("/assets/approvals.css", get(|| async { asset("text/css; charset=utf-8", APPROVALS_CSS) }))
         .route("/assets/nav.css", get(|| async { asset("text/css; charset=utf-8", NAV_CSS) }))
         .route("/assets/nav.js", get(|| async { asset("text/javascript; charset=utf-8", NAV_JS) }))
@@ -75,6 +79,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(search::router())
         .merge(macros::router())
         .layer(axum::middleware::from_fn(deep_links::return_after_sign_in))
+        .merge(live::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), forget_shown_flash))
         .layer(axum::middleware::from_fn_with_state(state, secure_cookies))
         .layer(axum::middleware::map_response(security_headers))
@@ -153,6 +158,8 @@ const BOARD_CSS: &str = include_str!("assets/board.css");
 const APPROVALS_CSS: &str = include_str!("assets/approvals.css");
 const NAV_CSS: &str = include_str!("assets/nav.css");
 const NAV_JS: &str = include_str!("assets/nav.js");
+const CLOCKS_JS: &str = include_str!("assets/clocks.js");
+const LIVE_JS: &str = include_str!("assets/live.js");
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     let mut r = body.into_response();

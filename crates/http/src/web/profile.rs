@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/profile", get(profile_page))
         .route("/profile/password", post(change_password))
+        .route("/profile/time-zone", post(set_time_zone))
         .route("/profile/tokens", post(mint_token))
         .route("/profile/tokens/{id}/revoke", post(revoke_token))
 }
@@ -60,6 +61,21 @@ async fn profile_page(State(state): State<AppState>, session: Session) -> WebRes
             dt { "Name" } dd { (me.display_name) }
             dt { "Role" } dd { (me.role.as_str()) }
             dt { "Teams" } dd { @if team_names.is_empty() { "none" } @else { (team_names.join(", ")) } }
+        }
+        section aria-labelledby="zone-title" {
+            h2 #zone-title { "Time zone" }
+            p.hint {
+                "Times in the console are shown in this zone; leave it empty to use your browser's"
+                span #browser-zone {} ". SLA clocks out of business hours name their calendar's own zone."
+            }
+            form method="post" action="/profile/time-zone" {
+                (csrf_field(&session))
+                label for="time-zone" { "Time zone (an IANA name, e.g. America/New_York)" }
+                input #time-zone type="text" name="time_zone" list="time-zones" autocomplete="off" maxlength="64"
+                    value=[session.time_zone.as_deref()] placeholder="your browser's";
+                datalist #time-zones { @for z in time_zones() { option value=(z) {} } }
+                button type="submit" { "Save time zone" }
+            }
         }
         section aria-labelledby="password-title" {
             h2 #password-title { "Change your password" }
@@ -109,6 +125,31 @@ async fn profile_page(State(state): State<AppState>, session: Session) -> WebRes
         }
     };
     Ok(layout::page(&session, "Your profile", "/profile", body))
+}
+
+/// The zones the time-zone database knows, sorted (for the form's suggestions).
+fn time_zones() -> Vec<String> {
+    let mut zones: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+    zones.sort();
+    zones
+}
+
+#[derive(Deserialize)]
+struct TimeZoneForm {
+    #[serde(default)]
+    time_zone: Option<String>,
+}
+
+/// Saves the caller's own time zone (empty: the browser's).
+async fn set_time_zone(State(state): State<AppState>, posted: Posted<TimeZoneForm>) -> WebResult<Response> {
+    let (session, f) = (posted.session, posted.form);
+    let p = &session.principal;
+    let zone = given(f.time_zone).map(|z| z.trim().to_string());
+    let saved = zone.clone().unwrap_or_else(|| "your browser's".into());
+    match state.engine.set_time_zone(p, p.user_id, zone, state.engine.now()).await {
+        Ok(()) => Ok(back(true, format!("Times are now shown in {saved}."))),
+        Err(e) => Ok(back(false, format!("Not saved: {}", ApiError::from(e).0.detail))),
+    }
 }
 
 #[derive(Deserialize)]

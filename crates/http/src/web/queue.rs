@@ -59,6 +59,8 @@ async fn queue_page(State(state): State<AppState>, session: Session) -> WebResul
     let body = html! {
         h1 { "My queue" }
         (super::escalated::tabs("queue"))
+        p #live-updated .live-updated role="status" hidden {}
+        div #queue-live data-live-queue data-live-region {
         section aria-labelledby="mine-title" {
             h2 #mine-title { "Assigned to me " span.count { "(" (mine.len()) ")" } }
             @if mine.is_empty() {
@@ -87,6 +89,7 @@ async fn queue_page(State(state): State<AppState>, session: Session) -> WebResul
                     (case_table(&format!("{} queue in priority order", team.name), &cases, Some(&scores), &names))
                 }
             }
+        }
         }
     };
     Ok(layout::page(&session, "My queue", "/queue", body))
@@ -155,7 +158,7 @@ pub(super) fn case_table<C: std::borrow::Borrow<CaseDto>>(
                 }
                 tbody {
                     @for (i, c) in cases.iter().map(|c| c.borrow()).enumerate() {
-                        tr {
+                        tr data-case=(c.number) data-version=(c.version) {
                             @if scores.is_some() { td { (i + 1) } }
                             td.subject {
                                 a href=(format!("/cases/{}", c.number)) { "#" (c.number) " " (c.subject) }

@@ -41,6 +41,8 @@ pub struct Session {
     pub flash: Option<Flash>,
     /// The form the previous request refused, with what was typed, if any.
     pub kept: Option<super::forms::Kept>,
+    /// The time zone the user chose for instants (`None`: the browser's).
+    pub time_zone: Option<String>,
 }
 
 /// A one-shot message shown at the top of the next page.
@@ -68,7 +70,9 @@ impl Session {
             state.engine.authenticate_token(&secret, state.engine.now()).await.map_err(|_| WebError::SignIn)?;
         let flash = cookie(headers, FLASH_COOKIE).and_then(|raw| decode_flash(&raw));
         let kept = super::forms::kept(headers);
-        Ok(Session { principal, secret, flash, kept })
+        // A store that cannot say falls back to the browser's zone rather than refusing the page.
+        let time_zone = state.engine.time_zone(&principal).await.ok().flatten();
+        Ok(Session { principal, secret, flash, kept, time_zone })
     }
 }
 

@@ -26,6 +26,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012_microseconds.sql"),
     include_str!("migrations/0013_escalation_followers.sql"),
     include_str!("migrations/0014_macros.sql"),
+    include_str!("migrations/0015_user_settings.sql"),
 ];
 
 /// The words a migration's source writes as SQLite does and PostgreSQL spells otherwise:

@@ -34,6 +34,7 @@ mod migrate;
 mod queues;
 mod readers;
 mod rule_activity;
+mod settings;
 mod timers;
 mod transfer;
 mod tx;
