@@ -110,14 +110,17 @@ async fn clocks_over_http_and_breaches_during_downtime_fire_once() {
         assert!(case["tags"].as_array().unwrap().contains(&json!("sla-breach")));
     }
     // Billing's supervisor sees the five among what falls due within 5 hours (their L2
-    // clocks have just started); the front line's supervisor no longer sees them.
+    // clocks have just started); the front line's supervisor, whose team they were escalated
+    // out of, follows them read-only, so sees them too.
     let tara = &world.tokens["tara"];
     let (_, list) = api.call(tara, "GET", "/api/v1/sla/at-risk?within=5h", None).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 5, "{list}");
     let (_, list) = api.call(tara, "GET", "/api/v1/sla/at-risk", None).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list}");
     let (_, list) = api.call(sam, "GET", "/api/v1/sla/at-risk?within=5h", None).await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list}");
+    assert_eq!(list["items"].as_array().unwrap().len(), 5, "{list}");
+    let (_, list) = api.call(sam, "GET", "/api/v1/cases?escalated_by=my_team", None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 5, "escalated out of the front line by the rule: {list}");
 
     // Killed again and restarted at the same offset: the catch-up finds nothing new.
     let before: Vec<usize> = {

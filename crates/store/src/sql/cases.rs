@@ -504,23 +504,17 @@ fn write_case_row(db: &mut Db, case: &Case, previous: Option<&RowKey>) -> StoreR
         "INSERT INTO case_docs (number, doc) VALUES (?1, ?2) ON CONFLICT (number) DO UPDATE SET doc = excluded.doc",
         args![case.number, serde_json::to_string(case)?],
     )?;
-    for user in &case.worked_by {
-        db.defer(
-            "INSERT INTO case_workers (user_id, number) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            args![user.to_string(), case.number],
-        )?;
-    }
-    for user in &case.escalated_by {
-        db.defer(
-            "INSERT INTO case_escalators (user_id, number) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            args![user.to_string(), case.number],
-        )?;
-    }
-    for team in &case.escalated_from {
-        db.defer(
-            "INSERT INTO case_escalated_from (team_id, number) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            args![team.to_string(), case.number],
-        )?;
+    // Who follows the case: who worked it, who escalated it, the teams it was escalated out of.
+    let followers: [(&str, &str, Vec<String>); 3] = [
+        ("case_workers", "user_id", case.worked_by.iter().map(ToString::to_string).collect()),
+        ("case_escalators", "user_id", case.escalated_by.iter().map(ToString::to_string).collect()),
+        ("case_escalated_from", "team_id", case.escalated_from.iter().map(ToString::to_string).collect()),
+    ];
+    for (table, column, ids) in followers {
+        let sql = format!("INSERT INTO {table} ({column}, number) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+        for id in ids {
+            db.defer(&sql, args![id, case.number])?;
+        }
     }
     Ok(())
 }
