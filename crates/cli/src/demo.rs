@@ -28,6 +28,10 @@ use crate::requests::{self, escalate, escalation, resolve};
 pub const DEMO_PASSWORD: &str = "ladder-demo-1";
 const N_CUSTOMERS: usize = 300;
 const N_CASES: usize = 2000;
+/// Cases just in at the front line, not yet taken: the queue's work when the demo starts.
+const N_WAITING: usize = 8;
+/// Credits an agent asked for beyond their authority, waiting for a supervisor's decision.
+const N_AWAITING_APPROVAL: usize = 4;
 
 struct Demo {
     users: BTreeMap<&'static str, Principal>,
@@ -263,6 +267,7 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
     }
     tracing::info!(cases = N_CASES, seconds = started.elapsed().as_secs_f32(), "demo data seeded");
     load_example_matrices(engine, now).await?;
+    seed_today(engine, &demo, now).await?;
     // A shift is on: most staff are available (so new cases are routed to them), a few are
     // away or busy, and everyone speaks English, some Spanish too.
     for (name, presence, languages) in [
@@ -293,6 +298,57 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
             )
             .await?;
     }
+    Ok(())
+}
+
+/// Today's front line, on top of the history and under the matrix in force (so the clocks
+/// run and the authority limits apply): cases just in and not yet taken, and credits over an
+/// agent's authority waiting for a supervisor. Before anyone is available, so the router
+/// leaves the new cases in the queue for the walk-through's "take next".
+async fn seed_today(engine: &Engine, demo: &Demo, now: Timestamp) -> anyhow::Result<()> {
+    let mut rng = StdRng::seed_from_u64(11);
+    let open = |rng: &mut StdRng, assignee: Option<&str>, minutes_ago: i64| {
+        let (category, subject, description) = *TOPICS.choose(rng).expect("topics");
+        let customer = demo.customers.choose(rng).expect("customers");
+        let channel = *CHANNEL_MIX.choose(rng).expect("channels");
+        let request = CaseRequest::Open(OpenRequest {
+            assignee: assignee.map(str::to_string),
+            customer: Some(customer.id),
+            ..requests::open(subject.to_string(), description, category, Some("frontline"), Priority::Normal, channel)
+        });
+        (request, now - SignedDuration::from_mins(minutes_ago))
+    };
+    let mut waiting = Vec::new();
+    for _ in 0..N_WAITING {
+        let minutes_ago = rng.random_range(2..55);
+        waiting.push(open(&mut rng, None, minutes_ago));
+    }
+    for (request, when) in waiting {
+        engine
+            .run(demo.who("ana"), CaseId::new_v7(), request, None, None, when)
+            .await
+            .map_err(|e| anyhow::anyhow!("today's demo cases: {e}"))?;
+    }
+    for i in 0..N_AWAITING_APPROVAL {
+        let agent = ["ben", "chloe"][i % 2];
+        let (request, opened) = open(&mut rng, Some(agent), 40 + 15 * i as i64);
+        let id = CaseId::new_v7();
+        engine
+            .run(demo.who(agent), id, request, None, None, opened)
+            .await
+            .map_err(|e| anyhow::anyhow!("today's demo cases: {e}"))?;
+        let amount = [120.0, 180.0, 240.0, 320.0][i % 4];
+        let credit = CaseRequest::ApplyAction {
+            action: "credit".into(),
+            amount,
+            note: Some("Goodwill credit for the repeated outage; over my limit, so asking.".into()),
+        };
+        engine
+            .run(demo.who(agent), id, credit, None, None, opened + SignedDuration::from_mins(10))
+            .await
+            .map_err(|e| anyhow::anyhow!("today's demo cases: {e}"))?;
+    }
+    tracing::info!(waiting = N_WAITING, awaiting_approval = N_AWAITING_APPROVAL, "today's front line seeded");
     Ok(())
 }
 
