@@ -288,12 +288,12 @@ async fn aggregates_kept_while_writing_equal_the_recomputed_ones_and_survive_reb
 }
 
 /// Takes the schema back to `version`, dropping `sql`'s tables, as a database from before.
-/// Takes migrations 9 (timer leases), 10 (insight tables) and 11 (the audit history) back
-/// out, so a downgraded database applies them again (after 12, which is undone first).
+/// Takes migrations 9 (timer leases), 10 (insight tables), 11 (the audit history) and the
+/// macros table back out, so a downgraded database applies them again (after 12, which is
+/// undone first).
 const UNDO_LATER_MIGRATIONS: &str = "DROP INDEX timers_leased; ALTER TABLE timers DROP COLUMN lease_until_ns; \
      ALTER TABLE timers DROP COLUMN lease_node; DROP TABLE case_insights; DROP TABLE insight_categories; \
-     DROP TABLE insight_codes; DROP TABLE insight_approvals; DROP TABLE insight_breaches; DROP TABLE audit_log; \
-     DROP TABLE case_escalators; DROP TABLE case_escalated_from;";
+     DROP TABLE insight_codes; DROP TABLE insight_approvals; DROP TABLE insight_breaches; DROP TABLE audit_log;";
 
 async fn downgrade(store: &Store, sql: &'static str, version: i64) {
     store

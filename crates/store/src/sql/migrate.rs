@@ -125,8 +125,9 @@ pub(crate) const MICROSECOND_COLUMNS: &[(&str, &str)] = &[
 ];
 
 /// SQL that takes migration 12 back out (microseconds back to nanoseconds, the columns
-/// renamed back) and winds the schema version to 11, so a test can open a database as one
-/// from before it. Not for production use: values past 2262 would overflow.
+/// renamed back), and the tables of the migrations after it, and winds the schema version to
+/// 11, so a test can open a database as one from before it. Not for production use: values
+/// past 2262 would overflow.
 #[doc(hidden)]
 pub fn undo_microseconds_sql(postgres: bool) -> String {
     const TRIGGERS: [(&str, &str, &str); 3] = [
@@ -134,7 +135,12 @@ pub fn undo_microseconds_sql(postgres: bool) -> String {
         ("matrix_versions", "matrix_versions_no_update", "matrix versions are immutable"),
         ("audit_log", "audit_log_no_update", "the audit history is append-only"),
     ];
+    /// The tables migrations 13 and later create.
+    const LATER_TABLES: [&str; 4] = ["case_escalators", "case_escalated_from", "macros", "user_settings"];
     let mut sql = String::new();
+    for table in LATER_TABLES {
+        sql += &format!("DROP TABLE IF EXISTS {table};\n");
+    }
     for (table, trigger, _) in TRIGGERS {
         sql += &if postgres {
             format!("ALTER TABLE {table} DISABLE TRIGGER {trigger};\n")
