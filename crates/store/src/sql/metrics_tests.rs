@@ -297,7 +297,8 @@ async fn aggregates_kept_while_writing_equal_the_recomputed_ones_and_survive_reb
 /// out, so a downgraded database applies them again (after 12, which is undone first).
 const UNDO_LATER_MIGRATIONS: &str = "DROP INDEX timers_leased; ALTER TABLE timers DROP COLUMN lease_until_ns; \
      ALTER TABLE timers DROP COLUMN lease_node; DROP TABLE case_insights; DROP TABLE insight_categories; \
-     DROP TABLE insight_codes; DROP TABLE insight_approvals; DROP TABLE insight_breaches; DROP TABLE audit_log;";
+     DROP TABLE insight_codes; DROP TABLE insight_approvals; DROP TABLE insight_breaches; DROP TABLE audit_log; \
+     DROP TABLE user_settings;";
 
 async fn downgrade(store: &Store, sql: &'static str, version: i64) {
     store
