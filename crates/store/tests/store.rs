@@ -797,7 +797,7 @@ async fn metrics_kept_while_writing_equal_the_log_recomputed_and_are_backfilled_
     let raw = rusqlite::Connection::open(dir.path().join("ladder.db")).unwrap();
     raw.execute_batch(&ladder_store::sql::undo_microseconds_sql(false)).unwrap();
     raw.execute_batch(
-        "DROP TABLE case_metrics; DROP TABLE metrics_daily; DROP TABLE rule_activity; DROP TABLE case_insights; DROP TABLE insight_categories; DROP TABLE insight_codes; DROP TABLE insight_approvals; DROP TABLE insight_breaches; DROP INDEX timers_leased; ALTER TABLE timers DROP COLUMN lease_until_ns; ALTER TABLE timers DROP COLUMN lease_node; DROP TABLE audit_log; PRAGMA user_version = 6;",
+        "DROP TABLE case_metrics; DROP TABLE metrics_daily; DROP TABLE rule_activity; DROP TABLE case_insights; DROP TABLE insight_categories; DROP TABLE insight_codes; DROP TABLE insight_approvals; DROP TABLE insight_breaches; DROP INDEX timers_leased; ALTER TABLE timers DROP COLUMN lease_until_ns; ALTER TABLE timers DROP COLUMN lease_node; DROP TABLE audit_log; DROP TABLE user_settings; PRAGMA user_version = 6;",
     )
     .unwrap();
     drop(raw);
@@ -811,7 +811,7 @@ async fn metrics_kept_while_writing_equal_the_log_recomputed_and_are_backfilled_
     let removed = raw.execute("DELETE FROM metrics_daily WHERE dim LIKE 'team_agent%'", []).unwrap();
     assert!(removed > 0, "team_agent rows were kept while writing");
     raw.execute_batch(&ladder_store::sql::undo_microseconds_sql(false)).unwrap();
-    raw.execute_batch("DROP TABLE rule_activity; DROP TABLE case_insights; DROP TABLE insight_categories; DROP TABLE insight_codes; DROP TABLE insight_approvals; DROP TABLE insight_breaches; DROP INDEX timers_leased; ALTER TABLE timers DROP COLUMN lease_until_ns; ALTER TABLE timers DROP COLUMN lease_node; DROP TABLE audit_log; PRAGMA user_version = 7;").unwrap();
+    raw.execute_batch("DROP TABLE rule_activity; DROP TABLE case_insights; DROP TABLE insight_categories; DROP TABLE insight_codes; DROP TABLE insight_approvals; DROP TABLE insight_breaches; DROP INDEX timers_leased; ALTER TABLE timers DROP COLUMN lease_until_ns; ALTER TABLE timers DROP COLUMN lease_node; DROP TABLE audit_log; DROP TABLE user_settings; PRAGMA user_version = 7;").unwrap();
     drop(raw);
     let store = Store::open(dir.path(), ladder_store::StoreConfig::default()).unwrap();
     assert_eq!(metrics_snapshot(&store).await, before);
@@ -1025,7 +1025,7 @@ async fn insight_facts_kept_while_writing_equal_every_case_read_and_are_backfill
     raw.execute_batch(&ladder_store::sql::undo_microseconds_sql(false)).unwrap();
     raw.execute_batch(
         "DROP TABLE case_insights; DROP TABLE insight_categories; DROP TABLE insight_codes;
-         DROP TABLE insight_approvals; DROP TABLE insight_breaches; DROP TABLE audit_log; PRAGMA user_version = 9;",
+         DROP TABLE insight_approvals; DROP TABLE insight_breaches; DROP TABLE audit_log; DROP TABLE user_settings; PRAGMA user_version = 9;",
     )
     .unwrap();
     drop(raw);
