@@ -11,7 +11,7 @@
 // Exits non-zero with the step that failed. Never downloads a browser.
 import { chromium } from "playwright-core";
 import path from "node:path";
-import { violations, watchConsole, watchPolicy } from "./policy.mjs";
+import { check, launch, violations, watchConsole, watchPolicy } from "./policy.mjs";
 
 const [base, out] = process.argv.slice(2);
 if (!base || !out) {
@@ -26,15 +26,7 @@ const queuedNumber = process.env.WALK_QUEUED_CASE;
 const queuedId = process.env.WALK_QUEUED_CASE_ID;
 const otherToken = process.env.WALK_OTHER_TOKEN;
 
-function check(ok, what) {
-  if (!ok) throw new Error(`check failed: ${what}`);
-  console.log(`ok - ${what}`);
-}
-
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-});
+const browser = await launch(chromium);
 try {
   async function session(name, timezoneId) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId });

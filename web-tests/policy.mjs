@@ -13,3 +13,17 @@ export async function watchPolicy(context) {
 export function watchConsole(p) {
   p.on("console", (m) => { if (/Content.Security.Policy/i.test(m.text())) violations.push(m.text()); });
 }
+
+// What every walk shares: a check that logs what held or throws what did not, and headless
+// Debian Chromium (never a downloaded browser).
+export function check(ok, what) {
+  if (!ok) throw new Error(`check failed: ${what}`);
+  console.log(`ok - ${what}`);
+}
+
+export async function launch(chromium) {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+}

@@ -57,7 +57,7 @@ async fn inbox_page(State(state): State<AppState>, session: Session) -> WebResul
                     h2 {
                         a href=(format!("/cases/{}", item.case.number)) { "#" (item.case.number) " " (item.case.subject) }
                     }
-                    (approval_card(&session, &item.case, item.approval, item.request(), &users, "/approvals"))
+                    (approval_card(&state, &session, &item.case, item.approval, item.request(), &users, "/approvals"))
                 }
             }
         }
@@ -67,6 +67,7 @@ async fn inbox_page(State(state): State<AppState>, session: Session) -> WebResul
 
 /// One pending approval: what is asked, by whom, and the three decisions.
 fn approval_card(
+    state: &AppState,
     session: &Session,
     case: &Case,
     n: u32,
@@ -77,11 +78,25 @@ fn approval_card(
     let who = a.requested_by.user_id().and_then(|u| users.get(&u)).map_or("someone", String::as_str);
     let action = format!("/cases/{}/approvals/{n}", case.number);
     let id = format!("{}-{n}", case.number);
+    let p = &session.principal;
+    // The decider's own limit for this action, from the matrix in force.
+    let own_limit = state
+        .engine
+        .active_matrix()
+        .and_then(|m| m.compiled.matrix().authority_limit(&a.action, p.role, Some(&p.name)));
     html! {
         p.request {
-            strong { (a.action) " of " (format!("{:.2}", a.amount)) }
+            strong { (super::case::action_name(&a.action)) " of " (format!("{:.2}", a.amount)) }
             " requested by " (who) " " (time(a.requested_at))
             " · needs a " (a.approver_role.as_str()) " or above"
+        }
+        p.approval-facts {
+            "Case priority " (super::layout::badge("priority", case.priority.as_str()))
+            " · your own limit for " (super::case::action_name(&a.action)) ": "
+            strong { @match own_limit { Some(l) => (format!("{l:.2}")), None => "none set (approval only)" } }
+            @if own_limit.is_none_or(|l| a.window_total().unwrap_or(a.amount) > l) {
+                span.muted { " — above it: counter-offer within it, or leave it to someone with more authority" }
+            }
         }
         @if let Some(note) = &a.note { p.muted { "“" (note) "”" } }
         @if !a.earlier.is_empty() { p.muted { "Adds up with earlier grants: " (a.reason()) } }
@@ -90,7 +105,7 @@ fn approval_card(
                 (csrf_field(session))
                 input type="hidden" name="decision" value="approve";
                 input type="hidden" name="back" value=(back);
-                button type="submit" aria-label=(format!("Approve {} of {:.2} on case #{}", a.action, a.amount, case.number)) { "Approve" }
+                button.approve type="submit" aria-label=(format!("Approve {} of {:.2} on case #{}", super::case::action_name(&a.action), a.amount, case.number)) { "Approve" }
             }
             form method="post" action=(action) {
                 (csrf_field(session))
@@ -98,7 +113,7 @@ fn approval_card(
                 input type="hidden" name="back" value=(back);
                 label for=(format!("deny-{id}")) { "Why deny (required)" }
                 input #(format!("deny-{id}")) type="text" name="comment" required;
-                button type="submit" { "Deny" }
+                button.deny type="submit" { "Deny" }
             }
             form method="post" action=(action) {
                 (csrf_field(session))
@@ -108,7 +123,7 @@ fn approval_card(
                 input #(format!("counter-{id}")) type="number" name="amount" min="0" step="0.01" required;
                 label for=(format!("counter-note-{id}")) { "Comment" }
                 input #(format!("counter-note-{id}")) type="text" name="comment";
-                button type="submit" { "Counter-offer" }
+                button.counter type="submit" { "Counter-offer" }
             }
         }
     }
@@ -138,7 +153,7 @@ pub async fn case_panel(state: &AppState, session: &Session, case: &Case) -> Web
                 @for (n, a) in &pending {
                     div.approval {
                         @if p.allows(&Action::SeeApproval { case, approval: a }).is_ok() {
-                            (approval_card(session, case, *n, a, &users, &back))
+                            (approval_card(state, session, case, *n, a, &users, &back))
                         } @else {
                             p.request {
                                 strong { (super::case::action_name(&a.action)) " of " (format!("{:.2}", a.amount)) }

@@ -44,9 +44,9 @@ pub fn page(session: &Session, title: &str, current: &str, main: Markup) -> Mark
                             @for entry in NAV.iter().filter(|e| p.allows(&e.action).is_ok()) {
                                 li {
                                     @if entry.path == current {
-                                        a href=(entry.path) aria-current="page" { (entry.label) }
+                                        a href=(entry.path) aria-current="page" { (entry.label) (nav_count(session, entry)) }
                                     } @else {
-                                        a href=(entry.path) { (entry.label) }
+                                        a href=(entry.path) { (entry.label) (nav_count(session, entry)) }
                                     }
                                 }
                             }
@@ -85,6 +85,21 @@ pub fn page(session: &Session, title: &str, current: &str, main: Markup) -> Mark
                 script src="/assets/live.js" defer {}
             }
         }
+    }
+}
+
+/// The count beside a navigation entry: the approvals waiting for the user's decision.
+fn nav_count(session: &Session, entry: &NavEntry) -> Markup {
+    match session.pending_approvals {
+        Some(n) if n > 0 && entry.path == "/approvals" => {
+            let shown = if n > super::session::PENDING_SHOWN as usize {
+                format!("{}+", super::session::PENDING_SHOWN)
+            } else {
+                n.to_string()
+            };
+            html! { " " span.nav-count #pending-approvals aria-label=(format!("{shown} waiting")) { (shown) } }
+        }
+        _ => html! {},
     }
 }
 

@@ -43,7 +43,13 @@ pub struct Session {
     pub kept: Option<super::forms::Kept>,
     /// The time zone the user chose for instants (`None`: the browser's).
     pub time_zone: Option<String>,
+    /// How many approvals wait for this user's decision (at most [`PENDING_SHOWN`]), for the
+    /// navigation; `None` for those without an inbox.
+    pub pending_approvals: Option<usize>,
 }
+
+/// The most pending approvals the navigation counts ("100+" beyond).
+pub const PENDING_SHOWN: u32 = 100;
 
 /// A one-shot message shown at the top of the next page.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,7 +78,11 @@ impl Session {
         let kept = super::forms::kept(headers);
         // A store that cannot say falls back to the browser's zone rather than refusing the page.
         let time_zone = state.engine.time_zone(&principal).await.ok().flatten();
-        Ok(Session { principal, secret, flash, kept, time_zone })
+        let pending_approvals = match principal.allows(&ladder_core::access::Action::ApprovalsInbox) {
+            Ok(()) => state.engine.approval_inbox(&principal, PENDING_SHOWN + 1).await.ok().map(|inbox| inbox.len()),
+            Err(_) => None,
+        };
+        Ok(Session { principal, secret, flash, kept, time_zone, pending_approvals })
     }
 }
 

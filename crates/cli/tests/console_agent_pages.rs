@@ -1,9 +1,11 @@
-//! The case page's clocks and timeline over HTTP against the real binary. Truthful clocks: a
+//! The agent pages over HTTP against the real binary: the case page's clocks and timeline,
+//! the approvals' facts and the navigation's count. Truthful clocks: a
 //! clock whose calendar is closed now says so and until when, in the calendar's zone, and
 //! does not tick; a clock that counts every hour ticks (the calendar is built around the real
 //! clock — open for one hour, three hours from now —, so the test needs no waiting). The
 //! timeline hides the system's clock lines unless asked, and the page offers the steering
-//! actions only to who may take them now.
+//! actions only to who may take them now. Approvals show the case's priority and the
+//! decider's own limit, and the navigation counts those waiting.
 
 use jiff::{Timestamp, ToSpan};
 use ladder_testkit::http::*;
@@ -106,4 +108,32 @@ async fn the_case_page_hides_system_lines_by_default_and_offers_only_the_actions
     assert!(page.contains("id=\"steer-note\"") && page.contains("moved on to another team"), "{page}");
     assert!(!page.contains("action=\"/cases/1/resolve\"") && !page.contains("action=\"/cases/1/escalate\""), "{page}");
     assert!(page.contains("action=\"/cases/1/reply\""), "replying stays");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_navigation_counts_the_approvals_waiting_and_a_request_shows_the_deciders_limit() {
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
+    let matrix = format!(
+        "{}\n[[authority]]\naction = \"fee_waiver\"\nlimits = {{ agent = 50, supervisor = 500, manager = 2000 }}\n",
+        ladder_testkit::matrix::SEEDED_LEVELS_WITH_TARGETS
+    );
+    api.activate_matrix(&world.tokens["root"], &matrix).await;
+    let ana = &world.tokens["ana"];
+    let case = api.open_case(ana, json!({"subject": "Late fee", "team": "frontline", "priority": "high"})).await;
+    let web = Console::new(&server);
+    let sam = web.login("sam", PASSWORD).await;
+    assert!(!web.get(Some(&sam), "/queue").await.body.contains("id=\"pending-approvals\""), "nothing waits yet");
+
+    let id = case["id"].as_str().unwrap();
+    api.post_ok(ana, &format!("/api/v1/cases/{id}/actions"), json!({"action": "fee_waiver", "amount": 120})).await;
+    let queue = web.get(Some(&sam), "/queue").await.body;
+    let at = queue.find("id=\"pending-approvals\"").expect("a count in the navigation");
+    assert!(queue[at..].starts_with("id=\"pending-approvals\" aria-label=\"1 waiting\">1<"), "{}", &queue[at..at + 80]);
+    let inbox = web.get(Some(&sam), "/approvals").await.body;
+    assert!(inbox.contains("fee waiver of 120.00") && !inbox.contains("fee_waiver of"), "{inbox}");
+    assert!(inbox.contains("your own limit for fee waiver: <strong>500.00</strong>"), "{inbox}");
+    assert!(inbox.contains("badge priority-high"), "the case's priority: {inbox}");
+    assert!(inbox.contains("class=\"approve\"") && inbox.contains("class=\"deny\""), "distinct styles");
+    let agent = web.login("ana", PASSWORD).await;
+    assert!(!web.get(Some(&agent), "/queue").await.body.contains("pending-approvals"), "agents have no inbox");
 }
