@@ -288,8 +288,8 @@ async fn aggregates_kept_while_writing_equal_the_recomputed_ones_and_survive_reb
 }
 
 /// Takes the schema back to `version`, dropping `sql`'s tables, as a database from before.
-/// Takes migrations 9 (timer leases), 10 (insight tables), 11 (the audit history) and the
-/// macros table back out, so a downgraded database applies them again (after 12, which is
+/// Takes migrations 9 (timer leases), 10 (insight tables) and 11 (the audit history) back
+/// out, so a downgraded database applies them again (after 12 and later ones, which are
 /// undone first).
 const UNDO_LATER_MIGRATIONS: &str = "DROP INDEX timers_leased; ALTER TABLE timers DROP COLUMN lease_until_ns; \
      ALTER TABLE timers DROP COLUMN lease_node; DROP TABLE case_insights; DROP TABLE insight_categories; \
