@@ -195,37 +195,7 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
     }
     let mut customers = Vec::new();
     for i in 0..N_CUSTOMERS {
-        let first = FIRST.choose(&mut rng).expect("names");
-        let last = LAST.choose(&mut rng).expect("names");
-        let segment = match rng.random_range(0..100) {
-            0..10 => "vip",
-            10..35 => "business",
-            _ => "consumer",
-        };
-        let value: f64 = match segment {
-            "vip" => rng.random_range(10_000.0..80_000.0),
-            "business" => rng.random_range(2_000.0..20_000.0),
-            _ => rng.random_range(50.0..3_000.0),
-        };
-        let customer = Customer {
-            id: CustomerId::new_v7(),
-            name: format!("{first} {last}"),
-            identities: vec![
-                Identity {
-                    channel: Channel::Email,
-                    value: format!("{}.{}{i}@example.com", first.to_lowercase(), last.to_lowercase()),
-                },
-                Identity { channel: Channel::Phone, value: format!("+1555{:07}", 1_000_000 + i) },
-            ],
-            value: (value * 100.0).round() / 100.0,
-            segment: Some(segment.into()),
-            language: Some(if rng.random_bool(0.8) { "en" } else { "es" }.into()),
-            time_zone: Some(ZONES.choose(&mut rng).expect("zones").to_string()),
-            custom_fields: BTreeMap::new(),
-            created_at: now,
-            status: Default::default(),
-            status_changed_at: None,
-        };
+        let customer = demo_customer(&mut rng, i, now);
         customers.push(engine.create_customer(&operator, customer, None, now).await?);
     }
     let demo = Demo { users, customers };
@@ -301,6 +271,41 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The `i`th demo customer: a name, an email and a phone number, a segment and its value.
+fn demo_customer(rng: &mut StdRng, i: usize, now: Timestamp) -> Customer {
+    let first = FIRST.choose(rng).expect("names");
+    let last = LAST.choose(rng).expect("names");
+    let segment = match rng.random_range(0..100) {
+        0..10 => "vip",
+        10..35 => "business",
+        _ => "consumer",
+    };
+    let value: f64 = match segment {
+        "vip" => rng.random_range(10_000.0..80_000.0),
+        "business" => rng.random_range(2_000.0..20_000.0),
+        _ => rng.random_range(50.0..3_000.0),
+    };
+    Customer {
+        id: CustomerId::new_v7(),
+        name: format!("{first} {last}"),
+        identities: vec![
+            Identity {
+                channel: Channel::Email,
+                value: format!("{}.{}{i}@example.com", first.to_lowercase(), last.to_lowercase()),
+            },
+            Identity { channel: Channel::Phone, value: format!("+1555{:07}", 1_000_000 + i) },
+        ],
+        value: (value * 100.0).round() / 100.0,
+        segment: Some(segment.into()),
+        language: Some(if rng.random_bool(0.8) { "en" } else { "es" }.into()),
+        time_zone: Some(ZONES.choose(rng).expect("zones").to_string()),
+        custom_fields: BTreeMap::new(),
+        created_at: now,
+        status: Default::default(),
+        status_changed_at: None,
+    }
+}
+
 /// Today's front line, on top of the history and under the matrix in force (so the clocks
 /// run and the authority limits apply): cases just in and not yet taken, and credits over an
 /// agent's authority waiting for a supervisor. Before anyone is available, so the router
@@ -310,9 +315,17 @@ async fn seed_today(engine: &Engine, demo: &Demo, now: Timestamp) -> anyhow::Res
     // Topics the matrix's rules keep at the front line on opening (technical faults and
     // billing disputes go straight to the back office).
     let front_line: Vec<_> = TOPICS.iter().filter(|t| !matches!(t.0, "technical" | "billing")).collect();
-    let open = |rng: &mut StdRng, assignee: Option<&str>, minutes_ago: i64| {
+    // First contacts, from customers new today: a customer with a history of contacts would
+    // meet the repeat-contact rule, which moves the case up at once.
+    let mut customers = Vec::new();
+    for i in N_CUSTOMERS..N_CUSTOMERS + N_WAITING + N_AWAITING_APPROVAL {
+        let customer = demo_customer(&mut rng, i, now);
+        customers.push(engine.create_customer(&command_line_principal(), customer, None, now).await?);
+    }
+    let mut customers = customers.into_iter();
+    let mut open = |rng: &mut StdRng, assignee: Option<&str>, minutes_ago: i64| {
         let (category, subject, description) = **front_line.choose(rng).expect("front-line topics");
-        let customer = demo.customers.choose(rng).expect("customers");
+        let customer = customers.next().expect("a new customer for each case");
         let channel = *CHANNEL_MIX.choose(rng).expect("channels");
         let request = CaseRequest::Open(OpenRequest {
             assignee: assignee.map(str::to_string),
@@ -326,30 +339,36 @@ async fn seed_today(engine: &Engine, demo: &Demo, now: Timestamp) -> anyhow::Res
         let minutes_ago = rng.random_range(2..55);
         waiting.push(open(&mut rng, None, minutes_ago));
     }
+    // Each acknowledged at once (the front line's response target is immediate), and left in
+    // the queue for whoever takes it next.
+    let acknowledgement =
+        requests::public_message("Thanks for getting in touch: a colleague will pick this up shortly.", false);
     for (request, when) in waiting {
-        engine
-            .run(demo.who("ana"), CaseId::new_v7(), request, None, None, when)
-            .await
-            .map_err(|e| anyhow::anyhow!("today's demo cases: {e}"))?;
+        let id = CaseId::new_v7();
+        for (request, when) in [(request, when), (acknowledgement.clone(), when + SignedDuration::from_secs(20))] {
+            engine
+                .run(demo.who("ana"), id, request, None, None, when)
+                .await
+                .map_err(|e| anyhow::anyhow!("today's demo cases: {e}"))?;
+        }
     }
     for i in 0..N_AWAITING_APPROVAL {
         let agent = ["ben", "chloe"][i % 2];
         let (request, opened) = open(&mut rng, Some(agent), 40 + 15 * i as i64);
-        let id = CaseId::new_v7();
-        engine
-            .run(demo.who(agent), id, request, None, None, opened)
-            .await
-            .map_err(|e| anyhow::anyhow!("today's demo cases: {e}"))?;
-        let amount = [120.0, 180.0, 240.0, 320.0][i % 4];
         let credit = CaseRequest::ApplyAction {
             action: "credit".into(),
-            amount,
+            amount: [120.0, 180.0, 240.0, 320.0][i % 4],
             note: Some("Goodwill credit for the repeated outage; over my limit, so asking.".into()),
         };
-        engine
-            .run(demo.who(agent), id, credit, None, None, opened + SignedDuration::from_mins(10))
-            .await
-            .map_err(|e| anyhow::anyhow!("today's demo cases: {e}"))?;
+        let reply =
+            requests::public_message("I'm sorry about this; I'm asking my supervisor to approve a credit.", false);
+        let id = CaseId::new_v7();
+        for (request, minutes) in [(request, 0), (reply, 2), (credit, 10)] {
+            engine
+                .run(demo.who(agent), id, request, None, None, opened + SignedDuration::from_mins(minutes))
+                .await
+                .map_err(|e| anyhow::anyhow!("today's demo cases: {e}"))?;
+        }
     }
     tracing::info!(waiting = N_WAITING, awaiting_approval = N_AWAITING_APPROVAL, "today's front line seeded");
     Ok(())
