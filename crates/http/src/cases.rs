@@ -206,7 +206,7 @@ async fn list_cases(
         Some(u) => Some(AssigneeFilter::User(crate::extract::user_param(&state, "assignee", u).await?)),
     };
     filter.escalated_by = match q.escalated_by.as_deref() {
-        None | Some("") => None,
+        None => None,
         Some("me") => Some(EscalatedBy::User(auth.0.user_id)),
         Some("my_team") => Some(EscalatedBy::Teams(auth.0.teams.clone())),
         Some(other) => {
