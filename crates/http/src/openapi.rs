@@ -16,26 +16,53 @@
 //! - An operation with a path parameter answers `404` when it names nothing.
 //! - An operation that reads `If-Match` answers `412` when the version is stale.
 //!
+//! A JSON body whose every field is optional may be left out: an empty body counts as `{}`
+//! (`extract::Write`), so such a request body is marked `required: false`.
+//!
 //! A header or query parameter is either sent or not: an `Option` in a handler's signature
 //! makes it optional (`required: false`), never `null`, so the `null` type utoipa derives
 //! from the `Option` is taken out of its schema (a client that sent the text `null` would
 //! be refused).
 
+use std::collections::BTreeMap;
+
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::{Schema, SchemaType, Type};
-use utoipa::openapi::{Content, OpenApi, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Required, ResponseBuilder};
 
 /// The media type of every error answer (RFC 9457).
 pub const PROBLEM: &str = "application/problem+json";
 
 /// Applies the shared answers to every operation of `openapi`.
 pub fn complete(openapi: &mut OpenApi) {
+    let schemas = openapi.components.as_ref().map(|c| c.schemas.clone()).unwrap_or_default();
     for item in openapi.paths.paths.values_mut() {
         for op in
             [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
         {
             complete_operation(op);
+            optional_empty_body(op, &schemas);
         }
+    }
+}
+
+/// Marks a JSON request body `required: false` when its schema requires no property: the
+/// server reads an empty body as `{}`, which such a schema accepts.
+fn optional_empty_body(op: &mut Operation, schemas: &BTreeMap<String, RefOr<Schema>>) {
+    let Some(RefOr::T(body)) = op.request_body.as_mut() else { return };
+    let Some(RefOr::T(json)) = body.content.get("application/json") else { return };
+    let schema = match &json.schema {
+        Some(RefOr::Ref(r)) => match r.ref_location.rsplit('/').next().and_then(|name| schemas.get(name)) {
+            Some(RefOr::T(schema)) => schema,
+            _ => return,
+        },
+        Some(RefOr::T(schema)) => schema,
+        None => return,
+    };
+    let nothing_required = matches!(schema, Schema::Object(object)
+        if object.schema_type == SchemaType::Type(Type::Object) && object.required.is_empty());
+    if nothing_required {
+        body.required = Some(Required::False);
     }
 }
 
