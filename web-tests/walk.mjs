@@ -95,8 +95,7 @@ try {
     await page.getByLabel("Amount", { exact: true }).fill("120");
     await page.getByLabel("Reason (the approver sees it)").fill("Charged twice in May");
     await page.getByRole("button", { name: "Grant" }).click();
-    await page.waitForURL(creditUrl);
-    check(await page.getByRole("status").filter({ hasText: "approval requested from a supervisor" }).isVisible(),
+    check(await confirmed(page, "approval requested from a supervisor"),
       "a credit above the agent's limit becomes a request for approval");
 
     // It arrives on the supervisor's board without a reload.
@@ -112,8 +111,7 @@ try {
     check(await approve.isVisible(), "the inbox lists the request with its decisions");
     await boss.screenshot({ path: path.join(out, "approvals.png") });
     await approve.click();
-    await boss.waitForURL("**/approvals");
-    check(await boss.getByRole("status").filter({ hasText: `Case #${number}: Approved.` }).isVisible(), "the supervisor approved the credit");
+    check(await confirmed(boss, `Case #${number}: Approved.`), "the supervisor approved the credit");
 
     // The agent sees the credit applied and resolves the case.
     await page.reload();
@@ -122,8 +120,7 @@ try {
     await page.locator("summary", { hasText: "Resolve" }).click();
     await page.getByLabel("Resolution code (required)").fill("refunded");
     await page.getByRole("button", { name: "Resolve", exact: true }).click();
-    await page.waitForURL(creditUrl);
-    check(await page.getByRole("status").filter({ hasText: "Resolved." }).isVisible(), "the agent resolved the case");
+    check(await confirmed(page, "Resolved."), "the agent resolved the case");
     await page.goto(base + "/queue");
   }
 
