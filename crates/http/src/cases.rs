@@ -207,11 +207,10 @@ async fn list_cases(
     };
     filter.escalated_by = match q.escalated_by.as_deref() {
         None => None,
-        Some("me") => Some(EscalatedBy::User(auth.0.user_id)),
-        Some("my_team") => Some(EscalatedBy::Teams(auth.0.teams.clone())),
-        Some(other) => {
-            return Err(ApiError::bad_request("escalated_by", format!("'{other}' is not one of me, my_team")));
-        }
+        Some(key) => Some(
+            escalated_by(key, &auth.0)
+                .ok_or_else(|| ApiError::bad_request("escalated_by", format!("'{key}' is not one of me, my_team")))?,
+        ),
     };
     let before = crate::extract::cursor_param(q.cursor.as_deref(), 'n')?.map(i64::unsigned_abs);
     let limit = crate::extract::limit_param("limit", q.limit, 50, 500)?;
@@ -482,4 +481,14 @@ async fn approval_inbox(State(state): State<AppState>, auth: Auth) -> ApiResult<
             })
             .collect(),
     ))
+}
+
+/// The escalations `key` names for `principal`: `me`, the cases they escalated; `my_team`, the
+/// cases escalated out of one of their teams. The API's filter and the console's tabs.
+pub(crate) fn escalated_by(key: &str, principal: &ladder_core::access::Principal) -> Option<EscalatedBy> {
+    match key {
+        "me" => Some(EscalatedBy::User(principal.user_id)),
+        "my_team" => Some(EscalatedBy::Teams(principal.teams.clone())),
+        _ => None,
+    }
 }

@@ -62,21 +62,17 @@ async fn escalated_page(
     Query(q): Query<ByQuery>,
 ) -> WebResult<Markup> {
     let p = &session.principal;
-    let (key, by, title, empty) = match q.by.as_deref().unwrap_or("me") {
-        "me" => ("me", EscalatedBy::User(p.user_id), "Escalated by me", "You have not escalated any case."),
-        "my_team" => (
-            "my_team",
-            EscalatedBy::Teams(p.teams.clone()),
-            "Escalated by my team",
-            "No case was escalated out of your teams.",
-        ),
-        other => {
-            return Err(WebError::status(
-                axum::http::StatusCode::BAD_REQUEST,
-                "Bad request",
-                format!("by: '{other}' is not one of me, my_team"),
-            ));
-        }
+    let key = q.by.as_deref().unwrap_or("me");
+    let Some(by) = crate::cases::escalated_by(key, p) else {
+        return Err(WebError::status(
+            axum::http::StatusCode::BAD_REQUEST,
+            "Bad request",
+            format!("by: '{key}' is not one of me, my_team"),
+        ));
+    };
+    let (title, empty) = match by {
+        EscalatedBy::User(_) => ("Escalated by me", "You have not escalated any case."),
+        EscalatedBy::Teams(_) => ("Escalated by my team", "No case was escalated out of your teams."),
     };
     let filter = CaseFilter { escalated_by: Some(by), ..Default::default() };
     let page = state.engine.list_cases(p, filter, PageRequest { before: None, limit: LIMIT }).await?;
