@@ -35,13 +35,15 @@ pub const PROBLEM: &str = "application/problem+json";
 
 /// Applies the shared answers to every operation of `openapi`.
 pub fn complete(openapi: &mut OpenApi) {
-    let schemas = openapi.components.as_ref().map(|c| c.schemas.clone()).unwrap_or_default();
+    let no_schemas = BTreeMap::new();
+    // Disjoint fields: the components are read while the paths are changed.
+    let schemas = openapi.components.as_ref().map_or(&no_schemas, |c| &c.schemas);
     for item in openapi.paths.paths.values_mut() {
         for op in
             [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
         {
             complete_operation(op);
-            optional_empty_body(op, &schemas);
+            optional_empty_body(op, schemas);
         }
     }
 }
