@@ -19,6 +19,8 @@
 //! - [`limits`]: how much one case may hold (messages, list entries, notes).
 //! - [`insights`]: "revise the rules" suggestions from facts about a period.
 //! - [`simulate`]: the what-if replay of recorded cases under a candidate matrix.
+//! - [`oncall`]: on-call schedules (layers, hand-offs, restrictions, overrides): who
+//!   answers a page at an instant, the timeline, and the gaps in coverage.
 
 pub mod access;
 pub mod agents;
@@ -36,6 +38,7 @@ pub mod limits;
 pub mod macros;
 pub mod matrix;
 pub mod metrics;
+pub mod oncall;
 pub mod routing;
 pub mod simulate;
 pub mod sla;
