@@ -19,6 +19,7 @@
 //! - [`limits`]: how much one case may hold (messages, list entries, notes).
 //! - [`insights`]: "revise the rules" suggestions from facts about a period.
 //! - [`simulate`]: the what-if replay of recorded cases under a candidate matrix.
+//! - [`incident`]: an incident policy's run (page, wait, next step, repeat, acknowledge).
 //! - [`oncall`]: on-call schedules (layers, hand-offs, restrictions, overrides): who
 //!   answers a page at an instant, the timeline, and the gaps in coverage.
 
@@ -32,6 +33,7 @@ pub mod directory;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod incident;
 pub mod insights;
 pub mod instant;
 pub mod limits;
