@@ -205,6 +205,18 @@ async fn the_editor_lints_saves_diffs_activates_and_rolls_back() {
     assert!(history.contains("rolled back to <a href=\"/matrix/versions/1\">version 1</a> by root"), "{history}");
     assert!(history.contains("activated <a href=\"/matrix/versions/2\">version 2</a>"), "{history}");
     assert!(!history.contains("MatrixActivation"), "no debug dump: {history}");
+
+    // Any two versions compare, the changes grouped by section, each with its kind's class.
+    let compare = web.get(Some(&admin), "/matrix/compare?from=1&to=2").await;
+    assert_eq!(compare.status, 200, "{}", compare.body);
+    let rules = &compare.body[compare.body.find("data-section=\"rule\"").expect("a rules section")..];
+    assert!(rules.contains("<h3>Rules and triggers"), "{rules}");
+    assert!(rules.contains("<li class=\"diff-added\">"), "an added rule is coloured as added: {rules}");
+    let back = web.get(Some(&admin), "/matrix/compare?from=2&to=1").await;
+    assert!(back.body.contains("<li class=\"diff-removed\">"), "the other way it is removed: {}", back.body);
+    assert!(back.body.contains("rule removed: &quot;Billing goes straight"), "{}", back.body);
+    assert_eq!(web.get(Some(&admin), "/matrix/compare?from=x").await.status, 400, "a version is a number");
+    assert!(page.body.contains("action=\"/matrix/compare\""), "the matrix page offers the comparison");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
