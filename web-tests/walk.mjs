@@ -92,7 +92,7 @@ try {
     const creditUrl = page.url();
     const number = creditUrl.split("/").pop();
     await page.getByLabel("Action", { exact: true }).selectOption("credit");
-    await page.getByLabel("Amount", { exact: true }).fill("120");
+    await page.getByLabel("Amount (USD)", { exact: true }).fill("120");
     await page.getByLabel("Reason (the approver sees it)").fill("Charged twice in May");
     await page.getByRole("button", { name: "Grant" }).click();
     check(await confirmed(page, "approval requested from a supervisor"),

@@ -75,6 +75,20 @@ async fn the_dashboard_draws_svg_charts_whose_figures_follow_the_cases() {
     assert_eq!(text_of(&after.body, "stat-supervisor-rate"), "100.0 %");
     assert_eq!(text_of(&after.body, "stat-resolved"), "1");
     assert!(after.body.contains("email: 100.0 %"), "the by-channel chart describes the new rate");
+    assert!(!after.body.contains("stat-escalation-rate-target"), "no target without a matrix that sets one");
+
+    // The matrix's targets show beside their figures, met or missed.
+    let targets = format!(
+        "[metric_targets]\nescalation_rate = 0.2\nfcr = 0.7\n{}",
+        ladder_testkit::matrix::SEEDED_LEVELS_WITH_TARGETS
+    );
+    api.activate_matrix(&world.tokens["root"], &targets).await;
+    let with_targets = web.get(Some(&manager), &page).await;
+    let target = text_of(&with_targets.body, "stat-escalation-rate-target");
+    assert!(target.contains("at most 20.0 %") && target.contains("missed"), "{target}");
+    assert!(with_targets.body.contains("class=\"target target-missed\""), "a missed target has its class");
+    let fcr = text_of(&with_targets.body, "stat-fcr-target");
+    assert!(fcr.contains("at least 70.0 %"), "{fcr}");
 
     // A bad period is refused with the field named.
     let r = web.get(Some(&manager), "/dashboard?from=yesterday").await;
