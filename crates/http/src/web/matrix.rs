@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ladder_core::access::Action;
 use ladder_core::matrix::{Change, Diagnostic, by_section, diff};
+use ladder_engine::MatrixVersion;
 use ladder_engine::rules::MatrixError;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -190,18 +191,8 @@ async fn overview(State(state): State<AppState>, session: Session) -> WebResult<
                 } } }
             } }
             @if versions.len() > 1 {
-                form.compare method="get" action="/matrix/compare" {
-                    @let newest = versions.iter().map(|v| v.version).max().unwrap_or_default();
-                    label for="compare-from" { "Compare version" }
-                    select #compare-from name="from" {
-                        @for v in versions.iter().rev() { option value=(v.version) selected[v.version + 1 == newest] { (v.version) } }
-                    }
-                    label for="compare-to" { "with version" }
-                    select #compare-to name="to" {
-                        @for v in versions.iter().rev() { option value=(v.version) selected[v.version == newest] { (v.version) } }
-                    }
-                    button type="submit" { "Compare" }
-                }
+                @let newest = versions.iter().map(|v| v.version).max();
+                (compare_form(&versions, newest.and_then(|n| n.checked_sub(1)), newest))
             }
             @if !activations.is_empty() {
                 details #activations { summary { "Activations and rollbacks" } ul {
@@ -531,6 +522,28 @@ async fn version_page(State(state): State<AppState>, session: Session, Path(vers
     Ok(layout::page(&session, "Matrix version", "/matrix", body))
 }
 
+/// The form that picks two versions to compare (`from` may be the empty matrix).
+fn compare_form(versions: &[MatrixVersion], from: Option<u32>, to: Option<u32>) -> Markup {
+    let picker = |id: &str, name: &str, label: &str, chosen: Option<u32>| {
+        html! {
+            label for=(id) { (label) }
+            select #(id) name=(name) {
+                @if name == "from" { option value="" selected[chosen.is_none()] { "(empty matrix)" } }
+                @for v in versions.iter().rev() {
+                    option value=(v.version) selected[chosen == Some(v.version)] { "version " (v.version) " (" (v.name) ")" }
+                }
+            }
+        }
+    };
+    html! {
+        form.compare method="get" action="/matrix/compare" {
+            (picker("compare-from", "from", "Compare", from))
+            (picker("compare-to", "to", "with", to))
+            button type="submit" { "Compare" }
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct CompareQuery {
     from: Option<String>,
@@ -569,26 +582,11 @@ async fn compare(State(state): State<AppState>, session: Session, Query(q): Quer
         })
     };
     let (old, new) = (source(from).await?, source(to).await?);
-    let picker = |id: &str, name: &str, label: &str, chosen: Option<u32>| {
-        html! {
-            label for=(id) { (label) }
-            select #(id) name=(name) {
-                @if name == "from" { option value="" selected[chosen.is_none()] { "(empty matrix)" } }
-                @for v in versions.iter().rev() {
-                    option value=(v.version) selected[chosen == Some(v.version)] { "version " (v.version) " (" (v.name) ")" }
-                }
-            }
-        }
-    };
     let body = html! {
         (stylesheet())
         h1 { "Compare matrix versions" }
         p { a href="/matrix" { "← The matrix" } }
-        form.compare method="get" action="/matrix/compare" {
-            (picker("compare-from", "from", "From", from))
-            (picker("compare-to", "to", "To", to))
-            button type="submit" { "Compare" }
-        }
+        (compare_form(&versions, from, to))
         @match new {
             None => p { "No version to compare yet." },
             Some(new) => {
