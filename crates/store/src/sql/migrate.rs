@@ -32,7 +32,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
 
 /// The words a migration's source writes as SQLite does and PostgreSQL spells otherwise:
 /// SQLite's integers and reals are 64-bit, and `WITHOUT ROWID` is a SQLite storage option.
-const POSTGRES_WORDS: &[(&str, &str)] = &[("INTEGER", "BIGINT"), ("REAL", "DOUBLE PRECISION"), (" WITHOUT ROWID", "")];
+const POSTGRES_WORDS: &[(&str, &str)] =
+    &[("INTEGER", "BIGINT"), ("REAL", "DOUBLE PRECISION"), ("BLOB", "BYTEA"), (" WITHOUT ROWID", "")];
 
 /// A migration's SQL for one backend. A source is SQLite's SQL with three marked
 /// differences, so the tables, columns, keys and indexes are written once:

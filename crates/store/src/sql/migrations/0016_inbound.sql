@@ -9,7 +9,6 @@ CREATE TABLE email_messages (
 ) WITHOUT ROWID;
 CREATE INDEX email_messages_case ON email_messages (case_id);
 
--- [sqlite]
 CREATE TABLE attachments (
     id           TEXT    PRIMARY KEY,
     case_id      TEXT    NOT NULL,
@@ -20,18 +19,6 @@ CREATE TABLE attachments (
     bytes        BLOB    NOT NULL,
     at_us        INTEGER NOT NULL
 );
--- [postgres]
-CREATE TABLE attachments (
-    id           TEXT    PRIMARY KEY,
-    case_id      TEXT    NOT NULL,
-    message_id   TEXT    NOT NULL,
-    filename     TEXT    NOT NULL,
-    content_type TEXT    NOT NULL,
-    size         BIGINT  NOT NULL,
-    bytes        BYTEA   NOT NULL,
-    at_us        BIGINT  NOT NULL
-);
--- [end]
 CREATE INDEX attachments_case ON attachments (case_id);
 
 CREATE TABLE inbound_declined (
