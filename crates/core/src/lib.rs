@@ -36,6 +36,7 @@ pub mod limits;
 pub mod macros;
 pub mod matrix;
 pub mod metrics;
+pub mod outbox;
 pub mod routing;
 pub mod simulate;
 pub mod sla;
