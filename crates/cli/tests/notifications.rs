@@ -159,6 +159,17 @@ async fn deliveries(api: &Api, token: &str, query: &str) -> Vec<Value> {
     page["items"].as_array().unwrap().clone()
 }
 
+/// Waits until `n` deliveries matching `query` are recorded delivered (a receiver has a
+/// notification a moment before the server records the outcome); returns them.
+async fn recorded_delivered(api: &Api, token: &str, query: &str, n: usize) -> Vec<Value> {
+    let query = format!("{query}&status=delivered");
+    wait_for("the deliveries recorded", Duration::from_secs(30), async || {
+        deliveries(api, token, &query).await.len() >= n
+    })
+    .await;
+    deliveries(api, token, &query).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_to_a_receiver_that_fails_then_recovers_are_all_delivered_none_lost_none_doubled() {
     let (url, receiver) = Receiver::start(7).await;
@@ -192,9 +203,9 @@ async fn webhooks_to_a_receiver_that_fails_then_recovers_are_all_delivered_none_
     // The outbox says the same, and keeps the failed attempts.
     let (s, _) = api.call(ana, "GET", "/api/v1/deliveries", None).await;
     assert_eq!(s, 403, "agents do not read the outbox");
-    let rows = deliveries(&api, maria, "&channel=webhook").await;
+    let rows = recorded_delivered(&api, maria, "&channel=webhook", 30).await;
     assert_eq!(rows.len(), 30);
-    assert!(rows.iter().all(|d| d["status"] == "delivered"), "{rows:?}");
+    assert_eq!(deliveries(&api, maria, "&channel=webhook").await.len(), 30, "nothing else was queued");
     let retried: Vec<&Value> = rows
         .iter()
         .filter(|d| {
@@ -255,6 +266,7 @@ async fn a_delivery_that_keeps_failing_is_dead_after_its_attempts_and_redelivere
     wait_for("the redelivery", Duration::from_secs(30), async || !receiver.accepted_keys().is_empty()).await;
     let keys = receiver.accepted_keys();
     assert_eq!(keys.keys().next().unwrap(), dead[0]["idempotency_key"].as_str().unwrap());
+    recorded_delivered(&api, maria, "&channel=webhook", 1).await;
     let (_, detail) = api.call(maria, "GET", &format!("/api/v1/deliveries/{id}"), None).await;
     assert_eq!(detail["status"], "delivered", "{detail}");
     assert_eq!(detail["attempts_made"].as_array().unwrap().len(), 4);
@@ -371,7 +383,13 @@ async fn an_escalation_emails_its_new_team_over_smtp_and_names_who_has_no_addres
     assert!(unfolded.contains("Refund <twice> & more"), "the text part does not: {data}");
 
     // erin and tara, billing's other members, have no email address: their rows say so.
-    let rows = deliveries(&api, maria, &format!("&case={number}&channel=email")).await;
+    let query = format!("&case={number}&channel=email");
+    // The sink has the message; the worker records the outcome right after.
+    wait_for("the delivery recorded", Duration::from_secs(30), async || {
+        !deliveries(&api, maria, &format!("{query}&status=delivered")).await.is_empty()
+    })
+    .await;
+    let rows = deliveries(&api, maria, &query).await;
     let by_status: BTreeMap<String, usize> = rows.iter().fold(BTreeMap::new(), |mut m, d| {
         *m.entry(d["status"].as_str().unwrap().to_string()).or_default() += 1;
         m
@@ -478,7 +496,7 @@ async fn deliveries_pending_at_a_kill_9_are_all_delivered_after_the_restart() {
     let delivered: BTreeSet<u64> = keys.values().map(|b| b[0]["case"]["number"].as_u64().unwrap()).collect();
     assert_eq!(delivered, numbers, "all delivered after the restart");
     assert_eq!(keys.len(), 20, "one key per notification");
-    let rows = deliveries(&api, maria, "&channel=webhook&status=delivered").await;
+    let rows = recorded_delivered(&api, maria, "&channel=webhook", 20).await;
     assert_eq!(rows.len(), 20);
 }
 
