@@ -155,7 +155,7 @@ pub fn validate_template(t: &Template) -> Result<(), DomainError> {
         return Err(DomainError::invalid("body", format!("1 to {MAX_TEMPLATE_BODY} bytes")));
     }
     for (field, text) in [("subject", &t.subject), ("body", &t.body)] {
-        if let Some(unknown) = unknown_placeholder(text) {
+        if let Some(unknown) = crate::macros::first_unknown_placeholder(text, PLACEHOLDERS) {
             let known: Vec<String> = PLACEHOLDERS.iter().map(|(p, _)| format!("{{{{{p}}}}}")).collect();
             return Err(DomainError::invalid(
                 field,
@@ -166,41 +166,20 @@ pub fn validate_template(t: &Template) -> Result<(), DomainError> {
     Ok(())
 }
 
-fn unknown_placeholder(text: &str) -> Option<String> {
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let end = after.find("}}")?;
-        let name = after[..end].trim();
-        if !PLACEHOLDERS.iter().any(|(p, _)| *p == name) {
-            return Some(name.to_string());
-        }
-        rest = &after[end + 2..];
-    }
-    None
-}
-
 /// `text` with its placeholders filled from `values`; with `html`, each value is escaped
 /// for HTML (the template's own markup is kept). An unknown placeholder is left as written.
 pub fn render(text: &str, values: &BTreeMap<String, String>, html: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        match values.get(after[..end].trim()) {
-            Some(v) if html => escape_html(v, &mut out),
-            Some(v) => out.push_str(v),
-            None => out.push_str(&rest[start..start + 2 + end + 2]),
+    crate::macros::fill_placeholders(text, |name, out| match values.get(name) {
+        Some(v) if html => {
+            escape_html(v, out);
+            true
         }
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    out
+        Some(v) => {
+            out.push_str(v);
+            true
+        }
+        None => false,
+    })
 }
 
 fn escape_html(v: &str, out: &mut String) {
