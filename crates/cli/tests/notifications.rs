@@ -446,8 +446,25 @@ async fn sms_goes_to_a_twilio_compatible_api_as_a_form_with_basic_auth() {
     ];
     let server = start(dir.path(), &env);
     let api = Api::new(&server);
-    let (ana, maria) = (&world.tokens["ana"], &world.tokens["maria"]);
+    let (ana, maria, root) = (&world.tokens["ana"], &world.tokens["maria"], &world.tokens["root"]);
     activate_matrix(&api, maria).await;
+
+    // A template for the rule's notifications: checked, previewed, then used.
+    let template = "/api/v1/notification-templates/notification_requested/en";
+    let bad = json!({"subject": "", "body": "Hi {{customer.colour}}"});
+    let (s, problem) = api.call(root, "PUT", template, Some(bad)).await;
+    assert_eq!(s, 422, "{problem}");
+    assert!(problem.to_string().contains("customer.colour"), "{problem}");
+    let body = json!({"subject": "", "body": "Ladder: case {{case.number}} <{{case.subject}}>"});
+    assert_eq!(api.call(maria, "PUT", template, Some(body.clone())).await.0, 403, "admins edit templates");
+    let (s, saved) = api.call(root, "PUT", template, Some(body)).await;
+    assert_eq!(s, 200, "{saved}");
+    let preview = json!({"subject": "s", "body": "<b>{{case.subject}}</b>"});
+    let (s, shown) = api.call(maria, "POST", "/api/v1/notification-templates/preview", Some(preview)).await;
+    assert_eq!(s, 200, "{shown}");
+    assert_eq!(shown["text"], "<b>Invoice <charged twice> & late</b>");
+    assert!(shown["html"].as_str().unwrap().contains("<b>Invoice &lt;charged twice&gt; &amp; late</b>"), "{shown}");
+
     let (s, customer) = api
         .call(
             ana,
@@ -464,7 +481,7 @@ async fn sms_goes_to_a_twilio_compatible_api_as_a_form_with_basic_auth() {
     let form = sms.sent.lock().unwrap()[0].clone();
     assert_eq!(form["To"], "+4930123456");
     assert_eq!(form["From"], "+15005550006");
-    assert!(form["Body"].contains(&format!("#{}", case["number"])), "{form:?}");
+    assert_eq!(form["Body"], format!("Ladder: case {} <Text me>", case["number"]), "the template, unescaped");
     assert_eq!(sms.refused.load(Ordering::SeqCst), 0);
 }
 

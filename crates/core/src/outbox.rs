@@ -76,15 +76,10 @@ pub fn notices(case: &Case, event: &CaseEvent) -> Vec<Notice> {
 /// The values a template's placeholders take for one event, stored with the delivery so a
 /// retry sends the same words and a template edit applies to what is still pending.
 pub fn placeholders(case: &Case, event: &CaseEvent) -> BTreeMap<String, String> {
-    let mut values = BTreeMap::new();
+    let mut values = case_placeholders(case);
     let mut put = |k: &str, v: String| {
         values.insert(k.to_string(), v);
     };
-    put("case.number", case.number.to_string());
-    put("case.subject", case.subject.clone());
-    put("case.priority", wire_name(&case.priority));
-    put("case.status", wire_name(&case.status));
-    put("case.level", case.level.to_string());
     put("event.kind", event.kind().to_string());
     let detail = match event {
         CaseEvent::NotificationRequested(n) => format!("rule {}", n.rule),
@@ -96,6 +91,17 @@ pub fn placeholders(case: &Case, event: &CaseEvent) -> BTreeMap<String, String> 
     };
     put("event.detail", detail);
     values
+}
+
+/// The case's placeholder values (`case.*`), as they are now.
+pub fn case_placeholders(case: &Case) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("case.number".to_string(), case.number.to_string()),
+        ("case.subject".to_string(), case.subject.clone()),
+        ("case.priority".to_string(), wire_name(&case.priority)),
+        ("case.status".to_string(), wire_name(&case.status)),
+        ("case.level".to_string(), case.level.to_string()),
+    ])
 }
 
 fn wire_name<T: Serialize>(value: &T) -> String {

@@ -517,11 +517,7 @@ impl Engine {
                 let case =
                     self.store.case_by_number(n).await?.ok_or_else(|| StoreError::NotFound(format!("case {n}")))?;
                 self.check(principal, &ladder_core::access::Action::ReadCase(&case))?;
-                let mut v = BTreeMap::new();
-                v.insert("case.number".to_string(), case.number.to_string());
-                v.insert("case.subject".to_string(), case.subject.clone());
-                v.insert("case.level".to_string(), case.level.to_string());
-                v
+                outbox::case_placeholders(&case)
             }
             None => BTreeMap::from([
                 ("case.number".to_string(), "1042".to_string()),
