@@ -16,6 +16,7 @@ mod login;
 mod matrix;
 mod measure;
 mod metrics;
+mod outbox;
 mod pg_schema;
 mod read;
 mod routing;
@@ -141,6 +142,22 @@ pub enum BenchCommand {
         evaluations: usize,
         #[arg(long, default_value_t = 5000)]
         check_rules: usize,
+    },
+    /// The notification outbox: signed webhooks per second to a local receiver (a backlog
+    /// sent by the delivery worker), and the latency from an escalation's acknowledgement
+    /// to its notification reaching the receiver (median/p99).
+    Outbox {
+        /// Notifications queued before the worker starts.
+        #[arg(long, default_value_t = 20_000)]
+        backlog: usize,
+        /// Escalations timed afterwards, at `--rate` per second.
+        #[arg(long, default_value_t = 1000)]
+        paced: usize,
+        #[arg(long, default_value_t = 200)]
+        rate: usize,
+        /// Deliveries in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
     },
     /// Business time: `add_business_time` of an 8h target on the contact-center example's
     /// `support` calendar from many starting instants (median/p99).
@@ -269,6 +286,9 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Read { cases, data_dir, requests } => read::bench_read(cases, data_dir, requests).await,
         BenchCommand::Matrix { rules, evaluations, check_rules } => {
             matrix::bench_matrix(rules, evaluations, check_rules)
+        }
+        BenchCommand::Outbox { backlog, paced, rate, concurrency } => {
+            outbox::bench_outbox(backlog, paced, rate, concurrency).await
         }
         BenchCommand::Calendar { deadlines } => calendar::bench_calendar(deadlines),
         BenchCommand::Timers { clocks, data_dir, due_rate, seconds, sweeps } => {

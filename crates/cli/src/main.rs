@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod calendar_cmd;
+mod delivery_args;
 mod demo;
 mod matrix_cmd;
 mod requests;
@@ -61,6 +62,7 @@ impl DataArgs {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 enum Command {
     /// Run the HTTP server.
     Serve {
@@ -104,6 +106,8 @@ enum Command {
         /// The team (slug or id) a case opened by an email goes to.
         #[arg(long, env = "LADDER_MAIL_TEAM")]
         mail_team: Option<String>,
+        #[command(flatten)]
+        delivery: delivery_args::DeliveryArgs,
     },
     /// Administration on the data directory.
     Admin {
@@ -309,6 +313,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             smtp_listen,
             mail_domain,
             mail_team,
+            delivery,
         } => {
             init_logs(log_json);
             if token_expiry_default > token_expiry_max || token_expiry_default <= jiff::SignedDuration::ZERO {
@@ -320,6 +325,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let store = data.open()?;
             let engine = Engine::with_limits(store, clock_offset.unwrap_or_default(), limits.engine_limits());
+            engine.configure_deliveries(delivery.config()?).map_err(anyhow::Error::msg)?;
             engine
                 .set_token_policy(ladder_engine::TokenPolicy { default: token_expiry_default, max: token_expiry_max });
             if let Some(offset) = clock_offset {

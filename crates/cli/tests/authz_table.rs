@@ -297,6 +297,31 @@ impl World {
         self.must(self.root(), "GET", &format!("/api/v1/cases/{id}"), None).await
     }
 
+    /// A delivery with an address: an escalation to billing emails a new member of it.
+    async fn delivery(&self) -> String {
+        let name = self.unique("mailed-");
+        let email = format!("{name}@example.com");
+        let body = json!({"name": name, "role": "agent", "teams": ["billing"], "email": email});
+        self.must(self.root(), "POST", "/api/v1/users", Some(body)).await;
+        let case = self
+            .must(self.root(), "POST", "/api/v1/cases", Some(json!({"subject": "notified", "team": "frontline"})))
+            .await;
+        let escalate =
+            json!({"kind": "functional", "to_team": "billing", "reason": "needs billing", "tried": "the usual"});
+        self.must(
+            self.root(),
+            "POST",
+            &format!("/api/v1/cases/{}/escalate", case["id"].as_str().unwrap()),
+            Some(escalate),
+        )
+        .await;
+        let page = self
+            .must(self.root(), "GET", &format!("/api/v1/deliveries?case={}&channel=email", case["number"]), None)
+            .await;
+        let row = page["items"].as_array().unwrap().iter().find(|d| d["address"] == email.as_str()).cloned();
+        row.unwrap_or_else(|| panic!("no delivery to {email}: {page}"))["id"].to_string()
+    }
+
     /// Makes `user`'s teams these.
     async fn set_teams(&self, user: &str, teams: &[&str]) {
         let u = self.must(self.root(), "GET", &format!("/api/v1/users/{user}"), None).await;
@@ -619,6 +644,21 @@ impl World {
                 Call::new(path.replace("{name}", &self.draft().await), Body::None)
             }
             "POST /api/v1/matrix/check" => Call::new(path, Body::Toml(matrix())),
+            "GET /api/v1/deliveries/{id}" | "POST /api/v1/deliveries/{id}/redeliver" => {
+                Call::new(path.replace("{id}", &self.delivery().await), Body::None)
+            }
+            "PUT /api/v1/notification-templates/{key}/{language}" => {
+                let path = path.replace("{key}", "escalated").replace("{language}", &self.unique("l"));
+                json_call(path, json!({"subject": "Case {{case.number}}", "body": "{{event.detail}}"}))
+            }
+            "DELETE /api/v1/notification-templates/{key}/{language}" => {
+                let path = path.replace("{key}", "escalated").replace("{language}", &self.unique("l"));
+                self.must(self.root(), "PUT", &path, Some(json!({"subject": "s", "body": "b"}))).await;
+                Call::new(path, Body::None)
+            }
+            "POST /api/v1/notification-templates/preview" => {
+                json_call(path.into(), json!({"subject": "Case {{case.number}}", "body": "{{case.subject}}"}))
+            }
             "GET /api/v1/matrix/versions/{version}" => Call::new(path.replace("{version}", "1"), Body::None),
             "POST /api/v1/matrix/rollback" => json_call(path.into(), json!({})),
             "POST /api/v1/simulations" => {

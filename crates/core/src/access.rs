@@ -267,6 +267,11 @@ pub enum Action<'a> {
     CancelSimulation { requested_by: UserId },
     /// Read the audit history of directory changes.
     ReadAudit,
+    /// See the notification outbox (deliveries, their attempts) and the templates, and
+    /// preview a template.
+    ReadDeliveries,
+    /// Redeliver a notification; create, change or delete notification templates.
+    ManageNotifications,
     /// See and use a macro (insert it into a reply).
     UseMacro { owner: MacroOwner },
     /// Create, change or delete a macro of this owner.
@@ -310,6 +315,8 @@ impl Action<'_> {
             Action::Simulate => "simulate",
             Action::CancelSimulation { .. } => "cancel-simulation",
             Action::ReadAudit => "read-audit",
+            Action::ReadDeliveries => "read-deliveries",
+            Action::ManageNotifications => "manage-notifications",
             Action::UseMacro { .. } => "use-macro",
             Action::ManageMacro { .. } => "manage-macro",
         }
@@ -339,11 +346,13 @@ impl Principal {
             Action::DeleteCustomer | Action::ManageTeams | Action::ManageUsers | Action::ListAllTokens => {
                 self.at_least(Role::Admin)
             }
-            Action::ReadAudit => self.at_least(Role::Admin),
             Action::MergeCustomers => self.at_least(Role::Supervisor),
             // Mail from outside opens and threads cases as the system would: an integration's
             // token (an admin's, as for `initiator: system`), not an agent's.
             Action::TakeInMail => self.at_least(Role::Admin),
+            Action::ReadAudit | Action::ManageNotifications => self.at_least(Role::Admin),
+            // Deliveries name cases and people of every team: not a team supervisor's view.
+            Action::ReadDeliveries => self.at_least(Role::Manager),
             Action::SetPassword { user }
             | Action::SetTimeZone { user }
             | Action::MintToken { owner: user }

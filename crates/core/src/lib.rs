@@ -44,6 +44,7 @@ pub mod macros;
 pub mod matrix;
 pub mod metrics;
 pub mod oncall;
+pub mod outbox;
 pub mod routing;
 pub mod simulate;
 pub mod sla;

@@ -85,12 +85,18 @@ pub fn validate_macro(m: &Macro) -> Result<(), DomainError> {
 
 /// The first `{{…}}` of `body` that is not a known placeholder.
 fn unknown_placeholder(body: &str) -> Option<String> {
-    let mut rest = body;
+    first_unknown_placeholder(body, PLACEHOLDERS)
+}
+
+/// The first `{{…}}` of `text` whose name is not one of `known`'s (the notification
+/// templates' placeholders are checked with this too).
+pub(crate) fn first_unknown_placeholder(text: &str, known: &[(&str, &str)]) -> Option<String> {
+    let mut rest = text;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
         let end = after.find("}}")?;
         let name = after[..end].trim();
-        if !PLACEHOLDERS.iter().any(|(p, _)| *p == name) {
+        if !known.iter().any(|(p, _)| *p == name) {
             return Some(name.to_string());
         }
         rest = &after[end + 2..];
@@ -100,8 +106,23 @@ fn unknown_placeholder(body: &str) -> Option<String> {
 
 /// The body with its placeholders filled in.
 pub fn render(body: &str, cx: &MacroContext) -> String {
-    let mut out = String::with_capacity(body.len());
-    let mut rest = body;
+    fill_placeholders(body, |name, out| {
+        match name {
+            "customer.name" => out.push_str(cx.customer_name.unwrap_or("there")),
+            "case.number" => out.push_str(&cx.case_number.to_string()),
+            "case.subject" => out.push_str(cx.case_subject),
+            "agent.name" => out.push_str(cx.agent_name),
+            _ => return false,
+        }
+        true
+    })
+}
+
+/// `text` with each `{{name}}` replaced by what `fill(name, out)` writes; a name it does
+/// not know (it returns `false`) is left as written, and so is an unclosed `{{`.
+pub(crate) fn fill_placeholders(text: &str, mut fill: impl FnMut(&str, &mut String) -> bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
@@ -109,12 +130,8 @@ pub fn render(body: &str, cx: &MacroContext) -> String {
             out.push_str(&rest[start..]);
             return out;
         };
-        match after[..end].trim() {
-            "customer.name" => out.push_str(cx.customer_name.unwrap_or("there")),
-            "case.number" => out.push_str(&cx.case_number.to_string()),
-            "case.subject" => out.push_str(cx.case_subject),
-            "agent.name" => out.push_str(cx.agent_name),
-            _ => out.push_str(&rest[start..start + 2 + end + 2]),
+        if !fill(after[..end].trim(), &mut out) {
+            out.push_str(&rest[start..start + 2 + end + 2]);
         }
         rest = &after[end + 2..];
     }

@@ -259,6 +259,8 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
                 "manage-teams" => Action::ManageTeams,
                 "manage-users" => Action::ManageUsers,
                 "read-audit" => Action::ReadAudit,
+                "read-deliveries" => Action::ReadDeliveries,
+                "manage-notifications" => Action::ManageNotifications,
                 "list-all-tokens" => Action::ListAllTokens,
                 "list-agents" => Action::ListAgents { team: None },
                 "supervise" => Action::Supervise,
@@ -339,6 +341,8 @@ fn every_named_action_of_the_access_module_is_in_the_table() {
         Action::Simulate,
         Action::CancelSimulation { requested_by: CALLER },
         Action::ReadAudit,
+        Action::ReadDeliveries,
+        Action::ManageNotifications,
         Action::UseMacro { owner: MacroOwner::User(CALLER) },
         Action::ManageMacro { owner: MacroOwner::User(CALLER) },
     ];

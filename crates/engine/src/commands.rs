@@ -731,6 +731,9 @@ impl Engine {
     pub(crate) fn after_write(&self, outcome: &CaseOutcome) {
         if !outcome.events.is_empty() {
             self.timers_armed(&outcome.case);
+            if outcome.events.iter().any(|e| ladder_core::outbox::notifies(&e.event)) {
+                self.deliveries_queued();
+            }
             self.publish(&outcome.case);
         }
     }

@@ -8,6 +8,7 @@
 //! - [`credentials`]: password hashing, token minting and authentication with a small cache.
 //! - [`rules`]: the escalation matrix's lifecycle and the version in force (applying its
 //!   rules to a write's events is [`ladder_core::matrix::apply`]).
+//! - [`deliveries`]: the delivery worker (the outbox's notifications, at least once).
 //! - [`timers`]: the durable timer engine (the clock arithmetic is [`ladder_core::sla`]).
 //! - [`routing`]: choosing the agent for a case, and handing out the next queued case.
 //! - [`budget`]: CPU-bound work for a caller (a matrix's lint and compilation) on worker
@@ -16,6 +17,7 @@
 pub mod budget;
 pub mod commands;
 pub mod credentials;
+pub mod deliveries;
 pub mod directory;
 pub mod intake;
 pub mod login_throttle;
@@ -34,14 +36,16 @@ use ladder_store::Store;
 
 pub use commands::{Assignment, CaseRequest, DeEscalation, Escalation, OpenRequest};
 pub use credentials::{AuthError, NewToken, PasswordLimits, TokenPolicy};
+pub use deliveries::{DeliveryConfig, DeliveryReport, SmsConfig, SmtpConfig, WebhookConfig};
 pub use directory::{Password, command_line_principal};
 pub use intake::{Intake, IntakeError, MailIntake};
 /// The store's plain data types that queries answer with and filters are written in, so
 /// callers above the engine need no dependency on the store.
 pub use ladder_store::{
-    AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage, CustomerFilter, EscalatedBy,
-    Idempotency, InsightFacts, MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval,
-    QueuedCase, StoreError, StoreStats, StoredEvent, StoredMessage, TokenInfo,
+    AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage, CustomerFilter, Delivery,
+    DeliveryAttempt, DeliveryFilter, EscalatedBy, Idempotency, InsightFacts, MatrixActivation, MatrixDraft,
+    MatrixVersion, MetricsRow, PageRequest, PendingApproval, QueuedCase, StoreError, StoreStats, StoredEvent,
+    StoredMessage, StoredTemplate, TokenInfo,
 };
 pub use login_throttle::LoginThrottleConfig;
 pub use search::SearchResults;
@@ -82,6 +86,8 @@ struct EngineInner {
     /// Failed sign-ins by account and address.
     login_throttle: login_throttle::LoginThrottle,
     timers: timers::TimerState,
+    /// The delivery worker's configuration and wake-up bell.
+    deliveries: deliveries::DeliveryState,
     /// Added to the system clock by [`Engine::now`].
     clock_offset: jiff::SignedDuration,
     /// Every case that changed, for live views.
@@ -122,6 +128,7 @@ impl Engine {
                 password_work: Arc::new(credentials::PasswordWork::new(&limits.passwords)),
                 login_throttle: login_throttle::LoginThrottle::new(limits.login),
                 timers: timers::TimerState::default(),
+                deliveries: deliveries::DeliveryState::default(),
                 clock_offset: offset,
                 changes: tokio::sync::broadcast::channel(1024).0,
                 node: node_name(),

@@ -12,6 +12,7 @@
 pub mod agents;
 mod audit;
 pub mod cases;
+mod deliveries;
 pub mod directory;
 pub mod dto;
 pub mod error;
@@ -161,6 +162,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(insights::router())
         .merge(macros::router())
+        .merge(deliveries::router())
         .merge(simulations::router())
         .merge(inbound::router())
         .routes(utoipa_axum::routes!(healthz))
@@ -273,6 +275,8 @@ pub async fn serve_channels(
     // The SLA timer engine: catches up on what fell due while the server was down, then
     // fires warnings and breaches as they fall due.
     let timers = tokio::spawn(engine.clone().run_timers(shutting_down.clone()));
+    // The notification outbox: delivers what case writes queued, retries what failed.
+    let deliveries = tokio::spawn(engine.clone().run_deliveries(shutting_down.clone()));
     // Other servers on the same PostgreSQL database: their changes reach the live views.
     let others = tokio::spawn(engine.clone().follow_other_servers(shutting_down.clone()));
     // Queue overflow (the matrix's [[queues]]) is checked every 15 seconds.
@@ -306,7 +310,11 @@ pub async fn serve_channels(
         smtp.abort();
     }
     others.abort();
-    // The loop stops at the shutdown signal once the fires in flight are written.
+    // Both loops stop at the shutdown signal once what is in flight is written.
+    let stop_deliveries = deliveries.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(5), deliveries).await.is_err() {
+        stop_deliveries.abort();
+    }
     let stop = timers.abort_handle();
     if tokio::time::timeout(Duration::from_secs(5), timers).await.is_err() {
         stop.abort();

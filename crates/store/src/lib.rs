@@ -15,8 +15,9 @@
 mod db;
 pub mod sql;
 pub use sql::{
-    ApprovalFact, ApprovalKeep, AuditEntry, AuditFilter, CaseHistory, Change, InsightFacts, Location, MAX_SEARCH_BYTES,
-    MAX_SEARCH_WORDS, MetricsRow, PendingApproval, QueuedCase, RuleActivityRow, Store, TEST_POSTGRES_URL, TeamGrouping,
+    ApprovalFact, ApprovalKeep, AuditEntry, AuditFilter, CaseHistory, Change, Delivery, DeliveryAttempt,
+    DeliveryFilter, DeliveryOutcome, DeliveryResult, InsightFacts, Location, MAX_SEARCH_BYTES, MAX_SEARCH_WORDS,
+    MetricsRow, PendingApproval, QueuedCase, RuleActivityRow, Store, StoredTemplate, TEST_POSTGRES_URL, TeamGrouping,
     TransferSummary, redact_url, test_location, test_postgres_location,
 };
 mod types;

@@ -306,6 +306,7 @@ pub(crate) fn execute_case(tx: &mut Tx, write: CaseWrite) -> StoreResult<CaseOut
         };
         let next = apply(state.take(), e);
         project_text(tx, &mut text, &next, &StoredEvent { seq, schema: EVENT_SCHEMA, recorded: e.clone() })?;
+        super::outbox::enqueue(tx, &next, e)?;
         state = Some(next);
     }
     let Some(case) = state else {

@@ -28,6 +28,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0014_macros.sql"),
     include_str!("migrations/0015_user_settings.sql"),
     include_str!("migrations/0016_inbound.sql"),
+    include_str!("migrations/0017_outbox.sql"),
 ];
 
 /// The words a migration's source writes as SQLite does and PostgreSQL spells otherwise:
@@ -138,7 +139,7 @@ pub fn undo_microseconds_sql(postgres: bool) -> String {
         ("audit_log", "audit_log_no_update", "the audit history is append-only"),
     ];
     /// The tables migrations 13 and later create.
-    const LATER_TABLES: [&str; 7] = [
+    const LATER_TABLES: [&str; 11] = [
         "case_escalators",
         "case_escalated_from",
         "macros",
@@ -146,6 +147,10 @@ pub fn undo_microseconds_sql(postgres: bool) -> String {
         "email_messages",
         "attachments",
         "inbound_declined",
+        "deliveries",
+        "delivery_attempts",
+        "notification_templates",
+        "user_contacts",
     ];
     let mut sql = String::new();
     for table in LATER_TABLES {
