@@ -10,8 +10,10 @@ use ladder_core::case::{Case, Channel, Priority, Status};
 use ladder_core::command::{AddMessage, Reopen, RequestInfo, Resolve, UpdateCase};
 use ladder_core::directory::LevelId;
 use ladder_core::ids::CaseId;
+use ladder_engine::{
+    ActionRequest, Assignment, CallbackRequest, CaseRequest, DeEscalation, Escalation, OpenRequest, TransferRequest,
+};
 use ladder_engine::{AssigneeFilter, CaseFilter, EscalatedBy, PageRequest};
-use ladder_engine::{Assignment, CaseRequest, DeEscalation, Escalation, OpenRequest};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -328,9 +330,9 @@ command_endpoint!(
 command_endpoint!(
     transfer,
     "/api/v1/cases/{id}/transfer",
-    TransferBody,
+    TransferRequest,
     "Move the case to another team on the same level.",
-    |b| CaseRequest::Transfer { to_team: b.to_team.clone(), to_user: b.to_user.clone(), reason: b.reason.clone() }
+    |b| CaseRequest::Transfer(b.clone())
 );
 
 command_endpoint!(
@@ -396,15 +398,9 @@ command_endpoint!(
 command_endpoint!(
     schedule_callback,
     "/api/v1/cases/{id}/callbacks",
-    CallbackBody,
+    CallbackRequest,
     "Book a call-back: the case moves to the outbound team's queue and is handed out once the window opens. Times are local to `time_zone` (default: the customer's).",
-    |b| CaseRequest::ScheduleCallback {
-        team: b.team.clone(),
-        window_start: b.window_start,
-        window_end: b.window_end,
-        time_zone: b.time_zone.clone(),
-        note: b.note.clone(),
-    }
+    |b| CaseRequest::ScheduleCallback(b.clone())
 );
 
 /// Answer a task the back office gave the front line; the case resumes when no task is open.
@@ -428,9 +424,9 @@ async fn answer_task(
 command_endpoint!(
     apply_action,
     "/api/v1/cases/{id}/actions",
-    ActionBody,
+    ActionRequest,
     "Grant an action with a value (credit, refund, fee waiver …). Within your authority limit (the matrix's `[[authority]]`, with per-user overrides) it applies at once; above it an approval request goes to the lowest role with enough authority, with its own SLA clock when the rule sets `approve_within`.",
-    |b| CaseRequest::ApplyAction { action: b.action.clone(), amount: b.amount, note: b.note.clone() }
+    |b| CaseRequest::ApplyAction(b.clone())
 );
 
 /// Approve, deny (with a comment) or counter (a smaller amount) an approval request.

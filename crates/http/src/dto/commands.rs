@@ -66,17 +66,6 @@ pub struct MessageBody {
     pub resume: bool,
 }
 
-/// Move the case to another team on the same level.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TransferBody {
-    /// Team slug or id.
-    pub to_team: String,
-    pub to_user: Option<String>,
-    #[serde(default)]
-    pub reason: String,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReopenBody {
@@ -112,22 +101,6 @@ pub struct CsatBody {
 pub struct AnswerTaskBody {
     #[schema(pattern = r"\S")]
     pub answer: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CallbackBody {
-    /// Local date and time the window opens, e.g. `2026-11-24T14:00`.
-    #[schema(value_type = String, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?$")]
-    pub window_start: jiff::civil::DateTime,
-    /// Local date and time it closes.
-    #[schema(value_type = String, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?$")]
-    pub window_end: jiff::civil::DateTime,
-    /// IANA time zone of those times; default: the customer's, else UTC.
-    pub time_zone: Option<String>,
-    /// The outbound team (slug or id); default: the team of kind `outbound`.
-    pub team: Option<String>,
-    pub note: Option<String>,
 }
 
 /// A task the back office gave the front line.

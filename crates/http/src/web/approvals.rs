@@ -16,7 +16,7 @@ use ladder_core::access::Principal;
 use ladder_core::case::{Approval, Case};
 use ladder_core::command::Decision;
 use ladder_core::ids::UserId;
-use ladder_engine::CaseRequest;
+use ladder_engine::{ActionRequest, CaseRequest};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -261,7 +261,7 @@ async fn apply_action(
             Some(Flash { ok: false, message: format!("Not done: '{}' is not an amount; write e.g. 120", f.amount) }),
         ));
     };
-    let request = CaseRequest::ApplyAction { action: f.action.clone(), amount, note: given(f.note) };
+    let request = CaseRequest::ApplyAction(ActionRequest { action: f.action.clone(), amount, note: given(f.note) });
     let flash = match state.engine.run(&session.principal, case.id, request, None, None, state.engine.now()).await {
         Ok(outcome) if outcome.case.approvals.len() > case.approvals.len() => {
             let a = outcome.case.approvals.last().expect("a new approval");
