@@ -204,7 +204,6 @@ pub struct Customer {
     pub status: CustomerStatus,
     /// When `status` last changed; absent (`null`) if it never did.
     #[serde(default)]
-    #[cfg_attr(feature = "schema", schema(required = true))]
     pub status_changed_at: Option<Timestamp>,
 }
 

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ladder_core::case::{Case, Channel, Priority, Status};
-use ladder_core::command::{AddMessage, Reopen, RequestInfo, Resolve, UpdateCase};
+use ladder_core::command::{AddMessage, AskFrontLine, Reopen, RequestInfo, Resolve, UpdateCase};
 use ladder_core::directory::LevelId;
 use ladder_core::ids::CaseId;
 use ladder_engine::{
@@ -308,15 +308,9 @@ macro_rules! command_endpoint {
 command_endpoint!(
     add_message,
     "/api/v1/cases/{id}/messages",
-    MessageBody,
+    AddMessage,
     "Add a public reply or an internal note. A customer's reply resumes a pending case.",
-    |b| CaseRequest::AddMessage(AddMessage {
-        visibility: b.visibility,
-        channel: b.channel,
-        body: b.body.clone(),
-        from_customer: b.from_customer,
-        resume: b.resume,
-    })
+    |b| CaseRequest::AddMessage(b.clone())
 );
 
 command_endpoint!(
@@ -363,8 +357,8 @@ command_endpoint!(resolve, "/api/v1/cases/{id}/resolve", Resolve, "Resolve the c
     CaseRequest::Resolve(b.clone())
 });
 
-command_endpoint!(reopen, "/api/v1/cases/{id}/reopen", ReopenBody, "Reopen a resolved case.", |b| CaseRequest::Reopen(
-    Reopen { reason: b.reason.clone() }
+command_endpoint!(reopen, "/api/v1/cases/{id}/reopen", Reopen, "Reopen a resolved case.", |b| CaseRequest::Reopen(
+    b.clone()
 ));
 
 command_endpoint!(
@@ -378,9 +372,9 @@ command_endpoint!(
 command_endpoint!(
     ask_front_line,
     "/api/v1/cases/{id}/ask-front-line",
-    AskFrontLineBody,
+    AskFrontLine,
     "Back office: ask the front line (the agent or team the case was escalated from) to get something from the customer. The case waits (pending_internal) until the task is answered.",
-    |b| CaseRequest::AskFrontLine(ladder_core::command::AskFrontLine { question: b.question.clone() })
+    |b| CaseRequest::AskFrontLine(b.clone())
 );
 
 command_endpoint!(

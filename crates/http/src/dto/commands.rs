@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use ladder_core::case::{Channel, Priority, Visibility};
+use ladder_core::case::{Channel, Priority};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -13,9 +13,6 @@ fn default_channel() -> Channel {
 }
 fn default_priority() -> Priority {
     Priority::Normal
-}
-fn default_visibility() -> Visibility {
-    Visibility::Public
 }
 
 /// Open a case.
@@ -47,43 +44,9 @@ pub struct OpenCaseBody {
     pub custom_fields: BTreeMap<String, serde_json::Value>,
 }
 
-/// Add a public reply or an internal note.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MessageBody {
-    #[schema(pattern = r"\S")]
-    pub body: String,
-    /// `public` (default; the customer sees it) or `internal` (a note for staff).
-    #[serde(default = "default_visibility")]
-    pub visibility: Visibility,
-    /// Defaults to the case's channel.
-    pub channel: Option<Channel>,
-    /// Record the customer's own words (a call transcript, an inbound email).
-    #[serde(default)]
-    pub from_customer: bool,
-    /// Take the case out of `pending_customer` / `pending_internal`.
-    #[serde(default)]
-    pub resume: bool,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReopenBody {
-    #[schema(pattern = r"\S")]
-    pub reason: String,
-}
-
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmptyBody {}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AskFrontLineBody {
-    /// What the front line should get from the customer.
-    #[schema(pattern = r"\S")]
-    pub question: String,
-}
 
 /// A satisfaction score the customer gave, recorded by an agent on their behalf.
 #[derive(Debug, Deserialize, ToSchema)]
