@@ -100,6 +100,11 @@ try {
   await page.waitForURL("**/matrix/edit?draft=billing");
   check(await page.getByRole("status").filter({ hasText: "Draft billing saved" }).isVisible(), "the draft is saved");
   check(await page.locator("#diff li").filter({ hasText: 'rule added: "Billing to L2"' }).isVisible(), "the diff shows the new rule");
+  // Grouped by section, coloured by kind, from the stylesheet (the CSP allows no inline style).
+  const added = page.locator("[data-section=rule] li.diff-added").filter({ hasText: 'rule added: "Billing to L2"' });
+  check(await added.isVisible(), "the new rule is in the rules section, marked added");
+  const colour = await added.evaluate((li) => getComputedStyle(li).backgroundColor);
+  check(colour === "rgb(218, 251, 225)", `an added line is green (${colour})`);
   await page.screenshot({ path: path.join(out, "matrix.png"), fullPage: true });
 
   check(outside.length === 0, `no request left the server (${outside.join(", ")})`);

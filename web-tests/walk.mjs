@@ -92,7 +92,7 @@ try {
     const creditUrl = page.url();
     const number = creditUrl.split("/").pop();
     await page.getByLabel("Action", { exact: true }).selectOption("credit");
-    await page.getByLabel("Amount", { exact: true }).fill("120");
+    await page.getByLabel("Amount (USD)", { exact: true }).fill("120");
     await page.getByLabel("Reason (the approver sees it)").fill("Charged twice in May");
     await page.getByRole("button", { name: "Grant" }).click();
     check(await confirmed(page, "approval requested from a supervisor"),
@@ -107,7 +107,7 @@ try {
     // The supervisor approves it in the inbox.
     await boss.getByRole("link", { name: "Approvals", exact: true }).click();
     await boss.waitForURL("**/approvals");
-    const approve = boss.getByRole("button", { name: `Approve credit of 120.00 on case #${number}` });
+    const approve = boss.getByRole("button", { name: `Approve credit of 120.00 USD on case #${number}` });
     check(await approve.isVisible(), "the inbox lists the request with its decisions");
     await boss.screenshot({ path: path.join(out, "approvals.png") });
     await approve.click();
@@ -115,7 +115,7 @@ try {
 
     // The agent sees the credit applied and resolves the case.
     await page.reload();
-    check(await page.locator("li.event.approval").filter({ hasText: "credit of 120.00 applied" }).isVisible(),
+    check(await page.locator("li.event.approval").filter({ hasText: "credit of 120.00 USD applied" }).isVisible(),
       "the case timeline shows the credit applied");
     await page.locator("summary", { hasText: "Resolve" }).click();
     await page.getByLabel("Resolution code (required)").fill("refunded");

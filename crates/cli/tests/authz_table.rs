@@ -595,6 +595,7 @@ impl World {
                     if method == "POST" { Body::Json(json!({})) } else { Body::None },
                 )
             }
+            "GET /api/v1/search" => Call::new(format!("{path}?q=waiting"), Body::None),
             "GET /api/v1/matrix/drafts/{name}" => Call::new(path.replace("{name}", "base"), Body::None),
             "PUT /api/v1/matrix/drafts/{name}" => {
                 Call::new(path.replace("{name}", &self.unique("draft-")), Body::Toml(matrix()))

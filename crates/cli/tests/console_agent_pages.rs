@@ -113,13 +113,23 @@ async fn the_case_page_hides_system_lines_by_default_and_offers_only_the_actions
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_navigation_counts_the_approvals_waiting_and_a_request_shows_the_deciders_limit() {
     let Running { dir: _dir, world, server, api } = Running::start(LADDER);
+    // The matrix's currency is the one every amount is shown in.
     let matrix = format!(
-        "{}\n[[authority]]\naction = \"fee_waiver\"\nlimits = {{ agent = 50, supervisor = 500, manager = 2000 }}\n",
+        "currency = \"EUR\"\n{}\n[[authority]]\naction = \"fee_waiver\"\nlimits = {{ agent = 50, supervisor = 500, manager = 2000 }}\n",
         ladder_testkit::matrix::SEEDED_LEVELS_WITH_TARGETS
     );
     api.activate_matrix(&world.tokens["root"], &matrix).await;
     let ana = &world.tokens["ana"];
-    let case = api.open_case(ana, json!({"subject": "Late fee", "team": "frontline", "priority": "high"})).await;
+    let (s, customer) = api
+        .call(ana, "POST", "/api/v1/customers", Some(json!({"name": "Ada Lovelace", "value": 12500, "segment": "vip"})))
+        .await;
+    assert_eq!(s, 201, "{customer}");
+    let case = api
+        .open_case(
+            ana,
+            json!({"subject": "Late fee", "team": "frontline", "priority": "high", "customer_id": customer["id"]}),
+        )
+        .await;
     let web = Console::new(&server);
     let sam = web.login("sam", PASSWORD).await;
     assert!(!web.get(Some(&sam), "/queue").await.body.contains("id=\"pending-approvals\""), "nothing waits yet");
@@ -130,9 +140,19 @@ async fn the_navigation_counts_the_approvals_waiting_and_a_request_shows_the_dec
     let at = queue.find("id=\"pending-approvals\"").expect("a count in the navigation");
     assert!(queue[at..].starts_with("id=\"pending-approvals\" aria-label=\"1 waiting\">1<"), "{}", &queue[at..at + 80]);
     let inbox = web.get(Some(&sam), "/approvals").await.body;
-    assert!(inbox.contains("fee waiver of 120.00") && !inbox.contains("fee_waiver of"), "{inbox}");
-    assert!(inbox.contains("your own limit for fee waiver: <strong>500.00</strong>"), "{inbox}");
+    assert!(inbox.contains("fee waiver of 120.00 EUR") && !inbox.contains("fee_waiver of"), "{inbox}");
+    assert!(inbox.contains("your own limit for fee waiver: <strong>500.00 EUR</strong>"), "{inbox}");
     assert!(inbox.contains("badge priority-high"), "the case's priority: {inbox}");
+    assert!(
+        inbox.contains("Ada Lovelace</strong> (vip), value <strong class=\"customer-value\">12,500.00 EUR</strong>"),
+        "the customer's value: {inbox}"
+    );
+    for style in ["decide-approve", "decide-deny", "decide-counter"] {
+        assert!(
+            inbox.contains(&format!("<form class=\"{style}\"")),
+            "a distinct style for each decision ({style}): {inbox}"
+        );
+    }
     assert!(inbox.contains("class=\"approve\"") && inbox.contains("class=\"deny\""), "distinct styles");
     let agent = web.login("ana", PASSWORD).await;
     assert!(!web.get(Some(&agent), "/queue").await.body.contains("pending-approvals"), "agents have no inbox");

@@ -163,7 +163,7 @@ async fn a_supervisor_approves_denies_and_counters_from_the_inbox_and_the_case_p
             &[("action", "credit"), ("amount", "20"), ("csrf", &csrf)],
         )
         .await;
-    assert!(web.follow(Some(&ana_web), &r).await.body.contains("credit of 20.00 applied."));
+    assert!(web.follow(Some(&ana_web), &r).await.body.contains("credit of 20.00 USD applied."));
     let r = web
         .post(
             Some(&ana_web),

@@ -75,6 +75,20 @@ async fn the_dashboard_draws_svg_charts_whose_figures_follow_the_cases() {
     assert_eq!(text_of(&after.body, "stat-supervisor-rate"), "100.0 %");
     assert_eq!(text_of(&after.body, "stat-resolved"), "1");
     assert!(after.body.contains("email: 100.0 %"), "the by-channel chart describes the new rate");
+    assert!(!after.body.contains("stat-escalation-rate-target"), "no target without a matrix that sets one");
+
+    // The matrix's targets show beside their figures, met or missed.
+    let targets = format!(
+        "[metric_targets]\nescalation_rate = 0.2\nfcr = 0.7\n{}",
+        ladder_testkit::matrix::SEEDED_LEVELS_WITH_TARGETS
+    );
+    api.activate_matrix(&world.tokens["root"], &targets).await;
+    let with_targets = web.get(Some(&manager), &page).await;
+    let target = text_of(&with_targets.body, "stat-escalation-rate-target");
+    assert!(target.contains("at most 20.0 %") && target.contains("missed"), "{target}");
+    assert!(with_targets.body.contains("class=\"target target-missed\""), "a missed target has its class");
+    let fcr = text_of(&with_targets.body, "stat-fcr-target");
+    assert!(fcr.contains("at least 70.0 %"), "{fcr}");
 
     // A bad period is refused with the field named.
     let r = web.get(Some(&manager), "/dashboard?from=yesterday").await;
@@ -205,6 +219,18 @@ async fn the_editor_lints_saves_diffs_activates_and_rolls_back() {
     assert!(history.contains("rolled back to <a href=\"/matrix/versions/1\">version 1</a> by root"), "{history}");
     assert!(history.contains("activated <a href=\"/matrix/versions/2\">version 2</a>"), "{history}");
     assert!(!history.contains("MatrixActivation"), "no debug dump: {history}");
+
+    // Any two versions compare, the changes grouped by section, each with its kind's class.
+    let compare = web.get(Some(&admin), "/matrix/compare?from=1&to=2").await;
+    assert_eq!(compare.status, 200, "{}", compare.body);
+    let rules = &compare.body[compare.body.find("data-section=\"rule\"").expect("a rules section")..];
+    assert!(rules.contains("<h3>Rules and triggers"), "{rules}");
+    assert!(rules.contains("<li class=\"diff-added\">"), "an added rule is coloured as added: {rules}");
+    let back = web.get(Some(&admin), "/matrix/compare?from=2&to=1").await;
+    assert!(back.body.contains("<li class=\"diff-removed\">"), "the other way it is removed: {}", back.body);
+    assert!(back.body.contains("rule removed: &quot;Billing goes straight"), "{}", back.body);
+    assert_eq!(web.get(Some(&admin), "/matrix/compare?from=x").await.status, 400, "a version is a number");
+    assert!(page.body.contains("action=\"/matrix/compare\""), "the matrix page offers the comparison");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

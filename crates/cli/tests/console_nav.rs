@@ -107,6 +107,27 @@ async fn search_finds_cases_by_phone_email_name_number_and_words_within_scope() 
     assert!(r.body.contains(&format!("href=\"/cases/{other}\"")), "{}", r.body);
     // Every page carries the box.
     assert!(web.get(Some(&ana), "/queue").await.body.contains("action=\"/search\""));
+
+    // The API's search answers the same, in the same scope.
+    let api_search = |token: &str, q: &str| {
+        let path = format!("/api/v1/search?{}", form_body(&[("q", q)]));
+        let token = token.to_string();
+        let api = &api;
+        async move { api.call(&token, "GET", &path, None).await }
+    };
+    let numbers = |v: &serde_json::Value| -> Vec<u64> {
+        v["items"].as_array().unwrap().iter().map(|c| c["number"].as_u64().unwrap()).collect()
+    };
+    let (s, found) = api_search(ana_token, "+1 555-0100").await;
+    assert_eq!((s, numbers(&found)), (200, vec![own]), "{found}");
+    let (s, found) = api_search(ana_token, "bea@example.com").await;
+    assert_eq!((s, numbers(&found)), (200, vec![]), "another team's case stays out of scope: {found}");
+    let (_, found) = api_search(&world.tokens["maria"], "modem").await;
+    assert!(numbers(&found).contains(&other) && numbers(&found).contains(&own), "{found}");
+    let (s, refused) = api_search(ana_token, "").await;
+    assert_eq!((s, refused["field"].as_str()), (422, Some("q")), "{refused}");
+    let (s, refused) = api_search(ana_token, &"x".repeat(201)).await;
+    assert_eq!((s, refused["field"].as_str()), (422, Some("q")), "{refused}");
 }
 
 #[tokio::test]

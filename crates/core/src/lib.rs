@@ -19,9 +19,14 @@
 //! - [`limits`]: how much one case may hold (messages, list entries, notes).
 //! - [`insights`]: "revise the rules" suggestions from facts about a period.
 //! - [`simulate`]: the what-if replay of recorded cases under a candidate matrix.
+//! - [`alerts`]: alerts read from the PagerDuty Events API v2 and Alertmanager formats.
+//! - [`incident`]: an incident policy's run (page, wait, next step, repeat, acknowledge).
+//! - [`oncall`]: on-call schedules (layers, hand-offs, restrictions, overrides): who
+//!   answers a page at an instant, the timeline, and the gaps in coverage.
 
 pub mod access;
 pub mod agents;
+pub mod alerts;
 pub mod case;
 mod cmd;
 pub mod command;
@@ -30,12 +35,14 @@ pub mod directory;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod incident;
 pub mod insights;
 pub mod instant;
 pub mod limits;
 pub mod macros;
 pub mod matrix;
 pub mod metrics;
+pub mod oncall;
 pub mod routing;
 pub mod simulate;
 pub mod sla;

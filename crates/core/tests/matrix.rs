@@ -1060,3 +1060,67 @@ fn deeply_nested_toml_is_an_error_not_a_crash() {
     let d = matrix::check(&source, "m.toml", None);
     assert!(d.iter().any(|d| d.is_error()), "{d:#?}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Currency and metric targets
+
+#[test]
+fn currency_is_an_iso_4217_code_and_defaults_to_usd() {
+    let (m, _) = matrix::parse("currency = \"EUR\"\n", "m.toml").unwrap();
+    assert_eq!(m.currency(), "EUR");
+    let (m, _) = matrix::parse("", "m.toml").unwrap();
+    assert_eq!(m.currency(), matrix::Matrix::DEFAULT_CURRENCY);
+    check("currency = \"EURO\"\n", &["1:12: error: unknown currency 'EURO'"]);
+    check("currency = \"eur\"\n", &["1:12: error: unknown currency 'eur'"]);
+    assert!(hint("currency = \"XYZ\"\n").contains("ISO 4217"));
+}
+
+#[test]
+fn metric_targets_are_fractions_and_a_csat_score() {
+    let source = "[metric_targets]\nsla_compliance = 0.95\nescalation_rate = 0.2\nfcr = 0.7\ncsat = 4.2\n";
+    let (m, _) = matrix::parse(source, "m.toml").unwrap();
+    let t = m.metric_targets;
+    assert_eq!((t.sla_compliance, t.escalation_rate, t.fcr, t.csat), (Some(0.95), Some(0.2), Some(0.7), Some(4.2)));
+    // Met: at least the target, except the escalation rate, at most.
+    assert_eq!(t.met("sla_compliance", 0.96), Some(true));
+    assert_eq!(t.met("sla_compliance", 0.90), Some(false));
+    assert_eq!(t.met("escalation_rate", 0.33), Some(false));
+    assert_eq!(t.met("escalation_rate", 0.1), Some(true));
+    assert_eq!(t.met("csat", 3.58), Some(false));
+    assert_eq!(matrix::MetricTargets::default().met("fcr", 0.5), None, "no target, no verdict");
+    check("[metric_targets]\nsla_compliance = 95\n", &["2:18: error: sla_compliance must be between 0 and 1"]);
+    check("[metric_targets]\ncsat = 6\n", &["2:8: error: csat must be between 1 and 5"]);
+    check("[metric_targets]\nnps = 0.5\n", &["2:1: error: unknown key 'nps' in metric_targets"]);
+}
+
+#[test]
+fn diff_groups_changes_by_section_with_their_kind() {
+    let old = "[custom_fields]\norder_id = \"string\"\n";
+    let new = "currency = \"EUR\"\n[metric_targets]\ncsat = 4.2\n[custom_fields]\nrefund = \"number\"\n";
+    let (old, _) = matrix::parse(old, "old").unwrap();
+    let (new, _) = matrix::parse(new, "new").unwrap();
+    let changes = matrix::diff(&old, &new);
+    let sections: Vec<(&str, Vec<(&str, String)>)> = matrix::by_section(&changes)
+        .into_iter()
+        .map(|(item, cs)| (item.section(), cs.iter().map(|c| (c.kind().as_str(), c.to_string())).collect()))
+        .collect();
+    assert_eq!(
+        sections,
+        vec![
+            (
+                "Custom fields",
+                vec![
+                    ("removed", "custom field removed: order_id".to_string()),
+                    ("added", "custom field added: refund".to_string())
+                ]
+            ),
+            (
+                "Currency and metric targets",
+                vec![
+                    ("changed", "setting currency code: USD → EUR".to_string()),
+                    ("changed", "setting metric target csat: none → 4.2".to_string())
+                ]
+            ),
+        ]
+    );
+}

@@ -296,11 +296,6 @@ impl Engine {
         store.edit_agent_profile(user.id, now, edit).await
     }
 
-    /// The time zone the caller chose for the console (`None`: the browser's).
-    pub async fn time_zone(&self, principal: &Principal) -> Result<Option<String>, StoreError> {
-        self.store.user_time_zone(principal.user_id).await
-    }
-
     /// Saves the time zone `user`'s console shows instants in (`None`: the browser's). The
     /// zone must be one the time-zone database knows.
     pub async fn set_time_zone(
@@ -316,7 +311,10 @@ impl Engine {
         let detail = json!({ "time_zone": zone });
         self.permitted(principal, &Action::SetTimeZone { user }, "user.time_zone", user, detail, now)?
             .set_user_time_zone(user, zone, now)
-            .await
+            .await?;
+        // The zone is cached with the user's sessions (`authenticate_session`).
+        self.forget_cached_sessions_of(user);
+        Ok(())
     }
 
     /// Sets an agent's presence.

@@ -117,6 +117,16 @@ impl Engine {
         self.store.approval_inbox(roles, teams, limit, keep).await
     }
 
+    /// How many cases wait for the caller's decision on an approval, up to `cap`: one
+    /// counting read of the inbox's index, for the navigation (0 without an inbox).
+    pub async fn approval_inbox_count(&self, principal: &Principal, cap: u32) -> Result<u64, StoreError> {
+        if principal.allows(&Action::ApprovalsInbox).is_err() {
+            return Ok(0);
+        }
+        let (roles, teams) = principal.approval_scope();
+        self.store.approval_case_count(roles, teams, cap).await
+    }
+
     /// A team's queue (its first `limit` cases in order) and its length.
     pub async fn queue(
         &self,

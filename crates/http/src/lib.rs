@@ -24,6 +24,7 @@ pub mod matrix;
 mod metrics;
 pub mod openapi;
 mod queues;
+mod search;
 mod simulations;
 mod sla;
 pub mod web;
@@ -150,6 +151,7 @@ pub fn router(state: AppState) -> Router {
         .merge(matrix::router())
         .merge(sla::router())
         .merge(queues::router())
+        .merge(search::router())
         .merge(metrics::router())
         .merge(insights::router())
         .merge(macros::router())

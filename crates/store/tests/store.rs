@@ -1128,7 +1128,7 @@ async fn tokens_authenticate_until_revoked_expired_or_their_user_is_deactivated(
     };
     let now = at(1);
     let lookup =
-        async |hash: &str, now: Timestamp| store.user_for_token(hash.into(), now).await.map(|u| u.map(|(u, _)| u));
+        async |hash: &str, now: Timestamp| store.user_for_token(hash.into(), now).await.map(|u| u.map(|(u, _, _)| u));
 
     // Revocation.
     let revocable = store.create_token(token("t1", AGENT, None), "hash-1".into()).await.unwrap();

@@ -8,7 +8,8 @@ use super::model::{
     Action, AuthorityRule, Calendar, IncidentPolicy, LevelSpec, Matrix, Rule, TargetKind, Targets, format_duration,
 };
 
-/// The kind of thing that changed.
+/// The kind of thing that changed; also the section of the matrix it is in, in the order
+/// [`diff`] reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Item {
     Calendar,
@@ -17,9 +18,25 @@ pub enum Item {
     Authority,
     IncidentPolicy,
     Sla,
+    Queue,
+    CustomField,
+    Setting,
 }
 
 impl Item {
+    /// Every section, in the order [`diff`] reports them.
+    pub const ALL: [Item; 9] = [
+        Item::Calendar,
+        Item::Level,
+        Item::Rule,
+        Item::Authority,
+        Item::IncidentPolicy,
+        Item::Sla,
+        Item::Queue,
+        Item::CustomField,
+        Item::Setting,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Item::Calendar => "calendar",
@@ -28,6 +45,42 @@ impl Item {
             Item::Authority => "authority",
             Item::IncidentPolicy => "incident policy",
             Item::Sla => "sla",
+            Item::Queue => "queue",
+            Item::CustomField => "custom field",
+            Item::Setting => "setting",
+        }
+    }
+
+    /// The section's heading (levels carry their targets; rules their triggers).
+    pub fn section(self) -> &'static str {
+        match self {
+            Item::Calendar => "Calendars",
+            Item::Level => "Levels and targets",
+            Item::Rule => "Rules and triggers",
+            Item::Authority => "Authority",
+            Item::IncidentPolicy => "Incident policies",
+            Item::Sla => "SLA settings",
+            Item::Queue => "Queues",
+            Item::CustomField => "Custom fields",
+            Item::Setting => "Currency and metric targets",
+        }
+    }
+}
+
+/// Whether a change adds, removes or changes something (a diff's colour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    Changed,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "added",
+            ChangeKind::Removed => "removed",
+            ChangeKind::Changed => "changed",
         }
     }
 }
@@ -67,6 +120,37 @@ pub enum Change {
     },
 }
 
+impl Change {
+    /// The section the change is in.
+    pub fn item(&self) -> Item {
+        match self {
+            Change::Added { item, .. }
+            | Change::Removed { item, .. }
+            | Change::Modified { item, .. }
+            | Change::MemberAdded { item, .. }
+            | Change::MemberRemoved { item, .. } => *item,
+        }
+    }
+
+    /// Whether it adds, removes or changes something.
+    pub fn kind(&self) -> ChangeKind {
+        match self {
+            Change::Added { .. } | Change::MemberAdded { .. } => ChangeKind::Added,
+            Change::Removed { .. } | Change::MemberRemoved { .. } => ChangeKind::Removed,
+            Change::Modified { .. } => ChangeKind::Changed,
+        }
+    }
+}
+
+/// The changes grouped by section, sections in [`Item::ALL`]'s order, empty ones left out.
+pub fn by_section(changes: &[Change]) -> Vec<(Item, Vec<&Change>)> {
+    Item::ALL
+        .iter()
+        .map(|item| (*item, changes.iter().filter(|c| c.item() == *item).collect::<Vec<_>>()))
+        .filter(|(_, c)| !c.is_empty())
+        .collect()
+}
+
 fn label(item: Item, name: &str) -> String {
     if item == Item::Rule { format!("\"{name}\"") } else { name.to_string() }
 }
@@ -93,8 +177,8 @@ impl fmt::Display for Change {
     }
 }
 
-/// Every semantic change from `old` to `new`: calendars, then levels, rules, authority and
-/// incident policies. Items are matched by name (id); a renamed item is a removal and an
+/// Every semantic change from `old` to `new`: calendars, then levels, rules, authority,
+/// incident policies, SLA settings, queues, custom fields, the currency and metric targets. Items are matched by name (id); a renamed item is a removal and an
 /// addition.
 pub fn diff(old: &Matrix, new: &Matrix) -> Vec<Change> {
     let mut d = Differ { out: Vec::new() };
@@ -107,12 +191,30 @@ pub fn diff(old: &Matrix, new: &Matrix) -> Vec<Change> {
     d.listed(Item::IncidentPolicy, &old.incident_policies, &new.incident_policies, |p| p.id.as_str(), Differ::policy);
     let statuses = |m: &Matrix| m.sla.pause_on.iter().map(|s| s.as_str().to_string()).collect::<BTreeSet<_>>();
     d.members(Item::Sla, "settings", "pause on", statuses(old), statuses(new));
-    let queues = |m: &Matrix| {
-        m.queues.iter().map(|q| format!("{} → {} after {}", q.team, q.overflow_to, format_duration(q.after))).collect()
-    };
-    d.members(Item::Sla, "queues", "overflow", queues(old), queues(new));
     let percents = |m: &Matrix| m.sla.warn_at.iter().map(|p| format!("{p}%")).collect::<BTreeSet<_>>();
     d.members(Item::Sla, "settings", "warning at", percents(old), percents(new));
+    let teams: BTreeSet<&str> = old.queues.iter().chain(&new.queues).map(|q| q.team.as_str()).collect();
+    for team in teams {
+        let overflow = |m: &Matrix| {
+            m.queues
+                .iter()
+                .filter(|q| q.team == team)
+                .map(|q| format!("to {} after {}", q.overflow_to, format_duration(q.after)))
+                .collect()
+        };
+        d.members(Item::Queue, team, "overflow", overflow(old), overflow(new));
+    }
+    d.modified(Item::Setting, "currency", "code", old.currency().to_string(), new.currency().to_string());
+    for metric in super::parse::keys::METRIC_TARGETS {
+        let show = |m: &Matrix| m.metric_targets.get(metric).map_or_else(|| "none".to_string(), |t| t.to_string());
+        d.modified(Item::Setting, "metric target", metric, show(old), show(new));
+    }
+    d.keyed(
+        Item::CustomField,
+        old.custom_fields.iter().collect(),
+        new.custom_fields.iter().collect(),
+        |d, name, o, n| d.modified(Item::CustomField, name, "type", o.as_str().to_string(), n.as_str().to_string()),
+    );
     d.out
 }
 

@@ -34,12 +34,13 @@ use std::fmt;
 use std::ops::Range;
 
 pub use apply::{ActiveMatrix, MATRIX_ACTOR, REPEAT_CONTACT_WINDOW, Surroundings, apply_rules, follow_up};
-pub use diff::{Change, Item, diff};
+pub use diff::{Change, ChangeKind, Item, by_section, diff};
 pub use eval::{CompiledMatrix, Evaluation, Facts, Fired, TriggerFired};
 pub use lint::{Directory, lint};
 pub use model::{
-    Action, AuthorityRule, AuthorityWindow, Calendar, FieldType, IncidentPolicy, IncidentSeverity, IncidentStep,
-    LevelSpec, Matrix, NotifyChannel, Recipient, Rule, TargetKind, Targets, Trigger, WeeklyHours, Window,
+    Action, AuthorityRule, AuthorityWindow, Calendar, FieldType, ISO_4217, IncidentPolicy, IncidentSeverity,
+    IncidentStep, LevelSpec, Matrix, MetricTargets, NotifyChannel, Recipient, Rule, TargetKind, Targets, Trigger,
+    WeeklyHours, Window,
 };
 pub use parse::parse;
 pub use schema::json_schema;

@@ -17,7 +17,9 @@ use jiff::civil::{Date, Time, Weekday};
 use jiff::{SignedDuration, Timestamp};
 use schemars::JsonSchema;
 
-use super::schema::{DateText, DurationText, OneOrMany, PauseStatus, RecipientText, RuleActions, Windows};
+use super::schema::{
+    CurrencyCode, DateText, DurationText, OneOrMany, PauseStatus, RecipientText, RuleActions, Windows,
+};
 use crate::case::{Priority, Status};
 use crate::directory::{Ladder, LevelId, Role};
 use crate::event::EscalationKind;
@@ -85,7 +87,68 @@ pub struct Matrix {
     /// The custom fields a case may carry, by name, with their types: a case opened or
     /// changed with an undeclared field or a value of the wrong type is refused.
     pub custom_fields: BTreeMap<String, FieldType>,
+    /// The ISO 4217 code of the currency every amount is in (authority limits, grants,
+    /// customers' value), e.g. "EUR". Default [`Matrix::DEFAULT_CURRENCY`].
+    #[schemars(with = "Option<CurrencyCode>")]
+    pub currency: Option<String>,
+    /// What the dashboard's figures aim at: each shown beside its figure, met or missed.
+    pub metric_targets: MetricTargets,
 }
+
+/// The matrix's `[metric_targets]` table: the goals of the dashboard's rates, each optional.
+/// Rates are fractions (0.95 is 95 %); CSAT is on its 1–5 scale.
+#[derive(Debug, Clone, Copy, Default, PartialEq, JsonSchema)]
+#[schemars(deny_unknown_fields, default)]
+pub struct MetricTargets {
+    /// The share of SLA clocks met, at least (e.g. 0.95).
+    pub sla_compliance: Option<f64>,
+    /// The share of cases escalated, at most (e.g. 0.2).
+    pub escalation_rate: Option<f64>,
+    /// The share of cases resolved at first contact, at least (e.g. 0.7).
+    pub fcr: Option<f64>,
+    /// The average satisfaction score, at least (1–5, e.g. 4.2).
+    pub csat: Option<f64>,
+}
+
+impl MetricTargets {
+    /// Whether `value` meets the target of `metric` (`None`: no target, or no such metric).
+    /// The escalation rate is met at or below its target; the others at or above.
+    pub fn met(&self, metric: &str, value: f64) -> Option<bool> {
+        let (target, at_most) = match metric {
+            "sla_compliance" => (self.sla_compliance?, false),
+            "escalation_rate" => (self.escalation_rate?, true),
+            "fcr" => (self.fcr?, false),
+            "csat" => (self.csat?, false),
+            _ => return None,
+        };
+        Some(if at_most { value <= target } else { value >= target })
+    }
+
+    /// The target of `metric`, if set.
+    pub fn get(&self, metric: &str) -> Option<f64> {
+        match metric {
+            "sla_compliance" => self.sla_compliance,
+            "escalation_rate" => self.escalation_rate,
+            "fcr" => self.fcr,
+            "csat" => self.csat,
+            _ => None,
+        }
+    }
+}
+
+/// The active ISO 4217 currency codes (the matrix's `currency` must be one).
+pub const ISO_4217: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
+    "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC",
+    "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
+    "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD",
+    "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL",
+    "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD",
+    "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD",
+    "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP",
+    "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES",
+    "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+];
 
 /// The type of a declared custom field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,6 +251,14 @@ impl Default for SlaSettings {
 }
 
 impl Matrix {
+    /// The currency of a matrix that names none.
+    pub const DEFAULT_CURRENCY: &'static str = "USD";
+
+    /// The ISO 4217 code amounts are in: the matrix's `currency`, else [`Self::DEFAULT_CURRENCY`].
+    pub fn currency(&self) -> &str {
+        self.currency.as_deref().unwrap_or(Self::DEFAULT_CURRENCY)
+    }
+
     /// Checks a case's custom fields against the declared ones: every key declared, every
     /// value of its type (`null` allowed where `allow_null`: a change that removes the
     /// field). The error names the field as `custom_fields.KEY`.

@@ -12,9 +12,9 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::model::{
-    Action, AuthorityRule, AuthorityWindow, Calendar, FieldType, IncidentPolicy, IncidentSeverity, IncidentStep,
-    LevelSpec, Matrix, Named, NotifyChannel, QueueSpec, Recipient, Rule, SlaSettings, Targets, Trigger, WeeklyHours,
-    Window, parse_days, parse_duration, parse_window,
+    Action, AuthorityRule, AuthorityWindow, Calendar, FieldType, ISO_4217, IncidentPolicy, IncidentSeverity,
+    IncidentStep, LevelSpec, Matrix, MetricTargets, Named, NotifyChannel, QueueSpec, Recipient, Rule, SlaSettings,
+    Targets, Trigger, WeeklyHours, Window, parse_days, parse_duration, parse_window,
 };
 use super::{Diagnostic, Severity, SourceMap, hint_for};
 use crate::case::{Priority, Status};
@@ -27,8 +27,19 @@ type Value<'i> = Spanned<DeValue<'i>>;
 /// them (the model's field order). The schema derived from the model has the same keys; a
 /// test in [`schema`](super::schema) keeps the two in step.
 pub(crate) mod keys {
-    pub(crate) const TOP: &[&str] =
-        &["calendars", "levels", "rules", "authority", "incident_policies", "sla", "queues", "custom_fields"];
+    pub(crate) const TOP: &[&str] = &[
+        "calendars",
+        "levels",
+        "rules",
+        "authority",
+        "incident_policies",
+        "sla",
+        "queues",
+        "custom_fields",
+        "currency",
+        "metric_targets",
+    ];
+    pub(crate) const METRIC_TARGETS: &[&str] = &["sla_compliance", "escalation_rate", "fcr", "csat"];
     pub(crate) const QUEUE: &[&str] = &["team", "overflow_to", "after"];
     pub(crate) const SLA: &[&str] = &["pause_on", "warn_at"];
     pub(crate) const CALENDAR: &[&str] = &["timezone", "hours", "holidays", "overrides"];
@@ -466,10 +477,52 @@ impl Parser<'_> {
                         }
                     }
                 }
+                "currency" => {
+                    let Some(code) = self.string(&path, v) else { continue };
+                    if !ISO_4217.contains(&code.as_str()) {
+                        self.error(v, &path, format!("unknown currency '{code}'")).hint = Some(format!(
+                            "use an ISO 4217 code in capitals, such as 'EUR', 'USD' or 'GBP' (without it: '{}')",
+                            Matrix::DEFAULT_CURRENCY
+                        ));
+                        continue;
+                    }
+                    m.currency = Some(code);
+                }
+                "metric_targets" => {
+                    if let Some(t) = self.table(&path, v) {
+                        m.metric_targets = self.metric_targets(&path, t);
+                    }
+                }
                 _ => unreachable!("entries() filters keys"),
             }
         }
         m
+    }
+
+    /// The `[metric_targets]` table: rates between 0 and 1, CSAT between 1 and 5.
+    fn metric_targets(&mut self, path: &str, t: &DeTable<'_>) -> MetricTargets {
+        let mut targets = MetricTargets::default();
+        for (key, p, val) in self.entries(path, t, keys::METRIC_TARGETS) {
+            let Some(n) = self.number(&p, val) else { continue };
+            let (range, hint) = if key == "csat" {
+                (1.0..=5.0, "CSAT is on its 1–5 scale, e.g. csat = 4.2")
+            } else {
+                (0.0..=1.0, "a rate is a fraction, e.g. 0.95 for 95 %")
+            };
+            if !range.contains(&n) {
+                self.error(val, &p, format!("{key} must be between {} and {}", range.start(), range.end())).hint =
+                    Some(hint.to_string());
+                continue;
+            }
+            match key {
+                "sla_compliance" => targets.sla_compliance = Some(n),
+                "escalation_rate" => targets.escalation_rate = Some(n),
+                "fcr" => targets.fcr = Some(n),
+                "csat" => targets.csat = Some(n),
+                _ => unreachable!("entries() filters keys"),
+            }
+        }
+        targets
     }
 
     /// One `[[queues]]` table: every key is required.

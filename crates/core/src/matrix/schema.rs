@@ -43,6 +43,11 @@ named_schema!(Trigger, Role, Priority, NotifyChannel, IncidentSeverity, Escalati
 #[schemars(transparent)]
 pub(crate) struct DurationText(#[schemars(pattern(DURATION))] String);
 
+/// An ISO 4217 currency code, e.g. "EUR".
+#[derive(JsonSchema)]
+#[schemars(transparent)]
+pub(crate) struct CurrencyCode(#[schemars(pattern(r"^[A-Z]{3}$"))] String);
+
 /// A calendar date, "YYYY-MM-DD".
 #[derive(JsonSchema)]
 #[schemars(transparent)]
@@ -191,6 +196,7 @@ mod tests {
         assert_eq!(sorted(keys::TOP), schema_keys::<Matrix>());
         assert_eq!(sorted(keys::QUEUE), schema_keys::<QueueSpec>());
         assert_eq!(sorted(keys::SLA), schema_keys::<SlaSettings>());
+        assert_eq!(sorted(keys::METRIC_TARGETS), schema_keys::<crate::matrix::MetricTargets>());
         assert_eq!(sorted(keys::CALENDAR), schema_keys::<Calendar>());
         assert_eq!(sorted(keys::LEVEL), schema_keys::<LevelSpec>());
         assert_eq!(sorted(keys::TARGET), schema_keys::<Targets>());

@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use ladder_core::access::Principal;
 use ladder_core::case::{Approval, Case};
 use ladder_core::command::Decision;
+use ladder_core::directory::Customer;
 use ladder_core::ids::UserId;
 use ladder_engine::{ActionRequest, CaseRequest};
 use maud::{Markup, html};
@@ -45,6 +46,14 @@ async fn inbox_page(State(state): State<AppState>, session: Session) -> WebResul
     allow(&state, &session, &Action::ApprovalsInbox)?;
     let inbox = state.engine.approval_inbox(&session.principal, INBOX_LIMIT).await?;
     let users = user_names(&state, &session.principal).await?;
+    let mut customers = BTreeMap::new();
+    for id in inbox.iter().filter_map(|item| item.case.customer) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = customers.entry(id)
+            && let Some(customer) = state.engine.customer(&session.principal, id).await?
+        {
+            slot.insert(customer);
+        }
+    }
     let body = html! {
         link rel="stylesheet" href="/assets/approvals.css";
         h1 { "Approvals " span.count { "(" (inbox.len()) " waiting)" } }
@@ -57,7 +66,8 @@ async fn inbox_page(State(state): State<AppState>, session: Session) -> WebResul
                     h2 {
                         a href=(format!("/cases/{}", item.case.number)) { "#" (item.case.number) " " (item.case.subject) }
                     }
-                    (approval_card(&state, &session, &item.case, item.approval, item.request(), &users, "/approvals"))
+                    @let customer = item.case.customer.and_then(|id| customers.get(&id));
+                    (approval_card(&state, &session, &item.case, customer, item.approval, item.request(), &users, "/approvals"))
                 }
             }
         }
@@ -65,11 +75,14 @@ async fn inbox_page(State(state): State<AppState>, session: Session) -> WebResul
     Ok(layout::page(&session, "Approvals", "/approvals", body))
 }
 
-/// One pending approval: what is asked, by whom, and the three decisions.
+/// One pending approval: what is asked, by whom, for which customer (their value), the
+/// case's priority, the decider's own limit, and the three decisions.
+#[allow(clippy::too_many_arguments)]
 fn approval_card(
     state: &AppState,
     session: &Session,
     case: &Case,
+    customer: Option<&Customer>,
     n: u32,
     a: &Approval,
     users: &BTreeMap<UserId, String>,
@@ -84,16 +97,25 @@ fn approval_card(
         .engine
         .active_matrix()
         .and_then(|m| m.compiled.matrix().authority_limit(&a.action, p.role, Some(&p.name)));
+    let currency = super::currency(state);
+    let money = |amount: f64| super::layout::money(amount, &currency);
     html! {
         p.request {
-            strong { (super::case::action_name(&a.action)) " of " (format!("{:.2}", a.amount)) }
+            strong { (super::case::action_name(&a.action)) " of " (money(a.amount)) }
             " requested by " (who) " " (time(a.requested_at))
             " · needs a " (a.approver_role.as_str()) " or above"
         }
         p.approval-facts {
+            @match customer {
+                Some(c) => {
+                    "Customer " strong { (c.name) } @if let Some(segment) = &c.segment { " (" (segment) ")" }
+                    ", value " strong.customer-value { (money(c.value)) } " · "
+                }
+                None => "No customer on the case · ",
+            }
             "Case priority " (super::layout::badge("priority", case.priority.as_str()))
             " · your own limit for " (super::case::action_name(&a.action)) ": "
-            strong { @match own_limit { Some(l) => (format!("{l:.2}")), None => "none set (approval only)" } }
+            strong { @match own_limit { Some(l) => (money(l)), None => "none set (approval only)" } }
             @if own_limit.is_none_or(|l| a.window_total().unwrap_or(a.amount) > l) {
                 span.muted { " — above it: counter-offer within it, or leave it to someone with more authority" }
             }
@@ -101,13 +123,13 @@ fn approval_card(
         @if let Some(note) = &a.note { p.muted { "“" (note) "”" } }
         @if !a.earlier.is_empty() { p.muted { "Adds up with earlier grants: " (a.reason()) } }
         div.decide {
-            form method="post" action=(action) {
+            form.decide-approve method="post" action=(action) {
                 (csrf_field(session))
                 input type="hidden" name="decision" value="approve";
                 input type="hidden" name="back" value=(back);
-                button.approve type="submit" aria-label=(format!("Approve {} of {:.2} on case #{}", super::case::action_name(&a.action), a.amount, case.number)) { "Approve" }
+                button.approve type="submit" aria-label=(format!("Approve {} of {} on case #{}", super::case::action_name(&a.action), money(a.amount), case.number)) { "Approve" }
             }
-            form method="post" action=(action) {
+            form.decide-deny method="post" action=(action) {
                 (csrf_field(session))
                 input type="hidden" name="decision" value="deny";
                 input type="hidden" name="back" value=(back);
@@ -115,11 +137,11 @@ fn approval_card(
                 input #(format!("deny-{id}")) type="text" name="comment" required;
                 button.deny type="submit" { "Deny" }
             }
-            form method="post" action=(action) {
+            form.decide-counter method="post" action=(action) {
                 (csrf_field(session))
                 input type="hidden" name="decision" value="counter";
                 input type="hidden" name="back" value=(back);
-                label for=(format!("counter-{id}")) { "Counter-offer amount" }
+                label for=(format!("counter-{id}")) { "Counter-offer amount (" (currency) ")" }
                 input #(format!("counter-{id}")) type="number" name="amount" min="0" step="0.01" required;
                 label for=(format!("counter-note-{id}")) { "Comment" }
                 input #(format!("counter-note-{id}")) type="text" name="comment";
@@ -144,6 +166,11 @@ pub async fn case_panel(state: &AppState, session: &Session, case: &Case) -> Web
         .map(|m| m.compiled.matrix().authority.iter().map(|a| a.action.clone()).collect())
         .unwrap_or_default();
     let pending: Vec<(u32, &Approval)> = case.pending_approvals().collect();
+    let currency = super::currency(state);
+    let customer = match case.customer {
+        Some(id) if !pending.is_empty() => state.engine.customer(p, id).await?,
+        _ => None,
+    };
     let back = format!("/cases/{}", case.number);
     Ok(html! {
         link rel="stylesheet" href="/assets/approvals.css";
@@ -153,10 +180,10 @@ pub async fn case_panel(state: &AppState, session: &Session, case: &Case) -> Web
                 @for (n, a) in &pending {
                     div.approval {
                         @if p.allows(&Action::SeeApproval { case, approval: a }).is_ok() {
-                            (approval_card(state, session, case, *n, a, &users, &back))
+                            (approval_card(state, session, case, customer.as_ref(), *n, a, &users, &back))
                         } @else {
                             p.request {
-                                strong { (super::case::action_name(&a.action)) " of " (format!("{:.2}", a.amount)) }
+                                strong { (super::case::action_name(&a.action)) " of " (super::layout::money(a.amount, &currency)) }
                                 " waits for a " (a.approver_role.as_str()) " (requested " (time(a.requested_at)) ")"
                             }
                         }
@@ -173,7 +200,7 @@ pub async fn case_panel(state: &AppState, session: &Session, case: &Case) -> Web
                     select #grant-action name="action" {
                         @for a in &actions { option value=(a) { (a.replace('_', " ")) } }
                     }
-                    label for="grant-amount" { "Amount" }
+                    label for="grant-amount" { "Amount (" (currency) ")" }
                     input #grant-amount type="number" name="amount" min="0.01" step="0.01" required;
                     label for="grant-note" { "Reason (the approver sees it)" }
                     input #grant-note type="text" name="note";
@@ -262,6 +289,7 @@ async fn apply_action(
         ));
     };
     let request = CaseRequest::ApplyAction(ActionRequest { action: f.action.clone(), amount, note: given(f.note) });
+    let (what, shown) = (super::case::action_name(&f.action), super::layout::money(amount, &super::currency(&state)));
     let flash = match state.engine.run(&session.principal, case.id, request, None, None, state.engine.now()).await {
         Ok(outcome) if outcome.case.approvals.len() > case.approvals.len() => {
             let a = outcome.case.approvals.last().expect("a new approval");
@@ -269,8 +297,7 @@ async fn apply_action(
                 ok: true,
                 message: if a.earlier.is_empty() {
                     format!(
-                        "{} of {amount:.2} is above your authority: approval requested from a {}.",
-                        f.action,
+                        "{what} of {shown} is above your authority: approval requested from a {}.",
                         a.approver_role.as_str()
                     )
                 } else {
@@ -282,7 +309,7 @@ async fn apply_action(
                 },
             }
         }
-        Ok(_) => Flash { ok: true, message: format!("{} of {amount:.2} applied.", f.action) },
+        Ok(_) => Flash { ok: true, message: format!("{what} of {shown} applied.") },
         Err(ladder_engine::StoreError::Forbidden(m)) => return Err(WebError::forbidden(m)),
         Err(e) => Flash { ok: false, message: format!("Not done: {}", crate::error::ApiError::from(e).0.detail) },
     };

@@ -59,11 +59,17 @@ pub(super) async fn visible_case(
 struct Names {
     users: BTreeMap<UserId, String>,
     teams: BTreeMap<TeamId, Team>,
+    /// The currency amounts are shown in.
+    currency: String,
 }
 
 impl Names {
     async fn load(state: &AppState, p: &ladder_core::access::Principal) -> WebResult<Names> {
-        Ok(Names { users: state.engine.user_names(p).await?, teams: state.engine.teams_by_id(p).await? })
+        Ok(Names {
+            users: state.engine.user_names(p).await?,
+            teams: state.engine.teams_by_id(p).await?,
+            currency: super::currency(state),
+        })
     }
     fn user(&self, id: Option<UserId>) -> String {
         id.map_or("nobody".into(), |id| self.users.get(&id).cloned().unwrap_or_else(|| id.to_string()))
@@ -259,7 +265,7 @@ async fn case_page(
                         dl.profile {
                             dt { "Name" } dd { (c.name) }
                             dt { "Segment" } dd { (c.segment.as_deref().unwrap_or("—")) }
-                            dt { "Value" } dd { (format!("{:.0}", c.value)) }
+                            dt { "Value" } dd { (layout::money(c.value, &names.currency)) }
                             dt { "Status" } dd { (c.status.as_str()) }
                             @if let Some(lang) = &c.language { dt { "Language" } dd { (lang) } }
                             @for id in c.identities.iter().take(3) { dt { (id.channel.as_str()) } dd { (id.value) } }
@@ -282,7 +288,7 @@ async fn case_page(
                         dl.profile {
                             @for (action, limit) in &authority {
                                 dt { (action_name(action)) }
-                                dd { @match limit { Some(l) => (format!("up to {l:.0}")), None => "needs approval" } }
+                                dd { @match limit { Some(l) => { "up to " (layout::money(*l, &names.currency)) }, None => "needs approval" } }
                             }
                         }
                     }
@@ -453,9 +459,9 @@ fn timeline_entry(e: &StoredEvent, n: &Names) -> Markup {
         CaseEvent::ApprovalRequested(a) => (
             "approval",
             format!(
-                "Approval requested: {} of {:.2} (needs a {})",
+                "Approval requested: {} of {} (needs a {})",
                 action_name(&a.action),
-                a.amount,
+                layout::money(a.amount, &n.currency),
                 a.approver_role.as_str()
             ),
             html! { @if let Some(note) = &a.note { p { (note) } } },
@@ -465,9 +471,11 @@ fn timeline_entry(e: &StoredEvent, n: &Names) -> Markup {
             format!("Approval {} {}", a.approval, a.decision.as_str()),
             html! { @if let Some(c) = &a.comment { p { (c) } } },
         ),
-        CaseEvent::ActionApplied(a) => {
-            ("approval", format!("{} of {:.2} applied", action_name(&a.action), a.amount), html! {})
-        }
+        CaseEvent::ActionApplied(a) => (
+            "approval",
+            format!("{} of {} applied", action_name(&a.action), layout::money(a.amount, &n.currency)),
+            html! {},
+        ),
         other => ("minor", other.kind().replace('_', " "), html! {}),
     };
     html! {

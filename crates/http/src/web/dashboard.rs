@@ -8,6 +8,7 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use jiff::civil::Date;
 use ladder_core::access::Action;
+use ladder_core::matrix::MetricTargets;
 use ladder_core::metrics::Dimension;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -66,6 +67,11 @@ fn stat(label: &str, id: &str, value: String) -> Markup {
     html! { div.stat { dt { (label) } dd #(id) { (value) } } }
 }
 
+/// A CSAT average with the matrix's CSAT target beside it (the figure is `#id`).
+fn csat_stat(label: &str, id: &str, value: Option<f64>, targets: &MetricTargets) -> Markup {
+    html! { div.stat { dt { (label) } dd { span #(id) { (Unit::Score.format(value)) } (target_note(id, "csat", Unit::Score, value, targets)) } } }
+}
+
 /// One rate of a row: its value, and the count it is the share of (`numerator`,
 /// `denominator`), so "100 %" out of one case reads as such.
 struct Rate {
@@ -87,9 +93,26 @@ impl Rate {
     }
 }
 
+/// The matrix's target for a figure (`#id-target`), met or missed, when the matrix in force
+/// sets one (`[metric_targets]`); nothing otherwise.
+fn target_note(id: &str, metric: &str, unit: Unit, value: Option<f64>, targets: &MetricTargets) -> Markup {
+    let Some(target) = targets.get(metric) else { return html! {} };
+    let bound = if metric == "escalation_rate" { "at most" } else { "at least" };
+    let (class, verdict) = match value.and_then(|v| targets.met(metric, v)) {
+        Some(true) => ("target target-met", "met"),
+        Some(false) => ("target target-missed", "missed"),
+        None => ("target", "no figure yet"),
+    };
+    html! {
+        br;
+        span class=(class) id=(format!("{id}-target")) { "target: " (bound) " " (unit.format(Some(target))) " — " strong { (verdict) } }
+    }
+}
+
 /// A rate of the period with its count (n) and the previous period's beside it: the
-/// figure (`#id`), `#id-n` and `#id-previous`.
-fn rate_stat(label: &str, id: &str, now: Rate, before: Rate) -> Markup {
+/// figure (`#id`), `#id-n` and `#id-previous`; its target (`#id-target`) when the matrix
+/// sets one for `metric`.
+fn rate_stat(label: &str, id: &str, now: Rate, before: Rate, target: (&str, &MetricTargets)) -> Markup {
     let pct = |v: Option<f64>| Unit::Percent.format(v);
     let trend = match (now.value, before.value) {
         (Some(a), Some(b)) if (a - b).abs() >= 0.0005 => {
@@ -107,6 +130,7 @@ fn rate_stat(label: &str, id: &str, now: Rate, before: Rate) -> Markup {
                 span.previous #(format!("{id}-previous")) {
                     "previous period: " (pct(before.value)) " (n = " (before.count()) ")" (trend)
                 }
+                (target_note(id, target.0, Unit::Percent, now.value, target.1))
             }
         }
     }
@@ -156,6 +180,8 @@ async fn dashboard_page(
 
     let t = total.as_ref();
     let prev = previous.as_ref();
+    let targets = state.engine.active_matrix().map(|m| m.compiled.matrix().metric_targets).unwrap_or_default();
+    let target = |metric| (metric, &targets);
     let escalation = |r| Rate::of(r, |r| r.rates.escalation_rate, |r| (r.escalated, r.cases));
     let supervisor = |r| Rate::of(r, |r| r.rates.supervisor_escalation_rate, |r| (r.supervisor_escalated, r.cases));
     let fcr = |r| Rate::of(r, |r| r.rates.fcr_rate, |r| (r.fcr, r.resolved));
@@ -178,21 +204,23 @@ async fn dashboard_page(
             label for="to" { "To" } input #to type="date" name="to" value=(to.to_string());
             button type="submit" { "Show" }
             p.hint { "Cases opened from " (from) " to " (to) " (UTC days, both included); the previous period is "
-                (prev_from) " to " (prev_to) ". Each rate says what it counts (n)." }
+                (prev_from) " to " (prev_to) ". Each rate says what it counts (n); targets come from the matrix in force ("
+                code { "[metric_targets]" } ")." }
         }
         section aria-labelledby="totals-title" {
             h2 #totals-title { "The period at a glance" }
             dl.stats {
                 (stat("Cases", "stat-cases", t.map_or(0, |t| t.cases).to_string()))
                 (stat("Escalated", "stat-escalated", t.map_or(0, |t| t.escalated).to_string()))
-                (rate_stat("Escalation rate", "stat-escalation-rate", escalation(t), escalation(prev)))
-                (rate_stat("Supervisor escalation rate", "stat-supervisor-rate", supervisor(t), supervisor(prev)))
+                (rate_stat("Escalation rate", "stat-escalation-rate", escalation(t), escalation(prev), target("escalation_rate")))
+                (rate_stat("Supervisor escalation rate", "stat-supervisor-rate", supervisor(t), supervisor(prev), target("")))
                 (stat("Resolved", "stat-resolved", t.map_or(0, |t| t.resolved).to_string()))
-                (rate_stat("First-contact resolution", "stat-fcr", fcr(t), fcr(prev)))
+                (rate_stat("First-contact resolution", "stat-fcr", fcr(t), fcr(prev), target("fcr")))
+                (csat_stat("CSAT", "stat-csat", t.and_then(|t| t.rates.csat_avg), &targets))
                 (stat("CSAT after escalation", "stat-csat-escalated", Unit::Score.format(t.and_then(|t| t.rates.csat_escalated_avg))))
                 (stat("CSAT without escalation", "stat-csat-not-escalated", Unit::Score.format(t.and_then(|t| t.rates.csat_not_escalated_avg))))
                 (stat("CSAT answers", "stat-csat-n", t.map_or(0, |t| t.csat_n).to_string()))
-                (rate_stat("SLA compliance (clocks met of those ended)", "stat-sla", sla(t), sla(prev)))
+                (rate_stat("SLA compliance (clocks met of those ended)", "stat-sla", sla(t), sla(prev), target("sla_compliance")))
                 (stat("Open backlog", "stat-open", t.map_or(0, |t| t.open).to_string()))
             }
         }

@@ -165,6 +165,21 @@ pub fn duration_text(seconds: i64) -> String {
     }
 }
 
+/// An amount with its currency's ISO 4217 code, in thousands: `1,250.50 EUR`, `-30.00 USD`.
+pub fn money(amount: f64, currency: &str) -> String {
+    let fixed = format!("{:.2}", amount.abs());
+    let (whole, cents) = fixed.split_once('.').unwrap_or((&fixed, "00"));
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let sign = if amount < 0.0 && fixed != "0.00" { "-" } else { "" };
+    format!("{sign}{grouped}.{cents} {currency}")
+}
+
 pub use super::clocks::{countdown, time};
 
 /// The clock that matters most for a list: the live one due soonest.
@@ -189,7 +204,20 @@ pub fn paragraphs(text: &str) -> Markup {
 
 #[cfg(test)]
 mod tests {
-    use super::duration_text;
+    use super::{duration_text, money};
+
+    #[test]
+    fn amounts_carry_their_currency() {
+        for (amount, text) in [
+            (0.0, "0.00 EUR"),
+            (12.5, "12.50 EUR"),
+            (1250.0, "1,250.00 EUR"),
+            (-30.0, "-30.00 EUR"),
+            (1_234_567.891, "1,234,567.89 EUR"),
+        ] {
+            assert_eq!(money(amount, "EUR"), text, "{amount}");
+        }
+    }
 
     #[test]
     fn durations_read_well() {

@@ -9,7 +9,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ladder_core::access::Action;
-use ladder_core::matrix::{Diagnostic, diff};
+use ladder_core::matrix::{Change, Diagnostic, by_section, diff};
+use ladder_engine::MatrixVersion;
 use ladder_engine::rules::MatrixError;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/matrix/drafts/{name}/simulate", post(simulate))
         .route("/matrix/rollback", post(rollback))
         .route("/matrix/versions/{version}", get(version_page))
+        .route("/matrix/compare", get(compare))
         .route("/matrix/simulations/{id}", get(simulation_page))
         .route("/assets/manager.css", get(css))
         .route("/assets/matrix.js", get(js))
@@ -78,25 +80,43 @@ fn diagnostic_text(d: &Diagnostic) -> String {
     format!("line {}, column {}: {} {}", d.line, d.column, d.severity, d.message)
 }
 
-/// The changes from the version in force to `source`, as sentences; `None` when either
-/// does not parse.
-fn changes_from_active(active: Option<&str>, source: &str) -> Option<Vec<String>> {
-    let (new, _) = ladder_core::matrix::parse(source, "draft").ok()?;
-    let old = match active {
-        Some(a) => ladder_core::matrix::parse(a, "active").ok()?.0,
-        None => ladder_core::matrix::Matrix::default(),
-    };
-    Some(diff(&old, &new).iter().map(ToString::to_string).collect())
+/// The changes from the version in force to `source`; `None` when either does not parse.
+fn changes_from_active(active: Option<&str>, source: &str) -> Option<Vec<Change>> {
+    changes_between(active, source)
 }
 
-fn diff_section(changes: Option<Vec<String>>) -> Markup {
+/// The changes from `old` (`None`: an empty matrix) to `new`; `None` when either does not
+/// parse.
+fn changes_between(old: Option<&str>, new: &str) -> Option<Vec<Change>> {
+    let (new, _) = ladder_core::matrix::parse(new, "new").ok()?;
+    let old = match old {
+        Some(a) => ladder_core::matrix::parse(a, "old").ok()?.0,
+        None => ladder_core::matrix::Matrix::default(),
+    };
+    Some(diff(&old, &new))
+}
+
+fn diff_section(title: &str, changes: Option<Vec<Change>>) -> Markup {
     html! {
         section #diff aria-labelledby="diff-title" {
-            h2 #diff-title { "Changes from the version in force" }
+            h2 #diff-title { (title) }
             @match changes {
                 None => p { "The text does not parse; fix its errors to see the changes." },
                 Some(c) if c.is_empty() => p { "No change." },
-                Some(c) => ul.diff { @for line in c { li { (line) } } },
+                Some(c) => {
+                    p.diff-legend {
+                        span.diff-added { "added" } " " span.diff-removed { "removed" } " " span.diff-changed { "changed" }
+                    }
+                    @for (item, changes) in by_section(&c) {
+                        section.diff-section data-section=(item.as_str()) {
+                            h3 { (item.section()) " " span.count { "(" (changes.len()) ")" } }
+                            ul.diff { @for change in changes {
+                                @let kind = change.kind().as_str();
+                                li class=(format!("diff-{kind}")) { span.visually-hidden { (kind) ": " } (change.to_string()) }
+                            } }
+                        }
+                    }
+                }
             }
         }
     }
@@ -170,6 +190,10 @@ async fn overview(State(state): State<AppState>, session: Session) -> WebResult<
                     }
                 } } }
             } }
+            @if versions.len() > 1 {
+                @let newest = versions.iter().map(|v| v.version).max();
+                (compare_form(&versions, newest.and_then(|n| n.checked_sub(1)), newest))
+            }
             @if !activations.is_empty() {
                 details #activations { summary { "Activations and rollbacks" } ul {
                     @for a in activations.iter().rev() {
@@ -264,7 +288,7 @@ fn editor_page(
                 button type="submit" { "Simulate this draft" }
             }
         }
-        (diff_section(changes_from_active(active, source)))
+        (diff_section("Changes from the version in force", changes_from_active(active, source)))
         @if admin { script src="/assets/matrix.js" defer {} }
     };
     layout::page(session, "Matrix editor", "/matrix", body)
@@ -492,8 +516,84 @@ async fn version_page(State(state): State<AppState>, session: Session, Path(vers
         h1 { "Matrix version " (v.version) }
         p { a href="/matrix" { "← The matrix" } }
         p { "From draft " (v.name) ", by " (v.created_by) " at " (layout::time(v.created_at)) "." }
-        (diff_section(changes_from_active(active.as_ref().map(|a| a.source.as_str()), &v.source)))
+        (diff_section("Changes from the version in force", changes_from_active(active.as_ref().map(|a| a.source.as_str()), &v.source)))
         pre.source { code { (v.source) } }
     };
     Ok(layout::page(&session, "Matrix version", "/matrix", body))
+}
+
+/// The form that picks two versions to compare (`from` may be the empty matrix).
+fn compare_form(versions: &[MatrixVersion], from: Option<u32>, to: Option<u32>) -> Markup {
+    let picker = |id: &str, name: &str, label: &str, chosen: Option<u32>| {
+        html! {
+            label for=(id) { (label) }
+            select #(id) name=(name) {
+                @if name == "from" { option value="" selected[chosen.is_none()] { "(empty matrix)" } }
+                @for v in versions.iter().rev() {
+                    option value=(v.version) selected[chosen == Some(v.version)] { "version " (v.version) " (" (v.name) ")" }
+                }
+            }
+        }
+    };
+    html! {
+        form.compare method="get" action="/matrix/compare" {
+            (picker("compare-from", "from", "Compare", from))
+            (picker("compare-to", "to", "with", to))
+            button type="submit" { "Compare" }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CompareQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// A version number from the query (`None` when absent or empty); a malformed one is a 400.
+fn version_param(name: &str, value: Option<&str>) -> WebResult<Option<u32>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v.parse::<u32>().map(Some).map_err(|_| {
+            WebError::status(
+                StatusCode::BAD_REQUEST,
+                "Bad version",
+                format!("{name} must be a version number, not {v:?}"),
+            )
+        }),
+    }
+}
+
+/// `/matrix/compare?from=&to=`: the changes between any two versions, grouped by section.
+/// `to` defaults to the version in force (else the newest), `from` to the version before it.
+async fn compare(State(state): State<AppState>, session: Session, Query(q): Query<CompareQuery>) -> WebResult<Markup> {
+    allow(&state, &session, &Action::ReadMatrixDrafts)?;
+    let (engine, p) = (&state.engine, &session.principal);
+    let versions = engine.matrix_versions(p).await?;
+    let active = engine.matrix_in_force(p).await?;
+    let newest = active.as_ref().map(|a| a.version).or_else(|| versions.iter().map(|v| v.version).max());
+    let to = version_param("to", q.to.as_deref())?.or(newest);
+    let from =
+        version_param("from", q.from.as_deref())?.or_else(|| to.and_then(|t| t.checked_sub(1)).filter(|f| *f > 0));
+    let source = async |version: Option<u32>| -> WebResult<Option<String>> {
+        Ok(match version {
+            Some(v) => Some(engine.matrix_version(p, v).await?.source),
+            None => None,
+        })
+    };
+    let (old, new) = (source(from).await?, source(to).await?);
+    let body = html! {
+        (stylesheet())
+        h1 { "Compare matrix versions" }
+        p { a href="/matrix" { "← The matrix" } }
+        (compare_form(&versions, from, to))
+        @match new {
+            None => p { "No version to compare yet." },
+            Some(new) => {
+                @let title = format!("From {} to version {}", from.map_or("an empty matrix".to_string(), |f| format!("version {f}")), to.unwrap_or_default());
+                (diff_section(&title, changes_between(old.as_deref(), &new)))
+            }
+        }
+    };
+    Ok(layout::page(&session, "Compare matrix versions", "/matrix", body))
 }

@@ -226,6 +226,13 @@ pub(crate) fn given(field: Option<String>) -> Option<String> {
 
 /// Refuses unless the session's principal may do `action`: the rule is `core::access`'s,
 /// asked through the engine like every API request's.
+/// The ISO 4217 code amounts are in: the matrix in force's (`currency`), else the default.
+pub fn currency(state: &AppState) -> String {
+    state.engine.active_matrix().map_or(ladder_core::matrix::Matrix::DEFAULT_CURRENCY.to_string(), |m| {
+        m.compiled.matrix().currency().to_string()
+    })
+}
+
 pub fn allow(state: &AppState, session: &session::Session, action: &Action) -> WebResult<()> {
     state.engine.check(&session.principal, action).map_err(|e| match e {
         ladder_engine::StoreError::Forbidden(m) => WebError::forbidden(m),

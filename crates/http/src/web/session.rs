@@ -43,8 +43,8 @@ pub struct Session {
     pub kept: Option<super::forms::Kept>,
     /// The time zone the user chose for instants (`None`: the browser's).
     pub time_zone: Option<String>,
-    /// How many approvals wait for this user's decision (at most [`PENDING_SHOWN`]), for the
-    /// navigation; `None` for those without an inbox.
+    /// How many cases wait for this user's decision on an approval (counted up to one more
+    /// than [`PENDING_SHOWN`]), for the navigation; `None` for those without an inbox.
     pub pending_approvals: Option<usize>,
 }
 
@@ -72,14 +72,14 @@ impl Session {
     /// Reads and checks the session cookie.
     pub async fn from_headers(headers: &HeaderMap, state: &AppState) -> Result<Session, WebError> {
         let secret = cookie(headers, SESSION_COOKIE).ok_or(WebError::SignIn)?;
-        let principal =
-            state.engine.authenticate_token(&secret, state.engine.now()).await.map_err(|_| WebError::SignIn)?;
+        // The user's time zone comes with the token (one read, cached with it).
+        let (principal, time_zone) =
+            state.engine.authenticate_session(&secret, state.engine.now()).await.map_err(|_| WebError::SignIn)?;
         let flash = cookie(headers, FLASH_COOKIE).and_then(|raw| decode_flash(&raw));
         let kept = super::forms::kept(headers);
-        // A store that cannot say falls back to the browser's zone rather than refusing the page.
-        let time_zone = state.engine.time_zone(&principal).await.ok().flatten();
+        // One counting read; a store that cannot say shows no count rather than refusing the page.
         let pending_approvals = match principal.allows(&ladder_core::access::Action::ApprovalsInbox) {
-            Ok(()) => state.engine.approval_inbox(&principal, PENDING_SHOWN + 1).await.ok().map(|inbox| inbox.len()),
+            Ok(()) => state.engine.approval_inbox_count(&principal, PENDING_SHOWN + 1).await.ok().map(|n| n as usize),
             Err(_) => None,
         };
         Ok(Session { principal, secret, flash, kept, time_zone, pending_approvals })

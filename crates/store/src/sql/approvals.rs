@@ -52,6 +52,46 @@ fn candidates(db: &mut Db, roles: &[&str], team: Option<String>, limit: i64) -> 
 }
 
 impl Store {
+    /// How many cases of `teams` (`None`: every team) wait for a decision of one of `roles`,
+    /// counted in the index up to `cap` (a cheap figure for the console's navigation; the
+    /// inbox itself also leaves out what the caller's rule refuses, such as their own
+    /// requests).
+    pub async fn approval_case_count(
+        &self,
+        roles: Vec<Role>,
+        teams: Option<Vec<TeamId>>,
+        cap: u32,
+    ) -> StoreResult<u64> {
+        self.read(move |db| {
+            let roles: Vec<&str> = roles.into_iter().map(Role::as_str).collect();
+            if roles.is_empty() {
+                return Ok(0);
+            }
+            let cap = i64::from(cap.clamp(1, 1000));
+            let role = |i: usize| roles.get(i).copied();
+            let mut count = |team: Option<String>| -> StoreResult<i64> {
+                db.value(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM cases
+                       WHERE approval_role IN (?1, ?2, ?3) AND (CAST(?4 AS TEXT) IS NULL OR team_id = ?4)
+                       LIMIT ?5) AS waiting",
+                    args![role(0), role(1), role(2), team, cap],
+                )
+            };
+            let total = match teams {
+                None => count(None)?,
+                Some(teams) => {
+                    let mut total = 0;
+                    for team in &teams {
+                        total += count(Some(team.to_string()))?;
+                    }
+                    total
+                }
+            };
+            Ok(total.min(cap) as u64)
+        })
+        .await
+    }
+
     /// Pending approvals for one of `roles` (the approver roles asked for), of the cases
     /// of `teams` (`None`: every team), that `keep` keeps; oldest request first, at most
     /// `limit`.
