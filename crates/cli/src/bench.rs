@@ -10,6 +10,7 @@ mod case_size;
 mod cluster;
 mod console;
 mod crash;
+mod email;
 mod hostile;
 mod login;
 mod matrix;
@@ -37,6 +38,20 @@ pub enum BenchCommand {
         /// A PostgreSQL database (`postgres://user@host/db`) to write to, in a schema of
         /// its own that is dropped afterwards; without it, a new SQLite store in a
         /// temporary directory.
+        #[arg(long = "database")]
+        database: Option<String>,
+    },
+    /// Inbound email: raw messages parsed, classified, threaded and written through the
+    /// intake, messages per second.
+    Email {
+        /// Messages in total (threads of 5: a new sender, then 4 replies).
+        #[arg(long, default_value_t = 20_000)]
+        messages: usize,
+        /// Concurrent senders.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// A PostgreSQL database to write to, in a schema of its own dropped afterwards;
+        /// without it, a new SQLite store in a temporary directory.
         #[arg(long = "database")]
         database: Option<String>,
     },
@@ -230,6 +245,9 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Store { events, concurrency, database } => {
             store::bench_store(events, concurrency, database).await
+        }
+        BenchCommand::Email { messages, concurrency, database } => {
+            email::bench_email(messages, concurrency, database).await
         }
         BenchCommand::Crash { cycles, clients, data_dir, seed, max_load_ms } => {
             crash::bench_crash(cycles, clients, data_dir, seed, max_load_ms).await

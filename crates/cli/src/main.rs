@@ -94,6 +94,16 @@ enum Command {
         trusted_proxy: Vec<std::net::IpAddr>,
         #[command(flatten)]
         limits: serve_limits::LimitArgs,
+        /// Also receive email over SMTP on this address (e.g. `127.0.0.1:2525`), for an MTA
+        /// to relay the support inbox to (docs/channels.md).
+        #[arg(long, env = "LADDER_SMTP_LISTEN")]
+        smtp_listen: Option<SocketAddr>,
+        /// The domain of the Message-IDs Ladder writes; mail carrying one is a loop.
+        #[arg(long, env = "LADDER_MAIL_DOMAIN", default_value = ladder_engine::intake::DEFAULT_MAIL_DOMAIN)]
+        mail_domain: String,
+        /// The team (slug or id) a case opened by an email goes to.
+        #[arg(long, env = "LADDER_MAIL_TEAM")]
+        mail_team: Option<String>,
     },
     /// Administration on the data directory.
     Admin {
@@ -296,6 +306,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             public_url,
             trusted_proxy,
             limits,
+            smtp_listen,
+            mail_domain,
+            mail_team,
         } => {
             init_logs(log_json);
             if token_expiry_default > token_expiry_max || token_expiry_default <= jiff::SignedDuration::ZERO {
@@ -324,7 +337,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if demo {
                 demo::print_logins(&engine, addr).await?;
             }
-            ladder_http::serve_with(listener, engine, limits.serve_config(), web, shutdown).await?;
+            let smtp = match smtp_listen {
+                Some(at) => {
+                    let smtp = tokio::net::TcpListener::bind(at).await.with_context(|| format!("binding {at}"))?;
+                    // Tests read this line too.
+                    println!("ladder smtp listening on {}", smtp.local_addr()?);
+                    Some((smtp, ladder_http::smtp::SmtpLimits::default()))
+                }
+                None => None,
+            };
+            let channels = ladder_http::Channels {
+                mail: ladder_engine::MailIntake { own_domain: mail_domain, team: mail_team },
+                smtp,
+            };
+            ladder_http::serve_channels(listener, engine, limits.serve_config(), web, channels, shutdown).await?;
             Ok(())
         }
         Command::Admin { command } => {

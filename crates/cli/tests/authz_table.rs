@@ -188,6 +188,8 @@ enum Body {
     Json(Value),
     Toml(String),
     Form(Vec<(String, String)>),
+    /// A raw email (`message/rfc822`).
+    Mail(String),
 }
 
 /// Whose credentials a cell sends.
@@ -503,6 +505,19 @@ impl World {
                     _ => Call::new(path, Body::None),
                 }
             }
+            "POST /api/v1/customers/{id}/merge" => {
+                let survivor = self.customer(base).await;
+                let duplicate = self.customer("no-cases").await;
+                json_call(path.replace("{id}", &survivor), json!({"duplicate": duplicate}))
+            }
+            "POST /api/v1/inbound/email" => {
+                let from = self.unique("sender");
+                let id = self.unique("m");
+                let raw = format!(
+                    "From: {from}@mail.example\r\nSubject: Help\r\nMessage-ID: <{id}@mail.example>\r\n\r\nMy order is late.\r\n"
+                );
+                Call::new(path, Body::Mail(raw))
+            }
             "POST /api/v1/teams" => json_call(
                 path.into(),
                 json!({"slug": self.unique("desk-"), "name": "A desk", "level": "L1", "kind": "front_line"}),
@@ -812,6 +827,7 @@ impl World {
             Body::None => req,
             Body::Json(v) => req.json(&v),
             Body::Toml(t) => req.header("content-type", "application/toml").body(t),
+            Body::Mail(m) => req.header("content-type", "message/rfc822").body(m),
             Body::Form(mut fields) => {
                 // A console form carries the session's CSRF token unless the cell gave one.
                 if console && !fields.iter().any(|(k, _)| k == "csrf") {

@@ -211,6 +211,11 @@ pub enum Action<'a> {
     WriteCustomer(&'a CustomerReach),
     /// Delete a customer who has no cases.
     DeleteCustomer,
+    /// Merge a duplicate customer into another (identities and cases move; both must be
+    /// customers one may read).
+    MergeCustomers,
+    /// Hand inbound mail (raw messages) to the intake: what a mail integration's token does.
+    TakeInMail,
     /// Create, change or delete teams.
     ManageTeams,
     /// Create, change or deactivate users.
@@ -279,6 +284,8 @@ impl Action<'_> {
             Action::ReadCustomer(_) => "read-customer",
             Action::WriteCustomer(_) => "write-customer",
             Action::DeleteCustomer => "delete-customer",
+            Action::MergeCustomers => "merge-customers",
+            Action::TakeInMail => "take-in-mail",
             Action::ManageTeams => "manage-teams",
             Action::ManageUsers => "manage-users",
             Action::SetPassword { .. } => "set-password",
@@ -333,6 +340,10 @@ impl Principal {
                 self.at_least(Role::Admin)
             }
             Action::ReadAudit => self.at_least(Role::Admin),
+            Action::MergeCustomers => self.at_least(Role::Supervisor),
+            // Mail from outside opens and threads cases as the system would: an integration's
+            // token (an admin's, as for `initiator: system`), not an agent's.
+            Action::TakeInMail => self.at_least(Role::Admin),
             Action::SetPassword { user }
             | Action::SetTimeZone { user }
             | Action::MintToken { owner: user }

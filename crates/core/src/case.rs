@@ -489,6 +489,9 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             if let Some(c) = &u.category {
                 case.category = c.clone();
             }
+            if let Some(customer) = u.customer {
+                case.customer = Some(customer);
+            }
             for t in &u.tags_added {
                 case.tags.insert(t.clone());
             }

@@ -310,3 +310,179 @@ mod password_tests {
         assert!(long.contains("at most 1024 bytes"), "{long}");
     }
 }
+
+/// Someone opening a case who is named by how they reach us rather than by a customer id
+/// (`requester` of `POST /api/v1/cases`, the sender of an email): the customer is the one
+/// holding any of these identities, or a new one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requester {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// A social handle as `platform:handle`, e.g. `twitter:@jane`.
+    pub handle: Option<String>,
+}
+
+/// The longest email address, phone number or handle taken (RFC 5321's path limit).
+pub const MAX_IDENTITY_BYTES: usize = 320;
+
+impl Requester {
+    /// The requester's identities in matching order (email, phone, handle), each in the
+    /// form the directory keeps (see [`normalise_email`], [`normalise_phone`],
+    /// [`normalise_handle`]). At least one is needed.
+    pub fn identities(&self, field: &str) -> Result<Vec<Identity>, DomainError> {
+        let mut out = Vec::new();
+        if let Some(e) = self.email.as_deref().filter(|s| !s.trim().is_empty()) {
+            out.push(Identity { channel: Channel::Email, value: normalise_email(&format!("{field}.email"), e)? });
+        }
+        if let Some(p) = self.phone.as_deref().filter(|s| !s.trim().is_empty()) {
+            out.push(Identity { channel: Channel::Phone, value: normalise_phone(&format!("{field}.phone"), p)? });
+        }
+        if let Some(h) = self.handle.as_deref().filter(|s| !s.trim().is_empty()) {
+            out.push(Identity { channel: Channel::Social, value: normalise_handle(&format!("{field}.handle"), h)? });
+        }
+        if out.is_empty() {
+            return Err(DomainError::invalid(field, "needs at least one of email, phone or handle"));
+        }
+        Ok(out)
+    }
+
+    /// The customer created for this requester when none of their identities is known:
+    /// named by `name`, else by their first identity.
+    pub fn new_customer(&self, field: &str, id: CustomerId, now: Timestamp) -> Result<Customer, DomainError> {
+        let identities = self.identities(field)?;
+        let name = match self.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => n.to_string(),
+            None => identities[0].value.clone(),
+        };
+        let customer = Customer {
+            id,
+            name,
+            identities,
+            value: 0.0,
+            segment: None,
+            language: None,
+            time_zone: None,
+            custom_fields: BTreeMap::new(),
+            created_at: now,
+            status: CustomerStatus::Active,
+            status_changed_at: None,
+        };
+        validate_customer(&customer).map_err(|e| match e {
+            DomainError::Invalid { field: f, message } => DomainError::invalid(format!("{field}.{f}"), message),
+            other => other,
+        })?;
+        Ok(customer)
+    }
+}
+
+/// An email address as the directory keeps it: trimmed and lower-cased (addresses are
+/// matched case-insensitively), with one `@` between a non-empty local part and a domain
+/// with a dot, no spaces, at most [`MAX_IDENTITY_BYTES`].
+pub fn normalise_email(field: &str, raw: &str) -> Result<String, DomainError> {
+    let email = raw.trim().to_lowercase();
+    let valid = email.len() <= MAX_IDENTITY_BYTES
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'))
+        && matches!(email.rsplit_once('@'), Some((local, domain))
+            if !local.is_empty() && !local.contains('@') && domain.contains('.')
+                && !domain.starts_with('.') && !domain.ends_with('.'));
+    if !valid {
+        return Err(DomainError::invalid(field, format!("'{}' is not an email address", raw.trim())));
+    }
+    Ok(email)
+}
+
+/// A phone number in E.164 (`+` and 8 to 15 digits, the first not 0), the one form the
+/// directory keeps, so `+44 20 7946 0958`, `+44 (20) 7946-0958` and `0044 20 7946 0958`
+/// are one number. Spaces, dots, dashes and parentheses are dropped and a leading `00`
+/// read as `+`. A number without its country code is refused rather than guessed.
+pub fn normalise_phone(field: &str, raw: &str) -> Result<String, DomainError> {
+    let kept: String = raw.trim().chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}')).collect();
+    let digits = match kept.strip_prefix('+').or_else(|| kept.strip_prefix("00")) {
+        Some(d) => d,
+        None => {
+            return Err(DomainError::invalid(
+                field,
+                format!("'{}' has no country code; write it in international form, e.g. +44 20 7946 0958", raw.trim()),
+            ));
+        }
+    };
+    if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+        return Err(DomainError::invalid(
+            field,
+            format!("'{}' is not an E.164 phone number (+, a country code, 8 to 15 digits in all)", raw.trim()),
+        ));
+    }
+    Ok(format!("+{digits}"))
+}
+
+/// A social handle as `platform:handle`, lower-cased, the handle without a leading `@`:
+/// `Twitter:@Jane` is `twitter:jane`. The platform is 1–32 of `a-z0-9_-`.
+pub fn normalise_handle(field: &str, raw: &str) -> Result<String, DomainError> {
+    let lowered = raw.trim().to_lowercase();
+    let refuse = || {
+        DomainError::invalid(
+            field,
+            format!("'{}' is not a handle; write it as platform:handle, e.g. twitter:@jane", raw.trim()),
+        )
+    };
+    let (platform, handle) = lowered.split_once(':').ok_or_else(refuse)?;
+    let handle = handle.trim_start_matches('@');
+    let platform_ok = (1..=32).contains(&platform.len())
+        && platform.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    let handle_ok = !handle.is_empty()
+        && lowered.len() <= MAX_IDENTITY_BYTES
+        && !handle.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !platform_ok || !handle_ok {
+        return Err(refuse());
+    }
+    Ok(format!("{platform}:{handle}"))
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_are_normalised_to_e164() {
+        for raw in ["+44 20 7946 0958", "+44 (20) 7946-0958", "0044 20 7946 0958", " +442079460958 "] {
+            assert_eq!(normalise_phone("phone", raw).unwrap(), "+442079460958", "{raw}");
+        }
+        for bad in ["020 7946 0958", "+0123456789", "+12", "+1234567890123456", "+44 20 79x6 0958", "+"] {
+            assert!(normalise_phone("phone", bad).is_err(), "{bad}");
+        }
+        assert!(normalise_phone("phone", "020 7946 0958").unwrap_err().to_string().contains("country code"));
+    }
+
+    #[test]
+    fn emails_compare_case_insensitively_and_must_be_addresses() {
+        assert_eq!(normalise_email("email", " Jane.Doe@Example.COM ").unwrap(), "jane.doe@example.com");
+        for bad in ["jane", "jane@", "@example.com", "jane@example", "ja ne@example.com", "a@b@c.com", "<j@x.com>"] {
+            assert!(normalise_email("email", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn handles_name_their_platform() {
+        assert_eq!(normalise_handle("handle", "Twitter:@Jane").unwrap(), "twitter:jane");
+        for bad in ["jane", ":jane", "twitter:", "twitter:@", "two words:x", "x:a b"] {
+            assert!(normalise_handle("handle", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_requester_needs_an_identity_and_names_the_new_customer() {
+        let none = Requester { name: Some("Jane".into()), ..Default::default() };
+        assert!(none.identities("requester").unwrap_err().to_string().contains("at least one"));
+        let r = Requester {
+            email: Some("Jane@Example.com".into()),
+            phone: Some("+1 415 555 0100".into()),
+            ..Default::default()
+        };
+        let ids = r.identities("requester").unwrap();
+        assert_eq!(ids[0], Identity { channel: Channel::Email, value: "jane@example.com".into() });
+        assert_eq!(ids[1], Identity { channel: Channel::Phone, value: "+14155550100".into() });
+        let c = r.new_customer("requester", CustomerId(uuid::Uuid::nil()), Timestamp::UNIX_EPOCH).unwrap();
+        assert_eq!(c.name, "jane@example.com");
+    }
+}

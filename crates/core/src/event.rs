@@ -263,6 +263,9 @@ pub struct Updated {
     /// A `null` value removes the field.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub custom_fields: BTreeMap<String, serde_json::Value>,
+    /// The case moved to this customer (a duplicate customer was merged into it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<CustomerId>,
 }
 
 /// For a field that is present in the stored event, even as `null`: `null` must read back

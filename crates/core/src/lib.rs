@@ -32,6 +32,7 @@ mod cmd;
 pub mod command;
 pub mod decide;
 pub mod directory;
+pub mod email;
 pub mod error;
 pub mod event;
 pub mod ids;

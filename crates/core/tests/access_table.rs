@@ -254,6 +254,8 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
                 "read-directory" => Action::ReadDirectory,
                 "create-customer" => Action::CreateCustomer,
                 "delete-customer" => Action::DeleteCustomer,
+                "merge-customers" => Action::MergeCustomers,
+                "take-in-mail" => Action::TakeInMail,
                 "manage-teams" => Action::ManageTeams,
                 "manage-users" => Action::ManageUsers,
                 "read-audit" => Action::ReadAudit,

@@ -5,15 +5,16 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use ladder_core::access::Principal;
+use ladder_core::access::{Action, Principal};
 use ladder_core::command::*;
-use ladder_core::directory::{Customer, Ladder, LevelId, Role, Team, User};
+use ladder_core::directory::{Customer, Ladder, LevelId, Requester, Role, Team, User};
 use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::{CaseId, CustomerId};
 use ladder_core::matrix::{ActiveMatrix, Surroundings, follow_up};
 use ladder_core::{Actor, DomainError, decide, record};
 use ladder_store::{CaseOutcome, CaseWrite, Decided, Idempotency, StoreError};
 use serde::Deserialize;
+use serde_json::json;
 
 use crate::Engine;
 
@@ -551,9 +552,64 @@ impl Engine {
         idempotency: Option<Idempotency>,
         now: Timestamp,
     ) -> Result<CaseOutcome, StoreError> {
+        self.run_for(principal, case_id, request, None, None, expected_version, idempotency, now).await
+    }
+
+    /// Opens a case for a requester named by their email, phone or handle rather than a
+    /// customer id: the customer holding any of those identities, or a new one, created in
+    /// the same write as the case (the answer's case carries its id).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn open_for_requester(
+        &self,
+        principal: &Principal,
+        case_id: CaseId,
+        open: OpenRequest,
+        requester: Requester,
+        expected_version: Option<u64>,
+        idempotency: Option<Idempotency>,
+        now: Timestamp,
+    ) -> Result<CaseOutcome, StoreError> {
+        if open.customer.is_some() {
+            return Err(DomainError::invalid("requester", "name either customer_id or requester, not both").into());
+        }
+        let request = CaseRequest::Open(open);
+        self.run_for(principal, case_id, request, Some(requester), None, expected_version, idempotency, now).await
+    }
+
+    /// [`Engine::run`] for a case opened for a requester, and for a command that takes in
+    /// an email (`mail`: kept with the write; a customer's message that comes in so counts
+    /// as a repeat contact for the matrix).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn run_for(
+        &self,
+        principal: &Principal,
+        case_id: CaseId,
+        request: CaseRequest,
+        requester: Option<Requester>,
+        mail: Option<ladder_store::MailRecord>,
+        expected_version: Option<u64>,
+        idempotency: Option<Idempotency>,
+        now: Timestamp,
+    ) -> Result<CaseOutcome, StoreError> {
         // The store keeps instants to the microsecond; so do the events decided here.
         let now = ladder_core::instant::truncate(now);
+        // A requester's customer as known now (the write matches again, and creates it if
+        // still unknown): the rules see them, or the customer about to be created.
+        let requester = match requester {
+            Some(r) => {
+                let candidate = r.new_customer("requester", CustomerId::new_v7(), now)?;
+                let known = self.store.customer_by_identities(candidate.identities.clone()).await?;
+                if known.is_none() {
+                    self.check(principal, &Action::CreateCustomer)?;
+                }
+                Some((candidate, known))
+            }
+            None => None,
+        };
         let mut command = self.resolve(principal, case_id, request).await?;
+        if let (CaseCommand::Open(o), Some((_, Some(known)))) = (&mut command, &requester) {
+            o.customer = Some(known.id);
+        }
         let ladder = self.ladder();
         // What the matrix's rules need to know, read before the write so the writer never waits on I/O.
         let active = self.active_matrix();
@@ -563,9 +619,10 @@ impl Engine {
                     CaseCommand::Open(o) => o.customer,
                     _ => self.store.case(case_id).await?.and_then(|c| c.customer),
                 };
-                let customer = match customer_id {
-                    Some(id) => self.store.customer(id).await?,
-                    None => None,
+                let customer = match (customer_id, &requester) {
+                    (_, Some((candidate, known))) => Some(known.clone().unwrap_or_else(|| candidate.clone())),
+                    (Some(id), None) => self.store.customer(id).await?,
+                    (None, None) => None,
                 };
                 // A `customer_day` authority window (only a matrix sets one) counts the
                 // customer's grants on their other cases too.
@@ -576,12 +633,12 @@ impl Engine {
                 }
                 // A new case from a customer who opened others lately is a repeat contact.
                 let repeat_contacts = match (&command, customer_id) {
-                    (CaseCommand::Open(_), Some(id)) => {
-                        let since = now - ladder_core::matrix::REPEAT_CONTACT_WINDOW;
-                        let filter = ladder_store::CaseFilter { customer: Some(id), ..Default::default() };
-                        let page = ladder_store::PageRequest { before: None, limit: 100 };
-                        let recent = self.store.list_cases(filter, ladder_core::access::CaseScope::All, page).await?;
-                        1 + recent.cases.iter().filter(|c| c.created_at >= since).count() as u32
+                    (CaseCommand::Open(_), Some(id)) => self.recent_cases_of(id, now).await? + 1,
+                    (CaseCommand::Open(_), None) if requester.is_some() => 1,
+                    // A customer writing again about a case of theirs: that case, their
+                    // other recent ones, and this contact.
+                    (CaseCommand::AddMessage(m), Some(id)) if mail.is_some() && m.from_customer => {
+                        self.recent_cases_of(id, now).await?.max(1) + 1
                     }
                     _ => 0,
                 };
@@ -590,13 +647,41 @@ impl Engine {
             None => (None, Vec::new(), 0),
         };
         let write = UserCommand { principal: principal.clone(), command, ladder, active, teams, now };
-        let decide_fn = move |case: Option<&ladder_core::Case>, next_number: u64| {
-            write.apply(case_id, case, next_number, customer.as_ref(), repeat_contacts)
+        let mut outcome = match requester {
+            None => {
+                let decide_fn = move |case: Option<&ladder_core::Case>, next_number: u64| {
+                    write.apply(case_id, case, next_number, customer.as_ref(), repeat_contacts)
+                };
+                let write = CaseWrite { case_id, expected_version, idempotency, decide: Box::new(decide_fn) };
+                match mail {
+                    Some(mail) => self.store.execute_with_mail(write, mail).await?,
+                    None => self.store.execute(write).await?,
+                }
+            }
+            Some((candidate, _)) => {
+                let audit = self.audit_entry(
+                    principal,
+                    "customer.create",
+                    candidate.id,
+                    json!({ "name": candidate.name, "via": "requester" }),
+                    now,
+                );
+                let decide: ladder_store::RequesterDecider = Box::new(move |found: &Customer| {
+                    let mut write = write;
+                    if let CaseCommand::Open(o) = &mut write.command {
+                        o.customer = Some(found.id);
+                    }
+                    let found = found.clone();
+                    Box::new(move |case: Option<&ladder_core::Case>, next_number: u64| {
+                        write.apply(case_id, case, next_number, Some(&found), repeat_contacts)
+                    })
+                });
+                let requester = ladder_store::RequesterWrite { candidate, audit };
+                self.store
+                    .execute_for_requester(case_id, expected_version, idempotency, requester, decide, mail)
+                    .await?
+            }
         };
-        let mut outcome = self
-            .store
-            .execute(CaseWrite { case_id, expected_version, idempotency, decide: Box::new(decide_fn) })
-            .await?;
         self.after_write(&outcome);
         // A case that now waits unassigned at a team is offered to its best agent.
         if let Some(supervisor) = crate::routing::routing_cause(&outcome.events)
@@ -606,6 +691,15 @@ impl Engine {
             outcome.case = routed;
         }
         Ok(outcome)
+    }
+
+    /// How many cases `customer` opened within the matrix's repeat-contact window before `now`.
+    pub(crate) async fn recent_cases_of(&self, customer: CustomerId, now: Timestamp) -> Result<u32, StoreError> {
+        let since = now - ladder_core::matrix::REPEAT_CONTACT_WINDOW;
+        let filter = ladder_store::CaseFilter { customer: Some(customer), ..Default::default() };
+        let page = ladder_store::PageRequest { before: None, limit: 100 };
+        let recent = self.store.list_cases(filter, ladder_core::access::CaseScope::All, page).await?;
+        Ok(recent.cases.iter().filter(|c| c.created_at >= since).count() as u32)
     }
 
     /// With several servers on one PostgreSQL database: what the others change reaches this

@@ -53,8 +53,20 @@ impl Engine {
         detail: serde_json::Value,
         now: Timestamp,
     ) -> Store {
+        self.store.audited(self.audit_entry(principal, action, target, detail, now))
+    }
+
+    /// The audit record of `action` on `target` by `principal`.
+    pub(crate) fn audit_entry(
+        &self,
+        principal: &Principal,
+        action: &str,
+        target: impl ToString,
+        detail: serde_json::Value,
+        now: Timestamp,
+    ) -> AuditEntry {
         let actor_id = (principal.user_id.0 != uuid::Uuid::nil()).then_some(principal.user_id);
-        self.store.audited(AuditEntry {
+        AuditEntry {
             seq: 0,
             at: now,
             actor_id,
@@ -62,7 +74,7 @@ impl Engine {
             action: action.to_string(),
             target: target.to_string(),
             detail,
-        })
+        }
     }
 
     // ---- customers ----
@@ -95,6 +107,52 @@ impl Engine {
         self.permitted(principal, &Action::WriteCustomer(&reach), "customer.update", customer.id, detail, now)?
             .update_customer(customer)
             .await
+    }
+
+    /// Merges the `duplicate` customer into `survivor`: identities and cases follow (each
+    /// case records an `updated` event naming its new customer), the duplicate is gone
+    /// (not found) afterwards, and the merge is in the audit history. Both must be customers
+    /// the principal may read (else not found); answers the survivor and the cases moved.
+    pub async fn merge_customers(
+        &self,
+        principal: &Principal,
+        survivor: CustomerId,
+        duplicate: CustomerId,
+        now: Timestamp,
+    ) -> Result<(Customer, u64), StoreError> {
+        let now = ladder_core::instant::truncate(now);
+        if survivor == duplicate {
+            return Err(DomainError::invalid("duplicate", "is the customer it would be merged into").into());
+        }
+        self.check(principal, &Action::MergeCustomers)?;
+        for id in [survivor, duplicate] {
+            let reach = self.customer_reach(principal, id).await?;
+            if principal.allows(&Action::ReadCustomer(&reach)).is_err() || self.store.customer(id).await?.is_none() {
+                return Err(StoreError::NotFound(format!("customer {id}")));
+            }
+        }
+        let actor = ladder_core::Actor::User { id: principal.user_id };
+        let mover: ladder_store::CaseMover = std::sync::Arc::new(move |case: &ladder_core::Case| {
+            let event = ladder_core::event::CaseEvent::Updated(ladder_core::event::Updated {
+                customer: Some(survivor),
+                ..Default::default()
+            });
+            let recorded = ladder_core::event::RecordedEvent {
+                case_id: case.id,
+                version: case.version + 1,
+                at: now,
+                actor: actor.clone(),
+                event,
+                matrix_version: None,
+            };
+            Ok(vec![recorded].into())
+        });
+        let detail = json!({ "duplicate": duplicate });
+        let merged = self
+            .permitted(principal, &Action::MergeCustomers, "customer.merge", survivor, detail, now)?
+            .merge_customers(survivor, duplicate, mover)
+            .await?;
+        Ok(merged)
     }
 
     pub async fn delete_customer(

@@ -17,6 +17,7 @@ pub mod budget;
 pub mod commands;
 pub mod credentials;
 pub mod directory;
+pub mod intake;
 pub mod login_throttle;
 pub mod macros;
 pub mod query;
@@ -36,6 +37,7 @@ pub use commands::{
 };
 pub use credentials::{AuthError, NewToken, PasswordLimits, TokenPolicy};
 pub use directory::{Password, command_line_principal};
+pub use intake::{Intake, IntakeError, MailIntake};
 /// The store's plain data types that queries answer with and filters are written in, so
 /// callers above the engine need no dependency on the store.
 pub use ladder_store::{

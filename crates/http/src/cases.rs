@@ -93,7 +93,7 @@ fn levels(raw: Option<String>) -> Option<LevelId> {
     responses((status = 201, body = CaseDto), (status = 422, body = Problem), (status = 403, body = Problem)))]
 async fn open_case(State(state): State<AppState>, auth: Auth, write: Write<OpenCaseBody>) -> ApiResult<Response> {
     let b = &write.body;
-    let request = CaseRequest::Open(OpenRequest {
+    let open = OpenRequest {
         subject: b.subject.clone(),
         description: b.description.clone(),
         category: b.category.clone(),
@@ -105,8 +105,27 @@ async fn open_case(State(state): State<AppState>, auth: Auth, write: Write<OpenC
         customer: b.customer_id.map(ladder_core::ids::CustomerId),
         tags: b.tags.iter().cloned().collect(),
         custom_fields: b.custom_fields.clone(),
-    });
-    run(&state, &auth, CaseId::new_v7(), request, &write, true).await
+    };
+    let Some(requester) = b.requester.clone() else {
+        return run(&state, &auth, CaseId::new_v7(), CaseRequest::Open(open), &write, true).await;
+    };
+    if b.customer_id.is_some() {
+        return Err(ApiError::validation("requester", "name either customer_id or requester, not both"));
+    }
+    let now = state.engine.now();
+    let outcome = state
+        .engine
+        .open_for_requester(
+            &auth.0,
+            CaseId::new_v7(),
+            open,
+            requester.into(),
+            write.if_match,
+            write.idempotency(&auth.0),
+            now,
+        )
+        .await?;
+    Ok(case_response(&state, StatusCode::CREATED, &outcome.case))
 }
 
 /// Filters for the case list. Several values are comma-separated.

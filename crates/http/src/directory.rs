@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_customer, list_customers))
         .routes(routes!(get_customer, replace_customer, delete_customer))
         .routes(routes!(set_customer_status))
+        .routes(routes!(merge_customer))
         .routes(routes!(create_team, list_teams))
         .routes(routes!(get_team, replace_team, delete_team))
         .routes(routes!(create_user, list_users))
@@ -142,6 +143,27 @@ async fn set_customer_status(
     customer.status = write.body.status;
     customer.status_changed_at = Some(s.engine.now());
     Ok(Json(s.engine.update_customer(&auth.0, customer, s.engine.now()).await?))
+}
+
+/// Merge a duplicate customer into this one (supervisors and above): the duplicate's
+/// identities and cases move here (each case records an `updated` event naming its new
+/// customer), the merge is in the audit history, and the duplicate is removed — it answers
+/// 404 afterwards. Both customers must be ones the caller may read (else 404).
+#[utoipa::path(post, path = "/api/v1/customers/{id}/merge", tag = "customers",
+    params(("id" = Uuid, Path, description = "The surviving customer's id")), request_body = MergeCustomerBody,
+    responses((status = 200, body = MergedCustomerDto), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "The duplicate has more than 1,000 cases"),
+        (status = 422, body = Problem)))]
+async fn merge_customer(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    write: Write<MergeCustomerBody>,
+) -> ApiResult<Json<MergedCustomerDto>> {
+    let survivor = customer_id(&id)?;
+    let duplicate = CustomerId(write.body.duplicate);
+    let (customer, cases_moved) = s.engine.merge_customers(&auth.0, survivor, duplicate, s.engine.now()).await?;
+    Ok(Json(MergedCustomerDto { customer, cases_moved }))
 }
 
 /// The customer named in the path (404 when there is none).

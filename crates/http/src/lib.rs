@@ -16,6 +16,7 @@ pub mod directory;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod inbound;
 mod insights;
 pub mod limits;
 mod live;
@@ -27,6 +28,7 @@ mod queues;
 mod search;
 mod simulations;
 mod sla;
+pub mod smtp;
 pub mod web;
 
 use std::future::Future;
@@ -63,6 +65,8 @@ pub struct AppState {
     pub(crate) limits: std::sync::Arc<limits::RateLimiter>,
     /// How long a request may take to be answered (a stream's body is not limited).
     request_timeout: Duration,
+    /// How inbound email is taken in (the HTTP route and the SMTP listener).
+    pub(crate) mail: std::sync::Arc<ladder_engine::MailIntake>,
 }
 
 /// How a server protects itself from load.
@@ -98,6 +102,7 @@ impl AppState {
             web: Default::default(),
             limits: std::sync::Arc::new(limits::RateLimiter::new(config.rate_limits)),
             request_timeout: config.request_timeout,
+            mail: Default::default(),
         }
     }
 
@@ -122,6 +127,7 @@ impl AppState {
         (name = "audit", description = "Who changed the directory, and when"),
         (name = "macros", description = "Canned replies of a team or of one user"),
         (name = "matrix", description = "The escalation matrix: drafts, versions, activation, rollback"),
+        (name = "inbound", description = "Email taken in as raw RFC 5322 messages"),
         (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
     ),
     modifiers(&BearerAuth),
@@ -156,6 +162,7 @@ pub fn router(state: AppState) -> Router {
         .merge(insights::router())
         .merge(macros::router())
         .merge(simulations::router())
+        .merge(inbound::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(readyz))
         .routes(utoipa_axum::routes!(live::stream))
@@ -166,10 +173,21 @@ pub fn router(state: AppState) -> Router {
     openapi::complete(&mut openapi);
     utoipa::Modify::modify(&limits::LimitResponses, &mut openapi);
     let openapi_json = serde_json::to_value(&openapi).unwrap_or_default();
-    api.route("/openapi.json", get(move || async move { Json(openapi_json.clone()) }))
+    let app = api
+        .route("/openapi.json", get(move || async move { Json(openapi_json.clone()) }))
         .merge(web::router(state.clone()))
         .fallback(web::deep_links::not_found)
-        .layer(RequestBodyLimitLayer::new(1024 * 1024))
+        .with_state(state.clone());
+    // 1 MiB for every body but a raw email's, which has the intake's limit.
+    let small = app.clone().layer(RequestBodyLimitLayer::new(1024 * 1024));
+    // (Wrapped, so axum takes it as a service of its own rather than a router to nest.)
+    let mail = tower::ServiceExt::map_request(
+        app.layer(RequestBodyLimitLayer::new(inbound::BODY_LIMIT)),
+        |request: axum::extract::Request| request,
+    );
+    Router::new()
+        .route_service(inbound::PATH, mail)
+        .fallback_service(small)
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.request_timeout))
         .layer(CatchPanicLayer::custom(|_| error::ApiError::internal("a handler panicked").into_response()))
         // Outside the timeout: a request over its rate costs no handler anything.
@@ -177,7 +195,6 @@ pub fn router(state: AppState) -> Router {
         // Outside the limit and timeout layers, so their answers become problem+json too.
         .layer(axum::middleware::map_response(error::problem_for_bare_errors))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }
 
 /// Liveness: the process answers.
@@ -220,7 +237,31 @@ pub async fn serve_with(
     web: web::WebConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_channels(listener, engine, config, web, Channels::default(), shutdown).await
+}
+
+/// Where contacts come in besides the API: how email is taken in, and the SMTP listener.
+#[derive(Debug, Default)]
+pub struct Channels {
+    pub mail: ladder_engine::MailIntake,
+    /// `ladder serve --smtp-listen`: the bound socket, and the listener's limits.
+    pub smtp: Option<(TcpListener, smtp::SmtpLimits)>,
+}
+
+/// [`serve_with`], taking in email as `channels` says (and over SMTP when it names a listener).
+pub async fn serve_channels(
+    listener: TcpListener,
+    engine: Engine,
+    config: ServeConfig,
+    web: web::WebConfig,
+    channels: Channels,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (tell, shutting_down) = watch::channel(false);
+    let mail = std::sync::Arc::new(channels.mail);
+    let smtp = channels.smtp.map(|(listener, limits)| {
+        tokio::spawn(smtp::serve(listener, engine.clone(), mail.clone(), limits, shutting_down.clone()))
+    });
     let housekeeper = engine.clone();
     let housekeeping = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
@@ -249,6 +290,7 @@ pub async fn serve_with(
     });
     let mut state = AppState::with_shutdown(engine, shutting_down, config);
     state.web = std::sync::Arc::new(web);
+    state.mail = mail;
     let app = router(state);
     // The peer's address reaches the rate limits, the login throttle and the console's
     // trusted-proxy check.
@@ -260,6 +302,9 @@ pub async fn serve_with(
         .await;
     housekeeping.abort();
     overflow.abort();
+    if let Some(smtp) = smtp {
+        smtp.abort();
+    }
     others.abort();
     // The loop stops at the shutdown signal once the fires in flight are written.
     let stop = timers.abort_handle();

@@ -107,6 +107,46 @@ pub struct CaseWrite {
     pub decide: Decider,
 }
 
+/// The customer a case is opened for when the opener names a requester, not a customer:
+/// inside the case's write the store finds the customer holding any of the candidate's
+/// identities (in their order) or creates the candidate, recording `audit` (its action and
+/// target are set there). A matched customer gains the candidate's identities nobody holds.
+pub struct RequesterWrite {
+    /// A new customer (fresh id) carrying the requester's identities, normalised.
+    pub candidate: Customer,
+    pub audit: crate::AuditEntry,
+}
+
+/// Makes the case write's decider once the requester's customer is known.
+pub type RequesterDecider = Box<dyn FnOnce(&Customer) -> Decider + Send>;
+
+/// An inbound email kept with the case write that takes it in: its Message-ID (threading
+/// later replies; a second delivery of the same message is refused as a duplicate) and its
+/// attachments.
+#[derive(Debug, Clone)]
+pub struct MailRecord {
+    pub message_id: String,
+    pub attachments: Vec<ladder_core::email::Attachment>,
+    pub at: Timestamp,
+}
+
+/// An attachment as listed with its case (the bytes are read on their own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentInfo {
+    pub id: String,
+    pub message_id: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    pub at: Timestamp,
+}
+
+/// Decides the event that moves one case to another customer (a merge), for each case.
+pub type CaseMover = std::sync::Arc<dyn Fn(&Case) -> StoreResult<Decided> + Send + Sync>;
+
+/// The most cases one customer merge moves (in one transaction).
+pub const MAX_MERGED_CASES: usize = 1_000;
+
 /// What a case write did.
 #[derive(Debug, Clone)]
 pub struct CaseOutcome {

@@ -148,6 +148,8 @@ pub struct Server {
     pub data_dir: PathBuf,
     /// The PostgreSQL database it serves, or `None` for the SQLite database in `data_dir`.
     pub database: Option<String>,
+    /// `127.0.0.1:PORT` of its SMTP listener, when started with `--smtp-listen`.
+    pub smtp: Option<String>,
 }
 
 impl Server {
@@ -159,9 +161,20 @@ impl Server {
 
     /// Starts the server with extra environment variables (e.g. `LADDER_CLOCK_OFFSET`).
     pub fn start_with(ladder: Ladder, data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        Server::start_full(ladder, data_dir, env, &[])
+    }
+
+    /// Starts the server with extra arguments to `serve` (e.g. `--smtp-listen 127.0.0.1:0`,
+    /// whose address it then reads into [`Server::smtp`]).
+    pub fn start_args(ladder: Ladder, data_dir: &Path, args: &[&str]) -> Server {
+        Server::start_full(ladder, data_dir, &[], args)
+    }
+
+    fn start_full(ladder: Ladder, data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Server {
         let database = database(data_dir);
+        let serve: Vec<&str> = ["serve", "--listen", "127.0.0.1:0"].iter().chain(args).copied().collect();
         let mut child = ladder
-            .on(data_dir, &["serve", "--listen", "127.0.0.1:0"])
+            .on(data_dir, &serve)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -169,9 +182,17 @@ impl Server {
             .expect("start ladder");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read listening line");
+        let mut stdout = BufReader::new(stdout);
+        stdout.read_line(&mut line).expect("read listening line");
         let base = line.trim().strip_prefix("ladder listening on ").expect("listening line").to_string();
-        Server { child, base, data_dir: data_dir.to_path_buf(), database }
+        let mut smtp = None;
+        if args.contains(&"--smtp-listen") {
+            line.clear();
+            stdout.read_line(&mut line).expect("read the smtp listening line");
+            smtp =
+                Some(line.trim().strip_prefix("ladder smtp listening on ").expect("smtp listening line").to_string());
+        }
+        Server { child, base, data_dir: data_dir.to_path_buf(), database, smtp }
     }
 
     pub fn url(&self, path: &str) -> String {

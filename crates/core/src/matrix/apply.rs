@@ -58,7 +58,8 @@ pub struct Surroundings<'a> {
 
 /// The triggers one recorded event raises.
 /// `repeat_contacts` is how many cases the customer opened in the last
-/// [`REPEAT_CONTACT_WINDOW`], this one included.
+/// [`REPEAT_CONTACT_WINDOW`], this one included; for a customer's message taken in from a
+/// channel (an inbound email threaded onto their case) those cases and this contact.
 pub fn triggers_of(event: &RecordedEvent, before: Option<Status>, after: Status, repeat_contacts: u32) -> Vec<Trigger> {
     let mut triggers = Vec::new();
     match &event.event {
@@ -69,7 +70,12 @@ pub fn triggers_of(event: &RecordedEvent, before: Option<Status>, after: Status,
             }
         }
         CaseEvent::MessageAdded(m) if matches!(m.author, Actor::Customer { .. }) => {
-            triggers.push(Trigger::MessageReceived)
+            triggers.push(Trigger::MessageReceived);
+            // A customer's contact through a channel (an inbound email) counted with
+            // their recent cases: they came back about this one.
+            if repeat_contacts >= 2 {
+                triggers.push(Trigger::RepeatContact);
+            }
         }
         CaseEvent::Escalated(e) if e.initiator == Initiator::Customer => {
             triggers.push(Trigger::CustomerRequestedSupervisor)

@@ -36,12 +36,41 @@ pub struct OpenCaseBody {
     pub team: Option<String>,
     /// User name or id.
     pub assignee: Option<String>,
+    /// The customer, by id. Name either this or `requester`, not both (422).
     pub customer_id: Option<Uuid>,
+    /// The customer by how they reach us: the customer holding the email, phone or handle,
+    /// or a new one, created with the case (the answer's `customer_id` names it).
+    pub requester: Option<RequesterBody>,
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]
     #[schema(value_type = Object)]
     pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// Who opens a case, by how they reach us. At least one of `email`, `phone`, `handle`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequesterBody {
+    /// The new customer's name (a known customer keeps theirs). Defaults to the first identity.
+    #[schema(max_length = 200)]
+    pub name: Option<String>,
+    /// Matched case-insensitively.
+    #[schema(max_length = 320)]
+    pub email: Option<String>,
+    /// International form (`+44 20 7946 0958`, `0044…`), kept as E.164; a number without
+    /// its country code is a 422.
+    #[schema(max_length = 320)]
+    pub phone: Option<String>,
+    /// `platform:handle`, e.g. `twitter:@jane`.
+    #[schema(max_length = 320)]
+    pub handle: Option<String>,
+}
+
+impl From<RequesterBody> for ladder_core::directory::Requester {
+    fn from(b: RequesterBody) -> Self {
+        Self { name: b.name, email: b.email, phone: b.phone, handle: b.handle }
+    }
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

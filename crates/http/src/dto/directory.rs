@@ -194,3 +194,18 @@ pub struct LoginDto {
     pub expires_at: Timestamp,
     pub user: User,
 }
+
+/// Merge a duplicate customer into the one named in the path.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeCustomerBody {
+    /// The duplicate's id; it is removed once merged.
+    pub duplicate: Uuid,
+}
+
+/// The surviving customer after a merge, and how many cases moved to them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergedCustomerDto {
+    pub customer: Customer,
+    pub cases_moved: u64,
+}

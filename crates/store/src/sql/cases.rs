@@ -24,6 +24,32 @@ impl Store {
         self.write(move |tx| execute_case(tx, write)).await
     }
 
+    /// A case opened for a requester: their customer is matched by identity or created in
+    /// the same transaction as the case (see [`crate::RequesterWrite`]).
+    pub async fn execute_for_requester(
+        &self,
+        case_id: CaseId,
+        expected_version: Option<u64>,
+        idempotency: Option<crate::Idempotency>,
+        requester: crate::RequesterWrite,
+        decide: crate::RequesterDecider,
+        mail: Option<crate::MailRecord>,
+    ) -> StoreResult<CaseOutcome> {
+        self.write(move |tx| {
+            if let Some(case) = replay_idempotent::<Case>(tx, idempotency.as_ref())? {
+                return Ok(CaseOutcome { case, events: Vec::new(), replayed: true });
+            }
+            let customer = super::directory::match_or_create_customer(tx, &requester)?;
+            let outcome =
+                execute_case(tx, CaseWrite { case_id, expected_version, idempotency, decide: decide(&customer) })?;
+            if let Some(mail) = &mail {
+                super::inbound::record_mail(tx, case_id, mail)?;
+            }
+            Ok(outcome)
+        })
+        .await
+    }
+
     /// The case as the projection has it.
     pub async fn case(&self, id: CaseId) -> StoreResult<Option<Case>> {
         self.read(move |db| load_case(db, id)).await

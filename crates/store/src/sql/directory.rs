@@ -126,6 +126,54 @@ fn put_customer(db: &mut Db, c: &Customer, insert: bool) -> StoreResult<()> {
     Ok(())
 }
 
+/// The customer holding `channel`/`value` (normalised), if any.
+pub(crate) fn customer_by_identity(db: &mut Db, channel: &str, value: &str) -> StoreResult<Option<CustomerId>> {
+    let id: Option<String> = db.value_opt(
+        "SELECT customer_id FROM customer_identities WHERE channel = ?1 AND value = ?2",
+        args![channel, normalise_identity(value)],
+    )?;
+    id.map(|id| id.parse().map_err(|_| StoreError::Internal(format!("customer id '{id}' is not a UUID")))).transpose()
+}
+
+/// The customer holding any of the requester's identities (the first in their order that
+/// is known), given the identities nobody holds yet; else the candidate, created. Each with
+/// its audit record. Runs inside a write, so two openings for one new address make one customer.
+pub(crate) fn match_or_create_customer(tx: &mut super::Tx, requester: &crate::RequesterWrite) -> StoreResult<Customer> {
+    let wanted = &requester.candidate.identities;
+    let mut found = None;
+    for identity in wanted {
+        if let Some(id) = customer_by_identity(tx, identity.channel.as_str(), &identity.value)? {
+            found = Some(id);
+            break;
+        }
+    }
+    let mut entry = requester.audit.clone();
+    let Some(id) = found else {
+        put_customer(tx, &requester.candidate, true)?;
+        entry.action = "customer.create".into();
+        entry.target = requester.candidate.id.to_string();
+        super::audit::record(tx, &entry)?;
+        return Ok(requester.candidate.clone());
+    };
+    let mut customer =
+        load_customer(tx, id)?.ok_or_else(|| StoreError::Internal(format!("identity of a missing customer {id}")))?;
+    let mut added = Vec::new();
+    for identity in wanted {
+        if customer_by_identity(tx, identity.channel.as_str(), &identity.value)?.is_none() {
+            customer.identities.push(identity.clone());
+            added.push(identity.value.clone());
+        }
+    }
+    if !added.is_empty() {
+        put_customer(tx, &customer, false)?;
+        entry.action = "customer.update".into();
+        entry.target = customer.id.to_string();
+        entry.detail = serde_json::json!({ "identities_added": added });
+        super::audit::record(tx, &entry)?;
+    }
+    Ok(customer)
+}
+
 impl Store {
     /// Runs a create with optional idempotency: a retry returns the entity first created.
     async fn create_entity<T>(
@@ -347,6 +395,22 @@ impl Store {
         .await
     }
 
+    /// The customer holding one of `identities` (the first known, in their order).
+    pub async fn customer_by_identities(
+        &self,
+        identities: Vec<ladder_core::directory::Identity>,
+    ) -> StoreResult<Option<Customer>> {
+        self.read(move |db| {
+            for i in &identities {
+                if let Some(id) = customer_by_identity(db, i.channel.as_str(), &i.value)? {
+                    return load_customer(db, id);
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+
     pub async fn customer(&self, id: CustomerId) -> StoreResult<Option<Customer>> {
         self.read(move |db| load_customer(db, id)).await
     }
@@ -409,6 +473,59 @@ impl Store {
             args.push(offset.into());
             sql.push_str(&format!(" ORDER BY name, id LIMIT ?{} OFFSET ?{}", args.len() - 1, args.len()));
             list_docs(db, &sql, &args)
+        })
+        .await
+    }
+
+    /// Merges `duplicate` into `survivor` in one transaction: the duplicate's identities
+    /// become the survivor's, each of its cases gets the event `decide` makes for it (the
+    /// customer changed), and the duplicate is removed, so it answers as not found after.
+    /// At most [`crate::MAX_MERGED_CASES`] cases move; a customer with more is refused.
+    pub async fn merge_customers(
+        &self,
+        survivor: CustomerId,
+        duplicate: CustomerId,
+        decide: crate::CaseMover,
+    ) -> StoreResult<(Customer, u64)> {
+        self.write(move |tx| {
+            let missing = |id: CustomerId| StoreError::NotFound(format!("customer {id}"));
+            let mut kept = load_customer(tx, survivor)?.ok_or_else(|| missing(survivor))?;
+            let gone = load_customer(tx, duplicate)?.ok_or_else(|| missing(duplicate))?;
+            let cases: Vec<String> = tx.rows(
+                "SELECT id FROM cases WHERE customer_id = ?1 ORDER BY number LIMIT ?2",
+                args![duplicate.to_string(), crate::MAX_MERGED_CASES as i64 + 1],
+                |r| Ok(r.get(0)?),
+            )?;
+            if cases.len() > crate::MAX_MERGED_CASES {
+                return Err(StoreError::InUse(format!(
+                    "the duplicate has more than {} cases; merge fewer at a time",
+                    crate::MAX_MERGED_CASES
+                )));
+            }
+            for id in &cases {
+                let case_id = id.parse().map_err(|_| StoreError::Internal(format!("case id '{id}' is not a UUID")))?;
+                let decide = decide.clone();
+                let write = crate::CaseWrite {
+                    case_id,
+                    expected_version: None,
+                    idempotency: None,
+                    decide: Box::new(move |case, _| match case {
+                        Some(case) => decide(case),
+                        None => Err(StoreError::NotFound(format!("case {case_id}"))),
+                    }),
+                };
+                super::cases::execute_case(tx, write)?;
+            }
+            tx.exec("DELETE FROM customer_identities WHERE customer_id = ?1", args![duplicate.to_string()])?;
+            tx.exec("DELETE FROM customers WHERE id = ?1", args![duplicate.to_string()])?;
+            for identity in gone.identities {
+                if !kept.identities.contains(&identity) {
+                    kept.identities.push(identity);
+                }
+            }
+            put_customer(tx, &kept, false)?;
+            super::metrics::customer_changed(tx, &kept)?;
+            Ok((kept, cases.len() as u64))
         })
         .await
     }

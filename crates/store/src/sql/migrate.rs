@@ -27,11 +27,13 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0013_escalation_followers.sql"),
     include_str!("migrations/0014_macros.sql"),
     include_str!("migrations/0015_user_settings.sql"),
+    include_str!("migrations/0016_inbound.sql"),
 ];
 
 /// The words a migration's source writes as SQLite does and PostgreSQL spells otherwise:
 /// SQLite's integers and reals are 64-bit, and `WITHOUT ROWID` is a SQLite storage option.
-const POSTGRES_WORDS: &[(&str, &str)] = &[("INTEGER", "BIGINT"), ("REAL", "DOUBLE PRECISION"), (" WITHOUT ROWID", "")];
+const POSTGRES_WORDS: &[(&str, &str)] =
+    &[("INTEGER", "BIGINT"), ("REAL", "DOUBLE PRECISION"), ("BLOB", "BYTEA"), (" WITHOUT ROWID", "")];
 
 /// A migration's SQL for one backend. A source is SQLite's SQL with three marked
 /// differences, so the tables, columns, keys and indexes are written once:
@@ -136,7 +138,15 @@ pub fn undo_microseconds_sql(postgres: bool) -> String {
         ("audit_log", "audit_log_no_update", "the audit history is append-only"),
     ];
     /// The tables migrations 13 and later create.
-    const LATER_TABLES: [&str; 4] = ["case_escalators", "case_escalated_from", "macros", "user_settings"];
+    const LATER_TABLES: [&str; 7] = [
+        "case_escalators",
+        "case_escalated_from",
+        "macros",
+        "user_settings",
+        "email_messages",
+        "attachments",
+        "inbound_declined",
+    ];
     let mut sql = String::new();
     for table in LATER_TABLES {
         sql += &format!("DROP TABLE IF EXISTS {table};\n");

@@ -24,6 +24,7 @@ mod directory;
 #[cfg(test)]
 mod faults_tests;
 mod history;
+mod inbound;
 mod insights;
 mod instants;
 mod location;
