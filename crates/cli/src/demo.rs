@@ -17,7 +17,8 @@ use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
 use ladder_core::{Channel, Priority, Role, Visibility};
 use ladder_engine::credentials::principal_of;
 use ladder_engine::{
-    Assignment, CaseRequest, DeEscalation, Engine, Escalation, OpenRequest, Password, command_line_principal,
+    ActionRequest, Assignment, CaseRequest, DeEscalation, Engine, Escalation, OpenRequest, Password,
+    command_line_principal,
 };
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -355,11 +356,11 @@ async fn seed_today(engine: &Engine, demo: &Demo, now: Timestamp) -> anyhow::Res
     for i in 0..N_AWAITING_APPROVAL {
         let agent = ["ben", "chloe"][i % 2];
         let (request, opened) = open(&mut rng, Some(agent), 40 + 15 * i as i64);
-        let credit = CaseRequest::ApplyAction {
+        let credit = CaseRequest::ApplyAction(ActionRequest {
             action: "credit".into(),
             amount: [120.0, 180.0, 240.0, 320.0][i % 4],
             note: Some("Goodwill credit for the repeated outage; over my limit, so asking.".into()),
-        };
+        });
         let reply =
             requests::public_message("I'm sorry about this; I'm asking my supervisor to approve a credit.", false);
         let id = CaseId::new_v7();

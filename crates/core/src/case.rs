@@ -148,6 +148,7 @@ pub struct LevelStop {
 
 /// The resolution given to a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Resolution {
     pub code: String,
     pub note: Option<String>,
@@ -156,10 +157,12 @@ pub struct Resolution {
 
 /// The customer's satisfaction with the case (the latest score recorded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Csat {
     /// 1 (very dissatisfied) to 5 (very satisfied).
     pub score: u8,
     pub comment: Option<String>,
+    /// Given by the customer; `false` when an agent recorded it on their behalf.
     pub by_customer: bool,
     pub at: Timestamp,
 }

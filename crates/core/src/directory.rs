@@ -114,11 +114,15 @@ pub enum TeamKind {
 
 /// A group that owns work at one level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// The API answers it as it is: a wire format, whose fields are only added.
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Team {
+    #[cfg_attr(feature = "schema", schema(value_type = uuid::Uuid))]
     pub id: TeamId,
     /// Short unique handle, e.g. `billing`.
     pub slug: String,
     pub name: String,
+    #[cfg_attr(feature = "schema", schema(value_type = String))]
     pub level: LevelId,
     pub kind: TeamKind,
     /// Skills the team offers, for functional escalation (`billing`, `networking` …).
@@ -128,15 +132,20 @@ pub struct Team {
 
 /// A staff member.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// The API answers it as it is: a wire format, whose fields are only added.
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct User {
+    #[cfg_attr(feature = "schema", schema(value_type = uuid::Uuid))]
     pub id: UserId,
     /// Unique login name.
     pub name: String,
     pub display_name: String,
     pub email: Option<String>,
     pub role: Role,
+    #[cfg_attr(feature = "schema", schema(value_type = Vec<uuid::Uuid>))]
     pub teams: Vec<TeamId>,
     pub skills: Vec<String>,
+    #[cfg_attr(feature = "schema", schema(value_type = Vec<String>))]
     pub levels: Vec<LevelId>,
     pub active: bool,
     pub created_at: Timestamp,
@@ -144,6 +153,7 @@ pub struct User {
 
 /// How a customer can be reached on one channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Identity {
     pub channel: Channel,
     /// Address on that channel: email address, E.164 phone number, social handle …
@@ -172,7 +182,10 @@ impl CustomerStatus {
 
 /// A customer of the company running Ladder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// The API answers it as it is: a wire format, whose fields are only added.
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Customer {
+    #[cfg_attr(feature = "schema", schema(value_type = uuid::Uuid))]
     pub id: CustomerId,
     pub name: String,
     pub identities: Vec<Identity>,
@@ -182,11 +195,14 @@ pub struct Customer {
     pub language: Option<String>,
     /// IANA time zone name, e.g. `Europe/Berlin`.
     pub time_zone: Option<String>,
+    #[cfg_attr(feature = "schema", schema(value_type = Object))]
     pub custom_fields: BTreeMap<String, serde_json::Value>,
     pub created_at: Timestamp,
+    /// `active` or `churned`.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schema(required = true))]
     pub status: CustomerStatus,
-    /// When `status` last changed; `None` if it never did.
+    /// When `status` last changed; absent (`null`) if it never did.
     #[serde(default)]
     pub status_changed_at: Option<Timestamp>,
 }

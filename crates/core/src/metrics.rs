@@ -549,8 +549,10 @@ pub fn delta(old: Option<&CaseMetrics>, new: Option<&CaseMetrics>) -> BTreeMap<(
     out
 }
 
-/// Rates and averages of a row of counters (`None` where the denominator is 0).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Rates and averages of a row of counters (`None` where the denominator is 0). The API's
+/// metrics rows serialise them as they are: rates are fractions (0–1), durations seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Rates {
     pub escalation_rate: Option<f64>,
     pub supervisor_escalation_rate: Option<f64>,
@@ -568,9 +570,9 @@ pub struct Rates {
     pub avg_time_at_level_s: Option<f64>,
     /// The open cases' average age at `now`.
     pub backlog_avg_age_s: Option<f64>,
-    /// Among escalated cases with a customer, the share whose customer churned.
+    /// Among escalated cases with a customer, the share whose customer has churned.
     pub churn_rate_escalated: Option<f64>,
-    /// The same among the other cases with a customer.
+    /// Among the other cases with a customer, the share whose customer has churned.
     pub churn_rate_not_escalated: Option<f64>,
 }
 

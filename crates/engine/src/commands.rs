@@ -149,17 +149,58 @@ pub struct DeEscalation {
     pub guidance: String,
 }
 
+/// Move the case to another team on the same level.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = TransferBody))]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// Team slug or id.
+    pub to_team: String,
+    pub to_user: Option<String>,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Book a call-back in a window of local times; the time zone defaults to the customer's,
+/// the team to the outbound team.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = CallbackBody))]
+#[serde(deny_unknown_fields)]
+pub struct CallbackRequest {
+    /// Local date and time the window opens, e.g. `2026-11-24T14:00`.
+    #[cfg_attr(feature = "schema", schema(value_type = String, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?$"))]
+    pub window_start: jiff::civil::DateTime,
+    /// Local date and time it closes.
+    #[cfg_attr(feature = "schema", schema(value_type = String, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?$"))]
+    pub window_end: jiff::civil::DateTime,
+    /// IANA time zone of those times; default: the customer's, else UTC.
+    pub time_zone: Option<String>,
+    /// The outbound team (slug or id); default: the team of kind `outbound`.
+    pub team: Option<String>,
+    pub note: Option<String>,
+}
+
+/// An action with a value; the caller's authority comes from the matrix in force.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = ActionBody))]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    /// An action of the matrix's `[[authority]]` rules: `credit`, `refund`, `fee_waiver` …
+    pub action: String,
+    /// Above 0. Within your limit it applies at once; above it an approval is requested.
+    #[cfg_attr(feature = "schema", schema(exclusive_minimum = 0))]
+    pub amount: f64,
+    #[cfg_attr(feature = "schema", schema(pattern = r"\S"))]
+    pub note: Option<String>,
+}
+
 /// Every case command, before names are resolved.
 #[derive(Debug, Clone)]
 pub enum CaseRequest {
     Open(OpenRequest),
     AddMessage(AddMessage),
     Assign(Assignment),
-    Transfer {
-        to_team: String,
-        to_user: Option<String>,
-        reason: String,
-    },
+    Transfer(TransferRequest),
     Escalate(Escalation),
     DeEscalate(DeEscalation),
     RequestInfo(RequestInfo),
@@ -170,26 +211,9 @@ pub enum CaseRequest {
     AskFrontLine(AskFrontLine),
     AnswerTask(AnswerTask),
     RecordCsat(RecordCsat),
-    /// A call-back in a window of local times; the time zone defaults to the customer's,
-    /// the team to the outbound team.
-    ScheduleCallback {
-        team: Option<String>,
-        window_start: jiff::civil::DateTime,
-        window_end: jiff::civil::DateTime,
-        time_zone: Option<String>,
-        note: Option<String>,
-    },
-    /// An action with a value; the caller's authority comes from the matrix in force.
-    ApplyAction {
-        action: String,
-        amount: f64,
-        note: Option<String>,
-    },
-    DecideApproval {
-        approval: u32,
-        decision: Decision,
-        comment: Option<String>,
-    },
+    ScheduleCallback(CallbackRequest),
+    ApplyAction(ActionRequest),
+    DecideApproval { approval: u32, decision: Decision, comment: Option<String> },
 }
 
 pub(crate) fn team_ref(t: &Team) -> TeamRef {
@@ -326,7 +350,7 @@ impl Engine {
             CaseRequest::Assign(Assignment { assignee }) => {
                 CaseCommand::Assign(Assign { assignee: self.person(principal, "assignee", assignee.as_deref()).await? })
             }
-            CaseRequest::Transfer { to_team, to_user, reason } => CaseCommand::Transfer(Transfer {
+            CaseRequest::Transfer(TransferRequest { to_team, to_user, reason }) => CaseCommand::Transfer(Transfer {
                 to_team: team_ref(&self.resolve_team("to_team", &to_team).await?),
                 to_user: self.person(principal, "to_user", to_user.as_deref()).await?,
                 reason,
@@ -401,7 +425,7 @@ impl Engine {
             CaseRequest::AskFrontLine(a) => CaseCommand::AskFrontLine(a),
             CaseRequest::AnswerTask(a) => CaseCommand::AnswerTask(a),
             CaseRequest::RecordCsat(c) => CaseCommand::RecordCsat(c),
-            CaseRequest::ApplyAction { action, amount, note } => {
+            CaseRequest::ApplyAction(ActionRequest { action, amount, note }) => {
                 let matrix = self.active_matrix();
                 let matrix = matrix.as_ref().map(|m| m.compiled.matrix());
                 CaseCommand::ApplyAction(ApplyAction::resolve(
@@ -430,7 +454,7 @@ impl Engine {
                 };
                 CaseCommand::DecideApproval(DecideApproval { approval, decision, comment, approver_limit })
             }
-            CaseRequest::ScheduleCallback { team, window_start, window_end, time_zone, note } => {
+            CaseRequest::ScheduleCallback(CallbackRequest { team, window_start, window_end, time_zone, note }) => {
                 let team = match team {
                     Some(key) => self.resolve_team("team", &key).await?,
                     None => self

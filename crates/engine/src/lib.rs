@@ -34,7 +34,9 @@ use std::sync::{Arc, RwLock};
 use ladder_core::Ladder;
 use ladder_store::Store;
 
-pub use commands::{Assignment, CaseRequest, DeEscalation, Escalation, OpenRequest};
+pub use commands::{
+    ActionRequest, Assignment, CallbackRequest, CaseRequest, DeEscalation, Escalation, OpenRequest, TransferRequest,
+};
 pub use credentials::{AuthError, NewToken, PasswordLimits, TokenPolicy};
 pub use deliveries::{DeliveryConfig, DeliveryReport, SmsConfig, SmtpConfig, WebhookConfig};
 pub use directory::{Password, command_line_principal};

@@ -10,7 +10,7 @@ use ladder_core::directory::{Customer, Role};
 use ladder_core::event::{CaseEvent, EscalationKind, Initiator};
 use ladder_core::ids::{CaseId, CustomerId, TeamId};
 use ladder_core::{Channel, Priority};
-use ladder_engine::{CaseRequest, Engine, Escalation, OpenRequest};
+use ladder_engine::{CallbackRequest, CaseRequest, Engine, Escalation, OpenRequest};
 use ladder_store::{Store, StoreError};
 use ladder_testkit::engine::{TestEngine, activate_matrix, open_request, team, user};
 use ladder_testkit::{directory, matrix, ts};
@@ -250,13 +250,13 @@ async fn a_call_back_surfaces_in_the_outbound_queue_when_its_window_opens() {
     let outbound = w.store.create_team(outbound, None).await.unwrap().id;
     let olga = user(&w.store, "olga", Role::Agent, vec![outbound]).await;
     let id = w.open(Priority::Normal, None).await;
-    let callback = CaseRequest::ScheduleCallback {
+    let callback = CaseRequest::ScheduleCallback(CallbackRequest {
         team: None,
         window_start: "2026-11-24T14:00".parse().unwrap(),
         window_end: "2026-11-24T16:00".parse().unwrap(),
         time_zone: Some("Europe/Berlin".into()),
         note: None,
-    };
+    });
     let case = w.engine.run(&w.root, id, callback, None, None, ts(NOW)).await.unwrap().case;
     assert_eq!(case.team, Some(outbound), "the default team is the outbound one");
     assert_eq!(case.callbacks[0].window_start, ts("2026-11-24T13:00:00Z"), "14:00 in Berlin");

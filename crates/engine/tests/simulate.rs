@@ -23,7 +23,7 @@ use ladder_core::matrix::{self, CompiledMatrix};
 use ladder_core::{Role, Visibility};
 use ladder_engine::rules::ActiveMatrix;
 use ladder_engine::simulate::{Progress, Replay, SimulationBudget, SimulationError, SimulationReport};
-use ladder_engine::{CaseRequest, Engine, Escalation};
+use ladder_engine::{ActionRequest, CaseRequest, Engine, Escalation};
 use ladder_store::Store;
 use ladder_testkit::engine::{TestEngine, activate_matrix, open_request, team, user};
 use ladder_testkit::matrix::{CREDIT_LIMITS, SUPPORT_HOURS};
@@ -112,7 +112,11 @@ impl World {
         self.run(&self.ana, b, open(), "10:05:00").await;
         self.run(&self.ana, c, open(), "10:10:00").await;
         self.run(&self.ana, c, reply(), "10:20:00").await;
-        let credit = CaseRequest::ApplyAction { action: "credit".into(), amount: 80.0, note: Some("goodwill".into()) };
+        let credit = CaseRequest::ApplyAction(ActionRequest {
+            action: "credit".into(),
+            amount: 80.0,
+            note: Some("goodwill".into()),
+        });
         self.run(&self.ana, c, credit, "10:25:00").await;
         self.run(&self.ana, b, reply(), "10:45:00").await;
         let approve = CaseRequest::DecideApproval { approval: 0, decision: Decision::Approve, comment: None };

@@ -7,11 +7,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ladder_core::case::{Case, Channel, Priority, Status};
-use ladder_core::command::{AddMessage, Reopen, RequestInfo, Resolve, UpdateCase};
+use ladder_core::command::{AddMessage, AskFrontLine, Reopen, RequestInfo, Resolve, UpdateCase};
 use ladder_core::directory::LevelId;
 use ladder_core::ids::CaseId;
+use ladder_engine::{
+    ActionRequest, Assignment, CallbackRequest, CaseRequest, DeEscalation, Escalation, OpenRequest, TransferRequest,
+};
 use ladder_engine::{AssigneeFilter, CaseFilter, EscalatedBy, PageRequest};
-use ladder_engine::{Assignment, CaseRequest, DeEscalation, Escalation, OpenRequest};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -325,15 +327,9 @@ macro_rules! command_endpoint {
 command_endpoint!(
     add_message,
     "/api/v1/cases/{id}/messages",
-    MessageBody,
+    AddMessage,
     "Add a public reply or an internal note. A customer's reply resumes a pending case.",
-    |b| CaseRequest::AddMessage(AddMessage {
-        visibility: b.visibility,
-        channel: b.channel,
-        body: b.body.clone(),
-        from_customer: b.from_customer,
-        resume: b.resume,
-    })
+    |b| CaseRequest::AddMessage(b.clone())
 );
 
 command_endpoint!(
@@ -347,9 +343,9 @@ command_endpoint!(
 command_endpoint!(
     transfer,
     "/api/v1/cases/{id}/transfer",
-    TransferBody,
+    TransferRequest,
     "Move the case to another team on the same level.",
-    |b| CaseRequest::Transfer { to_team: b.to_team.clone(), to_user: b.to_user.clone(), reason: b.reason.clone() }
+    |b| CaseRequest::Transfer(b.clone())
 );
 
 command_endpoint!(
@@ -380,8 +376,8 @@ command_endpoint!(resolve, "/api/v1/cases/{id}/resolve", Resolve, "Resolve the c
     CaseRequest::Resolve(b.clone())
 });
 
-command_endpoint!(reopen, "/api/v1/cases/{id}/reopen", ReopenBody, "Reopen a resolved case.", |b| CaseRequest::Reopen(
-    Reopen { reason: b.reason.clone() }
+command_endpoint!(reopen, "/api/v1/cases/{id}/reopen", Reopen, "Reopen a resolved case.", |b| CaseRequest::Reopen(
+    b.clone()
 ));
 
 command_endpoint!(
@@ -395,9 +391,9 @@ command_endpoint!(
 command_endpoint!(
     ask_front_line,
     "/api/v1/cases/{id}/ask-front-line",
-    AskFrontLineBody,
+    AskFrontLine,
     "Back office: ask the front line (the agent or team the case was escalated from) to get something from the customer. The case waits (pending_internal) until the task is answered.",
-    |b| CaseRequest::AskFrontLine(ladder_core::command::AskFrontLine { question: b.question.clone() })
+    |b| CaseRequest::AskFrontLine(b.clone())
 );
 
 command_endpoint!(
@@ -415,15 +411,9 @@ command_endpoint!(
 command_endpoint!(
     schedule_callback,
     "/api/v1/cases/{id}/callbacks",
-    CallbackBody,
+    CallbackRequest,
     "Book a call-back: the case moves to the outbound team's queue and is handed out once the window opens. Times are local to `time_zone` (default: the customer's).",
-    |b| CaseRequest::ScheduleCallback {
-        team: b.team.clone(),
-        window_start: b.window_start,
-        window_end: b.window_end,
-        time_zone: b.time_zone.clone(),
-        note: b.note.clone(),
-    }
+    |b| CaseRequest::ScheduleCallback(b.clone())
 );
 
 /// Answer a task the back office gave the front line; the case resumes when no task is open.
@@ -447,9 +437,9 @@ async fn answer_task(
 command_endpoint!(
     apply_action,
     "/api/v1/cases/{id}/actions",
-    ActionBody,
+    ActionRequest,
     "Grant an action with a value (credit, refund, fee waiver …). Within your authority limit (the matrix's `[[authority]]`, with per-user overrides) it applies at once; above it an approval request goes to the lowest role with enough authority, with its own SLA clock when the rule sets `approve_within`.",
-    |b| CaseRequest::ApplyAction { action: b.action.clone(), amount: b.amount, note: b.note.clone() }
+    |b| CaseRequest::ApplyAction(b.clone())
 );
 
 /// Approve, deny (with a comment) or counter (a smaller amount) an approval request.

@@ -46,17 +46,17 @@ fn customer_id(raw: &str) -> ApiResult<CustomerId> {
 
 /// Create a customer (agents and above).
 #[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CustomerBody,
-    responses((status = 201, body = CustomerDto), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Customer), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_customer(
     State(s): State<AppState>,
     auth: Auth,
     write: Write<CustomerBody>,
-) -> ApiResult<Created<CustomerDto>> {
+) -> ApiResult<Created<Customer>> {
     let idem = write.idempotency(&auth.0);
     let customer = write.body.into_customer(CustomerId::new_v7(), s.engine.now());
     validate_customer(&customer)?;
     let c = s.engine.create_customer(&auth.0, customer, idem, s.engine.now()).await?;
-    Ok((StatusCode::CREATED, Json(CustomerDto::from(&c))))
+    Ok((StatusCode::CREATED, Json(c)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -80,12 +80,12 @@ const MAX_CUSTOMER_OFFSET: u32 = 100_000;
 
 /// Find customers by identity, name prefix or segment.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerQuery),
-    responses((status = 200, body = Vec<CustomerDto>), (status = 422, body = Problem)))]
+    responses((status = 200, body = Vec<Customer>), (status = 422, body = Problem)))]
 async fn list_customers(
     State(s): State<AppState>,
     auth: Auth,
     Query(q): Query<CustomerQuery>,
-) -> ApiResult<Json<Vec<CustomerDto>>> {
+) -> ApiResult<Json<Vec<Customer>>> {
     let filter = CustomerFilter { identity: q.identity, name: q.name, segment: q.segment };
     let limit = crate::extract::limit_param("limit", q.limit, 50, 500)?;
     let offset = q.offset.unwrap_or(0);
@@ -96,53 +96,53 @@ async fn list_customers(
         ));
     }
     let list = s.engine.customers(&auth.0, filter, limit, offset).await?;
-    Ok(Json(list.iter().map(CustomerDto::from).collect()))
+    Ok(Json(list))
 }
 
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path, description = "Customer id")),
-    responses((status = 200, body = CustomerDto), (status = 404, body = Problem)))]
-async fn get_customer(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<CustomerDto>> {
+    responses((status = 200, body = Customer), (status = 404, body = Problem)))]
+async fn get_customer(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Customer>> {
     let c = find_customer(&s, &auth, &id).await?;
-    Ok(Json(CustomerDto::from(&c)))
+    Ok(Json(c))
 }
 
 /// Replace a customer's details (agents and above).
 #[utoipa::path(put, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = Uuid, Path, description = "Customer id")), request_body = CustomerBody,
-    responses((status = 200, body = CustomerDto), (status = 404, body = Problem), (status = 422, body = Problem),
+    responses((status = 200, body = Customer), (status = 404, body = Problem), (status = 422, body = Problem),
         (status = 409, body = Problem, description = "An identity belongs to another customer")))]
 async fn replace_customer(
     State(s): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     write: Write<CustomerBody>,
-) -> ApiResult<Json<CustomerDto>> {
+) -> ApiResult<Json<Customer>> {
     let existing = find_customer(&s, &auth, &id).await?;
     let mut customer = write.body.into_customer(existing.id, existing.created_at);
     // The status has its own endpoint; replacing the details keeps it.
     customer.status = existing.status;
     customer.status_changed_at = existing.status_changed_at;
     validate_customer(&customer)?;
-    Ok(Json(CustomerDto::from(&s.engine.update_customer(&auth.0, customer, s.engine.now()).await?)))
+    Ok(Json(s.engine.update_customer(&auth.0, customer, s.engine.now()).await?))
 }
 
 /// Set a customer's status, `active` or `churned` (agents and above). Setting the status it
 /// already has changes nothing (and keeps `status_changed_at`).
 #[utoipa::path(put, path = "/api/v1/customers/{id}/status", tag = "customers", params(("id" = Uuid, Path, description = "Customer id")),
     request_body = CustomerStatusBody,
-    responses((status = 200, body = CustomerDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Customer), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn set_customer_status(
     State(s): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     write: Write<CustomerStatusBody>,
-) -> ApiResult<Json<CustomerDto>> {
+) -> ApiResult<Json<Customer>> {
     let mut customer = find_customer(&s, &auth, &id).await?;
     if customer.status == write.body.status {
-        return Ok(Json(CustomerDto::from(&customer)));
+        return Ok(Json(customer));
     }
     customer.status = write.body.status;
     customer.status_changed_at = Some(s.engine.now());
-    Ok(Json(CustomerDto::from(&s.engine.update_customer(&auth.0, customer, s.engine.now()).await?)))
+    Ok(Json(s.engine.update_customer(&auth.0, customer, s.engine.now()).await?))
 }
 
 /// Merge a duplicate customer into this one (supervisors and above): the duplicate's
@@ -163,7 +163,7 @@ async fn merge_customer(
     let survivor = customer_id(&id)?;
     let duplicate = CustomerId(write.body.duplicate);
     let (customer, cases_moved) = s.engine.merge_customers(&auth.0, survivor, duplicate, s.engine.now()).await?;
-    Ok(Json(MergedCustomerDto { customer: CustomerDto::from(&customer), cases_moved }))
+    Ok(Json(MergedCustomerDto { customer, cases_moved }))
 }
 
 /// The customer named in the path (404 when there is none).
@@ -196,43 +196,43 @@ pub(crate) fn team_from(body: TeamBody, id: TeamId, created_at: Timestamp) -> Te
 
 /// Create a team (admins).
 #[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = TeamBody,
-    responses((status = 201, body = TeamDto), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
-async fn create_team(State(s): State<AppState>, auth: Auth, write: Write<TeamBody>) -> ApiResult<Created<TeamDto>> {
+    responses((status = 201, body = Team), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn create_team(State(s): State<AppState>, auth: Auth, write: Write<TeamBody>) -> ApiResult<Created<Team>> {
     s.engine.check(&auth.0, &Action::ManageTeams)?;
     let idem = write.idempotency(&auth.0);
     let team = team_from(write.body, TeamId::new_v7(), s.engine.now());
     validate_team(&team, &s.engine.ladder())?;
     let t = s.engine.create_team(&auth.0, team, idem, s.engine.now()).await?;
-    Ok((StatusCode::CREATED, Json(TeamDto::from(&t))))
+    Ok((StatusCode::CREATED, Json(t)))
 }
 
-#[utoipa::path(get, path = "/api/v1/teams", tag = "teams", responses((status = 200, body = Vec<TeamDto>)))]
-async fn list_teams(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<TeamDto>>> {
-    Ok(Json(s.engine.teams(&auth.0).await?.iter().map(TeamDto::from).collect()))
+#[utoipa::path(get, path = "/api/v1/teams", tag = "teams", responses((status = 200, body = Vec<Team>)))]
+async fn list_teams(State(s): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<Team>>> {
+    Ok(Json(s.engine.teams(&auth.0).await?))
 }
 
 /// A team by id or slug.
 #[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = String, Path, description = "Id or slug")),
-    responses((status = 200, body = TeamDto), (status = 404, body = Problem)))]
-async fn get_team(State(s): State<AppState>, _auth: Auth, Path(id): Path<String>) -> ApiResult<Json<TeamDto>> {
+    responses((status = 200, body = Team), (status = 404, body = Problem)))]
+async fn get_team(State(s): State<AppState>, _auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Team>> {
     let t = find_team(&s, &id).await?;
-    Ok(Json(TeamDto::from(&t)))
+    Ok(Json(t))
 }
 
 #[utoipa::path(put, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = String, Path)), request_body = TeamBody,
-    responses((status = 200, body = TeamDto), (status = 404, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = Team), (status = 404, body = Problem), (status = 403, body = Problem),
         (status = 409, body = Problem, description = "Another team has that slug")))]
 async fn replace_team(
     State(s): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     write: Write<TeamBody>,
-) -> ApiResult<Json<TeamDto>> {
+) -> ApiResult<Json<Team>> {
     s.engine.check(&auth.0, &Action::ManageTeams)?;
     let existing = find_team(&s, &id).await?;
     let team = team_from(write.body, existing.id, existing.created_at);
     validate_team(&team, &s.engine.ladder())?;
-    Ok(Json(TeamDto::from(&s.engine.update_team(&auth.0, team, s.engine.now()).await?)))
+    Ok(Json(s.engine.update_team(&auth.0, team, s.engine.now()).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = String, Path)),
@@ -288,8 +288,8 @@ pub(crate) fn check_password(p: &str) -> ApiResult<()> {
 
 /// Create a user (admins).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = UserBody,
-    responses((status = 201, body = UserDto), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
-async fn create_user(State(s): State<AppState>, auth: Auth, write: Write<UserBody>) -> ApiResult<Created<UserDto>> {
+    responses((status = 201, body = User), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn create_user(State(s): State<AppState>, auth: Auth, write: Write<UserBody>) -> ApiResult<Created<User>> {
     s.engine.check(&auth.0, &Action::ManageUsers)?;
     let user = user_from(&s, &write.body, UserId::new_v7(), s.engine.now()).await?;
     if let Some(p) = &write.body.password {
@@ -300,7 +300,7 @@ async fn create_user(State(s): State<AppState>, auth: Auth, write: Write<UserBod
         .engine
         .create_user(&auth.0, user, write.body.password.clone().map(Password::Plain), idem, s.engine.now())
         .await?;
-    Ok((StatusCode::CREATED, Json(UserDto::from(&u))))
+    Ok((StatusCode::CREATED, Json(u)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -310,17 +310,13 @@ struct UserQuery {
     team: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery), responses((status = 200, body = Vec<UserDto>)))]
-async fn list_users(
-    State(s): State<AppState>,
-    auth: Auth,
-    Query(q): Query<UserQuery>,
-) -> ApiResult<Json<Vec<UserDto>>> {
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery), responses((status = 200, body = Vec<User>)))]
+async fn list_users(State(s): State<AppState>, auth: Auth, Query(q): Query<UserQuery>) -> ApiResult<Json<Vec<User>>> {
     let team = match &q.team {
         Some(t) => Some(crate::extract::team_param(&s, t).await?),
         None => None,
     };
-    Ok(Json(s.engine.users(&auth.0, team).await?.iter().map(UserDto::from).collect()))
+    Ok(Json(s.engine.users(&auth.0, team).await?))
 }
 
 /// The user named in the path: an id, a name, or `me` (404 when there is none).
@@ -330,21 +326,21 @@ pub(crate) async fn find_user(s: &AppState, auth: &Auth, key: &str) -> ApiResult
 
 /// A user by id or name; `me` is the caller.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "Id, name or `me`")),
-    responses((status = 200, body = UserDto), (status = 404, body = Problem)))]
-async fn get_user(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<UserDto>> {
-    Ok(Json(UserDto::from(&find_user(&s, &auth, &id).await?)))
+    responses((status = 200, body = User), (status = 404, body = Problem)))]
+async fn get_user(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<User>> {
+    Ok(Json(find_user(&s, &auth, &id).await?))
 }
 
 /// Replace a user's profile, role and teams (admins). The password is not changed here.
 #[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UserBody,
-    responses((status = 200, body = UserDto), (status = 404, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = User), (status = 404, body = Problem), (status = 403, body = Problem),
         (status = 409, body = Problem, description = "Another user has that name")))]
 async fn replace_user(
     State(s): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     write: Write<UserBody>,
-) -> ApiResult<Json<UserDto>> {
+) -> ApiResult<Json<User>> {
     s.engine.check(&auth.0, &Action::ManageUsers)?;
     let existing = find_user(&s, &auth, &id).await?;
     if write.body.password.is_some() {
@@ -352,15 +348,15 @@ async fn replace_user(
     }
     let user = user_from(&s, &write.body, existing.id, existing.created_at).await?;
     let u = s.engine.update_user(&auth.0, user, s.engine.now()).await?;
-    Ok(Json(UserDto::from(&u)))
+    Ok(Json(u))
 }
 
 /// Deactivate a user (admins): they can no longer sign in and their tokens are revoked.
 /// Users are never deleted, because case histories name them.
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
-    responses((status = 200, body = UserDto), (status = 404, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = User), (status = 404, body = Problem), (status = 403, body = Problem),
         (status = 422, body = Problem, description = "Deactivating yourself")))]
-async fn deactivate_user(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<UserDto>> {
+async fn deactivate_user(State(s): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<User>> {
     s.engine.check(&auth.0, &Action::ManageUsers)?;
     let mut user = find_user(&s, &auth, &id).await?;
     if user.id == auth.0.user_id {
@@ -368,7 +364,7 @@ async fn deactivate_user(State(s): State<AppState>, auth: Auth, Path(id): Path<S
     }
     user.active = false;
     let u = s.engine.update_user(&auth.0, user, s.engine.now()).await?;
-    Ok(Json(UserDto::from(&u)))
+    Ok(Json(u))
 }
 
 /// Set a password: your own (send `current_password`; your other sign-in sessions end), or
@@ -479,7 +475,7 @@ async fn login(
     let t =
         s.engine.sign_in_token(&user, ladder_engine::credentials::LOGIN_SESSION.into(), Some(expires_at), now).await?;
     tracing::info!(user = %principal_of(&user).name, "login");
-    Ok(Json(LoginDto { token: t.secret, token_id: t.info.id, expires_at, user: UserDto::from(&user) }))
+    Ok(Json(LoginDto { token: t.secret, token_id: t.info.id, expires_at, user }))
 }
 
 /// Revoke the token this request is made with (sign out).

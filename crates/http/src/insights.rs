@@ -192,8 +192,8 @@ pub(crate) async fn suggestions(
             cases: t.cases,
             escalated: t.escalated,
             csat_answers: t.csat_n,
-            csat_escalated: t.csat_escalated_avg,
-            csat_not_escalated: t.csat_not_escalated_avg,
+            csat_escalated: t.rates.csat_escalated_avg,
+            csat_not_escalated: t.rates.csat_not_escalated_avg,
         }));
     }
 

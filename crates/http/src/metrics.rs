@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use ladder_core::metrics::{Counters, Dimension};
+use ladder_core::metrics::{Counters, Dimension, Rates};
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -26,17 +26,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(metrics)).routes(routes!(prometheus))
 }
 
-/// The dimensions `group_by` accepts.
-const GROUP_BY: [Dimension; 8] = [
-    Dimension::Channel,
-    Dimension::Category,
-    Dimension::Priority,
-    Dimension::Team,
-    Dimension::Agent,
-    Dimension::Level,
-    Dimension::Initiator,
-    Dimension::Segment,
-];
+/// The dimensions `group_by` accepts: every one but the total and the per-team agent rows
+/// the store keeps for supervisors.
+fn group_by_dimensions() -> impl Iterator<Item = Dimension> {
+    Dimension::ALL.into_iter().filter(|d| !matches!(d, Dimension::All | Dimension::TeamAgent))
+}
 
 /// The period defaults to the 30 UTC days ending today.
 const DEFAULT_DAYS: i64 = 30;
@@ -95,24 +89,9 @@ pub struct MetricsRowDto {
     /// Cases with a customer, and of those the ones whose customer has churned.
     pub with_customer: i64,
     pub churned: i64,
-    pub escalation_rate: Option<f64>,
-    pub supervisor_escalation_rate: Option<f64>,
-    pub fcr_rate: Option<f64>,
-    pub de_escalation_rate: Option<f64>,
-    pub reopen_rate: Option<f64>,
-    pub transfer_rate: Option<f64>,
-    pub csat_avg: Option<f64>,
-    pub csat_escalated_avg: Option<f64>,
-    pub csat_not_escalated_avg: Option<f64>,
-    pub sla_compliance: Option<f64>,
-    pub avg_time_to_first_escalation_s: Option<f64>,
-    pub avg_time_to_resolution_s: Option<f64>,
-    pub avg_time_at_level_s: Option<f64>,
-    pub backlog_avg_age_s: Option<f64>,
-    /// Among escalated cases with a customer, the share whose customer has churned.
-    pub churn_rate_escalated: Option<f64>,
-    /// Among the other cases with a customer, the share whose customer has churned.
-    pub churn_rate_not_escalated: Option<f64>,
+    /// The rates and averages of these counters.
+    #[serde(flatten)]
+    pub rates: Rates,
 }
 
 /// The CSV columns, in order (the JSON row's fields).
@@ -154,7 +133,6 @@ const CSV_COLUMNS: &[&str] = &[
 
 impl MetricsRowDto {
     fn new(value: String, label: Option<String>, c: &Counters, now: Timestamp) -> Self {
-        let r = c.rates(now);
         MetricsRowDto {
             value: (!value.is_empty()).then_some(value),
             label,
@@ -173,22 +151,7 @@ impl MetricsRowDto {
             sla_breached: c.sla_breached,
             with_customer: c.with_customer,
             churned: c.churned,
-            escalation_rate: r.escalation_rate,
-            supervisor_escalation_rate: r.supervisor_escalation_rate,
-            fcr_rate: r.fcr_rate,
-            de_escalation_rate: r.de_escalation_rate,
-            reopen_rate: r.reopen_rate,
-            transfer_rate: r.transfer_rate,
-            csat_avg: r.csat_avg,
-            csat_escalated_avg: r.csat_escalated_avg,
-            csat_not_escalated_avg: r.csat_not_escalated_avg,
-            sla_compliance: r.sla_compliance,
-            avg_time_to_first_escalation_s: r.avg_time_to_first_escalation_s,
-            avg_time_to_resolution_s: r.avg_time_to_resolution_s,
-            avg_time_at_level_s: r.avg_time_at_level_s,
-            backlog_avg_age_s: r.backlog_avg_age_s,
-            churn_rate_escalated: r.churn_rate_escalated,
-            churn_rate_not_escalated: r.churn_rate_not_escalated,
+            rates: c.rates(now),
         }
     }
 }
@@ -252,10 +215,13 @@ async fn metrics(
     let (from, to) = period(q.from.as_deref(), q.to.as_deref(), now)?;
     let group_by = match q.group_by.as_deref() {
         None => None,
-        Some(raw) => Some(GROUP_BY.into_iter().find(|d| d.as_str() == raw).ok_or_else(|| {
+        Some(raw) => Some(group_by_dimensions().find(|d| d.as_str() == raw).ok_or_else(|| {
             ApiError::bad_request(
                 "group_by",
-                format!("'{raw}' is not one of {}", GROUP_BY.map(|d| d.as_str()).join(", ")),
+                format!(
+                    "'{raw}' is not one of {}",
+                    group_by_dimensions().map(|d| d.as_str()).collect::<Vec<_>>().join(", ")
+                ),
             )
         })?),
     };

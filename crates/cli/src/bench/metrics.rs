@@ -20,7 +20,9 @@ use ladder_core::ids::{CaseId, CustomerId, TeamId, UserId};
 use ladder_core::metrics::Dimension;
 use ladder_core::{Channel, Priority, Role};
 use ladder_engine::credentials::principal_of;
-use ladder_engine::{Assignment, CaseRequest, DeEscalation, Engine, OpenRequest, command_line_principal};
+use ladder_engine::{
+    Assignment, CaseRequest, DeEscalation, Engine, OpenRequest, TransferRequest, command_line_principal,
+};
 use ladder_store::{Store, StoreConfig};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -455,7 +457,7 @@ async fn one_case(engine: &Engine, world: &World, rng: &mut StdRng, now: Timesta
             let when = step(rng, 30..600);
             let reason = "wrong queue".to_string();
             let other = if team == "frontline" { "frontline-west" } else { "frontline" };
-            run(CaseRequest::Transfer { to_team: other.into(), to_user: None, reason }, when).await?;
+            run(CaseRequest::Transfer(TransferRequest { to_team: other.into(), to_user: None, reason }), when).await?;
             "answered"
         }
         _ => {

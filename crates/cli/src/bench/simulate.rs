@@ -14,7 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 use ladder_core::event::{EscalationKind, Initiator};
 use ladder_core::ids::CaseId;
 use ladder_engine::simulate::{Progress, SimulationBudget};
-use ladder_engine::{CaseRequest, command_line_principal};
+use ladder_engine::{ActionRequest, CaseRequest, command_line_principal};
 use rand::RngExt;
 use rand::rngs::StdRng;
 
@@ -177,11 +177,11 @@ pub(super) async fn seed(
                 engine.run(&principal, id, escalate, None, None, step(&mut rng, 240)).await?;
             }
             if rng.random_bool(0.1) {
-                let credit = CaseRequest::ApplyAction {
+                let credit = CaseRequest::ApplyAction(ActionRequest {
                     action: "credit".into(),
                     amount: rng.random_range(10..200) as f64,
                     note: None,
-                };
+                });
                 engine.run(&principal, id, credit, None, None, step(&mut rng, 60)).await?;
             }
             engine.run(&principal, id, resolve("solved"), None, None, step(&mut rng, 600)).await?;

@@ -1,14 +1,20 @@
 //! A back-office team asks the front line to get something from the customer (a task).
 
+use serde::Deserialize;
+
 use super::require_active;
 use crate::case::Case;
 use crate::error::DomainError;
 use crate::event::{CaseEvent, TaskCreated};
 use crate::validate::non_empty;
 
-#[derive(Debug, Clone, PartialEq)]
+// Also the JSON API's body (it needs no resolving).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = AskFrontLineBody))]
+#[serde(deny_unknown_fields)]
 pub struct AskFrontLine {
     /// What the front line should get from the customer.
+    #[cfg_attr(feature = "schema", schema(pattern = r"\S"))]
     pub question: String,
 }
 

@@ -1,5 +1,7 @@
 //! Add a message to a case (a reply, an internal note, the customer's own words).
 
+use serde::Deserialize;
+
 use super::MAX_TEXT;
 use crate::case::{Actor, Case, Channel, Status, Visibility};
 use crate::decide::Context;
@@ -8,16 +10,28 @@ use crate::event::{CaseEvent, MessageAdded, Reopened, Resumed};
 use crate::ids::MessageId;
 use crate::validate::non_empty;
 
-#[derive(Debug, Clone, PartialEq)]
+/// Add a public reply or an internal note. Also the JSON API's body (it needs no resolving).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = MessageBody))]
+#[serde(deny_unknown_fields)]
 pub struct AddMessage {
+    /// `public` (default; the customer sees it) or `internal` (a note for staff).
+    #[serde(default = "public")]
     pub visibility: Visibility,
     /// Defaults to the case's channel.
     pub channel: Option<Channel>,
+    #[cfg_attr(feature = "schema", schema(pattern = r"\S"))]
     pub body: String,
-    /// Record the customer's own words (an inbound email, a call transcript).
+    /// Record the customer's own words (a call transcript, an inbound email).
+    #[serde(default)]
     pub from_customer: bool,
-    /// Take the case out of a pending status.
+    /// Take the case out of `pending_customer` / `pending_internal`.
+    #[serde(default)]
     pub resume: bool,
+}
+
+fn public() -> Visibility {
+    Visibility::Public
 }
 
 pub(crate) fn decide(case: &Case, m: &AddMessage, cx: &Context) -> Result<Vec<CaseEvent>, DomainError> {

@@ -1,13 +1,19 @@
 //! Reopen a resolved case.
 
+use serde::Deserialize;
+
 use super::MAX_LINE;
 use crate::case::{Case, Status};
 use crate::error::DomainError;
 use crate::event::{CaseEvent, Reopened};
 use crate::validate::non_empty;
 
-#[derive(Debug, Clone, PartialEq)]
+// Also the JSON API's body (it needs no resolving).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema), schema(as = ReopenBody))]
+#[serde(deny_unknown_fields)]
 pub struct Reopen {
+    #[cfg_attr(feature = "schema", schema(pattern = r"\S"))]
     pub reason: String,
 }
 

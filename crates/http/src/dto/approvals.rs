@@ -71,18 +71,6 @@ pub struct AppliedActionDto {
     pub approval: Option<u32>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ActionBody {
-    /// An action of the matrix's `[[authority]]` rules: `credit`, `refund`, `fee_waiver` …
-    pub action: String,
-    /// Above 0. Within your limit it applies at once; above it an approval is requested.
-    #[schema(exclusive_minimum = 0)]
-    pub amount: f64,
-    #[schema(pattern = r"\S")]
-    pub note: Option<String>,
-}
-
 /// What an approver decides.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

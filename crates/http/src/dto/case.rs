@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use ladder_core::case::{Actor, Case, Channel, Priority, Status, Visibility};
+use ladder_core::case::{Actor, Case, Channel, Csat, Priority, Resolution, Status, Visibility};
 use ladder_core::sla::Ticking;
 use ladder_engine::{StoredEvent, StoredMessage};
 use serde::Serialize;
@@ -39,7 +39,7 @@ pub struct CaseDto {
     pub n_de_escalations: u32,
     pub n_reopens: u32,
     pub first_response_at: Option<Timestamp>,
-    pub resolution: Option<ResolutionDto>,
+    pub resolution: Option<Resolution>,
     /// The worst standing of the live SLA clocks: `breached`, `at_risk`, `running`,
     /// `paused`; absent without live clocks.
     pub sla: Option<String>,
@@ -54,7 +54,7 @@ pub struct CaseDto {
     /// Actions with a value that were granted, oldest first.
     pub applied_actions: Vec<AppliedActionDto>,
     /// The customer's satisfaction score, the latest recorded.
-    pub csat: Option<CsatDto>,
+    pub csat: Option<Csat>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Send as `If-Match` to make a write conditional on nothing having changed.
@@ -166,24 +166,6 @@ pub struct LevelStopDto {
     pub assignee_id: Option<Uuid>,
 }
 
-/// A customer satisfaction score.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CsatDto {
-    /// 1 (very dissatisfied) to 5 (very satisfied).
-    pub score: u8,
-    pub comment: Option<String>,
-    /// Given by the customer; `false` when an agent recorded it on their behalf.
-    pub by_customer: bool,
-    pub at: Timestamp,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ResolutionDto {
-    pub code: String,
-    pub note: Option<String>,
-    pub at: Timestamp,
-}
-
 impl CaseDto {
     /// The case as of `now`; `sla` measures its clocks in their calendars.
     pub fn new(c: &Case, sla: Option<&ladder_core::sla::SlaPolicy>, now: Timestamp) -> Self {
@@ -216,11 +198,7 @@ impl CaseDto {
             n_de_escalations: c.n_de_escalations,
             n_reopens: c.n_reopens,
             first_response_at: c.first_response_at,
-            resolution: c.resolution.as_ref().map(|r| ResolutionDto {
-                code: r.code.clone(),
-                note: r.note.clone(),
-                at: r.at,
-            }),
+            resolution: c.resolution.clone(),
             sla: ladder_core::sla::standing(c).0.map(str::to_string),
             clocks: c.clocks.iter().map(|k| ClockDto::new(k, sla, now)).collect(),
             tasks: c
@@ -262,12 +240,7 @@ impl CaseDto {
                     approval: a.approval,
                 })
                 .collect(),
-            csat: c.csat.as_ref().map(|s| CsatDto {
-                score: s.score,
-                comment: s.comment.clone(),
-                by_customer: s.by_customer,
-                at: s.at,
-            }),
+            csat: c.csat.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
             version: c.version,

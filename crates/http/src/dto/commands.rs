@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use ladder_core::case::{Channel, Priority, Visibility};
+use ladder_core::case::{Channel, Priority};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -13,9 +13,6 @@ fn default_channel() -> Channel {
 }
 fn default_priority() -> Priority {
     Priority::Normal
-}
-fn default_visibility() -> Visibility {
-    Visibility::Public
 }
 
 /// Open a case.
@@ -76,54 +73,9 @@ impl From<RequesterBody> for ladder_core::directory::Requester {
     }
 }
 
-/// Add a public reply or an internal note.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MessageBody {
-    #[schema(pattern = r"\S")]
-    pub body: String,
-    /// `public` (default; the customer sees it) or `internal` (a note for staff).
-    #[serde(default = "default_visibility")]
-    pub visibility: Visibility,
-    /// Defaults to the case's channel.
-    pub channel: Option<Channel>,
-    /// Record the customer's own words (a call transcript, an inbound email).
-    #[serde(default)]
-    pub from_customer: bool,
-    /// Take the case out of `pending_customer` / `pending_internal`.
-    #[serde(default)]
-    pub resume: bool,
-}
-
-/// Move the case to another team on the same level.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TransferBody {
-    /// Team slug or id.
-    pub to_team: String,
-    pub to_user: Option<String>,
-    #[serde(default)]
-    pub reason: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReopenBody {
-    #[schema(pattern = r"\S")]
-    pub reason: String,
-}
-
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmptyBody {}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AskFrontLineBody {
-    /// What the front line should get from the customer.
-    #[schema(pattern = r"\S")]
-    pub question: String,
-}
 
 /// A satisfaction score the customer gave, recorded by an agent on their behalf.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -141,22 +93,6 @@ pub struct CsatBody {
 pub struct AnswerTaskBody {
     #[schema(pattern = r"\S")]
     pub answer: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CallbackBody {
-    /// Local date and time the window opens, e.g. `2026-11-24T14:00`.
-    #[schema(value_type = String, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?$")]
-    pub window_start: jiff::civil::DateTime,
-    /// Local date and time it closes.
-    #[schema(value_type = String, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?$")]
-    pub window_end: jiff::civil::DateTime,
-    /// IANA time zone of those times; default: the customer's, else UTC.
-    pub time_zone: Option<String>,
-    /// The outbound team (slug or id); default: the team of kind `outbound`.
-    pub team: Option<String>,
-    pub note: Option<String>,
 }
 
 /// A task the back office gave the front line.

@@ -4,58 +4,19 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use ladder_core::case::Channel;
-use ladder_core::directory::{Customer, CustomerStatus, Identity, Role, Team, TeamKind, User};
+use ladder_core::directory::{Customer, CustomerStatus, Identity, Role, TeamKind, User};
 use ladder_engine::TokenInfo;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+/// How a customer can be reached on one channel, as a request gives it.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityDto {
     pub channel: Channel,
     #[schema(pattern = r"\S")]
     pub value: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CustomerDto {
-    pub id: Uuid,
-    pub name: String,
-    pub identities: Vec<IdentityDto>,
-    pub value: f64,
-    pub segment: Option<String>,
-    pub language: Option<String>,
-    pub time_zone: Option<String>,
-    #[schema(value_type = Object)]
-    pub custom_fields: BTreeMap<String, serde_json::Value>,
-    pub created_at: Timestamp,
-    /// `active` or `churned`.
-    pub status: CustomerStatus,
-    /// When the status last changed; absent if it never did.
-    pub status_changed_at: Option<Timestamp>,
-}
-
-impl From<&Customer> for CustomerDto {
-    fn from(c: &Customer) -> Self {
-        CustomerDto {
-            id: c.id.0,
-            name: c.name.clone(),
-            identities: c
-                .identities
-                .iter()
-                .map(|i| IdentityDto { channel: i.channel, value: i.value.clone() })
-                .collect(),
-            value: c.value,
-            segment: c.segment.clone(),
-            language: c.language.clone(),
-            time_zone: c.time_zone.clone(),
-            custom_fields: c.custom_fields.clone(),
-            created_at: c.created_at,
-            status: c.status,
-            status_changed_at: c.status_changed_at,
-        }
-    }
 }
 
 /// Set whether a customer still does business with the company.
@@ -105,32 +66,6 @@ impl CustomerBody {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TeamDto {
-    pub id: Uuid,
-    pub slug: String,
-    #[schema(pattern = r"\S")]
-    pub name: String,
-    pub level: String,
-    pub kind: TeamKind,
-    pub skills: Vec<String>,
-    pub created_at: Timestamp,
-}
-
-impl From<&Team> for TeamDto {
-    fn from(t: &Team) -> Self {
-        TeamDto {
-            id: t.id.0,
-            slug: t.slug.clone(),
-            name: t.name.clone(),
-            level: t.level.0.clone(),
-            kind: t.kind,
-            skills: t.skills.clone(),
-            created_at: t.created_at,
-        }
-    }
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamBody {
@@ -142,37 +77,6 @@ pub struct TeamBody {
     pub kind: TeamKind,
     #[serde(default)]
     pub skills: Vec<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserDto {
-    pub id: Uuid,
-    pub name: String,
-    pub display_name: String,
-    pub email: Option<String>,
-    pub role: Role,
-    pub teams: Vec<Uuid>,
-    pub skills: Vec<String>,
-    pub levels: Vec<String>,
-    pub active: bool,
-    pub created_at: Timestamp,
-}
-
-impl From<&User> for UserDto {
-    fn from(u: &User) -> Self {
-        UserDto {
-            id: u.id.0,
-            name: u.name.clone(),
-            display_name: u.display_name.clone(),
-            email: u.email.clone(),
-            role: u.role,
-            teams: u.teams.iter().map(|t| t.0).collect(),
-            skills: u.skills.clone(),
-            levels: u.levels.iter().map(|l| l.0.clone()).collect(),
-            active: u.active,
-            created_at: u.created_at,
-        }
-    }
 }
 
 /// Create or replace a user. Teams by slug or id.
@@ -288,7 +192,7 @@ pub struct LoginDto {
     pub token: String,
     pub token_id: String,
     pub expires_at: Timestamp,
-    pub user: UserDto,
+    pub user: User,
 }
 
 /// Merge a duplicate customer into the one named in the path.
@@ -302,6 +206,6 @@ pub struct MergeCustomerBody {
 /// The surviving customer after a merge, and how many cases moved to them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MergedCustomerDto {
-    pub customer: CustomerDto,
+    pub customer: Customer,
     pub cases_moved: u64,
 }

@@ -1,5 +1,7 @@
-//! Wire types of the API. They convert to and from domain types explicitly, so a change
-//! in the domain is never silently a change of the API.
+//! Wire types of the API where the wire differs from the domain (names of references,
+//! figures at `now`, internals hidden); they convert explicitly. Where the wire shape is
+//! the domain shape, the core type is the wire type (`ToSchema` under core's `schema`
+//! feature) and no copy of it lives here.
 //!
 //! # Layout
 //! - [`case`]: a case, its clocks, history and messages as the API shows them.

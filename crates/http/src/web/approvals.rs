@@ -17,7 +17,7 @@ use ladder_core::case::{Approval, Case};
 use ladder_core::command::Decision;
 use ladder_core::directory::Customer;
 use ladder_core::ids::UserId;
-use ladder_engine::CaseRequest;
+use ladder_engine::{ActionRequest, CaseRequest};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -288,7 +288,7 @@ async fn apply_action(
             Some(Flash { ok: false, message: format!("Not done: '{}' is not an amount; write e.g. 120", f.amount) }),
         ));
     };
-    let request = CaseRequest::ApplyAction { action: f.action.clone(), amount, note: given(f.note) };
+    let request = CaseRequest::ApplyAction(ActionRequest { action: f.action.clone(), amount, note: given(f.note) });
     let (what, shown) = (super::case::action_name(&f.action), super::layout::money(amount, &super::currency(&state)));
     let flash = match state.engine.run(&session.principal, case.id, request, None, None, state.engine.now()).await {
         Ok(outcome) if outcome.case.approvals.len() > case.approvals.len() => {

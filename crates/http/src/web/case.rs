@@ -574,18 +574,17 @@ struct MessageForm {
     macro_id: String,
 }
 
+/// A staff member's reply (`Public`) or note (`Internal`) written on the case page.
+fn staff_message(visibility: Visibility, body: String) -> CaseRequest {
+    CaseRequest::AddMessage(AddMessage { visibility, channel: None, body, from_customer: false, resume: false })
+}
+
 async fn reply(
     State(state): State<AppState>,
     Path(number): Path<String>,
     posted: Posted<MessageForm>,
 ) -> WebResult<Response> {
-    let request = CaseRequest::AddMessage(AddMessage {
-        visibility: Visibility::Public,
-        channel: None,
-        body: posted.form.body,
-        from_customer: false,
-        resume: false,
-    });
+    let request = staff_message(Visibility::Public, posted.form.body);
     let case = match run_command(&state, &posted.session, &posted.sent, &number, request).await? {
         Ok(case) => case,
         Err(refusal) => return Ok(refusal),
@@ -609,13 +608,7 @@ async fn note(
     Path(number): Path<String>,
     posted: Posted<MessageForm>,
 ) -> WebResult<Response> {
-    let request = CaseRequest::AddMessage(AddMessage {
-        visibility: Visibility::Internal,
-        channel: None,
-        body: posted.form.body,
-        from_customer: false,
-        resume: false,
-    });
+    let request = staff_message(Visibility::Internal, posted.form.body);
     run_and_return(&state, &posted.session, &posted.sent, &number, request, "Note added.").await
 }
 

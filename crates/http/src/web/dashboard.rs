@@ -173,7 +173,7 @@ async fn dashboard_page(
         let row = crate::metrics::rows(&state, &session.principal, start, end, None, now).await?.into_iter().next();
         let label =
             if weekly { format!("{}…", start.strftime("%m-%d")) } else { start.strftime("%m-%d").to_string() };
-        over_time.push(Point::new(label, row.and_then(|r| r.escalation_rate)));
+        over_time.push(Point::new(label, row.and_then(|r| r.rates.escalation_rate)));
     }
     let (agents, teams) = (crate::insights::peers(&by_agent), crate::insights::peers(&by_team));
     let suggestions = crate::insights::suggestions(&state, &session.principal, from, to, &agents, &teams).await?;
@@ -182,19 +182,19 @@ async fn dashboard_page(
     let prev = previous.as_ref();
     let targets = state.engine.active_matrix().map(|m| m.compiled.matrix().metric_targets).unwrap_or_default();
     let target = |metric| (metric, &targets);
-    let escalation = |r| Rate::of(r, |r| r.escalation_rate, |r| (r.escalated, r.cases));
-    let supervisor = |r| Rate::of(r, |r| r.supervisor_escalation_rate, |r| (r.supervisor_escalated, r.cases));
-    let fcr = |r| Rate::of(r, |r| r.fcr_rate, |r| (r.fcr, r.resolved));
-    let sla = |r| Rate::of(r, |r| r.sla_compliance, |r| (r.sla_met, r.sla_met + r.sla_breached));
+    let escalation = |r| Rate::of(r, |r| r.rates.escalation_rate, |r| (r.escalated, r.cases));
+    let supervisor = |r| Rate::of(r, |r| r.rates.supervisor_escalation_rate, |r| (r.supervisor_escalated, r.cases));
+    let fcr = |r| Rate::of(r, |r| r.rates.fcr_rate, |r| (r.fcr, r.resolved));
+    let sla = |r| Rate::of(r, |r| r.rates.sla_compliance, |r| (r.sla_met, r.sla_met + r.sla_breached));
     let mut csat_groups = vec![(
         "all cases".to_string(),
-        vec![t.and_then(|t| t.csat_escalated_avg), t.and_then(|t| t.csat_not_escalated_avg)],
+        vec![t.and_then(|t| t.rates.csat_escalated_avg), t.and_then(|t| t.rates.csat_not_escalated_avg)],
     )];
     csat_groups.extend(
         points(&by_channel, |_| None)
             .into_iter()
             .filter_map(|p| by_channel.iter().find(|r| name_of(r) == p.label))
-            .map(|r| (name_of(r), vec![r.csat_escalated_avg, r.csat_not_escalated_avg])),
+            .map(|r| (name_of(r), vec![r.rates.csat_escalated_avg, r.rates.csat_not_escalated_avg])),
     );
     let body = html! {
         (super::matrix::stylesheet())
@@ -216,9 +216,9 @@ async fn dashboard_page(
                 (rate_stat("Supervisor escalation rate", "stat-supervisor-rate", supervisor(t), supervisor(prev), target("")))
                 (stat("Resolved", "stat-resolved", t.map_or(0, |t| t.resolved).to_string()))
                 (rate_stat("First-contact resolution", "stat-fcr", fcr(t), fcr(prev), target("fcr")))
-                (csat_stat("CSAT", "stat-csat", t.and_then(|t| t.csat_avg), &targets))
-                (stat("CSAT after escalation", "stat-csat-escalated", Unit::Score.format(t.and_then(|t| t.csat_escalated_avg))))
-                (stat("CSAT without escalation", "stat-csat-not-escalated", Unit::Score.format(t.and_then(|t| t.csat_not_escalated_avg))))
+                (csat_stat("CSAT", "stat-csat", t.and_then(|t| t.rates.csat_avg), &targets))
+                (stat("CSAT after escalation", "stat-csat-escalated", Unit::Score.format(t.and_then(|t| t.rates.csat_escalated_avg))))
+                (stat("CSAT without escalation", "stat-csat-not-escalated", Unit::Score.format(t.and_then(|t| t.rates.csat_not_escalated_avg))))
                 (stat("CSAT answers", "stat-csat-n", t.map_or(0, |t| t.csat_n).to_string()))
                 (rate_stat("SLA compliance (clocks met of those ended)", "stat-sla", sla(t), sla(prev), target("sla_compliance")))
                 (stat("Open backlog", "stat-open", t.map_or(0, |t| t.open).to_string()))
@@ -227,18 +227,18 @@ async fn dashboard_page(
         section.charts aria-labelledby="charts-title" {
             h2 #charts-title { "Escalations" }
             (charts::line_chart("rate-over-time", &format!("Escalation rate per {}", if weekly { "week" } else { "day" }), Unit::Percent, &over_time))
-            (charts::bar_chart("rate-by-category", "Escalation rate by category", Unit::Percent, &points(&by_category, |r| r.escalation_rate)))
-            (charts::bar_chart("rate-by-channel", "Escalation rate by channel", Unit::Percent, &points(&by_channel, |r| r.escalation_rate)))
-            (charts::bar_chart("rate-by-team", "Escalation rate by team", Unit::Percent, &points(&by_team, |r| r.escalation_rate)))
-            (charts::bar_chart("rate-by-agent", "Escalation rate by agent (most cases first)", Unit::Percent, &points(&by_agent, |r| r.escalation_rate)))
-            (charts::bar_chart("supervisor-rate-by-team", "Supervisor escalation rate by team", Unit::Percent, &points(&by_team, |r| r.supervisor_escalation_rate)))
+            (charts::bar_chart("rate-by-category", "Escalation rate by category", Unit::Percent, &points(&by_category, |r| r.rates.escalation_rate)))
+            (charts::bar_chart("rate-by-channel", "Escalation rate by channel", Unit::Percent, &points(&by_channel, |r| r.rates.escalation_rate)))
+            (charts::bar_chart("rate-by-team", "Escalation rate by team", Unit::Percent, &points(&by_team, |r| r.rates.escalation_rate)))
+            (charts::bar_chart("rate-by-agent", "Escalation rate by agent (most cases first)", Unit::Percent, &points(&by_agent, |r| r.rates.escalation_rate)))
+            (charts::bar_chart("supervisor-rate-by-team", "Supervisor escalation rate by team", Unit::Percent, &points(&by_team, |r| r.rates.supervisor_escalation_rate)))
         }
         section.charts aria-labelledby="outcomes-title" {
             h2 #outcomes-title { "Outcomes" }
-            (charts::bar_chart("fcr-by-channel", "First-contact resolution by channel", Unit::Percent, &points(&by_channel, |r| r.fcr_rate)))
+            (charts::bar_chart("fcr-by-channel", "First-contact resolution by channel", Unit::Percent, &points(&by_channel, |r| r.rates.fcr_rate)))
             (charts::grouped_bar_chart("csat-escalated", "CSAT (1–5) after escalation and without", Unit::Score, &["after escalation", "without escalation"], &csat_groups))
-            (charts::bar_chart("sla-by-level", "SLA compliance per level", Unit::Percent, &points(&by_level, |r| r.sla_compliance)))
-            (charts::bar_chart("time-at-level", "Average time spent at each level", Unit::Seconds, &points(&by_level, |r| r.avg_time_at_level_s)))
+            (charts::bar_chart("sla-by-level", "SLA compliance per level", Unit::Percent, &points(&by_level, |r| r.rates.sla_compliance)))
+            (charts::bar_chart("time-at-level", "Average time spent at each level", Unit::Seconds, &points(&by_level, |r| r.rates.avg_time_at_level_s)))
         }
         section aria-labelledby="insights-title" {
             h2 #insights-title { "Insights: revise the rules" }
