@@ -22,6 +22,7 @@
 
 pub mod access;
 pub mod agents;
+pub mod articles;
 pub mod case;
 mod cmd;
 pub mod command;
@@ -40,6 +41,7 @@ pub mod routing;
 pub mod simulate;
 pub mod sla;
 pub mod validate;
+pub mod words;
 
 pub use case::{Actor, Case, Channel, Priority, Status, Visibility};
 pub use decide::{Context, decide, record};

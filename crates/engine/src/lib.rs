@@ -13,6 +13,7 @@
 //! - [`budget`]: CPU-bound work for a caller (a matrix's lint and compilation) on worker
 //!   threads with a large stack, one per core, within a wall-clock budget.
 
+pub mod articles;
 pub mod budget;
 pub mod commands;
 pub mod credentials;
@@ -37,9 +38,9 @@ pub use directory::{Password, command_line_principal};
 /// The store's plain data types that queries answer with and filters are written in, so
 /// callers above the engine need no dependency on the store.
 pub use ladder_store::{
-    AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage, CustomerFilter, EscalatedBy,
-    Idempotency, InsightFacts, MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval,
-    QueuedCase, StoreError, StoreStats, StoredEvent, StoredMessage, TokenInfo,
+    ArticlePage, ArticleQuery, AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage,
+    CustomerFilter, EscalatedBy, Idempotency, InsightFacts, MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow,
+    PageRequest, PendingApproval, QueuedCase, StoreError, StoreStats, StoredEvent, StoredMessage, TokenInfo,
 };
 pub use login_throttle::LoginThrottleConfig;
 pub use search::SearchResults;

@@ -27,6 +27,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0013_escalation_followers.sql"),
     include_str!("migrations/0014_macros.sql"),
     include_str!("migrations/0015_user_settings.sql"),
+    include_str!("migrations/0019_articles.sql"),
 ];
 
 /// The words a migration's source writes as SQLite does and PostgreSQL spells otherwise:
@@ -136,7 +137,15 @@ pub fn undo_microseconds_sql(postgres: bool) -> String {
         ("audit_log", "audit_log_no_update", "the audit history is append-only"),
     ];
     /// The tables migrations 13 and later create.
-    const LATER_TABLES: [&str; 4] = ["case_escalators", "case_escalated_from", "macros", "user_settings"];
+    const LATER_TABLES: [&str; 7] = [
+        "case_escalators",
+        "case_escalated_from",
+        "macros",
+        "user_settings",
+        "articles",
+        "article_versions",
+        "article_text",
+    ];
     let mut sql = String::new();
     for table in LATER_TABLES {
         sql += &format!("DROP TABLE IF EXISTS {table};\n");
