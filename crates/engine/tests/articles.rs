@@ -189,6 +189,7 @@ async fn the_right_article_is_in_the_top_three_for_most_labelled_cases() {
         }
     }
     let share = f64::from(hits) / fixture.cases.len() as f64;
+    println!("suggestion quality: {hits} of {} fixture cases have the right article in the top 3", fixture.cases.len());
     assert!(
         share >= 0.8,
         "{hits} of {} in the top 3 ({share:.2}); misses:\n{}",
