@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 mod api;
+mod articles;
 mod calendar;
 mod case_size;
 mod cluster;
@@ -255,6 +256,21 @@ pub enum BenchCommand {
         #[arg(long = "database")]
         database: Option<String>,
     },
+    /// Knowledge-article suggestions for a case with many published articles: p50/p95/p99 ms.
+    Articles {
+        #[arg(long, default_value_t = 10_000)]
+        articles: usize,
+        /// Cases to ask suggestions for.
+        #[arg(long, default_value_t = 200)]
+        cases: usize,
+        /// Times each case is asked.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// A PostgreSQL database to run in (a schema of its own, dropped after); without
+        /// it, a new SQLite store in a temporary directory.
+        #[arg(long = "database")]
+        database: Option<String>,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -303,6 +319,9 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Console { cases, data_dir, requests } => console::bench_console(cases, data_dir, requests).await,
         BenchCommand::CaseSize { messages, body_chars, writes, runs, database } => {
             case_size::bench_case_size(messages, body_chars, writes, runs, database).await
+        }
+        BenchCommand::Articles { articles, cases, rounds, database } => {
+            articles::bench_articles(articles, cases, rounds, database).await
         }
     }
 }

@@ -43,7 +43,7 @@ pub fn public_message(body: &str, from_customer: bool) -> CaseRequest {
 
 /// A resolution with `code`.
 pub fn resolve(code: &str) -> CaseRequest {
-    CaseRequest::Resolve(Resolve { code: code.into(), note: None })
+    CaseRequest::Resolve(Resolve { code: code.into(), note: None, article_id: None })
 }
 
 /// An escalation to `team` by `initiator`, saying why and what was tried (the level and the

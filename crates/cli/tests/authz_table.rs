@@ -425,6 +425,14 @@ impl World {
         v["id"].as_str().unwrap().to_string()
     }
 
+    /// An article in `scope`: `published` or `draft`, written by root.
+    async fn article_in(&self, scope: &str) -> String {
+        let status = if scope == "draft" { "draft" } else { "published" };
+        let body = json!({"title": self.unique("Article "), "body": "Restart the **router**.", "audience": "L1", "status": status});
+        let v = self.must(self.root(), "POST", "/api/v1/articles", Some(body)).await;
+        v["id"].as_str().unwrap().to_string()
+    }
+
     async fn token_of(&self, user: &str) -> String {
         let v = self.must(self.root(), "POST", "/api/v1/tokens", Some(json!({"name": "spare", "user": user}))).await;
         v["id"].as_str().unwrap().to_string()
@@ -516,6 +524,18 @@ impl World {
                     "other-team" => body["team"] = json!("billing"),
                     _ => {}
                 }
+                if method == "PUT" { json_call(path, body) } else { Call::new(path, Body::None) }
+            }
+            "POST /api/v1/articles" => json_call(
+                path.into(),
+                json!({"title": "Reset", "body": "Unplug it.", "audience": "L1", "status": "draft"}),
+            ),
+            "GET /api/v1/articles/{id}"
+            | "PUT /api/v1/articles/{id}"
+            | "DELETE /api/v1/articles/{id}"
+            | "GET /api/v1/articles/{id}/versions" => {
+                let path = path.replace("{id}", &self.article_in(base).await);
+                let body = json!({"title": "Reset, again", "body": "Unplug it twice.", "audience": "L2", "status": "published"});
                 if method == "PUT" { json_call(path, body) } else { Call::new(path, Body::None) }
             }
             "POST /api/v1/customers" => json_call(path.into(), json!({"name": self.unique("Customer ")})),
@@ -751,6 +771,19 @@ impl World {
                 let name = self.unique("Form macro ");
                 let fields = [("name", name.as_str()), ("team", team), ("body", "Hello {{customer.name}}")];
                 Call::new(path, form(if route.ends_with("/delete") { &[] } else { &fields }))
+            }
+            "POST /articles" | "GET /articles/{id}" | "POST /articles/{id}" | "POST /articles/{id}/delete" => {
+                let path = if path.contains("{id}") {
+                    path.replace("{id}", &self.article_in(base).await)
+                } else {
+                    path.into()
+                };
+                let fields = [("title", "Reset"), ("body", "Unplug it."), ("audience", "L1"), ("status", "published")];
+                let body = match method {
+                    "GET" => Body::None,
+                    _ => form(if route.ends_with("/delete") { &[] } else { &fields }),
+                };
+                Call::new(path, body)
             }
             "POST /logout" => {
                 let (session, csrf) = self.fresh_session(user).await;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::articles::ArticleStatus;
 use crate::case::{Approval, Case};
 use crate::cmd::apply_action::within;
 use crate::command::{CaseCommand, DecideApproval, Decision};
@@ -276,6 +277,10 @@ pub enum Action<'a> {
     UseMacro { owner: MacroOwner },
     /// Create, change or delete a macro of this owner.
     ManageMacro { owner: MacroOwner },
+    /// Read (and search, and be suggested) a knowledge article of this status.
+    ReadArticle { status: ArticleStatus },
+    /// Write, publish or delete knowledge articles.
+    WriteArticle,
 }
 
 impl Action<'_> {
@@ -319,6 +324,8 @@ impl Action<'_> {
             Action::ManageNotifications => "manage-notifications",
             Action::UseMacro { .. } => "use-macro",
             Action::ManageMacro { .. } => "manage-macro",
+            Action::ReadArticle { .. } => "read-article",
+            Action::WriteArticle => "write-article",
         }
     }
 }
@@ -453,6 +460,15 @@ impl Principal {
                 } else {
                     Err("the macro is another user's personal macro".into())
                 }
+            }
+            // Published articles are for everyone; drafts are their authors': the supervisors,
+            // managers and admins who write articles (an agent proposes a fix by escalating it).
+            Action::ReadArticle { status: ArticleStatus::Published } => Ok(()),
+            Action::ReadArticle { status: ArticleStatus::Draft } | Action::WriteArticle => {
+                self.at_least(Role::Supervisor).map_err(|_| {
+                    "articles are written by supervisors, managers and admins; agents read the published ones"
+                        .to_string()
+                })
             }
             // One's own simulation, or anyone's as an admin; another manager's runs on.
             Action::CancelSimulation { requested_by } => {

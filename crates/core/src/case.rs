@@ -152,6 +152,9 @@ pub struct LevelStop {
 pub struct Resolution {
     pub code: String,
     pub note: Option<String>,
+    /// The knowledge article that solved the case, if the agent said so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article_id: Option<uuid::Uuid>,
     pub at: Timestamp,
 }
 
@@ -508,7 +511,8 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
         }
         CaseEvent::Resolved(r) => {
             case.status = Status::Resolved;
-            case.resolution = Some(Resolution { code: r.code.clone(), note: r.note.clone(), at });
+            case.resolution =
+                Some(Resolution { code: r.code.clone(), note: r.note.clone(), article_id: r.article_id, at });
         }
         CaseEvent::Reopened(_) => {
             case.status = Status::Open;

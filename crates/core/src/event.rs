@@ -282,6 +282,10 @@ where
 pub struct Resolved {
     pub code: String,
     pub note: Option<String>,
+    /// "Solved by article": the knowledge article the agent says solved the case (added
+    /// later: absent from older events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article_id: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -27,6 +27,7 @@
 pub mod access;
 pub mod agents;
 pub mod alerts;
+pub mod articles;
 pub mod case;
 mod cmd;
 pub mod command;
@@ -49,6 +50,7 @@ pub mod routing;
 pub mod simulate;
 pub mod sla;
 pub mod validate;
+pub mod words;
 
 pub use case::{Actor, Case, Channel, Priority, Status, Visibility};
 pub use decide::{Context, decide, record};

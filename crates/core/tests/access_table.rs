@@ -6,6 +6,7 @@ use std::path::Path;
 
 use jiff::Timestamp;
 use ladder_core::access::{Action, CustomerReach, Principal};
+use ladder_core::articles::ArticleStatus;
 use ladder_core::case::{Actor, Approval, ApprovalState, Case, apply};
 use ladder_core::command::{
     AddMessage, Assign, CaseCommand, DecideApproval, Decision, OpenCase, RecordCsat, TeamRef, UpdateCase, UserRef,
@@ -241,6 +242,10 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
         }
         "use-macro" => principal.allows(&Action::UseMacro { owner: macro_owner(scope) }),
         "manage-macro" => principal.allows(&Action::ManageMacro { owner: macro_owner(scope) }),
+        "read-article" => {
+            let status = if scope == "published" { ArticleStatus::Published } else { ArticleStatus::Draft };
+            principal.allows(&Action::ReadArticle { status })
+        }
         "work-queue" => {
             let team = team_in(scope);
             let queue = principal.allows(&Action::WorkQueue { team });
@@ -270,6 +275,7 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
                 "read-matrix-drafts" => Action::ReadMatrixDrafts,
                 "change-matrix" => Action::ChangeMatrix,
                 "simulate" => Action::Simulate,
+                "write-article" => Action::WriteArticle,
                 other => panic!("permissions.txt names an action the test does not know: {other}"),
             };
             principal.allows(&action)
@@ -345,6 +351,8 @@ fn every_named_action_of_the_access_module_is_in_the_table() {
         Action::ManageNotifications,
         Action::UseMacro { owner: MacroOwner::User(CALLER) },
         Action::ManageMacro { owner: MacroOwner::User(CALLER) },
+        Action::ReadArticle { status: ArticleStatus::Draft },
+        Action::WriteArticle,
     ];
     for action in actions {
         assert!(names.iter().any(|n| n == action.name()), "{} is missing from permissions.txt", action.name());

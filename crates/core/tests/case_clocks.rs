@@ -347,8 +347,10 @@ fn resolving_meets_resolve_and_a_resolved_case_never_fires() {
     let mut sim = Sim::new();
     sim.run("2026-11-23T10:00:00-05:00", open(Priority::Normal));
     let armed: Vec<(usize, u64)> = sim.case().clocks.iter().enumerate().map(|(i, c)| (i, c.generation)).collect();
-    let events =
-        sim.run("2026-11-23T10:10:00-05:00", CaseCommand::Resolve(Resolve { code: "refunded".into(), note: None }));
+    let events = sim.run(
+        "2026-11-23T10:10:00-05:00",
+        CaseCommand::Resolve(Resolve { code: "refunded".into(), note: None, article_id: None }),
+    );
     assert_eq!(kinds(&events), ["clock_cancelled", "clock_met"]);
     assert!(sim.case().clocks.iter().all(|c| c.state.is_final() && c.next_fire.is_none()));
     // The timers armed before resolution go off later: nothing happens.

@@ -286,7 +286,7 @@ fn request_info(from: InfoSource) -> CaseCommand {
 }
 
 fn resolve_with(code: &str, note: Option<&str>) -> CaseCommand {
-    CaseCommand::Resolve(Resolve { code: code.into(), note: note.map(Into::into) })
+    CaseCommand::Resolve(Resolve { code: code.into(), note: note.map(Into::into), article_id: None })
 }
 
 fn resolve() -> CaseCommand {

@@ -75,7 +75,7 @@ fn de_escalated(from: &str, to: &str) -> CaseEvent {
 }
 
 fn resolved() -> CaseEvent {
-    CaseEvent::Resolved(Resolved { code: "fixed".into(), note: None })
+    CaseEvent::Resolved(Resolved { code: "fixed".into(), note: None, article_id: None })
 }
 
 fn reopened() -> CaseEvent {

@@ -183,7 +183,7 @@ fn command() -> impl Strategy<Value = CaseCommand> {
         prop_oneof![4 => Just("fixed"), 2 => Just("wont-fix"), 1 => Just("Not Fixed")],
         prop::option::weighted(0.5, text()),
     )
-        .prop_map(|(code, note)| CaseCommand::Resolve(Resolve { code: code.into(), note }));
+        .prop_map(|(code, note)| CaseCommand::Resolve(Resolve { code: code.into(), note, article_id: None }));
     let reopen = text().prop_map(|reason| CaseCommand::Reopen(Reopen { reason }));
     prop_oneof![
         1 => open_case().prop_map(CaseCommand::Open),

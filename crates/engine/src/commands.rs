@@ -419,7 +419,20 @@ impl Engine {
                 self.check_custom_fields(&u.custom_fields, true)?;
                 CaseCommand::Update(u)
             }
-            CaseRequest::Resolve(r) => CaseCommand::Resolve(r),
+            CaseRequest::Resolve(r) => {
+                // "Solved by article" names an article the resolver may read and that is
+                // published.
+                if let Some(id) = r.article_id {
+                    match self.article(principal, id).await {
+                        Ok(a) if a.is_published() => {}
+                        Ok(_) | Err(StoreError::NotFound(_)) => {
+                            return Err(DomainError::invalid("article_id", format!("no published article {id}")).into());
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                CaseCommand::Resolve(r)
+            }
             CaseRequest::Reopen(r) => CaseCommand::Reopen(r),
             CaseRequest::Close => CaseCommand::Close,
             CaseRequest::AskFrontLine(a) => CaseCommand::AskFrontLine(a),

@@ -14,6 +14,7 @@
 //! - [`budget`]: CPU-bound work for a caller (a matrix's lint and compilation) on worker
 //!   threads with a large stack, one per core, within a wall-clock budget.
 
+pub mod articles;
 pub mod budget;
 pub mod commands;
 pub mod credentials;
@@ -44,10 +45,10 @@ pub use intake::{Intake, IntakeError, MailIntake};
 /// The store's plain data types that queries answer with and filters are written in, so
 /// callers above the engine need no dependency on the store.
 pub use ladder_store::{
-    AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage, CustomerFilter, Delivery,
-    DeliveryAttempt, DeliveryFilter, EscalatedBy, Idempotency, InsightFacts, MatrixActivation, MatrixDraft,
-    MatrixVersion, MetricsRow, PageRequest, PendingApproval, QueuedCase, StoreError, StoreStats, StoredEvent,
-    StoredMessage, StoredTemplate, TokenInfo,
+    ArticlePage, ArticleQuery, AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage,
+    CustomerFilter, Delivery, DeliveryAttempt, DeliveryFilter, EscalatedBy, Idempotency, InsightFacts,
+    MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval, QueuedCase, StoreError,
+    StoreStats, StoredEvent, StoredMessage, StoredTemplate, TokenInfo,
 };
 pub use login_throttle::LoginThrottleConfig;
 pub use search::SearchResults;

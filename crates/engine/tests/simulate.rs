@@ -86,7 +86,7 @@ fn reply() -> CaseRequest {
 }
 
 fn resolve() -> CaseRequest {
-    CaseRequest::Resolve(Resolve { code: "refunded".into(), note: None })
+    CaseRequest::Resolve(Resolve { code: "refunded".into(), note: None, article_id: None })
 }
 
 impl World {

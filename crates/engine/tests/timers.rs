@@ -155,7 +155,7 @@ async fn notifications_out_of_hours_wait_for_the_calendar() {
 async fn a_resolved_case_never_fires() {
     let w = world().await;
     let id = w.open_at("2026-11-23T10:00:00-05:00").await;
-    let resolve = CaseRequest::Resolve(Resolve { code: "refunded".into(), note: None });
+    let resolve = CaseRequest::Resolve(Resolve { code: "refunded".into(), note: None, article_id: None });
     w.engine.run(&w.agent, id, resolve, None, None, ts("2026-11-23T10:05:00-05:00")).await.unwrap();
     assert_eq!(w.store.armed_timers().await.unwrap(), 0, "resolving disarms every timer");
     let before = w.kinds(id).await;
@@ -274,7 +274,7 @@ async fn a_new_matrix_version_retargets_open_clocks() {
     let w = world().await;
     let id = w.open_at("2026-11-23T10:00:00-05:00").await;
     let resolved = w.open_at("2026-11-23T10:00:00-05:00").await;
-    let resolve = CaseRequest::Resolve(Resolve { code: "done".into(), note: None });
+    let resolve = CaseRequest::Resolve(Resolve { code: "done".into(), note: None, article_id: None });
     w.engine.run(&w.agent, resolved, resolve, None, None, ts("2026-11-23T10:05:00-05:00")).await.unwrap();
     // Version 2 gives the front line two hours to respond.
     let v2 = matrix().replace("respond = \"1h\"", "respond = \"2h\"");

@@ -40,6 +40,8 @@ pub struct InsightsDto {
     pub from: String,
     pub to: String,
     pub suggestions: Vec<SuggestionDto>,
+    /// What knowledge articles changed, and the categories that need one.
+    pub knowledge: crate::dto::KnowledgeDto,
 }
 
 /// One suggestion to revise the rules.
@@ -97,6 +99,7 @@ async fn insights(
         from: from.to_string(),
         to: to.to_string(),
         suggestions: suggestions(&state, principal, from, to, &peers(&agents), &peers(&teams)).await?,
+        knowledge: crate::dto::KnowledgeDto::from(&state.engine.knowledge_insights(principal, from, to).await?),
     }))
 }
 

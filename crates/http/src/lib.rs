@@ -10,6 +10,7 @@
 //! - [`web`]: the web console (server-rendered pages, session cookie, CSRF), mounted at `/`.
 
 pub mod agents;
+mod articles;
 mod audit;
 pub mod cases;
 mod deliveries;
@@ -127,6 +128,7 @@ impl AppState {
         (name = "customers"), (name = "teams"), (name = "users"), (name = "tokens"), (name = "auth"),
         (name = "audit", description = "Who changed the directory, and when"),
         (name = "macros", description = "Canned replies of a team or of one user"),
+        (name = "articles", description = "Knowledge articles and the suggestions for a case"),
         (name = "matrix", description = "The escalation matrix: drafts, versions, activation, rollback"),
         (name = "inbound", description = "Email taken in as raw RFC 5322 messages"),
         (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
@@ -163,6 +165,7 @@ pub fn router(state: AppState) -> Router {
         .merge(insights::router())
         .merge(macros::router())
         .merge(deliveries::router())
+        .merge(articles::router())
         .merge(simulations::router())
         .merge(inbound::router())
         .routes(utoipa_axum::routes!(healthz))

@@ -184,7 +184,11 @@ async fn loads_count_active_assigned_cases_per_channel() {
     assert_eq!(loads[&GONE], AgentLoad::default());
 
     // A resolved case no longer counts; a reassigned one counts for its new assignee.
-    run(&store, write(email, CaseCommand::Resolve(Resolve { code: "fixed".into(), note: None }), at(6))).await;
+    run(
+        &store,
+        write(email, CaseCommand::Resolve(Resolve { code: "fixed".into(), note: None, article_id: None }), at(6)),
+    )
+    .await;
     run(&store, write(phone, CaseCommand::Assign(Assign { assignee: Some(assignee(ANA, "ana")) }), at(7))).await;
     let loads = store.agent_loads(vec![ANA, BEN]).await.unwrap();
     assert_eq!(loads[&ANA], load(&[(Channel::Chat, 2), (Channel::Phone, 1)]));

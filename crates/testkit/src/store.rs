@@ -203,7 +203,11 @@ pub fn escalate_up(case_id: CaseId, now: Timestamp) -> CaseWrite {
 }
 
 pub fn resolve(case_id: CaseId, code: &str, now: Timestamp) -> CaseWrite {
-    write(case_id, CaseCommand::Resolve(Resolve { code: code.into(), note: Some("fixed".into()) }), now)
+    write(
+        case_id,
+        CaseCommand::Resolve(Resolve { code: code.into(), note: Some("fixed".into()), article_id: None }),
+        now,
+    )
 }
 
 /// Runs a write that must succeed.

@@ -16,6 +16,9 @@ pub struct Resolve {
     /// Resolution code, e.g. `refund_issued`, `known_issue`, `duplicate`.
     pub code: String,
     pub note: Option<String>,
+    /// "Solved by article": the published knowledge article that solved the case.
+    #[serde(default)]
+    pub article_id: Option<uuid::Uuid>,
 }
 
 pub(crate) fn decide(case: &Case, r: &Resolve, action: &'static str) -> Result<Vec<CaseEvent>, DomainError> {
@@ -24,5 +27,5 @@ pub(crate) fn decide(case: &Case, r: &Resolve, action: &'static str) -> Result<V
     if let Some(note) = &r.note {
         non_empty("note", note, crate::limits::MAX_NOTE)?;
     }
-    Ok(vec![CaseEvent::Resolved(Resolved { code: r.code.clone(), note: r.note.clone() })])
+    Ok(vec![CaseEvent::Resolved(Resolved { code: r.code.clone(), note: r.note.clone(), article_id: r.article_id })])
 }

@@ -9,14 +9,17 @@
 //! - [`directory`]: customers, teams, users, tokens and sign-in.
 //! - [`approvals`]: approval requests and granted actions.
 //! - [`macros`]: canned replies.
+//! - [`articles`]: knowledge articles and the suggestions for a case.
 
 mod approvals;
+mod articles;
 mod case;
 mod commands;
 mod directory;
 mod macros;
 
 pub use approvals::*;
+pub use articles::*;
 pub use case::*;
 pub use commands::*;
 pub use directory::*;

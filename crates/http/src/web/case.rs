@@ -149,9 +149,10 @@ async fn case_page(
     let escalate_panel =
         super::escalate::panel(&state, &session, &case, &names.teams, &level_name, form("escalate")).await?;
     let marks = super::live::LiveMarks::of(&state, &session, &case);
+    let articles = super::articles::suggestions(&state, &session, &case).await?;
     // Escalating, de-escalating, asking and resolving steer the case: offered only to who may
     // do it now (a case escalated away takes messages only).
-    let probe = ladder_core::command::CaseCommand::Resolve(Resolve { code: "-".into(), note: None });
+    let probe = ladder_core::command::CaseCommand::Resolve(Resolve { code: "-".into(), note: None, article_id: None });
     let steer = state.engine.may_command(p, &case, &probe).map_err(|e| ApiError::from(e).0.detail).err();
     let minor_lines = events.iter().filter(|e| timeline_class(&e.recorded.event) == "minor").count();
     let show_all = view.show.as_deref() == Some("all");
@@ -280,6 +281,7 @@ async fn case_page(
                     h2 #similar-title { "Similar resolved cases" }
                     (case_links(&similar, "None found."))
                 }
+                (articles)
                 section aria-labelledby="authority-title" {
                     h2 #authority-title { "Your authority" }
                     @if authority.is_empty() {
@@ -662,7 +664,11 @@ async fn resolve(
     posted: Posted<Resolve>,
 ) -> WebResult<Response> {
     let f = posted.form;
-    let request = CaseRequest::Resolve(Resolve { code: f.code.trim().to_string(), note: given(f.note) });
+    let request = CaseRequest::Resolve(Resolve {
+        code: f.code.trim().to_string(),
+        note: given(f.note),
+        article_id: f.article_id,
+    });
     run_and_return(&state, &posted.session, &posted.sent, &number, request, "Resolved.").await
 }
 

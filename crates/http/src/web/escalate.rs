@@ -71,9 +71,11 @@ pub(super) async fn panel(
     let skills: BTreeSet<&str> = targets.iter().flat_map(|t| t.skills.iter().map(String::as_str)).collect();
     let people = people(state, session, &targets).await?;
     let action = format!("/cases/{}/escalate", case.number);
+    let articles = super::articles::before_escalating(state, session, case).await?;
     Ok(html! {
         details #escalate open[form.refused()] {
             summary { "Escalate" }
+            (articles)
             @match (next, &suggestion) {
                 (Some(l), Suggestion::Team(slug)) => p.suggestion {
                     "The ladder suggests " strong { (level_name(l)) } ", team "

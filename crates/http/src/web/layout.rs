@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use ladder_core::access::Action;
+use ladder_core::articles::ArticleStatus;
 use maud::{DOCTYPE, Markup, html};
 
 use super::session::{CSRF_FIELD, Session};
@@ -20,6 +21,7 @@ pub struct NavEntry {
 pub const NAV: &[NavEntry] = &[
     NavEntry { path: "/queue", label: "My queue", action: Action::ListCases },
     NavEntry { path: "/macros", label: "Macros", action: Action::ListCases },
+    NavEntry { path: "/articles", label: "Articles", action: Action::ReadArticle { status: ArticleStatus::Published } },
     NavEntry { path: "/board", label: "Board", action: Action::Supervise },
     NavEntry { path: "/approvals", label: "Approvals", action: Action::ApprovalsInbox },
     NavEntry { path: "/dashboard", label: "Dashboard", action: Action::ReadAllMetrics },

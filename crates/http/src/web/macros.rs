@@ -268,7 +268,8 @@ pub async fn after_reply(state: &AppState, session: &Session, case: &Case, id: &
         done.push(format!("tagged {}", m.add_tags.join(", ")));
     }
     if let Some(code) = &m.resolve_code {
-        let resolve = Resolve { code: code.clone(), note: Some(format!("with the macro \"{}\"", m.name)) };
+        let resolve =
+            Resolve { code: code.clone(), note: Some(format!("with the macro \"{}\"", m.name)), article_id: None };
         state.engine.run(p, case.id, CaseRequest::Resolve(resolve), None, None, now).await?;
         done.push(format!("resolved as {code}"));
     }

@@ -23,6 +23,7 @@
 
 pub mod admin;
 pub mod approvals;
+pub mod articles;
 pub mod board;
 pub mod case;
 pub mod charts;
@@ -78,6 +79,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(profile::router())
         .merge(search::router())
         .merge(macros::router())
+        .merge(articles::router())
         .layer(axum::middleware::from_fn(deep_links::return_after_sign_in))
         .merge(live::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), forget_shown_flash))

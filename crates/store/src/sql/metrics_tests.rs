@@ -177,7 +177,7 @@ fn escalate_to_tech() -> CaseCommand {
 }
 
 fn resolve() -> CaseCommand {
-    CaseCommand::Resolve(Resolve { code: "done".into(), note: None })
+    CaseCommand::Resolve(Resolve { code: "done".into(), note: None, article_id: None })
 }
 
 /// Eight cases ten days apart from mid-June (so periods cut through months); the first four

@@ -29,6 +29,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0015_user_settings.sql"),
     include_str!("migrations/0016_inbound.sql"),
     include_str!("migrations/0017_outbox.sql"),
+    include_str!("migrations/0018_articles.sql"),
 ];
 
 /// The words a migration's source writes as SQLite does and PostgreSQL spells otherwise:
@@ -139,7 +140,7 @@ pub fn undo_microseconds_sql(postgres: bool) -> String {
         ("audit_log", "audit_log_no_update", "the audit history is append-only"),
     ];
     /// The tables migrations 13 and later create.
-    const LATER_TABLES: [&str; 11] = [
+    const LATER_TABLES: [&str; 14] = [
         "case_escalators",
         "case_escalated_from",
         "macros",
@@ -151,6 +152,9 @@ pub fn undo_microseconds_sql(postgres: bool) -> String {
         "delivery_attempts",
         "notification_templates",
         "user_contacts",
+        "articles",
+        "article_versions",
+        "article_text",
     ];
     let mut sql = String::new();
     for table in LATER_TABLES {

@@ -16,6 +16,7 @@
 mod agents;
 mod announce;
 mod approvals;
+mod articles;
 mod audit;
 pub mod backup;
 mod cases;
@@ -52,6 +53,7 @@ use crate::{StoreConfig, StoreError, StoreResult};
 
 pub use announce::Change;
 pub use approvals::{ApprovalKeep, PendingApproval};
+pub use articles::{ArticlePage, ArticleQuery};
 pub use audit::{AuditEntry, AuditFilter};
 pub use cases::{MAX_SEARCH_BYTES, MAX_SEARCH_WORDS};
 pub use history::CaseHistory;
