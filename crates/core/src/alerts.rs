@@ -220,27 +220,7 @@ pub fn read_events_v2(body: &[u8], new_key: impl FnOnce() -> String) -> Result<E
 }
 
 fn links(obj: &serde_json::Map<String, Value>, key: &str, errors: &mut Vec<String>) -> Vec<AlertLink> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) if items.len() <= MAX_LINKS => items
-            .iter()
-            .filter_map(|item| match serde_json::from_value::<AlertLink>(item.clone()) {
-                Ok(l) => Some(l),
-                Err(_) => {
-                    errors.push(format!("'{key}' entries must be objects with a string 'href'"));
-                    None
-                }
-            })
-            .collect(),
-        Some(Value::Array(_)) => {
-            errors.push(format!("'{key}' holds more than {MAX_LINKS} entries"));
-            Vec::new()
-        }
-        Some(_) => {
-            errors.push(format!("'{key}' must be an array"));
-            Vec::new()
-        }
-    }
+    list(obj, key, "a string 'href'", errors, |l: AlertLink| l)
 }
 
 /// Images are `{src, href?, alt?}`; kept as links to `src` with `alt` as their text.
@@ -250,24 +230,38 @@ fn images(obj: &serde_json::Map<String, Value>, errors: &mut Vec<String>) -> Vec
         src: String,
         alt: Option<String>,
     }
-    match obj.get("images") {
+    list(obj, "images", "a string 'src'", errors, |i: Image| AlertLink { href: i.src, text: i.alt })
+}
+
+/// An optional array of at most [`MAX_LINKS`] objects of one shape, each turned into a link.
+fn list<T: serde::de::DeserializeOwned>(
+    obj: &serde_json::Map<String, Value>,
+    key: &str,
+    needs: &str,
+    errors: &mut Vec<String>,
+    link: impl Fn(T) -> AlertLink,
+) -> Vec<AlertLink> {
+    match obj.get(key) {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) if items.len() <= MAX_LINKS => items
-            .iter()
-            .filter_map(|item| match serde_json::from_value::<Image>(item.clone()) {
-                Ok(i) => Some(AlertLink { href: i.src, text: i.alt }),
-                Err(_) => {
-                    errors.push("'images' entries must be objects with a string 'src'".into());
-                    None
+        Some(Value::Array(items)) if items.len() <= MAX_LINKS => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                match T::deserialize(item) {
+                    Ok(t) => out.push(link(t)),
+                    Err(_) => {
+                        errors.push(format!("'{key}' entries must be objects with {needs}"));
+                        break;
+                    }
                 }
-            })
-            .collect(),
+            }
+            out
+        }
         Some(Value::Array(_)) => {
-            errors.push(format!("'images' holds more than {MAX_LINKS} entries"));
+            errors.push(format!("'{key}' holds more than {MAX_LINKS} entries"));
             Vec::new()
         }
         Some(_) => {
-            errors.push("'images' must be an array".into());
+            errors.push(format!("'{key}' must be an array"));
             Vec::new()
         }
     }
@@ -487,6 +481,11 @@ mod tests {
         ))
         .unwrap_err();
         assert_eq!(err.errors, vec!["'links' holds more than 50 entries"]);
+        let err = read(&format!(
+            r#"{{"routing_key":"{KEY}","event_action":"acknowledge","dedup_key":"k","images":[{{"alt":"x"}},{{"alt":"y"}}]}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(err.errors, vec!["'images' entries must be objects with a string 'src'"]);
         let huge = vec![b' '; MAX_EVENT_BYTES + 1];
         assert!(read_events_v2(&huge, String::new).unwrap_err().errors[0].contains("larger than"));
     }
