@@ -163,6 +163,11 @@ async fn list_deliveries(
     {
         return Err(ApiError::bad_request("channel", format!("one of {}", CHANNELS.join(", "))));
     }
+    if let Some(case) = q.case
+        && !(1..=999_999_999_999).contains(&case)
+    {
+        return Err(ApiError::bad_request("case", "a case number from 1 to 999999999999"));
+    }
     let filter = DeliveryFilter {
         status: q.status,
         channel: q.channel,
@@ -182,7 +187,7 @@ async fn list_deliveries(
 
 /// One delivery and every attempt at it.
 #[utoipa::path(get, path = "/api/v1/deliveries/{id}", tag = "notifications",
-    params(("id" = i64, Path, description = "Delivery id")),
+    params(("id" = i64, Path, minimum = 1, maximum = 999999999999999999i64, description = "Delivery id")),
     responses((status = 200, body = DeliveryDetailDto), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn get_delivery(
@@ -200,7 +205,7 @@ async fn get_delivery(
 /// Send a delivery again now (a dead or failed one, or a delivered one once more, with the
 /// same idempotency key); its attempts are counted afresh (admins).
 #[utoipa::path(post, path = "/api/v1/deliveries/{id}/redeliver", tag = "notifications",
-    params(("id" = i64, Path, description = "Delivery id")),
+    params(("id" = i64, Path, minimum = 1, maximum = 999999999999999999i64, description = "Delivery id")),
     responses((status = 202, body = DeliveryDto), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn redeliver(
@@ -257,8 +262,8 @@ async fn list_templates(State(s): State<AppState>, auth: Auth) -> ApiResult<Json
 
 /// Create or replace the template of a key in a language (admins).
 #[utoipa::path(put, path = "/api/v1/notification-templates/{key}/{language}", tag = "notifications",
-    params(("key" = String, Path, description = "Event kind or template name"),
-        ("language" = String, Path, description = "Language, e.g. en, de, pt-br")),
+    params(("key" = String, Path, pattern = "^[a-z0-9_-]{1,64}$", description = "Event kind or template name"),
+        ("language" = String, Path, pattern = "^[a-z0-9_-]{1,16}$", description = "Language, e.g. en, de, pt-br")),
     request_body = TemplateBody,
     responses((status = 200, body = TemplateDto), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 422, body = Problem)))]
@@ -275,8 +280,8 @@ async fn put_template(
 
 /// Delete a template; the built-in one applies again (admins).
 #[utoipa::path(delete, path = "/api/v1/notification-templates/{key}/{language}", tag = "notifications",
-    params(("key" = String, Path, description = "Event kind or template name"),
-        ("language" = String, Path, description = "Language")),
+    params(("key" = String, Path, pattern = "^[a-z0-9_-]{1,64}$", description = "Event kind or template name"),
+        ("language" = String, Path, pattern = "^[a-z0-9_-]{1,16}$", description = "Language")),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn delete_template(
@@ -298,7 +303,7 @@ pub struct PreviewBody {
     #[schema(min_length = 1, max_length = 20000)]
     pub body: String,
     /// The event kind the values are for (default `escalated`).
-    #[schema(max_length = 64)]
+    #[schema(pattern = "^[a-z0-9_-]{1,64}$")]
     pub event: Option<String>,
     /// A case whose values to use; without it, example values.
     #[schema(minimum = 1)]

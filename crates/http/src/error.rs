@@ -323,7 +323,8 @@ async fn bare_error_as_problem(response: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_problem || is_page {
         return response;
     }
-    let text = axum::body::to_bytes(response.into_body(), 16 * 1024)
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
         .await
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .unwrap_or_default();
@@ -337,5 +338,13 @@ async fn bare_error_as_problem(response: Response) -> Response {
         _ => "internal",
     };
     let detail = if text.is_empty() { reason.to_lowercase() } else { text };
-    ApiError::new(status, kind, reason, detail).into_response()
+    let mut problem = ApiError::new(status, kind, reason, detail).into_response();
+    // What the answer said besides its body stays: `Allow` on a 405 (RFC 9110, section
+    // 15.5.6), `Retry-After`, `WWW-Authenticate`.
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH && !problem.headers().contains_key(name) {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    problem
 }

@@ -25,7 +25,7 @@ pub const MAX_QUERY_CHARS: usize = 200;
 pub struct SearchQuery {
     /// A case number (`994` or `#994`), words of the case's text, or its customer's name,
     /// email address or phone number; 1–200 characters.
-    #[param(min_length = 1, max_length = 200)]
+    #[param(required = true, min_length = 1, max_length = 200, pattern = r"\S")]
     q: Option<String>,
     /// 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]
