@@ -13,6 +13,7 @@
 //! `webhook`, `chat`, `push` and `voice` as a JSON POST to the configured webhook endpoint,
 //! signed with HMAC-SHA256 over `timestamp + "." + body` in `Ladder-Signature: t=…,v1=…`.
 
+use crate::timers::wait_for_work;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -266,19 +267,7 @@ impl Engine {
                 tracing::warn!(error = %e, "could not read the next delivery");
                 None
             });
-            let wait = match next {
-                Some(t) => Duration::try_from(t.duration_since(self.now())).unwrap_or(Duration::ZERO).min(MAX_IDLE),
-                None => MAX_IDLE,
-            }
-            .max(pause);
-            if wait.is_zero() {
-                continue;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.inner.deliveries.wake.notified() => {}
-                _ = shutdown.changed() => {}
-            }
+            wait_for_work(self.now(), next, MAX_IDLE, pause, &self.inner.deliveries.wake, &mut shutdown).await;
         }
     }
 }

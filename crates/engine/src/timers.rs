@@ -267,19 +267,32 @@ impl Engine {
                 }
             };
             *self.inner.timers.soonest.lock().expect("timer lock") = next;
-            let wait = match next {
-                Some(t) => Duration::try_from(t.duration_since(self.now())).unwrap_or(Duration::ZERO).min(MAX_IDLE),
-                None => MAX_IDLE,
-            }
-            .max(pause);
-            if wait.is_zero() {
-                continue;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.inner.timers.wake.notified() => {}
-                _ = shutdown.changed() => {}
-            }
+            wait_for_work(self.now(), next, MAX_IDLE, pause, &self.inner.timers.wake, &mut shutdown).await;
         }
+    }
+}
+
+/// A background loop's rest between rounds: until `next` is due (at most `max_idle`, at least
+/// `pause`), until `wake` is notified, or until shutdown — at once when `next` is already due.
+pub(crate) async fn wait_for_work(
+    now: Timestamp,
+    next: Option<Timestamp>,
+    max_idle: Duration,
+    pause: Duration,
+    wake: &Notify,
+    shutdown: &mut watch::Receiver<bool>,
+) {
+    let wait = match next {
+        Some(t) => Duration::try_from(t.duration_since(now)).unwrap_or(Duration::ZERO).min(max_idle),
+        None => max_idle,
+    }
+    .max(pause);
+    if wait.is_zero() {
+        return;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => {}
+        _ = wake.notified() => {}
+        _ = shutdown.changed() => {}
     }
 }
