@@ -151,6 +151,11 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Write<T> {
 /// integer is expected (the OpenAPI document's `integer` admits it, so the server does too).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| syntax_error(&e))?;
+    // Every body is an object: serde would read a struct from an array too (`[null, null]`
+    // as its first two fields), which the document does not allow.
+    if !value.is_object() {
+        return Err(ApiError::validation("body", "the body must be a JSON object"));
+    }
     integral_numbers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
