@@ -112,12 +112,7 @@ async fn audit_log(
         before,
         limit: limit + 1,
     };
-    let mut entries = state.engine.audit_log(&auth.0, filter).await?;
-    let next_cursor = if entries.len() > limit as usize {
-        entries.truncate(limit as usize);
-        entries.last().map(|e| format!("a{}", e.seq))
-    } else {
-        None
-    };
+    let entries = state.engine.audit_log(&auth.0, filter).await?;
+    let (entries, next_cursor) = crate::extract::cursor_page(entries, limit, 'a', |e| e.seq);
     Ok(Json(AuditPageDto { items: entries.into_iter().map(AuditEntryDto::from).collect(), next_cursor }))
 }

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
+use ladder_core::matrix::NotifyChannel;
 use ladder_core::outbox::Template;
 use ladder_engine::deliveries::TemplateKey;
 use ladder_engine::{Delivery, DeliveryAttempt, DeliveryFilter, StoredTemplate};
@@ -29,7 +30,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 const STATUSES: [&str; 4] = ["pending", "failed", "delivered", "dead"];
-const CHANNELS: [&str; 6] = ["email", "sms", "voice", "chat", "push", "webhook"];
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -159,9 +159,10 @@ async fn list_deliveries(
         return Err(ApiError::bad_request("status", format!("one of {}", STATUSES.join(", "))));
     }
     if let Some(channel) = &q.channel
-        && !CHANNELS.contains(&channel.as_str())
+        && !NotifyChannel::ALL.iter().any(|c| c.as_str() == channel)
     {
-        return Err(ApiError::bad_request("channel", format!("one of {}", CHANNELS.join(", "))));
+        let names: Vec<&str> = NotifyChannel::ALL.iter().map(|c| c.as_str()).collect();
+        return Err(ApiError::bad_request("channel", format!("one of {}", names.join(", "))));
     }
     if let Some(case) = q.case
         && !(1..=999_999_999_999).contains(&case)
@@ -175,13 +176,8 @@ async fn list_deliveries(
         before: crate::extract::cursor_param(q.cursor.as_deref(), 'd')?,
         limit: limit + 1,
     };
-    let mut items = s.engine.deliveries(&auth.0, filter).await?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|d| format!("d{}", d.id))
-    } else {
-        None
-    };
+    let items = s.engine.deliveries(&auth.0, filter).await?;
+    let (items, next_cursor) = crate::extract::cursor_page(items, limit, 'd', |d| d.id);
     Ok(Json(DeliveryPageDto { items: items.into_iter().map(DeliveryDto::from).collect(), next_cursor }))
 }
 

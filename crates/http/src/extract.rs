@@ -104,6 +104,22 @@ pub(crate) fn cursor_param(raw: Option<&str>, prefix: char) -> Result<Option<i64
         .ok_or_else(|| ApiError::bad_request("cursor", "not a cursor from this API; pass next_cursor unchanged"))
 }
 
+/// One page of a keyset-paged list read with `limit + 1` rows: the first `limit` rows, and
+/// the cursor of the next page (`prefix` and the last row's `key`) when there was one more.
+pub(crate) fn cursor_page<T>(
+    mut rows: Vec<T>,
+    limit: u32,
+    prefix: char,
+    key: impl Fn(&T) -> i64,
+) -> (Vec<T>, Option<String>) {
+    if rows.len() <= limit as usize {
+        return (rows, None);
+    }
+    rows.truncate(limit as usize);
+    let next = rows.last().map(|row| format!("{prefix}{}", key(row)));
+    (rows, next)
+}
+
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for Write<T> {
     type Rejection = ApiError;
 

@@ -9,11 +9,10 @@ use ladder_core::articles::{ArticleFields, ArticleStatus, Audience};
 use ladder_core::ids::CaseId;
 use ladder_engine::CaseRequest;
 use ladder_engine::credentials::principal_of;
-use ladder_store::Location;
 
 use super::measure::report;
 use super::pg_schema;
-use super::world::{BenchWorld, bench_world_at, tempfile_dir};
+use super::world::{BenchWorld, bench_world_at};
 use crate::requests;
 
 const CATEGORIES: [&str; 20] = [
@@ -51,13 +50,10 @@ pub(super) async fn bench_articles(
     rounds: usize,
     database: Option<String>,
 ) -> anyhow::Result<()> {
-    let dir = tempfile_dir("articles")?;
-    let schema = database.as_deref().map(pg_schema::BenchSchema::create).transpose()?;
-    let location = match &schema {
-        Some(schema) => schema.location(),
-        None => Location::Sqlite(dir.clone()),
-    };
-    let BenchWorld { engine, admin, .. } = bench_world_at(&location).await?;
+    // On PostgreSQL, a schema of this run's own; both it and the directory go when it is dropped.
+    let storage = pg_schema::BenchStorage::new("articles", database.as_deref())?;
+    let location = &storage.location;
+    let BenchWorld { engine, admin, .. } = bench_world_at(location).await?;
     let principal = principal_of(&admin);
     let words = vocabulary(5_000);
     println!(
@@ -117,6 +113,5 @@ pub(super) async fn bench_articles(
     }
     report("suggestions for a case (one at a time)", samples, started.elapsed());
     println!("suggestions returned: {:.1} per case on average", found as f64 / (n_cases * rounds) as f64);
-    std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }

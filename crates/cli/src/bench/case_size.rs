@@ -11,10 +11,9 @@ use ladder_core::ids::CaseId;
 use ladder_core::{Channel, Priority, Visibility};
 use ladder_engine::credentials::principal_of;
 use ladder_engine::{CaseRequest, Engine};
-use ladder_store::Location;
 
 use super::pg_schema;
-use super::world::{BenchWorld, bench_world_at, open_request, tempfile_dir};
+use super::world::{BenchWorld, bench_world_at, open_request};
 
 fn note(body: String) -> CaseRequest {
     CaseRequest::AddMessage(AddMessage {
@@ -38,13 +37,10 @@ pub(super) async fn bench_case_size(
     runs: usize,
     database: Option<String>,
 ) -> anyhow::Result<()> {
-    let dir = tempfile_dir("case-size")?;
-    let schema = database.as_deref().map(pg_schema::BenchSchema::create).transpose()?;
-    let location = match &schema {
-        Some(schema) => schema.location(),
-        None => Location::Sqlite(dir.clone()),
-    };
-    let BenchWorld { store: _store, engine, admin } = bench_world_at(&location).await?;
+    // On PostgreSQL, a schema of this run's own; both it and the directory go when it is dropped.
+    let storage = pg_schema::BenchStorage::new("case-size", database.as_deref())?;
+    let location = &storage.location;
+    let BenchWorld { store: _store, engine, admin } = bench_world_at(location).await?;
     let principal = principal_of(&admin);
     println!(
         "case-size bench: one internal note per write, one writer; a new case vs a case holding {messages} \
@@ -102,6 +98,5 @@ pub(super) async fn bench_case_size(
         ratios[0],
         ratios[ratios.len() - 1]
     );
-    std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }

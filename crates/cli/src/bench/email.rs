@@ -9,11 +9,10 @@ use jiff::Timestamp;
 use ladder_engine::MailIntake;
 use ladder_engine::credentials::principal_of;
 use ladder_engine::intake::Intake;
-use ladder_store::Location;
 
 use super::measure::report;
 use super::pg_schema;
-use super::world::{BenchWorld, bench_world_at, tempfile_dir};
+use super::world::{BenchWorld, bench_world_at};
 
 /// Messages per thread: the opening one and its replies.
 const THREAD: usize = 5;
@@ -37,13 +36,10 @@ fn message(t: usize, i: usize) -> Vec<u8> {
 }
 
 pub(super) async fn bench_email(messages: usize, concurrency: usize, database: Option<String>) -> anyhow::Result<()> {
-    let dir = tempfile_dir("email")?;
-    let schema = database.as_deref().map(pg_schema::BenchSchema::create).transpose()?;
-    let location = match &schema {
-        Some(schema) => schema.location(),
-        None => Location::Sqlite(dir.clone()),
-    };
-    let BenchWorld { engine, admin, .. } = bench_world_at(&location).await?;
+    // On PostgreSQL, a schema of this run's own; both it and the directory go when it is dropped.
+    let storage = pg_schema::BenchStorage::new("email", database.as_deref())?;
+    let location = &storage.location;
+    let BenchWorld { engine, admin, .. } = bench_world_at(location).await?;
     let principal = principal_of(&admin);
     let threads = messages.div_ceil(THREAD).max(concurrency);
     println!(
@@ -85,6 +81,5 @@ pub(super) async fn bench_email(messages: usize, concurrency: usize, database: O
     let elapsed = started.elapsed();
     report("inbound email (parse + thread + write)", samples, elapsed);
     println!("opened {opened} cases, threaded {threaded} replies in {:.2}s", elapsed.as_secs_f64());
-    std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }

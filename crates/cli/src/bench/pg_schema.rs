@@ -1,6 +1,8 @@
 //! A PostgreSQL schema of one benchmark run's own, so runs start empty and leave nothing
 //! behind in the database they were given.
 
+use std::path::PathBuf;
+
 use anyhow::Context;
 use ladder_store::{Location, redact_url};
 
@@ -40,6 +42,37 @@ impl Drop for BenchSchema {
         if let Err(e) = run_sql(&self.url, &format!("DROP SCHEMA {} CASCADE", self.name)) {
             println!("warning: could not drop schema {}: {e:#}", self.name);
         }
+    }
+}
+
+/// Where one benchmark run keeps its store: a directory of its own for SQLite, or with
+/// `--database` a PostgreSQL schema of its own; both are removed when it is dropped.
+pub struct BenchStorage {
+    dir: PathBuf,
+    schema: Option<BenchSchema>,
+    pub location: Location,
+}
+
+impl BenchStorage {
+    /// A fresh place for the run `name`: on PostgreSQL when `database` names one.
+    pub fn new(name: &str, database: Option<&str>) -> anyhow::Result<BenchStorage> {
+        let dir = super::world::tempfile_dir(name)?;
+        let schema = database.map(BenchSchema::create).transpose()?;
+        let location = match &schema {
+            Some(schema) => schema.location(),
+            None => Location::Sqlite(dir.clone()),
+        };
+        Ok(BenchStorage { dir, schema, location })
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.schema.is_some()
+    }
+}
+
+impl Drop for BenchStorage {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.dir).ok();
     }
 }
 

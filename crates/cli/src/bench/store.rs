@@ -9,25 +9,21 @@ use ladder_core::ids::CaseId;
 use ladder_core::{Channel, Priority, Visibility};
 use ladder_engine::CaseRequest;
 use ladder_engine::credentials::principal_of;
-use ladder_store::Location;
 
 use super::measure::report;
 use super::pg_schema;
-use super::world::{BenchWorld, bench_world_at, open_request, tempfile_dir};
+use super::world::{BenchWorld, bench_world_at, open_request};
 
 pub(super) async fn bench_store(n_events: usize, concurrency: usize, database: Option<String>) -> anyhow::Result<()> {
-    let dir = tempfile_dir("store")?;
-    // On PostgreSQL, a schema of this run's own (dropped when it goes out of scope).
-    let schema = database.as_deref().map(pg_schema::BenchSchema::create).transpose()?;
-    let location = match &schema {
-        Some(schema) => schema.location(),
-        None => Location::Sqlite(dir.clone()),
-    };
-    let BenchWorld { store, engine, admin } = bench_world_at(&location).await?;
+    // On PostgreSQL, a schema of this run's own; both it and the directory go when it is dropped.
+    let storage = pg_schema::BenchStorage::new("store", database.as_deref())?;
+    let location = &storage.location;
+    let BenchWorld { store, engine, admin } = bench_world_at(location).await?;
     let principal = principal_of(&admin);
-    let durability = match &schema {
-        Some(_) => "PostgreSQL with synchronous_commit as the server has it",
-        None => "SQLite with synchronous=FULL",
+    let durability = if storage.is_postgres() {
+        "PostgreSQL with synchronous_commit as the server has it"
+    } else {
+        "SQLite with synchronous=FULL"
     };
     println!(
         "store bench: {n_events} events, {concurrency} concurrent writers, each opening a case then adding 4 messages (5 events per case), {durability}, data in {}",
@@ -83,6 +79,5 @@ pub(super) async fn bench_store(n_events: usize, concurrency: usize, database: O
         elapsed.as_secs_f64(),
         stats.n_events as f64 / elapsed.as_secs_f64()
     );
-    std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }
