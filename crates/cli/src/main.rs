@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod calendar_cmd;
+mod config;
 mod delivery_args;
 mod demo;
 mod matrix_cmd;
@@ -24,6 +25,10 @@ use ladder_store::{Location, Store, StoreConfig};
 #[derive(Parser)]
 #[command(name = "ladder", version, about = "Escalation management for contact centers and IT support")]
 struct Cli {
+    /// A TOML file of settings (keys: the environment variables without `LADDER_`, in lower
+    /// case); an option or environment variable wins over it. See `ladder config check`.
+    #[arg(long, global = true, env = "LADDER_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -66,6 +71,7 @@ impl DataArgs {
 enum Command {
     /// Run the HTTP server.
     Serve {
+        /// The address and port to listen on (port 0: a free one).
         #[arg(long, env = "LADDER_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
         #[command(flatten)]
@@ -126,10 +132,35 @@ enum Command {
     },
     /// What-if: replay recorded cases under a candidate matrix and compare with what happened.
     Simulate(simulate_cmd::SimulateArgs),
+    /// Exit 0 when the server on this machine is ready (`GET /readyz` answers 200), else 1:
+    /// a container's health check.
+    Health {
+        /// The address the server listens on.
+        #[arg(long, env = "LADDER_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// The settings in force: check a configuration file, list the settings.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Performance benchmarks (run with a release build).
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Show each setting given (secrets hidden) and where it came from, and check that
+    /// `ladder serve` accepts them all; exits non-zero when it would not.
+    Check,
+    /// List every setting: its environment variable, file key, default and meaning.
+    List {
+        /// As the Markdown table docs/operations.md carries.
+        #[arg(long)]
+        markdown: bool,
     },
 }
 
@@ -288,9 +319,33 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + S
 }
 
 fn main() -> anyhow::Result<()> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let file = config::named_file(&args, std::env::var_os(config::CONFIG_VARIABLE))?;
+    // SAFETY: first thing in main, before the runtime or any other thread exists.
+    unsafe { config::apply(&file) };
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(cli))
+}
+
+/// `ladder health`: asks the server listening on `listen` (its loopback address when it
+/// listens on every address) whether it is ready.
+async fn health(listen: SocketAddr) -> anyhow::Result<()> {
+    let ip = match listen.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    let url = format!("http://{}/readyz", SocketAddr::new(ip, listen.port()));
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build()?;
+    match client.get(&url).send().await {
+        Ok(answer) if answer.status().is_success() => {
+            println!("ready: {url}");
+            Ok(())
+        }
+        Ok(answer) => anyhow::bail!("not ready: {url} answered {}", answer.status()),
+        Err(e) => anyhow::bail!("not ready: {url}: {e}"),
+    }
 }
 
 fn parse_offset(s: &str) -> Result<jiff::SignedDuration, String> {
@@ -299,6 +354,19 @@ fn parse_offset(s: &str) -> Result<jiff::SignedDuration, String> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Config { command: ConfigCommand::Check } => config::check(),
+        Command::Health { listen } => health(listen).await,
+        Command::Config { command: ConfigCommand::List { markdown } } => {
+            if markdown {
+                print!("{}", config::markdown());
+            } else {
+                for s in config::settings() {
+                    let default = s.default.as_deref().unwrap_or("-");
+                    println!("{:<34} {:<30} {}", s.variable, s.key(), default);
+                }
+            }
+            Ok(())
+        }
         Command::Serve {
             listen,
             data,
