@@ -384,6 +384,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             delivery,
         } => {
             init_logs(log_json);
+            ladder_http::observe::install_recorder().map_err(anyhow::Error::msg)?;
             if token_expiry_default > token_expiry_max || token_expiry_default <= jiff::SignedDuration::ZERO {
                 anyhow::bail!("--token-expiry-default must be positive and no longer than --token-expiry-max");
             }

@@ -305,3 +305,59 @@ fn strip_ages(mut v: Value) -> Value {
     }
     v
 }
+
+/// What the server measures of itself is on `/metrics` beside the business gauges: HTTP
+/// latency under the route's template (never the concrete path), the writer's batches and
+/// timing; every answer carries a request id, the client's when it is a plain short token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_carries_the_servers_own_measures_and_answers_carry_a_request_id() {
+    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
+    let (ana, root) = (world.tokens["ana"].clone(), world.tokens["root"].clone());
+    let case = api.open_case(&ana, json!({"subject": "Measured"})).await;
+    let id = case["id"].as_str().unwrap();
+    let (s, _) = api.call(&ana, "GET", &format!("/api/v1/cases/{id}"), None).await;
+    assert_eq!(s, 200);
+
+    let (s, text) = api.call(&root, "GET", "/metrics", None).await;
+    assert_eq!(s, 200, "{text}");
+    let text = text.as_str().unwrap();
+    for series in [
+        "ladder_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/cases\",status=\"2xx\",le=\"",
+        "ladder_http_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/cases/{id}\",status=\"2xx\"} ",
+        "ladder_writer_batch_writes_count ",
+        "ladder_writer_batch_seconds_bucket{le=\"",
+        "ladder_writer_queue_depth ",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(series)), "{series} in\n{text}");
+    }
+    assert!(!text.contains(id), "a concrete path is never a label:\n{text}");
+    assert!(text.contains("# TYPE ladder_http_request_duration_seconds histogram"), "{text}");
+
+    let request_id = |headers: &[(&str, &str)]| {
+        let mut req = api.client.get(format!("{}/healthz", api.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            resp.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_string())
+        }
+    };
+    assert_eq!(
+        request_id(&[("x-request-id", "lb-7f3a.9")]).await.as_deref(),
+        Some("lb-7f3a.9"),
+        "the client's is kept"
+    );
+    let fresh = request_id(&[]).await.expect("a fresh id");
+    assert!(uuid::Uuid::parse_str(&fresh).is_ok(), "{fresh}");
+    let long = "x".repeat(65);
+    for bad in [long.as_str(), "has space", "semi;colon"] {
+        let given = request_id(&[("x-request-id", bad)]).await.expect("an id");
+        assert_ne!(given, bad);
+        assert!(uuid::Uuid::parse_str(&given).is_ok(), "{given}");
+    }
+    // A refusal before any handler (no credentials) carries one too.
+    let resp = api.client.get(format!("{}/api/v1/cases", api.base)).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    assert!(resp.headers().contains_key("x-request-id"));
+}

@@ -226,12 +226,11 @@ impl Engine {
                 .buffer_unordered(senders.config.concurrency.max(1))
                 .collect()
                 .await;
-            for o in &outcomes {
-                match o.result {
-                    DeliveryResult::Delivered => report.delivered += 1,
-                    DeliveryResult::Failed { .. } => report.failed += 1,
-                }
-            }
+            let delivered = outcomes.iter().filter(|o| matches!(o.result, DeliveryResult::Delivered)).count();
+            report.delivered += delivered;
+            report.failed += outcomes.len() - delivered;
+            metrics::counter!("ladder_deliveries_sent_total").increment(delivered as u64);
+            metrics::counter!("ladder_delivery_attempts_failed_total").increment((outcomes.len() - delivered) as u64);
             self.store.finish_deliveries(self.node().to_string(), outcomes).await?;
             if n < batch as usize {
                 return Ok(report);

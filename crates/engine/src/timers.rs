@@ -143,9 +143,15 @@ impl Engine {
                     match fired {
                         Ok(Some(at)) => {
                             report.fired += 1;
-                            report.lags.push(at.duration_since(timer.fire_at));
+                            let lag = at.duration_since(timer.fire_at);
+                            report.lags.push(lag);
+                            metrics::counter!("ladder_timers_fired_total").increment(1);
+                            metrics::histogram!("ladder_timer_lag_seconds").record(lag.as_secs_f64().max(0.0));
                         }
-                        Ok(None) => report.stale += 1,
+                        Ok(None) => {
+                            report.stale += 1;
+                            metrics::counter!("ladder_timers_stale_total").increment(1);
+                        }
                         Err(e) => failed = Some(e),
                     }
                 }

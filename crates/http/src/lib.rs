@@ -25,6 +25,7 @@ mod live;
 mod macros;
 pub mod matrix;
 mod metrics;
+pub mod observe;
 pub mod openapi;
 mod queues;
 mod search;
@@ -181,6 +182,7 @@ pub fn router(state: AppState) -> Router {
     let app = api
         .route("/openapi.json", get(move || async move { Json(openapi_json.clone()) }))
         .merge(web::router(state.clone()))
+        .route_layer(axum::middleware::from_fn(observe::track))
         .fallback(web::deep_links::not_found)
         .with_state(state.clone());
     // 1 MiB for every body but a raw email's, which has the intake's limit.
@@ -199,7 +201,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::rate_limit))
         // Outside the limit and timeout layers, so their answers become problem+json too.
         .layer(axum::middleware::map_response(error::problem_for_bare_errors))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(observe::span))
+        // Outermost: every answer, even a refusal by the layers above, carries the id.
+        .layer(axum::middleware::from_fn(observe::request_id))
 }
 
 /// Liveness: the process answers.

@@ -305,7 +305,9 @@ pub(crate) async fn rows(
 /// Operational figures and the main business gauges in the Prometheus text format
 /// (managers and admins, bearer token): cases by status, armed SLA timers, events in the
 /// log, and over the cases opened in the last 30 days the escalation rate, first-contact
-/// resolution rate, average CSAT and SLA compliance; the open backlog over all cases.
+/// resolution rate, average CSAT and SLA compliance; the open backlog over all cases; then
+/// what the server measures of itself (writer, timers, outbox, HTTP latency by route:
+/// docs/operations.md#metrics).
 #[utoipa::path(get, path = "/metrics", tag = "metrics",
     responses((status = 200, body = String, content_type = "text/plain"), (status = 403, body = Problem)))]
 async fn prometheus(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
@@ -357,6 +359,7 @@ async fn prometheus(State(state): State<AppState>, auth: Auth) -> ApiResult<Resp
         let samples: Vec<(String, f64)> = rate.map(|v| (String::new(), v)).into_iter().collect();
         gauge(name, help, &samples);
     }
+    out.push_str(&crate::observe::render());
     let mut response = out.into_response();
     response
         .headers_mut()

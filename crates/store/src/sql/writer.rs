@@ -167,6 +167,9 @@ fn writer_loop(mut conn: Writer, mut rx: mpsc::Receiver<Job>, max_batch: usize, 
                 Err(_) => break,
             }
         }
+        metrics::gauge!("ladder_writer_queue_depth").set(rx.len() as f64);
+        metrics::histogram!("ladder_writer_batch_writes").record(batch.len() as f64);
+        let started = std::time::Instant::now();
         // A dropped PostgreSQL connection is replaced before the batch begins.
         if matches!(&conn, Writer::Pg { conn, .. } if conn.is_closed()) {
             conn.recover();
@@ -211,7 +214,9 @@ fn writer_loop(mut conn: Writer, mut rx: mpsc::Receiver<Job>, max_batch: usize, 
                 Err(StoreError::from(e))
             }
         };
+        metrics::histogram!("ladder_writer_batch_seconds").record(started.elapsed().as_secs_f64());
         if let Err(e) = &commit {
+            metrics::counter!("ladder_writer_batches_failed_total").increment(1);
             tracing::error!(error = %e, "the write batch failed and was rolled back");
             conn.recover();
         }
