@@ -44,7 +44,8 @@ async fn skills_choose_the_team_by_presence_and_capacity_and_the_event_says_why(
     set_skills(&api, &root, "billing", "L2", "back_office", json!(["billing", "refunds"])).await;
     set_skills(&api, &root, "refunds-desk", "L2", "back_office", json!(["refunds"])).await;
     // erin (billing) is at work and taking cases; nobody works the refunds desk.
-    let (s, p) = api.call(&t("erin"), "PUT", "/api/v1/agents/me/presence", Some(json!({"presence": "available"}))).await;
+    let (s, p) =
+        api.call(&t("erin"), "PUT", "/api/v1/agents/me/presence", Some(json!({"presence": "available"}))).await;
     assert_eq!(s, 200, "{p}");
 
     let case = api.open_case(&ana, json!({"subject": "Refund not received"})).await;
@@ -76,8 +77,9 @@ async fn skills_choose_the_team_by_presence_and_capacity_and_the_event_says_why(
     assert_eq!(s, 200);
     let case = api.open_case(&ana, json!({"subject": "Refund not received"})).await;
     let id = case["id"].as_str().unwrap();
-    let (s, after) =
-        api.call(&ana, "POST", &format!("/api/v1/cases/{id}/escalate"), Some(body(json!({"skills": ["refunds"]})))).await;
+    let (s, after) = api
+        .call(&ana, "POST", &format!("/api/v1/cases/{id}/escalate"), Some(body(json!({"skills": ["refunds"]}))))
+        .await;
     assert_eq!(s, 200, "{after}");
     assert_eq!(after["team_id"], team_id(&api, &root, "refunds-desk").await, "{after}");
     let data = escalated_event(&api, &root, id).await;
@@ -122,7 +124,10 @@ async fn without_team_or_skills_the_category_decides_before_refusing() {
     assert_eq!(s, 200, "{after}");
     assert_eq!(after["team_id"], team_id(&api, &root, "billing").await, "{after}");
     let data = escalated_event(&api, &root, id).await;
-    assert_eq!((data["team_choice"]["source"].as_str(), data["team_choice"]["team"].as_str()), (Some("category"), Some("billing")));
+    assert_eq!(
+        (data["team_choice"]["source"].as_str(), data["team_choice"]["team"].as_str()),
+        (Some("category"), Some("billing"))
+    );
 
     // Nothing to go by: refused, naming to_team.
     for case in [json!({"subject": "Something odd"}), json!({"subject": "Something odd", "category": "origami"})] {
@@ -136,8 +141,9 @@ async fn without_team_or_skills_the_category_decides_before_refusing() {
     // Naming the team still works, and records no choice.
     let case = api.open_case(&ana, json!({"subject": "Charged twice", "category": "billing"})).await;
     let id = case["id"].as_str().unwrap();
-    let (s, after) =
-        api.call(&ana, "POST", &format!("/api/v1/cases/{id}/escalate"), Some(body(json!({"to_team": "billing"})))).await;
+    let (s, after) = api
+        .call(&ana, "POST", &format!("/api/v1/cases/{id}/escalate"), Some(body(json!({"to_team": "billing"}))))
+        .await;
     assert_eq!(s, 200, "{after}");
     assert!(escalated_event(&api, &root, id).await.get("team_choice").is_none());
 }
@@ -173,7 +179,9 @@ async fn escalation_targets_list_people_of_other_teams_for_who_may_escalate_only
     let (s, p) = api.call(&erin, "GET", &path, None).await;
     assert_eq!(s, 404, "{p}");
     // Once ana escalated it away, she follows it read-only: she may not see who could take it.
-    let (s, _) = api.call(&ana, "POST", &format!("/api/v1/cases/{id}/escalate"), Some(body(json!({"skills": ["refunds"]})))).await;
+    let (s, _) = api
+        .call(&ana, "POST", &format!("/api/v1/cases/{id}/escalate"), Some(body(json!({"skills": ["refunds"]}))))
+        .await;
     assert_eq!(s, 200);
     let (s, p) = api.call(&ana, "GET", &format!("/api/v1/cases/{id}"), None).await;
     assert_eq!(s, 200, "ana still reads it: {p}");

@@ -13,8 +13,11 @@ use ladder_core::event::EscalationKind;
 use ladder_core::ids::TeamId;
 use ladder_testkit::directory;
 
-/// A team: slug, level, kind, skills, and its staffing as (members, available, free slots).
-type Row = (&'static str, &'static str, TeamKind, &'static [&'static str], (u32, u32, u32));
+/// Members, available with room, free slots.
+type Staffed = (u32, u32, u32);
+
+/// A team: slug, level, kind, skills, and its staffing.
+type Row = (&'static str, &'static str, TeamKind, &'static [&'static str], Staffed);
 
 const FRONT: TeamKind = TeamKind::FrontLine;
 const BACK: TeamKind = TeamKind::BackOffice;
@@ -131,7 +134,7 @@ fn no_team_with_the_skill_is_refused_naming_it() {
 #[test]
 fn among_teams_with_the_skill_presence_and_capacity_decide() {
     // Two billing teams at L2: people available with room count 10 each, free slots 1 each.
-    let two = |a: (u32, u32, u32), b: (u32, u32, u32)| -> Vec<Row> {
+    let two = |a: Staffed, b: Staffed| -> Vec<Row> {
         vec![
             ("frontline", "L1", FRONT, &["general"], (3, 3, 30)),
             ("billing-east", "L2", BACK, &["billing"], a),
@@ -139,7 +142,7 @@ fn among_teams_with_the_skill_presence_and_capacity_decide() {
         ]
     };
     let up = ["L2", "L1"];
-    let cases: &[((u32, u32, u32), (u32, u32, u32), &str)] = &[
+    let cases: &[(Staffed, Staffed, &str)] = &[
         // More people available wins over more free slots.
         ((3, 2, 2), (3, 1, 9), "billing-east"),
         ((3, 1, 9), (3, 2, 2), "billing-west"),
@@ -181,7 +184,10 @@ fn a_tie_goes_to_the_most_specialised_team_and_the_reasons_are_recorded() {
     );
     let (_, chosen) = functional_target(&world.now(), &levels(&["L2"]), None, &asked(&["technical"])).unwrap();
     assert_eq!(chosen.team, "tech");
-    assert_eq!(chosen.reason, "2 teams at L2 offer 'technical': the most available (4 of 4 available with room, 40 free slots, score 80)");
+    assert_eq!(
+        chosen.reason,
+        "2 teams at L2 offer 'technical': the most available (4 of 4 available with room, 40 free slots, score 80)"
+    );
     let (_, chosen) = functional_target(&world.now(), &levels(&["L2"]), None, &asked(&["shipping"])).unwrap();
     assert_eq!(chosen.reason, "the only team at L2 that offers 'shipping'");
 }
@@ -201,9 +207,8 @@ fn with_no_skill_asked_the_matrix_route_then_the_category_decide() {
     let up = levels(&["L2", "L3", "L1"]);
     let front = Some(world.id("frontline"));
     // The matrix's route for the case comes first.
-    let (team, chosen) = inferred_target(&now, &up, front, Some(("Disputes", "billing")), Some("technical"))
-        .unwrap()
-        .unwrap();
+    let (team, chosen) =
+        inferred_target(&now, &up, front, Some(("Disputes", "billing")), Some("technical")).unwrap().unwrap();
     assert_eq!((team.slug.as_str(), chosen.source.as_str()), ("billing", "rule \"Disputes\""));
     // A route to the case's own team, or to a team off the levels searched, does not count.
     let (team, chosen) =
@@ -254,7 +259,10 @@ fn hierarchical_routes_use_skills_then_authority_then_the_category() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(target_team(&now, &LevelId::new("L9"), EscalationKind::Hierarchical, None, None).unwrap(), TargetTeam::NoTeam);
+    assert_eq!(
+        target_team(&now, &LevelId::new("L9"), EscalationKind::Hierarchical, None, None).unwrap(),
+        TargetTeam::NoTeam
+    );
 }
 
 #[test]

@@ -480,7 +480,9 @@ impl Engine {
                 {
                     match e.kind {
                         EscalationKind::Hierarchical => {
-                            if let Some(level) = e.to_level.clone().or_else(|| self.ladder().above(&case.level).cloned()) {
+                            if let Some(level) =
+                                e.to_level.clone().or_else(|| self.ladder().above(&case.level).cloned())
+                            {
                                 match self.escalation_target(&case, &level, e.kind, wanted.as_ref()).await? {
                                     TargetTeam::One(t, chosen) => {
                                         to_team = Some(t);

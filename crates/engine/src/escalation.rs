@@ -5,13 +5,13 @@
 
 use std::collections::BTreeSet;
 
+use ladder_core::Case;
 use ladder_core::access::{Action, Principal};
 use ladder_core::agents::Presence;
 use ladder_core::command::TargetTeam;
 use ladder_core::directory::{LevelId, Role, Team};
 use ladder_core::event::EscalationKind;
 use ladder_core::ids::{CaseId, UserId};
-use ladder_core::Case;
 use ladder_store::StoreError;
 
 use crate::Engine;
@@ -102,9 +102,13 @@ impl Engine {
         people.sort_by(|a, b| ladder.rank(&a.level).cmp(&ladder.rank(&b.level)).then(a.name.cmp(&b.name)));
         let skills: BTreeSet<String> = teams.iter().flat_map(|t| t.skills.iter().cloned()).collect();
         let suggested = match levels.first() {
-            Some(next) => {
-                ladder_core::command::target_team(&now, next, EscalationKind::Hierarchical, None, case.category.as_deref())?
-            }
+            Some(next) => ladder_core::command::target_team(
+                &now,
+                next,
+                EscalationKind::Hierarchical,
+                None,
+                case.category.as_deref(),
+            )?,
             None => TargetTeam::NoTeam,
         };
         Ok(EscalationOptions { levels, teams, people, skills: skills.into_iter().collect(), suggested })

@@ -163,7 +163,11 @@ impl Engine {
     /// breach due by then fires at its own instant, oldest first, as the timer loop would
     /// have fired it. For seeding a history (the demo) whose commands run at past instants,
     /// where no timer loop ran between them. Returns how many fired.
-    pub async fn fire_case_clocks_until(&self, id: ladder_core::ids::CaseId, until: Timestamp) -> Result<u32, StoreError> {
+    pub async fn fire_case_clocks_until(
+        &self,
+        id: ladder_core::ids::CaseId,
+        until: Timestamp,
+    ) -> Result<u32, StoreError> {
         let mut fired = 0;
         // A clock fires at most once per warning and once for its breach.
         for _ in 0..32 {

@@ -114,11 +114,7 @@ fn team_ref(t: &Team) -> TeamRef {
 /// preferring people available with room ([`TeamStaffing::score`]); a tie goes to the most
 /// specialised team (fewest skills besides), then by slug. Every candidate is weighed and
 /// recorded, best first. `None` when no candidate covers the skills.
-pub fn choose_by_skill(
-    candidates: &[&Team],
-    wanted: &SkillsWanted,
-    now: &TeamsNow,
-) -> Option<(TeamRef, TeamChosen)> {
+pub fn choose_by_skill(candidates: &[&Team], wanted: &SkillsWanted, now: &TeamsNow) -> Option<(TeamRef, TeamChosen)> {
     let mut weighed: Vec<(&Team, TeamScore)> = candidates
         .iter()
         .map(|t| {
@@ -127,7 +123,12 @@ pub fn choose_by_skill(
                 TeamScore { team: t.slug.clone(), covers: true, score: s.score(), reason: s.describe() }
             } else {
                 let missing: Vec<String> = wanted.skills.iter().filter(|s| !t.skills.contains(s)).cloned().collect();
-                TeamScore { team: t.slug.clone(), covers: false, score: 0, reason: format!("lacks {}", quoted(&missing)) }
+                TeamScore {
+                    team: t.slug.clone(),
+                    covers: false,
+                    score: 0,
+                    reason: format!("lacks {}", quoted(&missing)),
+                }
             };
             (*t, score)
         })
@@ -294,7 +295,8 @@ pub fn inferred_target(
         return Some(Ok((team_ref(team), chosen)));
     }
     let category = category?;
-    let offered = levels.iter().flat_map(|l| now.at(l)).any(|t| Some(t.id) != current && t.skills.iter().any(|s| s == category));
+    let offered =
+        levels.iter().flat_map(|l| now.at(l)).any(|t| Some(t.id) != current && t.skills.iter().any(|s| s == category));
     if !offered {
         return None;
     }

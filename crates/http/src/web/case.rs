@@ -146,8 +146,7 @@ async fn case_page(
         super::macros::picker(&state, &session, &case, customer.as_ref().map(|c| c.name.as_str())).await?;
     // A form refused on the last post comes back open, with what was typed.
     let form = |what: &str| FormState::of(session.kept.as_ref(), &action(what));
-    let escalate_panel =
-        super::escalate::panel(&state, &session, &case, &level_name, form("escalate")).await?;
+    let escalate_panel = super::escalate::panel(&state, &session, &case, &level_name, form("escalate")).await?;
     let marks = super::live::LiveMarks::of(&state, &session, &case);
     let (articles, suggested) = super::articles::suggestions(&state, &session, &case).await?;
     // Escalating, de-escalating, asking and resolving steer the case: offered only to who may
@@ -669,7 +668,8 @@ async fn resolve(
     posted: Posted<Vec<(String, String)>>,
 ) -> WebResult<Response> {
     // "No article" posts an empty `article_id`, which is no id: left out.
-    let f: Resolve = super::forms::decode_fields(posted.form.iter().filter(|(k, v)| !(k == "article_id" && v.is_empty())))?;
+    let f: Resolve =
+        super::forms::decode_fields(posted.form.iter().filter(|(k, v)| !(k == "article_id" && v.is_empty())))?;
     let request = CaseRequest::Resolve(Resolve {
         code: f.code.trim().to_string(),
         note: given(f.note),

@@ -61,7 +61,9 @@ impl<'k> FormState<'k> {
     /// Every value sent as `name` (a field sent several times, like ticked boxes), if this
     /// form was refused.
     pub fn values(&self, name: &'k str) -> impl Iterator<Item = &'k str> + 'k {
-        self.kept.into_iter().flat_map(move |k| k.values.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str()))
+        self.kept
+            .into_iter()
+            .flat_map(move |k| k.values.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str()))
     }
 
     /// The refusal's words for `name`, if it named that field.
