@@ -134,6 +134,10 @@ try {
   await page.getByLabel("To team").selectOption("billing");
   await page.getByLabel("Reason (required)").fill("Billing must correct the invoice");
   await page.getByLabel("What was tried").fill("Explained the charges; reset the plan");
+  // The dialog offers skills to tick and people of the levels above with presence and load.
+  check(await page.locator("#esc-skills input[type=checkbox]").count() > 0, "the escalate dialog offers skills");
+  check((await page.locator("#esc-user option").allTextContents()).some((t) => / open$/.test(t)), "people with their open cases");
+  await page.locator("details#escalate").screenshot({ path: path.join(out, "escalate.png") });
   await page.getByRole("button", { name: "Escalate", exact: true }).click();
   check(await confirmed(page, "Escalated."), "the page confirms the escalation");
   const entry = page.locator("li.event.escalated").last();

@@ -200,6 +200,8 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
         customers.push(engine.create_customer(&operator, customer, None, now).await?);
     }
     let demo = Demo { users, customers };
+    // The history runs under SLA targets, so its clocks were met or breached.
+    load_history_matrix(engine, now).await?;
     // Cases are independent, so seed them a few at a time.
     let mut plans = Vec::new();
     for i in 0..N_CASES {
@@ -375,6 +377,30 @@ async fn seed_today(engine: &Engine, demo: &Demo, now: Timestamp) -> anyhow::Res
     Ok(())
 }
 
+/// The matrix the history ran under: the contact-center example's calendars, levels and
+/// targets (a first answer within 30 minutes at the front line rather than at once), without
+/// its rules and queues, so the scripted past is what people did while its clocks ran. Its
+/// version stays in the matrix's history, before the example's.
+pub(crate) fn history_matrix() -> String {
+    let example = include_str!("../../../examples/contact-center.toml");
+    let rules = example.find("[[rules]]").expect("the example has rules");
+    let authority = example.find("[[authority]]").expect("the example has authority limits");
+    let targets = example[..rules].replacen("respond = \"0m\"", "respond = \"30m\"", 1);
+    format!("# The SLA targets the demo's history ran under.\n{targets}{}", &example[authority..])
+}
+
+async fn load_history_matrix(engine: &Engine, now: Timestamp) -> anyhow::Result<()> {
+    engine
+        .put_matrix_draft(&command_line_principal(), "history".into(), history_matrix(), now)
+        .await
+        .map_err(|e| anyhow::anyhow!("the history's matrix: {e:?}"))?;
+    engine
+        .activate_matrix(&command_line_principal(), "history".into(), now)
+        .await
+        .map_err(|e| anyhow::anyhow!("activating the history's matrix: {e:?}"))?;
+    Ok(())
+}
+
 /// The example matrices, as drafts; the contact-center one in force. Loaded after the
 /// history is seeded, so the scripted past is what people did and new cases meet the rules.
 async fn load_example_matrices(engine: &Engine, now: Timestamp) -> anyhow::Result<()> {
@@ -424,9 +450,12 @@ async fn one_case(
     let agent = *["ana", "ben", "chloe"].choose(&mut rng).expect("agents");
     let id = CaseId::new_v7();
     let mut clock = Clock { t: opened_at, now };
+    // Before each step, the case's clocks catch up to its instant: what fell due in between
+    // warned and breached then, as the timer loop would have made it.
     let run = |who: &str, request: CaseRequest, when: Timestamp| {
         let principal = demo.who(who).clone();
         async move {
+            engine.fire_case_clocks_until(id, when).await.map_err(|e| anyhow::anyhow!("demo case {i} clocks: {e}"))?;
             engine
                 .run(&principal, id, request, None, None, when)
                 .await

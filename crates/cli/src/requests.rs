@@ -64,6 +64,7 @@ pub fn escalate(
         reason: reason.into(),
         tried: tried.map(str::to_string),
         skill: None,
+        skills: Vec::new(),
     }
 }
 

@@ -47,6 +47,14 @@ async fn an_agent_and_a_supervisor_walk_credit_approval_live_board_escalation_de
         .await;
     }
     let foreign = api.open_case(&world.tokens["erin"], json!({"subject": "Refund", "team": "billing"})).await;
+    // The back office's skills, for the escalate dialog to offer; erin at work there.
+    let billing = json!({"slug": "billing", "name": "Billing back office", "level": "L2", "kind": "back_office",
+        "skills": ["billing", "refunds"]});
+    let (s, team) = api.call(&world.tokens["root"], "PUT", "/api/v1/teams/billing", Some(billing)).await;
+    assert_eq!(s, 200, "{team}");
+    let available = json!({"presence": "available"});
+    let (s, agent) = api.call(&world.tokens["erin"], "PUT", "/api/v1/agents/me/presence", Some(available)).await;
+    assert_eq!(s, 200, "{agent}");
 
     browser::walk(
         "walk.mjs",
@@ -57,6 +65,6 @@ async fn an_agent_and_a_supervisor_walk_credit_approval_live_board_escalation_de
             ("WALK_PASSWORD", PASSWORD),
             ("WALK_FOREIGN_CASE", &foreign["number"].to_string()),
         ],
-        &["login.png", "queue.png", "case.png", "board.png", "approvals.png"],
+        &["login.png", "queue.png", "escalate.png", "case.png", "board.png", "approvals.png"],
     );
 }

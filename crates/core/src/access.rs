@@ -7,7 +7,7 @@ use crate::articles::ArticleStatus;
 use crate::case::{Approval, Case};
 use crate::cmd::apply_action::within;
 use crate::command::{CaseCommand, DecideApproval, Decision};
-use crate::directory::{Role, User};
+use crate::directory::{Ladder, Role, Team, User};
 use crate::ids::{TeamId, UserId};
 use crate::macros::MacroOwner;
 
@@ -235,6 +235,10 @@ pub enum Action<'a> {
     SeeAgent { user: &'a User },
     /// List the agents of a team, or (`None`) of one's own teams (everyone's for managers).
     ListAgents { team: Option<TeamId> },
+    /// See who could take this case on an escalation to `team` (a team of a level above
+    /// the case's): its people with their presence and load, as the escalate dialog lists
+    /// them.
+    SeeEscalationTargets { case: &'a Case, team: &'a Team, ladder: &'a Ladder },
     /// Change an agent's skills, languages and capacity.
     EditAgentProfile { user: &'a User },
     /// Set an agent's presence.
@@ -305,6 +309,7 @@ impl Action<'_> {
             Action::ListAllTokens => "list-all-tokens",
             Action::SeeAgent { .. } => "see-agent",
             Action::ListAgents { .. } => "list-agents",
+            Action::SeeEscalationTargets { .. } => "see-escalation-targets",
             Action::EditAgentProfile { .. } => "edit-agent-profile",
             Action::SetPresence { .. } => "set-presence",
             Action::WorkQueue { .. } => "work-queue",
@@ -385,6 +390,24 @@ impl Principal {
                 }
             }
             Action::ListAgents { team: None } => Ok(()),
+            // Whoever may escalate the case (its team, its assignee, managers and admins)
+            // sees who could take it above: beyond their own teams, but only the teams of
+            // the levels the case may climb to, and only presence and load.
+            Action::SeeEscalationTargets { case, team, ladder } => {
+                if self.role < Role::Manager
+                    && !case.team.is_some_and(|t| self.teams.contains(&t))
+                    && case.assignee != Some(self.user_id)
+                {
+                    return Err("only who works the case (its team or its assignee) sees who could take it next".into());
+                }
+                match (ladder.rank(&team.level), ladder.rank(&case.level)) {
+                    (Some(to), Some(from)) if to > from => Ok(()),
+                    _ => Err(format!(
+                        "team '{}' works {}, not a level above the case's {}",
+                        team.slug, team.level, case.level
+                    )),
+                }
+            }
             Action::TakeFromQueue { team } => {
                 if self.teams.contains(&team) {
                     Ok(())

@@ -15,7 +15,11 @@ pub use crate::cmd::assign::Assign;
 pub use crate::cmd::callback::ScheduleCallback;
 pub use crate::cmd::csat::RecordCsat;
 pub use crate::cmd::de_escalate::DeEscalate;
-pub use crate::cmd::escalate::{Escalate, TargetTeam, check_owner, target_team};
+pub use crate::cmd::escalate::{Escalate, check_owner};
+pub use crate::cmd::escalate_target::{
+    MAX_SKILLS_ASKED, SkillsWanted, TargetTeam, TeamStaffing, TeamsNow, choose_by_skill, functional_target,
+    inferred_target, target_team,
+};
 pub use crate::cmd::message::AddMessage;
 pub use crate::cmd::open::OpenCase;
 pub use crate::cmd::reopen::Reopen;

@@ -211,6 +211,40 @@ pub struct Escalated {
     pub to_user: Option<UserId>,
     pub reason: String,
     pub tried: Option<String>,
+    /// Why the case went to `to_team` when the escalation named neither team nor person and
+    /// the team was chosen by skill: the skills, the teams weighed and their scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_choice: Option<TeamChosen>,
+}
+
+/// How the team of an escalation by skill was chosen ([`crate::command::choose_by_skill`]),
+/// recorded on the `escalated` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamChosen {
+    /// The skills the receiving team had to offer, every one of them.
+    pub skills: Vec<String>,
+    /// Where they came from: `asked` (the request's `skills`), `category` (the case's
+    /// category) or `rule "NAME"` (the matrix's route for the case).
+    pub source: String,
+    /// The chosen team's slug.
+    pub team: String,
+    /// Why it won, in words.
+    pub reason: String,
+    /// Every team of the target level weighed, best first.
+    pub candidates: Vec<TeamScore>,
+}
+
+/// One team weighed by the choice by skill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamScore {
+    pub team: String,
+    /// Whether its skills cover every skill asked; a team that does not scores 0.
+    pub covers: bool,
+    /// 10 per member available with room on the case's channel, plus 1 per free slot
+    /// (at most 50).
+    pub score: u32,
+    /// What counted, or which skill it lacks.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -233,6 +233,15 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
         "mint-token" => principal.allows(&Action::MintToken { owner: user_in(scope, principal.role).id }),
         "manage-token" => principal.allows(&Action::ManageToken { owner: user_in(scope, principal.role).id }),
         "see-agent" => principal.allows(&Action::SeeAgent { user: &user_in(scope, principal.role) }),
+        "see-escalation-targets" => {
+            // The team asked about works L2, above the case's L1; `:same-level` asks about
+            // a team of the case's own level.
+            let (case_scope, variant) = scope.split_once(':').unwrap_or((scope, ""));
+            let level = if variant == "same-level" { "L1" } else { "L2" };
+            let team = ladder_testkit::directory::team(OTHER_TEAM, "other", level, Timestamp::UNIX_EPOCH);
+            let ladder = Ladder::default();
+            principal.allows(&Action::SeeEscalationTargets { case: &case_in(case_scope), team: &team, ladder: &ladder })
+        }
         "edit-agent-profile" => principal.allows(&Action::EditAgentProfile { user: &user_in(scope, principal.role) }),
         "set-presence" => principal.allows(&Action::SetPresence { user: &user_in(scope, principal.role) }),
         "take-from-queue" => principal.allows(&Action::TakeFromQueue { team: team_in(scope) }),

@@ -184,6 +184,7 @@ fn escalate() -> CaseCommand {
         reason: "needs authority".into(),
         tried: None,
         candidates: Vec::new(),
+        team_choice: None,
     })
 }
 

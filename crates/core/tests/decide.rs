@@ -248,6 +248,7 @@ fn escalation(kind: EscalationKind) -> Escalate {
         reason: "needs more than L1 can do".into(),
         tried: Some("restarted the printer".into()),
         candidates: Vec::new(),
+        team_choice: None,
     }
 }
 

@@ -60,6 +60,7 @@ fn escalated(kind: EscalationKind, initiator: Initiator, from: &str, to: &str) -
         to_user: None,
         reason: "r".into(),
         tried: None,
+        team_choice: None,
     })
 }
 

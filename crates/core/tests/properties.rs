@@ -155,6 +155,7 @@ fn command() -> impl Strategy<Value = CaseCommand> {
                 reason,
                 tried,
                 candidates: Vec::new(),
+                team_choice: None,
             })
         });
     let de_escalate = (

@@ -9,7 +9,7 @@ use ladder_core::access::{Action, Principal};
 use ladder_core::command::*;
 use ladder_core::directory::{Customer, Ladder, LevelId, Requester, Role, Team, User};
 use ladder_core::event::{EscalationKind, Initiator};
-use ladder_core::ids::{CaseId, CustomerId};
+use ladder_core::ids::{CaseId, CustomerId, TeamId};
 use ladder_core::matrix::{ActiveMatrix, Surroundings, follow_up};
 use ladder_core::{Actor, DomainError, decide, record};
 use ladder_store::{CaseOutcome, CaseWrite, Decided, Idempotency, StoreError};
@@ -111,9 +111,37 @@ pub struct Escalation {
     /// What was already tried; required when an agent escalates.
     pub tried: Option<String>,
     /// A skill the receiving team must offer (`billing` …), when no team or person is
-    /// named: it chooses among the teams of the target level.
+    /// named: the same as `skills` with this one skill.
     #[serde(default)]
     pub skill: Option<String>,
+    /// The skills the receiving team must all offer, when no team or person is named:
+    /// the engine chooses the team (by presence and capacity among those that offer them)
+    /// and records why on the `escalated` event. At most 20.
+    #[serde(default)]
+    #[cfg_attr(feature = "schema", schema(max_items = 20))]
+    pub skills: Vec<String>,
+}
+
+impl Escalation {
+    /// The skills asked for (`skill` and `skills` together, each once), checked, and the
+    /// field a refusal names; `None` when none was asked.
+    pub fn skills_wanted(&self) -> Result<Option<SkillsWanted>, DomainError> {
+        let field = if self.skills.is_empty() { "skill" } else { "skills" };
+        if self.skills.len() > MAX_SKILLS_ASKED {
+            return Err(DomainError::invalid(
+                "skills",
+                format!("{} skills asked; at most {MAX_SKILLS_ASKED}", self.skills.len()),
+            ));
+        }
+        let mut skills: Vec<String> = Vec::new();
+        for s in self.skill.iter().chain(&self.skills) {
+            ladder_core::validate::handle(field, s)?;
+            if !skills.contains(s) {
+                skills.push(s.clone());
+            }
+        }
+        Ok((!skills.is_empty()).then(|| SkillsWanted::asked(field, skills)))
+    }
 }
 
 fn agent() -> Initiator {
@@ -286,23 +314,102 @@ impl Engine {
         Ok(ladder_core::matrix::apply::only_team_at(&self.team_refs().await?, level))
     }
 
+    /// The teams, the matrix's lists of teams by level and the staffing of every team now
+    /// (its members' presence, capacity and load on `channel`), as the choice of a target
+    /// team needs them.
+    pub(crate) async fn teams_now(
+        &self,
+        channel: ladder_core::Channel,
+    ) -> Result<(Vec<Team>, BTreeMap<LevelId, Vec<String>>, BTreeMap<TeamId, TeamStaffing>), StoreError> {
+        let teams = self.store.teams().await?;
+        let listed = self
+            .active_matrix()
+            .map(|m| m.compiled.matrix().levels.iter().map(|l| (l.id.clone(), l.teams.clone())).collect())
+            .unwrap_or_default();
+        let mut staffing = BTreeMap::new();
+        for team in &teams {
+            let agents = self.store.team_agents(team.id).await?;
+            let agents: Vec<_> = agents.into_iter().filter(|(u, _)| u.active).collect();
+            let loads = self.store.agent_loads(agents.iter().map(|(u, _)| u.id).collect()).await?;
+            let mut s = TeamStaffing { members: agents.len() as u32, ..Default::default() };
+            for (user, profile) in &agents {
+                let spare = loads.get(&user.id).map_or(profile.capacity_for(channel), |l| l.spare(profile, channel));
+                if profile.presence.takes_new_work() && spare > 0 {
+                    s.available += 1;
+                    s.spare += spare;
+                }
+            }
+            staffing.insert(team.id, s);
+        }
+        Ok((teams, listed, staffing))
+    }
+
     /// The team an escalation of `case` to `level` goes to when the caller names neither
     /// team nor person ([`target_team`]): over the directory's teams, the matrix's list for
-    /// the level, the skill asked for and the case's category.
+    /// the level, the skills asked for (chosen among by presence and capacity) and the
+    /// case's category.
     pub async fn escalation_target(
         &self,
         case: &ladder_core::Case,
         level: &LevelId,
         kind: EscalationKind,
-        skill: Option<&str>,
+        wanted: Option<&SkillsWanted>,
     ) -> Result<TargetTeam, StoreError> {
-        let teams = self.store.teams().await?;
-        let matrix = self.active_matrix();
-        let level_teams = matrix
-            .as_ref()
-            .and_then(|m| m.compiled.matrix().levels.iter().find(|l| &l.id == level).map(|l| l.teams.clone()))
-            .unwrap_or_default();
-        Ok(target_team(&teams, level, &level_teams, kind, skill, case.category.as_deref())?)
+        let (teams, listed, staffing) = self.teams_now(case.channel).await?;
+        let now = TeamsNow { teams: &teams, listed: &listed, staffing: &staffing };
+        Ok(target_team(&now, level, kind, wanted, case.category.as_deref())?)
+    }
+
+    /// The team a functional escalation of `case` naming no team or person goes to: by the
+    /// skills asked for, else by the matrix's route for the case or its category
+    /// ([`functional_target`], [`inferred_target`]); refused naming the missing skill, or
+    /// `to_team` when nothing says where the case should go.
+    async fn functional_by_skill(
+        &self,
+        case: &ladder_core::Case,
+        to_level: Option<&LevelId>,
+        wanted: Option<&SkillsWanted>,
+        now_at: Timestamp,
+    ) -> Result<(TeamRef, ladder_core::event::TeamChosen), StoreError> {
+        let ladder = self.ladder();
+        let levels: Vec<LevelId> = match to_level {
+            Some(l) => vec![l.clone()],
+            None => {
+                let rank = ladder.rank(&case.level).unwrap_or(0);
+                ladder.levels[rank + 1..].iter().chain(std::iter::once(&case.level)).cloned().collect()
+            }
+        };
+        let (teams, listed, staffing) = self.teams_now(case.channel).await?;
+        let now = TeamsNow { teams: &teams, listed: &listed, staffing: &staffing };
+        if let Some(w) = wanted {
+            return Ok(functional_target(&now, &levels, case.team, w)?);
+        }
+        let route = match self.active_matrix() {
+            Some(active) => {
+                let customer = match case.customer {
+                    Some(id) => self.store.customer(id).await?,
+                    None => None,
+                };
+                let slug = case.team.and_then(|id| teams.iter().find(|t| t.id == id)).map(|t| t.slug.as_str());
+                ladder_core::matrix::route_for(&active.compiled, case, slug, customer.as_ref(), now_at)
+            }
+            None => None,
+        };
+        let route = route.as_ref().map(|(rule, team)| (rule.as_str(), team.as_str()));
+        match inferred_target(&now, &levels, case.team, route, case.category.as_deref()) {
+            Some(found) => Ok(found?),
+            None => Err(DomainError::invalid(
+                "to_team",
+                match &case.category {
+                    Some(c) => format!(
+                        "a functional escalation needs the team (to_team) or the skills it must offer (skills); no rule of the matrix routes this case and no team at {} offers its category '{c}'",
+                        levels.iter().map(|l| l.0.as_str()).collect::<Vec<_>>().join(" or ")
+                    ),
+                    None => "a functional escalation needs the team (to_team) or the skills it must offer (skills); the case has no category to go by and no rule of the matrix routes it".into(),
+                },
+            )
+            .into()),
+        }
     }
 
     /// Resolves names to directory entries and builds the domain command.
@@ -311,6 +418,7 @@ impl Engine {
         principal: &Principal,
         case_id: CaseId,
         request: CaseRequest,
+        now: Timestamp,
     ) -> Result<CaseCommand, StoreError> {
         Ok(match request {
             CaseRequest::Open(o) => {
@@ -363,20 +471,37 @@ impl Engine {
                 }
                 let mut to_team = self.resolve_team_opt("to_team", e.to_team.as_deref()).await?;
                 let to_user = self.person(principal, "to_user", e.to_user.as_deref()).await?;
+                let wanted = e.skills_wanted()?;
                 let mut candidates = Vec::new();
-                if let Some(skill) = &e.skill {
-                    ladder_core::validate::handle("skill", skill)?;
-                }
-                if e.kind == EscalationKind::Hierarchical
-                    && to_team.is_none()
+                let mut team_choice = None;
+                if to_team.is_none()
                     && to_user.is_none()
                     && let Some(case) = self.store.case(case_id).await?
-                    && let Some(level) = e.to_level.clone().or_else(|| self.ladder().above(&case.level).cloned())
                 {
-                    match self.escalation_target(&case, &level, e.kind, e.skill.as_deref()).await? {
-                        TargetTeam::One(t) => to_team = Some(t),
-                        TargetTeam::Several(c) => candidates = c,
-                        TargetTeam::NoTeam => {}
+                    match e.kind {
+                        EscalationKind::Hierarchical => {
+                            if let Some(level) =
+                                e.to_level.clone().or_else(|| self.ladder().above(&case.level).cloned())
+                            {
+                                match self.escalation_target(&case, &level, e.kind, wanted.as_ref()).await? {
+                                    TargetTeam::One(t, chosen) => {
+                                        to_team = Some(t);
+                                        team_choice = chosen;
+                                    }
+                                    TargetTeam::Several(c) => candidates = c,
+                                    TargetTeam::NoTeam => {}
+                                }
+                            }
+                        }
+                        EscalationKind::Functional => {
+                            if let Some(l) = &e.to_level {
+                                self.ladder().check("to_level", l)?;
+                            }
+                            let (t, chosen) =
+                                self.functional_by_skill(&case, e.to_level.as_ref(), wanted.as_ref(), now).await?;
+                            to_team = Some(t);
+                            team_choice = Some(chosen);
+                        }
                     }
                 }
                 CaseCommand::Escalate(Escalate {
@@ -388,6 +513,7 @@ impl Engine {
                     reason: e.reason,
                     tried: e.tried,
                     candidates,
+                    team_choice,
                 })
             }
             CaseRequest::DeEscalate(DeEscalation { to_level, to_team, to_user, guidance }) => {
@@ -619,7 +745,7 @@ impl Engine {
             }
             None => None,
         };
-        let mut command = self.resolve(principal, case_id, request).await?;
+        let mut command = self.resolve(principal, case_id, request, now).await?;
         if let (CaseCommand::Open(o), Some((_, Some(known)))) = (&mut command, &requester) {
             o.customer = Some(known.id);
         }

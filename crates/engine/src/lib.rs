@@ -20,6 +20,7 @@ pub mod commands;
 pub mod credentials;
 pub mod deliveries;
 pub mod directory;
+pub mod escalation;
 pub mod intake;
 pub mod login_throttle;
 pub mod macros;
@@ -41,6 +42,7 @@ pub use commands::{
 pub use credentials::{AuthError, NewToken, PasswordLimits, TokenPolicy};
 pub use deliveries::{DeliveryConfig, DeliveryReport, SmsConfig, SmtpConfig, WebhookConfig};
 pub use directory::{Password, command_line_principal};
+pub use escalation::{EscalationOptions, EscalationPerson};
 pub use intake::{Intake, IntakeError, MailIntake};
 /// The store's plain data types that queries answer with and filters are written in, so
 /// callers above the engine need no dependency on the store.

@@ -165,6 +165,37 @@ impl Engine {
         }
     }
 
+    /// Plays case `id`'s clocks forward to `until`, in simulated time: every warning and
+    /// breach due by then fires at its own instant, oldest first, as the timer loop would
+    /// have fired it. For seeding a history (the demo) whose commands run at past instants,
+    /// where no timer loop ran between them. Returns how many fired.
+    pub async fn fire_case_clocks_until(
+        &self,
+        id: ladder_core::ids::CaseId,
+        until: Timestamp,
+    ) -> Result<u32, StoreError> {
+        let mut fired = 0;
+        // A clock fires at most once per warning and once for its breach.
+        for _ in 0..32 {
+            let Some(case) = self.store.case(id).await? else { return Ok(fired) };
+            let due = case
+                .clocks
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.state.is_counting())
+                .filter_map(|(i, c)| c.next_fire.filter(|at| *at <= until).map(|at| (at, i, c.generation)))
+                .min();
+            let Some((at, index, generation)) = due else { return Ok(fired) };
+            let timer =
+                DueTimer { case_id: id, case_number: case.number, clock_index: index as u32, generation, fire_at: at };
+            if !self.fire_timer(&timer, at).await? {
+                return Ok(fired);
+            }
+            fired += 1;
+        }
+        Ok(fired)
+    }
+
     /// Fires one timer at `now`: the clock's due warnings and breach, the matrix rules they
     /// trigger, and the clock changes that follow (an escalation starts the next level's
     /// clocks), in one write. Returns whether anything was recorded. A timer that finds

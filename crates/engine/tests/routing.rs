@@ -201,6 +201,7 @@ async fn a_customer_asking_for_a_supervisor_gets_one() {
         reason: "the customer asked for a supervisor".into(),
         tried: None,
         skill: None,
+        skills: Vec::new(),
     });
     w.engine.run(&w.root, id, escalate, None, None, ts(NOW)).await.unwrap();
     let case = w.store.case(id).await.unwrap().unwrap();
@@ -346,6 +347,7 @@ async fn a_customer_asking_for_a_supervisor_goes_one_step_at_a_time_in_the_examp
             reason: "the customer asked for a supervisor".into(),
             tried: None,
             skill: None,
+            skills: Vec::new(),
         })
     };
     let case = engine.run(&ana, id, ask(), None, None, now + jiff::SignedDuration::from_mins(5)).await.unwrap().case;

@@ -130,6 +130,7 @@ impl World {
             reason: "needs a billing specialist".into(),
             tried: Some("checked the order".into()),
             skill: None,
+            skills: Vec::new(),
         });
         self.run(&self.ana, b, escalate, "11:00:00").await;
         self.run(&self.ana, c, resolve(), "11:00:00").await;

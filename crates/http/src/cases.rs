@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(assign))
         .routes(routes!(transfer))
         .routes(routes!(escalate))
+        .routes(routes!(escalation_targets))
         .routes(routes!(de_escalate))
         .routes(routes!(request_info))
         .routes(routes!(resolve))
@@ -288,6 +289,23 @@ async fn case_events(
     let case = visible_case(&state, &auth, case_id(&id)?).await?;
     let events = state.engine.case_events(&auth.0, &case).await?;
     Ok(Json(EventDto::list(&events, &user_names(&state, &auth).await?)))
+}
+
+/// What an escalation of the case may choose from, for those who may escalate it (its
+/// team, its assignee, managers and admins): the levels above the case's, their teams, their
+/// people with presence and open cases (even of teams one is not in), the skills offered and
+/// the team the ladder suggests.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/escalation-targets", tag = "cases",
+    params(("id" = Uuid, Path, description = "Case id")),
+    responses((status = 200, body = EscalationTargetsDto), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+async fn escalation_targets(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<EscalationTargetsDto>> {
+    let options = state.engine.escalation_options(&auth.0, case_id(&id)?).await?;
+    Ok(Json(EscalationTargetsDto::from(&options)))
 }
 
 /// Messages (contacts) on the case, oldest first.

@@ -192,6 +192,9 @@ impl Server {
             smtp =
                 Some(line.trim().strip_prefix("ladder smtp listening on ").expect("smtp listening line").to_string());
         }
+        // What the server prints later (`--demo` prints its logins after the listening line)
+        // must not meet a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         Server { child, base, data_dir: data_dir.to_path_buf(), database, smtp }
     }
 

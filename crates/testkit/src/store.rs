@@ -179,6 +179,7 @@ pub fn escalate(case_id: CaseId, team: TeamRef, now: Timestamp) -> CaseWrite {
             reason: "needs a specialist".into(),
             tried: Some("restarted the router".into()),
             candidates: Vec::new(),
+            team_choice: None,
         }),
         now,
     )
@@ -197,6 +198,7 @@ pub fn escalate_up(case_id: CaseId, now: Timestamp) -> CaseWrite {
             reason: "the customer asked for a supervisor".into(),
             tried: None,
             candidates: Vec::new(),
+            team_choice: None,
         }),
         now,
     )

@@ -4,9 +4,9 @@ use super::{MAX_LINE, MAX_TEXT, check_target_user, check_team_level, require_act
 use crate::case::Case;
 use crate::command::{TeamRef, UserRef};
 use crate::decide::Context;
-use crate::directory::{LevelId, Role, Team, TeamKind};
+use crate::directory::{LevelId, Role};
 use crate::error::{DomainError, TeamChoice};
-use crate::event::{CaseEvent, Escalated, EscalationKind, Initiator};
+use crate::event::{CaseEvent, Escalated, EscalationKind, Initiator, TeamChosen};
 use crate::validate::non_empty;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,75 +23,9 @@ pub struct Escalate {
     /// matrix rule) gives the case a team either, the escalation is refused with them
     /// ([`check_owner`]).
     pub candidates: Vec<TeamChoice>,
-}
-
-/// The team an escalation to a level goes to when the caller names neither team nor person.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TargetTeam {
-    /// This team is the route.
-    One(TeamRef),
-    /// Several teams remain and nothing tells them apart.
-    Several(Vec<TeamChoice>),
-    /// No team works the level.
-    NoTeam,
-}
-
-/// Chooses the team an escalation to `level` goes to, when the caller names neither team
-/// nor person. The candidates are the directory's `teams` that work `level` — only those
-/// the matrix lists for the level (`level_teams`, its `levels[].teams`) when it lists any
-/// of them. Each step below narrows them, but only when it leaves at least one; the first
-/// to leave exactly one decides:
-///
-/// 1. the skill the caller asked for (`skill`), among the teams' skills — refused when no
-///    candidate offers it;
-/// 2. a hierarchical escalation asks for authority: the management teams;
-/// 3. the case's category, among the teams' skills.
-///
-/// One team at the level is that team; several left after every step are
-/// [`TargetTeam::Several`], for the caller to choose.
-pub fn target_team(
-    teams: &[Team],
-    level: &LevelId,
-    level_teams: &[String],
-    kind: EscalationKind,
-    skill: Option<&str>,
-    category: Option<&str>,
-) -> Result<TargetTeam, DomainError> {
-    let at_level: Vec<&Team> = teams.iter().filter(|t| &t.level == level).collect();
-    let listed: Vec<&Team> = at_level.iter().copied().filter(|t| level_teams.contains(&t.slug)).collect();
-    let mut left = if listed.is_empty() { at_level } else { listed };
-    if left.is_empty() {
-        return Ok(TargetTeam::NoTeam);
-    }
-    fn offers(t: &Team, skill: &str) -> bool {
-        t.skills.iter().any(|k| k == skill)
-    }
-    if let Some(s) = skill {
-        left.retain(|t| offers(t, s));
-        if left.is_empty() {
-            return Err(DomainError::invalid("skill", format!("no team at {level} offers the skill '{s}'")));
-        }
-    }
-    // Narrows to the teams that pass, unless none does.
-    let narrow = |left: &mut Vec<&Team>, keep: &dyn Fn(&Team) -> bool| {
-        if left.iter().any(|t| keep(t)) {
-            left.retain(|t| keep(t));
-        }
-    };
-    if kind == EscalationKind::Hierarchical && left.len() > 1 {
-        narrow(&mut left, &|t| t.kind == TeamKind::Management);
-    }
-    if let Some(c) = category
-        && left.len() > 1
-    {
-        narrow(&mut left, &|t| offers(t, c));
-    }
-    Ok(match left.as_slice() {
-        [one] => TargetTeam::One(TeamRef { id: one.id, slug: one.slug.clone(), level: one.level.clone() }),
-        several => TargetTeam::Several(
-            several.iter().map(|t| TeamChoice { team: t.slug.clone(), name: t.name.clone() }).collect(),
-        ),
-    })
+    /// How the engine chose `to_team` by skill, when it did ([`super::escalate_target`]):
+    /// recorded on the event.
+    pub team_choice: Option<TeamChosen>,
 }
 
 /// No orphan: after a move between levels (an escalation or a de-escalation) and
@@ -141,7 +75,7 @@ pub(crate) fn decide(
             let Some(team) = &e.to_team else {
                 return Err(DomainError::invalid(
                     "to_team",
-                    "a functional escalation needs the team with the skill (to_team)",
+                    "a functional escalation needs the team with the skill (to_team) or the skills it must offer (skills)",
                 ));
             };
             if let Some(l) = &e.to_level {
@@ -220,5 +154,6 @@ pub(crate) fn decide(
         to_user: e.to_user.as_ref().map(|u| u.id),
         reason: e.reason.trim().to_string(),
         tried: e.tried.clone(),
+        team_choice: e.team_choice.clone(),
     })])
 }

@@ -19,6 +19,7 @@ pub mod close;
 pub mod csat;
 pub mod de_escalate;
 pub mod escalate;
+pub mod escalate_target;
 pub mod message;
 pub mod open;
 pub mod reopen;

@@ -132,6 +132,33 @@ pub fn only_team_at(teams: &[TeamRef], level: Option<&LevelId>) -> Option<TeamRe
     }
 }
 
+/// The team the matrix routes `case` to, as its opening rules see the case now: the first
+/// rule of trigger `case_opened` whose condition holds and that routes or escalates to a
+/// named team, with that team's slug. What a functional escalation naming no team goes by
+/// first ([`crate::command::inferred_target`]).
+pub fn route_for(
+    compiled: &CompiledMatrix,
+    case: &Case,
+    team_slug: Option<&str>,
+    customer: Option<&Customer>,
+    now: Timestamp,
+) -> Option<(String, String)> {
+    let facts = Facts {
+        case: eval::case_facts(case, team_slug),
+        customer: eval::customer_facts(customer),
+        contact: json!({"channel": case.channel.as_str(), "body": "", "from_customer": false}),
+        ..Facts::new(now)
+    };
+    compiled.evaluate(Trigger::CaseOpened, &facts).fired.into_iter().find_map(|fired| {
+        fired.actions.iter().find_map(|a| match a {
+            Action::Route { team } | Action::Escalate { to_team: Some(team), .. } => {
+                Some((fired.rule.clone(), team.clone()))
+            }
+            _ => None,
+        })
+    })
+}
+
 /// What one fired action becomes.
 pub enum Consequence {
     /// A command, decided as the system against the case as it is by then.
@@ -164,6 +191,7 @@ pub fn consequence(
             reason,
             tried: None,
             candidates: Vec::new(),
+            team_choice: None,
         }))
     };
     Ok(match action {

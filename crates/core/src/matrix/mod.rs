@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 
-pub use apply::{ActiveMatrix, MATRIX_ACTOR, REPEAT_CONTACT_WINDOW, Surroundings, apply_rules, follow_up};
+pub use apply::{ActiveMatrix, MATRIX_ACTOR, REPEAT_CONTACT_WINDOW, Surroundings, apply_rules, follow_up, route_for};
 pub use diff::{Change, ChangeKind, Item, by_section, diff};
 pub use eval::{CompiledMatrix, Evaluation, Facts, Fired, TriggerFired};
 pub use lint::{Directory, lint};

@@ -352,3 +352,94 @@ impl MessageDto {
         }
     }
 }
+
+/// What an escalation of a case may choose from: the levels above the case's, their teams
+/// and people, the skills those teams offer, and the team the ladder suggests.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EscalationTargetsDto {
+    /// The levels above the case's, lowest first (empty on the top level).
+    pub levels: Vec<String>,
+    /// The teams of those levels.
+    pub teams: Vec<EscalationTeamDto>,
+    /// Their active people, each once, by level then name.
+    pub people: Vec<EscalationPersonDto>,
+    /// Every skill those teams offer, for `skills` in the escalate body.
+    pub skills: Vec<String>,
+    /// The team a hierarchical escalation to the next level up goes to with nothing named
+    /// (its slug), or `null` when several teams or none remain.
+    pub suggested_team: Option<String>,
+    /// When several teams remain for the next level up: their slugs, to choose from.
+    pub candidates: Vec<String>,
+}
+
+/// A team an escalation may go to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EscalationTeamDto {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub level: String,
+    pub kind: ladder_core::directory::TeamKind,
+    pub skills: Vec<String>,
+}
+
+/// A person an escalation may be addressed to (`to_user`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EscalationPersonDto {
+    pub id: Uuid,
+    pub name: String,
+    pub display_name: String,
+    pub role: ladder_core::Role,
+    /// The team (slug) through which they work `level`.
+    pub team: String,
+    pub level: String,
+    pub presence: ladder_core::agents::Presence,
+    /// Active cases assigned to them now.
+    pub open_cases: u32,
+    /// Available and with room on the case's channel.
+    pub has_room: bool,
+}
+
+impl From<&ladder_engine::EscalationOptions> for EscalationTargetsDto {
+    fn from(o: &ladder_engine::EscalationOptions) -> Self {
+        use ladder_core::command::TargetTeam;
+        let (suggested_team, candidates) = match &o.suggested {
+            TargetTeam::One(t, _) => (Some(t.slug.clone()), Vec::new()),
+            TargetTeam::Several(c) => (None, c.iter().map(|c| c.team.clone()).collect()),
+            TargetTeam::NoTeam => (None, Vec::new()),
+        };
+        EscalationTargetsDto {
+            levels: o.levels.iter().map(|l| l.0.clone()).collect(),
+            teams: o
+                .teams
+                .iter()
+                .map(|t| EscalationTeamDto {
+                    id: t.id.0,
+                    slug: t.slug.clone(),
+                    name: t.name.clone(),
+                    level: t.level.0.clone(),
+                    kind: t.kind,
+                    skills: t.skills.clone(),
+                })
+                .collect(),
+            people: o
+                .people
+                .iter()
+                .map(|p| EscalationPersonDto {
+                    id: p.id.0,
+                    name: p.name.clone(),
+                    display_name: p.display_name.clone(),
+                    role: p.role,
+                    team: p.team.clone(),
+                    level: p.level.0.clone(),
+                    presence: p.presence,
+                    open_cases: p.open_cases,
+                    has_room: p.has_room,
+                })
+                .collect(),
+            skills: o.skills.clone(),
+            suggested_team,
+            candidates,
+        }
+    }
+}

@@ -369,11 +369,12 @@ async fn delete(State(state): State<AppState>, Path(id): Path<String>, posted: P
 
 /// The published articles most like the case, each with why; and, on a resolved case that
 /// was escalated, the way to turn its fix into an article.
-pub async fn suggestions(state: &AppState, session: &Session, case: &Case) -> WebResult<Markup> {
+/// Also answers the suggestions themselves, for the resolve form's "solved by article".
+pub async fn suggestions(state: &AppState, session: &Session, case: &Case) -> WebResult<(Markup, Vec<Suggestion>)> {
     let p = &session.principal;
     let found: Vec<Suggestion> = state.engine.suggestions(p, case, MAX_SUGGESTIONS.min(5)).await?;
     let fix = case.resolution.is_some() && case.n_escalations > 0 && writes(p);
-    Ok(html! {
+    let markup = html! {
         section.suggestions aria-labelledby="suggested-articles" {
             h2 #suggested-articles { "Articles that may solve it" }
             @if found.is_empty() {
@@ -393,7 +394,25 @@ pub async fn suggestions(state: &AppState, session: &Session, case: &Case) -> We
                 p { a #turn-into-article href=(format!("/articles/new?case={}", case.number)) { "Turn this fix into an article" } }
             }
         }
-    })
+    };
+    Ok((markup, found))
+}
+
+/// The resolve form's "Solved by article" picker: the case's suggested articles (the
+/// resolve command's `article_id`), or none; `chosen` is what a refused form sent.
+pub fn solved_by_picker(found: &[Suggestion], chosen: Option<&str>) -> Markup {
+    html! {
+        label for="res-article" { "Solved by article (optional)" }
+        select #res-article name="article_id" {
+            option value="" selected[chosen.is_none_or(str::is_empty)] { "No article" }
+            @for s in found {
+                @let id = s.article.id.to_string();
+                option value=(id) selected[chosen == Some(id.as_str())] title=(s.reason) {
+                    (s.article.fields.title) " (" (s.article.fields.audience.as_str()) ")"
+                }
+            }
+        }
+    }
 }
 
 /// For the escalate panel: the best few articles, to try before escalating.

@@ -146,10 +146,9 @@ async fn case_page(
         super::macros::picker(&state, &session, &case, customer.as_ref().map(|c| c.name.as_str())).await?;
     // A form refused on the last post comes back open, with what was typed.
     let form = |what: &str| FormState::of(session.kept.as_ref(), &action(what));
-    let escalate_panel =
-        super::escalate::panel(&state, &session, &case, &names.teams, &level_name, form("escalate")).await?;
+    let escalate_panel = super::escalate::panel(&state, &session, &case, &level_name, form("escalate")).await?;
     let marks = super::live::LiveMarks::of(&state, &session, &case);
-    let articles = super::articles::suggestions(&state, &session, &case).await?;
+    let (articles, suggested) = super::articles::suggestions(&state, &session, &case).await?;
     // Escalating, de-escalating, asking and resolving steer the case: offered only to who may
     // do it now (a case escalated away takes messages only).
     let probe = ladder_core::command::CaseCommand::Resolve(Resolve { code: "-".into(), note: None, article_id: None });
@@ -249,6 +248,7 @@ async fn case_page(
                                     @for c in ["fixed", "answered", "refunded", "workaround", "duplicate", "no_fault_found"] { option value=(c) {} }
                                 }
                                 (text_area(form("resolve"), "res-note", "note", "Note", 2, false))
+                                (super::articles::solved_by_picker(&suggested, form("resolve").value("article_id")))
                                 button type="submit" { "Resolve" }
                             }
                         }
@@ -617,15 +617,19 @@ async fn note(
 async fn escalate(
     State(state): State<AppState>,
     Path(number): Path<String>,
-    posted: Posted<Escalation>,
+    posted: Posted<Vec<(String, String)>>,
 ) -> WebResult<Response> {
-    let f = posted.form;
+    // The API's body, but `skills` comes once per ticked box, which a form decoder into a
+    // struct does not take: they are gathered apart.
+    let (skills, rest): (Vec<_>, Vec<_>) = posted.form.iter().cloned().partition(|(k, _)| k == "skills");
+    let f: Escalation = super::forms::decode_fields(rest.iter())?;
     let request = CaseRequest::Escalate(Escalation {
         to_level: given_level(f.to_level),
         to_team: given(f.to_team),
         to_user: given(f.to_user),
         tried: given(f.tried),
         skill: given(f.skill),
+        skills: skills.into_iter().map(|(_, v)| v).filter(|v| !v.is_empty()).collect(),
         ..f
     });
     run_and_return(&state, &posted.session, &posted.sent, &number, request, "Escalated.").await
@@ -661,9 +665,11 @@ async fn request_info(
 async fn resolve(
     State(state): State<AppState>,
     Path(number): Path<String>,
-    posted: Posted<Resolve>,
+    posted: Posted<Vec<(String, String)>>,
 ) -> WebResult<Response> {
-    let f = posted.form;
+    // "No article" posts an empty `article_id`, which is no id: left out.
+    let f: Resolve =
+        super::forms::decode_fields(posted.form.iter().filter(|(k, v)| !(k == "article_id" && v.is_empty())))?;
     let request = CaseRequest::Resolve(Resolve {
         code: f.code.trim().to_string(),
         note: given(f.note),

@@ -177,6 +177,7 @@ async fn dashboard_page(
     }
     let (agents, teams) = (crate::insights::peers(&by_agent), crate::insights::peers(&by_team));
     let suggestions = crate::insights::suggestions(&state, &session.principal, from, to, &agents, &teams).await?;
+    let knowledge = state.engine.knowledge_insights(&session.principal, from, to).await?;
 
     let t = total.as_ref();
     let prev = previous.as_ref();
@@ -264,8 +265,68 @@ async fn dashboard_page(
                 }
             }
         }
+        (knowledge_section(&knowledge))
     };
     Ok(layout::page(&session, "Dashboard", "/dashboard", body))
+}
+
+/// The knowledge insights (the insights API's `knowledge`): escalations of a category before
+/// and after an article for it was published, the articles that solved cases at the first
+/// level, and the categories that escalate with no article.
+fn knowledge_section(k: &ladder_core::articles::KnowledgeInsights) -> Markup {
+    let rate = |e: &ladder_core::articles::Escalations| match e.cases {
+        0 => "– (no cases)".to_string(),
+        n => format!("{:.0} % ({} of {n})", e.escalated as f64 * 100.0 / n as f64, e.escalated),
+    };
+    html! {
+        section #knowledge aria-labelledby="knowledge-title" {
+            h2 #knowledge-title { "Knowledge" }
+            p.hint { "Articles at work: escalations of a category in the "
+                (ladder_core::articles::EFFECT_WINDOW_DAYS) " days before and after an article for it was published, the articles that solved cases at the first level, and the categories that escalate with no article yet." }
+            h3 { "Escalations before and after an article" }
+            @if k.effects.is_empty() {
+                p.muted #knowledge-no-effects { "No article was published for a category yet." }
+            } @else {
+                table #knowledge-effects {
+                    thead { tr { th { "Article" } th { "Category" } th { "Published" } th { "Escalated before" } th { "Escalated after" } } }
+                    tbody {
+                        @for e in &k.effects {
+                            tr {
+                                td { a href=(format!("/articles/{}", e.article)) { (e.title) } }
+                                td { (e.category) }
+                                td { (e.published) }
+                                td { (rate(&e.before)) }
+                                td { (rate(&e.after)) }
+                            }
+                        }
+                    }
+                }
+            }
+            h3 { "Articles that solved cases at the first level" }
+            @if k.solved_at_first_level.is_empty() {
+                p.muted #knowledge-no-solved { "No first-level resolution named an article in this period." }
+            } @else {
+                ul #knowledge-solved {
+                    @for s in &k.solved_at_first_level {
+                        li { a href=(format!("/articles/{}", s.article)) { (s.title) } " — " (s.cases) " case(s)" }
+                    }
+                }
+            }
+            h3 { "Categories that escalate with no article: write one" }
+            @if k.write_one.is_empty() {
+                p.muted #knowledge-no-gaps { "Every category that escalated has a published article." }
+            } @else {
+                ul #knowledge-write-one {
+                    @for w in &k.write_one {
+                        li {
+                            strong { (w.category) } ": " (w.escalated) " of " (w.cases) " case(s) escalated — "
+                            a href="/articles/new" { "write one" }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// An evidence figure for people: case numbers as links, fractions as they are.

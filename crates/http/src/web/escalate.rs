@@ -1,18 +1,16 @@
 //! The case page's escalate panel. It offers only what the escalation accepts: levels above
-//! the case's, the teams that work them (grouped by level, the team the engine would choose
-//! preselected), the people of those teams picked from a list with their open cases (and
-//! their presence where `core::access` lets the viewer see it), and a skill the receiving
-//! team must offer. What the form posts is the API's escalate body
+//! the case's, the teams that work them (grouped by level; with JavaScript only the chosen
+//! level's, the team the engine would choose preselected), the skills the receiving team
+//! must offer (the engine then chooses the team), and the people of those teams picked from
+//! a list with their presence and open cases — including teams the viewer is not in, as
+//! `core::access` lets whoever may escalate the case see them
+//! (`Action::SeeEscalationTargets`). What the form posts is the API's escalate body
 //! (`ladder_engine::Escalation`).
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use ladder_core::Case;
-use ladder_core::access::Action;
 use ladder_core::command::TargetTeam;
-use ladder_core::directory::{LevelId, Role, Team};
-use ladder_core::event::EscalationKind;
-use ladder_core::ids::{TeamId, UserId};
+use ladder_core::directory::{LevelId, Team};
+use ladder_engine::EscalationOptions;
 use maud::{Markup, html};
 
 use super::WebResult;
@@ -21,22 +19,17 @@ use super::layout::csrf_field;
 use super::session::Session;
 use crate::AppState;
 
-/// A person the case may be escalated to, as the list shows them.
-struct Person {
-    id: UserId,
-    name: String,
-    role: Role,
-    team: String,
-    /// `None` when the viewer may not see it.
-    presence: Option<&'static str>,
-    open_cases: u32,
-}
-
 /// What the ladder suggests for a hierarchical escalation with no team named.
 enum Suggestion {
     Team(String),
     Choose(Vec<String>),
     None,
+}
+
+/// Whether skill `s` was ticked in the refused form (the `skills` field may come several
+/// times).
+fn skill_ticked(form: FormState, s: &str) -> bool {
+    form.values("skills").any(|v| v == s)
 }
 
 /// The `details #escalate` panel of the case page. `level_name` shows a level as the matrix
@@ -45,31 +38,27 @@ pub(super) async fn panel(
     state: &AppState,
     session: &Session,
     case: &Case,
-    teams: &BTreeMap<TeamId, Team>,
     level_name: &(dyn Fn(&LevelId) -> String + Sync),
     form: FormState<'_>,
 ) -> WebResult<Markup> {
-    let ladder = state.engine.ladder();
-    let above: Vec<LevelId> = match ladder.rank(&case.level) {
-        Some(r) => ladder.levels[r + 1..].to_vec(),
-        None => Vec::new(),
+    // Offered only to who may escalate the case (a follower reads it, and sees no panel).
+    let options = match state.engine.escalation_options_for(&session.principal, case).await {
+        Ok(options) => options,
+        Err(ladder_engine::StoreError::Forbidden(_)) => return Ok(html! {}),
+        Err(e) => return Err(e.into()),
     };
+    let EscalationOptions { levels: above, teams: targets, people, skills, suggested } = options;
     let next = above.first();
-    let suggestion = match next {
-        Some(level) => match state.engine.escalation_target(case, level, EscalationKind::Hierarchical, None).await? {
-            TargetTeam::One(t) => Suggestion::Team(t.slug),
-            TargetTeam::Several(c) => Suggestion::Choose(c.into_iter().map(|c| c.name).collect()),
-            TargetTeam::NoTeam => Suggestion::None,
-        },
-        None => Suggestion::None,
+    let suggestion = match suggested {
+        TargetTeam::One(t, _) => Suggestion::Team(t.slug),
+        TargetTeam::Several(c) => Suggestion::Choose(c.into_iter().map(|c| c.name).collect()),
+        TargetTeam::NoTeam => Suggestion::None,
     };
     let preselected = match &suggestion {
         Suggestion::Team(slug) => Some(slug.as_str()),
         _ => None,
     };
-    let targets: Vec<&Team> = teams.values().filter(|t| above.contains(&t.level)).collect();
-    let skills: BTreeSet<&str> = targets.iter().flat_map(|t| t.skills.iter().map(String::as_str)).collect();
-    let people = people(state, session, &targets).await?;
+    let targets: Vec<&Team> = targets.iter().collect();
     let action = format!("/cases/{}/escalate", case.number);
     let articles = super::articles::before_escalating(state, session, case).await?;
     Ok(html! {
@@ -79,7 +68,7 @@ pub(super) async fn panel(
             @match (next, &suggestion) {
                 (Some(l), Suggestion::Team(slug)) => p.suggestion {
                     "The ladder suggests " strong { (level_name(l)) } ", team "
-                    strong { (teams.values().find(|t| &t.slug == slug).map_or(slug.as_str(), |t| t.name.as_str())) }
+                    strong { (team_name(&targets, slug)) }
                     " (preselected)."
                 },
                 (Some(l), Suggestion::Choose(names)) => p.suggestion {
@@ -112,7 +101,7 @@ pub(super) async fn panel(
                 select #esc-team name="to_team" {
                     option value="" selected[selected(form, "to_team", "", preselected.is_none())] { "Choose by skill or the case's category" }
                     @for l in &above {
-                        optgroup label=(level_name(l)) {
+                        optgroup label=(level_name(l)) data-level=(l.0) {
                             @for t in targets.iter().filter(|t| &t.level == l) {
                                 option value=(t.slug) selected[selected(form, "to_team", &t.slug, preselected == Some(t.slug.as_str()))] {
                                     (t.name)
@@ -122,18 +111,26 @@ pub(super) async fn panel(
                         }
                     }
                 }
-                label for="esc-skill" { "Skill needed (optional)" }
-                select #esc-skill name="skill" {
-                    option value="" { "Any" }
-                    @for s in &skills { option value=(s) selected[selected(form, "skill", s, false)] { (s) } }
+                fieldset #esc-skills {
+                    legend { "Skills needed (optional)" }
+                    p.hint { "Tick the skills the receiving team must offer and leave the team to the ladder: it picks the team that offers them all, preferring people available with room." }
+                    @for s in &skills {
+                        label.inline { input type="checkbox" name="skills" value=(s) checked[skill_ticked(form, s)]; " " (s) }
+                    }
                 }
                 label for="esc-user" { "To person (optional)" }
                 select #esc-user name="to_user" {
                     option value="" { "Nobody in particular (the team's queue)" }
-                    @for person in &people {
-                        option value=(person.name) selected[selected(form, "to_user", &person.name, false)] {
-                            (person.name) " · " (person.role.as_str()) ", " (person.team) " · "
-                            (person.presence.unwrap_or("presence hidden")) " · " (person.open_cases) " open"
+                    @for l in &above {
+                        optgroup label=(level_name(l)) data-level=(l.0) {
+                            @for person in people.iter().filter(|p| &p.level == l) {
+                                option value=(person.name) data-level=(l.0) selected[selected(form, "to_user", &person.name, false)] {
+                                    (person.display_name) " (" (person.name) ") · " (person.role.as_str()) ", "
+                                    (team_name(&targets, &person.team)) " · " (person.presence.as_str())
+                                    @if person.presence.takes_new_work() && !person.has_room { " (full)" }
+                                    " · " (person.open_cases) " open"
+                                }
+                            }
                         }
                     }
                 }
@@ -145,38 +142,7 @@ pub(super) async fn panel(
     })
 }
 
-/// The people of `targets`, by name, with their open cases; their presence when the viewer
-/// may list the team's agents.
-async fn people(state: &AppState, session: &Session, targets: &[&Team]) -> WebResult<Vec<Person>> {
-    let p = &session.principal;
-    let mut people: BTreeMap<String, Person> = BTreeMap::new();
-    for team in targets {
-        let members: Vec<(ladder_core::directory::User, Option<&'static str>)> =
-            if p.allows(&Action::ListAgents { team: Some(team.id) }).is_ok() {
-                state
-                    .engine
-                    .agents(p, Some(team.id))
-                    .await?
-                    .into_iter()
-                    .map(|(u, profile)| (u, Some(profile.presence.as_str())))
-                    .collect()
-            } else {
-                state.engine.users(p, Some(team.id)).await?.into_iter().map(|u| (u, None)).collect()
-            };
-        for (u, presence) in members.into_iter().filter(|(u, _)| u.active) {
-            people.entry(u.name.clone()).or_insert(Person {
-                id: u.id,
-                name: u.name,
-                role: u.role,
-                team: team.name.clone(),
-                presence,
-                open_cases: 0,
-            });
-        }
-    }
-    let loads = state.engine.agent_loads(p, people.values().map(|person| person.id).collect()).await?;
-    for person in people.values_mut() {
-        person.open_cases = loads.get(&person.id).map_or(0, |l| l.total());
-    }
-    Ok(people.into_values().collect())
+/// A team's name by slug, among the teams offered.
+fn team_name<'t>(teams: &[&'t Team], slug: &'t str) -> &'t str {
+    teams.iter().find(|t| t.slug == slug).map_or(slug, |t| t.name.as_str())
 }

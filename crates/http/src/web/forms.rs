@@ -58,6 +58,14 @@ impl<'k> FormState<'k> {
         self.kept?.values.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    /// Every value sent as `name` (a field sent several times, like ticked boxes), if this
+    /// form was refused.
+    pub fn values(&self, name: &'k str) -> impl Iterator<Item = &'k str> + 'k {
+        self.kept
+            .into_iter()
+            .flat_map(move |k| k.values.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str()))
+    }
+
     /// The refusal's words for `name`, if it named that field.
     fn error(&self, name: &str) -> Option<&'k str> {
         self.kept.filter(|k| k.field.as_deref() == Some(name)).map(|k| k.error.as_str())
@@ -108,6 +116,22 @@ pub fn selected(state: FormState, name: &str, value: &str, default: bool) -> boo
         Some(sent) => sent == value,
         None => default,
     }
+}
+
+/// A form's type from the fields posted (for a handler that takes the fields as they came,
+/// to gather or leave out some first): a field missing or malformed is a 422 page.
+pub fn decode_fields<'f, T: serde::de::DeserializeOwned>(
+    fields: impl Iterator<Item = &'f (String, String)>,
+) -> Result<T, super::WebError> {
+    let fields: Vec<&(String, String)> = fields.collect();
+    let encoded = serde_urlencoded::to_string(&fields).unwrap_or_default();
+    serde_urlencoded::from_str(&encoded).map_err(|e| {
+        super::WebError::status(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid form",
+            format!("the form is incomplete: {e}"),
+        )
+    })
 }
 
 /// The answer to a refused form post: back to `back` with the refusal as the flash message

@@ -173,6 +173,7 @@ fn escalate_to_tech() -> CaseCommand {
         reason: "needs a specialist".into(),
         tried: Some("restarted the router".into()),
         candidates: Vec::new(),
+        team_choice: None,
     })
 }
 
