@@ -232,6 +232,7 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
         "set-time-zone" => principal.allows(&Action::SetTimeZone { user: user_in(scope, principal.role).id }),
         "mint-token" => principal.allows(&Action::MintToken { owner: user_in(scope, principal.role).id }),
         "manage-token" => principal.allows(&Action::ManageToken { owner: user_in(scope, principal.role).id }),
+        "manage-feed" => principal.allows(&Action::ManageFeed { owner: user_in(scope, principal.role).id }),
         "see-agent" => principal.allows(&Action::SeeAgent { user: &user_in(scope, principal.role) }),
         "edit-agent-profile" => principal.allows(&Action::EditAgentProfile { user: &user_in(scope, principal.role) }),
         "set-presence" => principal.allows(&Action::SetPresence { user: &user_in(scope, principal.role) }),
@@ -276,6 +277,9 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
                 "change-matrix" => Action::ChangeMatrix,
                 "simulate" => Action::Simulate,
                 "write-article" => Action::WriteArticle,
+                "read-schedules" => Action::ReadSchedules,
+                "manage-schedules" => Action::ManageSchedules,
+                "override-schedule" => Action::OverrideSchedule,
                 other => panic!("permissions.txt names an action the test does not know: {other}"),
             };
             principal.allows(&action)

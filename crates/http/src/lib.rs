@@ -19,6 +19,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod inbound;
+mod ical;
 mod insights;
 pub mod limits;
 mod live;
@@ -27,6 +28,7 @@ pub mod matrix;
 mod metrics;
 pub mod openapi;
 mod queues;
+mod schedules;
 mod search;
 mod simulations;
 mod sla;
@@ -129,6 +131,7 @@ impl AppState {
         (name = "audit", description = "Who changed the directory, and when"),
         (name = "macros", description = "Canned replies of a team or of one user"),
         (name = "articles", description = "Knowledge articles and the suggestions for a case"),
+        (name = "schedules", description = "On-call schedules: who is on call, shifts, gaps, overrides and calendar feeds"),
         (name = "matrix", description = "The escalation matrix: drafts, versions, activation, rollback"),
         (name = "inbound", description = "Email taken in as raw RFC 5322 messages"),
         (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
@@ -166,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .merge(macros::router())
         .merge(deliveries::router())
         .merge(articles::router())
+        .merge(schedules::router())
         .merge(simulations::router())
         .merge(inbound::router())
         .routes(utoipa_axum::routes!(healthz))
