@@ -294,3 +294,35 @@ async fn calendar_feeds_are_icalendar_that_a_real_parser_reads_and_stop_when_rev
     let (s, _, _) = get(server.url(&format!("/api/v1/calendars/{token}"))).await;
     assert_eq!(s, 404, "a revoked feed stops answering");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_shows_who_is_on_call_now_and_a_week_with_overrides_and_gaps() {
+    let Running { dir: _dir, world, server, api } = Running::start(LADDER);
+    let (sam, maria) = (&world.tokens["sam"], &world.tokens["maria"]);
+    let now = jiff::Timestamp::now();
+    let today = now.strftime("%Y-%m-%d").to_string();
+    // Erin every day from yesterday, but only 08:00–20:00 UTC: nights are gaps, with no fallback.
+    let yesterday = (now - jiff::SignedDuration::from_hours(24)).strftime("%Y-%m-%d").to_string();
+    let body = json!({"slug": "desk", "name": "Service desk <on call>", "spec": {"time_zone": "UTC",
+        "layers": [{"name": "days", "users": ["erin"], "start": format!("{yesterday}T00:00"), "turn": "1d",
+                    "restrictions": [{"days": "daily", "hours": "08:00-20:00"}]}]}});
+    let (s, v) = api.call(maria, "POST", "/api/v1/schedules", Some(body)).await;
+    assert_eq!(s, 201, "{v}");
+    let cover = json!({"user": "tara", "start": format!("{today}T00:00:00Z"),
+        "end": (now + jiff::SignedDuration::from_hours(48)).strftime("%Y-%m-%dT10:00:00Z").to_string()});
+    let (s, v) = api.call(sam, "POST", "/api/v1/schedules/desk/overrides", Some(cover)).await;
+    assert_eq!(s, 201, "{v}");
+
+    let web = ladder_testkit::http::Console::new(&server);
+    let session = web.login("ana", PASSWORD).await;
+    let page = web.get(Some(&session), "/schedules").await;
+    assert_eq!(page.status, 200);
+    let html = page.body;
+    assert!(html.contains(r#"href="/schedules" aria-current="page""#), "an entry in the navigation for everyone");
+    assert!(html.contains("Service desk &lt;on call&gt;"), "names are escaped: {html}");
+    // Tara covers all of today, so she is on call now, because of an override.
+    assert!(html.contains("<strong>tara</strong></td><td>override</td>"), "{html}");
+    assert!(html.contains(r#"class="badge source-override""#), "overrides are marked");
+    assert!(html.contains(r#"<tr class="gap">"#) && html.contains("nobody answers"), "gaps are in red: {html}");
+    assert!(html.contains("<svg class=\"timeline\""), "{html}");
+}
