@@ -26,7 +26,8 @@ fn primary(restrictions: Value, fallback: Option<&str>) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedules_answer_who_is_on_call_with_overrides_gaps_and_fallbacks() {
     let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
-    let (ana, sam, maria, root) = (&world.tokens["ana"], &world.tokens["sam"], &world.tokens["maria"], &world.tokens["root"]);
+    let (ana, sam, maria, root) =
+        (&world.tokens["ana"], &world.tokens["sam"], &world.tokens["maria"], &world.tokens["root"]);
 
     // Only managers and admins create schedules.
     for token in [ana, sam] {
@@ -60,7 +61,8 @@ async fn schedules_answer_who_is_on_call_with_overrides_gaps_and_fallbacks() {
     let (s, p) = api.call(maria, "POST", "/api/v1/schedules", Some(body)).await;
     assert_eq!((s, p["field"].as_str()), (422, Some("spec.time_zone")), "{p}");
     let mut body = primary(json!([]), None);
-    body["spec"]["overrides"] = json!([{"user": "ana", "start": "2026-03-02T00:00:00Z", "end": "2026-03-03T00:00:00Z"}]);
+    body["spec"]["overrides"] =
+        json!([{"user": "ana", "start": "2026-03-02T00:00:00Z", "end": "2026-03-03T00:00:00Z"}]);
     let (s, p) = api.call(maria, "POST", "/api/v1/schedules", Some(body)).await;
     assert_eq!((s, p["field"].as_str()), (422, Some("spec.overrides")), "{p}");
 
@@ -100,14 +102,16 @@ async fn schedules_answer_who_is_on_call_with_overrides_gaps_and_fallbacks() {
     // Office hours only: a stale If-Match is refused, the current one replaces the spec and
     // keeps the override.
     let office = primary(json!([{"days": "mon-fri", "hours": "09:00-17:00"}]), None);
-    let (s, p) = api.call_with(maria, "PUT", "/api/v1/schedules/primary", Some(office.clone()), &[("if-match", "\"1\"")]).await;
+    let (s, p) =
+        api.call_with(maria, "PUT", "/api/v1/schedules/primary", Some(office.clone()), &[("if-match", "\"1\"")]).await;
     assert_eq!((s, p["current_version"].as_u64()), (412, Some(2)), "{p}");
     let (s, v) = api.call_with(maria, "PUT", "/api/v1/schedules/primary", Some(office), &[("if-match", "\"2\"")]).await;
     assert_eq!((s, v["version"].as_u64(), v["overrides"].as_array().map(Vec::len)), (200, Some(3), Some(1)), "{v}");
 
     // Gaps: before 09:00 EDT (13:00 UTC) and after 17:00 EDT (21:00 UTC); nobody answers there.
-    let (s, gaps) =
-        api.call(ana, "GET", "/api/v1/schedules/primary/gaps?from=2026-03-09T00:00:00Z&to=2026-03-10T00:00:00Z", None).await;
+    let (s, gaps) = api
+        .call(ana, "GET", "/api/v1/schedules/primary/gaps?from=2026-03-09T00:00:00Z&to=2026-03-10T00:00:00Z", None)
+        .await;
     assert_eq!(s, 200, "{gaps}");
     assert_eq!(
         gaps["gaps"],
@@ -120,12 +124,14 @@ async fn schedules_answer_who_is_on_call_with_overrides_gaps_and_fallbacks() {
 
     // A fallback fills the gaps (they are still gaps in the rota).
     let with_fallback = primary(json!([{"days": "mon-fri", "hours": "09:00-17:00"}]), Some("maria"));
-    let (s, v) = api.call_with(maria, "PUT", "/api/v1/schedules/primary", Some(with_fallback), &[("if-match", "3")]).await;
+    let (s, v) =
+        api.call_with(maria, "PUT", "/api/v1/schedules/primary", Some(with_fallback), &[("if-match", "3")]).await;
     assert_eq!(s, 200, "{v}");
     let filled = on_call("2026-03-09T22:00:00Z").await;
     assert_eq!((filled["user"].as_str(), filled["source"].as_str()), (Some("maria"), Some("fallback")), "{filled}");
-    let (_, gaps) =
-        api.call(ana, "GET", "/api/v1/schedules/primary/gaps?from=2026-03-09T00:00:00Z&to=2026-03-10T00:00:00Z", None).await;
+    let (_, gaps) = api
+        .call(ana, "GET", "/api/v1/schedules/primary/gaps?from=2026-03-09T00:00:00Z&to=2026-03-10T00:00:00Z", None)
+        .await;
     assert_eq!((gaps["gaps"].as_array().map(Vec::len), gaps["fallback"].as_str()), (Some(2), Some("maria")), "{gaps}");
 
     // The timeline: the fallback, ana in office hours, the fallback again.
@@ -149,7 +155,11 @@ async fn schedules_answer_who_is_on_call_with_overrides_gaps_and_fallbacks() {
 
     // Every schedule at once.
     let (s, all) = api.call(ana, "GET", "/api/v1/on-call?at=2026-03-09T15:00:00Z", None).await;
-    assert_eq!((s, all[0]["schedule"].as_str(), all[0]["user"].as_str()), (200, Some("primary"), Some("erin")), "{all}");
+    assert_eq!(
+        (s, all[0]["schedule"].as_str(), all[0]["user"].as_str()),
+        (200, Some("primary"), Some("erin")),
+        "{all}"
+    );
 
     // Removing the override (an agent may not), then the schedule (a supervisor may not).
     let override_path = format!("/api/v1/schedules/primary/overrides/{}", added["id"].as_str().unwrap());

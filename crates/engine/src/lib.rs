@@ -47,9 +47,9 @@ pub use intake::{Intake, IntakeError, MailIntake};
 /// callers above the engine need no dependency on the store.
 pub use ladder_store::{
     ArticlePage, ArticleQuery, AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage,
-    CustomerFilter, Delivery, DeliveryAttempt, DeliveryFilter, EscalatedBy, FeedTarget, FeedToken, Idempotency, InsightFacts,
-    MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval, QueuedCase, StoreError,
-    StoreStats, StoredEvent, StoredMessage, StoredTemplate, TokenInfo,
+    CustomerFilter, Delivery, DeliveryAttempt, DeliveryFilter, EscalatedBy, FeedTarget, FeedToken, Idempotency,
+    InsightFacts, MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval, QueuedCase,
+    StoreError, StoreStats, StoredEvent, StoredMessage, StoredTemplate, TokenInfo,
 };
 pub use login_throttle::LoginThrottleConfig;
 pub use search::SearchResults;

@@ -60,7 +60,9 @@ fn schedule_error(e: ScheduleError) -> StoreError {
 
 /// Runs `f` on a blocking thread.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Internal(format!("a schedule computation failed: {e}")))
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Internal(format!("a schedule computation failed: {e}")))
 }
 
 /// Compiles a stored schedule (it was checked when written; a failure now is the store's).

@@ -132,13 +132,17 @@ mod tests {
         assert!(cal.contains("\r\nDTSTART:20260105T090000Z\r\nDTEND:20260112T090000Z\r\n"), "{cal}");
         assert!(cal.contains("X-WR-CALNAME:Primary\\, ops\r\n"), "{cal}");
         assert!(cal.ends_with("END:VCALENDAR\r\n"));
-        let again = calendar("Primary, ops", t("2026-02-01T00:00:00Z"), &[Event {
-            key: "schedule/ana/2026-01-05T09:00:00Z",
-            start: t("2026-01-05T09:00:00Z"),
-            end: t("2026-01-12T09:00:00Z"),
-            summary: "x",
-            description: "y",
-        }]);
+        let again = calendar(
+            "Primary, ops",
+            t("2026-02-01T00:00:00Z"),
+            &[Event {
+                key: "schedule/ana/2026-01-05T09:00:00Z",
+                start: t("2026-01-05T09:00:00Z"),
+                end: t("2026-01-12T09:00:00Z"),
+                summary: "x",
+                description: "y",
+            }],
+        );
         let uid = |c: &str| c.lines().find(|l| l.starts_with("UID:")).unwrap().to_string();
         assert_eq!(uid(&cal), uid(&again));
     }
