@@ -40,6 +40,13 @@ impl Stretch<'_> {
     }
 }
 
+/// A schedule's shifts and gaps as one list, in time order.
+fn stretches<'a>(shifts: &'a [Shift], gaps: &'a [Gap]) -> Vec<Stretch<'a>> {
+    let mut rows: Vec<Stretch> = shifts.iter().map(Stretch::Shift).chain(gaps.iter().map(Stretch::Gap)).collect();
+    rows.sort_by_key(|r| r.start());
+    rows
+}
+
 /// A stable colour for a user, from a small palette that reads on white.
 fn colour(user: &str) -> &'static str {
     const PALETTE: [&str; 8] = ["#3b6fb6", "#2f8f5b", "#8a5cc2", "#c27c2c", "#2b8c9c", "#9c4f7a", "#5f7d2b", "#6b6b9c"];
@@ -138,8 +145,7 @@ async fn schedules_page(State(state): State<AppState>, session: Session) -> WebR
                 section.schedule aria-labelledby=(format!("schedule-{}", s.slug)) {
                     h2 id=(format!("schedule-{}", s.slug)) { (s.name) " " small.muted { (s.slug) " · " (s.spec.time_zone) } }
                     (timeline(s, shifts, gaps, now, to))
-                    @let mut rows: Vec<Stretch> = shifts.iter().map(Stretch::Shift).chain(gaps.iter().map(Stretch::Gap)).collect();
-                    @let _ = rows.sort_by_key(|r| r.start());
+                    @let rows = stretches(shifts, gaps);
                     div.table-wrap { table {
                         caption.visually-hidden { "Shifts of " (s.name) }
                         thead { tr { th scope="col" { "From" } th scope="col" { "To" } th scope="col" { "Who" } th scope="col" { "Because of" } } }
