@@ -240,6 +240,7 @@ pub async fn seed(engine: &Engine) -> anyhow::Result<()> {
     }
     tracing::info!(cases = N_CASES, seconds = started.elapsed().as_secs_f32(), "demo data seeded");
     load_example_matrices(engine, now).await?;
+    seed_schedules(engine, now).await?;
     seed_today(engine, &demo, now).await?;
     // A shift is on: most staff are available (so new cases are routed to them), a few are
     // away or busy, and everyone speaks English, some Spanish too.
@@ -398,6 +399,50 @@ async fn load_history_matrix(engine: &Engine, now: Timestamp) -> anyhow::Result<
         .activate_matrix(&command_line_principal(), "history".into(), now)
         .await
         .map_err(|e| anyhow::anyhow!("activating the history's matrix: {e:?}"))?;
+    Ok(())
+}
+
+/// The on-call schedules the IT example matrix pages (`on_call:tech`, `on_call:management`):
+/// tech rotates gus and hana weekly with tara covering evenings on weekdays, an override for
+/// tomorrow morning, and tara as the fallback; management is maria in office hours only, with
+/// no fallback, so its gaps show.
+async fn seed_schedules(engine: &Engine, now: Timestamp) -> anyhow::Result<()> {
+    use ladder_core::oncall::ScheduleSpec;
+    use ladder_engine::schedules::ScheduleDraft;
+    let operator = command_line_principal();
+    let monday = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let monday = monday - jiff::Span::new().days(i64::from(monday.weekday().to_monday_zero_offset()));
+    let specs = [
+        (
+            "tech",
+            "Tech on call",
+            serde_json::json!({"time_zone": "Europe/London", "fallback": "tara", "layers": [
+                {"name": "weekly", "users": ["gus", "hana"], "start": format!("{monday}T09:00"), "turn": "1w"},
+                {"name": "evenings", "users": ["tara"], "start": format!("{monday}T18:00"), "turn": "1w",
+                 "restrictions": [{"days": "mon-fri", "hours": "18:00-22:00"}]}
+            ]}),
+        ),
+        (
+            "management",
+            "Management escalations",
+            serde_json::json!({"time_zone": "America/New_York", "layers": [
+                {"name": "office hours", "users": ["maria"], "start": format!("{monday}T09:00"), "turn": "1w",
+                 "restrictions": [{"days": "mon-fri", "hours": "09:00-17:00"}]}
+            ]}),
+        ),
+    ];
+    for (slug, name, spec) in specs {
+        let spec: ScheduleSpec = serde_json::from_value(spec)?;
+        let draft = ScheduleDraft { slug: slug.into(), name: name.into(), spec };
+        engine.create_schedule(&operator, draft, now).await.map_err(|e| anyhow::anyhow!("schedule {slug}: {e}"))?;
+    }
+    let start = now + jiff::SignedDuration::from_hours(18);
+    let end = start + jiff::SignedDuration::from_hours(4);
+    engine
+        .add_override(&operator, "tech", "tara", start, end, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("schedule override: {e}"))?;
+    tracing::info!("demo on-call schedules: tech, management");
     Ok(())
 }
 

@@ -42,6 +42,17 @@ fn is_public(route: &str) -> bool {
 /// Routes of the API that its OpenAPI document does not describe: the document itself.
 const UNDOCUMENTED_API_ROUTES: &[&str] = &["GET /openapi.json"];
 
+/// A schedule that puts ana on call every day (its slug is set by the caller).
+fn schedule_body() -> Value {
+    json!({"slug": "rota", "name": "A rota", "spec": {"time_zone": "Europe/Berlin",
+        "layers": [{"name": "days", "users": ["ana"], "start": "2026-01-05T09:00", "turn": "1d"}]}})
+}
+
+/// An override of a schedule: ana covering two hours.
+fn cover() -> Value {
+    json!({"user": "ana", "start": "2031-03-03T09:00:00Z", "end": "2031-03-03T11:00:00Z"})
+}
+
 /// The matrix in force: the seeded ladder, and credit limits with an override of 10 for each
 /// caller, so that 5 is within anyone's authority and 100 asks a supervisor for approval.
 fn matrix() -> String {
@@ -433,6 +444,15 @@ impl World {
         v["id"].as_str().unwrap().to_string()
     }
 
+    /// A schedule of ana's, made by root; its slug.
+    async fn schedule(&self) -> String {
+        let slug = self.unique("rota-");
+        let mut body = schedule_body();
+        body["slug"] = json!(slug);
+        self.must(self.root(), "POST", "/api/v1/schedules", Some(body)).await;
+        slug
+    }
+
     async fn token_of(&self, user: &str) -> String {
         let v = self.must(self.root(), "POST", "/api/v1/tokens", Some(json!({"name": "spare", "user": user}))).await;
         v["id"].as_str().unwrap().to_string()
@@ -537,6 +557,56 @@ impl World {
                 let path = path.replace("{id}", &self.article_in(base).await);
                 let body = json!({"title": "Reset, again", "body": "Unplug it twice.", "audience": "L2", "status": "published"});
                 if method == "PUT" { json_call(path, body) } else { Call::new(path, Body::None) }
+            }
+            "POST /api/v1/schedules" => {
+                let mut body = schedule_body();
+                body["slug"] = json!(self.unique("rota-"));
+                json_call(path.into(), body)
+            }
+            "GET /api/v1/schedules/{id}"
+            | "PUT /api/v1/schedules/{id}"
+            | "DELETE /api/v1/schedules/{id}"
+            | "GET /api/v1/schedules/{id}/overrides"
+            | "POST /api/v1/schedules/{id}/overrides"
+            | "GET /api/v1/schedules/{id}/on-call"
+            | "GET /api/v1/schedules/{id}/shifts"
+            | "GET /api/v1/schedules/{id}/gaps" => {
+                let slug = self.schedule().await;
+                let path = path.replace("{id}", &slug);
+                match method {
+                    "PUT" => {
+                        let mut body = schedule_body();
+                        body["slug"] = json!(slug);
+                        json_call(path, body)
+                    }
+                    "POST" => json_call(path, cover()),
+                    _ => Call::new(path, Body::None),
+                }
+            }
+            "DELETE /api/v1/schedules/{id}/overrides/{override_id}" => {
+                let slug = self.schedule().await;
+                let added =
+                    self.must(self.root(), "POST", &format!("/api/v1/schedules/{slug}/overrides"), Some(cover())).await;
+                let path = path.replace("{id}", &slug).replace("{override_id}", added["id"].as_str().unwrap());
+                Call::new(path, Body::None)
+            }
+            "POST /api/v1/feeds" => {
+                let body = match base {
+                    "other" => json!({"user": "erin"}),
+                    "schedule" => json!({"schedule": self.schedule().await}),
+                    _ => json!({}),
+                };
+                json_call(path.into(), body)
+            }
+            "DELETE /api/v1/feeds/{id}" => {
+                let owner = if base == "self" { user } else { "erin" };
+                let feed = self.must(self.root(), "POST", "/api/v1/feeds", Some(json!({"user": owner}))).await;
+                Call::new(path.replace("{id}", feed["id"].as_str().unwrap()), Body::None)
+            }
+            "GET /api/v1/calendars/{token}" => {
+                let feed = self.must(self.root(), "POST", "/api/v1/feeds", Some(json!({}))).await;
+                let token = if base == "valid" { feed["token"].as_str().unwrap() } else { "ldrcal_not-a-feed" };
+                Call::new(path.replace("{token}", token), Body::None)
             }
             "POST /api/v1/customers" => json_call(path.into(), json!({"name": self.unique("Customer ")})),
             "GET /api/v1/customers/{id}"

@@ -285,6 +285,14 @@ pub enum Action<'a> {
     ReadArticle { status: ArticleStatus },
     /// Write, publish or delete knowledge articles.
     WriteArticle,
+    /// Read on-call schedules: who is on call, their shifts and gaps.
+    ReadSchedules,
+    /// Create, change or delete on-call schedules.
+    ManageSchedules,
+    /// Add or remove an override on a schedule (someone covering another's shift).
+    OverrideSchedule,
+    /// Mint, list or revoke a calendar feed token owned by this user.
+    ManageFeed { owner: UserId },
 }
 
 impl Action<'_> {
@@ -331,6 +339,10 @@ impl Action<'_> {
             Action::ManageMacro { .. } => "manage-macro",
             Action::ReadArticle { .. } => "read-article",
             Action::WriteArticle => "write-article",
+            Action::ReadSchedules => "read-schedules",
+            Action::ManageSchedules => "manage-schedules",
+            Action::OverrideSchedule => "override-schedule",
+            Action::ManageFeed { .. } => "manage-feed",
         }
     }
 }
@@ -347,7 +359,7 @@ impl Principal {
                     Err("the case belongs to a team you are not part of".into())
                 }
             }
-            Action::ListCases | Action::ReadDirectory | Action::CreateCustomer => Ok(()),
+            Action::ListCases | Action::ReadDirectory | Action::CreateCustomer | Action::ReadSchedules => Ok(()),
             Action::ReadCustomer(reach) | Action::WriteCustomer(reach) => {
                 if self.role >= Role::Manager || reach.cases == 0 || reach.cases_in_scope > 0 {
                     Ok(())
@@ -365,10 +377,15 @@ impl Principal {
             Action::ReadAudit | Action::ManageNotifications => self.at_least(Role::Admin),
             // Deliveries name cases and people of every team: not a team supervisor's view.
             Action::ReadDeliveries => self.at_least(Role::Manager),
+            // Who is on call is everyone's business; the rota is its managers', and a
+            // supervisor arranges cover for a shift.
+            Action::ManageSchedules => self.at_least(Role::Manager),
+            Action::OverrideSchedule => self.at_least(Role::Supervisor),
             Action::SetPassword { user }
             | Action::SetTimeZone { user }
             | Action::MintToken { owner: user }
-            | Action::ManageToken { owner: user } => {
+            | Action::ManageToken { owner: user }
+            | Action::ManageFeed { owner: user } => {
                 if user == self.user_id {
                     Ok(())
                 } else {

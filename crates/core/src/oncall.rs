@@ -40,6 +40,7 @@ pub const MAX_NAME_LEN: usize = 100;
 
 /// A schedule as it is written and stored (JSON or TOML).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleSpec {
     /// IANA time zone of the hand-offs and restrictions, e.g. "Europe/Berlin".
@@ -57,14 +58,17 @@ pub struct ScheduleSpec {
 
 /// One rotation layer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LayerSpec {
     pub name: String,
     /// Users in the order they take their turns.
     pub users: Vec<String>,
     /// The first hand-off, wall-clock time in the schedule's zone ("2026-01-05T09:00").
+    #[cfg_attr(feature = "schema", schema(value_type = String, example = "2026-01-05T09:00"))]
     pub start: DateTime,
     /// How long one turn lasts: "12h", "1d", "1w", "2w" …
+    #[cfg_attr(feature = "schema", schema(value_type = String, example = "1w"))]
     pub turn: Turn,
     /// When the layer is on at all; empty means always.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -74,6 +78,7 @@ pub struct LayerSpec {
 /// Weekly hours a layer is restricted to: `days` as a calendar's ("mon-fri", "sat,sun",
 /// "daily"), `hours` one window ("09:00-17:00"; an end not after the start runs overnight).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Restriction {
     pub days: String,
@@ -82,6 +87,7 @@ pub struct Restriction {
 
 /// Someone on call in place of the layers from `start` (inclusive) to `end` (exclusive).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Override {
     pub user: String,
@@ -178,6 +184,7 @@ fn invalid(path: impl Into<String>, reason: impl Into<String>) -> ScheduleError 
 
 /// Where an answer comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "layer", rename_all = "snake_case")]
 pub enum Source {
     Override,
@@ -204,6 +211,7 @@ pub struct Shift {
 
 /// A stretch with nobody on call from a layer or an override.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Gap {
     pub start: Timestamp,
     pub end: Timestamp,
@@ -452,6 +460,109 @@ impl Layer {
             k += 1;
         }
     }
+}
+
+/// The longest slug of a schedule (a handle: `a-z 0-9 - _ .`).
+pub const MAX_SLUG_LEN: usize = 64;
+/// The largest schedule document (its spec as JSON), in bytes.
+pub const MAX_SPEC_BYTES: usize = 64 * 1024;
+/// How long an override is kept after it ended: older ones are pruned at the next change, so
+/// the past this far back is answered with its overrides.
+pub const OVERRIDE_RETENTION: SignedDuration = SignedDuration::from_hours(90 * 24);
+
+/// A schedule as Ladder keeps it: its slug and name, its spec (zone, layers, fallback) and its
+/// overrides, each with an id of its own so it can be removed. `version` counts every change
+/// (the spec replaced, an override added or removed), for `If-Match`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredSchedule {
+    pub id: uuid::Uuid,
+    pub slug: String,
+    pub name: String,
+    /// Its `overrides` are always empty: the schedule's are [`StoredSchedule::overrides`].
+    pub spec: ScheduleSpec,
+    #[serde(default)]
+    pub overrides: Vec<OverrideEntry>,
+    pub version: u64,
+    pub updated_at: Timestamp,
+}
+
+/// One override of a stored schedule, in the order they were added (the later wins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct OverrideEntry {
+    pub id: uuid::Uuid,
+    pub user: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// The user who added it.
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+impl StoredSchedule {
+    /// The spec with the overrides in force, as [`Schedule::compile`] takes it.
+    pub fn full_spec(&self) -> ScheduleSpec {
+        let overrides =
+            self.overrides.iter().map(|o| Override { user: o.user.clone(), start: o.start, end: o.end }).collect();
+        ScheduleSpec { overrides, ..self.spec.clone() }
+    }
+
+    /// The schedule ready to answer.
+    pub fn compile(&self) -> Result<Schedule, ScheduleError> {
+        Schedule::compile(&self.full_spec())
+    }
+
+    /// Adds an override after pruning those that ended over [`OVERRIDE_RETENTION`] before
+    /// `now`; refuses one that does not end after it starts, or beyond [`MAX_OVERRIDES`].
+    pub fn add_override(&mut self, entry: OverrideEntry, now: Timestamp) -> Result<(), ScheduleError> {
+        check_name(&entry.user).map_err(|r| invalid("user", r))?;
+        if entry.end <= entry.start {
+            return Err(invalid("end", "an override must end after it starts"));
+        }
+        let horizon = now.checked_sub(OVERRIDE_RETENTION).unwrap_or(now);
+        self.overrides.retain(|o| o.end > horizon);
+        if self.overrides.len() >= MAX_OVERRIDES {
+            return Err(invalid("overrides", format!("a schedule holds at most {MAX_OVERRIDES} overrides")));
+        }
+        self.overrides.push(entry);
+        Ok(())
+    }
+
+    /// Every user name the schedule puts on call: layers, overrides and the fallback.
+    pub fn user_names(&self) -> BTreeSet<&str> {
+        spec_user_names(&self.spec).into_iter().chain(self.overrides.iter().map(|o| o.user.as_str())).collect()
+    }
+}
+
+/// Every user name a spec puts on call.
+pub fn spec_user_names(spec: &ScheduleSpec) -> BTreeSet<&str> {
+    spec.layers
+        .iter()
+        .flat_map(|l| l.users.iter().map(String::as_str))
+        .chain(spec.overrides.iter().map(|o| o.user.as_str()))
+        .chain(spec.fallback.as_deref())
+        .collect()
+}
+
+/// Checks what a schedule is written with: its slug, name and spec (every bound of
+/// [`Schedule::compile`], and the spec's size); the error's path is the body's (`slug`,
+/// `spec.layers[0].turn` …). A stored spec holds no overrides: they are added one by one.
+pub fn validate_schedule(slug: &str, name: &str, spec: &ScheduleSpec) -> Result<(), ScheduleError> {
+    let handle = !slug.is_empty()
+        && slug.len() <= MAX_SLUG_LEN
+        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+    if !handle {
+        return Err(invalid("slug", format!("{slug:?} is not a slug: use 1–64 of a-z, 0-9, '-', '_' and '.'")));
+    }
+    check_name(name).map_err(|r| invalid("name", r))?;
+    if !spec.overrides.is_empty() {
+        return Err(invalid("spec.overrides", "add overrides one by one, with POST /api/v1/schedules/{id}/overrides"));
+    }
+    let size = serde_json::to_vec(spec).map(|v| v.len()).unwrap_or(usize::MAX);
+    if size > MAX_SPEC_BYTES {
+        return Err(invalid("spec", format!("the spec is {size} bytes as JSON; the limit is {MAX_SPEC_BYTES}")));
+    }
+    Schedule::compile(spec).map(|_| ()).map_err(|e| invalid(format!("spec.{}", e.path), e.reason))
 }
 
 fn check_name(name: &str) -> Result<(), String> {

@@ -232,6 +232,7 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
         "set-time-zone" => principal.allows(&Action::SetTimeZone { user: user_in(scope, principal.role).id }),
         "mint-token" => principal.allows(&Action::MintToken { owner: user_in(scope, principal.role).id }),
         "manage-token" => principal.allows(&Action::ManageToken { owner: user_in(scope, principal.role).id }),
+        "manage-feed" => principal.allows(&Action::ManageFeed { owner: user_in(scope, principal.role).id }),
         "see-agent" => principal.allows(&Action::SeeAgent { user: &user_in(scope, principal.role) }),
         "see-escalation-targets" => {
             // The team asked about works L2, above the case's L1; `:same-level` asks about
@@ -285,6 +286,9 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
                 "change-matrix" => Action::ChangeMatrix,
                 "simulate" => Action::Simulate,
                 "write-article" => Action::WriteArticle,
+                "read-schedules" => Action::ReadSchedules,
+                "manage-schedules" => Action::ManageSchedules,
+                "override-schedule" => Action::OverrideSchedule,
                 other => panic!("permissions.txt names an action the test does not know: {other}"),
             };
             principal.allows(&action)

@@ -27,6 +27,7 @@ pub mod macros;
 pub mod query;
 pub mod routing;
 pub mod rules;
+pub mod schedules;
 pub mod search;
 pub mod simulate;
 pub mod timers;
@@ -48,9 +49,9 @@ pub use intake::{Intake, IntakeError, MailIntake};
 /// callers above the engine need no dependency on the store.
 pub use ladder_store::{
     ArticlePage, ArticleQuery, AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage,
-    CustomerFilter, Delivery, DeliveryAttempt, DeliveryFilter, EscalatedBy, Idempotency, InsightFacts,
-    MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval, QueuedCase, StoreError,
-    StoreStats, StoredEvent, StoredMessage, StoredTemplate, TokenInfo,
+    CustomerFilter, Delivery, DeliveryAttempt, DeliveryFilter, EscalatedBy, FeedTarget, FeedToken, Idempotency,
+    InsightFacts, MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval, QueuedCase,
+    StoreError, StoreStats, StoredEvent, StoredMessage, StoredTemplate, TokenInfo,
 };
 pub use login_throttle::LoginThrottleConfig;
 pub use search::SearchResults;

@@ -18,6 +18,7 @@ pub mod directory;
 pub mod dto;
 pub mod error;
 pub mod extract;
+mod ical;
 pub mod inbound;
 mod insights;
 pub mod limits;
@@ -28,6 +29,7 @@ mod metrics;
 pub mod observe;
 pub mod openapi;
 mod queues;
+mod schedules;
 mod search;
 mod simulations;
 mod sla;
@@ -130,6 +132,7 @@ impl AppState {
         (name = "audit", description = "Who changed the directory, and when"),
         (name = "macros", description = "Canned replies of a team or of one user"),
         (name = "articles", description = "Knowledge articles and the suggestions for a case"),
+        (name = "schedules", description = "On-call schedules: who is on call, shifts, gaps, overrides and calendar feeds"),
         (name = "matrix", description = "The escalation matrix: drafts, versions, activation, rollback"),
         (name = "inbound", description = "Email taken in as raw RFC 5322 messages"),
         (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
@@ -167,6 +170,7 @@ pub fn router(state: AppState) -> Router {
         .merge(macros::router())
         .merge(deliveries::router())
         .merge(articles::router())
+        .merge(schedules::router())
         .merge(simulations::router())
         .merge(inbound::router())
         .routes(utoipa_axum::routes!(healthz))

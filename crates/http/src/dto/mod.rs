@@ -17,6 +17,7 @@ mod case;
 mod commands;
 mod directory;
 mod macros;
+mod schedules;
 
 pub use approvals::*;
 pub use articles::*;
@@ -24,3 +25,4 @@ pub use case::*;
 pub use commands::*;
 pub use directory::*;
 pub use macros::*;
+pub use schedules::*;

@@ -22,6 +22,7 @@ pub const NAV: &[NavEntry] = &[
     NavEntry { path: "/queue", label: "My queue", action: Action::ListCases },
     NavEntry { path: "/macros", label: "Macros", action: Action::ListCases },
     NavEntry { path: "/articles", label: "Articles", action: Action::ReadArticle { status: ArticleStatus::Published } },
+    NavEntry { path: "/schedules", label: "On call", action: Action::ReadSchedules },
     NavEntry { path: "/board", label: "Board", action: Action::Supervise },
     NavEntry { path: "/approvals", label: "Approvals", action: Action::ApprovalsInbox },
     NavEntry { path: "/dashboard", label: "Dashboard", action: Action::ReadAllMetrics },

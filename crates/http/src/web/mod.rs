@@ -40,6 +40,7 @@ pub mod macros;
 pub mod matrix;
 pub mod profile;
 pub mod queue;
+pub mod schedules;
 pub mod search;
 pub mod session;
 pub mod shortcuts;
@@ -80,6 +81,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(search::router())
         .merge(macros::router())
         .merge(articles::router())
+        .merge(schedules::router())
         .layer(axum::middleware::from_fn(deep_links::return_after_sign_in))
         .merge(live::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), forget_shown_flash))

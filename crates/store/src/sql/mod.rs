@@ -37,6 +37,7 @@ mod outbox;
 mod queues;
 mod readers;
 mod rule_activity;
+mod schedules;
 mod settings;
 mod timers;
 mod transfer;
@@ -65,6 +66,7 @@ pub use migrate::undo_microseconds_sql;
 pub use outbox::{Delivery, DeliveryAttempt, DeliveryFilter, DeliveryOutcome, DeliveryResult, StoredTemplate};
 pub use queues::QueuedCase;
 pub use rule_activity::RuleActivityRow;
+pub use schedules::{FeedTarget, FeedToken};
 pub use transfer::TransferSummary;
 pub(crate) use tx::Tx;
 

@@ -26,6 +26,7 @@ const TABLES: &[(&str, &str)] = &[
     ("idempotency", "scope, key"),
     ("agents", "user_id"),
     ("macros", "id"),
+    ("schedules", "id"),
     ("user_settings", "user_id"),
     ("matrix_drafts", "name"),
     ("matrix_versions", "version"),
