@@ -16,6 +16,7 @@
 
 pub mod articles;
 pub mod budget;
+pub mod channels;
 pub mod commands;
 pub mod credentials;
 pub mod deliveries;
@@ -35,6 +36,7 @@ use std::sync::{Arc, RwLock};
 use ladder_core::Ladder;
 use ladder_store::Store;
 
+pub use channels::{ContactEvent, ContactIntake, InboundSms, SmsSigning};
 pub use commands::{
     ActionRequest, Assignment, CallbackRequest, CaseRequest, DeEscalation, Escalation, OpenRequest, TransferRequest,
 };

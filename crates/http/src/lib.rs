@@ -13,6 +13,7 @@ pub mod agents;
 mod articles;
 mod audit;
 pub mod cases;
+pub mod contacts;
 mod deliveries;
 pub mod directory;
 pub mod dto;
@@ -69,6 +70,8 @@ pub struct AppState {
     request_timeout: Duration,
     /// How inbound email is taken in (the HTTP route and the SMTP listener).
     pub(crate) mail: std::sync::Arc<ladder_engine::MailIntake>,
+    /// How SMS, chat, social and voice contacts are taken in (their webhooks' secrets).
+    pub(crate) contacts: std::sync::Arc<ladder_engine::ContactIntake>,
 }
 
 /// How a server protects itself from load.
@@ -105,6 +108,7 @@ impl AppState {
             limits: std::sync::Arc::new(limits::RateLimiter::new(config.rate_limits)),
             request_timeout: config.request_timeout,
             mail: Default::default(),
+            contacts: Default::default(),
         }
     }
 
@@ -130,7 +134,7 @@ impl AppState {
         (name = "macros", description = "Canned replies of a team or of one user"),
         (name = "articles", description = "Knowledge articles and the suggestions for a case"),
         (name = "matrix", description = "The escalation matrix: drafts, versions, activation, rollback"),
-        (name = "inbound", description = "Email taken in as raw RFC 5322 messages"),
+        (name = "inbound", description = "Email taken in as raw RFC 5322 messages; SMS, chat, social and voice contacts through signed webhooks"),
         (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
     ),
     modifiers(&BearerAuth),
@@ -168,6 +172,7 @@ pub fn router(state: AppState) -> Router {
         .merge(articles::router())
         .merge(simulations::router())
         .merge(inbound::router())
+        .merge(contacts::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(readyz))
         .routes(utoipa_axum::routes!(live::stream))
@@ -251,6 +256,8 @@ pub struct Channels {
     pub mail: ladder_engine::MailIntake,
     /// `ladder serve --smtp-listen`: the bound socket, and the listener's limits.
     pub smtp: Option<(TcpListener, smtp::SmtpLimits)>,
+    /// The SMS and contact webhooks' secrets (each webhook refuses every request without).
+    pub contacts: ladder_engine::ContactIntake,
 }
 
 /// [`serve_with`], taking in email as `channels` says (and over SMTP when it names a listener).
@@ -298,6 +305,7 @@ pub async fn serve_channels(
     let mut state = AppState::with_shutdown(engine, shutting_down, config);
     state.web = std::sync::Arc::new(web);
     state.mail = mail;
+    state.contacts = std::sync::Arc::new(channels.contacts);
     let app = router(state);
     // The peer's address reaches the rate limits, the login throttle and the console's
     // trusted-proxy check.
