@@ -175,6 +175,11 @@ impl Engine {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not expire idempotency keys"),
         }
+        match self.prune_deliveries(now).await {
+            Ok(n) if n > 0 => tracing::info!(pruned = n, "removed old delivered notifications"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not remove old delivered notifications"),
+        }
         if let Err(e) = self.store.optimize().await {
             tracing::warn!(error = %e, "could not refresh planner statistics");
         }
