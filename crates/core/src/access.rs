@@ -31,7 +31,7 @@ pub enum CaseScope {
 }
 
 /// The user id of [`Principal::signed_webhook`]: no stored user has it (ids are v7).
-pub const SIGNED_WEBHOOK_USER: UserId = UserId(uuid::Uuid::from_u128(0x5197_ed00_0000_4000_8000_000000000001));
+pub const SIGNED_WEBHOOK_USER: UserId = UserId(uuid::Uuid::from_u128(0x5197_ed00_0000_4000_8000_0000_0000_0001));
 
 impl Principal {
     /// Who a webhook request whose signature was verified acts as (`name`: `sms webhook`,
