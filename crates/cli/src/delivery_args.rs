@@ -45,6 +45,10 @@ pub struct DeliveryArgs {
     /// Deliveries sent at once.
     #[arg(long, env = "LADDER_DELIVERY_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
     delivery_concurrency: u16,
+    /// Days a delivered notification is kept (listed by `GET /api/v1/deliveries`); the
+    /// hourly upkeep removes older ones. Dead letters are kept until redelivered.
+    #[arg(long, env = "LADDER_DELIVERIES_KEEP_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    deliveries_keep_days: u32,
 }
 
 impl DeliveryArgs {
@@ -97,6 +101,7 @@ impl DeliveryArgs {
                 max_attempts: self.delivery_max_attempts,
             },
             concurrency: usize::from(self.delivery_concurrency),
+            keep_delivered: SignedDuration::from_hours(i64::from(self.deliveries_keep_days) * 24),
         })
     }
 }

@@ -5,6 +5,7 @@ mod admin;
 mod bench;
 mod calendar_cmd;
 mod config;
+mod channel_args;
 mod delivery_args;
 mod demo;
 mod matrix_cmd;
@@ -114,6 +115,8 @@ enum Command {
         mail_team: Option<String>,
         #[command(flatten)]
         delivery: delivery_args::DeliveryArgs,
+        #[command(flatten)]
+        channels: channel_args::ChannelArgs,
     },
     /// Administration on the data directory.
     Admin {
@@ -382,6 +385,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             mail_domain,
             mail_team,
             delivery,
+            channels,
         } => {
             init_logs(log_json);
             ladder_http::observe::install_recorder().map_err(anyhow::Error::msg)?;
@@ -392,6 +396,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 https: public_url.as_deref().is_some_and(|u| u.to_ascii_lowercase().starts_with("https://")),
                 trusted_proxies: trusted_proxy,
             };
+            let contacts = channels.intake(public_url.as_deref())?;
             let store = data.open()?;
             let engine = Engine::with_limits(store, clock_offset.unwrap_or_default(), limits.engine_limits());
             engine.configure_deliveries(delivery.config()?).map_err(anyhow::Error::msg)?;
@@ -424,6 +429,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let channels = ladder_http::Channels {
                 mail: ladder_engine::MailIntake { own_domain: mail_domain, team: mail_team },
                 smtp,
+                contacts,
             };
             ladder_http::serve_channels(listener, engine, limits.serve_config(), web, channels, shutdown).await?;
             Ok(())

@@ -633,6 +633,17 @@ impl World {
                 );
                 Call::new(path, Body::Mail(raw))
             }
+            // Signed webhooks: a token of any role, without the signature, is refused (the
+            // signed requests are tested in inbound_contacts.rs).
+            "POST /api/v1/inbound/sms" => {
+                let fields = [("MessageSid", "SM1"), ("From", "+447700900123"), ("Body", "Help")];
+                Call::new(path, Body::Form(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()))
+            }
+            "POST /api/v1/inbound/contact" => json_call(
+                path.into(),
+                json!({"id": self.unique("evt-"), "kind": "message", "platform": "webchat", "handle": "v",
+                    "conversation_id": "c", "text": "Help"}),
+            ),
             "POST /api/v1/teams" => json_call(
                 path.into(),
                 json!({"slug": self.unique("desk-"), "name": "A desk", "level": "L1", "kind": "front_line"}),

@@ -404,6 +404,51 @@ async fn an_escalation_emails_its_new_team_over_smtp_and_names_who_has_no_addres
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivered_rows_are_pruned_after_their_retention_and_dead_letters_are_kept() {
+    let (port, messages) = smtp_sink().await;
+    let dir = tempfile::tempdir().unwrap();
+    let world = LADDER.seed_world(dir.path());
+    let mut env = vec![("LADDER_SMTP_URL", format!("smtp://127.0.0.1:{port}"))];
+    let server = start(dir.path(), &env);
+    let api = Api::new(&server);
+    let (ana, maria, root) = (&world.tokens["ana"], &world.tokens["maria"], &world.tokens["root"]);
+    let bea = json!({"name": "bea", "email": "bea@example.com", "role": "agent", "teams": ["billing"]});
+    assert_eq!(api.call(root, "POST", "/api/v1/users", Some(bea)).await.0, 201);
+    let case = api.open_case(ana, json!({"subject": "Refund"})).await;
+    let escalation = json!({"kind": "functional", "to_team": "billing", "reason": "refund", "tried": "the tool"});
+    assert_eq!(api.command(ana, case["id"].as_str().unwrap(), "escalate", escalation).await.0, 200);
+    let query = format!("&case={}&channel=email", case["number"]);
+    recorded_delivered(&api, maria, &query, 1).await;
+    wait_for("messages sent", Duration::from_secs(30), async || !messages.lock().unwrap().is_empty()).await;
+    let statuses = |rows: Vec<Value>| {
+        let mut s: Vec<String> = rows.iter().map(|d| d["status"].as_str().unwrap().to_string()).collect();
+        s.sort();
+        s
+    };
+    // bea's email delivered; erin's and tara's dead (no address).
+    assert_eq!(statuses(deliveries(&api, maria, &query).await), ["dead", "dead", "delivered"]);
+    drop(server);
+
+    // 29 days on (the server's clock shifted), within the 30 days kept: the upkeep that runs
+    // at start keeps everything.
+    env.push(("LADDER_CLOCK_OFFSET", "29d".to_string()));
+    let server = start(dir.path(), &env);
+    let api = Api::new(&server);
+    assert_eq!(statuses(deliveries(&api, maria, &query).await), ["dead", "dead", "delivered"]);
+    drop(server);
+    // 31 days on: the delivered row goes, the dead letters stay until redelivered.
+    env.pop();
+    env.push(("LADDER_CLOCK_OFFSET", "31d".to_string()));
+    let server = start(dir.path(), &env);
+    let api = Api::new(&server);
+    wait_for("the delivered row pruned", Duration::from_secs(30), async || {
+        deliveries(&api, maria, &format!("{query}&status=delivered")).await.is_empty()
+    })
+    .await;
+    assert_eq!(statuses(deliveries(&api, maria, &query).await), ["dead", "dead"]);
+}
+
 /// A stand-in for a Twilio-compatible SMS API: checks basic auth, keeps the form.
 #[derive(Default)]
 struct SmsApi {

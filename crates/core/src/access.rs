@@ -30,7 +30,18 @@ pub enum CaseScope {
     TeamsOrWorkedBy { teams: Vec<TeamId>, user: UserId, followed: Vec<TeamId> },
 }
 
+/// The user id of [`Principal::signed_webhook`]: no stored user has it (ids are v7).
+pub const SIGNED_WEBHOOK_USER: UserId = UserId(uuid::Uuid::from_u128(0x5197_ed00_0000_4000_8000_0000_0000_0001));
+
 impl Principal {
+    /// Who a webhook request whose signature was verified acts as (`name`: `sms webhook`,
+    /// `contact webhook`): an integration with an admin's reach over cases and customers,
+    /// the only principal allowed [`Action::TakeInContacts`]. Only the HTTP layer makes one,
+    /// after checking the signature with the secret the server was configured with.
+    pub fn signed_webhook(name: &str) -> Principal {
+        Principal { user_id: SIGNED_WEBHOOK_USER, name: name.into(), role: Role::Admin, teams: Vec::new() }
+    }
+
     pub fn is_at_least(&self, role: Role) -> bool {
         self.role >= role
     }
@@ -217,6 +228,12 @@ pub enum Action<'a> {
     MergeCustomers,
     /// Hand inbound mail (raw messages) to the intake: what a mail integration's token does.
     TakeInMail,
+    /// Hand an SMS, a chat or social message or a call's events to the intake. Only a
+    /// [`Principal::signed_webhook`] may: these webhooks (`/api/v1/inbound/sms`,
+    /// `/api/v1/inbound/contact`) authenticate by a signature over the request (Twilio's
+    /// `X-Twilio-Signature`, Ladder's `Ladder-Signature`), not by a bearer token — Twilio
+    /// and chat platforms cannot send one — so no token, an admin's included, takes them in.
+    TakeInContacts,
     /// Create, change or delete teams.
     ManageTeams,
     /// Create, change or deactivate users.
@@ -308,6 +325,7 @@ impl Action<'_> {
             Action::DeleteCustomer => "delete-customer",
             Action::MergeCustomers => "merge-customers",
             Action::TakeInMail => "take-in-mail",
+            Action::TakeInContacts => "take-in-contacts",
             Action::ManageTeams => "manage-teams",
             Action::ManageUsers => "manage-users",
             Action::SetPassword { .. } => "set-password",
@@ -374,6 +392,10 @@ impl Principal {
             // Mail from outside opens and threads cases as the system would: an integration's
             // token (an admin's, as for `initiator: system`), not an agent's.
             Action::TakeInMail => self.at_least(Role::Admin),
+            Action::TakeInContacts if self.user_id == SIGNED_WEBHOOK_USER => Ok(()),
+            Action::TakeInContacts => {
+                Err("SMS, chat, social and voice contacts come in through a signed webhook, not with a token".into())
+            }
             Action::ReadAudit | Action::ManageNotifications => self.at_least(Role::Admin),
             // Deliveries name cases and people of every team: not a team supervisor's view.
             Action::ReadDeliveries => self.at_least(Role::Manager),
@@ -554,5 +576,20 @@ impl Principal {
     fn manages(&self, user: &User) -> bool {
         self.role >= Role::Manager
             || (self.role == Role::Supervisor && user.role == Role::Agent && self.shares_team(user))
+    }
+}
+
+#[cfg(test)]
+mod signed_webhook_tests {
+    use super::*;
+
+    #[test]
+    fn only_a_signed_webhook_takes_in_contacts_not_a_token_of_any_role() {
+        assert!(Principal::signed_webhook("sms webhook").allows(&Action::TakeInContacts).is_ok());
+        for role in [Role::Agent, Role::Supervisor, Role::Manager, Role::Admin] {
+            let token = Principal { user_id: UserId(uuid::Uuid::now_v7()), name: "x".into(), role, teams: Vec::new() };
+            let refused = token.allows(&Action::TakeInContacts).unwrap_err();
+            assert!(refused.to_string().contains("signed webhook"), "{role:?}: {refused}");
+        }
     }
 }

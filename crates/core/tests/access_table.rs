@@ -271,6 +271,7 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
                 "delete-customer" => Action::DeleteCustomer,
                 "merge-customers" => Action::MergeCustomers,
                 "take-in-mail" => Action::TakeInMail,
+                "take-in-contacts" => Action::TakeInContacts,
                 "manage-teams" => Action::ManageTeams,
                 "manage-users" => Action::ManageUsers,
                 "read-audit" => Action::ReadAudit,

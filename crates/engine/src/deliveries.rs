@@ -53,11 +53,24 @@ pub struct DeliveryConfig {
     pub retry: RetryPolicy,
     /// Attempts in flight at once.
     pub concurrency: usize,
+    /// How long a delivered row is kept (the hourly upkeep removes older ones; dead letters
+    /// are kept until redelivered).
+    pub keep_delivered: jiff::SignedDuration,
 }
+
+/// How long delivered rows are kept when nothing else is configured.
+pub const DEFAULT_KEEP_DELIVERED: jiff::SignedDuration = jiff::SignedDuration::from_hours(30 * 24);
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
-        DeliveryConfig { webhook: None, smtp: None, sms: None, retry: RetryPolicy::default(), concurrency: 64 }
+        DeliveryConfig {
+            webhook: None,
+            smtp: None,
+            sms: None,
+            retry: RetryPolicy::default(),
+            concurrency: 64,
+            keep_delivered: DEFAULT_KEEP_DELIVERED,
+        }
     }
 }
 
@@ -178,6 +191,13 @@ impl Engine {
         *self.inner.deliveries.senders.lock().expect("delivery lock") = Some(Arc::new(Senders { config, http, smtp }));
         self.inner.deliveries.wake.notify_one();
         Ok(())
+    }
+
+    /// Removes delivered rows older than the configured retention (`keep_delivered`) at
+    /// `now`; the hourly upkeep calls it.
+    pub async fn prune_deliveries(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let keep = self.senders().config.keep_delivered;
+        self.store.prune_delivered(now - keep).await
     }
 
     fn senders(&self) -> Arc<Senders> {

@@ -16,6 +16,7 @@
 
 pub mod articles;
 pub mod budget;
+pub mod channels;
 pub mod commands;
 pub mod credentials;
 pub mod deliveries;
@@ -37,6 +38,7 @@ use std::sync::{Arc, RwLock};
 use ladder_core::Ladder;
 use ladder_store::Store;
 
+pub use channels::{ContactEvent, ContactIntake, InboundSms, SmsSigning};
 pub use commands::{
     ActionRequest, Assignment, CallbackRequest, CaseRequest, DeEscalation, Escalation, OpenRequest, TransferRequest,
 };
@@ -175,6 +177,11 @@ impl Engine {
             Ok(n) if n > 0 => tracing::info!(expired = n, "forgot old idempotency keys"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not expire idempotency keys"),
+        }
+        match self.prune_deliveries(now).await {
+            Ok(n) if n > 0 => tracing::info!(pruned = n, "removed old delivered notifications"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not remove old delivered notifications"),
         }
         if let Err(e) = self.store.optimize().await {
             tracing::warn!(error = %e, "could not refresh planner statistics");

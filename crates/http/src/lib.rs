@@ -13,6 +13,7 @@ pub mod agents;
 mod articles;
 mod audit;
 pub mod cases;
+pub mod contacts;
 mod deliveries;
 pub mod directory;
 pub mod dto;
@@ -72,6 +73,8 @@ pub struct AppState {
     request_timeout: Duration,
     /// How inbound email is taken in (the HTTP route and the SMTP listener).
     pub(crate) mail: std::sync::Arc<ladder_engine::MailIntake>,
+    /// How SMS, chat, social and voice contacts are taken in (their webhooks' secrets).
+    pub(crate) contacts: std::sync::Arc<ladder_engine::ContactIntake>,
 }
 
 /// How a server protects itself from load.
@@ -108,6 +111,7 @@ impl AppState {
             limits: std::sync::Arc::new(limits::RateLimiter::new(config.rate_limits)),
             request_timeout: config.request_timeout,
             mail: Default::default(),
+            contacts: Default::default(),
         }
     }
 
@@ -134,7 +138,7 @@ impl AppState {
         (name = "articles", description = "Knowledge articles and the suggestions for a case"),
         (name = "schedules", description = "On-call schedules: who is on call, shifts, gaps, overrides and calendar feeds"),
         (name = "matrix", description = "The escalation matrix: drafts, versions, activation, rollback"),
-        (name = "inbound", description = "Email taken in as raw RFC 5322 messages"),
+        (name = "inbound", description = "Email taken in as raw RFC 5322 messages; SMS, chat, social and voice contacts through signed webhooks"),
         (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
     ),
     modifiers(&BearerAuth),
@@ -173,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         .merge(schedules::router())
         .merge(simulations::router())
         .merge(inbound::router())
+        .merge(contacts::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(readyz))
         .routes(utoipa_axum::routes!(live::stream))
@@ -259,6 +264,8 @@ pub struct Channels {
     pub mail: ladder_engine::MailIntake,
     /// `ladder serve --smtp-listen`: the bound socket, and the listener's limits.
     pub smtp: Option<(TcpListener, smtp::SmtpLimits)>,
+    /// The SMS and contact webhooks' secrets (each webhook refuses every request without).
+    pub contacts: ladder_engine::ContactIntake,
 }
 
 /// [`serve_with`], taking in email as `channels` says (and over SMTP when it names a listener).
@@ -280,7 +287,8 @@ pub async fn serve_channels(
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
             every.tick().await;
-            housekeeper.housekeep(jiff::Timestamp::now(), IDEMPOTENCY_TTL).await;
+            // The engine's clock, so a server run on a shifted clock keeps its own time.
+            housekeeper.housekeep(housekeeper.now(), IDEMPOTENCY_TTL).await;
         }
     });
     // The SLA timer engine: catches up on what fell due while the server was down, then
@@ -306,6 +314,7 @@ pub async fn serve_channels(
     let mut state = AppState::with_shutdown(engine, shutting_down, config);
     state.web = std::sync::Arc::new(web);
     state.mail = mail;
+    state.contacts = std::sync::Arc::new(channels.contacts);
     let app = router(state);
     // The peer's address reaches the rate limits, the login throttle and the console's
     // trusted-proxy check.

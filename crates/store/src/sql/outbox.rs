@@ -251,6 +251,22 @@ fn user_person(r: &Row) -> StoreResult<Person> {
 }
 
 impl Store {
+    /// Removes the deliveries delivered before `before`, with their attempts; dead letters
+    /// and rows still waiting are kept (a dead letter stays until redelivered). Answers how
+    /// many deliveries went.
+    pub async fn prune_delivered(&self, before: jiff::Timestamp) -> StoreResult<usize> {
+        self.write(move |tx| {
+            let before = ts_to_us(before);
+            tx.exec(
+                "DELETE FROM delivery_attempts WHERE delivery_id IN
+                 (SELECT id FROM deliveries WHERE status = 'delivered' AND delivered_at_us < ?1)",
+                args![before],
+            )?;
+            Ok(tx.exec("DELETE FROM deliveries WHERE status = 'delivered' AND delivered_at_us < ?1", args![before])?)
+        })
+        .await
+    }
+
     /// When a delivery next needs a server: the soonest unclaimed due instant, or the
     /// soonest end of a claim.
     pub async fn next_delivery_at(&self) -> StoreResult<Option<Timestamp>> {
