@@ -281,6 +281,12 @@ pub enum Action<'a> {
     ReadArticle { status: ArticleStatus },
     /// Write, publish or delete knowledge articles.
     WriteArticle,
+    /// See the monitored services and their integration keys (never a key's secret).
+    ReadServices,
+    /// Create, change or delete services; mint and revoke their integration keys.
+    ManageServices,
+    /// Acknowledge, un-acknowledge or resolve an incident of a service of this team.
+    RespondToIncident { team: TeamId },
 }
 
 impl Action<'_> {
@@ -326,6 +332,9 @@ impl Action<'_> {
             Action::ManageMacro { .. } => "manage-macro",
             Action::ReadArticle { .. } => "read-article",
             Action::WriteArticle => "write-article",
+            Action::ReadServices => "read-services",
+            Action::ManageServices => "manage-services",
+            Action::RespondToIncident { .. } => "respond-to-incident",
         }
     }
 }
@@ -358,6 +367,19 @@ impl Principal {
             // token (an admin's, as for `initiator: system`), not an agent's.
             Action::TakeInMail => self.at_least(Role::Admin),
             Action::ReadAudit | Action::ManageNotifications => self.at_least(Role::Admin),
+            // Services say which team is paged for what: supervisors and up read them, and
+            // their routing keys are secrets an admin mints.
+            Action::ReadServices => self.at_least(Role::Supervisor),
+            Action::ManageServices => self.at_least(Role::Admin),
+            // Whoever may be paged for the service's team answers its incidents; managers and
+            // admins answer any.
+            Action::RespondToIncident { team } => {
+                if self.role >= Role::Manager || self.teams.contains(&team) {
+                    Ok(())
+                } else {
+                    Err("the incident is another team's; you respond to your teams' incidents".into())
+                }
+            }
             // Deliveries name cases and people of every team: not a team supervisor's view.
             Action::ReadDeliveries => self.at_least(Role::Manager),
             Action::SetPassword { user }

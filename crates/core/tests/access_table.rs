@@ -235,6 +235,7 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
         "see-agent" => principal.allows(&Action::SeeAgent { user: &user_in(scope, principal.role) }),
         "edit-agent-profile" => principal.allows(&Action::EditAgentProfile { user: &user_in(scope, principal.role) }),
         "set-presence" => principal.allows(&Action::SetPresence { user: &user_in(scope, principal.role) }),
+        "respond-to-incident" => principal.allows(&Action::RespondToIncident { team: team_in(scope) }),
         "take-from-queue" => principal.allows(&Action::TakeFromQueue { team: team_in(scope) }),
         "cancel-simulation" => {
             let requested_by = if scope == "own" { CALLER } else { SOMEONE };
@@ -276,6 +277,8 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
                 "change-matrix" => Action::ChangeMatrix,
                 "simulate" => Action::Simulate,
                 "write-article" => Action::WriteArticle,
+                "read-services" => Action::ReadServices,
+                "manage-services" => Action::ManageServices,
                 other => panic!("permissions.txt names an action the test does not know: {other}"),
             };
             principal.allows(&action)

@@ -20,6 +20,7 @@ pub mod commands;
 pub mod credentials;
 pub mod deliveries;
 pub mod directory;
+pub mod incidents;
 pub mod intake;
 pub mod login_throttle;
 pub mod macros;
@@ -27,6 +28,7 @@ pub mod query;
 pub mod routing;
 pub mod rules;
 pub mod search;
+pub mod services;
 pub mod simulate;
 pub mod timers;
 
@@ -45,8 +47,8 @@ pub use intake::{Intake, IntakeError, MailIntake};
 /// The store's plain data types that queries answer with and filters are written in, so
 /// callers above the engine need no dependency on the store.
 pub use ladder_store::{
-    ArticlePage, ArticleQuery, AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage,
-    CustomerFilter, Delivery, DeliveryAttempt, DeliveryFilter, EscalatedBy, Idempotency, InsightFacts,
+    AlertWrite, ArticlePage, ArticleQuery, AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage,
+    CustomerFilter, Delivery, DeliveryAttempt, DeliveryFilter, EscalatedBy, Idempotency, IncidentFilter, InsightFacts,
     MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval, QueuedCase, StoreError,
     StoreStats, StoredEvent, StoredMessage, StoredTemplate, TokenInfo,
 };

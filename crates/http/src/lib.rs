@@ -10,6 +10,7 @@
 //! - [`web`]: the web console (server-rendered pages, session cookie, CSRF), mounted at `/`.
 
 pub mod agents;
+pub mod alerts;
 mod articles;
 mod audit;
 pub mod cases;
@@ -19,6 +20,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod inbound;
+mod incidents;
 mod insights;
 pub mod limits;
 mod live;
@@ -28,6 +30,7 @@ mod metrics;
 pub mod openapi;
 mod queues;
 mod search;
+mod services;
 mod simulations;
 mod sla;
 pub mod smtp;
@@ -131,6 +134,7 @@ impl AppState {
         (name = "articles", description = "Knowledge articles and the suggestions for a case"),
         (name = "matrix", description = "The escalation matrix: drafts, versions, activation, rollback"),
         (name = "inbound", description = "Email taken in as raw RFC 5322 messages"),
+        (name = "incidents", description = "IT incidents: services, integration keys, alert intake"),
         (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
     ),
     modifiers(&BearerAuth),
@@ -164,6 +168,9 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(insights::router())
         .merge(macros::router())
+        .merge(services::router())
+        .merge(alerts::router())
+        .merge(incidents::router())
         .merge(deliveries::router())
         .merge(articles::router())
         .merge(simulations::router())

@@ -107,9 +107,15 @@ pub struct RateLimiter {
     origin: Instant,
     per_token: KeyedBuckets<u64>,
     per_ip: KeyedBuckets<IpAddr>,
+    /// Alerts per routing key (the Events API v2 and Alertmanager routes).
+    per_routing_key: KeyedBuckets<u64>,
     /// Keys credentials without keeping them.
     hasher: std::collections::hash_map::RandomState,
 }
+
+/// Alerts one routing key may send: a storm is answered `429` (PagerDuty's answer, which
+/// its clients retry with a backoff) rather than queued without end.
+pub const ALERTS_PER_ROUTING_KEY: Rate = Rate { per_second: 5_000, burst: 20_000 };
 
 impl RateLimiter {
     pub fn new(limits: RateLimits) -> Self {
@@ -117,6 +123,7 @@ impl RateLimiter {
             origin: Instant::now(),
             per_token: KeyedBuckets::new(limits.per_token),
             per_ip: KeyedBuckets::new(limits.per_ip),
+            per_routing_key: KeyedBuckets::new(ALERTS_PER_ROUTING_KEY),
             hasher: Default::default(),
         }
     }
@@ -131,6 +138,13 @@ impl RateLimiter {
             self.per_token.take(self.hasher.hash_one(credential), now)?;
         }
         Ok(())
+    }
+}
+
+impl RateLimiter {
+    /// Charges one alert to `routing_key` now; `Err` with the wait when over its rate.
+    pub fn check_routing_key(&self, routing_key: &str) -> Result<(), Duration> {
+        self.per_routing_key.take(self.hasher.hash_one(routing_key), self.origin.elapsed())
     }
 }
 
