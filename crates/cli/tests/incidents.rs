@@ -177,7 +177,11 @@ async fn events_v2_trigger_dedup_acknowledge_and_resolve_answer_as_pagerduty_doe
     let id = incident["id"].as_str().unwrap().to_string();
     // The incident is a case of the service's team, with every alert in its history.
     let (s, case) = api.call(ana, "GET", &format!("/api/v1/cases/{id}"), None).await;
-    assert_eq!((s, case["team"].as_str()), (200, Some("frontline")), "{case}");
+    assert_eq!(
+        (s, case["priority"].as_str(), case["category"].as_str()),
+        (200, Some("urgent"), Some("incident")),
+        "{case}"
+    );
     let (_, events) = api.call(ana, "GET", &format!("/api/v1/cases/{id}/events"), None).await;
     let kinds: Vec<&str> = events.as_array().unwrap().iter().filter_map(|e| e["type"].as_str()).collect();
     assert!(kinds.contains(&"incident_triggered") && kinds.contains(&"alert_received"), "{events}");
@@ -247,21 +251,30 @@ async fn events_v2_refusals_are_pagerdutys_statuses_and_bodies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_storm_from_one_key_is_throttled_with_429() {
-    let Running { dir: _dir, world, server: _server, api } = Running::start(LADDER);
+    let dir = tempfile::tempdir().unwrap();
+    let world = LADDER.seed_world(dir.path());
+    let limits = [("LADDER_RATE_PER_ROUTING_KEY", "1"), ("LADDER_BURST_PER_ROUTING_KEY", "20")];
+    let server = Server::start_with(LADDER, dir.path(), &limits);
+    let api = ladder_testkit::http::Api::new(&server);
     let (_, key) = service_with_key(&api, &world.tokens["root"]).await;
-    // Invalid events from a valid key are charged too: they cost no write, so the burst
-    // (20,000) runs out quickly.
-    let event = json!({"routing_key": key, "event_action": "acknowledge"}).to_string();
+    let event = trigger(&key, Some("storm")).to_string();
     let mut throttled = None;
-    for _ in 0..25_000 {
+    let mut accepted = 0;
+    for _ in 0..40 {
         let (s, body) = enqueue(&api, event.clone()).await;
         if s == 429 {
             throttled = Some(body);
             break;
         }
+        assert_eq!(s, 202, "{body}");
+        accepted += 1;
     }
-    let body = throttled.expect("a 429 within 25,000 events");
+    let body = throttled.expect("a 429 within 40 events");
+    assert!((20..=22).contains(&accepted), "the burst of 20 (and what a second refilled) went through: {accepted}");
     assert_eq!(body["status"], json!("throttle event"), "{body}");
+    // Every accepted event counted on the one incident: none lost.
+    let (_, incidents) = api.call(&world.tokens["root"], "GET", "/api/v1/incidents", None).await;
+    assert_eq!(incidents[0]["alert_count"].as_u64(), Some(accepted), "{incidents}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
