@@ -129,11 +129,11 @@ pub fn validate_service(s: &mut Service, matrix: Option<&Matrix>) -> Result<(), 
         crate::instant::check(&format!("maintenance[{i}].start"), w.start)?;
         crate::instant::check(&format!("maintenance[{i}].end"), w.end)?;
         if w.end <= w.start {
-            return Err(DomainError::invalid(&format!("maintenance[{i}].end"), "must be after its start"));
+            return Err(DomainError::invalid(format!("maintenance[{i}].end"), "must be after its start"));
         }
         if w.reason.as_deref().is_some_and(|r| r.chars().count() > MAX_MAINTENANCE_REASON) {
             return Err(DomainError::invalid(
-                &format!("maintenance[{i}].reason"),
+                format!("maintenance[{i}].reason"),
                 format!("is longer than {MAX_MAINTENANCE_REASON} characters"),
             ));
         }
