@@ -22,6 +22,13 @@ pub struct LimitArgs {
     /// Requests from one client address at once above its rate.
     #[arg(long, env = "LADDER_BURST_PER_IP", default_value_t = 2000)]
     burst_per_ip: u32,
+    /// Alerts per second one routing key may send to /v2/enqueue or /api/v1/alertmanager
+    /// (0: no limit); beyond, 429 as PagerDuty answers.
+    #[arg(long, env = "LADDER_RATE_PER_ROUTING_KEY", default_value_t = 5000)]
+    rate_per_routing_key: u32,
+    /// Alerts one routing key may send at once above its rate.
+    #[arg(long, env = "LADDER_BURST_PER_ROUTING_KEY", default_value_t = 20000)]
+    burst_per_routing_key: u32,
     /// How long a request may take before it is answered 503 (e.g. `30s`, `2m`); a live
     /// stream, once answered, runs on.
     #[arg(long, env = "LADDER_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_timeout)]
@@ -45,6 +52,7 @@ impl LimitArgs {
             rate_limits: RateLimits {
                 per_token: Rate { per_second: self.rate_per_token, burst: self.burst_per_token },
                 per_ip: Rate { per_second: self.rate_per_ip, burst: self.burst_per_ip },
+                per_routing_key: Rate { per_second: self.rate_per_routing_key, burst: self.burst_per_routing_key },
             },
             request_timeout: self.request_timeout,
         }

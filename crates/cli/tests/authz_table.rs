@@ -32,8 +32,17 @@ const CALLERS: [(&str, Option<&str>); 5] = [
 
 /// Routes that answer without credentials (ARCHITECTURE.md, "Every endpoint authenticates
 /// except …"): the only sections allowed to refuse nobody, with the console's assets.
-const PUBLIC: &[&str] =
-    &["GET /healthz", "GET /readyz", "GET /openapi.json", "POST /api/v1/auth/login", "GET /login", "POST /login"];
+/// The alert intake authenticates by a service's routing key, not by a user's credentials.
+const PUBLIC: &[&str] = &[
+    "GET /healthz",
+    "GET /readyz",
+    "GET /openapi.json",
+    "POST /api/v1/auth/login",
+    "GET /login",
+    "POST /login",
+    "POST /v2/enqueue",
+    "POST /api/v1/alertmanager",
+];
 
 fn is_public(route: &str) -> bool {
     PUBLIC.contains(&route) || route.starts_with("GET /assets/")
@@ -453,6 +462,32 @@ impl World {
         slug
     }
 
+    /// A service of the `supervisors` team (own-team) or billing's (other-team), root's.
+    async fn service_in(&self, scope: &str) -> String {
+        let team = if scope == "other-team" { "billing" } else { "supervisors" };
+        let body = json!({"name": self.unique("svc-"), "team": team});
+        let v = self.must(self.root(), "POST", "/api/v1/services", Some(body)).await;
+        v["id"].as_str().unwrap().to_string()
+    }
+
+    /// A service's new integration key: (key id, routing key).
+    async fn service_key(&self, service: &str) -> (String, String) {
+        let v = self.must(self.root(), "POST", &format!("/api/v1/services/{service}/keys"), Some(json!({}))).await;
+        (v["key"]["id"].as_str().unwrap().to_string(), v["routing_key"].as_str().unwrap().to_string())
+    }
+
+    /// An open incident of a service in `scope`, triggered through the Events API v2.
+    async fn incident_in(&self, scope: &str) -> String {
+        let service = self.service_in(scope).await;
+        let (_, key) = self.service_key(&service).await;
+        let event = json!({"routing_key": key, "event_action": "trigger",
+            "payload": {"summary": "Disk full", "source": "db-1", "severity": "error"}});
+        let resp = self.api.client.post(format!("{}/v2/enqueue", self.base)).json(&event).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 202, "fixture /v2/enqueue");
+        let list = self.must(self.root(), "GET", &format!("/api/v1/incidents?service={service}"), None).await;
+        list[0]["id"].as_str().unwrap().to_string()
+    }
+
     async fn token_of(&self, user: &str) -> String {
         let v = self.must(self.root(), "POST", "/api/v1/tokens", Some(json!({"name": "spare", "user": user}))).await;
         v["id"].as_str().unwrap().to_string()
@@ -545,6 +580,38 @@ impl World {
                     _ => {}
                 }
                 if method == "PUT" { json_call(path, body) } else { Call::new(path, Body::None) }
+            }
+            "POST /api/v1/services" => {
+                json_call(path.into(), json!({"name": self.unique("svc-"), "team": "supervisors"}))
+            }
+            "GET /api/v1/services/{id}"
+            | "PUT /api/v1/services/{id}"
+            | "DELETE /api/v1/services/{id}"
+            | "GET /api/v1/services/{id}/keys"
+            | "POST /api/v1/services/{id}/keys" => {
+                let path = path.replace("{id}", &self.service_in(base).await);
+                match route {
+                    "PUT /api/v1/services/{id}" => {
+                        json_call(path, json!({"name": self.unique("svc-"), "team": "supervisors"}))
+                    }
+                    "POST /api/v1/services/{id}/keys" => json_call(path, json!({"label": "probe"})),
+                    _ => Call::new(path, Body::None),
+                }
+            }
+            "DELETE /api/v1/services/{id}/keys/{key}" => {
+                let service = self.service_in(base).await;
+                let (key, _) = self.service_key(&service).await;
+                Call::new(path.replace("{id}", &service).replace("{key}", &key), Body::None)
+            }
+            "GET /api/v1/incidents/{id}"
+            | "POST /api/v1/incidents/{id}/acknowledge"
+            | "POST /api/v1/incidents/{id}/unacknowledge"
+            | "POST /api/v1/incidents/{id}/resolve" => {
+                let id = self.incident_in(base).await;
+                if route.ends_with("/unacknowledge") {
+                    self.must(self.root(), "POST", &format!("/api/v1/incidents/{id}/acknowledge"), None).await;
+                }
+                Call::new(path.replace("{id}", &id), Body::None)
             }
             "POST /api/v1/articles" => json_call(
                 path.into(),

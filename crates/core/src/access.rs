@@ -310,6 +310,12 @@ pub enum Action<'a> {
     OverrideSchedule,
     /// Mint, list or revoke a calendar feed token owned by this user.
     ManageFeed { owner: UserId },
+    /// See the monitored services and their integration keys (never a key's secret).
+    ReadServices,
+    /// Create, change or delete services; mint and revoke their integration keys.
+    ManageServices,
+    /// Acknowledge, un-acknowledge or resolve an incident of a service of this team.
+    RespondToIncident { team: TeamId },
 }
 
 impl Action<'_> {
@@ -361,6 +367,9 @@ impl Action<'_> {
             Action::ManageSchedules => "manage-schedules",
             Action::OverrideSchedule => "override-schedule",
             Action::ManageFeed { .. } => "manage-feed",
+            Action::ReadServices => "read-services",
+            Action::ManageServices => "manage-services",
+            Action::RespondToIncident { .. } => "respond-to-incident",
         }
     }
 }
@@ -397,6 +406,19 @@ impl Principal {
                 Err("SMS, chat, social and voice contacts come in through a signed webhook, not with a token".into())
             }
             Action::ReadAudit | Action::ManageNotifications => self.at_least(Role::Admin),
+            // Services say which team is paged for what: supervisors and up read them, and
+            // their routing keys are secrets an admin mints.
+            Action::ReadServices => self.at_least(Role::Supervisor),
+            Action::ManageServices => self.at_least(Role::Admin),
+            // Whoever may be paged for the service's team answers its incidents; managers and
+            // admins answer any.
+            Action::RespondToIncident { team } => {
+                if self.role >= Role::Manager || self.teams.contains(&team) {
+                    Ok(())
+                } else {
+                    Err("the incident is another team's; you respond to your teams' incidents".into())
+                }
+            }
             // Deliveries name cases and people of every team: not a team supervisor's view.
             Action::ReadDeliveries => self.at_least(Role::Manager),
             // Who is on call is everyone's business; the rota is its managers', and a

@@ -34,6 +34,7 @@ pub const ROUTING_KEY_LEN: usize = 32;
 
 /// What an alert asks of its incident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertAction {
     Trigger,
@@ -43,6 +44,7 @@ pub enum AlertAction {
 
 /// A link or an image shown with the incident.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct AlertLink {
     pub href: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -353,6 +353,9 @@ pub struct Case {
     /// The customer's satisfaction score, the latest recorded.
     #[serde(default)]
     pub csat: Option<Csat>,
+    /// Set on a case of kind `incident` (an IT incident opened by an alert).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<crate::incidents::IncidentInfo>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Number of events in the stream; the version for optimistic concurrency.
@@ -419,6 +422,7 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             approvals: Vec::new(),
             applied_actions: Vec::new(),
             csat: None,
+            incident: None,
             created_at: at,
             updated_at: at,
             version: 0,
@@ -598,6 +602,10 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             case.csat = Some(Csat { score: c.score, comment: c.comment.clone(), by_customer: c.by_customer, at })
         }
         e if e.is_clock() => crate::sla::clock::apply_clock_event(&mut case.clocks, e, at),
+        e @ (CaseEvent::IncidentTriggered(_)
+        | CaseEvent::AlertReceived(_)
+        | CaseEvent::IncidentAcknowledged(_)
+        | CaseEvent::IncidentUnacknowledged(_)) => crate::incidents::apply(&mut case, e, &recorded.actor, at),
         _ => {}
     }
     // "New" means nobody owns the case yet: once someone is assigned, it is being worked.

@@ -78,6 +78,14 @@ pub enum CaseEvent {
     ApprovalDecided(ApprovalDecided),
     /// A customer satisfaction score was recorded; a later one replaces it.
     CsatRecorded(CsatRecorded),
+    /// A triggering alert made the case an IT incident ([`crate::incidents`]).
+    IncidentTriggered(crate::incidents::IncidentTriggered),
+    /// Another alert with the incident's deduplication key arrived.
+    AlertReceived(crate::incidents::AlertReceived),
+    /// The incident was acknowledged: paging stops.
+    IncidentAcknowledged(crate::incidents::IncidentAcknowledged),
+    /// The acknowledgement was withdrawn: paging resumes.
+    IncidentUnacknowledged(crate::incidents::IncidentUnacknowledged),
 }
 
 impl CaseEvent {
@@ -115,6 +123,10 @@ impl CaseEvent {
             CaseEvent::ApprovalRequested(_) => "approval_requested",
             CaseEvent::ApprovalDecided(_) => "approval_decided",
             CaseEvent::CsatRecorded(_) => "csat_recorded",
+            CaseEvent::IncidentTriggered(_) => "incident_triggered",
+            CaseEvent::AlertReceived(_) => "alert_received",
+            CaseEvent::IncidentAcknowledged(_) => "incident_acknowledged",
+            CaseEvent::IncidentUnacknowledged(_) => "incident_unacknowledged",
         }
     }
 

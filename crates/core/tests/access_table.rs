@@ -245,6 +245,7 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
         }
         "edit-agent-profile" => principal.allows(&Action::EditAgentProfile { user: &user_in(scope, principal.role) }),
         "set-presence" => principal.allows(&Action::SetPresence { user: &user_in(scope, principal.role) }),
+        "respond-to-incident" => principal.allows(&Action::RespondToIncident { team: team_in(scope) }),
         "take-from-queue" => principal.allows(&Action::TakeFromQueue { team: team_in(scope) }),
         "cancel-simulation" => {
             let requested_by = if scope == "own" { CALLER } else { SOMEONE };
@@ -290,6 +291,8 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
                 "read-schedules" => Action::ReadSchedules,
                 "manage-schedules" => Action::ManageSchedules,
                 "override-schedule" => Action::OverrideSchedule,
+                "read-services" => Action::ReadServices,
+                "manage-services" => Action::ManageServices,
                 other => panic!("permissions.txt names an action the test does not know: {other}"),
             };
             principal.allows(&action)

@@ -600,6 +600,7 @@ fn transfer_escalation(event: &ContactEvent, call: &str) -> Escalation {
         reason,
         tried: (initiator == Initiator::Agent).then(|| format!("handled on call {call} before the transfer")),
         skill: None,
+        skills: Vec::new(),
     }
 }
 

@@ -22,6 +22,7 @@ pub mod credentials;
 pub mod deliveries;
 pub mod directory;
 pub mod escalation;
+pub mod incidents;
 pub mod intake;
 pub mod login_throttle;
 pub mod macros;
@@ -30,6 +31,7 @@ pub mod routing;
 pub mod rules;
 pub mod schedules;
 pub mod search;
+pub mod services;
 pub mod simulate;
 pub mod timers;
 
@@ -50,10 +52,7 @@ pub use intake::{Intake, IntakeError, MailIntake};
 /// The store's plain data types that queries answer with and filters are written in, so
 /// callers above the engine need no dependency on the store.
 pub use ladder_store::{
-    ArticlePage, ArticleQuery, AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage,
-    CustomerFilter, Delivery, DeliveryAttempt, DeliveryFilter, EscalatedBy, FeedTarget, FeedToken, Idempotency,
-    InsightFacts, MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval, QueuedCase,
-    StoreError, StoreStats, StoredEvent, StoredMessage, StoredTemplate, TokenInfo,
+    AlertWrite, ArticlePage, ArticleQuery, AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage, CustomerFilter, Delivery, DeliveryAttempt, DeliveryFilter, EscalatedBy, FeedTarget, FeedToken, Idempotency, IncidentFilter, InsightFacts, MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval, QueuedCase, StoredEvent, StoredMessage, StoredTemplate, StoreError, StoreStats, TokenInfo,
 };
 pub use login_throttle::LoginThrottleConfig;
 pub use search::SearchResults;

@@ -320,7 +320,9 @@ async fn bare_error_as_problem(response: Response) -> Response {
         .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
     // Console pages render their own errors as HTML.
     let is_page = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem || is_page {
+    // The Events API v2 answers its errors in PagerDuty's JSON, as its clients expect.
+    let is_events_v2 = response.headers().contains_key(crate::alerts::EVENTS_V2_ANSWER);
+    if !(status.is_client_error() || status.is_server_error()) || is_problem || is_page || is_events_v2 {
         return response;
     }
     let (parts, body) = response.into_parts();

@@ -10,6 +10,7 @@
 //! - [`web`]: the web console (server-rendered pages, session cookie, CSRF), mounted at `/`.
 
 pub mod agents;
+pub mod alerts;
 mod articles;
 mod audit;
 pub mod cases;
@@ -21,6 +22,7 @@ pub mod error;
 pub mod extract;
 mod ical;
 pub mod inbound;
+mod incidents;
 mod insights;
 pub mod limits;
 mod live;
@@ -32,6 +34,7 @@ pub mod openapi;
 mod queues;
 mod schedules;
 mod search;
+mod services;
 mod simulations;
 mod sla;
 pub mod smtp;
@@ -139,6 +142,7 @@ impl AppState {
         (name = "schedules", description = "On-call schedules: who is on call, shifts, gaps, overrides and calendar feeds"),
         (name = "matrix", description = "The escalation matrix: drafts, versions, activation, rollback"),
         (name = "inbound", description = "Email taken in as raw RFC 5322 messages; SMS, chat, social and voice contacts through signed webhooks"),
+        (name = "incidents", description = "IT incidents: services, integration keys, alert intake"),
         (name = "live", description = "Server-Sent Events"), (name = "operations", description = "Health probes"),
     ),
     modifiers(&BearerAuth),
@@ -172,6 +176,9 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(insights::router())
         .merge(macros::router())
+        .merge(services::router())
+        .merge(alerts::router())
+        .merge(incidents::router())
         .merge(deliveries::router())
         .merge(articles::router())
         .merge(schedules::router())

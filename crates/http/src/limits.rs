@@ -40,17 +40,26 @@ pub struct RateLimits {
     pub per_token: Rate,
     /// Per client address (an IPv6 /64).
     pub per_ip: Rate,
+    /// Alerts per routing key (the Events API v2 and Alertmanager routes): a storm is
+    /// answered `429` (PagerDuty's answer, which its clients retry with a backoff) rather
+    /// than queued without end.
+    pub per_routing_key: Rate,
 }
 
 impl RateLimits {
-    pub const UNLIMITED: RateLimits = RateLimits { per_token: Rate::UNLIMITED, per_ip: Rate::UNLIMITED };
+    pub const UNLIMITED: RateLimits =
+        RateLimits { per_token: Rate::UNLIMITED, per_ip: Rate::UNLIMITED, per_routing_key: Rate::UNLIMITED };
 }
 
 impl Default for RateLimits {
     /// Generous enough for a busy integration and a team of console users behind one
     /// address; low enough that one client cannot take the server.
     fn default() -> Self {
-        RateLimits { per_token: Rate { per_second: 500, burst: 1000 }, per_ip: Rate { per_second: 1000, burst: 2000 } }
+        RateLimits {
+            per_token: Rate { per_second: 500, burst: 1000 },
+            per_ip: Rate { per_second: 1000, burst: 2000 },
+            per_routing_key: ALERTS_PER_ROUTING_KEY,
+        }
     }
 }
 
@@ -107,9 +116,15 @@ pub struct RateLimiter {
     origin: Instant,
     per_token: KeyedBuckets<u64>,
     per_ip: KeyedBuckets<IpAddr>,
+    /// Alerts per routing key (the Events API v2 and Alertmanager routes).
+    per_routing_key: KeyedBuckets<u64>,
     /// Keys credentials without keeping them.
     hasher: std::collections::hash_map::RandomState,
 }
+
+/// Alerts one routing key may send: a storm is answered `429` (PagerDuty's answer, which
+/// its clients retry with a backoff) rather than queued without end.
+pub const ALERTS_PER_ROUTING_KEY: Rate = Rate { per_second: 5_000, burst: 20_000 };
 
 impl RateLimiter {
     pub fn new(limits: RateLimits) -> Self {
@@ -117,6 +132,7 @@ impl RateLimiter {
             origin: Instant::now(),
             per_token: KeyedBuckets::new(limits.per_token),
             per_ip: KeyedBuckets::new(limits.per_ip),
+            per_routing_key: KeyedBuckets::new(limits.per_routing_key),
             hasher: Default::default(),
         }
     }
@@ -131,6 +147,13 @@ impl RateLimiter {
             self.per_token.take(self.hasher.hash_one(credential), now)?;
         }
         Ok(())
+    }
+}
+
+impl RateLimiter {
+    /// Charges one alert to `routing_key` now; `Err` with the wait when over its rate.
+    pub fn check_routing_key(&self, routing_key: &str) -> Result<(), Duration> {
+        self.per_routing_key.take(self.hasher.hash_one(routing_key), self.origin.elapsed())
     }
 }
 
@@ -258,6 +281,7 @@ mod tests {
         let limiter = RateLimiter::new(RateLimits {
             per_token: Rate { per_second: 1, burst: 2 },
             per_ip: Rate { per_second: 1, burst: 3 },
+            per_routing_key: Rate::UNLIMITED,
         });
         let (a, b) = (Some("10.0.0.1".parse().unwrap()), Some("10.0.0.2".parse().unwrap()));
         assert!(limiter.check(a, Some("ldr_one"), secs(0.0)).is_ok());

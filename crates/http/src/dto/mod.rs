@@ -10,19 +10,25 @@
 //! - [`approvals`]: approval requests and granted actions.
 //! - [`macros`]: canned replies.
 //! - [`articles`]: knowledge articles and the suggestions for a case.
+//! - [`services`]: monitored services and their integration keys.
+//! - [`incidents`]: IT incidents (cases of kind `incident`).
 
 mod approvals;
 mod articles;
 mod case;
 mod commands;
 mod directory;
+mod incidents;
 mod macros;
 mod schedules;
+mod services;
 
 pub use approvals::*;
 pub use articles::*;
 pub use case::*;
 pub use commands::*;
 pub use directory::*;
+pub use incidents::*;
 pub use macros::*;
 pub use schedules::*;
+pub use services::*;

@@ -131,7 +131,7 @@ impl Store {
         self.write(|tx| {
             tx.batch(
                 "DELETE FROM cases; DELETE FROM case_docs; DELETE FROM case_workers; DELETE FROM case_escalators; DELETE FROM case_escalated_from; DELETE FROM messages;
-                 DELETE FROM case_text; DELETE FROM timers;",
+                 DELETE FROM case_text; DELETE FROM timers; DELETE FROM incidents;",
             )?;
             let mut current: Option<Case> = None;
             let mut n_cases = 0u64;
@@ -464,6 +464,9 @@ fn queue_columns(db: &mut Db, case: &Case) -> StoreResult<(Option<i64>, Option<i
 }
 
 fn write_case_row(db: &mut Db, case: &Case, previous: Option<&RowKey>) -> StoreResult<()> {
+    if case.incident.is_some() {
+        super::incidents::project(db, case)?;
+    }
     if previous.is_some_and(|p| *p == RowKey::of(case)) {
         let doc = serde_json::to_string(case)?;
         if db.is_postgres() {

@@ -30,6 +30,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0016_inbound.sql"),
     include_str!("migrations/0017_outbox.sql"),
     include_str!("migrations/0018_articles.sql"),
+    include_str!("migrations/0019_incidents.sql"),
     include_str!("migrations/0020_schedules.sql"),
 ];
 
@@ -141,7 +142,7 @@ pub fn undo_microseconds_sql(postgres: bool) -> String {
         ("audit_log", "audit_log_no_update", "the audit history is append-only"),
     ];
     /// The tables migrations 13 and later create.
-    const LATER_TABLES: [&str; 16] = [
+    const LATER_TABLES: [&str; 19] = [
         "case_escalators",
         "case_escalated_from",
         "macros",
@@ -158,6 +159,9 @@ pub fn undo_microseconds_sql(postgres: bool) -> String {
         "article_text",
         "schedules",
         "feed_tokens",
+        "services",
+        "service_keys",
+        "incidents",
     ];
     let mut sql = String::new();
     for table in LATER_TABLES {
