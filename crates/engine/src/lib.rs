@@ -23,6 +23,7 @@ pub mod directory;
 pub mod intake;
 pub mod login_throttle;
 pub mod macros;
+pub mod portal;
 pub mod query;
 pub mod routing;
 pub mod rules;
@@ -42,6 +43,7 @@ pub use credentials::{AuthError, NewToken, PasswordLimits, TokenPolicy};
 pub use deliveries::{DeliveryConfig, DeliveryReport, SmsConfig, SmtpConfig, WebhookConfig};
 pub use directory::{Password, command_line_principal};
 pub use intake::{Intake, IntakeError, MailIntake};
+pub use portal::{PortalConfig, PortalError, PortalRequest, PortalView};
 /// The store's plain data types that queries answer with and filters are written in, so
 /// callers above the engine need no dependency on the store.
 pub use ladder_store::{
@@ -104,6 +106,8 @@ struct EngineInner {
     token_policy: RwLock<credentials::TokenPolicy>,
     /// Where a matrix is linted and compiled: off the async workers, within a budget.
     workers: budget::Workers,
+    /// The customer portal's configuration and signing key.
+    portal: portal::PortalState,
 }
 
 impl Engine {
@@ -138,6 +142,7 @@ impl Engine {
                 credentials: tokio::sync::watch::channel(0).0,
                 token_policy: RwLock::new(credentials::TokenPolicy::default()),
                 workers: budget::Workers::new(budget::Budget::default()),
+                portal: portal::PortalState::default(),
             }),
         }
     }

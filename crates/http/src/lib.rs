@@ -69,6 +69,8 @@ pub struct AppState {
     request_timeout: Duration,
     /// How inbound email is taken in (the HTTP route and the SMTP listener).
     pub(crate) mail: std::sync::Arc<ladder_engine::MailIntake>,
+    /// The customer portal's posts per link and per address.
+    pub(crate) portal: std::sync::Arc<web::portal::PortalLimits>,
 }
 
 /// How a server protects itself from load.
@@ -105,6 +107,7 @@ impl AppState {
             limits: std::sync::Arc::new(limits::RateLimiter::new(config.rate_limits)),
             request_timeout: config.request_timeout,
             mail: Default::default(),
+            portal: Default::default(),
         }
     }
 
@@ -199,7 +202,15 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::rate_limit))
         // Outside the limit and timeout layers, so their answers become problem+json too.
         .layer(axum::middleware::map_response(error::problem_for_bare_errors))
-        .layer(TraceLayer::new_for_http())
+        // A portal link is a credential: its path is logged without it.
+        .layer(TraceLayer::new_for_http().make_span_with(|r: &axum::extract::Request| {
+            tracing::debug_span!(
+                "request",
+                method = %r.method(),
+                uri = %web::portal::loggable_uri(r.uri()),
+                version = ?r.version(),
+            )
+        }))
 }
 
 /// Liveness: the process answers.
