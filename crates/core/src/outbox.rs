@@ -179,9 +179,10 @@ pub fn default_template(event_kind: &str) -> Template {
     if event_kind == "message_added" {
         return Template {
             subject: subject.to_string(),
-            body: "{{message.body}}\n\n\u{2014}\nYour case #{{case.number}} is {{case.status}}. See it, reply, ask for \
+            body:
+                "{{message.body}}\n\n\u{2014}\nYour case #{{case.number}} is {{case.status}}. See it, reply, ask for \
                    a supervisor or rate our help: {{portal_url}}"
-                .to_string(),
+                    .to_string(),
         };
     }
     Template {

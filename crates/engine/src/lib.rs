@@ -43,7 +43,6 @@ pub use credentials::{AuthError, NewToken, PasswordLimits, TokenPolicy};
 pub use deliveries::{DeliveryConfig, DeliveryReport, SmsConfig, SmtpConfig, WebhookConfig};
 pub use directory::{Password, command_line_principal};
 pub use intake::{Intake, IntakeError, MailIntake};
-pub use portal::{PortalConfig, PortalError, PortalRequest, PortalView};
 /// The store's plain data types that queries answer with and filters are written in, so
 /// callers above the engine need no dependency on the store.
 pub use ladder_store::{
@@ -53,6 +52,7 @@ pub use ladder_store::{
     StoreStats, StoredEvent, StoredMessage, StoredTemplate, TokenInfo,
 };
 pub use login_throttle::LoginThrottleConfig;
+pub use portal::{PortalConfig, PortalError, PortalRequest, PortalView};
 pub use search::SearchResults;
 pub use timers::{FireReport, TimerStatus};
 

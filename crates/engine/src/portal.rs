@@ -182,12 +182,18 @@ impl CustomerCommand {
         let mut triggers = Vec::new();
         if let Some(active) = &self.active {
             let around = Surroundings { customer: self.customer.as_ref(), teams: &self.teams, ladder: &self.ladder };
-            triggers =
-                follow_up(active, Some(case), &mut recorded, &around, self.repeat_contacts, self.now, uuid::Uuid::now_v7);
+            triggers = follow_up(
+                active,
+                Some(case),
+                &mut recorded,
+                &around,
+                self.repeat_contacts,
+                self.now,
+                uuid::Uuid::now_v7,
+            );
         }
-        if let CaseCommand::Escalate(e) = &self.command
-            && let Some(after) = recorded.iter().fold(Some(case.clone()), |c, r| Some(ladder_core::case::apply(c, r)))
-        {
+        if let CaseCommand::Escalate(e) = &self.command {
+            let after = recorded.iter().fold(case.clone(), |c, r| ladder_core::case::apply(Some(c), r));
             check_owner(&e.candidates, &after)?;
         }
         Ok(Decided { events: recorded, triggers })
@@ -228,8 +234,18 @@ impl Engine {
         Ok(format!("{}/portal/{token}", config.base_url.trim_end_matches('/')))
     }
 
+    /// Whether `token` is a link this server signed that has not expired (no read of the
+    /// case: the check before a form's own).
+    pub async fn portal_link_signed(&self, token: &str, now: Timestamp) -> Result<bool, StoreError> {
+        Ok(read_token(&self.portal_secret().await?, token, now).is_some())
+    }
+
     /// The customer a good link stands for, and their case.
-    async fn portal_case(&self, token: &str, now: Timestamp) -> Result<(CustomerPrincipal, Case, PortalLink), PortalError> {
+    async fn portal_case(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<(CustomerPrincipal, Case, PortalLink), PortalError> {
         let link = read_token(&self.portal_secret().await?, token, now).ok_or(PortalError::Refused)?;
         let principal = CustomerPrincipal { customer: link.customer, case: link.case };
         let case = self.store.case(link.case).await?.ok_or(PortalError::Refused)?;
@@ -304,11 +320,21 @@ impl Engine {
             }
             None => (None, Vec::new(), 0),
         };
-        let write =
-            CustomerCommand { principal, command, ladder: self.ladder(), active, teams, customer, repeat_contacts, now };
+        let write = CustomerCommand {
+            principal,
+            command,
+            ladder: self.ladder(),
+            active,
+            teams,
+            customer,
+            repeat_contacts,
+            now,
+        };
         let decide = Box::new(move |case: Option<&Case>, _next: u64| write.apply(case));
-        let outcome =
-            self.store.execute(CaseWrite { case_id: case.id, expected_version: None, idempotency: None, decide }).await?;
+        let outcome = self
+            .store
+            .execute(CaseWrite { case_id: case.id, expected_version: None, idempotency: None, decide })
+            .await?;
         self.after_write(&outcome);
         let mut case = outcome.case.clone();
         // A supervisor asked for, or a reopened case waiting at a team, is offered to its

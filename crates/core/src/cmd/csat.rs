@@ -26,11 +26,9 @@ pub(crate) fn decide(case: &Case, c: &RecordCsat, action: &'static str) -> Resul
     else {
         return Err(DomainError::transition(action, case.status, "satisfaction is recorded once the case is resolved"));
     };
-    let customer_changes_theirs = |given: &crate::case::Csat| {
-        !c.on_behalf && given.by_customer && case.status == Status::Resolved
-    };
-    if let Some(given) =
-        case.csat.as_ref().filter(|given| given.at >= resolution.at && !customer_changes_theirs(given))
+    let customer_changes_theirs =
+        |given: &crate::case::Csat| !c.on_behalf && given.by_customer && case.status == Status::Resolved;
+    if let Some(given) = case.csat.as_ref().filter(|given| given.at >= resolution.at && !customer_changes_theirs(given))
     {
         return Err(DomainError::transition(
             action,

@@ -382,19 +382,31 @@ struct RatingForm {
     comment: String,
 }
 
-/// Runs a portal form: the link's shape, the CSRF token, the limits, then the engine.
+/// A portal form as posted.
+struct Submitted<'a> {
+    csrf: &'a str,
+    /// Which form (`reply`, `supervisor`, `rating`).
+    form: &'static str,
+    /// What was typed, shown again if the form is refused.
+    typed: String,
+    /// What it asks, or why it cannot ask anything.
+    request: Result<PortalRequest, String>,
+}
+
+/// Runs a portal form: the link's signature, the CSRF token, the limits, then the engine.
 async fn act(
     state: &AppState,
     token: &str,
     headers: &HeaderMap,
     ip: Option<IpAddr>,
-    csrf: &str,
-    form: &'static str,
-    typed: String,
-    request: Result<PortalRequest, String>,
+    posted: Submitted<'_>,
 ) -> Response {
-    if !plausible(token) {
-        return refused();
+    let Submitted { csrf, form, typed, request } = posted;
+    // The link first, so a bad one gets the one answer whatever else the post carries.
+    match state.engine.portal_link_signed(token, state.engine.now()).await {
+        Ok(true) => {}
+        Ok(false) => return refused(),
+        Err(e) => return unavailable(e),
     }
     let expected = session::cookie(headers, FORM_COOKIE).map(|secret| csrf_token(&secret, token));
     if !expected.is_some_and(|t| session::constant_time_eq(t.as_bytes(), csrf.as_bytes())) {
@@ -421,7 +433,9 @@ async fn act(
     let now = state.engine.now();
     let outcome = match request {
         Ok(request) => state.engine.portal_act(token, request, now).await,
-        Err(message) => Err(PortalError::Store(StoreError::Domain(ladder_core::DomainError::invalid("score", message)))),
+        Err(message) => {
+            Err(PortalError::Store(StoreError::Domain(ladder_core::DomainError::invalid("score", message))))
+        }
     };
     let message = match outcome {
         Ok(_) => return private(Redirect::to(&format!("/portal/{token}?done={form}")).into_response()),
@@ -455,7 +469,9 @@ fn customer_words(e: &ladder_core::DomainError) -> String {
             format!("Please check your text: {message}.")
         }
         E::Invalid { field, .. } if field == "score" => "Please choose a rating from 1 to 5.".into(),
-        E::NoOwner { .. } => "A supervisor cannot be asked from here just now; please reply and we will arrange it.".into(),
+        E::NoOwner { .. } => {
+            "A supervisor cannot be asked from here just now; please reply and we will arrange it.".into()
+        }
         other => {
             let text = other.to_string();
             if text.contains("top level") {
@@ -480,7 +496,8 @@ async fn reply(
     Form(f): Form<ReplyForm>,
 ) -> Response {
     let request = Ok(PortalRequest::Reply { body: f.body.trim().to_string() });
-    act(&state, &token, &headers, ip, &f.csrf, "reply", f.body, request).await
+    let posted = Submitted { csrf: &f.csrf, form: "reply", typed: f.body, request };
+    act(&state, &token, &headers, ip, posted).await
 }
 
 /// `POST /portal/{token}/supervisor`: a hierarchical escalation the customer initiates.
@@ -492,7 +509,8 @@ async fn supervisor(
     Form(f): Form<SupervisorForm>,
 ) -> Response {
     let request = Ok(PortalRequest::AskSupervisor { reason: f.reason.trim().to_string() });
-    act(&state, &token, &headers, ip, &f.csrf, "supervisor", f.reason, request).await
+    let posted = Submitted { csrf: &f.csrf, form: "supervisor", typed: f.reason, request };
+    act(&state, &token, &headers, ip, posted).await
 }
 
 /// `POST /portal/{token}/rating`: the customer's CSAT for the resolution.
@@ -510,7 +528,8 @@ async fn rating(
         }
         _ => Err("choose 1 to 5".to_string()),
     };
-    act(&state, &token, &headers, ip, &f.csrf, "rating", f.comment, request).await
+    let posted = Submitted { csrf: &f.csrf, form: "rating", typed: f.comment, request };
+    act(&state, &token, &headers, ip, posted).await
 }
 
 #[cfg(test)]
