@@ -97,6 +97,10 @@ enum Command {
         /// `Secure`.
         #[arg(long, env = "LADDER_PUBLIC_URL")]
         public_url: Option<String>,
+        /// How long a customer portal link works (sent with every public reply; e.g. `30d`).
+        /// Links are under `--public-url`, else the listening address.
+        #[arg(long, env = "LADDER_PORTAL_LINK_TTL", value_parser = parse_offset, default_value = "30d")]
+        portal_link_ttl: jiff::SignedDuration,
         /// The address of a reverse proxy whose `X-Forwarded-Proto: https` is believed (the
         /// console's cookies are then `Secure`); repeat for several. Nobody else's is.
         #[arg(long, env = "LADDER_TRUSTED_PROXY", value_delimiter = ',')]
@@ -379,6 +383,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             token_expiry_default,
             token_expiry_max,
             public_url,
+            portal_link_ttl,
             trusted_proxy,
             limits,
             smtp_listen,
@@ -389,6 +394,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             init_logs(log_json);
             ladder_http::observe::install_recorder().map_err(anyhow::Error::msg)?;
+            if portal_link_ttl <= jiff::SignedDuration::ZERO {
+                anyhow::bail!("--portal-link-ttl must be positive");
+            }
             if token_expiry_default > token_expiry_max || token_expiry_default <= jiff::SignedDuration::ZERO {
                 anyhow::bail!("--token-expiry-default must be positive and no longer than --token-expiry-max");
             }
@@ -414,6 +422,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let addr = listener.local_addr()?;
             // Tests and scripts read this line to find the port when listening on :0.
             println!("ladder listening on http://{addr}");
+            let base_url = public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+            engine.configure_portal(ladder_engine::PortalConfig { base_url, link_ttl: portal_link_ttl });
             if demo {
                 demo::print_logins(&engine, addr).await?;
             }

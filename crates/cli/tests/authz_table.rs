@@ -15,6 +15,7 @@ use std::time::Duration;
 use ladder_testkit::http::{Api, Console, csrf_of, error_flash, form_body};
 use ladder_testkit::matrix::{CREDIT_LIMITS, SEEDED_LEVELS};
 use ladder_testkit::server::*;
+use ladder_testkit::smtp::SmtpSink;
 use serde_json::{Value, json};
 
 const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
@@ -249,6 +250,8 @@ struct World {
     next: AtomicU64,
     /// Today (UTC), for simulations.
     today: String,
+    /// Where the server emails customers: the portal's links come from here.
+    sink: SmtpSink,
 }
 
 /// The team each fixture case ends at, by scope.
@@ -282,6 +285,32 @@ impl World {
         let (s, v) = self.api.call(token, method, path, body).await;
         assert!((200..300).contains(&s), "fixture {method} {path}: {s} {v}");
         v
+    }
+
+    /// A customer portal link (`/portal/TOKEN`) to a new case of a new customer, as the
+    /// public reply root writes on it emails it; resolved first when `resolved`.
+    async fn portal_link(&self, resolved: bool) -> String {
+        let email = format!("{}@example.com", self.unique("portal"));
+        let open = json!({"subject": "Portal case", "team": "frontline", "requester": {"name": "Kim", "email": email}});
+        let case = self.must(self.root(), "POST", "/api/v1/cases", Some(open)).await;
+        let id = case["id"].as_str().unwrap();
+        self.must(self.root(), "POST", &format!("/api/v1/cases/{id}/messages"), Some(json!({"body": "On it."}))).await;
+        if resolved {
+            self.must(self.root(), "POST", &format!("/api/v1/cases/{id}/resolve"), Some(json!({"code": "fixed"})))
+                .await;
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let mail = self.sink.messages().into_iter().find(|m| m.recipients.contains(&email));
+            if let Some(mail) = mail {
+                let text = mail.unfolded();
+                let at = text.find("/portal/").expect("a portal link") + "/portal/".len();
+                let token: String = text[at..].chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+                return format!("/portal/{token}");
+            }
+            assert!(std::time::Instant::now() < deadline, "no email to {email}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// A case in `scope` for `user`, as root makes it: opened at the front line (assigned to
@@ -886,6 +915,27 @@ impl World {
             };
             return Call::new(path, body);
         }
+        if let Some(tail) = path.strip_prefix("/portal/{token}") {
+            // The link is the credential; the caller's session changes nothing.
+            let link = self.portal_link(tail == "/rating").await;
+            let target = if base == "forged" { format!("/portal/{}", "0".repeat(112)) } else { link.clone() };
+            let path = path.replace("/portal/{token}", &target);
+            if method == "GET" {
+                return Call::new(path, Body::None);
+            }
+            let page = self.web.get(None, &link).await;
+            let cookie = page.set_cookies.iter().find(|c| c.starts_with("ladder_portal=")).expect("the form cookie");
+            let csrf = if base == "no-form-token" { String::new() } else { csrf_of(&page.body) };
+            let mut fields = vec![("csrf", csrf.as_str())];
+            fields.push(match tail {
+                "/reply" => ("body", "Any news?"),
+                "/supervisor" => ("reason", "Nobody answers"),
+                _ => ("score", "4"),
+            });
+            let mut call = Call::new(path, form(&fields));
+            call.cookies.push(cookie.split(';').next().unwrap().to_string());
+            return call;
+        }
         match route {
             "POST /login" => {
                 let name = if role == "anonymous" { "erin" } else { user };
@@ -1109,6 +1159,8 @@ async fn every_route_answers_every_caller_as_the_table_says() {
     let table = parse_table(TABLE);
     let dir = tempfile::tempdir().unwrap();
     let seeded = LADDER.seed_world(dir.path());
+    let sink = SmtpSink::start().await;
+    let smtp = sink.url();
     // Simulations wait in their queue and never run: the table is about who may start,
     // read and cancel them. The rate limits are raised out of the way: the table's
     // thousands of requests come from one address, and what it checks is who may, not how often.
@@ -1121,6 +1173,7 @@ async fn every_route_answers_every_caller_as_the_table_says() {
             ("LADDER_BURST_PER_IP", "1000000"),
             ("LADDER_RATE_PER_TOKEN", "1000000"),
             ("LADDER_BURST_PER_TOKEN", "1000000"),
+            ("LADDER_SMTP_URL", &smtp),
         ],
     );
 
@@ -1152,6 +1205,7 @@ async fn every_route_answers_every_caller_as_the_table_says() {
         sessions: BTreeMap::new(),
         next: AtomicU64::new(1),
         today: jiff::Timestamp::now().strftime("%Y-%m-%d").to_string(),
+        sink,
     };
     for name in ["ana", "sam", "maria", "root"] {
         world.set_teams(name, &["supervisors"]).await;

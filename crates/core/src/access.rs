@@ -615,3 +615,43 @@ mod signed_webhook_tests {
         }
     }
 }
+
+/// A customer on the portal: the holder of a signed link to one case of theirs, with no
+/// account. [`CustomerPrincipal::may_read`] and [`CustomerPrincipal::may`] are the one
+/// statement of what such a link allows: reading that case's public side, and only the
+/// portal's commands on it — a public reply, asking for a supervisor (a hierarchical
+/// escalation the customer initiates) and rating the resolution as themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerPrincipal {
+    pub customer: crate::ids::CustomerId,
+    pub case: crate::ids::CaseId,
+}
+
+impl CustomerPrincipal {
+    /// The linked case, while it is still this customer's (a case moved to another
+    /// customer is no longer reachable by an older link).
+    pub fn may_read(&self, case: &Case) -> Result<(), String> {
+        if case.id == self.case && case.customer == Some(self.customer) {
+            Ok(())
+        } else {
+            Err("the link is not for this case or this customer".into())
+        }
+    }
+
+    /// Whether the customer may run `command` on `case` through the portal.
+    pub fn may(&self, case: &Case, command: &CaseCommand) -> Result<(), String> {
+        self.may_read(case)?;
+        match command {
+            CaseCommand::AddMessage(m) if m.visibility == crate::case::Visibility::Public && !m.resume => Ok(()),
+            CaseCommand::Escalate(e)
+                if e.kind == crate::event::EscalationKind::Hierarchical
+                    && e.initiator == crate::event::Initiator::Customer
+                    && e.to_user.is_none() =>
+            {
+                Ok(())
+            }
+            CaseCommand::RecordCsat(c) if !c.on_behalf => Ok(()),
+            other => Err(format!("a customer cannot {} a case through the portal", other.action())),
+        }
+    }
+}

@@ -8,16 +8,18 @@
 //! (its new team, or the person it was escalated to), an SLA warning or breach (the
 //! assignee, else the case's team) and an approval waiting (the users of the approver's
 //! role). The last three are notified without a rule, so an escalation reaches its people
-//! even with no matrix in force.
+//! even with no matrix in force. A public reply from staff tells the case's customer
+//! (`message_added`, by email — by SMS when the reply went out on SMS), with the link to
+//! their case on the portal (`{{portal_url}}`, minted when the notice is sent).
 
 use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use crate::case::Case;
+use crate::case::{Actor, Case, Channel, Visibility};
 use crate::error::DomainError;
-use crate::event::CaseEvent;
+use crate::event::{CaseEvent, MessageAdded};
 
 /// A notification a case event asks for, before its recipient is resolved to addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +45,20 @@ pub fn notifies(event: &CaseEvent) -> bool {
             | CaseEvent::ClockAtRisk(_)
             | CaseEvent::ClockBreached(_)
             | CaseEvent::ApprovalRequested(_)
-    )
+    ) || customer_reply(event).is_some()
+}
+
+/// A public reply the customer is told of: a message staff (or a rule) wrote, not the
+/// customer's own words.
+fn customer_reply(event: &CaseEvent) -> Option<&MessageAdded> {
+    match event {
+        CaseEvent::MessageAdded(m)
+            if m.visibility == Visibility::Public && !matches!(m.author, Actor::Customer { .. }) =>
+        {
+            Some(m)
+        }
+        _ => None,
+    }
 }
 
 /// The notifications one event asks for; `case` is the case after the event.
@@ -69,6 +84,9 @@ pub fn notices(case: &Case, event: &CaseEvent) -> Vec<Notice> {
         }
         CaseEvent::ClockAtRisk(_) | CaseEvent::ClockBreached(_) => vec![notice(staff(), "email")],
         CaseEvent::ApprovalRequested(a) => vec![notice(format!("role:{}", a.approver_role.as_str()), "email")],
+        CaseEvent::MessageAdded(m) if case.customer.is_some() && customer_reply(event).is_some() => {
+            vec![notice("customer".into(), if m.channel == Channel::Sms { "sms" } else { "email" })]
+        }
         _ => Vec::new(),
     }
 }
@@ -87,9 +105,17 @@ pub fn placeholders(case: &Case, event: &CaseEvent) -> BTreeMap<String, String> 
         CaseEvent::ClockAtRisk(c) => format!("{} clock {}% spent, due {}", wire_name(&c.clock), c.percent, c.due_at),
         CaseEvent::ClockBreached(c) => format!("{} clock breached, was due {}", wire_name(&c.clock), c.due_at),
         CaseEvent::ApprovalRequested(a) => format!("approval wanted: {} of {}", a.action, a.amount),
+        CaseEvent::MessageAdded(_) => "a reply".to_string(),
         _ => String::new(),
     };
     put("event.detail", detail);
+    if let Some(m) = customer_reply(event) {
+        put("message.body", m.body.clone());
+    }
+    // Whom a portal link is minted for, when the notice is sent (not a secret).
+    if let Some(customer) = case.customer {
+        put(PORTAL_CUSTOMER, customer.to_string());
+    }
     values
 }
 
@@ -122,7 +148,12 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("event.kind", "what happened: escalated, clock_at_risk, clock_breached, approval_requested …"),
     ("event.detail", "one line on what happened (levels and reason, the clock, the amount)"),
     ("recipient", "who the notification is for (assignee, team:billing, user:ana …)"),
+    ("message.body", "the reply the customer is told of (message_added)"),
+    ("portal_url", "the customer's signed link to the case on the portal, minted when the notice is sent"),
 ];
+
+/// The stored value naming the case's customer, for the portal link minted at sending.
+pub const PORTAL_CUSTOMER: &str = "case.customer_id";
 
 /// The longest template subject and body, in bytes.
 pub const MAX_TEMPLATE_SUBJECT: usize = 500;
@@ -142,8 +173,18 @@ pub fn default_template(event_kind: &str) -> Template {
         "clock_at_risk" => "Case #{{case.number}}: SLA at risk",
         "clock_breached" => "Case #{{case.number}}: SLA breached",
         "approval_requested" => "Case #{{case.number}}: approval waiting",
+        "message_added" => "[#{{case.number}}] {{case.subject}}",
         _ => "Case #{{case.number}}: {{event.kind}}",
     };
+    if event_kind == "message_added" {
+        return Template {
+            subject: subject.to_string(),
+            body:
+                "{{message.body}}\n\n\u{2014}\nYour case #{{case.number}} is {{case.status}}. See it, reply, ask for \
+                   a supervisor or rate our help: {{portal_url}}"
+                    .to_string(),
+        };
+    }
     Template {
         subject: subject.to_string(),
         body: "Case #{{case.number}} \u{201c}{{case.subject}}\u{201d} ({{case.priority}}, {{case.status}}, level \

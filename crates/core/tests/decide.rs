@@ -1665,3 +1665,73 @@ fn a_case_holds_a_bounded_number_of_messages_and_list_entries_and_short_notes() 
     });
     assert!(decide_on(&case, &long_body).is_ok());
 }
+
+// ---------------------------------------------------------------------------------------
+// The customer portal: the customer's own rating, and what a portal link allows
+// ---------------------------------------------------------------------------------------
+
+fn csat(score: u8, on_behalf: bool) -> CaseCommand {
+    CaseCommand::RecordCsat(ladder_core::command::RecordCsat { score, comment: None, on_behalf })
+}
+
+#[test]
+fn the_customer_may_change_their_own_rating_while_the_case_is_resolved_then_it_stands() {
+    let mut sim = Sim::new();
+    sim.ok(&staff(&agent()), open()).ok(&staff(&agent()), resolve());
+    sim.ok(&customer(), csat(2, false)).ok(&customer(), csat(4, false));
+    assert_eq!(sim.case().csat.as_ref().map(|c| (c.score, c.by_customer)), Some((4, true)));
+    assert!(sim.exec(&staff(&agent()), &csat(1, true)).is_err(), "an agent does not overwrite the customer's");
+    sim.ok(&staff(&supervisor()), CaseCommand::Close);
+    assert!(sim.exec(&customer(), &csat(5, false)).is_err(), "closed: the rating stands");
+    assert_eq!(sim.case().csat.as_ref().map(|c| c.score), Some(4));
+}
+
+#[test]
+fn a_portal_link_allows_its_customer_only_the_portals_commands_on_their_own_case() {
+    use ladder_core::access::CustomerPrincipal;
+    let mut sim = Sim::new();
+    sim.ok(&staff(&agent()), CaseCommand::Open(OpenCase { customer: Some(CUSTOMER), ..open_case() }));
+    let case = sim.case().clone();
+    let me = CustomerPrincipal { customer: CUSTOMER, case: case.id };
+    let reply = |visibility| {
+        CaseCommand::AddMessage(AddMessage {
+            visibility,
+            channel: None,
+            body: "hi".into(),
+            from_customer: true,
+            resume: false,
+        })
+    };
+    let escalate = |kind, initiator| {
+        CaseCommand::Escalate(Escalate {
+            kind,
+            initiator,
+            to_level: None,
+            to_team: None,
+            to_user: None,
+            reason: "please".into(),
+            tried: None,
+            candidates: Vec::new(),
+            team_choice: None,
+        })
+    };
+    let check = |who: &CustomerPrincipal, command: &CaseCommand, allowed: bool| {
+        assert_eq!(who.may(&case, command).is_ok(), allowed, "{command:?} by {who:?}");
+    };
+    check(&me, &reply(Visibility::Public), true);
+    check(&me, &reply(Visibility::Internal), false);
+    check(&me, &escalate(EscalationKind::Hierarchical, Initiator::Customer), true);
+    check(&me, &escalate(EscalationKind::Hierarchical, Initiator::Agent), false);
+    check(&me, &escalate(EscalationKind::Functional, Initiator::Customer), false);
+    check(&me, &csat(5, false), true);
+    check(&me, &csat(5, true), false);
+    check(&me, &resolve(), false);
+    check(&me, &CaseCommand::Close, false);
+    // Another customer, or another case, reads and does nothing.
+    let stranger = CustomerPrincipal { customer: ladder_core::ids::CustomerId(Uuid::from_u128(7)), case: case.id };
+    let elsewhere = CustomerPrincipal { customer: CUSTOMER, case: ladder_core::ids::CaseId(Uuid::from_u128(8)) };
+    for other in [stranger, elsewhere] {
+        assert!(other.may_read(&case).is_err());
+        check(&other, &reply(Visibility::Public), false);
+    }
+}

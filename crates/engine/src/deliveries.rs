@@ -229,6 +229,7 @@ impl Engine {
                 .map(|d| {
                     let (senders, templates, engine) = (senders.clone(), templates.clone(), self.clone());
                     async move {
+                        let d = engine.with_portal_url(d).await;
                         let sent = senders.send(&d, &templates).await;
                         let at = engine.now();
                         let result = match sent {
@@ -538,6 +539,8 @@ impl Engine {
             ("case.status", "open"),
             ("event.detail", "an example of what happened"),
             ("recipient", "team"),
+            ("message.body", "Thanks for waiting: the refund is on its way."),
+            ("portal_url", "https://support.example.com/portal/…"),
         ] {
             values.entry(k.to_string()).or_insert_with(|| v.to_string());
         }

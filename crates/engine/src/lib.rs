@@ -26,6 +26,7 @@ pub mod incidents;
 pub mod intake;
 pub mod login_throttle;
 pub mod macros;
+pub mod portal;
 pub mod query;
 pub mod routing;
 pub mod rules;
@@ -55,6 +56,7 @@ pub use ladder_store::{
     AlertWrite, ArticlePage, ArticleQuery, AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage, CustomerFilter, Delivery, DeliveryAttempt, DeliveryFilter, EscalatedBy, FeedTarget, FeedToken, Idempotency, IncidentFilter, InsightFacts, MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval, QueuedCase, StoredEvent, StoredMessage, StoredTemplate, StoreError, StoreStats, TokenInfo,
 };
 pub use login_throttle::LoginThrottleConfig;
+pub use portal::{PortalConfig, PortalError, PortalRequest, PortalView};
 pub use search::SearchResults;
 pub use timers::{FireReport, TimerStatus};
 
@@ -108,6 +110,8 @@ struct EngineInner {
     token_policy: RwLock<credentials::TokenPolicy>,
     /// Where a matrix is linted and compiled: off the async workers, within a budget.
     workers: budget::Workers,
+    /// The customer portal's configuration and signing key.
+    portal: portal::PortalState,
 }
 
 impl Engine {
@@ -142,6 +146,7 @@ impl Engine {
                 credentials: tokio::sync::watch::channel(0).0,
                 token_policy: RwLock::new(credentials::TokenPolicy::default()),
                 workers: budget::Workers::new(budget::Budget::default()),
+                portal: portal::PortalState::default(),
             }),
         }
     }

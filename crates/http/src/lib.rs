@@ -78,6 +78,8 @@ pub struct AppState {
     pub(crate) mail: std::sync::Arc<ladder_engine::MailIntake>,
     /// How SMS, chat, social and voice contacts are taken in (their webhooks' secrets).
     pub(crate) contacts: std::sync::Arc<ladder_engine::ContactIntake>,
+    /// The customer portal's posts per link and per address.
+    pub(crate) portal: std::sync::Arc<web::portal::PortalLimits>,
 }
 
 /// How a server protects itself from load.
@@ -115,6 +117,7 @@ impl AppState {
             request_timeout: config.request_timeout,
             mail: Default::default(),
             contacts: Default::default(),
+            portal: Default::default(),
         }
     }
 

@@ -106,15 +106,38 @@ fn acceptable(id: &[u8]) -> bool {
     (1..=MAX_REQUEST_ID).contains(&id.len()) && id.iter().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(b))
 }
 
-/// The log span of a request: method, path (no query: it may carry a feed's token) and id.
+/// The log span of a request: method, URI and id. A URI that is a credential (a portal link,
+/// a calendar feed's token) is shown without its secret.
 pub(crate) fn span(request: &Request) -> tracing::Span {
     let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
-    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+    let uri = loggable_uri(request.uri());
+    tracing::info_span!("request", method = %request.method(), uri = %uri, request_id = %id)
+}
+
+/// The calendar feeds' path, whose last segment is the feed's secret.
+const CALENDARS: &str = "/api/v1/calendars/";
+
+fn loggable_uri(uri: &axum::http::Uri) -> String {
+    if uri.path().starts_with(CALENDARS) {
+        format!("{CALENDARS}…")
+    } else {
+        crate::web::portal::loggable_uri(uri)
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::acceptable;
+    use super::{acceptable, loggable_uri};
+
+    #[test]
+    fn a_credential_in_a_path_is_never_logged() {
+        let feed: axum::http::Uri = "/api/v1/calendars/ldrcal_secretsecret?weeks=4".parse().unwrap();
+        assert_eq!(loggable_uri(&feed), "/api/v1/calendars/…");
+        let portal: axum::http::Uri = "/portal/0123456789abcdef0123/reply".parse().unwrap();
+        assert!(!loggable_uri(&portal).contains("0123456789abcdef0123"), "{}", loggable_uri(&portal));
+        let case: axum::http::Uri = "/api/v1/cases/42?x=1".parse().unwrap();
+        assert_eq!(loggable_uri(&case), "/api/v1/cases/42?x=1");
+    }
 
     #[test]
     fn a_client_request_id_is_kept_only_when_short_and_plain() {

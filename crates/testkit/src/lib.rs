@@ -19,6 +19,7 @@
 //! - [`http`] (feature `server`): the API client (bearer tokens, JSON or problem+json) and the
 //!   console client (forms, cookies, redirects not followed).
 //! - [`browser`] (feature `server`): the playwright walks in Debian's Chromium.
+//! - [`smtp`] (feature `server`): a local SMTP sink that keeps what the server sends.
 
 use jiff::Timestamp;
 
@@ -33,6 +34,8 @@ pub mod http;
 pub mod matrix;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
+pub mod smtp;
 #[cfg(feature = "store")]
 pub mod store;
 

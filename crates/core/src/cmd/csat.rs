@@ -17,14 +17,19 @@ pub struct RecordCsat {
 
 /// Satisfaction is asked about a resolution, once: the case must be resolved (or closed
 /// after that), and a score already recorded since the latest resolution stands — a
-/// reopened and resolved-again case takes a new one.
+/// reopened and resolved-again case takes a new one. As in Zendesk, the customer may
+/// change their own rating while the case is resolved (the new score replaces theirs);
+/// once the case is closed, or when an agent recorded it, the score stands.
 pub(crate) fn decide(case: &Case, c: &RecordCsat, action: &'static str) -> Result<Vec<CaseEvent>, DomainError> {
     let Some(resolution) =
         case.resolution.as_ref().filter(|_| matches!(case.status, Status::Resolved | Status::Closed))
     else {
         return Err(DomainError::transition(action, case.status, "satisfaction is recorded once the case is resolved"));
     };
-    if let Some(given) = case.csat.as_ref().filter(|given| given.at >= resolution.at) {
+    let customer_changes_theirs =
+        |given: &crate::case::Csat| !c.on_behalf && given.by_customer && case.status == Status::Resolved;
+    if let Some(given) = case.csat.as_ref().filter(|given| given.at >= resolution.at && !customer_changes_theirs(given))
+    {
         return Err(DomainError::transition(
             action,
             case.status,

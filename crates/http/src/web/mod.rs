@@ -38,6 +38,7 @@ pub mod live;
 pub mod login;
 pub mod macros;
 pub mod matrix;
+pub mod portal;
 pub mod profile;
 pub mod queue;
 pub mod schedules;
@@ -84,6 +85,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(schedules::router())
         .layer(axum::middleware::from_fn(deep_links::return_after_sign_in))
         .merge(live::router())
+        .merge(portal::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), forget_shown_flash))
         .layer(axum::middleware::from_fn_with_state(state, secure_cookies))
         .layer(axum::middleware::map_response(security_headers))
@@ -100,7 +102,10 @@ async fn security_headers(mut response: Response) -> Response {
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    // A page may ask for a stricter one (the portal: `no-referrer`, its path is a credential).
+    if !h.contains_key(header::REFERRER_POLICY) {
+        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    }
     response
 }
 

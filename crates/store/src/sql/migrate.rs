@@ -32,6 +32,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0018_articles.sql"),
     include_str!("migrations/0019_incidents.sql"),
     include_str!("migrations/0020_schedules.sql"),
+    include_str!("migrations/0021_portal.sql"),
 ];
 
 /// The words a migration's source writes as SQLite does and PostgreSQL spells otherwise:
@@ -142,7 +143,7 @@ pub fn undo_microseconds_sql(postgres: bool) -> String {
         ("audit_log", "audit_log_no_update", "the audit history is append-only"),
     ];
     /// The tables migrations 13 and later create.
-    const LATER_TABLES: [&str; 19] = [
+    const LATER_TABLES: [&str; 20] = [
         "case_escalators",
         "case_escalated_from",
         "macros",
@@ -162,6 +163,7 @@ pub fn undo_microseconds_sql(postgres: bool) -> String {
         "services",
         "service_keys",
         "incidents",
+        "server_secrets",
     ];
     let mut sql = String::new();
     for table in LATER_TABLES {

@@ -1,5 +1,6 @@
 //! Users' own settings (the time zone of the console), on either backend: one
-//! `user_settings` row per user who saved one.
+//! `user_settings` row per user who saved one; and the servers' shared secrets
+//! (`server_secrets`: generated once, the first writer's kept).
 
 use jiff::Timestamp;
 use ladder_core::ids::UserId;
@@ -30,6 +31,23 @@ impl Store {
                 args![user_id.to_string(), zone, ts_to_us(now)],
             )?;
             Ok(())
+        })
+        .await
+    }
+}
+
+impl Store {
+    /// The secret named `name`, stored as `fresh` if none is yet: the first server to ask
+    /// keeps its own, every other (and every restart) reads that one.
+    pub async fn server_secret(&self, name: &str, fresh: Vec<u8>, now: Timestamp) -> StoreResult<Vec<u8>> {
+        let name = name.to_string();
+        self.write(move |db| {
+            db.exec(
+                "INSERT INTO server_secrets (name, secret, created_at_us) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO NOTHING",
+                args![name.as_str(), fresh, ts_to_us(now)],
+            )?;
+            db.value("SELECT secret FROM server_secrets WHERE name = ?1", args![name.as_str()])
         })
         .await
     }
