@@ -7,6 +7,7 @@ mod calendar_cmd;
 mod delivery_args;
 mod demo;
 mod matrix_cmd;
+mod model_cmd;
 mod requests;
 mod serve_limits;
 mod simulate_cmd;
@@ -126,6 +127,11 @@ enum Command {
     },
     /// What-if: replay recorded cases under a candidate matrix and compare with what happened.
     Simulate(simulate_cmd::SimulateArgs),
+    /// Escalation-risk models: train on the store's history, list, activate.
+    Model {
+        #[command(subcommand)]
+        command: model_cmd::ModelCommand,
+    },
     /// Performance benchmarks (run with a release build).
     Bench {
         #[command(subcommand)]
@@ -479,6 +485,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Matrix { command } => matrix_cmd::run(command),
         Command::Calendar { command } => calendar_cmd::run(command),
         Command::Simulate(args) => simulate_cmd::run(args).await,
+        Command::Model { command } => model_cmd::run(command).await,
         Command::Bench { command } => {
             init_logs(false);
             bench::run(command).await

@@ -281,6 +281,10 @@ pub enum Action<'a> {
     ReadArticle { status: ArticleStatus },
     /// Write, publish or delete knowledge articles.
     WriteArticle,
+    /// List the escalation-risk models with their evaluations.
+    ReadModels,
+    /// Train, activate and deactivate escalation-risk models.
+    ManageModels,
 }
 
 impl Action<'_> {
@@ -326,6 +330,8 @@ impl Action<'_> {
             Action::ManageMacro { .. } => "manage-macro",
             Action::ReadArticle { .. } => "read-article",
             Action::WriteArticle => "write-article",
+            Action::ReadModels => "read-models",
+            Action::ManageModels => "manage-models",
         }
     }
 }
@@ -438,6 +444,8 @@ impl Principal {
                 Ok(())
             }
             Action::ReadAllMetrics | Action::ChangeMatrix | Action::Simulate => self.at_least(Role::Manager),
+            Action::ReadModels => self.at_least(Role::Manager),
+            Action::ManageModels => self.at_least(Role::Admin),
             Action::UseMacro { owner: MacroOwner::Team(team) } => {
                 if self.role >= Role::Manager || self.teams.contains(&team) {
                     Ok(())

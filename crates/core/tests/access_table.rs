@@ -276,6 +276,8 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
                 "change-matrix" => Action::ChangeMatrix,
                 "simulate" => Action::Simulate,
                 "write-article" => Action::WriteArticle,
+                "read-models" => Action::ReadModels,
+                "manage-models" => Action::ManageModels,
                 other => panic!("permissions.txt names an action the test does not know: {other}"),
             };
             principal.allows(&action)
@@ -353,6 +355,8 @@ fn every_named_action_of_the_access_module_is_in_the_table() {
         Action::ManageMacro { owner: MacroOwner::User(CALLER) },
         Action::ReadArticle { status: ArticleStatus::Draft },
         Action::WriteArticle,
+        Action::ReadModels,
+        Action::ManageModels,
     ];
     for action in actions {
         assert!(names.iter().any(|n| n == action.name()), "{} is missing from permissions.txt", action.name());

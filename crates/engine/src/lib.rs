@@ -24,6 +24,7 @@ pub mod intake;
 pub mod login_throttle;
 pub mod macros;
 pub mod query;
+pub mod risk;
 pub mod routing;
 pub mod rules;
 pub mod search;
@@ -48,7 +49,7 @@ pub use ladder_store::{
     ArticlePage, ArticleQuery, AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage,
     CustomerFilter, Delivery, DeliveryAttempt, DeliveryFilter, EscalatedBy, Idempotency, InsightFacts,
     MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval, QueuedCase, StoreError,
-    StoreStats, StoredEvent, StoredMessage, StoredTemplate, TokenInfo,
+    StoreStats, StoredEvent, StoredMessage, StoredModel, StoredTemplate, TokenInfo, TrainingCase,
 };
 pub use login_throttle::LoginThrottleConfig;
 pub use search::SearchResults;
@@ -83,6 +84,8 @@ struct EngineInner {
     /// The levels in force: the active matrix's, else the configured default.
     ladder: RwLock<Arc<Ladder>>,
     matrix: RwLock<Option<Arc<rules::ActiveMatrix>>>,
+    /// The escalation-risk model in force, which scores every new case ([`risk`]).
+    risk_model: RwLock<Option<Arc<ladder_core::risk::RiskModel>>>,
     tokens: credentials::TokenCache,
     /// Argon2 work in flight, bounded, with its reused buffers.
     password_work: Arc<credentials::PasswordWork>,
@@ -127,6 +130,7 @@ impl Engine {
             inner: Arc::new(EngineInner {
                 ladder: RwLock::new(ladder),
                 matrix: RwLock::new(None),
+                risk_model: RwLock::new(None),
                 tokens: credentials::TokenCache::default(),
                 password_work: Arc::new(credentials::PasswordWork::new(&limits.passwords)),
                 login_throttle: login_throttle::LoginThrottle::new(limits.login),

@@ -25,6 +25,7 @@ mod live;
 mod macros;
 pub mod matrix;
 mod metrics;
+mod models;
 pub mod openapi;
 mod queues;
 mod search;
@@ -164,6 +165,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(insights::router())
         .merge(macros::router())
+        .merge(models::router())
         .merge(deliveries::router())
         .merge(articles::router())
         .merge(simulations::router())

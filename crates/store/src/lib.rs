@@ -17,8 +17,8 @@ pub mod sql;
 pub use sql::{
     ApprovalFact, ApprovalKeep, ArticlePage, ArticleQuery, AuditEntry, AuditFilter, CaseHistory, Change, Delivery,
     DeliveryAttempt, DeliveryFilter, DeliveryOutcome, DeliveryResult, InsightFacts, Location, MAX_SEARCH_BYTES,
-    MAX_SEARCH_WORDS, MetricsRow, PendingApproval, QueuedCase, RuleActivityRow, Store, StoredTemplate,
-    TEST_POSTGRES_URL, TeamGrouping, TransferSummary, redact_url, test_location, test_postgres_location,
+    MAX_SEARCH_WORDS, MetricsRow, PendingApproval, QueuedCase, RuleActivityRow, Store, StoredModel, StoredTemplate,
+    TEST_POSTGRES_URL, TeamGrouping, TrainingCase, TransferSummary, redact_url, test_location, test_postgres_location,
 };
 mod types;
 

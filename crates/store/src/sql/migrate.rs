@@ -30,6 +30,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0016_inbound.sql"),
     include_str!("migrations/0017_outbox.sql"),
     include_str!("migrations/0018_articles.sql"),
+    include_str!("migrations/0024_models.sql"),
 ];
 
 /// The words a migration's source writes as SQLite does and PostgreSQL spells otherwise:
@@ -140,7 +141,7 @@ pub fn undo_microseconds_sql(postgres: bool) -> String {
         ("audit_log", "audit_log_no_update", "the audit history is append-only"),
     ];
     /// The tables migrations 13 and later create.
-    const LATER_TABLES: [&str; 14] = [
+    const LATER_TABLES: [&str; 16] = [
         "case_escalators",
         "case_escalated_from",
         "macros",
@@ -155,6 +156,8 @@ pub fn undo_microseconds_sql(postgres: bool) -> String {
         "articles",
         "article_versions",
         "article_text",
+        "risk_models",
+        "risk_model_activations",
     ];
     let mut sql = String::new();
     for table in LATER_TABLES {
