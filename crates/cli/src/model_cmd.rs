@@ -131,7 +131,13 @@ fn print_training(trained: &Trained, took: std::time::Duration) {
     println!("log loss         model {:.4}   baseline {:.4}", e.log_loss, e.baseline_log_loss);
     println!("calibration by decile (predicted → observed):");
     for (i, d) in e.deciles.iter().enumerate() {
-        println!("  {:>2}  {:>6} cases  {:>6.1} % → {:>6.1} %", i + 1, d.cases, d.predicted * 100.0, d.observed * 100.0);
+        println!(
+            "  {:>2}  {:>6} cases  {:>6.1} % → {:>6.1} %",
+            i + 1,
+            d.cases,
+            d.predicted * 100.0,
+            d.observed * 100.0
+        );
     }
     println!("beats the baseline: {}", if e.beats_baseline { "yes" } else { "no" });
 }

@@ -67,7 +67,8 @@ pub const MIN_DIMENSIONS: u32 = 32;
 pub const MAX_DIMENSIONS: u32 = 1 << 16;
 
 /// Numeric features, each in a slot of its own (not hashed), scaled to about 0–1.
-const NUMERIC: [&str; 5] = ["customer_value", "repeat_contacts", "negative_sentiment", "positive_sentiment", "queue_load"];
+const NUMERIC: [&str; 5] =
+    ["customer_value", "repeat_contacts", "negative_sentiment", "positive_sentiment", "queue_load"];
 
 /// How much of the description is read for words.
 const MAX_TEXT_CHARS: usize = 4_096;

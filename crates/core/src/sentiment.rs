@@ -39,11 +39,7 @@ pub fn score(text: &str) -> Sentiment {
 
 /// The score of a case's opening: its subject and description read as one message.
 pub fn score_opening(subject: &str, description: &str) -> Sentiment {
-    if description.trim().is_empty() {
-        score(subject)
-    } else {
-        score(&format!("{subject}. {description}"))
-    }
+    if description.trim().is_empty() { score(subject) } else { score(&format!("{subject}. {description}")) }
 }
 
 /// A score as VADER's compound value, −1.0 to +1.0.

@@ -56,7 +56,8 @@ fn feature_indices_are_stable() {
     assert_eq!(v, again, "words are hashed lower-cased");
     assert!(indices.iter().all(|i| *i < 256));
     use ladder_core::risk::Feature;
-    let pinned = [Feature::Word("refund").index(256), Feature::Category("billing").index(256), Feature::Hour(14).index(256)];
+    let pinned =
+        [Feature::Word("refund").index(256), Feature::Category("billing").index(256), Feature::Hour(14).index(256)];
     assert_eq!(pinned, [127, 51, 13]);
 }
 

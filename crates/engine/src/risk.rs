@@ -252,7 +252,8 @@ impl Engine {
     ) -> Result<Option<StoredModel>, StoreError> {
         self.check(principal, &Action::ManageModels)?;
         let activated = self.store.activate_model(version, principal.name.clone(), self.now()).await?;
-        *self.inner.risk_model.write().expect("risk model lock") = activated.as_ref().map(|m| Arc::new(m.model.clone()));
+        *self.inner.risk_model.write().expect("risk model lock") =
+            activated.as_ref().map(|m| Arc::new(m.model.clone()));
         Ok(activated)
     }
 

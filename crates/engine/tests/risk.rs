@@ -87,7 +87,10 @@ async fn history(w: &World, n: usize, seed: u64, p: impl Fn(bool) -> f64) {
         let category = CATEGORIES[i % CATEGORIES.len()];
         let threat = dice.next() < 0.3;
         let id = CaseId::new_v7();
-        w.engine.run(&w.ana, id, CaseRequest::Open(opening(category, threat, &mut dice)), None, None, at).await.unwrap();
+        w.engine
+            .run(&w.ana, id, CaseRequest::Open(opening(category, threat, &mut dice)), None, None, at)
+            .await
+            .unwrap();
         if dice.next() < p(threat) {
             w.engine.run(&w.ana, id, escalation(), None, None, at + SignedDuration::from_mins(5)).await.unwrap();
         }
@@ -124,7 +127,8 @@ async fn a_planted_signal_beats_the_category_baseline_and_scores_new_cases() {
     w.engine.activate_risk_model(&w.admin, Some(1)).await.unwrap();
     let at = start() + SignedDuration::from_hours(24 * 30);
     let mut dice = Dice(99);
-    let risky = w.engine.run(&w.ana, CaseId::new_v7(), CaseRequest::Open(opening("billing", true, &mut dice)), None, None, at);
+    let risky =
+        w.engine.run(&w.ana, CaseId::new_v7(), CaseRequest::Open(opening("billing", true, &mut dice)), None, None, at);
     let risky = risky.await.unwrap().case.risk.expect("a new case is scored");
     let calm = w
         .engine
@@ -138,12 +142,16 @@ async fn a_planted_signal_beats_the_category_baseline_and_scores_new_cases() {
     assert!(risky.probability() > 0.5 && calm.probability() < 0.3, "{risky:?} {calm:?}");
     // The strongest push is a word of the threat (they always come together, so share it).
     let threat = ["word:chargeback", "word:file", "word:wrong", "word:bank"];
-    assert!(threat.contains(&risky.factors[0].feature.as_str()) && risky.factors[0].contribution_milli > 0, "{risky:?}");
+    assert!(
+        threat.contains(&risky.factors[0].feature.as_str()) && risky.factors[0].contribution_milli > 0,
+        "{risky:?}"
+    );
     assert!(risky.factors.len() <= ladder_core::risk::TOP_FACTORS);
 
     // No model in force: new cases are not scored.
     w.engine.activate_risk_model(&w.admin, None).await.unwrap();
-    let unscored = w.engine.run(&w.ana, CaseId::new_v7(), CaseRequest::Open(opening("billing", true, &mut dice)), None, None, at);
+    let unscored =
+        w.engine.run(&w.ana, CaseId::new_v7(), CaseRequest::Open(opening("billing", true, &mut dice)), None, None, at);
     assert_eq!(unscored.await.unwrap().case.risk, None);
 }
 

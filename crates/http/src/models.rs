@@ -97,7 +97,11 @@ async fn get_model(State(s): State<AppState>, auth: Auth, Path(raw): Path<String
         (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn activate_model(State(s): State<AppState>, auth: Auth, Path(raw): Path<String>) -> ApiResult<Json<ModelDto>> {
     let v = version(&raw)?;
-    let model = s.engine.activate_risk_model(&auth.0, Some(v)).await?.ok_or_else(|| ApiError::not_found(format!("model {v}")))?;
+    let model = s
+        .engine
+        .activate_risk_model(&auth.0, Some(v))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("model {v}")))?;
     Ok(Json(dto(model, Some(v))))
 }
 

@@ -95,7 +95,10 @@ impl From<&ladder_core::risk::Assessment> for RiskDto {
             factors: a
                 .factors
                 .iter()
-                .map(|f| RiskFactorDto { feature: f.feature.clone(), contribution: f64::from(f.contribution_milli) / 1000.0 })
+                .map(|f| RiskFactorDto {
+                    feature: f.feature.clone(),
+                    contribution: f64::from(f.contribution_milli) / 1000.0,
+                })
                 .collect(),
         }
     }

@@ -49,11 +49,10 @@ fn row_to_model(r: &Row) -> StoreResult<StoredModel> {
 }
 
 fn active_version(db: &mut Db) -> StoreResult<Option<u64>> {
-    let v: Option<Option<i64>> = db.first(
-        "SELECT version FROM risk_model_activations ORDER BY seq DESC LIMIT 1",
-        args![],
-        |r| Ok(r.get::<Option<i64>>(0)?),
-    )?;
+    let v: Option<Option<i64>> =
+        db.first("SELECT version FROM risk_model_activations ORDER BY seq DESC LIMIT 1", args![], |r| {
+            Ok(r.get::<Option<i64>>(0)?)
+        })?;
     Ok(v.flatten().map(|v| v as u64))
 }
 
@@ -76,7 +75,12 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 args![next, &body, &eval, evaluation.beats_baseline, &by, ts_to_us(at)],
             )?;
-            Ok(StoredModel { model: RiskModel { version: next as u64, ..model }, evaluation, trained_by: by, created_at: at })
+            Ok(StoredModel {
+                model: RiskModel { version: next as u64, ..model },
+                evaluation,
+                trained_by: by,
+                created_at: at,
+            })
         })
         .await
     }
@@ -94,7 +98,11 @@ impl Store {
     /// One stored model.
     pub async fn model(&self, version: u64) -> StoreResult<Option<StoredModel>> {
         self.read(move |db| {
-            db.first(&format!("SELECT {MODEL_COLUMNS} FROM risk_models WHERE version = ?1"), args![version as i64], row_to_model)
+            db.first(
+                &format!("SELECT {MODEL_COLUMNS} FROM risk_models WHERE version = ?1"),
+                args![version as i64],
+                row_to_model,
+            )
         })
         .await
     }
@@ -102,7 +110,11 @@ impl Store {
     /// The model in force, if any.
     pub async fn active_model(&self) -> StoreResult<Option<StoredModel>> {
         self.read(|db| match active_version(db)? {
-            Some(v) => db.first(&format!("SELECT {MODEL_COLUMNS} FROM risk_models WHERE version = ?1"), args![v as i64], row_to_model),
+            Some(v) => db.first(
+                &format!("SELECT {MODEL_COLUMNS} FROM risk_models WHERE version = ?1"),
+                args![v as i64],
+                row_to_model,
+            ),
             None => Ok(None),
         })
         .await
@@ -110,7 +122,12 @@ impl Store {
 
     /// Puts `version` in force (`None`: no model). A model that did not beat its baseline
     /// is refused (422 at the API).
-    pub async fn activate_model(&self, version: Option<u64>, by: String, at: Timestamp) -> StoreResult<Option<StoredModel>> {
+    pub async fn activate_model(
+        &self,
+        version: Option<u64>,
+        by: String,
+        at: Timestamp,
+    ) -> StoreResult<Option<StoredModel>> {
         self.write(move |conn| {
             let model = match version {
                 Some(v) => {
@@ -167,7 +184,9 @@ impl Store {
                     Some(id) => {
                         if !customers.contains_key(&id) {
                             let found = match id.parse() {
-                                Ok(parsed) => super::directory::load_customer(db, parsed)?.map(|c| (c.value, c.segment)),
+                                Ok(parsed) => {
+                                    super::directory::load_customer(db, parsed)?.map(|c| (c.value, c.segment))
+                                }
                                 Err(_) => None,
                             };
                             customers.insert(id.clone(), found);
