@@ -3,7 +3,7 @@
 
 use ladder_core::risk::{Evaluation, Hashing};
 use ladder_engine::risk::{TrainOptions, Trained};
-use ladder_engine::{Engine, command_line_principal};
+use ladder_engine::command_line_principal;
 
 use crate::DataArgs;
 
