@@ -2,8 +2,8 @@
 //! own history (docs/risk.md).
 
 use ladder_core::risk::{Evaluation, Hashing};
-use ladder_engine::risk::{TrainOptions, Trained};
 use ladder_engine::command_line_principal;
+use ladder_engine::risk::{TrainOptions, Trained};
 
 use crate::DataArgs;
 

@@ -24,6 +24,9 @@ use ndarray::{Array1, Array2};
 
 use crate::Engine;
 
+/// A held-out case: its features, its category (for the baseline) and whether it escalated.
+type HeldOut = (Vec<(u32, f32)>, Option<String>, bool);
+
 /// Cases read per batch.
 const BATCH: u32 = 5_000;
 
@@ -170,7 +173,7 @@ impl Engine {
         let mut x = Array2::<f32>::zeros(((train - fit_from) as usize, dimensions));
         let mut labels = Vec::with_capacity((train - fit_from) as usize);
         let mut baseline = CategoryBaseline::default();
-        let mut held: Vec<(Vec<(u32, f32)>, Option<String>, bool)> = Vec::with_capacity(holdout as usize);
+        let mut held: Vec<HeldOut> = Vec::with_capacity(holdout as usize);
         let mut features = HistoryFeatures::default();
         let mut seen = 0u64;
         let mut after = 0u64;
