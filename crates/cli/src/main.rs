@@ -4,11 +4,12 @@
 mod admin;
 mod bench;
 mod calendar_cmd;
-mod config;
 mod channel_args;
+mod config;
 mod delivery_args;
 mod demo;
 mod matrix_cmd;
+mod model_cmd;
 mod requests;
 mod serve_limits;
 mod simulate_cmd;
@@ -150,6 +151,11 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Escalation-risk models: train on the store's history, list, activate.
+    Model {
+        #[command(subcommand)]
+        command: model_cmd::ModelCommand,
     },
     /// Performance benchmarks (run with a release build).
     Bench {
@@ -564,6 +570,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Matrix { command } => matrix_cmd::run(command),
         Command::Calendar { command } => calendar_cmd::run(command),
         Command::Simulate(args) => simulate_cmd::run(args).await,
+        Command::Model { command } => model_cmd::run(command).await,
         Command::Bench { command } => {
             init_logs(false);
             bench::run(command).await

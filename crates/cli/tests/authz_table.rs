@@ -858,6 +858,10 @@ impl World {
             }
             "GET /api/v1/matrix/versions/{version}" => Call::new(path.replace("{version}", "1"), Body::None),
             "POST /api/v1/matrix/rollback" => json_call(path.into(), json!({})),
+            // No model is stored: those who may read or activate one are told it is not there.
+            "GET /api/v1/models/{version}" | "POST /api/v1/models/{version}/activate" => {
+                Call::new(path.replace("{version}", "1"), Body::None)
+            }
             "POST /api/v1/simulations" => {
                 let body = json!({"draft": "base", "from": self.today, "to": self.today});
                 json_call(path.into(), body).by(self.fresh_user(role_or_agent(role)).await.1)

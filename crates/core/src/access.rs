@@ -316,6 +316,10 @@ pub enum Action<'a> {
     ManageServices,
     /// Acknowledge, un-acknowledge or resolve an incident of a service of this team.
     RespondToIncident { team: TeamId },
+    /// List the escalation-risk models with their evaluations.
+    ReadModels,
+    /// Train, activate and deactivate escalation-risk models.
+    ManageModels,
 }
 
 impl Action<'_> {
@@ -370,6 +374,8 @@ impl Action<'_> {
             Action::ReadServices => "read-services",
             Action::ManageServices => "manage-services",
             Action::RespondToIncident { .. } => "respond-to-incident",
+            Action::ReadModels => "read-models",
+            Action::ManageModels => "manage-models",
         }
     }
 }
@@ -522,6 +528,8 @@ impl Principal {
                 Ok(())
             }
             Action::ReadAllMetrics | Action::ChangeMatrix | Action::Simulate => self.at_least(Role::Manager),
+            Action::ReadModels => self.at_least(Role::Manager),
+            Action::ManageModels => self.at_least(Role::Admin),
             Action::UseMacro { owner: MacroOwner::Team(team) } => {
                 if self.role >= Role::Manager || self.teams.contains(&team) {
                     Ok(())

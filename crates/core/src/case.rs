@@ -332,9 +332,20 @@ pub struct Case {
     pub n_reopens: u32,
     pub first_response_at: Option<Timestamp>,
     pub resolution: Option<Resolution>,
-    /// The mood of the customer's last message, −2 (angry) to +2 ([`crate::routing::sentiment`]).
+    /// The mood of the customer's last message (or of the case's opening), −2 (angry) to +2
+    /// ([`crate::sentiment::mood`]).
     #[serde(default)]
     pub customer_sentiment: Option<i8>,
+    /// The sentiment of the customer's last message (or of the opening), VADER's compound
+    /// score in thousandths ([`crate::sentiment`]): `case.sentiment` in the matrix.
+    #[serde(default)]
+    pub sentiment: Option<crate::sentiment::Sentiment>,
+    /// The sentiment of the case's opening (its subject and description), as scored then.
+    #[serde(default)]
+    pub opening_sentiment: Option<crate::sentiment::Sentiment>,
+    /// The escalation risk scored when the case opened, with the model version.
+    #[serde(default)]
+    pub risk: Option<crate::risk::Assessment>,
     /// SLA clocks, oldest first (every level the case has been at; ended ones stay).
     #[serde(default)]
     pub clocks: Vec<crate::sla::Clock>,
@@ -415,7 +426,10 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             n_reopens: 0,
             first_response_at: None,
             resolution: None,
-            customer_sentiment: None,
+            customer_sentiment: o.sentiment.map(crate::sentiment::mood),
+            sentiment: o.sentiment,
+            opening_sentiment: o.sentiment,
+            risk: o.risk.clone(),
             clocks: Vec::new(),
             tasks: Vec::new(),
             callbacks: Vec::new(),
@@ -442,7 +456,10 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
                 case.status = Status::Open;
             }
             if matches!(m.author, Actor::Customer { .. }) {
-                case.customer_sentiment = Some(crate::routing::sentiment(&m.body));
+                // Events written before scores were stored are scored now, with the same lexicon.
+                let score = m.sentiment.unwrap_or_else(|| crate::sentiment::score(&m.body));
+                case.sentiment = Some(score);
+                case.customer_sentiment = Some(crate::sentiment::mood(score));
             }
         }
         CaseEvent::Assigned(a) => {

@@ -162,6 +162,14 @@ pub struct Opened {
     pub tags: BTreeSet<String>,
     #[serde(default)]
     pub custom_fields: BTreeMap<String, serde_json::Value>,
+    /// The sentiment of the subject and description, the customer's first words
+    /// ([`crate::sentiment`], thousandths); absent in events written before it was scored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<crate::sentiment::Sentiment>,
+    /// The escalation risk the model in force gave the case when it opened, with that
+    /// model's version ([`crate::risk`]); absent without an active model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<crate::risk::Assessment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,6 +179,10 @@ pub struct MessageAdded {
     pub visibility: Visibility,
     pub channel: Channel,
     pub body: String,
+    /// The sentiment of a customer's message ([`crate::sentiment`], thousandths), scored
+    /// when it was decided; absent for staff messages and in older events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<crate::sentiment::Sentiment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

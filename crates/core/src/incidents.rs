@@ -270,6 +270,9 @@ pub fn trigger_events(case_id: CaseId, t: &Trigger, actor: &Actor, now: Timestam
         customer: None,
         tags: ["incident".to_string()].into_iter().collect(),
         custom_fields: Default::default(),
+        // An alert is a machine's words: no customer's mood, and no contact-center risk.
+        sentiment: None,
+        risk: None,
     }));
     e.push(CaseEvent::IncidentTriggered(IncidentTriggered {
         service: t.service.id,

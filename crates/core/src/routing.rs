@@ -2,7 +2,7 @@
 //!
 //! - [`priority_factors`]: how urgent a case is for the queue — its priority, the
 //!   customer's value and segment, repeat contacts and the mood of the customer's last
-//!   message ([`sentiment`]) — as points that add up to a score.
+//!   message ([`crate::sentiment`]) — as points that add up to a score.
 //! - [`queue_rank`]: the order a team works its queue in. Each case gets a *virtual
 //!   deadline*: its earliest SLA due instant (or, without one, a default horizon after it
 //!   was opened), brought forward six minutes per point of score. Sorting by it mixes "how
@@ -26,82 +26,6 @@ use crate::ids::UserId;
 /// The name routing decisions (and the router's transfers on queue overflow) carry as their actor.
 pub const ROUTER_ACTOR: &str = "router";
 
-/// Words that make a customer's message read as unhappy, and as happy. Matched on
-/// lower-cased whole words; stems end with `*`.
-const NEGATIVE: &[&str] = &[
-    "angry",
-    "annoyed",
-    "awful",
-    "cancel*",
-    "complain*",
-    "disappoint*",
-    "disgust*",
-    "fed",
-    "frustrat*",
-    "furious",
-    "horrible",
-    "lawyer*",
-    "legal",
-    "outrage*",
-    "ridiculous",
-    "sue",
-    "terrible",
-    "unacceptable",
-    "upset",
-    "useless",
-    "worst",
-    "never",
-    "again",
-    "still",
-    "broken",
-    "refund*",
-    "chargeback*",
-];
-const STRONG: &[&str] = &["furious", "lawyer*", "legal", "sue", "outrage*", "unacceptable", "worst", "chargeback*"];
-const POSITIVE: &[&str] =
-    &["thank*", "thanks", "great", "perfect", "appreciate*", "happy", "resolved", "excellent", "helpful", "works"];
-
-fn matches(word: &str, pattern: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(stem) => word.starts_with(stem),
-        None => word == pattern,
-    }
-}
-
-/// The mood of a customer's message, from −2 (angry) to +2 (pleased); 0 is neutral. A
-/// small word list, not a model: it only needs to move an angry customer up the queue.
-pub fn sentiment(text: &str) -> i8 {
-    let mut negative = 0i32;
-    let mut strong = 0i32;
-    let mut positive = 0i32;
-    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-        let w = word.to_lowercase();
-        if NEGATIVE.iter().any(|p| matches(&w, p)) {
-            negative += 1;
-        }
-        if STRONG.iter().any(|p| matches(&w, p)) {
-            strong += 1;
-        }
-        if POSITIVE.iter().any(|p| matches(&w, p)) {
-            positive += 1;
-        }
-    }
-    let shouting = text.chars().filter(|c| c.is_alphabetic()).count() >= 12
-        && text.chars().filter(|c| c.is_alphabetic()).all(|c| c.is_uppercase());
-    let net = positive - negative - if shouting { 2 } else { 0 };
-    if strong > 0 || net <= -3 {
-        -2
-    } else if net < 0 {
-        -1
-    } else if net >= 2 {
-        2
-    } else if net > 0 {
-        1
-    } else {
-        0
-    }
-}
-
 /// The points a case scores for the queue, by reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriorityFactors {
@@ -113,7 +37,7 @@ pub struct PriorityFactors {
     pub segment: u32,
     /// 5 per other case the customer opened in the last 7 days, at most 15.
     pub repeat: u32,
-    /// An unhappy last message: 5, or 10 when angry.
+    /// An unhappy last message (or opening): 5, or 10 when angry ([`crate::sentiment::mood`]).
     pub sentiment: u32,
 }
 

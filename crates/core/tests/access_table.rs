@@ -293,6 +293,8 @@ fn outcome(action: &str, scope: &str, principal: &Principal) -> Result<(), Strin
                 "override-schedule" => Action::OverrideSchedule,
                 "read-services" => Action::ReadServices,
                 "manage-services" => Action::ManageServices,
+                "read-models" => Action::ReadModels,
+                "manage-models" => Action::ManageModels,
                 other => panic!("permissions.txt names an action the test does not know: {other}"),
             };
             principal.allows(&action)
@@ -370,6 +372,8 @@ fn every_named_action_of_the_access_module_is_in_the_table() {
         Action::ManageMacro { owner: MacroOwner::User(CALLER) },
         Action::ReadArticle { status: ArticleStatus::Draft },
         Action::WriteArticle,
+        Action::ReadModels,
+        Action::ManageModels,
     ];
     for action in actions {
         assert!(names.iter().any(|n| n == action.name()), "{} is missing from permissions.txt", action.name());

@@ -45,6 +45,8 @@ fn opened(channel: Channel, category: Option<&str>, priority: Priority) -> CaseE
         customer: Some(CustomerId(Uuid::from_u128(0xC0570))),
         tags: Default::default(),
         custom_fields: Default::default(),
+        sentiment: None,
+        risk: None,
     })
 }
 

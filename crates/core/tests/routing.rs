@@ -8,7 +8,7 @@ use ladder_core::case::{Case, Channel, Priority, Status};
 use ladder_core::directory::{Customer, LevelId, Role};
 use ladder_core::event::{CaseEvent, Opened, RecordedEvent};
 use ladder_core::ids::{CaseId, CustomerId, UserId};
-use ladder_core::routing::{Candidate, RouteNeeds, choose, is_queued, priority_factors, queue_rank, sentiment};
+use ladder_core::routing::{Candidate, RouteNeeds, choose, is_queued, priority_factors, queue_rank};
 use ladder_testkit::{directory, ts};
 
 fn agent(n: u8, name: &str) -> Candidate {
@@ -195,16 +195,6 @@ fn assignments_spread_fairly_over_equal_agents() {
     }
 }
 
-#[test]
-fn sentiment_reads_the_customers_mood() {
-    assert_eq!(sentiment("Hi, could you check my order status?"), 0);
-    assert_eq!(sentiment("Thanks, that works great"), 2);
-    assert_eq!(sentiment("I am disappointed, the router is still broken"), -2);
-    assert_eq!(sentiment("This is unacceptable, I will talk to my lawyer"), -2);
-    assert_eq!(sentiment("I am upset"), -1);
-    assert_eq!(sentiment("WHERE IS MY REFUND I WAITED FOR WEEKS"), -2);
-}
-
 fn case(priority: Priority, sentiment: Option<i8>) -> Case {
     let at = ts("2026-11-23T10:00:00Z");
     let opened = RecordedEvent {
@@ -225,6 +215,8 @@ fn case(priority: Priority, sentiment: Option<i8>) -> Case {
             customer: None,
             tags: Default::default(),
             custom_fields: Default::default(),
+            sentiment: None,
+            risk: None,
         }),
         matrix_version: None,
     };

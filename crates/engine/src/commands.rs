@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use ladder_core::access::{Action, Principal};
 use ladder_core::command::*;
 use ladder_core::directory::{Customer, Ladder, LevelId, Requester, Role, Team, User};
-use ladder_core::event::{EscalationKind, Initiator};
+use ladder_core::event::{CaseEvent, EscalationKind, Initiator};
 use ladder_core::ids::{CaseId, CustomerId, TeamId};
 use ladder_core::matrix::{ActiveMatrix, Surroundings, follow_up};
 use ladder_core::{Actor, DomainError, decide, record};
@@ -34,6 +34,9 @@ pub(crate) struct UserCommand {
     pub active: Option<Arc<ActiveMatrix>>,
     /// The directory's teams, for the rules (read before the write; empty without a matrix).
     pub teams: Vec<TeamRef>,
+    /// For a new case, the risk model in force and the desk's load (cases opened in the
+    /// last hour), read before the write: the case is scored as it is decided.
+    pub risk: Option<(Arc<ladder_core::risk::RiskModel>, u32)>,
     pub now: Timestamp,
 }
 
@@ -56,10 +59,20 @@ impl UserCommand {
         let actor = Actor::User { id: self.principal.user_id };
         let version = self.active.as_ref().map(|m| m.version);
         let cx = ladder_core::Context { next_number, ..crate::write_context(&actor, &self.ladder, version, self.now) };
-        let events = decide(case, &self.command, &cx).map_err(|e| match (case, e) {
+        let mut events = decide(case, &self.command, &cx).map_err(|e| match (case, e) {
             (None, DomainError::NoSuchCase(_)) => StoreError::NotFound(format!("case {case_id}")),
             (_, e) => StoreError::Domain(e),
         })?;
+        // A new case is scored by the model in force (pure, microseconds), from its opening
+        // as decided; the score and the model's version are recorded in the event.
+        if let (Some((model, queue_load)), None, Some(CaseEvent::Opened(opened))) =
+            (&self.risk, case, events.first_mut())
+        {
+            let (value, segment) = customer.map_or((0.0, None), |c| (c.value, c.segment.as_deref()));
+            let opening = ladder_core::risk::opening_of(opened, value, segment, repeat_contacts, *queue_load, self.now);
+            let assessment = model.assess(&opening);
+            opened.risk = Some(assessment);
+        }
         let mut recorded = record(case_id, case.map_or(0, |c| c.version), &cx, events);
         let mut triggers = Vec::new();
         if let Some(active) = &self.active {
@@ -752,8 +765,17 @@ impl Engine {
         let ladder = self.ladder();
         // What the matrix's rules need to know, read before the write so the writer never waits on I/O.
         let active = self.active_matrix();
-        let (customer, teams, repeat_contacts) = match &active {
-            Some(_) => {
+        // A new case is scored by the risk model in force, from the same facts the rules see.
+        let risk = match (&command, self.risk_model()) {
+            (CaseCommand::Open(_), Some(model)) => {
+                let load = self.store.count_opened(now - ladder_core::risk::QUEUE_LOAD_WINDOW, now).await?;
+                Some((model, load.min(u64::from(u32::MAX)) as u32))
+            }
+            _ => None,
+        };
+        let (customer, teams, repeat_contacts) = match (&active, &risk) {
+            (None, None) => (None, Vec::new(), 0),
+            _ => {
                 let customer_id = match &command {
                     CaseCommand::Open(o) => o.customer,
                     _ => self.store.case(case_id).await?.and_then(|c| c.customer),
@@ -781,11 +803,11 @@ impl Engine {
                     }
                     _ => 0,
                 };
-                (customer, self.team_refs().await?, repeat_contacts)
+                let teams = if active.is_some() { self.team_refs().await? } else { Vec::new() };
+                (customer, teams, repeat_contacts)
             }
-            None => (None, Vec::new(), 0),
         };
-        let write = UserCommand { principal: principal.clone(), command, ladder, active, teams, now };
+        let write = UserCommand { principal: principal.clone(), command, ladder, active, teams, risk, now };
         let mut outcome = match requester {
             None => {
                 let decide_fn = move |case: Option<&ladder_core::Case>, next_number: u64| {

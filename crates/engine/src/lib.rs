@@ -28,6 +28,7 @@ pub mod login_throttle;
 pub mod macros;
 pub mod portal;
 pub mod query;
+pub mod risk;
 pub mod routing;
 pub mod rules;
 pub mod schedules;
@@ -53,7 +54,11 @@ pub use intake::{Intake, IntakeError, MailIntake};
 /// The store's plain data types that queries answer with and filters are written in, so
 /// callers above the engine need no dependency on the store.
 pub use ladder_store::{
-    AlertWrite, ArticlePage, ArticleQuery, AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage, CustomerFilter, Delivery, DeliveryAttempt, DeliveryFilter, EscalatedBy, FeedTarget, FeedToken, Idempotency, IncidentFilter, InsightFacts, MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest, PendingApproval, QueuedCase, StoredEvent, StoredMessage, StoredTemplate, StoreError, StoreStats, TokenInfo,
+    AlertWrite, ArticlePage, ArticleQuery, AssigneeFilter, AuditEntry, AuditFilter, CaseFilter, CaseOutcome, CasePage,
+    CustomerFilter, Delivery, DeliveryAttempt, DeliveryFilter, EscalatedBy, FeedTarget, FeedToken, Idempotency,
+    IncidentFilter, InsightFacts, MatrixActivation, MatrixDraft, MatrixVersion, MetricsRow, PageRequest,
+    PendingApproval, QueuedCase, StoreError, StoreStats, StoredEvent, StoredMessage, StoredModel, StoredTemplate,
+    TokenInfo, TrainingCase,
 };
 pub use login_throttle::LoginThrottleConfig;
 pub use portal::{PortalConfig, PortalError, PortalRequest, PortalView};
@@ -89,6 +94,8 @@ struct EngineInner {
     /// The levels in force: the active matrix's, else the configured default.
     ladder: RwLock<Arc<Ladder>>,
     matrix: RwLock<Option<Arc<rules::ActiveMatrix>>>,
+    /// The escalation-risk model in force, which scores every new case ([`risk`]).
+    risk_model: RwLock<Option<Arc<ladder_core::risk::RiskModel>>>,
     tokens: credentials::TokenCache,
     /// Argon2 work in flight, bounded, with its reused buffers.
     password_work: Arc<credentials::PasswordWork>,
@@ -135,6 +142,7 @@ impl Engine {
             inner: Arc::new(EngineInner {
                 ladder: RwLock::new(ladder),
                 matrix: RwLock::new(None),
+                risk_model: RwLock::new(None),
                 tokens: credentials::TokenCache::default(),
                 password_work: Arc::new(credentials::PasswordWork::new(&limits.passwords)),
                 login_throttle: login_throttle::LoginThrottle::new(limits.login),

@@ -173,6 +173,7 @@ impl Engine {
             ladder: self.ladder(),
             active: self.active_matrix(),
             teams: self.team_refs().await?,
+            risk: None,
             now,
         };
         let claim = move |case: &Case, customer: Option<&Customer>| write.apply(case.id, Some(case), 0, customer, 0);

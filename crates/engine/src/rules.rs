@@ -175,6 +175,8 @@ impl Engine {
     /// longer compiles (say, it is over a limit of a newer release) is reported and the
     /// server runs without rules rather than not at all.
     pub async fn load_matrix(&self) -> Result<(), StoreError> {
+        // The risk model in force is loaded with the matrix: both are read once at start.
+        self.load_risk_model().await?;
         let Some(version) = self.store.active_matrix().await? else { return Ok(()) };
         let number = version.version;
         let job = move || {

@@ -29,6 +29,7 @@ mod live;
 mod macros;
 pub mod matrix;
 mod metrics;
+mod models;
 pub mod observe;
 pub mod openapi;
 mod queues;
@@ -182,6 +183,7 @@ pub fn router(state: AppState) -> Router {
         .merge(services::router())
         .merge(alerts::router())
         .merge(incidents::router())
+        .merge(models::router())
         .merge(deliveries::router())
         .merge(articles::router())
         .merge(schedules::router())

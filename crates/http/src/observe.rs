@@ -118,11 +118,7 @@ pub(crate) fn span(request: &Request) -> tracing::Span {
 const CALENDARS: &str = "/api/v1/calendars/";
 
 fn loggable_uri(uri: &axum::http::Uri) -> String {
-    if uri.path().starts_with(CALENDARS) {
-        format!("{CALENDARS}…")
-    } else {
-        crate::web::portal::loggable_uri(uri)
-    }
+    if uri.path().starts_with(CALENDARS) { format!("{CALENDARS}…") } else { crate::web::portal::loggable_uri(uri) }
 }
 
 #[cfg(test)]

@@ -15,9 +15,11 @@
 mod db;
 pub mod sql;
 pub use sql::{
-    AlertWrite, ApprovalFact, ApprovalKeep, ArticlePage, ArticleQuery, AuditEntry, AuditFilter, CaseHistory, Change, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryOutcome, DeliveryResult, FeedTarget, FeedToken, IncidentFilter, InsightFacts, Location, MAX_SEARCH_BYTES, MAX_SEARCH_WORDS, MetricsRow, NewIncident, PendingApproval, QueuedCase, RuleActivityRow, Store,
-    StoredTemplate, TEST_POSTGRES_URL, TeamGrouping, TransferSummary, redact_url, test_location,
-    test_postgres_location,
+    AlertWrite, ApprovalFact, ApprovalKeep, ArticlePage, ArticleQuery, AuditEntry, AuditFilter, CaseHistory, Change,
+    Delivery, DeliveryAttempt, DeliveryFilter, DeliveryOutcome, DeliveryResult, FeedTarget, FeedToken, IncidentFilter,
+    InsightFacts, Location, MAX_SEARCH_BYTES, MAX_SEARCH_WORDS, MetricsRow, NewIncident, PendingApproval, QueuedCase,
+    RuleActivityRow, Store, StoredModel, StoredTemplate, TEST_POSTGRES_URL, TeamGrouping, TrainingCase,
+    TransferSummary, redact_url, test_location, test_postgres_location,
 };
 mod types;
 

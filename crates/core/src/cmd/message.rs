@@ -65,6 +65,7 @@ pub(crate) fn decide(case: &Case, m: &AddMessage, cx: &Context) -> Result<Vec<Ca
         visibility: m.visibility,
         channel: m.channel.unwrap_or(case.channel),
         body: m.body.clone(),
+        sentiment: customer_voice.then(|| crate::sentiment::score(&m.body)),
     }));
     Ok(events)
 }

@@ -88,5 +88,8 @@ pub(crate) fn decide(open: &OpenCase, cx: &Context) -> Result<Vec<CaseEvent>, Do
         customer: open.customer,
         tags: open.tags.clone(),
         custom_fields: open.custom_fields.clone(),
+        sentiment: Some(crate::sentiment::score_opening(open.subject.trim(), &open.description)),
+        // Scored by the engine's model in force, after deciding (`Engine::run`).
+        risk: None,
     })])
 }

@@ -57,6 +57,7 @@ pub(crate) fn decide(
             visibility,
             channel: case.channel,
             body: r.question.clone(),
+            sentiment: None,
         }),
         CaseEvent::InfoRequested(InfoRequested {
             from: r.from,

@@ -90,6 +90,8 @@ pub fn case_facts(case: &Case, team: Option<&str>) -> Value {
         "n_escalations": case.n_escalations,
         "n_de_escalations": case.n_de_escalations,
         "n_reopens": case.n_reopens,
+        "sentiment": case.sentiment.map_or(0.0, crate::sentiment::compound),
+        "risk": case.risk.as_ref().map_or(0.0, |r| r.probability()),
         "created_at": case.created_at.to_string(),
         "updated_at": case.updated_at.to_string(),
     })

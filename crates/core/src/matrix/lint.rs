@@ -49,6 +49,8 @@ pub const CASE_FIELDS: &[&str] = &[
     "n_escalations",
     "n_de_escalations",
     "n_reopens",
+    "sentiment",
+    "risk",
     "created_at",
     "updated_at",
 ];

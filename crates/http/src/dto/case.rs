@@ -55,10 +55,53 @@ pub struct CaseDto {
     pub applied_actions: Vec<AppliedActionDto>,
     /// The customer's satisfaction score, the latest recorded.
     pub csat: Option<Csat>,
+    /// The sentiment of the customer's last message (or of the opening): VADER's compound
+    /// score, −1.0 (most negative) to +1.0; absent before anything was scored.
+    pub sentiment: Option<f64>,
+    /// The escalation risk the model in force gave the case when it opened, with the model
+    /// version and the features that pushed it most; absent without a model then.
+    pub risk: Option<RiskDto>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Send as `If-Match` to make a write conditional on nothing having changed.
     pub version: u64,
+}
+
+/// A case's escalation risk, scored when it opened.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RiskDto {
+    /// The probability that the case will be escalated, 0.0–1.0.
+    pub probability: f64,
+    /// The model version that scored it.
+    pub model_version: u64,
+    /// The features that pushed the score most, strongest first (at most 3).
+    pub factors: Vec<RiskFactorDto>,
+}
+
+/// One feature's push on a risk score.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RiskFactorDto {
+    /// `category=billing`, `word:refund`, `negative_sentiment`, `repeat_contacts` …
+    pub feature: String,
+    /// Its contribution to the log-odds of an escalation (positive: towards one).
+    pub contribution: f64,
+}
+
+impl From<&ladder_core::risk::Assessment> for RiskDto {
+    fn from(a: &ladder_core::risk::Assessment) -> Self {
+        RiskDto {
+            probability: a.probability(),
+            model_version: a.model_version,
+            factors: a
+                .factors
+                .iter()
+                .map(|f| RiskFactorDto {
+                    feature: f.feature.clone(),
+                    contribution: f64::from(f.contribution_milli) / 1000.0,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// One SLA clock of a case, as of the moment of the answer.
@@ -241,6 +284,8 @@ impl CaseDto {
                 })
                 .collect(),
             csat: c.csat.clone(),
+            sentiment: c.sentiment.map(ladder_core::sentiment::compound),
+            risk: c.risk.as_ref().map(RiskDto::from),
             created_at: c.created_at,
             updated_at: c.updated_at,
             version: c.version,

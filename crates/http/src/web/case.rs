@@ -258,6 +258,15 @@ async fn case_page(
             }
             aside.case-side aria-label="Case details" {
                 (clocks_panel(&dto))
+                @if let Some(risk) = &dto.risk {
+                    section aria-labelledby="risk-title" {
+                        h2 #risk-title { "Escalation risk" }
+                        p { strong { (format!("{:.0} %", risk.probability * 100.0)) } " · model " (risk.model_version) }
+                        ul {
+                            @for f in &risk.factors { li { (f.feature) " " (format!("{:+.2}", f.contribution)) } }
+                        }
+                    }
+                }
                 div #approvals-live data-live-region { (approvals) }
                 (supervise)
                 section aria-labelledby="customer-title" {

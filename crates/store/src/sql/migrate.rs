@@ -33,6 +33,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0019_incidents.sql"),
     include_str!("migrations/0020_schedules.sql"),
     include_str!("migrations/0021_portal.sql"),
+    include_str!("migrations/0022_models.sql"),
 ];
 
 /// The words a migration's source writes as SQLite does and PostgreSQL spells otherwise:
@@ -143,7 +144,7 @@ pub fn undo_microseconds_sql(postgres: bool) -> String {
         ("audit_log", "audit_log_no_update", "the audit history is append-only"),
     ];
     /// The tables migrations 13 and later create.
-    const LATER_TABLES: [&str; 20] = [
+    const LATER_TABLES: [&str; 22] = [
         "case_escalators",
         "case_escalated_from",
         "macros",
@@ -164,6 +165,8 @@ pub fn undo_microseconds_sql(postgres: bool) -> String {
         "service_keys",
         "incidents",
         "server_secrets",
+        "risk_models",
+        "risk_model_activations",
     ];
     let mut sql = String::new();
     for table in LATER_TABLES {
