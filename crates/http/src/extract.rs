@@ -126,8 +126,12 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Write<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (parts, body) = req.into_parts();
         let idempotency_key = match header_str(&parts.headers, "idempotency-key")? {
-            Some(k) if k.is_empty() || k.len() > 255 => {
-                return Err(ApiError::bad_request("Idempotency-Key", "must be 1–255 characters"));
+            // The OpenAPI pattern `^[!-~]{1,255}$`: visible ASCII, no space.
+            Some(k) if k.is_empty() || k.len() > 255 || !k.bytes().all(|b| (b'!'..=b'~').contains(&b)) => {
+                return Err(ApiError::bad_request(
+                    "Idempotency-Key",
+                    "must be 1–255 visible ASCII characters without spaces",
+                ));
             }
             other => other.map(str::to_string),
         };
