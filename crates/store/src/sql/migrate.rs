@@ -169,7 +169,8 @@ pub fn undo_microseconds_sql(postgres: bool) -> String {
         "risk_model_activations",
     ];
     let mut sql = String::new();
-    for table in LATER_TABLES {
+    // Newest first: a table only references tables made before it.
+    for table in LATER_TABLES.iter().rev() {
         sql += &format!("DROP TABLE IF EXISTS {table};\n");
     }
     for (table, trigger, _) in TRIGGERS {
