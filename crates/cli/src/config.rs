@@ -238,22 +238,22 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 /// Changes the process's environment: call it before any other thread exists (first thing
 /// in `main`, before the runtime is built).
 pub unsafe fn apply(file: &FileSettings) {
+    let mut applied = Vec::new();
     for (variable, value) in &file.values {
         if std::env::var_os(variable).is_none() {
             // SAFETY: the caller guarantees no other thread is running.
             unsafe { std::env::set_var(variable, value) };
-            // Remember which came from the file.
-            let marker = format!("{FROM_FILE_PREFIX}{variable}");
-            unsafe { std::env::set_var(marker, "1") };
+            applied.push(variable.clone());
         }
     }
     if let Some(path) = &file.path {
         unsafe { std::env::set_var(CONFIG_VARIABLE, path) };
     }
+    let _ = FROM_FILE.set(applied);
 }
 
-/// The marker `apply` leaves beside a variable it set from the file.
-const FROM_FILE_PREFIX: &str = "LADDER_FROM_CONFIG_FILE__";
+/// The variables [`apply`] took from the file.
+static FROM_FILE: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
 
 /// Each setting that has a value, with where it came from.
 pub fn effective() -> Vec<(Setting, String, Source)> {
@@ -261,7 +261,7 @@ pub fn effective() -> Vec<(Setting, String, Source)> {
         .into_iter()
         .filter_map(|s| {
             let value = std::env::var(&s.variable).ok()?;
-            let source = if std::env::var_os(format!("{FROM_FILE_PREFIX}{}", s.variable)).is_some() {
+            let source = if FROM_FILE.get().is_some_and(|set| set.contains(&s.variable)) {
                 Source::File
             } else {
                 Source::Environment

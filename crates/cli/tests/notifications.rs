@@ -14,9 +14,9 @@ use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, KeyInit, Mac};
 use ladder_testkit::http::*;
 use ladder_testkit::server::*;
+use ladder_testkit::smtp::{KeptMail, SmtpSink};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const LADDER: Ladder = Ladder::new(env!("CARGO_BIN_EXE_ladder"));
 const SECRET: &str = "a-webhook-secret-for-the-tests";
@@ -272,79 +272,12 @@ async fn a_delivery_that_keeps_failing_is_dead_after_its_attempts_and_redelivere
     assert_eq!(detail["attempts_made"].as_array().unwrap().len(), 4);
 }
 
-/// Messages an SMTP sink kept: envelope recipients and the whole message.
-type Kept = Arc<Mutex<Vec<(Vec<String>, String)>>>;
-
-/// A minimal SMTP server: enough of RFC 5321 for a client to hand over messages, which it
-/// keeps whole (headers and body) with their envelope recipients.
-async fn smtp_sink() -> (u16, Kept) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let messages: Kept = Arc::default();
-    let kept = messages.clone();
-    tokio::spawn(async move {
-        loop {
-            let (socket, _) = listener.accept().await.unwrap();
-            let kept = kept.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = socket.into_split();
-                let mut lines = BufReader::new(read);
-                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
-                let mut recipients = Vec::new();
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let command = line.to_ascii_uppercase();
-                    let answer: &[u8] = if command.starts_with("EHLO") {
-                        b"250-sink\r\n250 8BITMIME\r\n"
-                    } else if command.starts_with("HELO")
-                        || command.starts_with("MAIL FROM")
-                        || command.starts_with("RSET")
-                        || command.starts_with("NOOP")
-                    {
-                        b"250 OK\r\n"
-                    } else if command.starts_with("RCPT TO:") {
-                        recipients.push(line[8..].trim().trim_matches(['<', '>']).to_string());
-                        b"250 OK\r\n"
-                    } else if command.starts_with("DATA") {
-                        write.write_all(b"354 go ahead\r\n").await.unwrap();
-                        let mut data = String::new();
-                        loop {
-                            line.clear();
-                            lines.read_line(&mut line).await.unwrap();
-                            if line == ".\r\n" {
-                                break;
-                            }
-                            data.push_str(&line);
-                        }
-                        kept.lock().unwrap().push((std::mem::take(&mut recipients), data));
-                        b"250 kept\r\n"
-                    } else if command.starts_with("QUIT") {
-                        let _ = write.write_all(b"221 bye\r\n").await;
-                        return;
-                    } else {
-                        b"502 not here\r\n"
-                    };
-                    write.write_all(answer).await.unwrap();
-                }
-            });
-        }
-    });
-    (port, messages)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_escalation_emails_its_new_team_over_smtp_and_names_who_has_no_address() {
-    let (port, messages) = smtp_sink().await;
+    let sink = SmtpSink::start().await;
     let dir = tempfile::tempdir().unwrap();
     let world = LADDER.seed_world(dir.path());
-    let env = vec![
-        ("LADDER_SMTP_URL", format!("smtp://127.0.0.1:{port}")),
-        ("LADDER_SMTP_FROM", "Ladder <ladder@example.com>".to_string()),
-    ];
+    let env = vec![("LADDER_SMTP_URL", sink.url()), ("LADDER_SMTP_FROM", "Ladder <ladder@example.com>".to_string())];
     let server = start(dir.path(), &env);
     let api = Api::new(&server);
     let (ana, maria, root) = (&world.tokens["ana"], &world.tokens["maria"], &world.tokens["root"]);
@@ -370,8 +303,8 @@ async fn an_escalation_emails_its_new_team_over_smtp_and_names_who_has_no_addres
         .await;
     assert_eq!(s, 200, "{escalated}");
 
-    wait_for("the email", Duration::from_secs(30), async || !messages.lock().unwrap().is_empty()).await;
-    let (to, data) = messages.lock().unwrap()[0].clone();
+    wait_for("the email", Duration::from_secs(30), async || !sink.messages().is_empty()).await;
+    let KeptMail { recipients: to, data } = sink.messages().remove(0);
     assert_eq!(to, vec!["bea@example.com".to_string()]);
     assert!(data.contains(&format!("Subject: Case #{number} escalated to you")), "{data}");
     assert!(data.contains("From: Ladder <ladder@example.com>"), "{data}");
@@ -406,10 +339,10 @@ async fn an_escalation_emails_its_new_team_over_smtp_and_names_who_has_no_addres
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivered_rows_are_pruned_after_their_retention_and_dead_letters_are_kept() {
-    let (port, messages) = smtp_sink().await;
+    let sink = SmtpSink::start().await;
     let dir = tempfile::tempdir().unwrap();
     let world = LADDER.seed_world(dir.path());
-    let mut env = vec![("LADDER_SMTP_URL", format!("smtp://127.0.0.1:{port}"))];
+    let mut env = vec![("LADDER_SMTP_URL", sink.url())];
     let server = start(dir.path(), &env);
     let api = Api::new(&server);
     let (ana, maria, root) = (&world.tokens["ana"], &world.tokens["maria"], &world.tokens["root"]);
@@ -420,7 +353,7 @@ async fn delivered_rows_are_pruned_after_their_retention_and_dead_letters_are_ke
     assert_eq!(api.command(ana, case["id"].as_str().unwrap(), "escalate", escalation).await.0, 200);
     let query = format!("&case={}&channel=email", case["number"]);
     recorded_delivered(&api, maria, &query, 1).await;
-    wait_for("messages sent", Duration::from_secs(30), async || !messages.lock().unwrap().is_empty()).await;
+    wait_for("messages sent", Duration::from_secs(30), async || !sink.messages().is_empty()).await;
     let statuses = |rows: Vec<Value>| {
         let mut s: Vec<String> = rows.iter().map(|d| d["status"].as_str().unwrap().to_string()).collect();
         s.sort();

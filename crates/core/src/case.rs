@@ -279,6 +279,12 @@ impl Approval {
 }
 
 impl Case {
+    /// The mood of the customer's last message (or of the case's opening), −2 (angry) to +2
+    /// ([`crate::sentiment::mood`] of [`Case::sentiment`]).
+    pub fn customer_sentiment(&self) -> Option<i8> {
+        self.sentiment.map(crate::sentiment::mood)
+    }
+
     /// Approval requests nobody has decided yet, with their numbers.
     pub fn pending_approvals(&self) -> impl Iterator<Item = (u32, &Approval)> {
         self.approvals.iter().enumerate().filter(|(_, a)| a.state == ApprovalState::Pending).map(|(i, a)| (i as u32, a))
@@ -332,10 +338,6 @@ pub struct Case {
     pub n_reopens: u32,
     pub first_response_at: Option<Timestamp>,
     pub resolution: Option<Resolution>,
-    /// The mood of the customer's last message (or of the case's opening), −2 (angry) to +2
-    /// ([`crate::sentiment::mood`]).
-    #[serde(default)]
-    pub customer_sentiment: Option<i8>,
     /// The sentiment of the customer's last message (or of the opening), VADER's compound
     /// score in thousandths ([`crate::sentiment`]): `case.sentiment` in the matrix.
     #[serde(default)]
@@ -426,7 +428,6 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
             n_reopens: 0,
             first_response_at: None,
             resolution: None,
-            customer_sentiment: o.sentiment.map(crate::sentiment::mood),
             sentiment: o.sentiment,
             opening_sentiment: o.sentiment,
             risk: o.risk.clone(),
@@ -459,7 +460,6 @@ pub fn apply(state: Option<Case>, recorded: &RecordedEvent) -> Case {
                 // Events written before scores were stored are scored now, with the same lexicon.
                 let score = m.sentiment.unwrap_or_else(|| crate::sentiment::score(&m.body));
                 case.sentiment = Some(score);
-                case.customer_sentiment = Some(crate::sentiment::mood(score));
             }
         }
         CaseEvent::Assigned(a) => {

@@ -63,7 +63,7 @@ pub fn priority_factors(case: &Case, customer: Option<&Customer>, repeat_contact
         _ => 0,
     };
     let repeat = (repeat_contacts.saturating_sub(1) * 5).min(15);
-    let sentiment = match case.customer_sentiment {
+    let sentiment = match case.customer_sentiment() {
         Some(s) if s <= -2 => 10,
         Some(-1) => 5,
         _ => 0,

@@ -221,7 +221,8 @@ fn case(priority: Priority, sentiment: Option<i8>) -> Case {
         matrix_version: None,
     };
     let mut case = Case::replay([&opened]).unwrap();
-    case.customer_sentiment = sentiment;
+    // A score of the mood asked for (−2 … +2), as the analyser would give it.
+    case.sentiment = sentiment.map(|mood| i16::from(mood) * 400);
     case
 }
 

@@ -15,7 +15,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
 use ladder_core::DomainError;
 use ladder_core::access::{Action, Principal};
-use ladder_core::case::{Channel, Priority, Status, Visibility};
+use ladder_core::case::{Channel, Status, Visibility};
 use ladder_core::command::AddMessage;
 use ladder_core::directory::{Requester, normalise_handle, normalise_phone};
 use ladder_core::event::{EscalationKind, Initiator};
@@ -25,7 +25,8 @@ use serde::Deserialize;
 use sha1::Sha1;
 use sha2::Sha256;
 
-use crate::{CaseRequest, Engine, Escalation, Intake, OpenRequest};
+use crate::intake::InboundMessage;
+use crate::{CaseRequest, Engine, Escalation, Intake};
 
 /// The most media references one SMS may carry (Twilio sends at most 10).
 pub const MAX_MEDIA: usize = 10;
@@ -446,7 +447,7 @@ impl Engine {
                         resume: false,
                     }),
                 };
-                let mail = MailRecord { message_id: key, attachments: Vec::new(), at: now };
+                let mail = MailRecord { message_id: key, thread: None, attachments: Vec::new(), at: now };
                 let outcome = self.run_for(principal, case_id, request, None, Some(mail), None, None, now).await?;
                 Ok(Intake::Threaded(Box::new(outcome.case)))
             }
@@ -478,69 +479,17 @@ impl Engine {
         {
             target = self.open_case_of(customer).await?;
         }
-        let mail = MailRecord { message_id: contact.key.clone(), attachments: Vec::new(), at: now };
-        let result = match target {
-            Some(case_id) => {
-                let add = AddMessage {
-                    visibility: Visibility::Public,
-                    channel: Some(contact.channel),
-                    body: contact.text.clone(),
-                    from_customer: true,
-                    resume: false,
-                };
-                let request = CaseRequest::AddMessage(add);
-                match self.run_for(principal, case_id, request, None, Some(mail.clone()), None, None, now).await {
-                    Ok(outcome) => Ok(Intake::Threaded(Box::new(outcome.case))),
-                    // A closed case takes no more messages: the contact opens a new case.
-                    Err(StoreError::Domain(DomainError::InvalidTransition { .. })) => {
-                        self.open_for_contact(principal, &contact, mail, intake, now).await
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            None => self.open_for_contact(principal, &contact, mail, intake, now).await,
-        };
-        let result = match result {
-            // Taken in concurrently (a provider's retry racing the first delivery).
-            Err(StoreError::Duplicate(_)) => match self.store.case_of_messages(vec![contact.key.clone()]).await? {
-                Some(case) => return Ok(Intake::Duplicate(case)),
-                None => return Err(StoreError::Internal("a duplicate contact without its case".into())),
-            },
-            other => other?,
-        };
-        // Later messages of the conversation (or events of the call) thread here.
-        if let (Some(thread), Intake::Opened(case) | Intake::Threaded(case)) = (thread, &result) {
-            self.store.remember_message_id(thread, case.id, now).await?;
-        }
-        Ok(result)
-    }
-
-    async fn open_for_contact(
-        &self,
-        principal: &Principal,
-        contact: &Contact,
-        mail: MailRecord,
-        intake: &ContactIntake,
-        now: Timestamp,
-    ) -> Result<Intake, StoreError> {
-        let open = OpenRequest {
-            subject: subject_of(&contact.text, contact.subject_fallback),
-            description: contact.text.clone(),
-            category: None,
+        // The thread key goes with the write, so later messages of the conversation (or
+        // events of the call) find this case.
+        let mail = MailRecord { message_id: contact.key, thread, attachments: Vec::new(), at: now };
+        let message = InboundMessage {
             channel: contact.channel,
-            priority: Priority::Normal,
-            level: None,
+            subject: subject_of(&contact.text, contact.subject_fallback),
+            body: contact.text,
+            requester: contact.requester,
             team: intake.team.clone(),
-            assignee: None,
-            customer: None,
-            tags: Default::default(),
-            custom_fields: Default::default(),
         };
-        let requester = Some(contact.requester.clone());
-        let outcome = self
-            .run_for(principal, CaseId::new_v7(), CaseRequest::Open(open), requester, Some(mail), None, None, now)
-            .await?;
-        Ok(Intake::Opened(Box::new(outcome.case)))
+        self.deliver_inbound(principal, message, target, mail, now).await
     }
 
     /// The customer's most recent case that is not resolved or closed.

@@ -339,20 +339,22 @@ impl Engine {
             .active_matrix()
             .map(|m| m.compiled.matrix().levels.iter().map(|l| (l.id.clone(), l.teams.clone())).collect())
             .unwrap_or_default();
-        let mut staffing = BTreeMap::new();
-        for team in &teams {
-            let agents = self.store.team_agents(team.id).await?;
-            let agents: Vec<_> = agents.into_iter().filter(|(u, _)| u.active).collect();
-            let loads = self.store.agent_loads(agents.iter().map(|(u, _)| u.id).collect()).await?;
-            let mut s = TeamStaffing { members: agents.len() as u32, ..Default::default() };
-            for (user, profile) in &agents {
-                let spare = loads.get(&user.id).map_or(profile.capacity_for(channel), |l| l.spare(profile, channel));
-                if profile.presence.takes_new_work() && spare > 0 {
+        // Two reads whatever the number of teams: every member of any team, and their loads.
+        let agents = self.store.agents(Some(teams.iter().map(|t| t.id).collect())).await?;
+        let loads = self.store.agent_loads(agents.iter().map(|(u, _)| u.id).collect()).await?;
+        let mut staffing: BTreeMap<TeamId, TeamStaffing> =
+            teams.iter().map(|t| (t.id, TeamStaffing::default())).collect();
+        for (user, profile) in &agents {
+            let spare = loads.get(&user.id).map_or(profile.capacity_for(channel), |l| l.spare(profile, channel));
+            let available = profile.presence.takes_new_work() && spare > 0;
+            for team in &user.teams {
+                let Some(s) = staffing.get_mut(team) else { continue };
+                s.members += 1;
+                if available {
                     s.available += 1;
                     s.spare += spare;
                 }
             }
-            staffing.insert(team.id, s);
         }
         Ok((teams, listed, staffing))
     }

@@ -20,6 +20,17 @@ use tokio::sync::Semaphore;
 
 use crate::{CaseRequest, Engine, OpenRequest};
 
+/// What an inbound message brings, whatever its channel: for [`Engine::deliver_inbound`].
+pub(crate) struct InboundMessage {
+    pub channel: Channel,
+    /// The subject a new case gets.
+    pub subject: String,
+    pub body: String,
+    pub requester: ladder_core::directory::Requester,
+    /// The team a new case goes to.
+    pub team: Option<String>,
+}
+
 /// How this server takes in mail.
 #[derive(Debug, Clone)]
 pub struct MailIntake {
@@ -106,14 +117,7 @@ impl Engine {
         if let Some(case) = self.store.case_of_messages(vec![email.message_id.clone()]).await? {
             return Ok(Intake::Duplicate(case));
         }
-        match self.take_in_parsed(principal, &email, intake, now).await {
-            Err(IntakeError::Store(StoreError::Duplicate(_))) => {
-                let case = self.store.case_of_messages(vec![email.message_id.clone()]).await?;
-                case.map(Intake::Duplicate)
-                    .ok_or_else(|| StoreError::Internal("a duplicate without its case".into()).into())
-            }
-            other => other,
-        }
+        self.take_in_parsed(principal, &email, intake, now).await
     }
 
     /// Threads a parsed message (the second half of [`Engine::take_in_email`]; the
@@ -125,49 +129,87 @@ impl Engine {
         intake: &MailIntake,
         now: Timestamp,
     ) -> Result<Intake, IntakeError> {
-        let mail = MailRecord { message_id: email.message_id.clone(), attachments: email.attachments.clone(), at: now };
-        let text = message_text(email);
-        if let Some(case_id) = self.thread_of(email).await? {
+        let mail = MailRecord {
+            message_id: email.message_id.clone(),
+            thread: None,
+            attachments: email.attachments.clone(),
+            at: now,
+        };
+        let target = self.thread_of(email).await?;
+        let subject = if email.subject.trim().is_empty() { "(no subject)".to_string() } else { email.subject.clone() };
+        let message = InboundMessage {
+            channel: Channel::Email,
+            subject,
+            body: message_text(email),
+            requester: email.from.clone(),
+            team: intake.team.clone(),
+        };
+        Ok(self.deliver_inbound(principal, message, target, mail, now).await?)
+    }
+
+    /// A customer's inbound message (an email, an SMS, a chat or social message, a call
+    /// starting) onto `target`, the case it threads to; when there is none, or that case is
+    /// closed, a new case for its requester. `mail` records the message's id (and the thread
+    /// key later contacts find the case by) in the same write, so a message delivered twice —
+    /// a provider's retry racing the first delivery — is a [`Intake::Duplicate`].
+    pub(crate) async fn deliver_inbound(
+        &self,
+        principal: &Principal,
+        message: InboundMessage,
+        target: Option<CaseId>,
+        mail: MailRecord,
+        now: Timestamp,
+    ) -> Result<Intake, StoreError> {
+        let message_id = mail.message_id.clone();
+        match self.thread_or_open(principal, message, target, mail, now).await {
+            Err(StoreError::Duplicate(_)) => match self.store.case_of_messages(vec![message_id]).await? {
+                Some(case) => Ok(Intake::Duplicate(case)),
+                None => Err(StoreError::Internal("a duplicate message without its case".into())),
+            },
+            other => other,
+        }
+    }
+
+    async fn thread_or_open(
+        &self,
+        principal: &Principal,
+        message: InboundMessage,
+        target: Option<CaseId>,
+        mail: MailRecord,
+        now: Timestamp,
+    ) -> Result<Intake, StoreError> {
+        if let Some(case_id) = target {
             let add = AddMessage {
                 visibility: Visibility::Public,
-                channel: Some(Channel::Email),
-                body: text.clone(),
+                channel: Some(message.channel),
+                body: message.body.clone(),
                 from_customer: true,
                 resume: false,
             };
             let request = CaseRequest::AddMessage(add);
             match self.run_for(principal, case_id, request, None, Some(mail.clone()), None, None, now).await {
                 Ok(outcome) => return Ok(Intake::Threaded(Box::new(outcome.case))),
-                // A closed case takes no more messages: the reply opens a new case.
+                // A closed case takes no more messages: the message opens a new case.
                 Err(StoreError::Domain(ladder_core::DomainError::InvalidTransition { .. })) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
-        let subject = if email.subject.trim().is_empty() { "(no subject)".to_string() } else { email.subject.clone() };
         let open = OpenRequest {
-            subject,
-            description: text,
+            subject: message.subject,
+            description: message.body,
             category: None,
-            channel: Channel::Email,
+            channel: message.channel,
             priority: Priority::Normal,
             level: None,
-            team: intake.team.clone(),
+            team: message.team,
             assignee: None,
             customer: None,
             tags: Default::default(),
             custom_fields: Default::default(),
         };
+        let request = CaseRequest::Open(open);
         let outcome = self
-            .run_for(
-                principal,
-                CaseId::new_v7(),
-                CaseRequest::Open(open),
-                Some(email.from.clone()),
-                Some(mail),
-                None,
-                None,
-                now,
-            )
+            .run_for(principal, CaseId::new_v7(), request, Some(message.requester), Some(mail), None, None, now)
             .await?;
         Ok(Intake::Opened(Box::new(outcome.case)))
     }

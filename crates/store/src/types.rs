@@ -126,6 +126,9 @@ pub type RequesterDecider = Box<dyn FnOnce(&Customer) -> Decider + Send>;
 #[derive(Debug, Clone)]
 pub struct MailRecord {
     pub message_id: String,
+    /// A conversation's or call's key that later contacts find the case by, kept beside the
+    /// message id in the same write (once: the first case keeps it).
+    pub thread: Option<String>,
     pub attachments: Vec<ladder_core::email::Attachment>,
     pub at: Timestamp,
 }

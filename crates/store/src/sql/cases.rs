@@ -418,7 +418,7 @@ impl RowKey {
             sla,
             sla_due,
             queued: ladder_core::routing::is_queued(c),
-            sentiment: c.customer_sentiment,
+            sentiment: c.customer_sentiment(),
             callback: c.pending_callback().map(|cb| cb.window_start),
             approval: super::approvals::approval_columns(c),
         }

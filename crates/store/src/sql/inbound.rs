@@ -20,6 +20,12 @@ pub(crate) fn record_mail(tx: &mut Tx, case_id: CaseId, mail: &MailRecord) -> St
         DbErrorKind::Unique => StoreError::Duplicate(format!("the message <{}> was taken in before", mail.message_id)),
         _ => e.into(),
     })?;
+    if let Some(thread) = &mail.thread {
+        tx.exec(
+            "INSERT INTO email_messages (message_id, case_id, at_us) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            args![thread, case_id.to_string(), at],
+        )?;
+    }
     for a in &mail.attachments {
         tx.exec(
             "INSERT INTO attachments (id, case_id, message_id, filename, content_type, size, bytes, at_us)
@@ -63,24 +69,6 @@ impl Store {
                 }
             }
             Ok(None)
-        })
-        .await
-    }
-
-    /// Remembers the Message-ID of a message Ladder sent on a case, so replies to it thread
-    /// there. Remembering one twice changes nothing.
-    pub async fn remember_message_id(
-        &self,
-        message_id: String,
-        case_id: CaseId,
-        at: jiff::Timestamp,
-    ) -> StoreResult<()> {
-        self.write(move |tx| {
-            tx.exec(
-                "INSERT INTO email_messages (message_id, case_id, at_us) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                args![message_id, case_id.to_string(), ts_to_us(at)],
-            )?;
-            Ok(())
         })
         .await
     }
